@@ -1,0 +1,169 @@
+// Every actor interface of keepa-pipeline. Read top to bottom, this file is
+// the whole pipeline's contract:
+//
+//   SCANNER pages /deal and offers candidates, oldest first, to PEEK-FILTER;
+//   PEEK-FILTER buys light products and offers survivors to COMMITTER;
+//   COMMITTER buys full products and upserts deal records into STORAGE;
+//   UPDATER refreshes the stalest stored deals and expires the dead ones.
+//   Each of them asks TOKEN before it spends and sends its Keepa requests
+//   through the KEEPA CLIENT, which settles every answer with TOKEN.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/type_id.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/fwd.hpp"
+
+namespace keepa {
+
+/// Builds a typed_actor type without including <caf/typed_actor.hpp>.
+template <class... Sigs>
+struct typed_actor_fwd {
+  template <class... Others>
+  using extend = typed_actor_fwd<Sigs..., Others...>;
+
+  template <class Other>
+  struct extend_with_helper;
+
+  template <class... OtherSigs>
+  struct extend_with_helper<typed_actor_fwd<OtherSigs...>> {
+    using type = typed_actor_fwd<Sigs..., OtherSigs...>;
+  };
+
+  template <class Other>
+  using extend_with = typename extend_with_helper<Other>::type;
+
+  using unwrap = caf::typed_actor<Sigs...>;
+};
+
+/// Message signatures of each actor; `keepa::X_actor` below is the handle.
+namespace sig {
+
+/// Every actor answers `status` with a settings dictionary for keepa-status.
+using status_client = typed_actor_fwd<
+  // Reports the actor's state as a dictionary.
+  caf::replies_to<atom::status>::with<caf::settings>>;
+
+/// What the TOKEN actor needs from Keepa: the free /token endpoint.
+using token_probe = typed_actor_fwd<
+  // Asks /token; answers the envelope.
+  caf::replies_to<atom::probe>::with<envelope>>;
+
+/// The TOKEN actor: the sole authority over one Keepa key's bucket.
+using token = typed_actor_fwd<
+  // Asks for tokens; answers a grant or a recharge-wait notice.
+  caf::replies_to<atom::acquire, token_request>::with<token_reply>,
+  // Reports what Keepa said after a request (or a plain observation).
+  caf::reacts_to<atom::settle, settlement>,
+  // Gives back a grant whose request was never sent.
+  caf::reacts_to<atom::release, uint64_t>,
+  // Typed snapshot of balance, queue and totals.
+  caf::replies_to<atom::snapshot>::with<token_status>>
+  ::extend_with<status_client>;
+
+/// The KEEPA CLIENT actor: HTTPS to Keepa (or keepa-sim); settles every
+/// answer with TOKEN and releases grants it could not use.
+using keepa_client = typed_actor_fwd<
+  caf::replies_to<atom::product, product_query>::with<product_page>,
+  caf::replies_to<atom::deal, deal_query>::with<deal_page>,
+  caf::replies_to<atom::seller, seller_query>::with<seller_page>>
+  ::extend_with<token_probe>
+  ::extend_with<status_client>;
+
+/// The STORAGE actor: owns the database session.
+using storage = typed_actor_fwd<
+  // Stores deals and rejections, marks positions done, advances the
+  // watermark; all in one transaction.
+  caf::replies_to<atom::upsert, upsert_batch>::with<upsert_ack>,
+  // Registers scanned feed positions that are not done yet; answers the
+  // number of pending positions.
+  caf::replies_to<atom::track, std::vector<feed_position>>::with<uint64_t>,
+  // What storage remembers of these ASINs (one round trip per batch).
+  caf::replies_to<atom::known, std::vector<std::string>>::with<
+    std::vector<asin_memory>>,
+  // The N stalest deals last seen before the given Unix ms, oldest first.
+  caf::replies_to<atom::stalest, uint32_t, int64_t>::with<
+    std::vector<deal_record>>,
+  // Deletes deals last seen before the given Unix ms; answers the count.
+  caf::replies_to<atom::expire, int64_t>::with<uint64_t>,
+  // The durable scan watermark.
+  caf::replies_to<atom::watermark>::with<feed_position>,
+  caf::replies_to<atom::counts>::with<storage_counts>,
+  // Makes everything acknowledged so far durable, then answers.
+  caf::replies_to<atom::flush>::with<caf::ok_atom>>
+  ::extend_with<status_client>;
+
+/// The SCANNER actor: pages /deal down to the watermark.
+using scanner = typed_actor_fwd<
+  // Scan now (also sent to itself on the scan interval).
+  caf::reacts_to<atom::scan>,
+  // Downstream ran dry: scan now if allowed.
+  caf::reacts_to<atom::drained>,
+  // Self-addressed: present a token ticket again.
+  caf::reacts_to<atom::retry, uint64_t>,
+  // Take no new work; answers once in-flight work is done.
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>
+  ::extend_with<status_client>;
+
+/// The PEEK-FILTER actor: cheap products, viability rules.
+using peek_filter = typed_actor_fwd<
+  // Candidates, oldest first; answers how many were accepted.
+  caf::replies_to<atom::offer, std::vector<deal>>::with<uint64_t>,
+  caf::reacts_to<atom::retry, uint64_t>,
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>
+  ::extend_with<status_client>;
+
+/// The COMMITTER actor: full products, deal math, storage.
+using committer = typed_actor_fwd<
+  // Survivors of the peek; answers how many were accepted.
+  caf::replies_to<atom::offer, std::vector<survivor>>::with<uint64_t>,
+  caf::reacts_to<atom::retry, uint64_t>,
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>
+  ::extend_with<status_client>;
+
+/// The UPDATER actor: refreshes stale deals, deletes dead ones.
+using updater = typed_actor_fwd<
+  // Periodic self-addressed trigger.
+  caf::reacts_to<atom::tick>,
+  caf::reacts_to<atom::retry, uint64_t>,
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>
+  ::extend_with<status_client>;
+
+} // namespace sig
+
+// -- handles --------------------------------------------------------------------
+
+using status_client_actor = sig::status_client::unwrap;
+using token_probe_actor = sig::token_probe::unwrap;
+using token_actor = sig::token::unwrap;
+using keepa_client_actor = sig::keepa_client::unwrap;
+using storage_actor = sig::storage::unwrap;
+using scanner_actor = sig::scanner::unwrap;
+using peek_filter_actor = sig::peek_filter::unwrap;
+using committer_actor = sig::committer::unwrap;
+using updater_actor = sig::updater::unwrap;
+
+} // namespace keepa
+
+// -- type IDs of actor handles (they travel inside messages) ---------------
+
+CAF_BEGIN_TYPE_ID_BLOCK(keepa_actors, caf::id_block::keepa_types::end)
+
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::status_client_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::token_probe_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::token_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::keepa_client_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::storage_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::scanner_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::peek_filter_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::committer_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::updater_actor))
+
+CAF_END_TYPE_ID_BLOCK(keepa_actors)

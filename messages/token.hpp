@@ -1,0 +1,190 @@
+// The TOKEN protocol: how every stage asks before it spends Keepa tokens.
+//
+//   stage --acquire(token_request)--> TOKEN
+//   TOKEN --token_grant | recharge_wait--> stage
+//   client --settle(settlement)--> TOKEN        after every Keepa answer
+//   stage/client --release(grant_id)--> TOKEN   when a grant was never used
+//
+// A recharge_wait carries a ticket and an exact `retry_after`; the caller
+// schedules its own retry (a delayed message to itself) and presents the
+// ticket again. Nothing ever waits on a thread while the bucket refills.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
+#include <caf/variant.hpp>
+
+#include "messages/fwd.hpp"
+
+namespace keepa {
+
+/// Who spends tokens, in default priority order (commit first). The updater
+/// is not ranked: it gets a configurable share of the budget instead.
+enum class stage : uint8_t {
+  commit = 0,
+  peek = 1,
+  scan = 2,
+  update = 3,
+};
+
+constexpr size_t num_stages = 4;
+
+/// @relates stage
+const char* to_string(stage x);
+
+/// Parses "commit", "peek", "scan" or "update".
+bool from_string(const std::string& str, stage& x);
+
+/// Asks the TOKEN actor for `cost` tokens.
+struct token_request {
+  /// Human-readable name of the asking actor, for status output.
+  std::string consumer;
+  /// Which pipeline stage asks; decides the priority.
+  stage what = stage::scan;
+  /// Worst-case cost of the request about to be sent.
+  int64_t cost = 0;
+  /// 0 for a new request; otherwise the ticket of an earlier recharge_wait.
+  uint64_t ticket = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_request& x) {
+  return f(caf::meta::type_name("token_request"), x.consumer, x.what, x.cost,
+           x.ticket);
+}
+
+/// Permission to send one request now.
+struct token_grant {
+  /// Present this id in `settle` or `release`.
+  uint64_t grant_id = 0;
+  /// Tokens reserved for the request (the requested worst-case cost).
+  int64_t cost = 0;
+  /// The projected balance once this grant is spent.
+  int64_t projected_after = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_grant& x) {
+  return f(caf::meta::type_name("token_grant"), x.grant_id, x.cost,
+           x.projected_after);
+}
+
+/// Not now: come back with `ticket` after `retry_after`.
+struct recharge_wait {
+  /// The caller's place in the queue; present it again in `acquire`.
+  uint64_t ticket = 0;
+  /// Relative time after which presenting the ticket is granted, unless a
+  /// settle lowers the balance or a higher-priority request arrives first.
+  caf::timespan retry_after{0};
+  /// The projected balance the request waits for.
+  int64_t needed = 0;
+  /// Why: "recharging", "queued behind <stage>", "no observation", ...
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recharge_wait& x) {
+  return f(caf::meta::type_name("recharge_wait"), x.ticket, x.retry_after,
+           x.needed, x.reason);
+}
+
+/// What Keepa said in an answer's envelope. With `grant_id == 0` this is a
+/// plain observation (e.g. from the free /token endpoint).
+struct settlement {
+  uint64_t grant_id = 0;
+  /// `tokensConsumed`: what the request actually cost.
+  int64_t tokens_consumed = 0;
+  /// `tokensLeft`: the balance after the request (may be negative).
+  int64_t tokens_left = 0;
+  /// `refillIn`: milliseconds until the next refill step.
+  int64_t refill_in_ms = 0;
+  /// `refillRate`: tokens per minute.
+  int64_t refill_rate = 0;
+  /// `timestamp`: server time in Unix milliseconds; orders observations.
+  int64_t server_timestamp_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, settlement& x) {
+  return f(caf::meta::type_name("settlement"), x.grant_id, x.tokens_consumed,
+           x.tokens_left, x.refill_in_ms, x.refill_rate,
+           x.server_timestamp_ms);
+}
+
+/// One request waiting in the TOKEN actor's queue.
+struct waiting_entry {
+  uint64_t ticket = 0;
+  std::string consumer;
+  stage what = stage::scan;
+  int64_t cost = 0;
+  /// Projected time until this entry is granted, given the queue ahead of it.
+  caf::timespan eta{0};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, waiting_entry& x) {
+  return f(caf::meta::type_name("waiting_entry"), x.ticket, x.consumer, x.what,
+           x.cost, x.eta);
+}
+
+/// Running totals of the TOKEN actor since start.
+struct token_totals {
+  /// Tokens handed out in grants (worst-case costs).
+  int64_t granted = 0;
+  /// Tokens Keepa reported as consumed in settlements.
+  int64_t consumed = 0;
+  /// Tokens of grants released unused.
+  int64_t released = 0;
+  /// Refill tokens projected to be lost because the bucket was full.
+  int64_t lost_at_cap = 0;
+  /// Number of grants, recharge-waits, settlements and /token probes.
+  uint64_t grants = 0;
+  uint64_t waits = 0;
+  uint64_t settlements = 0;
+  uint64_t probes = 0;
+  /// Tokens consumed per stage, indexed by `stage`.
+  std::vector<int64_t> consumed_by_stage;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_totals& x) {
+  return f(caf::meta::type_name("token_totals"), x.granted, x.consumed,
+           x.released, x.lost_at_cap, x.grants, x.waits, x.settlements,
+           x.probes, x.consumed_by_stage);
+}
+
+/// Snapshot of the TOKEN actor.
+struct token_status {
+  /// Projected balance now, outstanding grants already subtracted.
+  int64_t projected = 0;
+  /// Tokens granted but not yet settled or released.
+  int64_t outstanding = 0;
+  int64_t refill_rate = 0;
+  int64_t cap = 0;
+  int64_t floor = 0;
+  std::string profile;
+  /// "spending", "recharging" or "unknown" (no observation yet).
+  std::string mode;
+  /// The balance the head of the queue waits for (0 if nobody waits).
+  int64_t waiting_for = 0;
+  /// Time until the next refill step.
+  caf::timespan next_refill{0};
+  /// Age of the newest observation from Keepa.
+  caf::timespan observation_age{0};
+  std::vector<waiting_entry> queue;
+  token_totals totals;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_status& x) {
+  return f(caf::meta::type_name("token_status"), x.projected, x.outstanding,
+           x.refill_rate, x.cap, x.floor, x.profile, x.mode, x.waiting_for,
+           x.next_refill, x.observation_age, x.queue, x.totals);
+}
+
+} // namespace keepa

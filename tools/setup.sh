@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages keepa-pipeline needs to build, run and test.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libcaf-dev                      # CAF 0.17.6 (caf_core, caf_io)
+  rapidjson-dev
+  libsoci-dev libsqlite3-dev libpq-dev
+  catch2                          # Catch2 v2
+  libcurl4-openssl-dev zlib1g-dev
+  libcpp-httplib-dev libssl-dev
+  sqlite3
+  postgresql                      # initdb/pg_ctl for the storage tests
+  gnuplot-nox                     # keepa-bench's balance plot
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
