@@ -1,0 +1,86 @@
+// Keepa's token bucket, projected forward from the newest observation.
+// Plain arithmetic: time is always an argument, nothing here reads a clock.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace keepa {
+
+using clock_type = std::chrono::steady_clock;
+using time_point = clock_type::time_point;
+using duration = clock_type::duration;
+
+/// Keepa adds the whole refill rate once per minute.
+constexpr auto refill_period = std::chrono::minutes(1);
+
+/// Unused tokens expire after an hour, so the bucket holds at most 60 x R.
+constexpr int64_t cap_minutes = 60;
+
+/// Keepa's bucket for one key as seen from one observation (an answer's
+/// envelope): R tokens per minute in whole steps at the phase `refillIn`
+/// gives, capped at 60 x R. Never overestimates: a projection assumes the
+/// refill step happens at the observed phase as seen when the answer
+/// arrived, which is no earlier than Keepa's own step.
+class token_bucket {
+public:
+  // -- modifiers --------------------------------------------------------------
+
+  /// Takes an observation made at `now` (local time of arrival). Returns
+  /// false and changes nothing if a newer observation (by server timestamp)
+  /// is already held.
+  bool observe(int64_t balance, int64_t refill_in_ms, int64_t rate,
+               int64_t server_ms, time_point now);
+
+  // -- inspectors -------------------------------------------------------------
+
+  bool has_observation() const {
+    return observed_;
+  }
+
+  int64_t rate() const {
+    return rate_;
+  }
+
+  int64_t cap() const {
+    return cap_minutes * rate_;
+  }
+
+  /// Local time of the newest observation.
+  time_point observed_at() const {
+    return at_;
+  }
+
+  int64_t server_ms() const {
+    return server_ms_;
+  }
+
+  /// Number of refill steps in (at, t].
+  int64_t steps_until(time_point t) const;
+
+  /// Keepa's balance at `t` if nobody spends after the observation.
+  int64_t projected(time_point t) const;
+
+  /// The first refill step strictly after `t`.
+  time_point next_refill_after(time_point t) const;
+
+  /// Earliest time >= `from` at which projected() - `spent` >= `target`;
+  /// time_point::max() if that never happens (target above the cap, or no
+  /// refill at all).
+  time_point earliest(int64_t target, int64_t spent, time_point from) const;
+
+  /// Tokens the refill steps in (t0, t1] would have added but the cap
+  /// swallowed, assuming nobody spends in between.
+  int64_t lost_at_cap(time_point t0, time_point t1) const;
+
+private:
+  bool observed_ = false;
+  int64_t balance_ = 0;
+  int64_t rate_ = 0;
+  int64_t server_ms_ = 0;
+  time_point at_;
+  time_point first_step_;
+};
+
+} // namespace keepa

@@ -1,0 +1,41 @@
+// The actor system configuration of every keepa program: CAF's own options
+// plus the `keepa.*` options, so --dump-config and CLI overrides work.
+
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+
+#include "config/profile.hpp"
+
+namespace keepa {
+
+class pipeline_config : public caf::actor_system_config {
+public:
+  pipeline_config();
+
+  /// Parses CLI and config file like CAF does, then loads and validates the
+  /// profiles. Returns a readable error (never containing the API key).
+  caf::error load(int argc, char** argv);
+
+  /// --dump-config also shows the loaded profiles.
+  caf::settings dump_content() const override;
+
+  /// The profiles loaded from `keepa.profiles-dir`.
+  std::vector<profile> profiles;
+
+protected:
+  /// Adds an option group, for programs that add options of their own.
+  caf::config_option_adder add_group(const char* category,
+                                     const char* description);
+};
+
+/// Where the profiles live unless `keepa.profiles-dir` says otherwise.
+std::string default_profiles_dir();
+
+/// Loads and validates the profiles of `cfg`; picks `keepa.profile`.
+caf::error load_profiles(pipeline_config& cfg);
+
+} // namespace keepa

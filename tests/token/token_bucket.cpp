@@ -1,0 +1,91 @@
+#include "actors/token_bucket.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace keepa;
+using namespace std::chrono_literals;
+
+namespace {
+
+time_point t0() {
+  return time_point{} + 24h;
+}
+
+} // namespace
+
+TEST_CASE("a bucket without observation projects nothing", "[token_bucket]") {
+  token_bucket b;
+  CHECK_FALSE(b.has_observation());
+  CHECK(b.earliest(1, 0, t0()) == time_point::max());
+}
+
+TEST_CASE("refills arrive in whole steps at the observed phase",
+          "[token_bucket]") {
+  token_bucket b;
+  REQUIRE(b.observe(-8, 20'000, 25, 1000, t0()));
+  CHECK(b.cap() == 1500);
+  CHECK(b.projected(t0()) == -8);
+  CHECK(b.projected(t0() + 19'999ms) == -8);
+  CHECK(b.projected(t0() + 20s) == 17);
+  CHECK(b.projected(t0() + 80s - 1ms) == 17);
+  CHECK(b.projected(t0() + 80s) == 42); // AA saw -8 -> +42 on 25/min
+  CHECK(b.next_refill_after(t0()) == t0() + 20s);
+  CHECK(b.next_refill_after(t0() + 20s) == t0() + 80s);
+}
+
+TEST_CASE("the balance caps at 60 x R", "[token_bucket]") {
+  token_bucket b;
+  REQUIRE(b.observe(290, 1'000, 5, 1000, t0()));
+  CHECK(b.projected(t0() + 1s) == 295);
+  CHECK(b.projected(t0() + 61s) == 300);
+  CHECK(b.projected(t0() + 10h) == 300);
+  // Steps at 1 s, 61 s, 121 s: 290 + 15 = 305, capped at 300, 5 lost.
+  CHECK(b.lost_at_cap(t0(), t0() + 121s) == 5);
+  CHECK(b.lost_at_cap(t0(), t0() + 1s) == 0);
+}
+
+TEST_CASE("earliest finds the exact step a target is reached",
+          "[token_bucket]") {
+  token_bucket b;
+  REQUIRE(b.observe(-100, 30'000, 5, 1000, t0()));
+  // Need -100 + 5k >= 1 -> k = 21 steps -> first step + 20 minutes.
+  auto at = b.earliest(1, 0, t0());
+  CHECK(at == t0() + 30s + 20min);
+  CHECK(b.projected(at) == 5);
+  CHECK(b.projected(at - 1ns) == 0);
+  // With 50 tokens spent since the observation: 10 more steps.
+  CHECK(b.earliest(1, 50, t0()) == t0() + 30s + 30min);
+  // Already affordable: now.
+  CHECK(b.earliest(-200, 0, t0() + 5s) == t0() + 5s);
+  // Above the cap: never.
+  CHECK(b.earliest(301, 0, t0()) == time_point::max());
+}
+
+TEST_CASE("older observations never replace newer ones", "[token_bucket]") {
+  token_bucket b;
+  REQUIRE(b.observe(100, 10'000, 5, 2000, t0()));
+  CHECK_FALSE(b.observe(50, 10'000, 5, 1000, t0() + 1s));
+  CHECK(b.projected(t0() + 1s) == 100);
+  CHECK(b.observe(40, 10'000, 5, 3000, t0() + 2s));
+  CHECK(b.projected(t0() + 2s) == 40);
+}
+
+TEST_CASE("the projection never overestimates Keepa's balance",
+          "[token_bucket]") {
+  // Keepa steps at server time; the answer arrives `delay` later, so the
+  // local model steps `delay` late and is never ahead of Keepa.
+  for (auto delay : {0ms, 5ms, 250ms, 2000ms}) {
+    token_bucket b;
+    auto server_step = t0() + 10s;
+    // Observation taken by Keepa at t0(): refillIn = 10 s.
+    REQUIRE(b.observe(0, 10'000, 20, 1000, t0() + delay));
+    for (auto t = t0(); t < t0() + 10min; t += 100ms) {
+      int64_t keepa = t < server_step
+                        ? 0
+                        : std::min<int64_t>(
+                          1200, 20 * (1 + (t - server_step) / 1min));
+      INFO("delay " << delay.count() << " ms");
+      REQUIRE(b.projected(t) <= keepa);
+    }
+  }
+}
