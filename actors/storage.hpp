@@ -1,0 +1,85 @@
+// The STORAGE actor: owns the database session. It stores deals and
+// rejections, keeps the scan watermark (the low watermark over the feed
+// positions still in flight) and answers what the pipeline remembers.
+// Every database call blocks, so production spawns it detached.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/actors.hpp"
+#include "storage/backend.hpp"
+#include "storage/low_watermark.hpp"
+
+namespace keepa {
+
+namespace defaults::storage {
+
+/// The database: `sqlite:<path>`, a plain path, `postgresql://...` or
+/// `postgresql:dbname=... host=...`.
+constexpr const char* url_key = "keepa.storage.url";
+constexpr const char* url = "sqlite:keepa.db";
+
+/// How long one statement waits for a lock before it counts as busy.
+constexpr const char* busy_timeout_key = "keepa.storage.busy-timeout";
+constexpr auto busy_timeout = std::chrono::seconds(5);
+
+/// How often a locked transaction is tried again before giving up.
+constexpr const char* lock_retries_key = "keepa.storage.lock-retries";
+constexpr int64_t lock_retries = 3;
+
+} // namespace defaults::storage
+
+/// Settings of the STORAGE actor.
+struct storage_config {
+  std::string url = defaults::storage::url;
+  caf::timespan busy_timeout = defaults::storage::busy_timeout;
+  int64_t lock_retries = defaults::storage::lock_retries;
+};
+
+/// Reads `keepa.storage.*` from `opts`, using the defaults for missing keys.
+storage_config storage_config_from(const caf::settings& opts);
+
+/// Checks the URL syntax and the ranges: a busy timeout in (0, 10 min],
+/// lock retries in [0, 100].
+caf::error validate(const storage_config& cfg);
+
+struct storage_state {
+  static constexpr const char* name = "storage";
+
+  storage_config cfg;
+  std::shared_ptr<db::backend> db;
+  db::low_watermark marks;
+  int32_t schema_version = 0;
+  uint64_t batches = 0;
+  uint64_t deals_written = 0;
+  uint64_t rejections_written = 0;
+  uint64_t failures = 0;
+  std::string last_error;
+};
+
+using storage_pointer = storage_actor::stateful_pointer<storage_state>;
+
+/// The behavior of the STORAGE actor. Opens the database of `cfg` unless
+/// `db` is already open. A bad config or a database that cannot be opened
+/// ends the actor with that error. A failed upsert answers the error and
+/// ends the actor too: the pipeline must stop rather than run ahead of what
+/// is stored.
+storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
+                                     std::shared_ptr<db::backend> db);
+
+/// Validates `cfg`, opens the database (blocking the caller) and spawns the
+/// STORAGE actor with it; `detached` gives it a private thread (production),
+/// attached runs it on the scheduler (deterministic tests).
+caf::expected<storage_actor> spawn_storage(caf::actor_system& sys,
+                                           const storage_config& cfg,
+                                           bool detached = true);
+
+} // namespace keepa

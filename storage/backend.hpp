@@ -1,0 +1,68 @@
+// The storage backend interface: what the STORAGE actor needs from a
+// database, with every operation returning a value or a keepa error. The SOCI
+// implementation (soci_backend.hpp) serves SQLite and PostgreSQL.
+
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "messages/storage.hpp"
+
+namespace keepa::db {
+
+/// The schema version this program writes and understands.
+constexpr int32_t current_schema_version = 2;
+
+/// An abstract database holding deals, rejections and the scan watermark.
+class backend {
+public:
+  virtual ~backend();
+
+  // -- modifiers --------------------------------------------------------------
+
+  /// Stores `batch.deals` (insert or update by ASIN, keeping first_seen),
+  /// records `batch.rejections` (one row per ASIN, the newest wins) and, if
+  /// `watermark` is set, stores it; all in one durable transaction. On error
+  /// nothing of the batch is stored.
+  virtual caf::expected<void>
+  commit(const upsert_batch& batch,
+         const std::optional<feed_position>& watermark)
+    = 0;
+
+  /// Deletes deals last seen before `cutoff_ms`; returns how many.
+  virtual caf::expected<uint64_t> expire(int64_t cutoff_ms) = 0;
+
+  /// Makes every committed transaction durable (a WAL checkpoint for SQLite).
+  virtual caf::expected<void> flush() = 0;
+
+  // -- inspectors -------------------------------------------------------------
+
+  /// What the database remembers of `asins`; ASINs it does not know are left
+  /// out. One round trip for the whole batch.
+  virtual caf::expected<std::vector<asin_memory>>
+  known(const std::vector<std::string>& asins) = 0;
+
+  /// Up to `n` deals last seen before `seen_before_ms`, oldest first.
+  virtual caf::expected<std::vector<deal_record>>
+  stalest(uint32_t n, int64_t seen_before_ms) = 0;
+
+  /// The stored deal of `asin`, if any.
+  virtual caf::expected<std::optional<deal_record>>
+  find(const std::string& asin) = 0;
+
+  /// The durable scan watermark (default-constructed if none yet).
+  virtual caf::expected<feed_position> watermark() = 0;
+
+  /// Row counts, watermark and schema version (pending is left 0).
+  virtual caf::expected<storage_counts> counts() = 0;
+
+  /// "sqlite" or "postgresql".
+  virtual const char* kind() const noexcept = 0;
+};
+
+} // namespace keepa::db

@@ -1,0 +1,64 @@
+// The scan watermark as a plain class: the newest feed position P such that
+// every tracked position <= P is done. The STORAGE actor previews the value a
+// batch would reach, writes it in the batch's transaction and applies it only
+// once that transaction is durable.
+
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "messages/storage.hpp"
+
+namespace keepa::db {
+
+class low_watermark {
+public:
+  // -- constructors -----------------------------------------------------------
+
+  /// Starts at the durable watermark `start` with nothing pending.
+  explicit low_watermark(feed_position start = {});
+
+  // -- modifiers --------------------------------------------------------------
+
+  /// Registers scanned positions that are not done yet. Positions at or below
+  /// the watermark and positions already done are ignored. Returns the
+  /// number of pending positions.
+  uint64_t track(const std::vector<feed_position>& xs);
+
+  /// Marks `done` as done and moves the watermark to `next`, which must be
+  /// the result of `preview(done)`.
+  void apply(const std::vector<feed_position>& done,
+             const feed_position& next);
+
+  // -- inspectors -------------------------------------------------------------
+
+  /// The watermark after marking `done` as done, without changing anything.
+  /// Never less than the current watermark.
+  feed_position preview(const std::vector<feed_position>& done) const;
+
+  /// The current (durable) watermark.
+  const feed_position& value() const noexcept {
+    return value_;
+  }
+
+  /// Tracked positions that are not done.
+  uint64_t pending() const noexcept {
+    return pending_.size();
+  }
+
+  /// Done positions above the watermark, held back by a pending one.
+  uint64_t held() const noexcept {
+    return done_.size();
+  }
+
+private:
+  feed_position value_;
+  /// Tracked, not done, above value_.
+  std::set<feed_position> pending_;
+  /// Done, above value_.
+  std::set<feed_position> done_;
+};
+
+} // namespace keepa::db

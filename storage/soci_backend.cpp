@@ -1,0 +1,607 @@
+#include "storage/soci_backend.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <sstream>
+
+#include <caf/error.hpp>
+
+#include "messages/error.hpp"
+#include "messages/token.hpp"
+#include "storage/schema.hpp"
+#include "storage/soci.hpp"
+
+namespace keepa::db {
+
+backend::~backend() {
+  // nop
+}
+
+// -- URLs ---------------------------------------------------------------------
+
+namespace {
+
+bool starts_with(const std::string& str, const char* prefix) {
+  return str.compare(0, std::char_traits<char>::length(prefix), prefix) == 0;
+}
+
+caf::error bad_url(const std::string& url, const char* why) {
+  return caf::make_error(ec::invalid_config, "keepa.storage.url",
+                         redact(url) + ": " + why);
+}
+
+} // namespace
+
+std::string redact(const std::string& url) {
+  // user:password@host in URIs, password=... in keyword strings.
+  static const std::regex uri_pw{R"(://([^:/@]*):[^@/]*@)"};
+  static const std::regex kw_pw{R"(password\s*=\s*('[^']*'|\S*))",
+                                std::regex::icase};
+  auto result = std::regex_replace(url, uri_pw, "://$1:***@");
+  return std::regex_replace(result, kw_pw, "password=***");
+}
+
+caf::expected<location> parse_location(const std::string& url) {
+  if (url.empty())
+    return bad_url(url, "empty");
+  if (url.find('\0') != std::string::npos)
+    return bad_url(url, "contains a NUL byte");
+  if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
+    return location{backend_kind::postgresql, url};
+  if (starts_with(url, "postgresql:") || starts_with(url, "postgres:")) {
+    auto kw = url.substr(url.find(':') + 1);
+    if (kw.find('=') == std::string::npos)
+      return bad_url(url, "expected libpq keywords like dbname=... host=...");
+    return location{backend_kind::postgresql, kw};
+  }
+  std::string path = url;
+  if (starts_with(url, "sqlite://"))
+    path = url.substr(9);
+  else if (starts_with(url, "sqlite:"))
+    path = url.substr(7);
+  else if (std::regex_search(url, std::regex{R"(^[A-Za-z][A-Za-z0-9+.-]*://)"}))
+    return bad_url(url, "unsupported scheme (use sqlite: or postgresql:)");
+  if (path.empty())
+    return bad_url(url, "no SQLite file name");
+  if (path.find('=') != std::string::npos)
+    return bad_url(url, "a SQLite file name must not contain '='");
+  return location{backend_kind::sqlite, path};
+}
+
+// -- error mapping ------------------------------------------------------------
+
+namespace {
+
+/// Whether `e` means "locked by someone else, try again later".
+bool is_busy(const soci::soci_error& e) {
+  if (auto sq = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+    auto rc = sq->result() & 0xff;
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+  }
+  if (auto pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    auto state = pg->sqlstate();
+    return state == "40001" || state == "40P01" || state == "55P03";
+  }
+  return false;
+}
+
+caf::error to_error(const soci::soci_error& e, const char* what) {
+  auto code = is_busy(e) ? ec::storage_busy : ec::storage_error;
+  return caf::make_error(code, std::string{what},
+                         std::string{e.get_error_message()});
+}
+
+} // namespace
+
+// -- the implementation -------------------------------------------------------
+
+struct soci_backend::impl {
+  open_options opts;
+  location loc;
+  soci::session sql;
+  int32_t version = 0;
+
+  bool sqlite() const {
+    return loc.kind == backend_kind::sqlite;
+  }
+
+  db::dialect dialect() const {
+    return sqlite() ? dialect::sqlite : dialect::postgresql;
+  }
+
+  void begin() {
+    // BEGIN IMMEDIATE takes SQLite's write lock up front, so the busy
+    // timeout applies instead of a deadlock-avoiding SQLITE_BUSY later.
+    sql << (sqlite() ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
+
+  void rollback() noexcept {
+    try {
+      sql << "ROLLBACK";
+    } catch (...) {
+      // The transaction is gone already (e.g. the connection failed).
+    }
+  }
+
+  /// Runs `f` in a write transaction, retrying `lock_retries` times while
+  /// the database is locked.
+  template <class F>
+  caf::expected<void> transaction(const char* what, F f) {
+    for (uint32_t attempt = 0;; ++attempt) {
+      try {
+        begin();
+        f();
+        sql << "COMMIT";
+        return caf::unit;
+      } catch (const soci::soci_error& e) {
+        rollback();
+        if (is_busy(e) && attempt < opts.lock_retries)
+          continue;
+        if (!is_busy(e))
+          return to_error(e, what);
+        return caf::make_error(ec::storage_busy, std::string{what},
+                               std::string{e.get_error_message()},
+                               "still locked after "
+                                 + std::to_string(attempt + 1) + " tries");
+      } catch (const std::exception& e) {
+        rollback();
+        return caf::make_error(ec::storage_error, std::string{what},
+                               std::string{e.what()});
+      }
+    }
+  }
+
+  template <class F>
+  auto read(const char* what, F f) -> caf::expected<decltype(f())> {
+    try {
+      return f();
+    } catch (const soci::soci_error& e) {
+      return to_error(e, what);
+    } catch (const std::exception& e) {
+      return caf::make_error(ec::storage_error, std::string{what},
+                             std::string{e.what()});
+    }
+  }
+
+  void connect() {
+    if (sqlite()) {
+      sql.open(soci::sqlite3, loc.target);
+      // WAL: readers do not block the writer. synchronous=FULL: every
+      // commit is fsync'ed before it returns, so an acknowledged batch
+      // survives SIGKILL (which NORMAL would also give us) and power loss
+      // or an OS crash (which NORMAL would not).
+      std::string mode;
+      sql << "PRAGMA journal_mode=WAL", soci::into(mode);
+      if (mode != "wal" && loc.target != ":memory:")
+        throw std::runtime_error("cannot enable WAL (journal_mode=" + mode
+                                 + ")");
+      sql << "PRAGMA synchronous=FULL";
+      sql << "PRAGMA busy_timeout=" << opts.busy_timeout.count();
+    } else {
+      sql.open(soci::postgresql, loc.target);
+      sql << "SET lock_timeout = " << opts.busy_timeout.count();
+      sql << "SET synchronous_commit = on";
+      sql << "SET client_min_messages = warning";
+    }
+  }
+};
+
+soci_backend::soci_backend(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+soci_backend::~soci_backend() {
+  // nop
+}
+
+caf::expected<std::unique_ptr<soci_backend>>
+soci_backend::open(const open_options& opts) {
+  auto loc = parse_location(opts.url);
+  if (!loc)
+    return std::move(loc.error());
+  if (opts.schema_version < 1 || opts.schema_version > current_schema_version)
+    return caf::make_error(ec::invalid_config, "schema version",
+                           std::to_string(opts.schema_version));
+  auto ptr = std::make_unique<impl>();
+  ptr->opts = opts;
+  ptr->loc = std::move(*loc);
+  auto where = redact(opts.url);
+  try {
+    ptr->connect();
+  } catch (const std::exception& e) {
+    return caf::make_error(ec::storage_error, "cannot open " + where,
+                           std::string{e.what()});
+  }
+  int32_t found = 0;
+  auto res = ptr->transaction("migrate", [&] {
+    found = read_schema_version(ptr->sql);
+    if (found > current_schema_version)
+      return;
+    migrate(ptr->sql, ptr->dialect(), found, opts.schema_version);
+  });
+  if (!res) {
+    auto& err = res.error();
+    return caf::error{err.code(), err.category(),
+                      caf::make_message("cannot open " + where)
+                        + err.context()};
+  }
+  if (found > current_schema_version)
+    return caf::make_error(ec::schema_too_new, where,
+                           "database schema version " + std::to_string(found)
+                             + ", this program knows up to "
+                             + std::to_string(current_schema_version));
+  ptr->version = std::max(found, opts.schema_version);
+  return std::unique_ptr<soci_backend>{new soci_backend(std::move(ptr))};
+}
+
+// -- rows ---------------------------------------------------------------------
+
+namespace {
+
+const char* deal_columns
+  = "asin, title, buy_price, est_sell_price, avg365, all_in_cost, profit,"
+    " margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,"
+    " rank_drops365, offers_used, offers_new, last_update, first_seen_ms,"
+    " last_seen_ms, written_by";
+
+write_stage parse_write_stage(const std::string& str) {
+  for (auto x : {write_stage::commit, write_stage::light_update,
+                 write_stage::rescue})
+    if (str == to_string(x))
+      return x;
+  throw std::runtime_error("unknown written_by value: " + str);
+}
+
+/// Deal rows as columns, for bulk binding in both directions.
+struct deal_rows {
+  std::vector<std::string> asin, title, written_by;
+  std::vector<int> buy_price, est_sell_price, avg365, all_in_cost, profit,
+    margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,
+    rank_drops365, offers_used, offers_new, last_update;
+  std::vector<long long> first_seen_ms, last_seen_ms;
+
+  template <class F>
+  void each_int(F f) {
+    for (auto* v : {&buy_price, &est_sell_price, &avg365, &all_in_cost,
+                    &profit, &margin_bp, &roi_bp, &min_listing_price,
+                    &sales_rank, &rank_drops90, &rank_drops365, &offers_used,
+                    &offers_new, &last_update})
+      f(*v);
+  }
+
+  void resize(size_t n) {
+    asin.resize(n);
+    title.resize(n);
+    written_by.resize(n);
+    each_int([n](std::vector<int>& v) { v.resize(n); });
+    first_seen_ms.resize(n);
+    last_seen_ms.resize(n);
+  }
+
+  explicit deal_rows(size_t n) {
+    resize(n);
+  }
+
+  explicit deal_rows(const std::vector<deal_record>& xs) {
+    for (auto& x : xs) {
+      asin.push_back(x.asin);
+      title.push_back(x.title);
+      buy_price.push_back(x.buy_price);
+      est_sell_price.push_back(x.est_sell_price);
+      avg365.push_back(x.avg365);
+      all_in_cost.push_back(x.all_in_cost);
+      profit.push_back(x.profit);
+      margin_bp.push_back(x.margin_bp);
+      roi_bp.push_back(x.roi_bp);
+      min_listing_price.push_back(x.min_listing_price);
+      sales_rank.push_back(x.sales_rank);
+      rank_drops90.push_back(x.rank_drops90);
+      rank_drops365.push_back(x.rank_drops365);
+      offers_used.push_back(x.offers_used);
+      offers_new.push_back(x.offers_new);
+      last_update.push_back(x.last_update);
+      first_seen_ms.push_back(x.first_seen_ms);
+      last_seen_ms.push_back(x.last_seen_ms);
+      written_by.push_back(to_string(x.written_by));
+    }
+  }
+
+  deal_record at(size_t i) const {
+    deal_record x;
+    x.asin = asin[i];
+    x.title = title[i];
+    x.buy_price = buy_price[i];
+    x.est_sell_price = est_sell_price[i];
+    x.avg365 = avg365[i];
+    x.all_in_cost = all_in_cost[i];
+    x.profit = profit[i];
+    x.margin_bp = margin_bp[i];
+    x.roi_bp = roi_bp[i];
+    x.min_listing_price = min_listing_price[i];
+    x.sales_rank = sales_rank[i];
+    x.rank_drops90 = rank_drops90[i];
+    x.rank_drops365 = rank_drops365[i];
+    x.offers_used = offers_used[i];
+    x.offers_new = offers_new[i];
+    x.last_update = last_update[i];
+    x.first_seen_ms = first_seen_ms[i];
+    x.last_seen_ms = last_seen_ms[i];
+    x.written_by = parse_write_stage(written_by[i]);
+    return x;
+  }
+
+  /// Binds all columns in `deal_columns` order, as `use` or `into`.
+  template <class Statement, class Bind>
+  void bind(Statement& st, Bind b) {
+    st.exchange(b(asin));
+    st.exchange(b(title));
+    each_int([&](std::vector<int>& v) { st.exchange(b(v)); });
+    st.exchange(b(first_seen_ms));
+    st.exchange(b(last_seen_ms));
+    st.exchange(b(written_by));
+  }
+};
+
+std::vector<deal_record> select_deals(soci::session& sql,
+                                      const std::string& where, size_t limit,
+                                      std::vector<long long> params) {
+  std::vector<deal_record> result;
+  deal_rows rows{std::max<size_t>(limit, 1)};
+  soci::statement st{sql};
+  rows.bind(st, [](auto& v) { return soci::into(v); });
+  for (auto& p : params)
+    st.exchange(soci::use(p));
+  st.alloc();
+  st.prepare(std::string{"SELECT "} + deal_columns + " FROM deals " + where);
+  st.define_and_bind();
+  if (st.execute(true))
+    for (size_t i = 0; i < rows.asin.size(); ++i)
+      result.push_back(rows.at(i));
+  return result;
+}
+
+} // namespace
+
+// -- modifiers ----------------------------------------------------------------
+
+caf::expected<void>
+soci_backend::commit(const upsert_batch& batch,
+                     const std::optional<feed_position>& watermark) {
+  auto& sql = impl_->sql;
+  return impl_->transaction("upsert", [&] {
+    if (!batch.deals.empty()) {
+      deal_rows rows{batch.deals};
+      soci::statement st{sql};
+      rows.bind(st, [](auto& v) { return soci::use(v); });
+      st.alloc();
+      st.prepare(
+        std::string{"INSERT INTO deals ("} + deal_columns
+        + ") VALUES (:asin, :title, :buy_price, :est_sell_price, :avg365,"
+          " :all_in_cost, :profit, :margin_bp, :roi_bp, :min_listing_price,"
+          " :sales_rank, :rank_drops90, :rank_drops365, :offers_used,"
+          " :offers_new, :last_update, :first_seen_ms, :last_seen_ms,"
+          " :written_by)"
+          " ON CONFLICT (asin) DO UPDATE SET title = excluded.title,"
+          " buy_price = excluded.buy_price,"
+          " est_sell_price = excluded.est_sell_price,"
+          " avg365 = excluded.avg365, all_in_cost = excluded.all_in_cost,"
+          " profit = excluded.profit, margin_bp = excluded.margin_bp,"
+          " roi_bp = excluded.roi_bp,"
+          " min_listing_price = excluded.min_listing_price,"
+          " sales_rank = excluded.sales_rank,"
+          " rank_drops90 = excluded.rank_drops90,"
+          " rank_drops365 = excluded.rank_drops365,"
+          " offers_used = excluded.offers_used,"
+          " offers_new = excluded.offers_new,"
+          " last_update = excluded.last_update,"
+          " first_seen_ms = "
+        + least(impl_->dialect())
+        + "(deals.first_seen_ms, excluded.first_seen_ms), last_seen_ms = "
+        + greatest(impl_->dialect())
+        + "(deals.last_seen_ms, excluded.last_seen_ms),"
+          " written_by = excluded.written_by");
+      st.define_and_bind();
+      st.execute(true);
+    }
+    if (!batch.rejections.empty()) {
+      std::vector<std::string> asin, where, reason;
+      std::vector<int> price;
+      std::vector<long long> at;
+      for (auto& r : batch.rejections) {
+        asin.push_back(r.asin);
+        where.push_back(to_string(r.where));
+        reason.push_back(r.reason);
+        price.push_back(r.price_seen);
+        at.push_back(r.at_ms);
+      }
+      sql << "INSERT INTO rejections (asin, stage, reason, price_seen, at_ms)"
+             " VALUES (:asin, :stage, :reason, :price, :at)"
+             " ON CONFLICT (asin) DO UPDATE SET stage = excluded.stage,"
+             " reason = excluded.reason, price_seen = excluded.price_seen,"
+             " at_ms = excluded.at_ms",
+        soci::use(asin), soci::use(where), soci::use(reason),
+        soci::use(price), soci::use(at);
+    }
+    if (watermark) {
+      std::vector<std::string> keys{"watermark.last_update",
+                                    "watermark.asin"};
+      std::vector<std::string> values{std::to_string(watermark->last_update),
+                                      watermark->asin};
+      sql << "INSERT INTO system_state (key, value) VALUES (:k, :v)"
+             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        soci::use(keys), soci::use(values);
+    }
+  });
+}
+
+caf::expected<uint64_t> soci_backend::expire(int64_t cutoff_ms) {
+  uint64_t result = 0;
+  auto& sql = impl_->sql;
+  auto res = impl_->transaction("expire", [&] {
+    long long cutoff = cutoff_ms;
+    soci::statement st = (sql.prepare << "DELETE FROM deals"
+                                         " WHERE last_seen_ms < :cutoff",
+                          soci::use(cutoff));
+    st.execute(true);
+    result = static_cast<uint64_t>(st.get_affected_rows());
+  });
+  if (!res)
+    return std::move(res.error());
+  return result;
+}
+
+caf::expected<void> soci_backend::flush() {
+  return impl_->read("flush", [&] {
+    if (impl_->sqlite()) {
+      // Every commit is already fsync'ed (synchronous=FULL); checkpointing
+      // moves the WAL into the main file and keeps the WAL short.
+      int busy = 0, log = 0, done = 0;
+      impl_->sql << "PRAGMA wal_checkpoint(PASSIVE)", soci::into(busy),
+        soci::into(log), soci::into(done);
+    }
+    return caf::unit;
+  });
+}
+
+// -- inspectors ---------------------------------------------------------------
+
+caf::expected<std::vector<asin_memory>>
+soci_backend::known(const std::vector<std::string>& asins) {
+  return impl_->read("known", [&] {
+    std::vector<asin_memory> result;
+    // Chunks keep the number of bound parameters far below SQLite's limit.
+    constexpr size_t chunk = 500;
+    for (size_t first = 0; first < asins.size(); first += chunk) {
+      auto last = std::min(asins.size(), first + chunk);
+      std::vector<std::string> in(asins.begin() + first, asins.begin() + last);
+      std::string marks;
+      for (size_t i = 0; i < in.size(); ++i)
+        marks += (i == 0 ? ":a" : ", :a") + std::to_string(i);
+      std::string marks2 = marks;
+      for (size_t pos = 0; (pos = marks2.find(":a", pos)) != std::string::npos;)
+        marks2.replace(pos, 2, ":b");
+      auto n = in.size() * 2;
+      std::vector<std::string> asin(n);
+      std::vector<int> rejected(n), price(n);
+      std::vector<long long> at(n);
+      soci::statement st{impl_->sql};
+      st.exchange(soci::into(asin));
+      st.exchange(soci::into(rejected));
+      st.exchange(soci::into(price));
+      st.exchange(soci::into(at));
+      for (auto& x : in)
+        st.exchange(soci::use(x));
+      for (auto& x : in)
+        st.exchange(soci::use(x));
+      st.alloc();
+      st.prepare("SELECT asin, 0, -1, 0 FROM deals WHERE asin IN (" + marks
+                 + ") UNION ALL SELECT asin, 1, price_seen, at_ms"
+                   " FROM rejections WHERE asin IN ("
+                 + marks2 + ")");
+      st.define_and_bind();
+      if (!st.execute(true))
+        continue;
+      // Merge the deal and rejection rows of each ASIN, in input order.
+      std::vector<asin_memory> found;
+      for (size_t i = 0; i < asin.size(); ++i) {
+        auto j = std::find_if(found.begin(), found.end(),
+                              [&](auto& m) { return m.asin == asin[i]; });
+        if (j == found.end()) {
+          found.emplace_back();
+          j = found.end() - 1;
+          j->asin = asin[i];
+        }
+        if (rejected[i] != 0) {
+          j->rejected = true;
+          j->rejected_price = price[i];
+          j->rejected_at_ms = at[i];
+        } else {
+          j->stored = true;
+        }
+      }
+      for (auto& x : in) {
+        auto j = std::find_if(found.begin(), found.end(),
+                              [&](auto& m) { return m.asin == x; });
+        if (j != found.end() && !j->asin.empty()) {
+          result.push_back(*j);
+          j->asin.clear(); // Reports duplicates in the input once.
+        }
+      }
+    }
+    return result;
+  });
+}
+
+caf::expected<std::vector<deal_record>>
+soci_backend::stalest(uint32_t n, int64_t seen_before_ms) {
+  return impl_->read("stalest", [&] {
+    if (n == 0)
+      return std::vector<deal_record>{};
+    return select_deals(impl_->sql,
+                        "WHERE last_seen_ms < :before"
+                        " ORDER BY last_seen_ms, asin LIMIT :n",
+                        n, {seen_before_ms, static_cast<long long>(n)});
+  });
+}
+
+caf::expected<std::optional<deal_record>>
+soci_backend::find(const std::string& asin) {
+  return impl_->read("find", [&]() -> std::optional<deal_record> {
+    deal_rows rows{1};
+    std::string key = asin;
+    soci::statement st{impl_->sql};
+    rows.bind(st, [](auto& v) { return soci::into(v); });
+    st.exchange(soci::use(key));
+    st.alloc();
+    st.prepare(std::string{"SELECT "} + deal_columns
+               + " FROM deals WHERE asin = :asin");
+    st.define_and_bind();
+    if (!st.execute(true))
+      return std::nullopt;
+    return rows.at(0);
+  });
+}
+
+caf::expected<feed_position> soci_backend::watermark() {
+  return impl_->read("watermark", [&] {
+    feed_position result;
+    std::vector<std::string> keys(2), values(2);
+    impl_->sql << "SELECT key, value FROM system_state"
+                  " WHERE key IN ('watermark.last_update', 'watermark.asin')",
+      soci::into(keys), soci::into(values);
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] == "watermark.asin")
+        result.asin = values[i];
+      else if (keys[i] == "watermark.last_update")
+        result.last_update = std::stoi(values[i]);
+    return result;
+  });
+}
+
+caf::expected<storage_counts> soci_backend::counts() {
+  auto wm = watermark();
+  if (!wm)
+    return std::move(wm.error());
+  return impl_->read("counts", [&] {
+    storage_counts result;
+    long long deals = 0, rejections = 0;
+    impl_->sql << "SELECT COUNT(*) FROM deals", soci::into(deals);
+    impl_->sql << "SELECT COUNT(*) FROM rejections", soci::into(rejections);
+    result.deals = static_cast<uint64_t>(deals);
+    result.rejections = static_cast<uint64_t>(rejections);
+    result.watermark = std::move(*wm);
+    result.schema_version = impl_->version;
+    return result;
+  });
+}
+
+const char* soci_backend::kind() const noexcept {
+  return impl_->sqlite() ? "sqlite" : "postgresql";
+}
+
+int32_t soci_backend::schema_version() const noexcept {
+  return impl_->version;
+}
+
+} // namespace keepa::db

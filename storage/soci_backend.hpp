@@ -1,0 +1,101 @@
+// The SOCI backend: SQLite files (default) and PostgreSQL servers behind one
+// implementation. <soci/soci.h> stays inside soci_backend.cpp.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "storage/backend.hpp"
+
+namespace keepa::db {
+
+/// Which database a storage URL names.
+enum class backend_kind : uint8_t {
+  sqlite,
+  postgresql,
+};
+
+/// A parsed storage URL.
+struct location {
+  backend_kind kind = backend_kind::sqlite;
+  /// The SQLite file path or the libpq connection string (URI or keywords).
+  std::string target;
+};
+
+/// Parses `sqlite:<path>`, `sqlite://<path>`, a plain path,
+/// `postgresql://...` / `postgres://...` (a libpq URI) or
+/// `postgresql:<libpq keywords>`; anything else is `ec::invalid_config`.
+caf::expected<location> parse_location(const std::string& url);
+
+/// `url` with passwords replaced by `***`, for logs and error context.
+std::string redact(const std::string& url);
+
+/// How to open a database.
+struct open_options {
+  std::string url = "sqlite:keepa.db";
+  /// How long one statement waits for a lock (SQLite busy timeout,
+  /// PostgreSQL lock_timeout).
+  std::chrono::milliseconds busy_timeout{5000};
+  /// How often a transaction that still found the database locked is tried
+  /// again before failing with `ec::storage_busy`.
+  uint32_t lock_retries = 3;
+  /// Migrate up to this schema version (tests create old databases with it).
+  int32_t schema_version = current_schema_version;
+};
+
+class soci_backend final : public backend {
+public:
+  // -- constructors, destructors, and assignment operators ------------------
+
+  ~soci_backend() override;
+
+  /// Connects, configures the session and migrates the schema. Errors:
+  /// `invalid_config` (malformed URL), `storage_error` (cannot connect, open
+  /// or write), `schema_too_new`, `storage_busy`.
+  static caf::expected<std::unique_ptr<soci_backend>>
+  open(const open_options& opts);
+
+  // -- modifiers --------------------------------------------------------------
+
+  caf::expected<void>
+  commit(const upsert_batch& batch,
+         const std::optional<feed_position>& watermark) override;
+
+  caf::expected<uint64_t> expire(int64_t cutoff_ms) override;
+
+  caf::expected<void> flush() override;
+
+  // -- inspectors -------------------------------------------------------------
+
+  caf::expected<std::vector<asin_memory>>
+  known(const std::vector<std::string>& asins) override;
+
+  caf::expected<std::vector<deal_record>>
+  stalest(uint32_t n, int64_t seen_before_ms) override;
+
+  caf::expected<std::optional<deal_record>>
+  find(const std::string& asin) override;
+
+  caf::expected<feed_position> watermark() override;
+
+  caf::expected<storage_counts> counts() override;
+
+  const char* kind() const noexcept override;
+
+  /// The schema version found in the database after migrating.
+  int32_t schema_version() const noexcept;
+
+private:
+  struct impl;
+
+  explicit soci_backend(std::unique_ptr<impl> ptr);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace keepa::db
