@@ -331,15 +331,17 @@ struct deal_rows {
     return x;
   }
 
-  /// Binds all columns in `deal_columns` order, as `use` or `into`.
-  template <class Statement, class Bind>
-  void bind(Statement& st, Bind b) {
-    st.exchange(b(asin));
-    st.exchange(b(title));
-    each_int([&](std::vector<int>& v) { st.exchange(b(v)); });
-    st.exchange(b(first_seen_ms));
-    st.exchange(b(last_seen_ms));
-    st.exchange(b(written_by));
+  /// Calls `bind(v)` for all columns in `deal_columns` order. The callback
+  /// must exchange `soci::use(v)` itself: a use element refers to its
+  /// (unnamed) name argument, which dies with the full expression.
+  template <class Bind>
+  void bind(Bind bind) {
+    bind(asin);
+    bind(title);
+    each_int([&](std::vector<int>& v) { bind(v); });
+    bind(first_seen_ms);
+    bind(last_seen_ms);
+    bind(written_by);
   }
 };
 
@@ -347,9 +349,11 @@ std::vector<deal_record> select_deals(soci::session& sql,
                                       const std::string& where, size_t limit,
                                       std::vector<long long> params) {
   std::vector<deal_record> result;
-  deal_rows rows{std::max<size_t>(limit, 1)};
+  // One spare row: SOCI 4.0.3's SQLite backend reports no rows when a
+  // vector of size 1 gets exactly one.
+  deal_rows rows{limit + 1};
   soci::statement st{sql};
-  rows.bind(st, [](auto& v) { return soci::into(v); });
+  rows.bind([&](auto& v) { st.exchange(soci::into(v)); });
   for (auto& p : params)
     st.exchange(soci::use(p));
   st.alloc();
@@ -373,7 +377,7 @@ soci_backend::commit(const upsert_batch& batch,
     if (!batch.deals.empty()) {
       deal_rows rows{batch.deals};
       soci::statement st{sql};
-      rows.bind(st, [](auto& v) { return soci::use(v); });
+      rows.bind([&](auto& v) { st.exchange(soci::use(v)); });
       st.alloc();
       st.prepare(
         std::string{"INSERT INTO deals ("} + deal_columns
@@ -481,7 +485,7 @@ soci_backend::known(const std::vector<std::string>& asins) {
       std::string marks2 = marks;
       for (size_t pos = 0; (pos = marks2.find(":a", pos)) != std::string::npos;)
         marks2.replace(pos, 2, ":b");
-      auto n = in.size() * 2;
+      auto n = in.size() * 2 + 1; // See select_deals for the spare row.
       std::vector<std::string> asin(n);
       std::vector<int> rejected(n), price(n);
       std::vector<long long> at(n);
@@ -548,16 +552,16 @@ soci_backend::stalest(uint32_t n, int64_t seen_before_ms) {
 caf::expected<std::optional<deal_record>>
 soci_backend::find(const std::string& asin) {
   return impl_->read("find", [&]() -> std::optional<deal_record> {
-    deal_rows rows{1};
+    deal_rows rows{2}; // See select_deals for the spare row.
     std::string key = asin;
     soci::statement st{impl_->sql};
-    rows.bind(st, [](auto& v) { return soci::into(v); });
+    rows.bind([&](auto& v) { st.exchange(soci::into(v)); });
     st.exchange(soci::use(key));
     st.alloc();
     st.prepare(std::string{"SELECT "} + deal_columns
                + " FROM deals WHERE asin = :asin");
     st.define_and_bind();
-    if (!st.execute(true))
+    if (!st.execute(true) || rows.asin.empty())
       return std::nullopt;
     return rows.at(0);
   });
@@ -566,7 +570,7 @@ soci_backend::find(const std::string& asin) {
 caf::expected<feed_position> soci_backend::watermark() {
   return impl_->read("watermark", [&] {
     feed_position result;
-    std::vector<std::string> keys(2), values(2);
+    std::vector<std::string> keys(3), values(3); // A spare row, see above.
     impl_->sql << "SELECT key, value FROM system_state"
                   " WHERE key IN ('watermark.last_update', 'watermark.asin')",
       soci::into(keys), soci::into(values);

@@ -1,0 +1,268 @@
+// The backend contract, run against SQLite files and against a real
+// PostgreSQL server (SOCI's common-tests shape: one suite, one fixture per
+// backend, one SECTION per case).
+
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "messages/error.hpp"
+#include "tests/storage/fixtures.hpp"
+
+using namespace keepa;
+using keepa::test::make_deal;
+using keepa::test::make_rejection;
+
+namespace {
+
+upsert_batch deals_batch(std::initializer_list<deal_record> xs) {
+  upsert_batch result;
+  result.deals = xs;
+  return result;
+}
+
+feed_position pos(int32_t minute, std::string asin) {
+  return feed_position{minute, std::move(asin)};
+}
+
+bool same(const deal_record& x, const deal_record& y) {
+  return x.asin == y.asin && x.title == y.title && x.buy_price == y.buy_price
+         && x.est_sell_price == y.est_sell_price && x.avg365 == y.avg365
+         && x.all_in_cost == y.all_in_cost && x.profit == y.profit
+         && x.margin_bp == y.margin_bp && x.roi_bp == y.roi_bp
+         && x.min_listing_price == y.min_listing_price
+         && x.sales_rank == y.sales_rank && x.rank_drops90 == y.rank_drops90
+         && x.rank_drops365 == y.rank_drops365
+         && x.offers_used == y.offers_used && x.offers_new == y.offers_new
+         && x.last_update == y.last_update
+         && x.first_seen_ms == y.first_seen_ms
+         && x.last_seen_ms == y.last_seen_ms && x.written_by == y.written_by;
+}
+
+} // namespace
+
+namespace keepa::test {
+
+void run_backend_contract(const backend_fixture& fix) {
+  SECTION("a fresh database is empty and at the current schema version") {
+    auto db = fix.open();
+    CHECK(db->kind() == fix.kind());
+    auto c = db->counts();
+    REQUIRE(c);
+    CHECK(c->deals == 0);
+    CHECK(c->rejections == 0);
+    CHECK(c->watermark == feed_position{});
+    CHECK(c->schema_version == db::current_schema_version);
+  }
+  SECTION("upsert stores every field and updates by ASIN") {
+    auto db = fix.open();
+    auto a = make_deal("B000000001", 5000);
+    a.written_by = write_stage::rescue;
+    a.title = "It's a \"quoted\" title'); DROP TABLE deals; --";
+    REQUIRE_OK(db->commit(deals_batch({a, make_deal("B000000002", 6000)}),
+                       std::nullopt));
+    auto found = db->find("B000000001");
+    REQUIRE_OK(found);
+    REQUIRE(*found);
+    CHECK(same(**found, a));
+    // A light update later: new prices and last_seen, first_seen kept.
+    auto b = make_deal("B000000001", 9000);
+    b.buy_price = 42;
+    b.first_seen_ms = 9000;
+    b.written_by = write_stage::light_update;
+    REQUIRE_OK(db->commit(deals_batch({b}), std::nullopt));
+    found = db->find("B000000001");
+    REQUIRE_OK(found);
+    REQUIRE(*found);
+    CHECK((*found)->buy_price == 42);
+    CHECK((*found)->first_seen_ms == 5000);
+    CHECK((*found)->last_seen_ms == 9000);
+    CHECK((*found)->written_by == write_stage::light_update);
+    CHECK(db->counts()->deals == 2);
+    auto none = db->find("B00NOTHERE");
+    REQUIRE(none);
+    CHECK(!*none);
+  }
+  SECTION("known answers stored and rejected ASINs in input order") {
+    auto db = fix.open();
+    upsert_batch batch;
+    batch.deals = {make_deal("B000000001", 1), make_deal("B000000003", 1)};
+    batch.rejections = {make_rejection("B000000002", 1999, 77),
+                        make_rejection("B000000003", 500, 78)};
+    REQUIRE_OK(db->commit(batch, std::nullopt));
+    // The newest rejection of an ASIN wins.
+    upsert_batch again;
+    again.rejections = {make_rejection("B000000002", 1499, 99)};
+    REQUIRE_OK(db->commit(again, std::nullopt));
+    auto xs = db->known({"B000000003", "B00UNKNOWN", "B000000002",
+                         "B000000001", "B000000002"});
+    REQUIRE(xs);
+    REQUIRE(xs->size() == 3);
+    CHECK((*xs)[0].asin == "B000000003");
+    CHECK((*xs)[0].stored);
+    CHECK((*xs)[0].rejected);
+    CHECK((*xs)[0].rejected_price == 500);
+    CHECK((*xs)[1].asin == "B000000002");
+    CHECK(!(*xs)[1].stored);
+    CHECK((*xs)[1].rejected);
+    CHECK((*xs)[1].rejected_price == 1499);
+    CHECK((*xs)[1].rejected_at_ms == 99);
+    CHECK((*xs)[2].asin == "B000000001");
+    CHECK((*xs)[2].stored);
+    CHECK(!(*xs)[2].rejected);
+    CHECK(db->counts()->rejections == 2);
+    auto empty = db->known({});
+    REQUIRE(empty);
+    CHECK(empty->empty());
+  }
+  SECTION("known handles batches larger than one statement") {
+    auto db = fix.open();
+    upsert_batch batch;
+    std::vector<std::string> asins;
+    for (int i = 0; i < 1200; ++i) {
+      auto asin = "B" + std::to_string(100000000 + i);
+      asins.push_back(asin);
+      if (i % 3 == 0)
+        batch.deals.push_back(make_deal(asin, i));
+    }
+    REQUIRE_OK(db->commit(batch, std::nullopt));
+    auto xs = db->known(asins);
+    REQUIRE(xs);
+    CHECK(xs->size() == 400);
+    CHECK(std::all_of(xs->begin(), xs->end(), [](auto& m) {
+      return m.stored && (std::stoi(m.asin.substr(1)) - 100000000) % 3 == 0;
+    }));
+  }
+  SECTION("stalest returns the oldest last_seen first, bounded") {
+    auto db = fix.open();
+    REQUIRE_OK(db->commit(deals_batch({make_deal("B000000005", 500),
+                                    make_deal("B000000001", 100),
+                                    make_deal("B000000004", 400),
+                                    make_deal("B000000002", 100),
+                                    make_deal("B000000003", 300)}),
+                       std::nullopt));
+    auto xs = db->stalest(3, 1000);
+    REQUIRE(xs);
+    REQUIRE(xs->size() == 3);
+    CHECK((*xs)[0].asin == "B000000001");
+    CHECK((*xs)[1].asin == "B000000002");
+    CHECK((*xs)[2].asin == "B000000003");
+    xs = db->stalest(10, 400);
+    REQUIRE(xs);
+    CHECK(xs->size() == 3);
+    xs = db->stalest(0, 1000);
+    REQUIRE(xs);
+    CHECK(xs->empty());
+  }
+  SECTION("expire deletes exactly the deals unseen since the cutoff") {
+    auto db = fix.open();
+    REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 100),
+                                    make_deal("B000000002", 200),
+                                    make_deal("B000000003", 300)}),
+                       std::nullopt));
+    auto n = db->expire(300);
+    REQUIRE(n);
+    CHECK(*n == 2);
+    CHECK(db->counts()->deals == 1);
+    n = db->expire(300);
+    REQUIRE(n);
+    CHECK(*n == 0);
+    CHECK(*db->find("B000000003"));
+  }
+  SECTION("the watermark is stored with its batch and survives reopening") {
+    {
+      auto db = fix.open();
+      REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
+                         pos(700, "B000000001")));
+      REQUIRE_OK(db->commit(deals_batch({make_deal("B000000002", 1)}),
+                         std::nullopt));
+      CHECK(*db->watermark() == pos(700, "B000000001"));
+      REQUIRE_OK(db->flush());
+    }
+    auto db = fix.open();
+    CHECK(*db->watermark() == pos(700, "B000000001"));
+    CHECK(db->counts()->deals == 2);
+  }
+  SECTION("a failing statement rolls back the whole batch") {
+    auto db = fix.open();
+    REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
+                       pos(10, "B000000001")));
+    fix.plant_failing_trigger();
+    upsert_batch batch;
+    batch.deals = {make_deal("B000000002", 2)};
+    batch.rejections = {make_rejection("B000000003", 100, 2)};
+    auto res = db->commit(batch, pos(20, "B000000003"));
+    REQUIRE(!res);
+    CHECK(res.error() == ec::storage_error);
+    CHECK_THAT(render(res.error()), Catch::Contains("boom"));
+    CHECK(*db->watermark() == pos(10, "B000000001"));
+    CHECK(db->counts()->deals == 1);
+    CHECK(!*db->find("B000000002"));
+  }
+  SECTION("a locked database gives storage_busy after bounded retries") {
+    auto db = fix.open();
+    REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
+                       pos(10, "B000000001")));
+    auto other = fix.raw();
+    fix.lock_all(*other);
+    auto res = db->commit(deals_batch({make_deal("B000000002", 2)}),
+                          pos(20, "B000000002"));
+    REQUIRE(!res);
+    CHECK(res.error() == ec::storage_busy);
+    CHECK_THAT(render(res.error()), Catch::Contains("after 3 tries"));
+    *other << "ROLLBACK";
+    CHECK(*db->watermark() == pos(10, "B000000001"));
+    CHECK(!*db->find("B000000002"));
+    // Once the lock is gone the same batch goes through.
+    REQUIRE_OK(db->commit(deals_batch({make_deal("B000000002", 2)}),
+                       pos(20, "B000000002")));
+    CHECK(*db->watermark() == pos(20, "B000000002"));
+  }
+  SECTION("an older schema is upgraded, keeping its data") {
+    {
+      auto old = fix.open(1);
+      CHECK(old->schema_version() == 1);
+      REQUIRE_OK(old->commit(deals_batch({make_deal("B000000001", 1)}),
+                          pos(10, "B000000001")));
+    }
+    auto db = fix.open();
+    CHECK(db->schema_version() == db::current_schema_version);
+    CHECK(db->counts()->schema_version == db::current_schema_version);
+    CHECK(*db->find("B000000001"));
+    CHECK(*db->watermark() == pos(10, "B000000001"));
+    int version = 0;
+    *fix.raw() << "SELECT version FROM schema_version", soci::into(version);
+    CHECK(version == db::current_schema_version);
+  }
+  SECTION("a newer schema is refused and left alone") {
+    {
+      auto db = fix.open();
+      REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
+                         pos(10, "B000000001")));
+    }
+    *fix.raw() << "UPDATE schema_version SET version = 99";
+    auto db = db::soci_backend::open(fix.options());
+    REQUIRE(!db);
+    CHECK(db.error() == ec::schema_too_new);
+    CHECK_THAT(render(db.error()), Catch::Contains("version 99"));
+    int version = 0;
+    long long deals = 0;
+    auto raw = fix.raw();
+    *raw << "SELECT version FROM schema_version", soci::into(version);
+    *raw << "SELECT COUNT(*) FROM deals", soci::into(deals);
+    CHECK(version == 99);
+    CHECK(deals == 1);
+  }
+}
+
+} // namespace keepa::test
+
+TEST_CASE_METHOD(keepa::test::sqlite_fixture, "backend contract on SQLite",
+                 "[storage][sqlite]") {
+  keepa::test::run_backend_contract(*this);
+}
+
+TEST_CASE_METHOD(keepa::test::postgresql_fixture,
+                 "backend contract on PostgreSQL", "[storage][postgresql]") {
+  keepa::test::run_backend_contract(*this);
+}
