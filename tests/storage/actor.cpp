@@ -1,0 +1,270 @@
+// The STORAGE actor on the deterministic scheduler over a real SQLite file.
+
+#include "actors/storage.hpp"
+
+#include <catch2/catch.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/config_value.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/settings.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/error.hpp"
+#include "messages/storage.hpp"
+#include "tests/fixture.hpp"
+#include "tests/storage/fixtures.hpp"
+
+using namespace keepa;
+using namespace std::chrono_literals;
+using keepa::test::make_deal;
+using keepa::test::make_rejection;
+
+namespace {
+
+feed_position pos(int32_t minute, std::string asin) {
+  return feed_position{minute, std::move(asin)};
+}
+
+struct actor_fixture : test::deterministic_fixture {
+  test::sqlite_fixture db;
+
+  storage_config config() {
+    storage_config result;
+    result.url = db.url();
+    result.busy_timeout = 20ms;
+    result.lock_retries = 1;
+    return result;
+  }
+
+  storage_actor spawn() {
+    auto result = spawn_storage(sys, config(), false);
+    if (!result)
+      FAIL(render(result.error()));
+    sched.run();
+    return *result;
+  }
+
+  /// Sends `xs` to `a`, runs the scheduler and returns the answer.
+  template <class T, class... Ts>
+  caf::expected<T> ask(const storage_actor& a, Ts... xs) {
+    caf::expected<T> result{caf::make_error(ec::none)};
+    caf::scoped_actor self{sys};
+    auto rh = self->request(a, caf::infinite, xs...);
+    sched.run();
+    rh.receive([&](T& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  /// The watermark as a fresh connection sees it on disk.
+  feed_position on_disk() {
+    auto res = db.open()->watermark();
+    REQUIRE_OK(res);
+    return *res;
+  }
+
+  static upsert_batch batch(std::vector<deal_record> deals,
+                            std::vector<feed_position> done) {
+    upsert_batch result;
+    result.deals = std::move(deals);
+    result.done = std::move(done);
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_CASE("storage_config_from reads keepa.storage.*", "[storage][actor]") {
+  caf::settings opts;
+  auto cfg = storage_config_from(opts);
+  CHECK(cfg.url == "sqlite:keepa.db");
+  CHECK(cfg.busy_timeout == caf::timespan{defaults::storage::busy_timeout});
+  CHECK(cfg.lock_retries == defaults::storage::lock_retries);
+  caf::put(opts, defaults::storage::url_key, "postgresql:dbname=keepa");
+  caf::put(opts, defaults::storage::busy_timeout_key, caf::timespan{250ms});
+  caf::put(opts, defaults::storage::lock_retries_key, int64_t{7});
+  cfg = storage_config_from(opts);
+  CHECK(cfg.url == "postgresql:dbname=keepa");
+  CHECK(cfg.busy_timeout == caf::timespan{250ms});
+  CHECK(cfg.lock_retries == 7);
+  CHECK(!validate(cfg));
+}
+
+TEST_CASE("validate names the bad storage option", "[storage][actor]") {
+  auto bad = [](auto change) {
+    storage_config cfg;
+    change(cfg);
+    auto err = validate(cfg);
+    CHECK(err == ec::invalid_config);
+    return render(err);
+  };
+  CHECK_THAT(bad([](auto& c) { c.url = ""; }),
+             Catch::Contains("keepa.storage.url"));
+  CHECK_THAT(bad([](auto& c) { c.url = "mysql://localhost/keepa"; }),
+             Catch::Contains("unsupported scheme"));
+  CHECK_THAT(bad([](auto& c) { c.busy_timeout = caf::timespan{0}; }),
+             Catch::Contains("keepa.storage.busy-timeout"));
+  CHECK_THAT(bad([](auto& c) { c.lock_retries = -1; }),
+             Catch::Contains("keepa.storage.lock-retries"));
+  CHECK_THAT(bad([](auto& c) { c.lock_retries = 101; }),
+             Catch::Contains("keepa.storage.lock-retries"));
+}
+
+TEST_CASE_METHOD(actor_fixture, "a bad config ends the actor with the error",
+                 "[storage][actor]") {
+  auto cfg = config();
+  cfg.lock_retries = -5;
+  CHECK(spawn_storage(sys, cfg, false).error() == ec::invalid_config);
+  // The behavior itself quits with the error and an empty behavior.
+  auto a = sys.spawn(storage, cfg, std::shared_ptr<db::backend>{});
+  caf::scoped_actor self{sys};
+  self->monitor(a);
+  sched.run();
+  caf::error reason;
+  self->receive([&](caf::down_msg& msg) { reason = msg.reason; });
+  CHECK(reason == ec::invalid_config);
+}
+
+TEST_CASE_METHOD(actor_fixture, "an unopenable database is a clear error",
+                 "[storage][actor]") {
+  auto cfg = config();
+  cfg.url = "sqlite:" + db.dir.path + "/no/such/dir/keepa.db";
+  auto res = spawn_storage(sys, cfg, false);
+  REQUIRE(!res);
+  CHECK(res.error() == ec::storage_error);
+  CHECK_THAT(render(res.error()), Catch::Contains("no/such/dir"));
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "the watermark passes only positions that are done",
+                 "[storage][actor]") {
+  auto a = spawn();
+  auto p1 = pos(100, "B000000001"), p2 = pos(100, "B000000002"),
+       p3 = pos(101, "B000000003");
+  CHECK(*ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2,
+                                                                     p3})
+        == 3);
+  // p2 and p3 finish first: stored, but the watermark waits for p1.
+  auto ack = ask<upsert_ack>(a, atom::upsert_v,
+                             batch({make_deal(p2.asin, 10),
+                                    make_deal(p3.asin, 10)},
+                                   {p2, p3}));
+  REQUIRE_OK(ack);
+  CHECK(ack->deals == 2);
+  CHECK(ack->watermark == feed_position{});
+  CHECK(on_disk() == feed_position{});
+  // p1 is rejected by the peek filter: done as well, the watermark jumps.
+  upsert_batch rej;
+  rej.rejections = {make_rejection(p1.asin, 999, 11)};
+  rej.done = {p1};
+  ack = ask<upsert_ack>(a, atom::upsert_v, rej);
+  REQUIRE_OK(ack);
+  CHECK(ack->rejections == 1);
+  CHECK(ack->watermark == p3);
+  CHECK(on_disk() == p3);
+  CHECK(*ask<feed_position>(a, atom::watermark_v) == p3);
+  auto c = ask<storage_counts>(a, atom::counts_v);
+  REQUIRE_OK(c);
+  CHECK(c->deals == 2);
+  CHECK(c->rejections == 1);
+  CHECK(c->pending == 0);
+  CHECK(c->watermark == p3);
+}
+
+TEST_CASE_METHOD(actor_fixture, "a restarted actor resumes at the watermark",
+                 "[storage][actor]") {
+  auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
+  {
+    auto a = spawn();
+    ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2});
+    REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v,
+                               batch({make_deal(p1.asin, 1)}, {p1})));
+    REQUIRE_OK(ask<caf::ok_atom>(a, atom::flush_v));
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+  auto a = spawn();
+  CHECK(*ask<feed_position>(a, atom::watermark_v) == p1);
+  // The pending set was memory only: p2 must be scanned (tracked) again.
+  CHECK(ask<storage_counts>(a, atom::counts_v)->pending == 0);
+}
+
+TEST_CASE_METHOD(actor_fixture, "known, stalest and expire via the actor",
+                 "[storage][actor]") {
+  auto a = spawn();
+  upsert_batch b = batch({make_deal("B000000001", 100),
+                          make_deal("B000000002", 200),
+                          make_deal("B000000003", 300)},
+                         {});
+  b.rejections = {make_rejection("B000000009", 1234, 50)};
+  REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v, b));
+  auto mem = ask<std::vector<asin_memory>>(
+    a, atom::known_v,
+    std::vector<std::string>{"B000000009", "B000000002", "B000000077"});
+  REQUIRE_OK(mem);
+  REQUIRE(mem->size() == 2);
+  CHECK((*mem)[0].rejected);
+  CHECK((*mem)[0].rejected_price == 1234);
+  CHECK((*mem)[1].stored);
+  auto old = ask<std::vector<deal_record>>(a, atom::stalest_v, uint32_t{2},
+                                           int64_t{1000});
+  REQUIRE_OK(old);
+  REQUIRE(old->size() == 2);
+  CHECK((*old)[0].asin == "B000000001");
+  CHECK((*old)[1].asin == "B000000002");
+  CHECK(*ask<uint64_t>(a, atom::expire_v, int64_t{250}) == 2);
+  CHECK(ask<storage_counts>(a, atom::counts_v)->deals == 1);
+  auto st = ask<caf::settings>(a, atom::status_v);
+  REQUIRE_OK(st);
+  CHECK(caf::get_or(*st, "name", std::string{}) == "storage");
+  CHECK(caf::get_or(*st, "backend", std::string{}) == "sqlite");
+  CHECK(caf::get_or(*st, "batches", int64_t{0}) == 1);
+  CHECK(caf::get_or(*st, "deals-written", int64_t{0}) == 3);
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "a hostile batch is refused whole and the actor goes on",
+                 "[storage][actor]") {
+  auto a = spawn();
+  auto p1 = pos(100, "B000000001");
+  ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1});
+  auto res = ask<upsert_ack>(
+    a, atom::upsert_v,
+    batch({make_deal("B000000001", 1), make_deal("x'); DROP TABLE deals;", 1)},
+          {p1}));
+  REQUIRE(!res);
+  CHECK(res.error() == ec::storage_error);
+  CHECK_THAT(render(res.error()), Catch::Contains("invalid batch"));
+  CHECK(ask<storage_counts>(a, atom::counts_v)->deals == 0);
+  CHECK(on_disk() == feed_position{});
+  auto bad_track = ask<uint64_t>(a, atom::track_v,
+                                 std::vector<feed_position>{pos(1, "")});
+  CHECK(bad_track.error() == ec::storage_error);
+  REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v,
+                             batch({make_deal("B000000001", 1)}, {p1})));
+  CHECK(on_disk() == p1);
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "a failed upsert stores nothing and stops the actor",
+                 "[storage][actor]") {
+  auto a = spawn();
+  auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
+  ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2});
+  REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v,
+                             batch({make_deal(p1.asin, 1)}, {p1})));
+  auto other = db.raw();
+  db.lock_all(*other);
+  caf::scoped_actor self{sys};
+  self->monitor(a);
+  auto res = ask<upsert_ack>(a, atom::upsert_v,
+                             batch({make_deal(p2.asin, 1)}, {p2}));
+  REQUIRE(!res);
+  CHECK(res.error() == ec::storage_busy);
+  caf::error reason;
+  self->receive([&](caf::down_msg& msg) { reason = msg.reason; });
+  CHECK(reason == ec::storage_busy);
+  *other << "ROLLBACK";
+  CHECK(on_disk() == p1);
+  CHECK(!*db.open()->find(p2.asin));
+}
