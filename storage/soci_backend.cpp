@@ -27,8 +27,8 @@ bool starts_with(const std::string& str, const char* prefix) {
 }
 
 caf::error bad_url(const std::string& url, const char* why) {
-  return caf::make_error(ec::invalid_config, "keepa.storage.url",
-                         redact(url) + ": " + why);
+  auto what = url.empty() ? std::string{why} : redact(url) + ": " + why;
+  return caf::make_error(ec::invalid_config, "keepa.storage.url", what);
 }
 
 } // namespace
