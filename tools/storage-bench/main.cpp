@@ -1,0 +1,256 @@
+// keepa-storage-bench [deals=1000000] [dir=/tmp]
+//
+// Figures for the STORAGE actor (label `bench`):
+//  1. Batched upserts per second through the actor (batches of 100 and of
+//     1000 deals, one transaction each) against the raw SQLite C API
+//     inserting the same rows in one transaction, as a ratio in one run.
+//     Both use the same schema and pragmas (WAL, synchronous=FULL).
+//  2. Latency of known(100 ASINs) and stalest(50) through the actor with
+//     `deals` deals stored, and the process's peak RSS.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/storage.hpp"
+#include "messages/error.hpp"
+#include "storage/soci_backend.hpp"
+
+using namespace keepa;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() {
+    keepa::add_message_types(*this);
+  }
+};
+
+[[noreturn]] void die(const std::string& what) {
+  fprintf(stderr, "keepa-storage-bench: %s\n", what.c_str());
+  exit(1);
+}
+
+std::string asin_of(int64_t i) {
+  char buf[16];
+  snprintf(buf, sizeof(buf), "B%09lld", static_cast<long long>(i));
+  return buf;
+}
+
+deal_record deal_of(int64_t i) {
+  deal_record d;
+  d.asin = asin_of(i);
+  d.title = "Benchmark book number " + std::to_string(i);
+  d.buy_price = 100 + static_cast<int32_t>(i % 900);
+  d.est_sell_price = 2500;
+  d.avg365 = 2400;
+  d.all_in_cost = 900;
+  d.profit = 1600;
+  d.margin_bp = 6400;
+  d.roi_bp = 17700;
+  d.min_listing_price = 2300;
+  d.sales_rank = 10000 + static_cast<int32_t>(i % 50000);
+  d.rank_drops90 = 5;
+  d.rank_drops365 = 20;
+  d.offers_used = 3;
+  d.offers_new = 1;
+  d.last_update = 7000000 + static_cast<int32_t>(i / 100);
+  d.first_seen_ms = 1'700'000'000'000 + i * 1000;
+  d.last_seen_ms = d.first_seen_ms;
+  return d;
+}
+
+/// Creates an empty database with the current schema.
+void create(const std::string& file) {
+  std::filesystem::remove(file);
+  std::filesystem::remove(file + "-wal");
+  std::filesystem::remove(file + "-shm");
+  db::open_options opts;
+  opts.url = "sqlite:" + file;
+  if (auto db = db::soci_backend::open(opts); !db)
+    die(render(db.error()));
+}
+
+void check(int rc, sqlite3* db, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    die(std::string{what} + ": " + sqlite3_errmsg(db));
+}
+
+/// The baseline: raw C API, one prepared statement, one transaction.
+void raw_insert(const std::string& file, int64_t first, int64_t n) {
+  sqlite3* db = nullptr;
+  check(sqlite3_open(file.c_str(), &db), db, "open");
+  check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+                     nullptr, nullptr, nullptr),
+        db, "pragmas");
+  check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db,
+        "begin");
+  sqlite3_stmt* st = nullptr;
+  check(sqlite3_prepare_v2(
+          db,
+          "INSERT INTO deals (asin, title, buy_price, est_sell_price, avg365,"
+          " all_in_cost, profit, margin_bp, roi_bp, min_listing_price,"
+          " sales_rank, rank_drops90, rank_drops365, offers_used, offers_new,"
+          " last_update, first_seen_ms, last_seen_ms, written_by) VALUES"
+          " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (asin) DO"
+          " UPDATE SET title = excluded.title, buy_price = excluded.buy_price,"
+          " last_seen_ms = MAX(deals.last_seen_ms, excluded.last_seen_ms)",
+          -1, &st, nullptr),
+        db, "prepare");
+  for (int64_t i = first; i < first + n; ++i) {
+    auto d = deal_of(i);
+    sqlite3_bind_text(st, 1, d.asin.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, d.title.c_str(), -1, SQLITE_TRANSIENT);
+    int col = 3;
+    for (auto v : {d.buy_price, d.est_sell_price, d.avg365, d.all_in_cost,
+                   d.profit, d.margin_bp, d.roi_bp, d.min_listing_price,
+                   d.sales_rank, d.rank_drops90, d.rank_drops365,
+                   d.offers_used, d.offers_new, d.last_update})
+      sqlite3_bind_int(st, col++, v);
+    sqlite3_bind_int64(st, col++, d.first_seen_ms);
+    sqlite3_bind_int64(st, col++, d.last_seen_ms);
+    sqlite3_bind_text(st, col, "commit", -1, SQLITE_STATIC);
+    check(sqlite3_step(st), db, "insert");
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
+  sqlite3_close(db);
+}
+
+double seconds_since(clk::time_point t0) {
+  return std::chrono::duration<double>(clk::now() - t0).count();
+}
+
+long peak_rss_kib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+storage_actor spawn(caf::actor_system& sys, const std::string& file) {
+  storage_config cfg;
+  cfg.url = "sqlite:" + file;
+  auto st = spawn_storage(sys, cfg, true);
+  if (!st)
+    die(render(st.error()));
+  return *st;
+}
+
+/// Upserts `n` deals through the actor in batches of `size`; deals/s.
+double actor_rate(caf::actor_system& sys, const std::string& file, int64_t n,
+                  int64_t size) {
+  create(file);
+  auto st = spawn(sys, file);
+  caf::scoped_actor self{sys};
+  std::vector<upsert_batch> batches;
+  for (int64_t i = 0; i < n; i += size) {
+    upsert_batch b;
+    for (int64_t j = i; j < std::min(n, i + size); ++j)
+      b.deals.push_back(deal_of(j));
+    batches.push_back(std::move(b));
+  }
+  auto t0 = clk::now();
+  for (auto& b : batches)
+    self->request(st, caf::infinite, atom::upsert_v, b)
+      .receive([](const upsert_ack&) {},
+               [](const caf::error& err) { die(render(err)); });
+  auto secs = seconds_since(t0);
+  self->send_exit(st, caf::exit_reason::user_shutdown);
+  return static_cast<double>(n) / secs;
+}
+
+struct stats {
+  double median_us, p99_us, mean_us;
+};
+
+stats summarize(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  double sum = 0;
+  for (auto x : xs)
+    sum += x;
+  return {xs[xs.size() / 2], xs[xs.size() * 99 / 100], sum / xs.size()};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int64_t total = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
+  std::string dir = argc > 2 ? argv[2] : "/tmp";
+  auto file = dir + "/keepa-storage-bench-" + std::to_string(getpid())
+              + ".db";
+  config cfg;
+  caf::actor_system sys{cfg};
+
+  // -- 1. throughput against the raw C API ----------------------------------
+  constexpr int64_t n = 20000;
+  create(file);
+  auto t0 = clk::now();
+  raw_insert(file, 0, n);
+  auto raw = static_cast<double>(n) / seconds_since(t0);
+  printf("raw SQLite C API, %lld deals in 1 transaction: %.0f deals/s\n",
+         static_cast<long long>(n), raw);
+  for (int64_t size : {100, 1000}) {
+    auto rate = actor_rate(sys, file, n, size);
+    printf("STORAGE actor, %lld deals in batches of %lld: %.0f deals/s"
+           " (%.0f upserts/s), ratio actor/raw = %.3f\n",
+           static_cast<long long>(n), static_cast<long long>(size), rate,
+           rate / static_cast<double>(size), rate / raw);
+  }
+
+  // -- 2. latency with `total` deals stored ----------------------------------
+  create(file);
+  t0 = clk::now();
+  raw_insert(file, 0, total);
+  printf("filled %lld deals in %.1f s (raw C API); peak RSS %ld KiB\n",
+         static_cast<long long>(total), seconds_since(t0), peak_rss_kib());
+  auto st = spawn(sys, file);
+  caf::scoped_actor self{sys};
+  std::mt19937_64 rng{7};
+  std::vector<double> known_us, stalest_us;
+  size_t found = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> asins;
+    for (int i = 0; i < 100; ++i)
+      asins.push_back(asin_of(static_cast<int64_t>(rng() % (2 * total))));
+    auto t = clk::now();
+    self->request(st, caf::infinite, atom::known_v, asins)
+      .receive([&](const std::vector<asin_memory>& xs) { found += xs.size(); },
+               [](const caf::error& err) { die(render(err)); });
+    known_us.push_back(seconds_since(t) * 1e6);
+    auto before = deal_of(static_cast<int64_t>(rng() % total)).last_seen_ms;
+    t = clk::now();
+    self->request(st, caf::infinite, atom::stalest_v, uint32_t{50}, before)
+      .receive([](const std::vector<deal_record>&) {},
+               [](const caf::error& err) { die(render(err)); });
+    stalest_us.push_back(seconds_since(t) * 1e6);
+  }
+  auto k = summarize(known_us);
+  auto s = summarize(stalest_us);
+  printf("known(100 ASINs, ~half stored) with %lld deals: median %.0f us,"
+         " p99 %.0f us, mean %.0f us (%zu of %d found)\n",
+         static_cast<long long>(total), k.median_us, k.p99_us, k.mean_us,
+         found, 300 * 100);
+  printf("stalest(50) with %lld deals: median %.0f us, p99 %.0f us,"
+         " mean %.0f us\n",
+         static_cast<long long>(total), s.median_us, s.p99_us, s.mean_us);
+  printf("peak RSS of the process: %ld KiB\n", peak_rss_kib());
+  self->send_exit(st, caf::exit_reason::user_shutdown);
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(file + suffix);
+  return 0;
+}
