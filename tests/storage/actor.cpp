@@ -25,8 +25,9 @@ feed_position pos(int32_t minute, std::string asin) {
   return feed_position{minute, std::move(asin)};
 }
 
-struct actor_fixture : test::deterministic_fixture {
-  test::sqlite_fixture db;
+template <class Db>
+struct actor_fixture_t : test::deterministic_fixture {
+  Db db;
 
   storage_config config() {
     storage_config result;
@@ -71,6 +72,9 @@ struct actor_fixture : test::deterministic_fixture {
     return result;
   }
 };
+
+using actor_fixture = actor_fixture_t<test::sqlite_fixture>;
+using pg_actor_fixture = actor_fixture_t<test::postgresql_fixture>;
 
 } // namespace
 
@@ -135,40 +139,51 @@ TEST_CASE_METHOD(actor_fixture, "an unopenable database is a clear error",
   CHECK_THAT(render(res.error()), Catch::Contains("no/such/dir"));
 }
 
-TEST_CASE_METHOD(actor_fixture,
-                 "the watermark passes only positions that are done",
-                 "[storage][actor]") {
-  auto a = spawn();
+template <class Fixture>
+void watermark_case(Fixture& fix) {
+  auto a = fix.spawn();
   auto p1 = pos(100, "B000000001"), p2 = pos(100, "B000000002"),
        p3 = pos(101, "B000000003");
-  CHECK(*ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2,
+  CHECK(*fix.template ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2,
                                                                      p3})
         == 3);
   // p2 and p3 finish first: stored, but the watermark waits for p1.
-  auto ack = ask<upsert_ack>(a, atom::upsert_v,
-                             batch({make_deal(p2.asin, 10),
+  auto ack = fix.template ask<upsert_ack>(a, atom::upsert_v,
+                             Fixture::batch({make_deal(p2.asin, 10),
                                     make_deal(p3.asin, 10)},
                                    {p2, p3}));
   REQUIRE_OK(ack);
   CHECK(ack->deals == 2);
   CHECK(ack->watermark == feed_position{});
-  CHECK(on_disk() == feed_position{});
+  CHECK(fix.on_disk() == feed_position{});
   // p1 is rejected by the peek filter: done as well, the watermark jumps.
   upsert_batch rej;
   rej.rejections = {make_rejection(p1.asin, 999, 11)};
   rej.done = {p1};
-  ack = ask<upsert_ack>(a, atom::upsert_v, rej);
+  ack = fix.template ask<upsert_ack>(a, atom::upsert_v, rej);
   REQUIRE_OK(ack);
   CHECK(ack->rejections == 1);
   CHECK(ack->watermark == p3);
-  CHECK(on_disk() == p3);
-  CHECK(*ask<feed_position>(a, atom::watermark_v) == p3);
-  auto c = ask<storage_counts>(a, atom::counts_v);
+  CHECK(fix.on_disk() == p3);
+  CHECK(*fix.template ask<feed_position>(a, atom::watermark_v) == p3);
+  auto c = fix.template ask<storage_counts>(a, atom::counts_v);
   REQUIRE_OK(c);
   CHECK(c->deals == 2);
   CHECK(c->rejections == 1);
   CHECK(c->pending == 0);
   CHECK(c->watermark == p3);
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "the watermark passes only positions that are done",
+                 "[storage][actor][sqlite]") {
+  watermark_case(*this);
+}
+
+TEST_CASE_METHOD(pg_actor_fixture,
+                 "the watermark passes only positions that are done (pg)",
+                 "[storage][actor][postgresql]") {
+  watermark_case(*this);
 }
 
 TEST_CASE_METHOD(actor_fixture, "a restarted actor resumes at the watermark",
@@ -245,26 +260,37 @@ TEST_CASE_METHOD(actor_fixture,
   CHECK(on_disk() == p1);
 }
 
-TEST_CASE_METHOD(actor_fixture,
-                 "a failed upsert stores nothing and stops the actor",
-                 "[storage][actor]") {
-  auto a = spawn();
+template <class Fixture>
+void failed_upsert_case(Fixture& fix) {
+  auto a = fix.spawn();
   auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
-  ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2});
-  REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v,
-                             batch({make_deal(p1.asin, 1)}, {p1})));
-  auto other = db.raw();
-  db.lock_all(*other);
-  caf::scoped_actor self{sys};
+  fix.template ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2});
+  REQUIRE_OK(fix.template ask<upsert_ack>(a, atom::upsert_v,
+                             Fixture::batch({make_deal(p1.asin, 1)}, {p1})));
+  auto other = fix.db.raw();
+  fix.db.lock_all(*other);
+  caf::scoped_actor self{fix.sys};
   self->monitor(a);
-  auto res = ask<upsert_ack>(a, atom::upsert_v,
-                             batch({make_deal(p2.asin, 1)}, {p2}));
+  auto res = fix.template ask<upsert_ack>(a, atom::upsert_v,
+                             Fixture::batch({make_deal(p2.asin, 1)}, {p2}));
   REQUIRE(!res);
   CHECK(res.error() == ec::storage_busy);
   caf::error reason;
   self->receive([&](caf::down_msg& msg) { reason = msg.reason; });
   CHECK(reason == ec::storage_busy);
   *other << "ROLLBACK";
-  CHECK(on_disk() == p1);
-  CHECK(!*db.open()->find(p2.asin));
+  CHECK(fix.on_disk() == p1);
+  CHECK(!*fix.db.open()->find(p2.asin));
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "a failed upsert stores nothing and stops the actor",
+                 "[storage][actor][sqlite]") {
+  failed_upsert_case(*this);
+}
+
+TEST_CASE_METHOD(pg_actor_fixture,
+                 "a failed upsert stores nothing and stops the actor (pg)",
+                 "[storage][actor][postgresql]") {
+  failed_upsert_case(*this);
 }

@@ -151,7 +151,8 @@ void pg_server::start() {
              dir_ + "/pg_ctl.log")
       != 0)
     throw std::runtime_error("pg_ctl start failed: "
-                             + read_file(dir_ + "/pg_ctl.log") + read_file(log));
+                             + read_file(dir_ + "/pg_ctl.log")
+                             + read_file(log));
   conninfo_ = "host=127.0.0.1 port=" + port + " dbname=postgres user=keepa"
               + " connect_timeout=10";
 }
