@@ -114,8 +114,10 @@ std::string postgresql_fixture::kind() const {
 }
 
 std::unique_ptr<soci::session> postgresql_fixture::raw() const {
-  return std::make_unique<soci::session>(soci::postgresql,
-                                         pg_server::instance().conninfo());
+  auto result = std::make_unique<soci::session>(
+    soci::postgresql, pg_server::instance().conninfo());
+  *result << "SET client_min_messages = warning";
+  return result;
 }
 
 void postgresql_fixture::lock_all(soci::session& s) const {

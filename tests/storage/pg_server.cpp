@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,13 +42,28 @@ account server_account() {
   throw std::runtime_error("no unprivileged account (postgres or nobody)");
 }
 
-/// Runs `argv` as `acc` (when we are root) and returns its exit status.
+/// Tells the guardian which process groups to kill if we die meanwhile:
+/// "+<pgid>" when one starts, "-<pgid>" when it ended.
+void tell(int guard_fd, char op, pid_t pgid) {
+  if (guard_fd < 0)
+    return;
+  auto msg = op + std::to_string(pgid) + "\n";
+  if (write(guard_fd, msg.data(), msg.size()) < 0) {
+    // The guardian is gone; nothing else to do.
+  }
+}
+
+/// Runs `argv` as `acc` (when we are root) in a process group of its own
+/// and returns its exit status.
 int run_as(const account& acc, std::vector<std::string> argv,
-           const std::string& log) {
+           const std::string& log, int guard_fd = -1) {
   auto pid = fork();
   if (pid == 0) {
+    setpgid(0, 0);
     if (getuid() == 0 && (setgid(acc.gid) != 0 || setuid(acc.uid) != 0))
       _exit(126);
+    // Dies with the test process (set after setuid, which clears it).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     auto fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -59,10 +76,48 @@ int run_as(const account& acc, std::vector<std::string> argv,
     execv(args[0], args.data());
     _exit(127);
   }
+  setpgid(pid, pid);
+  tell(guard_fd, '+', pid);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ; // retry
+  tell(guard_fd, '-', pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/// The guardian's life: waits for EOF on `fd`, then kills the process
+/// groups still running (initdb spawns postgres processes of its own),
+/// stops the server and removes `dir`.
+[[noreturn]] void guard(int fd, const account& acc, const std::string& pg_ctl,
+                        const std::string& dir) {
+  std::set<pid_t> groups;
+  std::string buf;
+  char chunk[256];
+  for (;;) {
+    auto n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t pos;
+    while ((pos = buf.find('\n')) != std::string::npos) {
+      auto pgid = static_cast<pid_t>(std::atol(buf.c_str() + 1));
+      if (buf[0] == '+')
+        groups.insert(pgid);
+      else
+        groups.erase(pgid);
+      buf.erase(0, pos + 1);
+    }
+  }
+  for (auto pgid : groups)
+    kill(-pgid, SIGKILL);
+  run_as(acc, {pg_ctl, "stop", "-D", dir + "/data", "-m", "immediate", "-w"},
+         "/dev/null");
+  std::error_code ec;
+  for (int i = 0; i < 5 && fs::exists(dir, ec); ++i)
+    fs::remove_all(dir, ec);
+  _exit(0);
 }
 
 uint16_t free_port() {
@@ -126,14 +181,7 @@ void pg_server::start() {
   auto pid = fork();
   if (pid == 0) {
     close(fds[1]);
-    char c;
-    while (read(fds[0], &c, 1) != 0 && errno == EINTR)
-      ; // wait for EOF
-    run_as(acc, {pg_ctl, "stop", "-D", data, "-m", "immediate", "-w"},
-           "/dev/null");
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    _exit(0);
+    guard(fds[0], acc, pg_ctl, dir_);
   }
   close(fds[0]);
   guardian_pipe_ = fds[1];
@@ -141,14 +189,14 @@ void pg_server::start() {
   if (run_as(acc,
              {initdb, "-D", data, "--username=keepa", "--auth=trust",
               "--encoding=UTF8", "--no-sync", "--locale=C"},
-             log)
+             log, guardian_pipe_)
       != 0)
     throw std::runtime_error("initdb failed: " + read_file(log));
   auto opts = "-c listen_addresses=127.0.0.1 -c unix_socket_directories="
               + dir_ + " -p " + port + " -c fsync=off";
   if (run_as(acc, {pg_ctl, "start", "-D", data, "-w", "-t", "30", "-l", log,
                    "-o", opts},
-             dir_ + "/pg_ctl.log")
+             dir_ + "/pg_ctl.log", guardian_pipe_)
       != 0)
     throw std::runtime_error("pg_ctl start failed: "
                              + read_file(dir_ + "/pg_ctl.log")
