@@ -197,3 +197,18 @@ TEST_CASE_METHOD(test::sqlite_fixture,
   CHECK_THAT(out, Catch::Contains("upsert"));
   check_intact(*this);
 }
+
+TEST_CASE_METHOD(test::sqlite_fixture,
+                 "opening a database locked by another writer is storage_busy",
+                 "[storage][bad_input]") {
+  seed(*this);
+  auto other = raw();
+  lock_all(*other);
+  auto res = db::soci_backend::open(options());
+  REQUIRE(!res);
+  CHECK(res.error() == ec::storage_busy);
+  CHECK_THAT(render(res.error()), Catch::Contains("cannot open"));
+  CHECK_THAT(render(res.error()), Catch::Contains("after 3 tries"));
+  *other << "ROLLBACK";
+  check_intact(*this);
+}
