@@ -1,5 +1,5 @@
 // The crash test's workload, shared by the child (keepa-storage-crash) and
-// the checking test: batch `minute` holds 25 feed positions at that Keepa
+// the checking test: batch `minute` holds 100 feed positions at that Keepa
 // minute; every fifth is a rejection, the rest are deals.
 
 #pragma once
@@ -13,7 +13,7 @@
 
 namespace keepa::crash {
 
-constexpr int positions_per_batch = 25;
+constexpr int positions_per_batch = 100;
 constexpr int batches_per_window = 4;
 
 inline std::string asin_of(int32_t minute, int i) {
