@@ -128,6 +128,9 @@ child_run run_child(const std::string& file, int32_t minute, uint32_t seed,
 TEST_CASE_METHOD(test::sqlite_fixture,
                  "SIGKILL under upsert load loses no acknowledged batch",
                  "[storage][sqlite][crash]") {
+  INFO("child: " KEEPA_STORAGE_CRASH " (tools/storage-crash, listed in"
+       " tools/CMakeLists.txt?)");
+  REQUIRE(access(KEEPA_STORAGE_CRASH, X_OK) == 0);
   std::mt19937 rng{20261122};
   std::set<int32_t> acked, sent;
   // Kills that hit a batch after its commit but before its ack.
