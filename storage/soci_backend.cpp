@@ -4,6 +4,7 @@
 #include <cctype>
 #include <regex>
 #include <sstream>
+#include <unordered_map>
 
 #include <caf/error.hpp>
 
@@ -474,6 +475,7 @@ caf::expected<std::vector<asin_memory>>
 soci_backend::known(const std::vector<std::string>& asins) {
   return impl_->read("known", [&] {
     std::vector<asin_memory> result;
+    std::unordered_map<std::string, asin_memory> found;
     // Chunks keep the number of bound parameters far below SQLite's limit.
     constexpr size_t chunk = 500;
     for (size_t first = 0; first < asins.size(); first += chunk) {
@@ -506,33 +508,25 @@ soci_backend::known(const std::vector<std::string>& asins) {
       st.define_and_bind();
       if (!st.execute(true))
         continue;
-      // Merge the deal and rejection rows of each ASIN, in input order.
-      std::vector<asin_memory> found;
+      // Merge the deal and rejection rows of each ASIN.
       for (size_t i = 0; i < asin.size(); ++i) {
-        auto j = std::find_if(found.begin(), found.end(),
-                              [&](auto& m) { return m.asin == asin[i]; });
-        if (j == found.end()) {
-          found.emplace_back();
-          j = found.end() - 1;
-          j->asin = asin[i];
-        }
+        auto& m = found[asin[i]];
+        m.asin = asin[i];
         if (rejected[i] != 0) {
-          j->rejected = true;
-          j->rejected_price = price[i];
-          j->rejected_at_ms = at[i];
+          m.rejected = true;
+          m.rejected_price = price[i];
+          m.rejected_at_ms = at[i];
         } else {
-          j->stored = true;
-        }
-      }
-      for (auto& x : in) {
-        auto j = std::find_if(found.begin(), found.end(),
-                              [&](auto& m) { return m.asin == x; });
-        if (j != found.end() && !j->asin.empty()) {
-          result.push_back(*j);
-          j->asin.clear(); // Reports duplicates in the input once.
+          m.stored = true;
         }
       }
     }
+    // In input order, each ASIN once.
+    for (auto& x : asins)
+      if (auto i = found.find(x); i != found.end() && !i->second.asin.empty()) {
+        result.push_back(i->second);
+        i->second.asin.clear();
+      }
     return result;
   });
 }
