@@ -1,0 +1,444 @@
+// The deterministic book catalogue of keepa-sim: generation, updates over
+// time, stats arithmetic and the simulator's own ground truth.
+
+#include "tools/keepa-sim/detail.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+namespace keepa::sim::detail {
+
+namespace {
+
+constexpr int32_t year_min = 365 * day_min;
+
+const char* const adjectives[] = {
+  "Silent", "Hidden", "Last",    "Broken", "Golden", "Lost",   "Quiet",
+  "Wild",   "Secret", "Burning", "Frozen", "Little", "Second", "Dark",
+  "Bright", "Ancient", "Modern", "Practical", "Complete", "Essential"};
+
+const char* const nouns[] = {
+  "Garden",   "River",   "Empire",  "Kitchen", "Algorithm", "Harbor",
+  "Mountain", "Theory",  "Letters", "Compass", "Orchard",   "Machine",
+  "Winter",   "Archive", "Atlas",   "Grammar", "Economy",   "Lighthouse",
+  "Chemistry", "Calculus"};
+
+const char* const suffixes[] = {
+  "", "", "", ": A Novel", " (2nd Edition)", " &amp; Other Stories",
+  ": A Guide", " <i>Revised</i>"};
+
+const int64_t sub_categories[] = {1, 2, 3, 4, 5, 6, 9, 10, 17, 75};
+
+int32_t clamp32(double x) {
+  return static_cast<int32_t>(std::lround(x));
+}
+
+void push(std::vector<int32_t>& h, int32_t t, int32_t v) {
+  // A second point in the same minute replaces the first.
+  if (h.size() >= 2 && h[h.size() - 2] >= t) {
+    h.back() = v;
+    return;
+  }
+  h.push_back(t);
+  h.push_back(v);
+}
+
+} // namespace
+
+// -- arithmetic ---------------------------------------------------------------
+
+int stride_of(int type) {
+  switch (type) {
+    case 7:
+    case 18:
+    case 19:
+    case 20:
+    case 21:
+    case 22:
+    case 23:
+    case 24:
+    case 25:
+    case 26:
+    case 27:
+    case 28:
+    case 29:
+    case 32:
+      return 3;
+    default:
+      return 2;
+  }
+}
+
+int32_t window_avg(const std::vector<int32_t>& h, int stride, int32_t from,
+                   int32_t to) {
+  double sum = 0;
+  double weight = 0;
+  auto n = h.size() / stride;
+  for (size_t i = 0; i < n; ++i) {
+    auto t0 = h[i * stride];
+    auto t1 = i + 1 < n ? h[(i + 1) * stride] : to;
+    auto v = h[i * stride + 1];
+    if (stride == 3 && v >= 0)
+      v += std::max(h[i * stride + 2], 0);
+    auto lo = std::max(t0, from);
+    auto hi = std::min(t1, to);
+    if (v < 0 || hi <= lo)
+      continue;
+    sum += static_cast<double>(v) * (hi - lo);
+    weight += hi - lo;
+  }
+  if (weight <= 0)
+    return -1;
+  return clamp32(sum / weight);
+}
+
+int32_t last_value(const std::vector<int32_t>& h, int stride) {
+  if (h.size() < static_cast<size_t>(stride))
+    return -1;
+  auto v = h[h.size() - stride + 1];
+  if (stride == 3 && v >= 0)
+    v += std::max(h.back(), 0);
+  return v;
+}
+
+int32_t prev_value(const std::vector<int32_t>& h, int stride) {
+  if (h.size() < static_cast<size_t>(2 * stride))
+    return -1;
+  auto v = h[h.size() - 2 * stride + 1];
+  if (stride == 3 && v >= 0)
+    v += std::max(h[h.size() - stride - 1], 0);
+  return v;
+}
+
+int32_t rank_drops(const std::vector<int32_t>& h, int32_t from, int32_t to) {
+  int32_t drops = 0;
+  for (size_t i = 2; i + 1 < h.size(); i += 2) {
+    auto t = h[i];
+    auto v = h[i + 1];
+    auto prev = h[i - 1];
+    if (t >= from && t <= to && v >= 0 && prev >= 0 && v < prev)
+      ++drops;
+  }
+  return drops;
+}
+
+int32_t est_sell(const book& b, int32_t now) {
+  auto& used = b.csv[2];
+  auto a90 = window_avg(used, 2, now - 90 * day_min, now);
+  auto a365 = window_avg(used, 2, now - year_min, now);
+  if (a90 < 0)
+    return a365;
+  if (a365 < 0)
+    return a90;
+  return std::min(a90, a365);
+}
+
+bool passes_peek(const book& b, int32_t now) {
+  auto buy = last_value(b.csv[2], 2);
+  if (buy <= 0)
+    buy = last_value(b.csv[1], 2);
+  if (buy <= 0)
+    return false;
+  auto sell = est_sell(b, now);
+  if (sell < 1200)
+    return false;
+  if (buy * 10 > sell * 11)
+    return false;
+  // Gross ROI (sell - buy) / buy >= 20 %.
+  if ((sell - buy) * 5 < buy)
+    return false;
+  return rank_drops(b.csv[3], now - year_min, now) >= 1;
+}
+
+int32_t profit_of(const book& b, const std::vector<offer>& offers,
+                  int32_t now) {
+  int32_t buy = INT32_MAX;
+  for (auto& o : offers)
+    if (o.condition >= 2 && o.condition <= 5)
+      buy = std::min(buy, o.price + std::max(o.ship, 0));
+  auto sell = est_sell(b, now);
+  if (buy == INT32_MAX || sell < 0)
+    return INT32_MIN;
+  auto referral = (sell * b.referral_pct + 50) / 100;
+  return sell - referral - b.pick_pack - buy;
+}
+
+std::string isbn10(uint64_t seed, int index) {
+  rng r{seed, static_cast<uint64_t>(index), 0x15b};
+  std::string out;
+  int sum = 0;
+  for (int i = 1; i <= 9; ++i) {
+    int d = i == 1 ? static_cast<int>(r.range(0, 1))
+                   : static_cast<int>(r.range(0, 9));
+    sum += i * d;
+    out.push_back(static_cast<char>('0' + d));
+  }
+  auto check = sum % 11;
+  out.push_back(check == 10 ? 'X' : static_cast<char>('0' + check));
+  return out;
+}
+
+// -- catalogue ----------------------------------------------------------------
+
+catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
+                     double good_fraction)
+  : seed(seed_) {
+  rng sr{seed, 0x5e11e5};
+  const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int i = 0; i < 500; ++i) {
+    std::string id = "A";
+    for (int j = 0; j < 13; ++j)
+      id.push_back(alnum[sr.range(0, 35)]);
+    if (seller_index.count(id))
+      continue;
+    seller_index.emplace(id, static_cast<int>(sellers.size()));
+    sellers.push_back(std::move(id));
+  }
+  books.resize(static_cast<size_t>(std::max(products, 0)));
+  for (int i = 0; i < products; ++i) {
+    rng r{seed, static_cast<uint64_t>(i), 0xc1a55};
+    auto u = r.uniform();
+    auto target = u < good_fraction   ? klass::good
+                  : u < peek_fraction ? klass::peek
+                                      : klass::bad;
+    generate(i, target);
+  }
+}
+
+int32_t catalogue::draw_buy(const book& b, rng& r) const {
+  auto s = static_cast<double>(b.sell_ref);
+  switch (b.target) {
+    case klass::good: {
+      auto hi = 0.85 * s - b.pick_pack - good_profit_cents - 399 - 150;
+      return clamp32(r.between(s / 3.0, std::max(hi, s / 3.0 + 1)));
+    }
+    case klass::peek: {
+      auto lo = std::max(0.85 * s - b.pick_pack - 350, s / 1.6);
+      return clamp32(r.between(lo, s / 1.25));
+    }
+    default:
+      break;
+  }
+  switch (b.subtype) {
+    case 0:
+      return clamp32(s * r.between(0.3, 1.0));
+    case 1:
+      return -1;
+    case 2:
+      return clamp32(s / r.between(1.3, 2.5));
+    default:
+      return clamp32(s * r.between(0.9, 1.5));
+  }
+}
+
+void catalogue::generate(int index, klass target) {
+  auto& b = books[static_cast<size_t>(index)];
+  auto asin = isbn10(seed, index);
+  for (uint64_t salt = 1; by_asin.count(asin); ++salt)
+    asin = isbn10(seed ^ (salt * 0x1000193), index);
+  by_asin.emplace(asin, index);
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    rng r{seed, static_cast<uint64_t>(index),
+          0xb00c + static_cast<uint64_t>(attempt)};
+    b = book{};
+    b.asin = asin;
+    b.target = target;
+    b.title = std::string{"The "} + adjectives[r.range(0, 19)] + " "
+              + nouns[r.range(0, 19)] + suffixes[r.range(0, 7)];
+    b.sub_category = sub_categories[r.range(0, 9)];
+    b.pick_pack = static_cast<int32_t>(r.range(250, 450));
+    b.referral_pct = 15;
+    if (target == klass::bad) {
+      auto v = r.uniform();
+      b.subtype = v < 0.45 ? 0 : v < 0.55 ? 1 : v < 0.70 ? 2 : 3;
+    }
+    switch (target) {
+      case klass::good:
+        b.sell_ref = clamp32(r.between(4500, 12000));
+        break;
+      case klass::peek:
+        b.sell_ref = clamp32(r.between(2000, 9000));
+        break;
+      default:
+        b.sell_ref = b.subtype == 0 ? clamp32(r.between(300, 1100))
+                                    : clamp32(r.between(1500, 8000));
+    }
+    b.tracking_since = -static_cast<int32_t>(r.range(400, 1500)) * day_min;
+    b.last_update = -static_cast<int32_t>(r.range(0, 72 * 60));
+    b.last_price_change = b.last_update;
+    b.creation = b.last_update;
+    b.n_used_offers = b.subtype == 1 && target == klass::bad
+                        ? 0
+                        : static_cast<int>(r.range(1, 45));
+    b.n_new_offers = static_cast<int>(r.range(0, 25));
+    auto s = static_cast<double>(b.sell_ref);
+    // USED: a level around sell_ref, now and then out of stock, then the
+    // current price at the last price change.
+    auto& used = b.csv[2];
+    for (auto t = b.tracking_since; t < b.last_price_change;
+         t += static_cast<int32_t>(r.range(2 * day_min, 9 * day_min))) {
+      auto v = r.uniform() < 0.04 ? -1 : clamp32(s * r.between(0.88, 1.12));
+      push(used, t, v);
+    }
+    push(used, b.last_price_change, draw_buy(b, r));
+    // NEW, AMAZON, LISTPRICE.
+    auto& fresh = b.csv[1];
+    for (auto t = b.tracking_since; t < b.last_update;
+         t += static_cast<int32_t>(r.range(5 * day_min, 15 * day_min)))
+      push(fresh, t, b.n_new_offers == 0 ? -1
+                                         : clamp32(s * r.between(1.2, 1.6)));
+    auto& amazon = b.csv[0];
+    if (r.uniform() < 0.25) {
+      for (auto t = b.tracking_since; t < b.last_update;
+           t += static_cast<int32_t>(r.range(10 * day_min, 40 * day_min)))
+        push(amazon, t,
+             r.uniform() < 0.3 ? -1 : clamp32(s * r.between(1.15, 1.4)));
+    } else {
+      push(amazon, b.tracking_since, -1);
+    }
+    push(b.csv[4], b.tracking_since, clamp32(s * 2.2));
+    // SALES rank: a random walk upwards, with drops (sales).
+    auto& rank = b.csv[3];
+    auto level = std::exp(r.between(std::log(5000.0), std::log(3.0e6)));
+    std::vector<int32_t> times;
+    for (auto t = b.tracking_since; t < b.last_update;
+         t += static_cast<int32_t>(r.range(day_min, 3 * day_min)))
+      times.push_back(t);
+    times.push_back(b.last_update);
+    int32_t drops365 = target == klass::bad && b.subtype == 2
+                         ? 0
+                         : static_cast<int32_t>(r.range(
+                           target == klass::bad ? 0 : 1, 30));
+    std::vector<size_t> recent;
+    for (size_t i = 1; i < times.size(); ++i)
+      if (times[i] >= -year_min)
+        recent.push_back(i);
+    std::vector<bool> drop(times.size(), false);
+    for (int32_t d = 0; d < drops365 && !recent.empty(); ++d) {
+      auto pick = static_cast<size_t>(
+        r.range(0, static_cast<int64_t>(recent.size()) - 1));
+      drop[recent[pick]] = true;
+      recent.erase(recent.begin() + static_cast<std::ptrdiff_t>(pick));
+    }
+    for (size_t i = 0; i < times.size(); ++i) {
+      if (i > 0) {
+        bool old = times[i] < -year_min;
+        if (drop[i] || (old && r.uniform() < 0.1))
+          level *= r.between(0.3, 0.7);
+        else
+          level *= r.between(1.005, 1.06);
+        level = std::min(std::max(level, 1000.0), 8.0e6);
+      }
+      push(rank, times[i], clamp32(level));
+    }
+    // Offer counts.
+    push(b.csv[11], b.tracking_since,
+         static_cast<int32_t>(r.range(0, 30)));
+    push(b.csv[11], b.last_update, b.n_new_offers);
+    push(b.csv[12], b.tracking_since,
+         static_cast<int32_t>(r.range(0, 30)));
+    push(b.csv[12], b.last_update, b.n_used_offers);
+    // RATING and COUNT_REVIEWS: most books have them.
+    if (r.uniform() < 0.9) {
+      auto rated = -static_cast<int32_t>(r.range(0, 60)) * day_min;
+      push(b.csv[16], b.tracking_since + day_min,
+           static_cast<int32_t>(r.range(30, 50)));
+      push(b.csv[16], rated, static_cast<int32_t>(r.range(30, 50)));
+      push(b.csv[17], b.tracking_since + day_min,
+           static_cast<int32_t>(r.range(0, 50)));
+      push(b.csv[17], rated, static_cast<int32_t>(r.range(50, 5000)));
+    }
+    classify(index, 0);
+    bool ok = target == klass::good   ? b.good
+              : target == klass::peek ? b.peek_pass && !b.good
+                                      : !b.peek_pass;
+    if (ok)
+      break;
+  }
+}
+
+std::vector<offer> catalogue::offers_of(int index) const {
+  auto& b = books[static_cast<size_t>(index)];
+  rng r{seed, static_cast<uint64_t>(index), 0x0ff0000ULL + b.version};
+  std::vector<offer> out;
+  auto pick_seller = [&] {
+    return sellers[static_cast<size_t>(
+      r.range(0, static_cast<int64_t>(sellers.size()) - 1))];
+  };
+  auto used = last_value(b.csv[2], 2);
+  if (used > 0) {
+    for (int i = 0; i < b.n_used_offers; ++i) {
+      offer o;
+      o.price = i == 0 ? used : clamp32(used * r.between(1.0, 1.8));
+      o.fba = r.uniform() < 0.3;
+      o.prime = o.fba;
+      o.ship = o.fba ? 0 : 399;
+      o.condition = static_cast<int32_t>(r.range(2, 5));
+      o.seller_id = pick_seller();
+      out.push_back(std::move(o));
+    }
+  }
+  auto fresh = last_value(b.csv[1], 2);
+  if (fresh > 0) {
+    for (int i = 0; i < b.n_new_offers; ++i) {
+      offer o;
+      o.price = i == 0 ? fresh : clamp32(fresh * r.between(1.0, 1.5));
+      o.fba = r.uniform() < 0.4;
+      o.prime = o.fba;
+      o.ship = o.fba ? 0 : 399;
+      o.condition = 1;
+      o.seller_id = pick_seller();
+      out.push_back(std::move(o));
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i].offer_id = static_cast<int32_t>(i);
+  std::stable_sort(out.begin(), out.end(), [](const offer& x, const offer& y) {
+    return x.price + x.ship < y.price + y.ship;
+  });
+  return out;
+}
+
+void catalogue::classify(int index, int32_t now) {
+  auto& b = books[static_cast<size_t>(index)];
+  b.peek_pass = passes_peek(b, now);
+  b.good = b.peek_pass
+           && profit_of(b, offers_of(index), now) >= good_profit_cents;
+}
+
+void catalogue::update(uint64_t k, int32_t now) {
+  if (books.empty())
+    return;
+  rng pick{seed, 0x5eed, k};
+  auto index = static_cast<int>(
+    pick.range(0, static_cast<int64_t>(books.size()) - 1));
+  auto& b = books[static_cast<size_t>(index)];
+  if (now <= b.last_update)
+    return;
+  ++b.version;
+  rng r{seed, static_cast<uint64_t>(index), 0x0da7e0000ULL + b.version};
+  auto before = last_value(b.csv[2], 2);
+  auto buy = draw_buy(b, r);
+  push(b.csv[2], now, buy);
+  if (buy != before)
+    b.last_price_change = now;
+  // A sale now and then (never for the books without rank drops).
+  auto& rank = b.csv[3];
+  auto level = static_cast<double>(last_value(rank, 2));
+  if (level > 0) {
+    bool sale = !(b.target == klass::bad && b.subtype == 2)
+                && r.uniform() < 0.3;
+    level *= sale ? r.between(0.3, 0.7) : r.between(1.005, 1.06);
+    push(rank, now, clamp32(std::min(std::max(level, 1000.0), 8.0e6)));
+  }
+  if (b.n_used_offers > 0 && buy > 0)
+    b.n_used_offers = std::max(
+      1, b.n_used_offers + static_cast<int>(r.range(-2, 2)));
+  push(b.csv[12], now, b.n_used_offers);
+  b.last_update = now;
+  b.creation = now;
+  classify(index, now);
+}
+
+} // namespace keepa::sim::detail

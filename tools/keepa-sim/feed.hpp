@@ -1,0 +1,139 @@
+// keepa-sim's answer payloads: product objects, seller objects, and the
+// /deal feed (selection parsing, result sets, pages).
+
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tools/keepa-sim/detail.hpp"
+#include "tools/keepa-sim/json.hpp"
+
+namespace keepa::sim::feed {
+
+/// What a /product request asked for, and the clock.
+struct product_view {
+  int64_t origin_km = 0;
+  int32_t now_rel = 0;
+  int64_t now_ms = 0;
+  bool stats = false;
+  int32_t stats_from = 0;
+  int32_t stats_to = 0;
+  bool history = true;
+  /// Trim histories to the last N days; 0 = all.
+  int32_t days = 0;
+  /// `offers=N`; 0 = not asked.
+  int offers = 0;
+  bool live_only = false;
+  bool rating = false;
+  bool buybox = false;
+  bool stock = false;
+};
+
+/// Writes one product object; `index` < 0 writes an unknown product
+/// (productType 4, no data).
+void write_product(json::writer& w, const detail::catalogue& cat, int index,
+                   const std::string& asin, int domain,
+                   const product_view& view);
+
+/// Writes `"<sellerId>": {...}` for seller `index`.
+void write_seller(json::writer& w, const detail::catalogue& cat, int index,
+                  int domain, bool storefront, int32_t now_rel,
+                  int64_t origin_km);
+
+/// An inclusive [lo, hi] range of a selection; off when absent or null.
+struct range {
+  bool on = false;
+  int64_t lo = 0;
+  int64_t hi = 0;
+
+  bool contains(int64_t x) const {
+    return !on || (x >= lo && x <= hi);
+  }
+};
+
+/// The fields of a /deal selection keepa-sim honours.
+struct selection {
+  int64_t page = 0;
+  int64_t domain = 1;
+  int price_type = 2;
+  /// 0 day, 1 week, 2 month, 3 90 days (4, undocumented, maps to 3).
+  int date_range = 0;
+  /// 0 or absent = no defined order.
+  int sort_type = 0;
+  bool filter_enabled = false;
+  bool range_enabled = false;
+  std::vector<int64_t> include;
+  std::vector<int64_t> exclude;
+  range current;
+  range delta;
+  range delta_percent;
+  range delta_last;
+  range sales_rank;
+  int64_t min_rating = -1;
+  bool has_reviews = false;
+  bool must_have_amazon = false;
+  bool must_not_have_amazon = false;
+  std::vector<std::string> title_words;
+};
+
+/// Parses and validates a selection; returns an error text or "" and the
+/// key of its result set (the selection without `page`).
+std::string parse_selection(const std::string& text, bool strict,
+                            selection& out, std::string& cache_key);
+
+constexpr int n_ranges = 4;
+
+/// One deal: arrays by price type, 2-D ones as [dateRange][priceType].
+struct deal_row {
+  int index = 0;
+  int32_t last_update = 0;
+  int32_t creation = 0;
+  int32_t rating = -1;
+  std::array<int32_t, detail::n_types> current;
+  std::array<int32_t, detail::n_types> since;
+  std::array<int32_t, detail::n_types> delta_last;
+  std::array<std::array<int32_t, detail::n_types>, n_ranges> avg;
+  std::array<std::array<int32_t, detail::n_types>, n_ranges> delta;
+  std::array<std::array<int32_t, detail::n_types>, n_ranges> delta_percent;
+};
+
+/// Computes a book's deal values at relative minute `now`.
+deal_row make_row(const detail::catalogue& cat, int index, int32_t now);
+
+/// The whole ordered match set of one query (at most 10 000 deals).
+struct result_set {
+  int64_t computed_ms = 0;
+  int64_t origin_km = 0;
+  std::vector<deal_row> rows;
+  /// Root category -> matches, ignoring the category filters.
+  std::map<int64_t, int> categories;
+};
+
+/// Result sets by query, each kept for 120 s like Keepa's.
+class cache {
+public:
+  const result_set& get(const detail::catalogue& cat, const std::string& key,
+                        const selection& sel, int64_t now_ms, int32_t now_rel,
+                        int64_t origin_km);
+
+private:
+  std::map<std::string, result_set> sets_;
+};
+
+/// Computes a query's ordered match set.
+result_set compute(const detail::catalogue& cat, const selection& sel,
+                   int32_t now_rel);
+
+/// Writes the `deals` payload of page `sel.page`.
+void write_page(json::writer& w, const detail::catalogue& cat,
+                const result_set& set, const selection& sel);
+
+/// Deals per page and per query.
+constexpr int64_t page_size = 150;
+constexpr int64_t max_results = 10000;
+
+} // namespace keepa::sim::feed

@@ -1,0 +1,749 @@
+// keepa-sim's model: token bucket, request dispatch, costs, errors, faults.
+// Open questions of ../shared/keepa-api.md §8 are marked "Qn" where the
+// model picks the behaviour that is harder on the client.
+
+#include "tools/keepa-sim/model.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdio>
+#include <functional>
+#include <fstream>
+#include <stdexcept>
+
+#include "tools/keepa-sim/detail.hpp"
+#include "tools/keepa-sim/feed.hpp"
+#include "tools/keepa-sim/json.hpp"
+
+namespace keepa::sim {
+
+using detail::day_min;
+using detail::n_types;
+
+namespace {
+
+constexpr int64_t minute_ms = 60000;
+constexpr int64_t hour_ms = 60 * minute_ms;
+constexpr int64_t keepa_epoch_minutes = 21564000;
+
+bool valid_domain(int64_t d) {
+  return (d >= 1 && d <= 12 && d != 7);
+}
+
+bool is_asin(const std::string& s) {
+  if (s.size() != 10)
+    return false;
+  for (auto c : s)
+    if (!(std::isdigit(static_cast<unsigned char>(c))
+          || (c >= 'A' && c <= 'Z')))
+      return false;
+  return true;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (auto c : s) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+/// Parses a whole decimal integer; false on anything else.
+bool parse_int(const std::string& s, int64_t& out) {
+  if (s.empty() || s.size() > 18)
+    return false;
+  size_t i = s[0] == '-' ? 1 : 0;
+  if (i == s.size())
+    return false;
+  int64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i])))
+      return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = s[0] == '-' ? -v : v;
+  return true;
+}
+
+/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  auto era = (y >= 0 ? y : y - 399) / 400;
+  auto yoe = y - era * 400;
+  auto doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  auto doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/// Epoch ms or an ISO-8601 date (yyyy-mm-dd) for `stats=start,end`.
+bool parse_time(const std::string& s, int64_t& ms) {
+  if (parse_int(s, ms))
+    return ms >= 0;
+  int64_t y, m, d;
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-'
+      || !parse_int(s.substr(0, 4), y) || !parse_int(s.substr(5, 2), m)
+      || !parse_int(s.substr(8, 2), d) || m < 1 || m > 12 || d < 1 || d > 31)
+    return false;
+  ms = days_from_civil(y, m, d) * 86400000;
+  return true;
+}
+
+/// ISBN-13 (978 prefix) to ISBN-10, empty when not convertible.
+std::string isbn13_to_10(const std::string& code) {
+  if (code.size() != 13 || code.compare(0, 3, "978") != 0)
+    return {};
+  int sum = 0;
+  std::string out;
+  for (int i = 0; i < 9; ++i) {
+    auto c = code[3 + i];
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return {};
+    sum += (i + 1) * (c - '0');
+    out.push_back(c);
+  }
+  auto check = sum % 11;
+  out.push_back(check == 10 ? 'X' : static_cast<char>('0' + check));
+  return out;
+}
+
+struct bad_request {
+  int status;
+  std::string type;
+  std::string message;
+};
+
+} // namespace
+
+// -- state --------------------------------------------------------------------
+
+struct model::impl {
+  options opts;
+  detail::catalogue cat;
+  // The bucket.
+  bool started = false;
+  int64_t origin_ms = 0;
+  int64_t last_now = 0;
+  int64_t balance = 0;
+  int64_t next_tick = 0;
+  bool locked = false;
+  // Product updates.
+  uint64_t next_update = 1;
+  // Faults.
+  detail::rng faults;
+  int storm_left = 0;
+  // /deal result sets (cached 120 s like Keepa's).
+  feed::cache deal_cache;
+
+  explicit impl(options o)
+    : opts(std::move(o)),
+      cat(opts.seed, opts.products, opts.peek_pass_fraction,
+          opts.good_fraction),
+      faults(opts.seed, 0xfa017) {
+    if (opts.refill_rate < 0)
+      throw std::invalid_argument("refill_rate must be >= 0");
+    if (opts.products < 0)
+      throw std::invalid_argument("products must be >= 0");
+  }
+
+  int64_t cap() const {
+    return 60 * opts.refill_rate;
+  }
+
+  int32_t rel(int64_t ms) const {
+    return static_cast<int32_t>((ms - origin_ms) / minute_ms
+                                - (ms < origin_ms && (ms - origin_ms)
+                                                         % minute_ms
+                                   ? 1
+                                   : 0));
+  }
+
+  int64_t origin_km() const {
+    return origin_ms / minute_ms - keepa_epoch_minutes;
+  }
+
+  /// Brings the bucket and the catalogue up to `now`; returns the
+  /// effective time (never earlier than a previous call's).
+  int64_t sync(int64_t now) {
+    if (!started) {
+      started = true;
+      auto start = opts.start_unix_ms > 0 ? opts.start_unix_ms : now;
+      origin_ms = start - start % minute_ms;
+      last_now = now;
+      balance = opts.initial_tokens < 0 ? cap() : opts.initial_tokens;
+      // Q1: ticks once per minute at a per-key phase drawn from the seed.
+      detail::rng phase{opts.seed, 0x7a5e};
+      next_tick = now + phase.range(1, minute_ms);
+    }
+    now = std::max(now, last_now);
+    last_now = now;
+    if (now >= next_tick) {
+      auto ticks = (now - next_tick) / minute_ms + 1;
+      next_tick += ticks * minute_ms;
+      // Q2: a hard cap at 60 x rate; a balance above the cap (a large
+      // --initial-tokens) is not cut, it only stops growing.
+      if (balance < cap()) {
+        auto room = cap() - balance;
+        auto add = ticks > room ? room : ticks * opts.refill_rate;
+        balance = std::min(balance + add, cap());
+      }
+      if (locked && balance > 0)
+        locked = false;
+    }
+    if (opts.update_rate > 0) {
+      auto interval = static_cast<int64_t>(minute_ms / opts.update_rate);
+      interval = std::max<int64_t>(interval, 1);
+      while (origin_ms + static_cast<int64_t>(next_update) * interval
+             <= now) {
+        auto t = origin_ms + static_cast<int64_t>(next_update) * interval;
+        cat.update(next_update, rel(t));
+        ++next_update;
+      }
+    }
+    return now;
+  }
+
+  // -- envelope ---------------------------------------------------------------
+
+  void envelope(json::writer& w, int64_t now, int64_t consumed,
+                bool known_key) {
+    w.key("timestamp").num(now);
+    w.key("tokensLeft").num(known_key ? balance : 0);
+    w.key("refillIn").num(known_key ? next_tick - now : 0);
+    w.key("refillRate").num(known_key ? opts.refill_rate : 0);
+    // Q9: no trackings, so no reduction; refillRate is the net rate.
+    w.key("tokenFlowReduction").dbl(0.0);
+    w.key("tokensConsumed").num(consumed);
+    w.key("processingTimeInMs").num(opts.latency_ms);
+  }
+
+  answer error(int64_t now, int status, const std::string& type,
+               const std::string& message, bool known_key) {
+    answer a;
+    a.status = status;
+    json::writer w;
+    w.begin_object();
+    envelope(w, now, 0, known_key);
+    w.key("error").begin_object();
+    w.key("type").str(type);
+    w.key("message").str(message);
+    w.key("details").str(message);
+    w.end_object();
+    w.end_object();
+    a.body = w.take();
+    return a;
+  }
+
+  answer not_enough(int64_t now, const std::string& why) {
+    return error(now, 429, "NOT_ENOUGH_TOKEN", why, true);
+  }
+
+  // -- endpoints --------------------------------------------------------------
+
+  answer handle(const request& req, int64_t now);
+  answer product(const request& req, int64_t now);
+  answer deal(const request& req, int64_t now);
+  answer seller(const request& req, int64_t now);
+  answer charge_and_write(int64_t now, int64_t cost,
+                          const std::function<void(json::writer&)>& payload,
+                          const std::function<void()>& commit);
+};
+
+answer model::impl::charge_and_write(
+  int64_t now, int64_t cost, const std::function<void(json::writer&)>& payload,
+  const std::function<void()>& commit) {
+  // Q10: the optional lockout floor refuses the request, charges nothing
+  // and locks the key until a refill tick leaves the balance positive.
+  if (opts.lockout_floor && balance - cost < *opts.lockout_floor) {
+    locked = true;
+    return not_enough(now, "request would take the balance below the "
+                           "lockout floor; key locked");
+  }
+  balance -= cost;
+  if (commit)
+    commit();
+  answer a;
+  a.tokens_consumed = cost;
+  json::writer w;
+  w.begin_object();
+  envelope(w, now, cost, true);
+  payload(w);
+  w.end_object();
+  a.body = w.take();
+  return a;
+}
+
+// -- dispatch -----------------------------------------------------------------
+
+answer model::impl::handle(const request& req, int64_t now) {
+  now = sync(now);
+  // One draw per request decides its fault, so a seed replays exactly.
+  auto u = faults.uniform();
+  enum class injected { none, e5xx, timeout, reset, malformed, truncated,
+                        storm };
+  auto f = injected::none;
+  if (storm_left > 0) {
+    --storm_left;
+    f = injected::storm;
+  } else {
+    double acc = 0;
+    auto hit = [&](double rate) {
+      acc += std::max(rate, 0.0);
+      return u < acc;
+    };
+    if (hit(opts.rate_5xx))
+      f = injected::e5xx;
+    else if (hit(opts.rate_timeout))
+      f = injected::timeout;
+    else if (hit(opts.rate_reset))
+      f = injected::reset;
+    else if (hit(opts.rate_malformed))
+      f = injected::malformed;
+    else if (hit(opts.rate_truncated))
+      f = injected::truncated;
+    else if (hit(opts.rate_429_storm)) {
+      f = injected::storm;
+      storm_left = std::max(opts.storm_length, 1) - 1;
+    }
+  }
+  auto finish = [&](answer a) {
+    a.latency_ms = opts.latency_ms;
+    if (a.status != 200)
+      return a;
+    detail::rng r{opts.seed, 0xb0d7, faults.next()};
+    switch (f) {
+      case injected::timeout:
+        a.transport = fault::timeout;
+        a.latency_ms = opts.timeout_hold_ms;
+        a.body.clear();
+        break;
+      case injected::reset:
+        a.transport = fault::reset;
+        a.body.clear();
+        break;
+      case injected::malformed: {
+        // A control character is invalid anywhere in JSON text.
+        auto pos = static_cast<size_t>(
+          r.range(1, static_cast<int64_t>(a.body.size()) - 1));
+        a.body.insert(pos, "\x01{]");
+        break;
+      }
+      case injected::truncated:
+        a.body.resize(static_cast<size_t>(
+          r.range(1, static_cast<int64_t>(a.body.size()) - 2)));
+        break;
+      default:
+        break;
+    }
+    return a;
+  };
+  const auto& p = req.path;
+  if (p != "/token" && p != "/product" && p != "/deal" && p != "/seller") {
+    auto k = req.query.find("key");
+    bool known = k != req.query.end() && k->second == opts.key;
+    return finish(error(now, 404, "NOT_FOUND", "unknown path", known));
+  }
+  if (req.method != "GET" && !(req.method == "POST" && p == "/deal"))
+    return finish(error(now, 405, "METHOD_NOT_ALLOWED",
+                        "method not allowed for " + p, false));
+  // A missing or unknown key is 402 PAYMENT_REQUIRED: the brief's status
+  // table maps "no active plan/key" there. The envelope then describes no
+  // bucket (all zeros), so a client must not learn token state from it.
+  auto k = req.query.find("key");
+  if (k == req.query.end() || k->second.empty())
+    return finish(error(now, 402, "PAYMENT_REQUIRED", "missing key", false));
+  if (k->second != opts.key || req.query.count("key") > 1)
+    return finish(error(now, 402, "PAYMENT_REQUIRED", "invalid key", false));
+  if (f == injected::e5xx)
+    return finish(error(now, 500, "INTERNAL_SERVER_ERROR",
+                        "injected server error", true));
+  if (f == injected::storm)
+    return finish(not_enough(now, "injected 429 storm"));
+  if (p == "/token") {
+    // /token is free and answers 200 even when the balance is negative
+    // (Q11: it never answers 429 unless a storm is injected).
+    if (opts.strict)
+      for (auto& [name, value] : req.query)
+        if (name != "key")
+          return finish(error(now, 400, "REQUEST_REJECTED",
+                              "unknown parameter " + name, true));
+    return finish(charge_and_write(now, 0, [](json::writer&) {}, nullptr));
+  }
+  if (locked)
+    return finish(not_enough(now, "key locked (lockout floor)"));
+  // Q4: zero is not positive, so a balance of exactly 0 gets 429. Q3: a
+  // 429 costs nothing.
+  if (balance <= 0)
+    return finish(not_enough(now, "not enough tokens"));
+  if (p == "/product")
+    return finish(product(req, now));
+  if (p == "/deal")
+    return finish(deal(req, now));
+  return finish(seller(req, now));
+}
+
+// -- /product -----------------------------------------------------------------
+
+answer model::impl::product(const request& req, int64_t now) {
+  const auto& q = req.query;
+  static const char* const known[] = {
+    "key", "domain", "asin", "code", "stats", "update", "history", "days",
+    "offers", "only-live-offers", "rating", "buybox", "stock", "code-limit",
+    "rental", "videos", "aplus", "historical-variations"};
+  auto reject = [&](const std::string& msg) {
+    return error(now, 400, "REQUEST_REJECTED", msg, true);
+  };
+  // Q12: lenient by default (Keepa evidently ignored `only_live_offers`);
+  // --strict rejects unknown parameters.
+  if (opts.strict)
+    for (auto& [name, value] : q)
+      if (std::find(std::begin(known), std::end(known), name)
+          == std::end(known))
+        return reject("unknown parameter " + name);
+  auto get = [&](const char* name) -> const std::string* {
+    auto i = q.find(name);
+    return i == q.end() ? nullptr : &i->second;
+  };
+  auto get_int = [&](const char* name, int64_t lo, int64_t hi,
+                     std::optional<int64_t>& out) -> bool {
+    auto s = get(name);
+    if (!s)
+      return true;
+    int64_t v;
+    if (!parse_int(*s, v) || v < lo || v > hi)
+      return false;
+    out = v;
+    return true;
+  };
+  std::optional<int64_t> domain, update, history, days, offers, live_only,
+    rating, buybox, stock;
+  if (!get("domain"))
+    return reject("missing domain");
+  if (!get_int("domain", 0, 99, domain) || !valid_domain(*domain))
+    return reject("invalid domain");
+  if (!get_int("update", -1, 1000000, update))
+    return reject("invalid update");
+  if (!get_int("history", 0, 1, history))
+    return reject("invalid history (0 or 1)");
+  if (!get_int("days", 1, 100000, days))
+    return reject("invalid days");
+  // offers must be 20..100; offers=0 is rejected too (seed 001).
+  if (!get_int("offers", 20, 100, offers))
+    return reject("invalid offers: must be between 20 and 100");
+  if (!get_int("only-live-offers", 0, 1, live_only)
+      || !get_int("rating", 0, 1, rating) || !get_int("buybox", 0, 1, buybox)
+      || !get_int("stock", 0, 1, stock))
+    return reject("invalid flag (0 or 1)");
+  // stats: N days or start,end.
+  feed::product_view view;
+  view.origin_km = origin_km();
+  view.now_rel = rel(now);
+  view.now_ms = now;
+  if (auto s = get("stats")) {
+    auto parts = split(*s, ',');
+    int64_t a = 0, b = 0;
+    if (parts.size() == 1 && parse_int(parts[0], a) && a > 0) {
+      view.stats = true;
+      view.stats_from = view.now_rel - static_cast<int32_t>(
+                          std::min<int64_t>(a, 100000) * day_min);
+      view.stats_to = view.now_rel;
+    } else if (parts.size() == 2 && parse_time(parts[0], a)
+               && parse_time(parts[1], b) && a <= b) {
+      view.stats = true;
+      view.stats_from = rel(std::max<int64_t>(a, origin_ms - int64_t{20} * 365 * 86400000));
+      view.stats_to = rel(std::min(b, now));
+    } else {
+      return reject("invalid stats");
+    }
+  }
+  view.history = history.value_or(1) == 1;
+  view.days = static_cast<int32_t>(days.value_or(0));
+  view.offers = static_cast<int>(offers.value_or(0));
+  view.live_only = live_only.value_or(0) == 1;
+  view.rating = rating.value_or(0) == 1;
+  view.buybox = buybox.value_or(0) == 1;
+  view.stock = stock.value_or(0) == 1;
+  // Identifiers: asin or code, never both, up to 100.
+  auto asin = get("asin");
+  auto code = get("code");
+  if ((asin != nullptr) == (code != nullptr))
+    return reject("exactly one of asin and code is required");
+  auto ids = split(asin ? *asin : *code, ',');
+  if (ids.size() > 100)
+    return reject("too many products requested (max 100)");
+  std::vector<int> indices; // -1 = unknown product
+  std::vector<std::string> names;
+  for (auto& id : ids) {
+    std::string a = id;
+    if (code) {
+      if (id.empty() || id.size() > 14)
+        return reject("malformed code " + id);
+      a = isbn13_to_10(id);
+      if (a.empty()) {
+        // A well-formed code we do not carry: unknown product.
+        for (auto c : id)
+          if (!std::isdigit(static_cast<unsigned char>(c)))
+            return reject("malformed code " + id);
+        indices.push_back(-1);
+        names.push_back(id);
+        continue;
+      }
+    } else if (!is_asin(id)) {
+      // Lowercase or short ASINs are rejected, not corrected.
+      return reject("malformed ASIN " + id);
+    }
+    auto i = cat.by_asin.find(a);
+    indices.push_back(*domain == 1 && i != cat.by_asin.end() ? i->second
+                                                              : -1);
+    names.push_back(a);
+  }
+  // Cost, per product (§2.1).
+  int64_t cost = 0;
+  std::vector<int> live_found(indices.size(), 0);
+  std::vector<bool> offers_cached(indices.size(), false);
+  for (size_t j = 0; j < indices.size(); ++j) {
+    auto i = indices[j];
+    if (i < 0) {
+      // Q8: an unknown ASIN costs 1 unless update=-1.
+      cost += update && *update == -1 ? 0 : 1;
+      continue;
+    }
+    auto& b = cat.books[static_cast<size_t>(i)];
+    auto data_ms = std::max(origin_ms + int64_t{b.last_update} * minute_ms,
+                            b.refreshed_ms);
+    auto age = now - data_ms;
+    if (view.offers > 0) {
+      auto total = static_cast<int>(cat.offers_of(i).size());
+      live_found[j] = std::min(total, view.offers);
+      if (update && *update > 0 && b.offers_fetched_ms > 0
+          && now - b.offers_fetched_ms < *update * hour_ms) {
+        offers_cached[j] = true;
+        cost += 5;
+      } else {
+        // Q8: a product with no offers still costs one page (6).
+        cost += 6 * std::max(1, (live_found[j] + 9) / 10);
+      }
+      if (view.stock && age < 7 * 24 * hour_ms)
+        cost += 2;
+    } else {
+      cost += 1;
+      if (view.buybox)
+        cost += 2;
+    }
+    if (update && *update == 0 && age < hour_ms)
+      cost += 1;
+    // Q8: rating's token is charged with offers too.
+    if (view.rating) {
+      auto fresh = [&](const std::vector<int32_t>& h) {
+        return h.size() >= 2
+               && h[h.size() - 2] >= view.now_rel - 14 * day_min;
+      };
+      if (fresh(b.csv[16]) && fresh(b.csv[17]))
+        cost += 1;
+    }
+  }
+  auto upd = update;
+  return charge_and_write(
+    now, cost,
+    [&](json::writer& w) {
+      w.key("products").begin_array();
+      for (size_t j = 0; j < indices.size(); ++j)
+        feed::write_product(w, cat, indices[j], names[j],
+                            static_cast<int>(*domain), view);
+      w.end_array();
+    },
+    [&] {
+      for (size_t j = 0; j < indices.size(); ++j) {
+        auto i = indices[j];
+        if (i < 0)
+          continue;
+        auto& b = cat.books[static_cast<size_t>(i)];
+        auto h = upd.value_or(1);
+        auto data_ms = std::max(origin_ms
+                                  + int64_t{b.last_update} * minute_ms,
+                                b.refreshed_ms);
+        if (h >= 0 && now - data_ms > h * hour_ms)
+          b.refreshed_ms = now;
+        if (view.offers > 0 && !offers_cached[j])
+          b.offers_fetched_ms = now;
+      }
+    });
+}
+
+// -- /deal --------------------------------------------------------------------
+
+answer model::impl::deal(const request& req, int64_t now) {
+  auto reject = [&](const std::string& msg) {
+    return error(now, 400, "REQUEST_REJECTED", msg, true);
+  };
+  const auto& q = req.query;
+  if (opts.strict)
+    for (auto& [name, value] : q)
+      if (name != "key" && name != "selection" && name != "domain")
+        return reject("unknown parameter " + name);
+  std::string text;
+  auto s = q.find("selection");
+  if (req.method == "POST") {
+    text = req.body;
+    if (text.empty() && s != q.end())
+      text = s->second;
+  } else if (s != q.end()) {
+    text = s->second;
+  }
+  if (text.empty())
+    return reject("missing selection");
+  feed::selection sel;
+  std::string key;
+  if (auto err = feed::parse_selection(text, opts.strict, sel, key);
+      !err.empty())
+    return reject("invalid selection: " + err);
+  auto& set = deal_cache.get(cat, key, sel, now, rel(now), origin_km());
+  return charge_and_write(
+    now, 5, [&](json::writer& w) { feed::write_page(w, cat, set, sel); },
+    nullptr);
+}
+
+// -- /seller ------------------------------------------------------------------
+
+answer model::impl::seller(const request& req, int64_t now) {
+  auto reject = [&](const std::string& msg) {
+    return error(now, 400, "REQUEST_REJECTED", msg, true);
+  };
+  const auto& q = req.query;
+  if (opts.strict)
+    for (auto& [name, value] : q)
+      if (name != "key" && name != "domain" && name != "seller"
+          && name != "storefront" && name != "update")
+        return reject("unknown parameter " + name);
+  auto d = q.find("domain");
+  int64_t domain = 0;
+  if (d == q.end() || !parse_int(d->second, domain) || !valid_domain(domain))
+    return reject("missing or invalid domain");
+  auto s = q.find("seller");
+  if (s == q.end() || s->second.empty())
+    return reject("missing seller");
+  auto ids = split(s->second, ',');
+  if (ids.size() > 100)
+    return reject("too many sellers requested (max 100)");
+  int64_t storefront = 0;
+  if (auto sf = q.find("storefront"); sf != q.end())
+    if (!parse_int(sf->second, storefront) || storefront < 0
+        || storefront > 1)
+      return reject("invalid storefront");
+  if (storefront == 1 && ids.size() > 1)
+    return reject("storefront is not allowed for batch requests");
+  std::vector<int> found;
+  std::vector<std::string> invalid;
+  for (auto& id : ids) {
+    bool ok = id.size() >= 10 && id.size() <= 20;
+    for (auto c : id)
+      ok = ok
+           && (std::isdigit(static_cast<unsigned char>(c))
+               || (c >= 'A' && c <= 'Z'));
+    if (!ok) {
+      invalid.push_back(id);
+      continue;
+    }
+    auto i = cat.seller_index.find(id);
+    if (domain == 1 && i != cat.seller_index.end())
+      found.push_back(i->second);
+  }
+  auto cost = static_cast<int64_t>(found.size());
+  return charge_and_write(
+    now, cost,
+    [&](json::writer& w) {
+      w.key("sellers").begin_object();
+      for (auto i : found)
+        feed::write_seller(w, cat, i, static_cast<int>(domain),
+                           storefront == 1, rel(now), origin_km());
+      w.end_object();
+      if (!invalid.empty()) {
+        std::string msg = "invalid seller id";
+        for (auto& id : invalid)
+          msg += " " + id;
+        w.key("error").begin_object();
+        w.key("type").str("INVALID_SELLER_ID");
+        w.key("message").str(msg);
+        w.key("details").str(msg);
+        w.end_object();
+      }
+    },
+    nullptr);
+}
+
+// -- model --------------------------------------------------------------------
+
+model::model(options opts) : impl_(std::make_unique<impl>(std::move(opts))) {
+  // nop
+}
+
+model::~model() = default;
+
+answer model::handle(const request& req, int64_t now_unix_ms) {
+  return impl_->handle(req, now_unix_ms);
+}
+
+int64_t model::balance(int64_t now_unix_ms) {
+  impl_->sync(now_unix_ms);
+  return impl_->balance;
+}
+
+int64_t model::refill_in(int64_t now_unix_ms) {
+  auto now = impl_->sync(now_unix_ms);
+  return impl_->next_tick - now;
+}
+
+bool model::locked() const {
+  return impl_->locked;
+}
+
+std::vector<std::string> model::good_deal_asins() const {
+  std::vector<std::string> out;
+  for (auto& b : impl_->cat.books)
+    if (b.good)
+      out.push_back(b.asin);
+  return out;
+}
+
+std::vector<std::string> model::peek_pass_asins() const {
+  std::vector<std::string> out;
+  for (auto& b : impl_->cat.books)
+    if (b.peek_pass)
+      out.push_back(b.asin);
+  return out;
+}
+
+std::vector<std::string> model::asins() const {
+  std::vector<std::string> out;
+  for (auto& b : impl_->cat.books)
+    out.push_back(b.asin);
+  return out;
+}
+
+void model::export_truth(const std::string& path) const {
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    if (!out)
+      throw std::runtime_error("cannot write " + tmp);
+    for (auto& a : good_deal_asins())
+      out << a << '\n';
+    if (!out.flush())
+      throw std::runtime_error("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+}
+
+const options& model::opts() const {
+  return impl_->opts;
+}
+
+} // namespace keepa::sim

@@ -1,0 +1,136 @@
+// keepa-sim's model: one Keepa API key's token bucket, a deterministic book
+// catalogue, the deal feed and the request costs, as plain C++17 without
+// CAF. Time always comes from the caller (`now_unix_ms`), so the same model
+// runs on the wall clock (the HTTP server) or on a virtual clock (tests and
+// the pipeline's in-process backend).
+//
+// Where ../shared/keepa-api.md lists an open question, the model picks the
+// behaviour that is harder on the client; each such place says so in
+// model.cpp with the question's number (Q1..Q14).
+
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace keepa::sim {
+
+/// Every knob of the simulator; everything is deterministic from `seed`.
+struct options {
+  /// The one key accepted.
+  std::string key = "sim-key";
+  /// Tokens per minute.
+  int64_t refill_rate = 5;
+  /// Balance at the first request; -1 = start full (60 x rate).
+  int64_t initial_tokens = -1;
+  /// Optional hard lockout (Q10, off by default: no Keepa source confirms
+  /// it): a request that would take the balance below this floor is refused
+  /// and the key stays locked until a refill tick leaves it positive.
+  std::optional<int64_t> lockout_floor;
+  uint64_t seed = 1;
+  /// Number of books in the catalogue.
+  int products = 5000;
+  /// Fraction of books that pass a peek-style filter (includes the good).
+  double peek_pass_fraction = 0.15;
+  /// Fraction of books that are good deals under full analysis.
+  double good_fraction = 0.03;
+  /// Product updates per minute (virtual time) feeding /deal.
+  double update_rate = 4.0;
+  /// How long the server takes before answering (also processingTimeInMs).
+  int64_t latency_ms = 0;
+  /// Fault rates, each in [0, 1], drawn per request from the seed.
+  double rate_5xx = 0;
+  double rate_timeout = 0;
+  double rate_malformed = 0;
+  double rate_truncated = 0;
+  double rate_reset = 0;
+  /// Probability that a request starts a 429 storm (see storm_length).
+  double rate_429_storm = 0;
+  /// Requests answered 429 in one storm (including the first).
+  int storm_length = 8;
+  /// How long the server holds a timed-out request before closing it.
+  int64_t timeout_hold_ms = 30000;
+  /// Q12: reject numeric strings in `selection` and unknown parameters.
+  bool strict = false;
+  /// Unix ms the catalogue's "now" maps to; 0 = the first request's time.
+  int64_t start_unix_ms = 0;
+};
+
+/// One HTTP request, already URL-decoded.
+struct request {
+  /// "GET" or "POST".
+  std::string method;
+  /// "/token", "/product", "/deal", "/seller".
+  std::string path;
+  std::multimap<std::string, std::string> query;
+  /// POST /deal selection JSON.
+  std::string body;
+};
+
+/// Transport-level faults the caller must realize.
+enum class fault {
+  none,
+  /// Never answer (hold the request, bounded, then close).
+  timeout,
+  /// Close the connection without an answer.
+  reset,
+};
+
+struct answer {
+  int status = 200;
+  /// JSON (possibly deliberately malformed/truncated), uncompressed.
+  std::string body;
+  fault transport = fault::none;
+  /// How long the server should take before answering.
+  int64_t latency_ms = 0;
+  /// Tokens this request cost (also in the envelope when there is one).
+  int64_t tokens_consumed = 0;
+};
+
+class model {
+public:
+  explicit model(options opts);
+  ~model();
+  model(const model&) = delete;
+  model& operator=(const model&) = delete;
+
+  /// Answers one request at `now_unix_ms`. Thread-compatible: callers
+  /// serialize calls.
+  answer handle(const request& req, int64_t now_unix_ms);
+
+  // -- introspection for tests and benchmarks --------------------------------
+
+  /// The balance after applying refills up to `now_unix_ms`.
+  int64_t balance(int64_t now_unix_ms);
+
+  /// Milliseconds until the next refill tick at `now_unix_ms`.
+  int64_t refill_in(int64_t now_unix_ms);
+
+  /// Whether the lockout floor currently locks the key.
+  bool locked() const;
+
+  /// Simulator truth: ASINs that are good deals under full analysis.
+  std::vector<std::string> good_deal_asins() const;
+
+  /// ASINs that pass the peek-style filter (superset of the good deals).
+  std::vector<std::string> peek_pass_asins() const;
+
+  /// All catalogue ASINs in generation order.
+  std::vector<std::string> asins() const;
+
+  /// Writes good_deal_asins(), one per line.
+  void export_truth(const std::string& path) const;
+
+  const options& opts() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace keepa::sim
