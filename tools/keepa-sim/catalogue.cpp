@@ -182,8 +182,8 @@ std::string isbn10(uint64_t seed, int index) {
 // -- catalogue ----------------------------------------------------------------
 
 catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
-                     double good_fraction)
-  : seed(seed_) {
+                     double good_fraction, int32_t spread)
+  : seed(seed_), spread_min(std::max(spread, 0)) {
   rng sr{seed, 0x5e11e5};
   const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   for (int i = 0; i < 500; ++i) {
@@ -265,7 +265,7 @@ void catalogue::generate(int index, klass target) {
                                     : clamp32(r.between(1500, 8000));
     }
     b.tracking_since = -static_cast<int32_t>(r.range(400, 1500)) * day_min;
-    b.last_update = -static_cast<int32_t>(r.range(0, 72 * 60));
+    b.last_update = -static_cast<int32_t>(r.range(0, spread_min));
     b.last_price_change = b.last_update;
     b.creation = b.last_update;
     b.n_used_offers = b.subtype == 1 && target == klass::bad

@@ -161,8 +161,11 @@ struct catalogue {
   std::vector<std::string> sellers;
   std::unordered_map<std::string, int> seller_index;
 
+  /// Books' last updates at the start spread over this many minutes.
+  int32_t spread_min = 72 * 60;
+
   catalogue(uint64_t seed, int products, double peek_fraction,
-            double good_fraction);
+            double good_fraction, int32_t spread_min = 72 * 60);
 
   /// Applies update number `k` at relative minute `now` (a new price point,
   /// maybe a rank drop), keeping the book's class.

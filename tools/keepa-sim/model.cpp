@@ -145,7 +145,7 @@ struct model::impl {
   explicit impl(options o)
     : opts(std::move(o)),
       cat(opts.seed, opts.products, opts.peek_pass_fraction,
-          opts.good_fraction),
+          opts.good_fraction, opts.initial_update_spread_min),
       faults(opts.seed, 0xfa017) {
     if (opts.refill_rate < 0)
       throw std::invalid_argument("refill_rate must be >= 0");
@@ -177,7 +177,7 @@ struct model::impl {
       auto start = opts.start_unix_ms > 0 ? opts.start_unix_ms : now;
       origin_ms = start - start % minute_ms;
       last_now = now;
-      balance = opts.initial_tokens < 0 ? cap() : opts.initial_tokens;
+      balance = opts.initial_tokens == -1 ? cap() : opts.initial_tokens;
       // Q1: ticks once per minute at a per-key phase drawn from the seed.
       detail::rng phase{opts.seed, 0x7a5e};
       next_tick = now + phase.range(1, minute_ms);

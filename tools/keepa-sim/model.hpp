@@ -25,7 +25,8 @@ struct options {
   std::string key = "sim-key";
   /// Tokens per minute.
   int64_t refill_rate = 5;
-  /// Balance at the first request; -1 = start full (60 x rate).
+  /// Balance at the first request; -1 = start full (60 x rate); other
+  /// negative values start in debt.
   int64_t initial_tokens = -1;
   /// Optional hard lockout (Q10, off by default: no Keepa source confirms
   /// it): a request that would take the balance below this floor is refused
@@ -56,6 +57,9 @@ struct options {
   int64_t timeout_hold_ms = 30000;
   /// Q12: reject numeric strings in `selection` and unknown parameters.
   bool strict = false;
+  /// Books' last updates at the start spread over this many minutes
+  /// before it (the feed shows the last 12 h of them).
+  int32_t initial_update_spread_min = 72 * 60;
   /// Unix ms the catalogue's "now" maps to; 0 = the first request's time.
   int64_t start_unix_ms = 0;
 };
