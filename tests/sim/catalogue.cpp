@@ -75,6 +75,7 @@ TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
                    .body);
   REQUIRE(d["products"].Size() == 100);
   auto now_km = t0 / 60000 - 21564000;
+  std::set<rapidjson::SizeType> lengths;
   for (auto& p : d["products"].GetArray()) {
     CHECK(p["rootCategory"].GetInt64() == 283155);
     CHECK(p["productType"].GetInt() == 0);
@@ -82,7 +83,10 @@ TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
     CHECK(p["fbaFees"]["pickAndPackFee"].GetInt() > 0);
     CHECK(p["referralFeePercentage"].GetDouble() == 15.0);
     auto& csv = p["csv"];
-    REQUIRE(csv.Size() == 36);
+    // Lengths vary by data age, as on Keepa: 34 or 36.
+    auto n = csv.Size();
+    REQUIRE((n == 34 || n == 36));
+    lengths.insert(n);
     for (int t : {0, 1, 2, 3, 11, 12}) {
       REQUIRE(csv[t].IsArray());
       auto& h = csv[t];
@@ -103,7 +107,7 @@ TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
     auto& s = p["stats"];
     for (auto f : {"current", "avg", "avg30", "avg90", "avg180", "avg365",
                    "min", "max"})
-      CHECK(s[f].Size() == 36);
+      CHECK(s[f].Size() == n);
     CHECK(s["salesRankDrops365"].GetInt() >= s["salesRankDrops30"].GetInt());
     CHECK(s["totalOfferCount"].GetInt() == -2);
     // current = the last csv value.
@@ -111,6 +115,7 @@ TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
     CHECK(s["min"][3].IsArray());
     CHECK(s["min"][3][1].GetInt() <= s["max"][3][1].GetInt());
   }
+  CHECK(lengths.size() == 2);
 }
 
 TEST_CASE("sim catalogue: history=0 drops csv, days trims it, offers add "

@@ -58,7 +58,7 @@ private:
   uint64_t state_;
 };
 
-// -- catalogue -----------------------------------------------------------------
+// -- catalogue ----------------------------------------------------------------
 
 /// Number of csv price types Keepa currently knows.
 constexpr int n_types = 36;

@@ -81,6 +81,13 @@ std::vector<int32_t> series(const book& b, int type) {
   return b.csv[static_cast<size_t>(type)];
 }
 
+/// Array lengths vary by data age on real Keepa (2025 answers had 34
+/// entries, the enum now has 36); every third book answers with 34 so
+/// clients must bounds-check. Types 34 and 35 never hold data here.
+int types_sent(int index) {
+  return index % 3 == 0 ? 34 : n_types;
+}
+
 bool visible(int type, const product_view& v) {
   switch (type) {
     case 0:
@@ -237,9 +244,10 @@ void write_product(json::writer& w, const catalogue& cat, int index,
     if (visible(t, v))
       sent[t] = series(b, t);
   int32_t from = v.days > 0 ? now - v.days * day_min : INT32_MIN;
+  auto n_out = types_sent(index);
   if (v.history) {
     w.key("csv").begin_array();
-    for (int t = 0; t < n_types; ++t) {
+    for (int t = 0; t < n_out; ++t) {
       if (!visible(t, v) || sent[t].empty())
         w.null();
       else
@@ -262,7 +270,7 @@ void write_product(json::writer& w, const catalogue& cat, int index,
     w.key("stats").begin_object();
     auto arr = [&](const char* name, auto f) {
       w.key(name).begin_array();
-      for (int t = 0; t < n_types; ++t)
+      for (int t = 0; t < n_out; ++t)
         f(t);
       w.end_array();
     };
@@ -788,10 +796,11 @@ const result_set& cache::get(const catalogue& cat, const std::string& key,
 void write_page(json::writer& w, const catalogue& cat, const result_set& set,
                 const selection& sel) {
   auto km = [&](int64_t rel) { return set.origin_km + rel; };
+  int n_out = n_types;
   auto arr = [&](const std::array<int32_t, n_types>& xs, bool times) {
     w.begin_array();
-    for (auto x : xs)
-      w.num(times && x >= 0 ? km(x) : x);
+    for (int t = 0; t < n_out; ++t)
+      w.num(times && xs[t] >= 0 ? km(xs[t]) : xs[t]);
     w.end_array();
   };
   auto arr2 = [&](const std::array<std::array<int32_t, n_types>, n_ranges>&
@@ -808,6 +817,7 @@ void write_page(json::writer& w, const catalogue& cat, const result_set& set,
        i < total && i < (sel.page + 1) * page_size; ++i) {
     auto& r = set.rows[static_cast<size_t>(i)];
     auto& b = cat.books[static_cast<size_t>(r.index)];
+    n_out = types_sent(r.index);
     w.begin_object();
     w.key("asin").str(b.asin);
     w.key("parentAsin").null();

@@ -179,7 +179,7 @@ struct model::impl {
       last_now = now;
       balance = opts.initial_tokens == -1 ? cap() : opts.initial_tokens;
       // Q1: ticks once per minute at a per-key phase drawn from the seed.
-      detail::rng phase{opts.seed, 0x7a5e};
+      detail::rng phase{opts.seed, std::hash<std::string>{}(opts.key)};
       next_tick = now + phase.range(1, minute_ms);
     }
     now = std::max(now, last_now);
@@ -457,7 +457,8 @@ answer model::impl::product(const request& req, int64_t now) {
     } else if (parts.size() == 2 && parse_time(parts[0], a)
                && parse_time(parts[1], b) && a <= b) {
       view.stats = true;
-      view.stats_from = rel(std::max<int64_t>(a, origin_ms - int64_t{20} * 365 * 86400000));
+      auto oldest = origin_ms - int64_t{20} * 365 * 86400000;
+      view.stats_from = rel(std::max(a, oldest));
       view.stats_to = rel(std::min(b, now));
     } else {
       return reject("invalid stats");
