@@ -250,3 +250,32 @@ TEST_CASE("sim feed: products change over virtual time, new deals appear, "
     recent += d.last_update > now_km - 120 ? 1 : 0;
   CHECK(recent > 300);
 }
+
+TEST_CASE("sim feed: deltaLast is current - previous (negative = dropped); "
+          "deltaLastRange matches the drop", "[sim]") {
+  auto o = roomy(2000);
+  model m{o};
+  auto now = t0 + minute;
+  auto sel = selection(1, 0, R"(,"isRangeEnabled":true,)"
+                             R"("deltaLastRange":[100,500])");
+  auto a = m.handle(get("/deal", {{"selection", sel}}), now);
+  REQUIRE(a.status == 200);
+  auto d = parse(a.body);
+  auto& dr = d["deals"]["dr"];
+  REQUIRE(dr.Size() > 0);
+  for (auto& x : dr.GetArray()) {
+    auto last = x["deltaLast"][2].GetInt64();
+    CHECK(last <= -100);
+    CHECK(last >= -500);
+    // Against the product's own USED history.
+    auto p = parse(m.handle(get("/product", {{"domain", "1"},
+                                             {"asin", x["asin"].GetString()}}),
+                            now)
+                     .body);
+    auto& used = p["products"][0]["csv"][2];
+    auto n = used.Size();
+    REQUIRE(n >= 4);
+    CHECK(last == used[n - 1].GetInt64() - used[n - 3].GetInt64());
+    CHECK(x["current"][2].GetInt64() == used[n - 1].GetInt64());
+  }
+}

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include <httplib.h>
@@ -226,12 +228,18 @@ TEST_CASE("sim http: timeouts hold then close, resets close, latency "
 }
 
 TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
-          "key, and exits 0 on SIGTERM", "[sim]") {
+          "key, and exits 0 on SIGTERM or SIGINT", "[sim]") {
+  // The key comes from the environment or from a key file.
+  const std::string key = "s3cret-KEY-value";
+  auto from_file = GENERATE(false, true);
+  const std::string key_path = "keepa_sim_test.key";
+  if (from_file) {
+    std::ofstream{key_path} << key << "\n";
+  }
   int out[2];
   int err[2];
   REQUIRE(pipe(out) == 0);
   REQUIRE(pipe(err) == 0);
-  const std::string key = "s3cret-KEY-value";
   auto pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -239,9 +247,15 @@ TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
     dup2(err[1], 2);
     close(out[0]);
     close(err[0]);
-    setenv("KEEPA_SIM_KEY", key.c_str(), 1);
-    execl(KEEPA_SIM_EXE, KEEPA_SIM_EXE, "--port", "0", "--products", "300",
-          static_cast<char*>(nullptr));
+    if (from_file) {
+      unsetenv("KEEPA_SIM_KEY");
+      execl(KEEPA_SIM_EXE, KEEPA_SIM_EXE, "--port", "0", "--products", "300",
+            "--key-file", key_path.c_str(), static_cast<char*>(nullptr));
+    } else {
+      setenv("KEEPA_SIM_KEY", key.c_str(), 1);
+      execl(KEEPA_SIM_EXE, KEEPA_SIM_EXE, "--port", "0", "--products", "300",
+            static_cast<char*>(nullptr));
+    }
     _exit(127);
   }
   close(out[1]);
@@ -283,7 +297,7 @@ TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
   auto no = c.Get("/token?key=sim-key");
   REQUIRE(no);
   CHECK(no->status == 402);
-  kill(pid, SIGTERM);
+  kill(pid, from_file ? SIGINT : SIGTERM);
   auto rest = first + drain(out[0], 10000, false);
   auto errors = drain(err[0], 10000, false);
   int status = 0;
@@ -294,4 +308,5 @@ TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(rest.find(key) == std::string::npos);
   CHECK(errors.find(key) == std::string::npos);
+  std::remove(key_path.c_str());
 }

@@ -206,6 +206,19 @@ catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
   }
 }
 
+double catalogue::next_rank(const book& b, double level, bool sale,
+                            rng& r) {
+  auto log_level = std::log(std::max(level, 1.0));
+  if (sale) {
+    auto target = std::max(log_level - r.between(0.3, 0.9), b.rank_base - 1.5);
+    log_level = std::min(target, log_level - 0.05);
+  } else {
+    log_level += r.between(0.002, 0.03)
+                 + std::max(0.0, 0.1 * (b.rank_base - log_level));
+  }
+  return std::min(std::max(std::exp(log_level), 1000.0), 8.0e6);
+}
+
 int32_t catalogue::draw_buy(const book& b, rng& r) const {
   auto s = static_cast<double>(b.sell_ref);
   switch (b.target) {
@@ -300,7 +313,8 @@ void catalogue::generate(int index, klass target) {
     push(b.csv[4], b.tracking_since, clamp32(s * 2.2));
     // SALES rank: a random walk upwards, with drops (sales).
     auto& rank = b.csv[3];
-    auto level = std::exp(r.between(std::log(5000.0), std::log(3.0e6)));
+    b.rank_base = r.between(std::log(5000.0), std::log(3.0e6));
+    auto level = std::exp(b.rank_base);
     std::vector<int32_t> times;
     for (auto t = b.tracking_since; t < b.last_update;
          t += static_cast<int32_t>(r.range(day_min, 3 * day_min)))
@@ -324,11 +338,7 @@ void catalogue::generate(int index, klass target) {
     for (size_t i = 0; i < times.size(); ++i) {
       if (i > 0) {
         bool old = times[i] < -year_min;
-        if (drop[i] || (old && r.uniform() < 0.1))
-          level *= r.between(0.3, 0.7);
-        else
-          level *= r.between(1.005, 1.06);
-        level = std::min(std::max(level, 1000.0), 8.0e6);
+        level = next_rank(b, level, drop[i] || (old && r.uniform() < 0.1), r);
       }
       push(rank, times[i], clamp32(level));
     }
@@ -429,8 +439,7 @@ void catalogue::update(uint64_t k, int32_t now) {
   if (level > 0) {
     bool sale = !(b.target == klass::bad && b.subtype == 2)
                 && r.uniform() < 0.3;
-    level *= sale ? r.between(0.3, 0.7) : r.between(1.005, 1.06);
-    push(rank, now, clamp32(std::min(std::max(level, 1000.0), 8.0e6)));
+    push(rank, now, clamp32(next_rank(b, level, sale, r)));
   }
   if (b.n_used_offers > 0 && buy > 0)
     b.n_used_offers = std::max(

@@ -92,6 +92,8 @@ struct book {
   klass target = klass::bad;
   /// Used price level the history oscillates around, cents.
   int32_t sell_ref = 0;
+  /// Sales rank the book's rank returns to after sales, log scale.
+  double rank_base = 0;
   int32_t pick_pack = 0;
   int32_t referral_pct = 15;
   /// Flat csv histories by type; empty = null. Types 19..22 are derived
@@ -181,6 +183,10 @@ struct catalogue {
 
   /// Generates book `index` (all attempts are deterministic).
   void generate(int index, klass target);
+
+  /// The next sales rank after `level`: a sale lowers it (a drop), else
+  /// it rises, faster when below the book's base.
+  static double next_rank(const book& b, double level, bool sale, rng& r);
 
   /// Draws the current used price for a book's class.
   int32_t draw_buy(const book& b, rng& r) const;
