@@ -259,6 +259,8 @@ TEST_CASE("sim errors: bad requests get Keepa's status, an error object "
      400, "REQUEST_REJECTED"},
     {get("/deal", {{"selection", selection(9)}}), 400, "REQUEST_REJECTED"},
     {get("/deal", {}), 400, "REQUEST_REJECTED"},
+    {get("/deal", {{"selection", std::string(300000, '[')}}), 400,
+     "REQUEST_REJECTED"},
     {get("/seller", {{"domain", "1"}, {"seller", join(many, 101)}}), 400,
      "REQUEST_REJECTED"},
     {get("/seller", {{"domain", "1"},

@@ -423,7 +423,8 @@ void write_seller(json::writer& w, const catalogue& cat, int index,
 std::string parse_selection(const std::string& text, bool strict,
                             selection& out, std::string& cache_key) {
   rapidjson::Document d;
-  d.Parse(text.data(), text.size());
+  // Iterative parsing: a deeply nested body cannot exhaust the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (d.HasParseError())
     return "not valid JSON (offset " + std::to_string(d.GetErrorOffset())
            + ")";
