@@ -142,3 +142,22 @@ TEST_CASE("sim faults: latency is passed on; a seed replays the same "
     kinds.insert(t.substr(0, 5));
   CHECK(kinds.size() >= 4);
 }
+
+TEST_CASE("sim faults: a failed offer fetch costs 1 and keeps the history",
+          "[sim]") {
+  auto o = small();
+  o.rate_offers_fail = 1;
+  model m{o};
+  auto a = m.handle(get("/product", {{"domain", "1"},
+                                     {"asin", join(m.asins(), 10)},
+                                     {"offers", "40"}}),
+                    t0);
+  REQUIRE(a.status == 200);
+  auto d = parse(a.body);
+  CHECK(d["tokensConsumed"].GetInt() == 10);
+  for (auto& p : d["products"].GetArray()) {
+    CHECK_FALSE(p["offersSuccessful"].GetBool());
+    CHECK(p["liveOffersOrder"].Size() == 0);
+    CHECK(p["csv"][2].IsArray());
+  }
+}

@@ -198,7 +198,7 @@ void write_offer(json::writer& w, const detail::offer& o, int64_t seen_km,
 
 void write_product(json::writer& w, const catalogue& cat, int index,
                    const std::string& asin, int domain,
-                   const product_view& v) {
+                   const product_view& v, bool offers_failed) {
   auto km = [&](int64_t rel) { return v.origin_km + rel; };
   w.begin_object();
   w.key("asin").str(asin);
@@ -261,7 +261,7 @@ void write_product(json::writer& w, const catalogue& cat, int index,
   }
   std::vector<detail::offer> offers;
   int found = 0;
-  if (v.offers > 0) {
+  if (v.offers > 0 && !offers_failed) {
     offers = cat.offers_of(index);
     found = std::min(static_cast<int>(offers.size()), v.offers);
     offers.resize(static_cast<size_t>(found));
@@ -380,7 +380,7 @@ void write_product(json::writer& w, const catalogue& cat, int index,
     for (int i = 0; i < found; ++i)
       w.num(historical + i);
     w.end_array();
-    w.key("offersSuccessful").boolean(true);
+    w.key("offersSuccessful").boolean(!offers_failed);
   }
   w.end_object();
 }

@@ -34,10 +34,11 @@ struct product_view {
 };
 
 /// Writes one product object; `index` < 0 writes an unknown product
-/// (productType 4, no data).
+/// (productType 4, no data). `offers_failed`: the offer fetch failed, so
+/// no live offers and `offersSuccessful: false`.
 void write_product(json::writer& w, const detail::catalogue& cat, int index,
                    const std::string& asin, int domain,
-                   const product_view& view);
+                   const product_view& view, bool offers_failed = false);
 
 /// Writes `"<sellerId>": {...}` for seller `index`.
 void write_seller(json::writer& w, const detail::catalogue& cat, int index,

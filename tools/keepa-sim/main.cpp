@@ -32,6 +32,7 @@ const char* usage = R"(usage: keepa-sim [options]
   --latency-ms MS       answer latency (0)
   --rate-5xx F  --rate-timeout F  --rate-reset F  --rate-malformed F
   --rate-truncated F  --rate-429-storm F  --storm-length N
+  --rate-offers-fail F  share of products whose offer fetch fails
   --timeout-hold-ms MS  how long a timed-out request is held (30000)
   --threads N           HTTP worker threads (16)
   --export-truth FILE   write the good-deal ASINs (at start and at exit)
@@ -118,6 +119,8 @@ int main(int argc, char** argv) {
         opts.rate_malformed = real();
       } else if (arg == "--rate-truncated") {
         opts.rate_truncated = real();
+      } else if (arg == "--rate-offers-fail") {
+        opts.rate_offers_fail = real();
       } else if (arg == "--rate-429-storm") {
         opts.rate_429_storm = real();
       } else if (arg == "--storm-length") {

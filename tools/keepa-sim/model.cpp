@@ -509,6 +509,7 @@ answer model::impl::product(const request& req, int64_t now) {
   int64_t cost = 0;
   std::vector<int> live_found(indices.size(), 0);
   std::vector<bool> offers_cached(indices.size(), false);
+  std::vector<bool> offers_failed(indices.size(), false);
   for (size_t j = 0; j < indices.size(); ++j) {
     auto i = indices[j];
     if (i < 0) {
@@ -520,7 +521,12 @@ answer model::impl::product(const request& req, int64_t now) {
     auto data_ms = std::max(origin_ms + int64_t{b.last_update} * minute_ms,
                             b.refreshed_ms);
     auto age = now - data_ms;
-    if (view.offers > 0) {
+    if (view.offers > 0 && opts.rate_offers_fail > 0
+        && faults.uniform() < opts.rate_offers_fail) {
+      // The offer fetch failed: 1 token, history still returned.
+      offers_failed[j] = true;
+      cost += 1;
+    } else if (view.offers > 0) {
       auto total = static_cast<int>(cat.offers_of(i).size());
       live_found[j] = std::min(total, view.offers);
       if (update && *update > 0 && b.offers_fetched_ms > 0
@@ -557,7 +563,8 @@ answer model::impl::product(const request& req, int64_t now) {
       w.key("products").begin_array();
       for (size_t j = 0; j < indices.size(); ++j)
         feed::write_product(w, cat, indices[j], names[j],
-                            static_cast<int>(*domain), view);
+                            static_cast<int>(*domain), view,
+                            offers_failed[j]);
       w.end_array();
     },
     [&] {
@@ -572,7 +579,7 @@ answer model::impl::product(const request& req, int64_t now) {
                                 b.refreshed_ms);
         if (h >= 0 && now - data_ms > h * hour_ms)
           b.refreshed_ms = now;
-        if (view.offers > 0 && !offers_cached[j])
+        if (view.offers > 0 && !offers_cached[j] && !offers_failed[j])
           b.offers_fetched_ms = now;
       }
     });

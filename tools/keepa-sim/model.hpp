@@ -49,6 +49,9 @@ struct options {
   double rate_malformed = 0;
   double rate_truncated = 0;
   double rate_reset = 0;
+  /// Probability that one product's offer fetch fails (it then costs 1,
+  /// keeps its history and answers `offersSuccessful: false`).
+  double rate_offers_fail = 0;
   /// Probability that a request starts a 429 storm (see storm_length).
   double rate_429_storm = 0;
   /// Requests answered 429 in one storm (including the first).
