@@ -139,6 +139,15 @@ TEST_CASE("sim catalogue: history=0 drops csv, days trims it, offers add "
   auto now_km = t0 / 60000 - 21564000;
   // Only the oldest point may predate the window.
   CHECK(trimmed["csv"][3][2].GetInt64() >= now_km - 30 * 1440);
+  // stats as a date range: `avg` covers it, avg30 the last 30 days.
+  auto ranged = p({{"stats", "2025-09-01,2026-09-01"}}, t0 + 3);
+  CHECK(ranged["stats"]["avg"][3].GetInt() > 0);
+  CHECK(ranged["stats"]["minInInterval"][3].IsArray());
+  auto yearly = p({{"stats", "365"}}, t0 + 3);
+  // The same window in epoch ms: t0 - 365 days .. t0.
+  auto by_ms = p({{"stats", "1758464000000,1790000000000"}}, t0 + 3);
+  CHECK(by_ms["stats"]["avg"] == yearly["stats"]["avg"]);
+  CHECK(by_ms["stats"]["avg"] == yearly["stats"]["avg365"]);
   auto offers = p({{"offers", "20"}}, t0 + 3);
   for (int t : {19, 20, 21, 22}) {
     REQUIRE(offers["csv"][t].IsArray());
