@@ -148,6 +148,9 @@ TEST_CASE("sim token: lockout floor refuses and locks until a tick leaves "
     CHECK(m.locked());
     // Positive balance, but locked.
     CHECK(m.handle(one, t0 + 1).status == 429);
+    // /token stays free and 200 while locked.
+    CHECK(m.handle(get("/token", {}), t0 + 2).status == 200);
+    CHECK(m.locked());
     CHECK(m.handle(one, tick - 1).status == 429);
     auto ok = read(m.handle(one, tick));
     CHECK(ok.status == 200);

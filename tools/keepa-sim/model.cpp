@@ -261,7 +261,8 @@ answer model::impl::charge_and_write(
   const std::function<void()>& commit) {
   // Q10: the optional lockout floor refuses the request, charges nothing
   // and locks the key until a refill tick leaves the balance positive.
-  if (opts.lockout_floor && balance - cost < *opts.lockout_floor) {
+  if (opts.lockout_floor && cost > 0
+      && balance - cost < *opts.lockout_floor) {
     locked = true;
     return not_enough(now, "request would take the balance below the "
                            "lockout floor; key locked");
