@@ -3,10 +3,12 @@
 // the same request answered by model::handle directly in the same run, and
 // the size of such an answer with and without history (plain and gzip).
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <httplib.h>
 
@@ -92,6 +94,26 @@ int main(int argc, char** argv) {
         gz_size = r->body.size();
     }
     auto http_gz = rounds / seconds_since(start);
+    // Four clients at once (the model serializes; I/O overlaps).
+    std::atomic<int> parallel_failures{0};
+    start = clock_type::now();
+    std::vector<std::thread> clients;
+    for (int k = 0; k < 4; ++k)
+      clients.emplace_back([&] {
+        httplib::Client ck{"127.0.0.1", port};
+        ck.set_read_timeout(30);
+        ck.set_keep_alive(true);
+        ck.set_decompress(false);
+        for (int i = 0; i < rounds / 4; ++i) {
+          auto r = ck.Get(path(history).c_str());
+          if (!r || r->status != 200)
+            ++parallel_failures;
+        }
+      });
+    for (auto& t : clients)
+      t.join();
+    auto http4 = (rounds / 4 * 4) / seconds_since(start);
+    failures += parallel_failures;
     auto label = history ? "history=1" : "history=0";
     std::printf("  %s: answer %zu bytes plain, %zu bytes gzip (%.1f %%)\n",
                 label, plain_size, gz_size, 100.0 * gz_size / plain_size);
@@ -100,6 +122,8 @@ int main(int argc, char** argv) {
                 http, http / direct);
     std::printf("  %s: HTTP gzip     %.1f req/s = %.3f x baseline\n", label,
                 http_gz, http_gz / direct);
+    std::printf("  %s: HTTP plain, 4 clients %.1f req/s = %.3f x baseline\n",
+                label, http4, http4 / direct);
   }
   srv.stop();
   runner.join();
