@@ -148,6 +148,13 @@ caf::settings to_settings(const token_status& st) {
   totals.emplace("waits", static_cast<int64_t>(st.totals.waits));
   totals.emplace("settlements", static_cast<int64_t>(st.totals.settlements));
   totals.emplace("probes", static_cast<int64_t>(st.totals.probes));
+  totals.emplace("settled-grants",
+                 static_cast<int64_t>(st.totals.settled_grants));
+  totals.emplace("released-grants",
+                 static_cast<int64_t>(st.totals.released_grants));
+  totals.emplace("expired-grants",
+                 static_cast<int64_t>(st.totals.expired_grants));
+  totals.emplace("unconfirmed", static_cast<int64_t>(st.totals.unconfirmed));
   for (size_t i = 0; i < st.totals.consumed_by_stage.size(); ++i)
     totals.emplace(std::string{"consumed-"}
                      + to_string(static_cast<stage>(i)),

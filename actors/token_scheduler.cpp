@@ -182,17 +182,35 @@ token_scheduler::decision token_scheduler::acquire(const token_request& req,
 bool token_scheduler::settle(const settlement& s, time_point now) {
   account_lost(now);
   ++totals_.settlements;
-  if (bucket_.observe(s.tokens_left, s.refill_in_ms, s.refill_rate,
-                      s.server_timestamp_ms, now))
+  auto answered = s.server_timestamp_ms > 0;
+  if (answered
+      && bucket_.observe(s.tokens_left, s.refill_in_ms, s.refill_rate,
+                         s.server_timestamp_ms, now)) {
     lost_accounted_ = now;
-  if (s.grant_id == 0)
+    // The newer observation already reflects every earlier unknown charge.
+    outstanding_ -= unconfirmed_;
+    unconfirmed_ = 0;
+  }
+  auto charge_unconfirmed = [&](int64_t tokens) {
+    ++totals_.unconfirmed;
+    unconfirmed_ += tokens;
+    outstanding_ += tokens;
+  };
+  if (s.grant_id == 0) {
+    if (!answered && s.tokens_consumed > 0)
+      charge_unconfirmed(s.tokens_consumed);
     return true;
+  }
   auto i = grants_.find(s.grant_id);
   if (i == grants_.end())
     return false;
   outstanding_ -= i->second.cost;
-  totals_.consumed += s.tokens_consumed;
-  totals_.consumed_by_stage[index(i->second.what)] += s.tokens_consumed;
+  ++totals_.settled_grants;
+  auto consumed = answered ? s.tokens_consumed : i->second.cost;
+  if (!answered)
+    charge_unconfirmed(consumed);
+  totals_.consumed += consumed;
+  totals_.consumed_by_stage[index(i->second.what)] += consumed;
   grants_.erase(i);
   return true;
 }
@@ -204,6 +222,7 @@ bool token_scheduler::release(uint64_t grant_id, time_point now) {
     return false;
   outstanding_ -= i->second.cost;
   totals_.released += i->second.cost;
+  ++totals_.released_grants;
   grants_.erase(i);
   return true;
 }
@@ -218,6 +237,7 @@ void token_scheduler::tick(time_point now) {
   for (auto i = grants_.begin(); i != grants_.end();) {
     if (now > i->second.issued + policy_.grant_ttl) {
       outstanding_ -= i->second.cost;
+      ++totals_.expired_grants;
       i = grants_.erase(i);
     } else {
       ++i;

@@ -92,7 +92,8 @@ public:
     return policy_;
   }
 
-  /// Tokens granted but not yet settled or released.
+  /// Tokens granted but not yet settled or released, plus charges of lost
+  /// answers not yet confirmed by an observation.
   int64_t outstanding() const {
     return outstanding_;
   }
@@ -155,7 +156,11 @@ private:
   token_bucket bucket_;
   std::deque<entry> queue_;
   std::map<uint64_t, grant_info> grants_;
+  /// Outstanding grants plus unconfirmed charges.
   int64_t outstanding_ = 0;
+  /// Tokens Keepa may have charged for requests whose answer was lost;
+  /// subtracted until the next newer observation.
+  int64_t unconfirmed_ = 0;
   /// Recently granted tokens (decayed per grant) of the updater and of
   /// everyone else; the updater is served first while its part is below
   /// its share. Decay bounds the memory, so an idle side builds no debt.

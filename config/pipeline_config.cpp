@@ -37,6 +37,25 @@ pipeline_config::pipeline_config() {
                         "this long")
     .add<caf::timespan>("probe-retry",
                         "retry time while no balance observation exists");
+  // No option for the key itself: it comes from KEEPA_API_KEY or key-file.
+  opt_group{custom_options_, "keepa.client"}
+    .add<std::string>("endpoint",
+                      "Keepa API base URL (default https://api.keepa.com)")
+    .add<std::string>("key-file",
+                      "file holding the API key (else $KEEPA_API_KEY)")
+    .add<std::string>("ca-file", "CA bundle for TLS verification")
+    .add<caf::timespan>("timeout", "limit per transfer (default 120s)")
+    .add<caf::timespan>("connect-timeout", "connect limit (default 30s)")
+    .add<size_t>("max-answer-size",
+                 "largest decoded answer in bytes (default 64 MiB)")
+    .add<size_t>("max-connections",
+                 "parallel connections to the endpoint (default 16)")
+    .add<size_t>("attempts",
+                 "attempts per request on 5xx, timeouts and resets "
+                 "(default 4)")
+    .add<caf::timespan>("backoff", "first retry delay (default 500ms)")
+    .add<caf::timespan>("backoff-max", "largest retry delay (default 30s)")
+    .add<bool>("gzip", "ask for gzip-compressed answers (default true)");
 }
 
 caf::config_option_adder pipeline_config::add_group(const char* category,

@@ -70,10 +70,16 @@ using token = typed_actor_fwd<
 
 /// The KEEPA CLIENT actor: HTTPS to Keepa (or keepa-sim); settles every
 /// answer with TOKEN and releases grants it could not use.
+/// A 429 answers the error keepa::ec::not_enough_tokens after settling: the
+/// caller asks TOKEN again.
 using keepa_client = typed_actor_fwd<
   caf::replies_to<atom::product, product_query>::with<product_page>,
   caf::replies_to<atom::deal, deal_query>::with<deal_page>,
-  caf::replies_to<atom::seller, seller_query>::with<seller_page>>
+  caf::replies_to<atom::seller, seller_query>::with<seller_page>,
+  // Internal: the transport finished a transfer.
+  caf::reacts_to<atom::transfer, transfer_result>,
+  // Internal: the backoff of a transfer is over; send it again.
+  caf::reacts_to<atom::retry, uint64_t>>
   ::extend_with<token_probe>
   ::extend_with<status_client>;
 

@@ -39,5 +39,6 @@ KEEPA_ATOM(track, "track")
 KEEPA_ATOM(watermark, "watermark")
 KEEPA_ATOM(counts, "counts")
 KEEPA_ATOM(flush, "flush")
+KEEPA_ATOM(transfer, "transfer") // a transport finished an HTTP transfer
 
 #undef KEEPA_ATOM

@@ -2,6 +2,7 @@
 
 #include <caf/message.hpp>
 
+#include "messages/keepa.hpp"
 #include "messages/storage.hpp"
 #include "messages/token.hpp"
 
@@ -74,6 +75,17 @@ const char* to_string(write_stage x) {
     case write_stage::commit: return "commit";
     case write_stage::light_update: return "light_update";
     case write_stage::rescue: return "rescue";
+  }
+  return "unknown";
+}
+
+const char* to_string(transfer_failure x) {
+  switch (x) {
+    case transfer_failure::none: return "none";
+    case transfer_failure::connect: return "connect";
+    case transfer_failure::timeout: return "timeout";
+    case transfer_failure::reset: return "reset";
+    case transfer_failure::too_large: return "too_large";
   }
   return "unknown";
 }

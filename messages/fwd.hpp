@@ -41,6 +41,8 @@ struct seller;
 struct product_page;
 struct deal_page;
 struct seller_page;
+enum class transfer_failure : uint8_t;
+struct transfer_result;
 
 // -- storage (storage.hpp) ----------------------------------------------------
 
@@ -88,6 +90,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(keepa_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(keepa_types, (keepa::product_page))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::deal_page))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::seller_page))
+  CAF_ADD_TYPE_ID(keepa_types, (keepa::transfer_failure))
+  CAF_ADD_TYPE_ID(keepa_types, (keepa::transfer_result))
 
   CAF_ADD_TYPE_ID(keepa_types, (keepa::write_stage))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::feed_position))

@@ -300,4 +300,38 @@ typename Inspector::result_type inspect(Inspector& f, seller_page& x) {
   return f(caf::meta::type_name("seller_page"), x.env, x.sellers);
 }
 
+/// How an HTTP transfer ended below the HTTP level.
+enum class transfer_failure : uint8_t {
+  /// An answer arrived (any HTTP status).
+  none = 0,
+  /// No connection: nothing was sent, nothing can have been charged.
+  connect,
+  /// No complete answer in time; the request may have run.
+  timeout,
+  /// The connection broke after sending; the request may have run.
+  reset,
+  /// The answer exceeded the size limit and was dropped while reading.
+  too_large,
+};
+
+/// @relates transfer_failure
+const char* to_string(transfer_failure x);
+
+/// What a transport reports back to the KEEPA CLIENT for one transfer.
+struct transfer_result {
+  uint64_t transfer_id = 0;
+  transfer_failure failure = transfer_failure::none;
+  int32_t http_status = 0;
+  /// Decoded (gunzipped) body.
+  std::string body;
+  /// Human-readable transport error; never contains the key.
+  std::string detail;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transfer_result& x) {
+  return f(caf::meta::type_name("transfer_result"), x.transfer_id, x.failure,
+           x.http_status, x.body, x.detail);
+}
+
 } // namespace keepa

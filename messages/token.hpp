@@ -106,6 +106,9 @@ struct settlement {
   /// `refillRate`: tokens per minute.
   int64_t refill_rate = 0;
   /// `timestamp`: server time in Unix milliseconds; orders observations.
+  /// 0 = no answer was read (timeout, reset, broken body): Keepa may have
+  /// charged `tokens_consumed` (with a grant: the grant's cost), so TOKEN
+  /// keeps that amount subtracted until a newer observation arrives.
   int64_t server_timestamp_ms = 0;
 };
 
@@ -147,6 +150,14 @@ struct token_totals {
   uint64_t waits = 0;
   uint64_t settlements = 0;
   uint64_t probes = 0;
+  /// How grants ended: every grant is settled, released or expired exactly
+  /// once, so grants == settled_grants + released_grants + expired_grants
+  /// + outstanding grants.
+  uint64_t settled_grants = 0;
+  uint64_t released_grants = 0;
+  uint64_t expired_grants = 0;
+  /// Settlements without an answer (charge unknown, kept as unconfirmed).
+  uint64_t unconfirmed = 0;
   /// Tokens consumed per stage, indexed by `stage`.
   std::vector<int64_t> consumed_by_stage;
 };
@@ -155,7 +166,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_totals& x) {
   return f(caf::meta::type_name("token_totals"), x.granted, x.consumed,
            x.released, x.lost_at_cap, x.grants, x.waits, x.settlements,
-           x.probes, x.consumed_by_stage);
+           x.probes, x.settled_grants, x.released_grants, x.expired_grants,
+           x.unconfirmed, x.consumed_by_stage);
 }
 
 /// Snapshot of the TOKEN actor.

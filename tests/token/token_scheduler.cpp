@@ -147,6 +147,49 @@ TEST_CASE("a released grant gives its tokens back", "[token_scheduler]") {
   CHECK(s.totals().released == 120);
 }
 
+TEST_CASE("a lost answer keeps its charge until a newer observation",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(100, 30'000, 5, 1), t0());
+  auto g = s.acquire(req(stage::peek, 40), t0());
+  REQUIRE(g.granted);
+  // A retry of the same request was possibly charged too (no grant).
+  s.settle(obs(0, 0, 0, 0, 0, 40), t0());
+  CHECK(s.projected(t0()) == 20);
+  // The final attempt's answer was lost as well: the grant's cost stays
+  // subtracted although the grant is gone.
+  s.settle(obs(0, 0, 0, 0, g.grant.grant_id, 0), t0());
+  CHECK(s.projected(t0()) == 20);
+  CHECK(s.totals().consumed == 40);
+  CHECK(s.totals().settled_grants == 1);
+  CHECK(s.totals().unconfirmed == 2);
+  // An older observation changes nothing; a newer one replaces the guess.
+  s.settle(obs(90, 30'000, 5, 0), t0());
+  CHECK(s.projected(t0()) == 20);
+  s.settle(obs(60, 30'000, 5, 2), t0());
+  CHECK(s.projected(t0()) == 60);
+  CHECK(s.outstanding() == 0);
+}
+
+TEST_CASE("every grant ends exactly once", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(300, 30'000, 5, 1), t0());
+  auto a = s.acquire(req(stage::scan, 5), t0());
+  auto b = s.acquire(req(stage::scan, 5), t0());
+  auto c = s.acquire(req(stage::scan, 5), t0());
+  REQUIRE((a.granted && b.granted && c.granted));
+  CHECK(s.settle(obs(295, 30'000, 5, 2, a.grant.grant_id, 5), t0()));
+  CHECK_FALSE(s.settle(obs(295, 30'000, 5, 3, a.grant.grant_id, 5), t0()));
+  CHECK(s.release(b.grant.grant_id, t0()));
+  s.tick(t0() + s.policy().grant_ttl + 1s);
+  auto& t = s.totals();
+  CHECK(t.grants == 3);
+  CHECK(t.settled_grants == 1);
+  CHECK(t.released_grants == 1);
+  CHECK(t.expired_grants == 1);
+  CHECK(s.outstanding() == 0);
+}
+
 TEST_CASE("commit before peek before scan", "[token_scheduler]") {
   token_scheduler s;
   s.settle(obs(-10, 60'000, 10, 1), t0());
