@@ -335,7 +335,7 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
     release(self, c);
     fail(self, id,
          caf::make_error(ec::server_error,
-                         status_detail(env) + " after "
+                         redact(status_detail(env), st.cfg.key) + " after "
                            + std::to_string(c.attempt) + " attempts"));
     return;
   }
@@ -349,7 +349,8 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
   else
     release(self, c);
   env.http_status = status;
-  fail(self, id, caf::make_error(error_for_status(status), status_detail(env)));
+  fail(self, id, caf::make_error(error_for_status(status),
+                                 redact(status_detail(env), st.cfg.key)));
 }
 
 void on_transfer(client_pointer self, transfer_result& res) {
@@ -545,7 +546,10 @@ keepa_client_actor::behavior_type client(client_pointer self,
       },
       st.cfg.key, st.cfg.transport,
       [self](caf::timespan delay, transfer_result res) {
-        self->delayed_send(self, delay, atom::transfer_v, std::move(res));
+        if (delay.count() > 0)
+          self->delayed_send(self, delay, atom::transfer_v, std::move(res));
+        else
+          self->send(self, atom::transfer_v, std::move(res));
       });
   } else {
     auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);

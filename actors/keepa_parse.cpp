@@ -51,13 +51,11 @@ int64_t i64(const value* v, int64_t fallback) {
   return fallback;
 }
 
+template <class T>
+T narrow(int64_t x);
+
 int32_t i32(const value* v, int32_t fallback) {
-  auto x = i64(v, fallback);
-  if (x > std::numeric_limits<int32_t>::max())
-    return std::numeric_limits<int32_t>::max();
-  if (x < std::numeric_limits<int32_t>::min())
-    return std::numeric_limits<int32_t>::min();
-  return static_cast<int32_t>(x);
+  return narrow<int32_t>(i64(v, fallback));
 }
 
 double dbl(const value* v, double fallback) {
@@ -72,6 +70,16 @@ std::string str(const value* v) {
   if (v == nullptr || !v->IsString())
     return {};
   return std::string{v->GetString(), v->GetStringLength()};
+}
+
+/// Clamps to T's range (int32 fields must not wrap).
+template <class T>
+T narrow(int64_t x) {
+  if (x > std::numeric_limits<T>::max())
+    return std::numeric_limits<T>::max();
+  if (x < std::numeric_limits<T>::min())
+    return std::numeric_limits<T>::min();
+  return static_cast<T>(x);
 }
 
 /// An array of numbers; null entries become `null_value`. Absent or null
@@ -89,7 +97,7 @@ void numbers(const value* v, std::vector<T>& out, const char* name,
     if (x.IsNull())
       out.push_back(null_value);
     else if (x.IsNumber())
-      out.push_back(static_cast<T>(i64(&x, null_value)));
+      out.push_back(narrow<T>(i64(&x, null_value)));
     else
       throw malformed{std::string{name} + " holds a non-number"};
   }
@@ -139,7 +147,11 @@ bool read_envelope(const value& doc, envelope& env, int32_t http_status) {
       || !left->IsNumber())
     return false;
   env.timestamp_ms = i64(ts, 0);
-  env.tokens_left = i64(left, 0);
+  // tokensLeft is an integer in every official client; should a fraction
+  // arrive, round down so the balance is never overstated.
+  env.tokens_left = left->IsDouble() && std::isfinite(left->GetDouble())
+                      ? static_cast<int64_t>(std::floor(left->GetDouble()))
+                      : i64(left, 0);
   env.refill_in_ms = i64(member(doc, "refillIn"), 0);
   env.refill_rate = i64(member(doc, "refillRate"), 0);
   env.token_flow_reduction = dbl(member(doc, "tokenFlowReduction"), 0);
