@@ -1,0 +1,209 @@
+// The shape the PEEK-FILTER and the COMMITTER share: a queue of items
+// (deals or survivors), batched by the profile, one product request per
+// batch under a grant, several batches in flight. A 429 puts the batch
+// back at the front (TOKEN knows the balance now); other errors retry the
+// batch a bounded number of times, then record its items as failed so the
+// watermark can move on.
+//
+// The state type provides:
+//   static int32_t batch_size(const profile&);
+//   template <class Self>
+//   static product_query make_query(Self, const profile&,
+//                                   const std::vector<Item>&);
+//   static const std::string& asin_of(const Item&);
+//   template <class Self>
+//   static void on_products(Self, std::vector<Item>, product_page&);
+//   template <class Self>
+//   static void on_failed(Self, std::vector<Item>, const caf::error&);
+//   static constexpr stage what;
+
+#pragma once
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/send.hpp>
+
+#include "actors/keepa_costs.hpp"
+#include "actors/stage.hpp"
+
+namespace keepa {
+
+template <class Item>
+struct batch_state_base {
+  stage_context ctx;
+  token_gate gate;
+  std::deque<Item> queue;
+  int32_t in_flight = 0;
+  int32_t max_in_flight = 2;
+  int32_t attempts = 3;
+  /// Failed attempts per ASIN.
+  std::unordered_map<std::string, int32_t> failures;
+  bool stopping = false;
+  std::vector<caf::response_promise> stop_waiters;
+  /// Who to tell when the queue runs dry (the last sender of offers), if
+  /// `report_drained`.
+  caf::strong_actor_ptr upstream;
+  bool report_drained = false;
+  uint64_t requests = 0;
+  uint64_t items_done = 0;
+  uint64_t errors = 0;
+
+  void on_token_error(const caf::error&) {
+    // A cost above the budget cannot happen with validated profiles; the
+    // next offer or batch completion pumps again.
+  }
+
+  bool idle() const {
+    return in_flight == 0 && !gate.busy;
+  }
+};
+
+template <class Self>
+void settle_stop(Self self) {
+  auto& st = self->state;
+  if (!st.stopping || !st.idle())
+    return;
+  for (auto& rp : st.stop_waiters)
+    rp.deliver(caf::ok_atom::value);
+  st.stop_waiters.clear();
+}
+
+template <class Self>
+void pump(Self self);
+
+/// Ends a batch: counts, pumps the next, tells upstream when dry.
+template <class Self>
+void batch_done(Self self) {
+  auto& st = self->state;
+  --st.in_flight;
+  pump(self);
+  settle_stop(self);
+  if (st.report_drained && st.queue.empty() && st.idle() && st.upstream)
+    caf::anon_send(caf::actor_cast<scanner_actor>(st.upstream),
+                   atom::drained_v);
+}
+
+template <class Self, class Item>
+void run_batch(Self self, std::vector<Item> items, product_query q) {
+  using state_type = std::decay_t<decltype(self->state)>;
+  auto& st = self->state;
+  ++st.in_flight;
+  ++st.requests;
+  self->request(st.ctx.client, caf::infinite, atom::product_v, std::move(q))
+    .then(
+      [self, items](product_page& page) mutable {
+        auto& st = self->state;
+        st.items_done += items.size();
+        for (auto& x : items)
+          st.failures.erase(state_type::asin_of(x));
+        state_type::on_products(self, std::move(items), page);
+        batch_done(self);
+      },
+      [self, items](caf::error& err) mutable {
+        auto& st = self->state;
+        if (err == ec::not_enough_tokens) {
+          // Not run: back to the front, ask TOKEN again.
+          for (auto i = items.rbegin(); i != items.rend(); ++i)
+            st.queue.push_front(std::move(*i));
+          batch_done(self);
+          return;
+        }
+        ++st.errors;
+        stage_log(self, "product batch: " + render(err));
+        std::vector<Item> failed;
+        for (auto i = items.rbegin(); i != items.rend(); ++i) {
+          if (++st.failures[state_type::asin_of(*i)] >= st.attempts) {
+            st.failures.erase(state_type::asin_of(*i));
+            failed.push_back(std::move(*i));
+          } else {
+            st.queue.push_front(std::move(*i));
+          }
+        }
+        if (!failed.empty())
+          state_type::on_failed(self, std::move(failed), err);
+        batch_done(self);
+      });
+}
+
+template <class Self>
+void pump(Self self) {
+  using state_type = std::decay_t<decltype(self->state)>;
+  auto& st = self->state;
+  if (st.gate.busy || st.queue.empty() || st.in_flight >= st.max_in_flight)
+    return;
+  st.gate.busy = true; // reserved while the profile is looked up
+  with_profile(self, [self](const profile& p) {
+    auto& st = self->state;
+    st.gate.busy = false;
+    if (st.queue.empty()) {
+      settle_stop(self);
+      return;
+    }
+    auto n = std::min(st.queue.size(),
+                      static_cast<size_t>(state_type::batch_size(p)));
+    std::vector<typename decltype(st.queue)::value_type> items;
+    for (size_t i = 0; i < n; ++i)
+      items.push_back(st.queue[i]);
+    auto q = state_type::make_query(self, p, items);
+    acquire(self, state_type::what, worst_case_cost(q),
+            [self, n, q](const token_grant& g) mutable {
+              auto& st = self->state;
+              if (st.stopping) {
+                self->send(st.ctx.token, atom::release_v, g.grant_id);
+                settle_stop(self);
+                return;
+              }
+              // The queue may have changed while waiting; take the first n.
+              auto k = std::min(n, st.queue.size());
+              std::vector<typename decltype(st.queue)::value_type> items;
+              for (size_t i = 0; i < k; ++i) {
+                items.push_back(std::move(st.queue.front()));
+                st.queue.pop_front();
+              }
+              if (items.empty()) {
+                self->send(st.ctx.token, atom::release_v, g.grant_id);
+                return;
+              }
+              q.asins.clear();
+              for (auto& x : items)
+                q.asins.push_back(state_type::asin_of(x));
+              q.grant_id = g.grant_id;
+              run_batch(self, std::move(items), std::move(q));
+              pump(self);
+            });
+  });
+}
+
+/// Accepts offered items; answers the backlog.
+template <class Self, class Item>
+uint64_t accept(Self self, std::vector<Item>& xs) {
+  auto& st = self->state;
+  st.upstream = self->current_sender();
+  for (auto& x : xs)
+    st.queue.push_back(std::move(x));
+  pump(self);
+  return st.queue.size();
+}
+
+template <class Self>
+caf::result<caf::ok_atom> stop_batches(Self self) {
+  auto& st = self->state;
+  st.stopping = true;
+  if (st.idle())
+    return caf::ok_atom::value;
+  st.stop_waiters.push_back(self->make_response_promise());
+  return st.stop_waiters.back();
+}
+
+template <class Self>
+void put_batches(Self self, caf::settings& xs) {
+  auto& st = self->state;
+  xs.emplace("queued", static_cast<int64_t>(st.queue.size()));
+  xs.emplace("in-flight", static_cast<int64_t>(st.in_flight));
+  xs.emplace("requests", static_cast<int64_t>(st.requests));
+  xs.emplace("errors", static_cast<int64_t>(st.errors));
+  put_gate(xs, st.gate);
+}
+
+} // namespace keepa
