@@ -1,0 +1,187 @@
+// The deal arithmetic as plain functions, no actors: the free pre-filter on
+// /deal entries, the rejection memory, the peek's viability rules and the
+// committer's business math. Money is integer US cents; Keepa's -1 / -2
+// ("no data" / "not requested") and stats arrays shorter than 36 entries
+// count as "no value".
+//
+// Settings (CAF options, registered by add_analysis_options):
+//
+//   keepa.filter.min-sell-price    1200   estimated sell price >= $12
+//   keepa.filter.max-buy-to-sell   1.1    buy price <= 1.1 x est. sell
+//   keepa.filter.min-roi           0.20   gross ROI (sell - buy) / buy
+//   keepa.filter.min-rank-drops365 1      sales-rank drops in 365 days
+//   keepa.filter.min-price         0      free pre-filter: the deal's buy
+//   keepa.filter.max-price         0      price range (max 0 = no bound)
+//   keepa.filter.rejection-memory  7d     how long a rejection is remembered
+//   keepa.business.prep-fee        0      per unit, cents
+//   keepa.business.inbound-shipping 0     per unit to the warehouse, cents
+//   keepa.business.tax-percent     0      sales tax on the buy price, %
+//   keepa.business.markup          0      minimum listing price leaves
+//                                         markup x all-in cost as profit
+//   keepa.business.referral-percent 15    when Keepa reports none
+//   keepa.business.pick-pack-fee   350    FBA fee when Keepa reports none
+//   keepa.business.min-profit      500    commit only from this profit on
+//
+// The seeds name no business constants, so prep fee, shipping, tax and
+// markup default to 0: with these defaults the commit rule is exactly
+// keepa-sim's "good deal" (sell - referral - pick&pack - cheapest used
+// landing price >= $5). The price range defaults to unbounded because the
+// seeds' currentRange 2000..45100 would drop good books bought below $20.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/optional.hpp>
+#include <caf/timespan.hpp>
+
+#include "messages/keepa.hpp"
+#include "messages/pipeline.hpp"
+#include "messages/storage.hpp"
+
+namespace keepa {
+
+// -- configuration ------------------------------------------------------------
+
+/// Thresholds of the filters and the business settings of the deal math.
+struct analysis_config {
+  // -- keepa.filter.* --
+  /// Lowest estimated sell price, cents.
+  int32_t min_sell_price = 1200;
+  /// Highest buy price as a multiple of the estimated sell price.
+  double max_buy_to_sell = 1.1;
+  /// Lowest gross ROI (sell - buy) / buy as a fraction.
+  double min_roi = 0.20;
+  /// Fewest sales-rank drops in 365 days.
+  int32_t min_rank_drops = 1;
+  /// Free pre-filter: the deal's buy price range in cents; max 0 = none.
+  int32_t min_price = 0;
+  int32_t max_price = 0;
+  /// How long a rejection keeps a book out unless its price drops.
+  caf::timespan memory = std::chrono::hours{7 * 24};
+  // -- keepa.business.* --
+  int32_t prep_fee = 0;
+  int32_t inbound_shipping = 0;
+  /// Sales tax on the buy price, percent.
+  double tax_percent = 0;
+  /// Minimum listing price keeps markup x all-in cost as profit.
+  double markup = 0;
+  /// Referral fee percent when the product has no referralFeePercentage.
+  double referral_percent = 15;
+  /// FBA pick & pack fee (cents) when the product has no fbaFees.
+  int32_t pick_pack_fee = 350;
+  /// Commit only deals with at least this profit, cents.
+  int32_t min_profit = 500;
+};
+
+/// Registers the keepa.filter.* and keepa.business.* options.
+void add_analysis_options(caf::config_option_set& opts);
+
+/// Reads the options (defaults where unset) and validates them.
+caf::expected<analysis_config> analysis_config_from(const caf::settings& xs);
+
+/// `ec::invalid_config` for values that make no sense (negative fees,
+/// ratios <= 0, a price range with max < min, ...).
+caf::error validate(const analysis_config& cfg);
+
+// -- Keepa data helpers -------------------------------------------------------
+
+/// The value at `index` of a Keepa array, or -1 when the array is shorter.
+int32_t at(const std::vector<int32_t>& xs, size_t index);
+
+/// The deal's buy price: its used price, else its new price; -1 if none.
+int32_t deal_buy_price(const deal& d);
+
+/// The light product's buy price (stats.current): used, else new; or -1.
+int32_t buy_price_of(const product& p);
+
+/// The estimated sell price: min of the USED 90- and 365-day averages (the
+/// one that exists when only one does). Without any USED average, the
+/// cheapest used-condition variant (csv 19..22, landing prices) stands in.
+/// -1 when there is nothing to estimate from.
+int32_t est_sell_price_of(const product& p);
+
+/// The cheapest live used offer's landing price (conditions 2..5) from a
+/// product fetched with offers, or -1.
+int32_t cheapest_used_offer(const product& p);
+
+// -- free pre-filter and rejection memory ------------------------------------
+
+/// Why a deal is worthless on its feed data alone ("no-used-price",
+/// "price-out-of-range"), or none.
+caf::optional<std::string> pre_reject(const deal& d,
+                                      const analysis_config& cfg);
+
+/// Whether storage remembers rejecting this ASIN less than `cfg.memory` ago
+/// at a price no higher than the deal's buy price now (no drop since).
+bool remembered_reject(const deal& d, const asin_memory& mem,
+                       const analysis_config& cfg, int64_t now_ms);
+
+// -- peek ---------------------------------------------------------------------
+
+struct peek_verdict {
+  bool viable = false;
+  /// Stable identifier when not viable: "bad-product-type", "no-stats",
+  /// "no-buy-price", "no-sell-price", "no-rank-drops", "sell-below-min",
+  /// "buy-above-sell", "roi-below-min".
+  std::string reason;
+  int32_t buy_price = -1;
+  int32_t est_sell_price = -1;
+};
+
+/// The viability rules on a light product (stats, no history), in order:
+/// standard product with stats; a buy price; a sell estimate; rank drops
+/// in 365 days >= min; est. sell >= min; buy <= ratio x sell; gross ROI
+/// >= min. Ratio and ROI compare exactly in 1/10000 steps.
+peek_verdict peek(const product& p, const analysis_config& cfg);
+
+// -- commit -------------------------------------------------------------------
+
+/// The business figures of one deal, in cents unless named otherwise.
+struct deal_math {
+  int32_t buy_price = -1;
+  int32_t est_sell_price = -1;
+  int32_t tax = 0;
+  /// buy + prep fee + inbound shipping + tax.
+  int32_t all_in_cost = -1;
+  double referral_percent = 0;
+  int32_t referral_fee = 0;
+  int32_t pick_pack_fee = 0;
+  /// referral fee + pick & pack.
+  int32_t amazon_fees = 0;
+  /// sell - Amazon fees - all-in cost.
+  int32_t profit = 0;
+  /// profit / sell and profit / all-in, basis points.
+  int32_t margin_bp = 0;
+  int32_t roi_bp = 0;
+  /// Lowest listing price P with P - fees(P) - all-in >= markup x all-in.
+  int32_t min_listing_price = -1;
+};
+
+/// The math for a buy and sell price (both > 0) on a product's fees.
+deal_math compute_math(int32_t buy, int32_t sell, const product& full,
+                       const analysis_config& cfg);
+
+struct commit_verdict {
+  /// Set when the deal is worth storing.
+  caf::optional<deal_record> record;
+  /// Otherwise why not: a peek reason (the full product no longer passes),
+  /// "no-profit" (profit <= 0) or "profit-below-min".
+  std::string reason;
+  /// The buy price used and the resulting profit, also when rejected.
+  int32_t buy_price = -1;
+  int32_t profit = 0;
+  deal_math math;
+};
+
+/// The business math on the full product (offers, 365-day stats). Buys at
+/// the cheapest live used offer when offers came back, else at the peek's
+/// price; re-checks the peek rules when the full product has stats.
+commit_verdict commit(const survivor& s, const product& full,
+                      const analysis_config& cfg, int64_t now_ms);
+
+} // namespace keepa
