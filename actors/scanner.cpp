@@ -75,6 +75,8 @@ struct scanner_state {
   /// `upto` when the current pass began: the pass stops there.
   feed_position pass_floor;
   feed_position pass_newest;
+  /// Positions seen in this pass (pages overlap when the feed moves).
+  std::set<feed_position> pass_seen;
   bool scanning = false;
   bool in_flight = false;
   int32_t page = 0;
@@ -200,7 +202,6 @@ void on_page(scanner_pointer self, deal_page& page) {
             });
   std::vector<deal> fresh;
   bool reached = false;
-  std::set<std::string> asins_this_page;
   for (auto& d : page.deals) {
     auto pos = position_of(d);
     if (st.have_upto && pos <= st.pass_floor) {
@@ -208,7 +209,7 @@ void on_page(scanner_pointer self, deal_page& page) {
       break;
     }
     ++st.n.seen;
-    if (!asins_this_page.insert(d.asin).second || pos <= st.pass_newest) {
+    if (!st.pass_seen.insert(pos).second) {
       ++st.n.duplicates;
       continue;
     }
@@ -273,6 +274,7 @@ void start_pass(scanner_pointer self) {
   st.page = 0;
   st.pass_floor = st.upto;
   st.pass_newest = st.upto;
+  st.pass_seen.clear();
   next_page(self);
 }
 
