@@ -1,6 +1,6 @@
 // The COMMITTER: fetches survivors in sub-batches (profile commit-batch) as
 // full products (history, offers, 365-day stats), computes the deal record
-// (actors/viability.hpp) and stores it; a survivor that does not pay is
+// (actors/deal_analysis.hpp) and stores it; a survivor that does not pay is
 // stored as a rejection. Either way its feed position is done, so the
 // watermark advances even with several batches in flight.
 

@@ -18,7 +18,7 @@
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/viability.hpp"
+#include "actors/deal_analysis.hpp"
 #include "actors/keepa_client.hpp"
 #include "config/profile.hpp"
 #include "messages/actors.hpp"

@@ -20,6 +20,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/deal_analysis.hpp"
 #include "actors/pipeline.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
@@ -56,21 +57,7 @@ public:
       .add<caf::timespan>("interval", "look for stale deals this often")
       .add<caf::timespan>("refresh-after", "refresh deals unseen this long")
       .add<caf::timespan>("grace", "delete deals unseen this long");
-    add_group("keepa.filter", "viability thresholds")
-      .add<int64_t>("min-sell-price", "cents")
-      .add<double>("max-buy-to-sell", "buy <= this x sell")
-      .add<double>("min-roi", "gross ROI, e.g. 0.2")
-      .add<int64_t>("min-rank-drops", "sales-rank drops in 365 days")
-      .add<int64_t>("min-price", "free pre-filter, cents (0 = none)")
-      .add<int64_t>("max-price", "free pre-filter, cents (0 = none)")
-      .add<caf::timespan>("memory", "remember rejections this long");
-    add_group("keepa.business", "deal math")
-      .add<int64_t>("prep-fee", "cents per unit")
-      .add<int64_t>("inbound-shipping", "cents per unit")
-      .add<double>("tax-percent", "on the buy price")
-      .add<double>("markup", "minimum listing price markup on all-in cost")
-      .add<int64_t>("min-profit", "cents")
-      .add<double>("referral-percent", "when Keepa reports none");
+    add_analysis_options(custom_options_);
   }
 };
 
