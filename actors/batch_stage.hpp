@@ -57,12 +57,18 @@ struct batch_state_base {
   bool idle() const {
     return in_flight == 0 && !gate.busy;
   }
+
+  /// Nothing sent and no grant held: at most a recharge-wait is pending,
+  /// whose retry then finds `stopping` and asks for nothing.
+  bool stoppable() const {
+    return in_flight == 0 && (!gate.busy || gate.req.ticket != 0);
+  }
 };
 
 template <class Self>
 void settle_stop(Self self) {
   auto& st = self->state;
-  if (!st.stopping || !st.idle())
+  if (!st.stopping || !st.stoppable())
     return;
   for (auto& rp : st.stop_waiters)
     rp.deliver(caf::ok_atom::value);
@@ -190,7 +196,7 @@ template <class Self>
 caf::result<caf::ok_atom> stop_batches(Self self) {
   auto& st = self->state;
   st.stopping = true;
-  if (st.idle())
+  if (st.stoppable())
     return caf::ok_atom::value;
   st.stop_waiters.push_back(self->make_response_promise());
   return st.stop_waiters.back();

@@ -59,6 +59,7 @@ struct scanner_counters {
   uint64_t candidates = 0;
   uint64_t pre_rejected = 0;
   uint64_t remembered = 0;
+  uint64_t already_stored = 0;
   uint64_t errors = 0;
 };
 
@@ -133,8 +134,15 @@ void hand_on(scanner_pointer self, std::vector<deal> fresh) {
         std::vector<feed_position> tracked;
         for (auto& d : fresh) {
           tracked.push_back(position_of(d));
-          auto reason = pre_reject(d, *ctx.analysis);
           auto i = by_asin.find(d.asin);
+          if (i != by_asin.end() && i->second.stored
+              && i->second.stored_last_update >= d.last_update) {
+            // Stored at this version already (a rescan after a restart).
+            ++st.n.already_stored;
+            free.done.push_back(position_of(d));
+            continue;
+          }
+          auto reason = pre_reject(d, *ctx.analysis);
           if (!reason && i != by_asin.end()
               && remembered_reject(d, i->second, *ctx.analysis, now)) {
             ++st.n.remembered;
@@ -291,6 +299,7 @@ caf::settings to_settings(scanner_pointer self) {
   put("candidates", st.n.candidates);
   put("pre-rejected", st.n.pre_rejected);
   put("remembered", st.n.remembered);
+  put("already-stored", st.n.already_stored);
   put("errors", st.n.errors);
   put("peek-backlog", st.backlog);
   xs.emplace("scanning", st.scanning);

@@ -116,12 +116,15 @@ struct asin_memory {
   bool rejected = false;
   int32_t rejected_price = -1;
   int64_t rejected_at_ms = 0;
+  /// The stored deal's lastUpdate (Keepa minutes), 0 without a deal row: a
+  /// feed entry no newer than this is already handled.
+  int32_t stored_last_update = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, asin_memory& x) {
   return f(caf::meta::type_name("asin_memory"), x.asin, x.stored, x.rejected,
-           x.rejected_price, x.rejected_at_ms);
+           x.rejected_price, x.rejected_at_ms, x.stored_last_update);
 }
 
 /// One transaction: upsert deals, record rejections, mark feed positions

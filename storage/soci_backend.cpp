@@ -501,7 +501,7 @@ soci_backend::known(const std::vector<std::string>& asins) {
       for (auto& x : in)
         st.exchange(soci::use(x));
       st.alloc();
-      st.prepare("SELECT asin, 0, -1, 0 FROM deals WHERE asin IN (" + marks
+      st.prepare("SELECT asin, 0, last_update, 0 FROM deals WHERE asin IN (" + marks
                  + ") UNION ALL SELECT asin, 1, price_seen, at_ms"
                    " FROM rejections WHERE asin IN ("
                  + marks2 + ")");
@@ -518,6 +518,7 @@ soci_backend::known(const std::vector<std::string>& asins) {
           m.rejected_at_ms = at[i];
         } else {
           m.stored = true;
+          m.stored_last_update = price[i];
         }
       }
     }

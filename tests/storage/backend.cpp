@@ -107,6 +107,8 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK((*xs)[1].rejected);
     CHECK((*xs)[1].rejected_price == 1499);
     CHECK((*xs)[1].rejected_at_ms == 99);
+    CHECK((*xs)[1].stored_last_update == 0);
+    CHECK((*xs)[0].stored_last_update == batch.deals[1].last_update);
     CHECK((*xs)[2].asin == "B000000001");
     CHECK((*xs)[2].stored);
     CHECK(!(*xs)[2].rejected);

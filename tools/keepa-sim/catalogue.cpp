@@ -75,8 +75,22 @@ int32_t window_avg(const std::vector<int32_t>& h, int stride, int32_t from,
   double sum = 0;
   double weight = 0;
   auto n = h.size() / stride;
-  for (size_t i = 0; i < n; ++i) {
+  // Times ascend: skip by binary search to the last entry starting at or
+  // before `from` (the ones before it end before the window).
+  size_t first = 0;
+  for (size_t lo = 0, hi = n; lo < hi;) {
+    auto mid = lo + (hi - lo) / 2;
+    if (h[mid * stride] <= from) {
+      first = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  for (size_t i = first; i < n; ++i) {
     auto t0 = h[i * stride];
+    if (t0 >= to)
+      break;
     auto t1 = i + 1 < n ? h[(i + 1) * stride] : to;
     auto v = h[i * stride + 1];
     if (stride == 3 && v >= 0)

@@ -763,16 +763,25 @@ result_set compute(const catalogue& cat, const selection& sel,
     }
   };
   bool invert = sel.sort_type < -1;
-  std::sort(out.rows.begin(), out.rows.end(),
-            [&](const deal_row& x, const deal_row& y) {
-              auto kx = key(x);
-              auto ky = key(y);
-              if (kx != ky)
-                return invert ? kx < ky : kx > ky;
-              return asin(x) < asin(y);
-            });
-  if (static_cast<int64_t>(out.rows.size()) > max_results)
-    out.rows.resize(static_cast<size_t>(max_results));
+  // Sort (key, row) pairs, not the rows: a row is a few KiB.
+  std::vector<std::pair<int64_t, size_t>> order;
+  order.reserve(out.rows.size());
+  for (size_t i = 0; i < out.rows.size(); ++i)
+    order.emplace_back(key(out.rows[i]), i);
+  auto before = [&](const std::pair<int64_t, size_t>& x,
+                    const std::pair<int64_t, size_t>& y) {
+    if (x.first != y.first)
+      return invert ? x.first < y.first : x.first > y.first;
+    return asin(out.rows[x.second]) < asin(out.rows[y.second]);
+  };
+  auto n = std::min(order.size(), static_cast<size_t>(max_results));
+  std::partial_sort(order.begin(), order.begin() + static_cast<long>(n),
+                    order.end(), before);
+  std::vector<deal_row> rows;
+  rows.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    rows.push_back(std::move(out.rows[order[i].second]));
+  out.rows = std::move(rows);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <fstream>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "tools/keepa-sim/detail.hpp"
 #include "tools/keepa-sim/feed.hpp"
@@ -141,6 +142,8 @@ struct model::impl {
   int storm_left = 0;
   // /deal result sets (cached 120 s like Keepa's).
   feed::cache deal_cache;
+  // Book index -> (lastUpdate relative minute as served, good then).
+  std::unordered_map<int, std::pair<int32_t, bool>> served;
 
   explicit impl(options o)
     : opts(std::move(o)),
@@ -616,7 +619,16 @@ answer model::impl::deal(const request& req, int64_t now) {
   auto& set = deal_cache.get(cat, key, sel, now, rel(now), origin_km());
   return charge_and_write(
     now, 5, [&](json::writer& w) { feed::write_page(w, cat, set, sel); },
-    nullptr);
+    [&] {
+      auto total = static_cast<int64_t>(set.rows.size());
+      for (auto i = sel.page * feed::page_size;
+           i < total && i < (sel.page + 1) * feed::page_size; ++i) {
+        auto& r = set.rows[static_cast<size_t>(i)];
+        auto& b = cat.books[static_cast<size_t>(r.index)];
+        served[r.index] = {r.last_update,
+                           b.good && b.last_update == r.last_update};
+      }
+    });
 }
 
 // -- /seller ------------------------------------------------------------------
@@ -726,6 +738,21 @@ std::vector<std::string> model::peek_pass_asins() const {
   for (auto& b : impl_->cat.books)
     if (b.peek_pass)
       out.push_back(b.asin);
+  return out;
+}
+
+std::vector<model::served_deal> model::served_deals() const {
+  std::vector<served_deal> out;
+  out.reserve(impl_->served.size());
+  for (auto& [index, seen] : impl_->served) {
+    auto& b = impl_->cat.books[static_cast<size_t>(index)];
+    out.push_back({b.asin, impl_->origin_km() + seen.first, seen.second,
+                   b.last_update == seen.first});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const served_deal& x, const served_deal& y) {
+              return x.asin < y.asin;
+            });
   return out;
 }
 

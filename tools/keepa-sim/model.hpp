@@ -126,6 +126,23 @@ public:
   /// ASINs that pass the peek-style filter (superset of the good deals).
   std::vector<std::string> peek_pass_asins() const;
 
+  /// What /deal showed of one book the last time it served the book.
+  struct served_deal {
+    std::string asin;
+    /// The deal's lastUpdate as served, Keepa minutes.
+    int64_t last_update = 0;
+    /// Simulator truth at that moment: a good deal, and not updated since
+    /// the (cached, up to 120 s old) result set showed it.
+    bool good = false;
+    /// The book has not been updated since it was served.
+    bool unchanged = false;
+  };
+
+  /// Every book /deal served (answered 200), with its state at the last
+  /// serving; `unchanged` is evaluated now. Lets tests ask "which good
+  /// deals did the client see, and were they still the same afterwards".
+  std::vector<served_deal> served_deals() const;
+
   /// All catalogue ASINs in generation order.
   std::vector<std::string> asins() const;
 
