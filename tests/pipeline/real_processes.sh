@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Test 2 of issue 6: keepa-sim and keepa-pipeline as real processes over
+# loopback with SQLite for about 20 s; then SIGTERM. Passes when deals are
+# stored, every status line is sane, the pipeline exits 0 within 10 s of
+# SIGTERM, and the key appears nowhere.
+#
+# usage: real_processes.sh KEEPA_SIM KEEPA_PIPELINE
+set -euo pipefail
+
+sim=$1
+pipeline=$2
+dir=$(mktemp -d)
+fail() { echo "FAILED: $*" >&2; exit 1; }
+key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
+
+coproc SIM { exec "$sim" --port 0 --refill-rate 3000 --products 5000 \
+                         --update-rate 300 --latency-ms 20; }
+sim_pid=$SIM_PID
+pipeline_pid=
+cleanup() {
+  [[ -n $pipeline_pid ]] && kill -KILL "$pipeline_pid" 2>/dev/null
+  kill "$sim_pid" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+read -r -t 30 line <&"${SIM[0]}" || fail "keepa-sim did not start"
+port=${line##*:}
+
+# stderr is a file, not a terminal: one plain status line per second.
+"$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \
+            --keepa.storage.url="sqlite:$dir/deals.db" \
+            --keepa.status-every=1s >"$dir/out" 2>"$dir/err" &
+pipeline_pid=$!
+
+# About 20 s of work; the pipeline must not end by itself.
+if timeout 20 tail --pid="$pipeline_pid" -f /dev/null; then
+  fail "keepa-pipeline ended early: $(cat "$dir/err")"
+fi
+kill -TERM "$pipeline_pid"
+start=$(date +%s%N)
+timeout 10 tail --pid="$pipeline_pid" -f /dev/null \
+  || fail "keepa-pipeline still running 10 s after SIGTERM"
+status=0
+wait "$pipeline_pid" || status=$?
+pipeline_pid=
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+cat "$dir/err" "$dir/out"
+((status == 0)) || fail "exit status $status after SIGTERM"
+echo "exited 0, ${elapsed_ms} ms after SIGTERM"
+
+# Status lines: the documented shape, counters never going back.
+status_re='^balance (-?[0-9]+) \| (spending|recharging|unknown)( \(waiting for [0-9]+ tokens, ETA [0-9]+ s\))? \| scanned ([0-9]+) pre-rejected ([0-9]+) peeked ([0-9]+) committed ([0-9]+) rejected ([0-9]+) updated ([0-9]+) \| tokens/deal ([0-9]+|-)$'
+lines=0
+prev=(0 0 0 0 0 0)
+while IFS= read -r l; do
+  [[ $l == balance* ]] || continue
+  [[ $l =~ $status_re ]] || fail "malformed status line: $l"
+  cur=("${BASH_REMATCH[4]}" "${BASH_REMATCH[5]}" "${BASH_REMATCH[6]}"
+       "${BASH_REMATCH[7]}" "${BASH_REMATCH[8]}" "${BASH_REMATCH[9]}")
+  for i in "${!cur[@]}"; do
+    ((cur[i] >= prev[i])) || fail "a counter went back: $l"
+  done
+  prev=("${cur[@]}")
+  lines=$((lines + 1))
+done <"$dir/err"
+((lines >= 15)) || fail "only $lines status lines in about 20 s"
+grep -q "stopping (signal)" "$dir/err" || fail "no shutdown message"
+
+# Deals stored, and the summary agrees with the database.
+stored=$(sqlite3 "$dir/deals.db" "SELECT count(*) FROM deals")
+((stored > 0)) || fail "no deals stored"
+grep -q "stored deals $stored," "$dir/out" \
+  || fail "summary disagrees with the database ($stored deals)"
+integrity=$(sqlite3 "$dir/deals.db" "PRAGMA integrity_check")
+[[ $integrity == ok ]] || fail "integrity_check: $integrity"
+
+# The key is in no output and not in the database.
+! grep -q -- "$key" "$dir/out" "$dir/err" || fail "the key was printed"
+! grep -a -q -- "$key" "$dir/deals.db"* || fail "the key was stored"
+echo "PASSED: $lines status lines, $stored deals stored"

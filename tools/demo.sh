@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The embedded default, end to end: keepa-sim on 127.0.0.1 (a free port, a
+# high refill rate so progress shows within seconds) and keepa-pipeline
+# against it into a SQLite file for SECONDS, then the top deals by ROI.
+#
+# usage: tools/demo.sh [BUILD_DIR [SECONDS]]     (defaults: build 60)
+set -euo pipefail
+
+build=${1:-build}
+seconds=${2:-60}
+sim="$build/tools/keepa-sim/keepa-sim"
+pipeline="$build/tools/keepa-pipeline/keepa-pipeline"
+db="$build/keepa-demo.db"
+for exe in "$sim" "$pipeline"; do
+  [[ -x $exe ]] || { echo "demo: $exe not built (cmake --build $build)" >&2; exit 2; }
+done
+command -v sqlite3 >/dev/null || { echo "demo: sqlite3 missing (bash tools/setup.sh)" >&2; exit 2; }
+
+# The simulator's one key; handed over in the environment, never printed.
+key="demo-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
+
+coproc SIM { exec "$sim" --port 0 --refill-rate 20000 --products 20000 \
+                         --update-rate 600 --seed 7; }
+sim_pid=$SIM_PID
+trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
+read -r -t 30 line <&"${SIM[0]}" || { echo "demo: keepa-sim did not start" >&2; exit 1; }
+port=${line##*:}
+echo "demo: keepa-sim (20 000 tokens/min, 20 000 books) on 127.0.0.1:$port"
+
+rm -f "$db" "$db-wal" "$db-shm"
+echo "demo: keepa-pipeline for ${seconds}s into $db"
+"$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \
+            --keepa.storage.url="sqlite:$db" --keepa.run-for="${seconds}s" \
+            --keepa.status-every=5s
+
+echo
+echo "Top deals by ROI (prices in dollars):"
+sqlite3 -header -column "$db" "
+  SELECT asin, substr(title, 1, 40) AS title,
+         printf('%.2f', buy_price / 100.0) AS buy,
+         printf('%.2f', est_sell_price / 100.0) AS sell,
+         printf('%.2f', profit / 100.0) AS profit,
+         printf('%.1f', roi_bp / 100.0) AS 'roi %',
+         printf('%.2f', min_listing_price / 100.0) AS 'list at'
+    FROM deals ORDER BY roi_bp DESC, asin LIMIT 10"
+echo
+sqlite3 "$db" "SELECT 'stored deals: ' || count(*) || ', average ROI '
+               || printf('%.1f', avg(roi_bp) / 100.0) || ' %' FROM deals"
+sqlite3 "$db" "SELECT 'rejections by reason: ' || group_concat(reason || ' '
+               || n, ', ') FROM (SELECT reason, count(*) AS n FROM rejections
+               GROUP BY reason ORDER BY n DESC)"
