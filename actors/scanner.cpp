@@ -60,6 +60,7 @@ struct scanner_counters {
   uint64_t pre_rejected = 0;
   uint64_t remembered = 0;
   uint64_t already_stored = 0;
+  uint64_t resumed = 0;
   uint64_t errors = 0;
 };
 
@@ -78,6 +79,9 @@ struct scanner_state {
   feed_position pass_newest;
   /// Positions seen in this pass (pages overlap when the feed moves).
   std::set<feed_position> pass_seen;
+  /// Positions a previous run handed on but did not finish; handed on
+  /// again at start, so the feed must not hand them on a second time.
+  std::set<feed_position> resumed;
   bool scanning = false;
   bool in_flight = false;
   int32_t page = 0;
@@ -217,7 +221,7 @@ void on_page(scanner_pointer self, deal_page& page) {
       break;
     }
     ++st.n.seen;
-    if (!st.pass_seen.insert(pos).second) {
+    if (!st.pass_seen.insert(pos).second || st.resumed.count(pos) != 0) {
       ++st.n.duplicates;
       continue;
     }
@@ -283,7 +287,29 @@ void start_pass(scanner_pointer self) {
   st.pass_floor = st.upto;
   st.pass_newest = st.upto;
   st.pass_seen.clear();
+  st.resumed.erase(st.resumed.begin(), st.resumed.upper_bound(st.pass_floor));
   next_page(self);
+}
+
+/// Hands on again what the previous run tracked but did not finish. Only
+/// the ASIN and lastUpdate survive a restart; the peek-filter needs no more.
+void resume(scanner_pointer self, const std::vector<feed_position>& xs) {
+  auto& st = self->state;
+  if (xs.empty())
+    return;
+  std::vector<deal> again;
+  for (auto& x : xs) {
+    st.resumed.insert(x);
+    deal d;
+    d.asin = x.asin;
+    d.last_update = x.last_update;
+    again.push_back(std::move(d));
+  }
+  st.n.resumed += again.size();
+  stage_log(self, "resuming " + std::to_string(again.size())
+                    + " candidates the previous run did not finish");
+  self->request(st.peek, caf::infinite, atom::offer_v, std::move(again))
+    .then([self](uint64_t backlog) { self->state.backlog = backlog; });
 }
 
 caf::settings to_settings(scanner_pointer self) {
@@ -300,6 +326,7 @@ caf::settings to_settings(scanner_pointer self) {
   put("pre-rejected", st.n.pre_rejected);
   put("remembered", st.n.remembered);
   put("already-stored", st.n.already_stored);
+  put("resumed", st.n.resumed);
   put("errors", st.n.errors);
   put("peek-backlog", st.backlog);
   xs.emplace("scanning", st.scanning);
@@ -315,14 +342,24 @@ scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
   st.peek = std::move(peek);
-  // Resume from the durable watermark; then scan, and again on an interval.
+  // Resume from the durable watermark, finish what the previous run left
+  // pending; then scan, and again on an interval.
   self->request(st.ctx.storage, caf::infinite, atom::watermark_v)
     .then(
       [self](feed_position& wm) {
         auto& st = self->state;
         st.upto = wm;
         st.have_upto = !(wm == feed_position{});
-        self->send(self, atom::scan_v);
+        self->request(st.ctx.storage, caf::infinite, atom::pending_v)
+          .then(
+            [self](std::vector<feed_position>& xs) {
+              resume(self, xs);
+              self->send(self, atom::scan_v);
+            },
+            [self](caf::error& err) {
+              stage_log(self, "no pending positions: " + render(err));
+              self->send(self, atom::scan_v);
+            });
       },
       [self](caf::error& err) {
         stage_log(self, "no watermark: " + render(err));

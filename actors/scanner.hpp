@@ -3,7 +3,8 @@
 // pages out of order), drops duplicates, rejects for free what the feed
 // data already proves worthless or what storage remembers as rejected at
 // no lower price, tracks the rest with storage and hands it to the
-// peek-filter oldest first.
+// peek-filter oldest first. At start it hands on again what the previous
+// run tracked but did not finish (storage keeps those positions durably).
 
 #pragma once
 

@@ -121,7 +121,13 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
   }
   st.cfg = std::move(cfg);
   st.db = std::move(db);
+  auto pending = st.db->pending();
+  if (!pending) {
+    self->quit(pending.error());
+    return storage_actor::behavior_type::make_empty_behavior();
+  }
   st.marks = db::low_watermark{counts->watermark};
+  st.marks.track(*pending);
   st.schema_version = counts->schema_version;
   return {
     [self](atom::upsert, upsert_batch& batch) -> caf::result<upsert_ack> {
@@ -151,7 +157,15 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
         if (!valid_asin(x.asin))
           return caf::make_error(ec::storage_error, "invalid feed position",
                                  x.asin.substr(0, 40));
-      return self->state.marks.track(xs);
+      // Durable before the scanner hands them on: a restart finishes them.
+      auto& st = self->state;
+      auto fresh = st.marks.untracked(xs);
+      if (auto res = st.db->track(fresh); !res)
+        return fail(self, std::move(res.error()));
+      return st.marks.track(fresh);
+    },
+    [self](atom::pending) -> std::vector<feed_position> {
+      return self->state.marks.pending_positions();
     },
     [self](atom::known, const std::vector<std::string>& asins)
       -> caf::result<std::vector<asin_memory>> {

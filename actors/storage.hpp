@@ -1,6 +1,7 @@
 // The STORAGE actor: owns the database session. It stores deals and
 // rejections, keeps the scan watermark (the low watermark over the feed
-// positions still in flight) and answers what the pipeline remembers.
+// positions still in flight, which it records durably so a restart finishes
+// them) and answers what the pipeline remembers.
 // Every database call blocks, so production spawns it detached.
 
 #pragma once

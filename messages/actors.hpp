@@ -91,6 +91,9 @@ using storage = typed_actor_fwd<
   // Registers scanned feed positions that are not done yet; answers the
   // number of pending positions.
   caf::replies_to<atom::track, std::vector<feed_position>>::with<uint64_t>,
+  // The tracked positions that are not done yet, oldest first; after a
+  // restart, the ones the previous run handed on but did not finish.
+  caf::replies_to<atom::pending>::with<std::vector<feed_position>>,
   // What storage remembers of these ASINs (one round trip per batch).
   caf::replies_to<atom::known, std::vector<std::string>>::with<
     std::vector<asin_memory>>,

@@ -36,6 +36,7 @@ KEEPA_ATOM(known, "known")
 KEEPA_ATOM(stalest, "stalest")
 KEEPA_ATOM(expire, "expire")
 KEEPA_ATOM(track, "track")
+KEEPA_ATOM(pending, "pending") // tracked feed positions not done yet
 KEEPA_ATOM(watermark, "watermark")
 KEEPA_ATOM(counts, "counts")
 KEEPA_ATOM(flush, "flush")

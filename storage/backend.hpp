@@ -16,7 +16,7 @@
 namespace keepa::db {
 
 /// The schema version this program writes and understands.
-constexpr int32_t current_schema_version = 2;
+constexpr int32_t current_schema_version = 3;
 
 /// An abstract database holding deals, rejections and the scan watermark.
 class backend {
@@ -26,12 +26,19 @@ public:
   // -- modifiers --------------------------------------------------------------
 
   /// Stores `batch.deals` (insert or update by ASIN, keeping first_seen),
-  /// records `batch.rejections` (one row per ASIN, the newest wins) and, if
-  /// `watermark` is set, stores it; all in one durable transaction. On error
+  /// records `batch.rejections` (one row per ASIN, the newest wins), forgets
+  /// the tracked positions in `batch.done` and, if `watermark` is set,
+  /// stores it; all in one durable transaction. On error
   /// nothing of the batch is stored.
   virtual caf::expected<void>
   commit(const upsert_batch& batch,
          const std::optional<feed_position>& watermark)
+    = 0;
+
+  /// Records feed positions handed on but not done yet, durably. `commit`
+  /// removes each position once it is done (and every position at or
+  /// below the watermark it stores).
+  virtual caf::expected<void> track(const std::vector<feed_position>& xs)
     = 0;
 
   /// Deletes deals last seen before `cutoff_ms`; returns how many.
@@ -57,6 +64,9 @@ public:
 
   /// The durable scan watermark (default-constructed if none yet).
   virtual caf::expected<feed_position> watermark() = 0;
+
+  /// The positions recorded by `track` and not done yet, oldest first.
+  virtual caf::expected<std::vector<feed_position>> pending() = 0;
 
   /// Row counts, watermark and schema version (pending is left 0).
   virtual caf::expected<storage_counts> counts() = 0;

@@ -15,6 +15,17 @@ uint64_t low_watermark::track(const std::vector<feed_position>& xs) {
   return pending_.size();
 }
 
+std::vector<feed_position>
+low_watermark::untracked(const std::vector<feed_position>& xs) const {
+  std::vector<feed_position> result;
+  for (auto& x : xs)
+    if (value_ < x && done_.count(x) == 0 && pending_.count(x) == 0)
+      result.push_back(x);
+  std::sort(result.begin(), result.end());
+  result.erase(std::unique(result.begin(), result.end()), result.end());
+  return result;
+}
+
 feed_position
 low_watermark::preview(const std::vector<feed_position>& done) const {
   std::vector<feed_position> batch;

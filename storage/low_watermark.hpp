@@ -38,6 +38,16 @@ public:
   /// Never less than the current watermark.
   feed_position preview(const std::vector<feed_position>& done) const;
 
+  /// The positions of `xs` that `track` would add: above the watermark,
+  /// neither pending nor done yet, each once.
+  std::vector<feed_position>
+  untracked(const std::vector<feed_position>& xs) const;
+
+  /// The tracked positions that are not done, oldest first.
+  std::vector<feed_position> pending_positions() const {
+    return {pending_.begin(), pending_.end()};
+  }
+
   /// The current (durable) watermark.
   const feed_position& value() const noexcept {
     return value_;

@@ -52,6 +52,14 @@ const std::vector<std::vector<const char*>>& migrations() {
       "CREATE INDEX deals_last_seen ON deals (last_seen_ms, asin)",
       "CREATE INDEX rejections_at ON rejections (at_ms)",
     },
+    // 3: feed positions handed on but not yet stored or rejected, so a
+    // restart finishes them even after they left /deal's reach.
+    {
+      "CREATE TABLE pending ("
+      " last_update INTEGER NOT NULL,"
+      " asin TEXT NOT NULL,"
+      " PRIMARY KEY (last_update, asin))",
+    },
   };
   return result;
 }

@@ -428,6 +428,25 @@ soci_backend::commit(const upsert_batch& batch,
         soci::use(asin), soci::use(where), soci::use(reason),
         soci::use(price), soci::use(at);
     }
+    // Schema 3 added the pending table (tests open older schemas).
+    bool has_pending = impl_->version >= 3;
+    if (has_pending && !batch.done.empty()) {
+      std::vector<int> last_update;
+      std::vector<std::string> asin;
+      for (auto& x : batch.done) {
+        last_update.push_back(x.last_update);
+        asin.push_back(x.asin);
+      }
+      sql << "DELETE FROM pending WHERE last_update = :lu AND asin = :asin",
+        soci::use(last_update), soci::use(asin);
+    }
+    if (watermark && has_pending) {
+      int lu = watermark->last_update;
+      std::string asin = watermark->asin;
+      sql << "DELETE FROM pending WHERE last_update < :lu"
+             " OR (last_update = :lu2 AND asin <= :asin)",
+        soci::use(lu), soci::use(lu), soci::use(asin);
+    }
     if (watermark) {
       std::vector<std::string> keys{"watermark.last_update",
                                     "watermark.asin"};
@@ -437,6 +456,27 @@ soci_backend::commit(const upsert_batch& batch,
              " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         soci::use(keys), soci::use(values);
     }
+  });
+}
+
+caf::expected<void>
+soci_backend::track(const std::vector<feed_position>& xs) {
+  if (xs.empty())
+    return caf::unit;
+  if (impl_->version < 3)
+    return caf::make_error(ec::storage_error, "track",
+                           "schema version " + std::to_string(impl_->version)
+                             + " has no pending table");
+  std::vector<int> last_update;
+  std::vector<std::string> asin;
+  for (auto& x : xs) {
+    last_update.push_back(x.last_update);
+    asin.push_back(x.asin);
+  }
+  return impl_->transaction("track", [&] {
+    impl_->sql << "INSERT INTO pending (last_update, asin) VALUES (:lu, :asin)"
+                  " ON CONFLICT (last_update, asin) DO NOTHING",
+      soci::use(last_update), soci::use(asin);
   });
 }
 
@@ -574,6 +614,21 @@ caf::expected<feed_position> soci_backend::watermark() {
         result.asin = values[i];
       else if (keys[i] == "watermark.last_update")
         result.last_update = std::stoi(values[i]);
+    return result;
+  });
+}
+
+caf::expected<std::vector<feed_position>> soci_backend::pending() {
+  return impl_->read("pending", [&] {
+    std::vector<feed_position> result;
+    if (impl_->version < 3)
+      return result;
+    soci::rowset<soci::row> rows
+      = (impl_->sql.prepare << "SELECT last_update, asin FROM pending"
+                               " ORDER BY last_update, asin");
+    for (auto& row : rows)
+      result.push_back(
+        feed_position{row.get<int>(0), row.get<std::string>(1)});
     return result;
   });
 }

@@ -66,6 +66,8 @@ public:
   commit(const upsert_batch& batch,
          const std::optional<feed_position>& watermark) override;
 
+  caf::expected<void> track(const std::vector<feed_position>& xs) override;
+
   caf::expected<uint64_t> expire(int64_t cutoff_ms) override;
 
   caf::expected<void> flush() override;
@@ -82,6 +84,8 @@ public:
   find(const std::string& asin) override;
 
   caf::expected<feed_position> watermark() override;
+
+  caf::expected<std::vector<feed_position>> pending() override;
 
   caf::expected<storage_counts> counts() override;
 

@@ -200,8 +200,22 @@ TEST_CASE_METHOD(actor_fixture, "a restarted actor resumes at the watermark",
   }
   auto a = spawn();
   CHECK(*ask<feed_position>(a, atom::watermark_v) == p1);
-  // The pending set was memory only: p2 must be scanned (tracked) again.
-  CHECK(ask<storage_counts>(a, atom::counts_v)->pending == 0);
+  // p2 was handed on but not finished: it is pending again and still holds
+  // the watermark, even when a newer position finishes first.
+  CHECK(ask<storage_counts>(a, atom::counts_v)->pending == 1);
+  auto pending = ask<std::vector<feed_position>>(a, atom::pending_v);
+  REQUIRE_OK(pending);
+  CHECK(*pending == std::vector<feed_position>{p2});
+  auto p3 = pos(102, "B000000003");
+  ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p3});
+  auto ack = ask<upsert_ack>(a, atom::upsert_v,
+                             batch({make_deal(p3.asin, 1)}, {p3}));
+  REQUIRE_OK(ack);
+  CHECK(ack->watermark == p1);
+  ack = ask<upsert_ack>(a, atom::upsert_v, batch({}, {p2}));
+  REQUIRE_OK(ack);
+  CHECK(ack->watermark == p3);
+  CHECK(ask<std::vector<feed_position>>(a, atom::pending_v)->empty());
 }
 
 TEST_CASE_METHOD(actor_fixture, "known, stalest and expire via the actor",

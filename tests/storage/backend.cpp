@@ -185,6 +185,37 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK(*db->watermark() == pos(700, "B000000001"));
     CHECK(db->counts()->deals == 2);
   }
+  SECTION("tracked positions survive reopening until they are done") {
+    auto a = pos(10, "B000000001"), b = pos(20, "B000000002"),
+         c = pos(20, "B000000003"), d = pos(30, "B000000004");
+    {
+      auto db = fix.open();
+      REQUIRE_OK(db->track({c, a, b}));
+      REQUIRE_OK(db->track({b, d})); // b again: recorded once
+    }
+    auto db = fix.open();
+    auto xs = db->pending();
+    REQUIRE(xs);
+    CHECK(*xs == std::vector<feed_position>{a, b, c, d});
+    // Done in a batch: forgotten in the same transaction.
+    upsert_batch done_b = deals_batch({make_deal("B000000002", 1)});
+    done_b.done = {b};
+    REQUIRE_OK(db->commit(done_b, std::nullopt));
+    CHECK(*db->pending() == std::vector<feed_position>{a, c, d});
+    // A rolled-back batch forgets nothing.
+    fix.plant_failing_trigger();
+    upsert_batch failing;
+    failing.rejections = {make_rejection("B000000004", 100, 2)};
+    failing.done = {d};
+    REQUIRE(!db->commit(failing, pos(30, "B000000004")));
+    CHECK(*db->pending() == std::vector<feed_position>{a, c, d});
+    // A stored watermark also forgets every position at or below it.
+    upsert_batch done_a;
+    done_a.done = {a};
+    REQUIRE_OK(db->commit(done_a, c));
+    CHECK(*db->pending() == std::vector<feed_position>{d});
+    REQUIRE_OK(db->track({}));
+  }
   SECTION("a failing statement rolls back the whole batch") {
     auto db = fix.open();
     REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
@@ -232,6 +263,8 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK(db->counts()->schema_version == db::current_schema_version);
     CHECK(*db->find("B000000001"));
     CHECK(*db->watermark() == pos(10, "B000000001"));
+    REQUIRE_OK(db->track({pos(20, "B000000002")}));
+    CHECK(db->pending()->size() == 1);
     int version = 0;
     *fix.raw() << "SELECT version FROM schema_version", soci::into(version);
     CHECK(version == db::current_schema_version);

@@ -101,7 +101,7 @@ void sqlite_fixture::plant_failing_trigger() const {
 postgresql_fixture::postgresql_fixture() {
   // RAII schema: every section starts from an empty database.
   *raw() << "DROP TABLE IF EXISTS deals, rejections, system_state,"
-            " schema_version CASCADE";
+            " pending, schema_version CASCADE";
   *raw() << "DROP FUNCTION IF EXISTS boom() CASCADE";
 }
 

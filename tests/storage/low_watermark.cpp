@@ -65,6 +65,20 @@ TEST_CASE("untracked done positions advance only below the pending ones",
   CHECK(finish(w, {p(7)}) == p(7));
 }
 
+TEST_CASE("untracked names what track would add, oldest first, once",
+          "[storage][low_watermark]") {
+  low_watermark w{p(10)};
+  w.track({p(12)});
+  finish(w, {p(13)});
+  using v = std::vector<feed_position>;
+  // Below the watermark, pending, done or repeated: left out.
+  CHECK(w.untracked({p(15), p(9), p(12), p(13), p(14), p(15), p(10)})
+        == v{p(14), p(15)});
+  CHECK(w.pending_positions() == v{p(12)});
+  CHECK(w.track(w.untracked({p(14), p(15)})) == 3);
+  CHECK(w.pending_positions() == v{p(12), p(14), p(15)});
+}
+
 TEST_CASE("preview changes nothing until apply", "[storage][low_watermark]") {
   low_watermark w;
   w.track({p(1), p(2)});
