@@ -5,6 +5,10 @@
 //
 //   KEEPA_API_KEY=... keepa-pipeline --keepa.client.endpoint=http://127.0.0.1:PORT
 //     --keepa.storage.url=sqlite:deals.db --keepa.run-for=60s
+//
+// While it runs, keepa-status (CAF middleman, keepa.introspection.port,
+// default 4270) and HTTP /status and /metrics (keepa.http.port, default
+// 4271) show every actor's state; see service.hpp.
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +21,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/config_value.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -25,6 +30,7 @@
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
+#include "tools/keepa-pipeline/service.hpp"
 
 using namespace keepa;
 using namespace std::chrono_literals;
@@ -58,6 +64,10 @@ public:
       .add<caf::timespan>("refresh-after", "refresh deals unseen this long")
       .add<caf::timespan>("grace", "delete deals unseen this long");
     add_analysis_options(custom_options_);
+    add_introspection_options(custom_options_);
+    add_introspection_types(*this);
+    // pipeline_config::load(argc, argv) hides the module loader.
+    actor_system_config::load<caf::io::middleman>();
   }
 };
 
@@ -177,6 +187,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto& h = *spawned;
+  introspection_service introspection{sys, h,
+                                      introspection_options_from(cfg.content),
+                                      settings->log};
   caf::scoped_actor self{sys};
   auto started = std::chrono::steady_clock::now();
   auto next_status = started;
@@ -221,6 +234,7 @@ int main(int argc, char** argv) {
             << "  tokens consumed " << last.token.totals.consumed
             << " (granted " << last.token.totals.granted << ", released "
             << last.token.totals.released << ")\n";
+  introspection.stop();
   exit_all(self, h);
   return 0;
 }

@@ -1,0 +1,83 @@
+// The introspection endpoints of keepa-pipeline: the INTROSPECTION actor
+// published through CAF's middleman (for keepa-status) and an HTTP server
+// (/status as JSON, /metrics for Prometheus) on its own thread.
+//
+// Options (CAF, group keepa.introspection and keepa.http):
+//   keepa.introspection.host  default 127.0.0.1
+//   keepa.introspection.port  default 4270, 0 = off
+//   keepa.http.host           default 127.0.0.1
+//   keepa.http.port           default 4271, 0 = off
+// A port that cannot be bound is logged; the pipeline runs on without it.
+
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/keepa_client.hpp"
+#include "tools/keepa-pipeline/introspection.hpp"
+
+namespace keepa {
+
+struct pipeline_handles;
+
+struct introspection_options {
+  /// Publish INTROSPECTION at host:port.
+  bool publish = true;
+  std::string host = "127.0.0.1";
+  /// With `publish`, 0 picks a free port (tests); the CLI's 0 means off.
+  uint16_t port = 4270;
+  /// Serve HTTP at http_host:http_port.
+  bool serve_http = true;
+  std::string http_host = "127.0.0.1";
+  /// With `serve_http`, 0 picks a free port (tests); the CLI's 0 means off.
+  uint16_t http_port = 4271;
+  /// Bound for each status request an endpoint sends to an actor.
+  caf::timespan ask_timeout = std::chrono::seconds{2};
+};
+
+/// Adds keepa.introspection.* and keepa.http.* to `opts`.
+void add_introspection_options(caf::config_option_set& opts);
+
+/// Reads the options (defaults above); a port of 0 turns its endpoint off.
+introspection_options introspection_options_from(const caf::settings& content);
+
+/// The directory of `h` (what INTROSPECTION hands out).
+pipeline_directory directory_of(const pipeline_handles& h);
+
+/// Publishes INTROSPECTION and runs the HTTP server until `stop()` or
+/// destruction. Needs the middleman loaded when `opts.port != 0`.
+class introspection_service {
+public:
+  introspection_service(caf::actor_system& sys, const pipeline_handles& h,
+                        introspection_options opts, log_sink log);
+
+  ~introspection_service();
+
+  introspection_service(const introspection_service&) = delete;
+  introspection_service& operator=(const introspection_service&) = delete;
+
+  /// The bound middleman port; 0 when off or not bound.
+  uint16_t port() const;
+
+  /// The bound HTTP port; 0 when off or not bound.
+  uint16_t http_port() const;
+
+  const introspection_actor& actor() const;
+
+  /// The same report /status renders, asked locally.
+  pipeline_report report() const;
+
+  /// Stops the HTTP server (joins its thread), unpublishes and ends
+  /// INTROSPECTION. Idempotent.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace keepa
