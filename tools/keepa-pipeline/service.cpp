@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/config_option_adder.hpp>
@@ -125,6 +126,14 @@ struct introspection_service::impl {
     http.Get("/metrics", [this](const httplib::Request&,
                                 httplib::Response& res) {
       res.set_content(to_metrics(report()), prometheus_type);
+    });
+    // httplib's default sets SO_REUSEPORT: a second keepa-pipeline would
+    // then share the port silently. SO_REUSEADDR alone still allows a quick
+    // restart (TIME_WAIT) but refuses a port someone listens on.
+    http.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR,
+                   reinterpret_cast<const void*>(&yes), sizeof(yes));
     });
     int bound = -1;
     if (opts.http_port == 0)
