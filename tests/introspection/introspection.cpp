@@ -263,7 +263,8 @@ TEST_CASE("keepa-status's path: remote report agrees with the actors",
     INFO(a.name << ": " << a.error);
     CHECK(a.ok);
   }
-  CHECK(r.actors.size() == 8);
+  CHECK(r.actors.size() == 9);
+  CHECK(r.num("introspection", "requests") >= 2);
   CHECK(r.status_of("storage") != nullptr);
   CHECK(r.status_of("token") != nullptr);
   // Stopped: the figures stand still and must agree exactly.
@@ -329,12 +330,13 @@ TEST_CASE("HTTP /status is the report as JSON", "[introspection]") {
   CHECK(deals["committed"].GetInt64() <= p.committed());
   auto& actors = doc["actors"];
   for (auto key : {"token", "client", "probe-client", "storage", "scanner",
-                   "peek-filter", "committer", "updater"}) {
+                   "peek-filter", "committer", "updater", "introspection"}) {
     INFO(key);
     REQUIRE(actors.HasMember(key));
     CHECK(!actors[key].HasMember("error"));
   }
   CHECK(actors["committer"]["in-flight"].IsInt64());
+  CHECK(actors["introspection"]["actor-ids"]["storage"].IsInt64());
   CHECK(body.find(secret_key) == std::string::npos);
   // keepa-status --json prints the same document shape.
   remote_side remote;

@@ -77,6 +77,13 @@ introspection(introspection_actor::stateful_pointer<introspection_state> self,
       caf::settings xs;
       xs.emplace("uptime-ms", wall_ms() - st.started_ms);
       xs.emplace("requests", static_cast<int64_t>(st.requests));
+      // Actor IDs, the `id` column of CAF's profiler output.
+      caf::settings ids;
+      for (auto& kvp : named_actors(st.dir))
+        ids.emplace(kvp.first, static_cast<int64_t>(kvp.second.id()));
+      ids.emplace("storage", static_cast<int64_t>(st.storage.id()));
+      ids.emplace("introspection", static_cast<int64_t>(self->id()));
+      xs.emplace("actor-ids", std::move(ids));
       put_mailbox(self, xs);
       return xs;
     },
@@ -253,6 +260,7 @@ pipeline_report collect_report(caf::scoped_actor& self,
   for (auto& kvp : named_actors(d))
     ask(kvp.first, kvp.second);
   ask("storage", relay, std::string{"storage"});
+  ask("introspection", relay);
   return r;
 }
 
