@@ -1,0 +1,129 @@
+#include "tools/keepa-eta/eta.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+
+#include "actors/deal_analysis.hpp"
+#include "actors/token.hpp"
+#include "config/pipeline_config.hpp"
+#include "messages/error.hpp"
+#include "messages/storage.hpp"
+#include "tools/virtual-run/virtual_run.hpp"
+
+namespace keepa {
+
+caf::expected<eta_result> run_eta(const eta_options& opts,
+                                  const pipeline_config& cfg) {
+  if (opts.target == 0)
+    return caf::make_error(ec::invalid_config, "eta.deals must be positive");
+  if (opts.sim.refill_rate <= 0)
+    return caf::make_error(ec::invalid_config,
+                           "eta.refill-rate must be positive");
+  if (opts.step <= caf::timespan::zero() || opts.limit <= opts.step)
+    return caf::make_error(ec::invalid_config,
+                           "eta.max-time must exceed the step");
+  auto analysis = analysis_config_from(cfg.content);
+  if (!analysis)
+    return std::move(analysis.error());
+  auto wall0 = std::chrono::steady_clock::now();
+  virtual_run run{opts.sim, "eta", opts.scan_interval};
+  run.settings.token = token_config_from(cfg);
+  run.settings.analysis = *analysis;
+  if (auto err = run.spawn())
+    return err;
+  eta_result r;
+  for (r.elapsed = caf::timespan{0}; r.elapsed < opts.limit;) {
+    run.run_for(opts.step);
+    r.elapsed += opts.step;
+    r.deals = run.counts().deals;
+    if (r.deals >= opts.target) {
+      r.reached = true;
+      break;
+    }
+  }
+  auto ts = run.token_status();
+  for (size_t i = 0; i < num_stages && i < ts.totals.consumed_by_stage.size();
+       ++i)
+    r.by_stage[i] = ts.totals.consumed_by_stage[i];
+  r.consumed = ts.totals.consumed;
+  r.lost_at_cap = ts.totals.lost_at_cap;
+  r.generated = run.generated_until(run.now_ms());
+  r.min_balance = run.min_balance;
+  r.wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - wall0);
+  return r;
+}
+
+namespace {
+
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+std::string format(const char* fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, args);
+  va_end(args);
+  return buf;
+}
+
+std::string duration_text(caf::timespan d) {
+  auto mins = static_cast<long long>(
+    std::chrono::duration_cast<std::chrono::minutes>(d).count());
+  return format("%lld d %02lld h %02lld min", mins / 1440, mins / 60 % 24,
+                mins % 60);
+}
+
+} // namespace
+
+std::string render(const eta_options& opts, const eta_result& r) {
+  auto& s = opts.sim;
+  std::string out;
+  out += format("plan: %lld tokens/min, starting balance %s\n",
+                static_cast<long long>(s.refill_rate),
+                s.initial_tokens < 0
+                  ? format("%lld (full)",
+                           static_cast<long long>(60 * s.refill_rate))
+                      .c_str()
+                  : std::to_string(s.initial_tokens).c_str());
+  out += format("catalogue: %d books, seed %llu, %.1f updates/min, %.1f %% "
+                "pass a peek, %.1f %% good\n",
+                s.products, static_cast<unsigned long long>(s.seed),
+                s.update_rate, 100 * s.peek_pass_fraction,
+                100 * s.good_fraction);
+  if (r.reached)
+    out += format("ETA for %llu deals: %s (virtual time)\n",
+                  static_cast<unsigned long long>(opts.target),
+                  duration_text(r.elapsed).c_str());
+  else
+    out += format("not reached: %llu of %llu deals after %s (the limit); "
+                  "at %.2f deals/hour the rest needs about %.0f h more\n",
+                  static_cast<unsigned long long>(r.deals),
+                  static_cast<unsigned long long>(opts.target),
+                  duration_text(r.elapsed).c_str(), r.deals_per_hour(),
+                  r.deals_per_hour() > 0
+                    ? double(opts.target - r.deals) / r.deals_per_hour()
+                    : 0.0);
+  out += format("stored deals: %llu, %.2f deals/hour, %.1f tokens/deal\n",
+                static_cast<unsigned long long>(r.deals), r.deals_per_hour(),
+                r.deals > 0 ? double(r.consumed) / double(r.deals) : 0.0);
+  auto share = [&](int64_t x) {
+    return r.generated > 0 ? 100.0 * double(x) / double(r.generated) : 0.0;
+  };
+  out += format("tokens: %lld generated, %lld consumed (%.1f %%), min "
+                "balance %lld\n",
+                static_cast<long long>(r.generated),
+                static_cast<long long>(r.consumed), share(r.consumed),
+                static_cast<long long>(r.min_balance));
+  for (auto x : {stage::scan, stage::peek, stage::commit, stage::update}) {
+    auto n = r.by_stage[static_cast<size_t>(x)];
+    out += format("  %-12s %10lld  %5.1f %%\n", to_string(x),
+                  static_cast<long long>(n), share(n));
+  }
+  out += format("  %-12s %10lld  %5.1f %%\n", "lost at cap",
+                static_cast<long long>(r.lost_at_cap), share(r.lost_at_cap));
+  out += format("ran in %.1f s of wall time\n", double(r.wall.count()) / 1000);
+  return out;
+}
+
+} // namespace keepa

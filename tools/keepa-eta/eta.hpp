@@ -1,0 +1,69 @@
+// keepa-eta's core: runs the real pipeline actors in virtual time against
+// the in-process simulator until a number of deals is stored, and reports
+// how long that took and where the tokens went.
+
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+
+#include "messages/token.hpp"
+#include "tools/keepa-sim/model.hpp"
+
+namespace keepa {
+
+class pipeline_config;
+
+struct eta_options {
+  /// The plan and the catalogue (refill_rate, initial_tokens, products,
+  /// update_rate, good_fraction, peek_pass_fraction, seed).
+  sim::options sim;
+  /// Stored deals to reach.
+  uint64_t target = 10000;
+  /// Give up after this much virtual time.
+  caf::timespan limit = std::chrono::hours{24 * 365};
+  /// How often the run checks its progress (virtual time).
+  caf::timespan step = std::chrono::minutes{30};
+  caf::timespan scan_interval = std::chrono::minutes{5};
+};
+
+struct eta_result {
+  bool reached = false;
+  /// Virtual time from the start until `target` deals were stored (or the
+  /// limit).
+  caf::timespan elapsed{0};
+  uint64_t deals = 0;
+  /// Tokens consumed per stage (indexed by `stage`), and in total.
+  std::array<int64_t, num_stages> by_stage{};
+  int64_t consumed = 0;
+  /// Refill tokens lost because the bucket was full.
+  int64_t lost_at_cap = 0;
+  /// Tokens the plan made available: starting balance plus refills.
+  int64_t generated = 0;
+  int64_t min_balance = 0;
+  /// Wall-clock time of the run.
+  std::chrono::milliseconds wall{0};
+
+  double hours() const {
+    return std::chrono::duration<double, std::ratio<3600>>(elapsed).count();
+  }
+
+  double deals_per_hour() const {
+    return hours() > 0 ? double(deals) / hours() : 0.0;
+  }
+};
+
+/// Runs the pipeline with the settings of `cfg` (profiles, filters, business
+/// figures, token options) on the simulator of `opts`.
+caf::expected<eta_result> run_eta(const eta_options& opts,
+                                  const pipeline_config& cfg);
+
+/// A readable multi-line report.
+std::string render(const eta_options& opts, const eta_result& r);
+
+} // namespace keepa

@@ -1,0 +1,90 @@
+// keepa-eta: "how long until N deals?", answered by the real pipeline
+// actors in virtual time against the in-process simulator.
+//
+//   keepa-eta --eta.refill-rate=5 --eta.deals=10000
+//   keepa-eta --eta.refill-rate=20 --eta.products=20000 --eta.update-rate=30
+//             --keepa.analysis.min-roi=0.3 --keepa.profile=below-60
+
+#include <iostream>
+
+#include <caf/config_value.hpp>
+
+#include "actors/deal_analysis.hpp"
+#include "config/pipeline_config.hpp"
+#include "messages/error.hpp"
+#include "tools/keepa-eta/eta.hpp"
+
+using namespace keepa;
+
+namespace {
+
+class eta_config : public pipeline_config {
+public:
+  eta_config() {
+    add_group("eta", "plan, catalogue and target")
+      .add<int64_t>("refill-rate", "plan tokens per minute (default 5)")
+      .add<int64_t>("balance", "starting balance (default -1 = full)")
+      .add<size_t>("deals", "stored deals to reach (default 10000)")
+      .add<int64_t>("products", "books in the catalogue (default 5000)")
+      .add<double>("update-rate", "book updates per minute (default 4)")
+      .add<double>("good-fraction", "share of good deals (default 0.03)")
+      .add<double>("peek-pass-fraction",
+                   "share passing a peek (default 0.15)")
+      .add<size_t>("seed", "catalogue seed (default 1)")
+      .add<caf::timespan>("max-time", "give up after (default 365d)")
+      .add<caf::timespan>("scan-interval", "scanner interval (default 5min)");
+    add_analysis_options(custom_options_);
+  }
+};
+
+caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
+  eta_options o;
+  auto& s = o.sim;
+  s.refill_rate = caf::get_or(xs, "eta.refill-rate", int64_t{5});
+  s.initial_tokens = caf::get_or(xs, "eta.balance", int64_t{-1});
+  s.products = static_cast<int>(caf::get_or(xs, "eta.products", int64_t{5000}));
+  s.update_rate = caf::get_or(xs, "eta.update-rate", 4.0);
+  s.good_fraction = caf::get_or(xs, "eta.good-fraction", 0.03);
+  s.peek_pass_fraction = caf::get_or(xs, "eta.peek-pass-fraction", 0.15);
+  s.seed = caf::get_or(xs, "eta.seed", size_t{1});
+  o.target = caf::get_or(xs, "eta.deals", size_t{10000});
+  o.limit = caf::get_or(xs, "eta.max-time", o.limit);
+  o.scan_interval = caf::get_or(xs, "eta.scan-interval", o.scan_interval);
+  auto bad = [](const char* what) {
+    return caf::make_error(ec::invalid_config, what);
+  };
+  if (s.products < 1 || s.products > 1000000)
+    return bad("eta.products must be in [1, 1000000]");
+  if (s.update_rate <= 0)
+    return bad("eta.update-rate must be positive");
+  if (s.good_fraction < 0 || s.good_fraction > s.peek_pass_fraction
+      || s.peek_pass_fraction > 1)
+    return bad("need 0 <= eta.good-fraction <= eta.peek-pass-fraction <= 1");
+  if (o.scan_interval <= caf::timespan::zero())
+    return bad("eta.scan-interval must be positive");
+  return o;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  eta_config cfg;
+  if (auto err = cfg.load(argc, argv)) {
+    std::cerr << "keepa-eta: " << render(err) << "\n";
+    return 2;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  auto opts = eta_options_from(cfg.content);
+  if (!opts) {
+    std::cerr << "keepa-eta: " << render(opts.error()) << "\n";
+    return 2;
+  }
+  auto res = run_eta(*opts, cfg);
+  if (!res) {
+    std::cerr << "keepa-eta: " << render(res.error()) << "\n";
+    return 2;
+  }
+  std::cout << render(*opts, *res);
+  return res->reached ? 0 : 1;
+}

@@ -1,0 +1,223 @@
+#include "tools/virtual-run/virtual_run.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include <unistd.h>
+
+#include <caf/config_value.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "messages/error.hpp"
+
+namespace keepa {
+
+virtual_time_config::virtual_time_config() {
+  set("scheduler.policy", caf::atom("testing"));
+  set("logger.file-verbosity", caf::atom("quiet"));
+  set("middleman.network-backend", caf::atom("testing"));
+}
+
+std::string recall_figures::missed_list() const {
+  std::string result;
+  for (auto& x : missed)
+    result += (result.empty() ? "" : ", ") + x;
+  return result;
+}
+
+namespace {
+
+/// Sends `xs` to `a`, runs the scheduler and stores the answer in `out`.
+template <class T, class Handle, class... Ts>
+bool ask(virtual_run& r, const Handle& a, T& out, Ts&&... xs) {
+  caf::scoped_actor self{r.sys};
+  self->send(a, std::forward<Ts>(xs)...);
+  r.sched.run();
+  bool answered = false;
+  self->receive(
+    [&](T& x) {
+      out = std::move(x);
+      answered = true;
+    },
+    caf::after(std::chrono::seconds{0}) >> [] {});
+  return answered;
+}
+
+} // namespace
+
+virtual_run::virtual_run(sim::options opts, const std::string& name,
+                         caf::timespan scan_interval)
+  : sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
+  // Start an hour in, so no timestamp is 0.
+  sched.advance_time(std::chrono::hours(1));
+  opts.start_unix_ms = t0;
+  model = std::make_shared<sim::model>(opts);
+  dir = std::filesystem::temp_directory_path()
+        / ("keepa-virtual-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  load_profiles(cfg);
+  settings.token = token_config_from(cfg);
+  settings.client.sim = model;
+  settings.client.key = opts.key;
+  settings.client.seed = 1;
+  settings.storage.url = "sqlite:" + (dir / "deals.db").string();
+  settings.detached_storage = false;
+  auto scan = scanner_config_from(caf::settings{});
+  if (!scan)
+    throw std::runtime_error(render(scan.error()));
+  settings.scan = *scan;
+  settings.scan.interval = scan_interval;
+  start = now();
+  initial_balance = model->balance(t0);
+}
+
+virtual_run::~virtual_run() {
+  exit_all();
+  sched.run();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+int64_t virtual_run::now_ms() {
+  return t0
+         + std::chrono::duration_cast<std::chrono::milliseconds>(now() - start)
+             .count();
+}
+
+caf::error virtual_run::spawn() {
+  auto s = settings;
+  s.client.sim_start_unix_ms = now_ms();
+  s.unix0_ms = now_ms();
+  auto spawned = spawn_pipeline(sys, s);
+  if (!spawned)
+    return std::move(spawned.error());
+  h = *spawned;
+  return caf::none;
+}
+
+std::vector<std::string> virtual_run::shut_down() {
+  std::vector<std::string> silent;
+  auto stop = [&](const char* name, auto hdl) {
+    caf::ok_atom ok;
+    if (!ask(*this, hdl, ok, atom::stop_v))
+      silent.emplace_back(name);
+  };
+  stop("scanner", h.scanner);
+  stop("updater", h.updater);
+  stop("peek-filter", h.peek);
+  stop("committer", h.committer);
+  caf::ok_atom ok;
+  if (!ask(*this, h.storage, ok, atom::flush_v))
+    silent.emplace_back("storage");
+  return silent;
+}
+
+void virtual_run::exit_all() {
+  for (auto& kvp : status_actors(h))
+    caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(h.probe_client, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+void virtual_run::run_for(caf::timespan d) {
+  auto end = now() + d;
+  sched.run();
+  while (sched.has_pending_timeout()
+         && sched.clock().schedule().begin()->first <= end) {
+    sched.trigger_timeout();
+    sched.run();
+    min_balance = std::min(min_balance, model->balance(now_ms()));
+  }
+  if (now() < end)
+    sched.advance_time(end - now());
+  sched.run();
+}
+
+int64_t virtual_run::generated_until(int64_t ms) const {
+  return initial_balance
+         + model->opts().refill_rate * ((ms - t0) / 60000 + 1);
+}
+
+void virtual_run::stop_scanner() {
+  caf::scoped_actor self{sys};
+  self->send(h.scanner, atom::stop_v);
+  sched.run();
+}
+
+recall_figures virtual_run::recall() {
+  recall_figures r;
+  std::vector<sim::model::served_deal> good;
+  std::vector<std::string> asins;
+  for (auto& s : model->served_deals())
+    if (s.good) {
+      good.push_back(s);
+      asins.push_back(s.asin);
+    }
+  std::vector<asin_memory> mem;
+  ask(*this, h.storage, mem, atom::known_v, asins);
+  std::map<std::string, asin_memory> known;
+  for (auto& m : mem)
+    known.emplace(m.asin, m);
+  for (auto& s : good) {
+    auto i = known.find(s.asin);
+    if (i != known.end() && i->second.stored) {
+      ++r.committed;
+    } else if (!s.unchanged) {
+      ++r.excluded_changed;
+      continue;
+    } else {
+      r.missed.push_back(s.asin + (i != known.end() ? " (rejected)" : ""));
+    }
+    ++r.good_seen;
+  }
+  return r;
+}
+
+std::string virtual_run::summary() {
+  auto ts = token_status();
+  auto scanner = status_of(h.scanner);
+  auto peek = status_of(h.peek);
+  auto commit = status_of(h.committer);
+  auto update = status_of(h.updater);
+  auto n = [](const caf::settings& xs, const char* key) {
+    return std::to_string(get_int(xs, key));
+  };
+  auto c = counts();
+  return "scanned " + n(scanner, "candidates") + ", pre-rejected "
+         + n(scanner, "pre-rejected") + ", remembered "
+         + n(scanner, "remembered") + ", peeked " + n(peek, "peeked")
+         + ", survived " + n(peek, "survived") + ", committed "
+         + n(commit, "committed") + " (stored deals " + std::to_string(c.deals)
+         + "), refreshed " + n(update, "refreshed") + "; consumed "
+         + std::to_string(ts.totals.consumed) + ", lost at cap "
+         + std::to_string(ts.totals.lost_at_cap) + ", min balance "
+         + std::to_string(min_balance) + " (floor " + std::to_string(ts.floor)
+         + "), grants " + std::to_string(ts.totals.grants) + ", waits "
+         + std::to_string(ts.totals.waits);
+}
+
+caf::settings virtual_run::status(const status_client_actor& a) {
+  caf::settings result;
+  ask(*this, a, result, atom::status_v);
+  return result;
+}
+
+keepa::token_status virtual_run::token_status() {
+  keepa::token_status result;
+  ask(*this, h.token, result, atom::snapshot_v);
+  return result;
+}
+
+storage_counts virtual_run::counts() {
+  storage_counts result;
+  ask(*this, h.storage, result, atom::counts_v);
+  return result;
+}
+
+int64_t get_int(const caf::settings& xs, const char* key) {
+  return caf::get_or(xs, key, int64_t{0});
+}
+
+} // namespace keepa
