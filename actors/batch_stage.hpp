@@ -24,6 +24,7 @@
 
 #include <caf/send.hpp>
 
+#include "actors/introspection.hpp"
 #include "actors/keepa_costs.hpp"
 #include "actors/stage.hpp"
 
@@ -210,6 +211,7 @@ void put_batches(Self self, caf::settings& xs) {
   xs.emplace("requests", static_cast<int64_t>(st.requests));
   xs.emplace("errors", static_cast<int64_t>(st.errors));
   put_gate(xs, st.gate);
+  put_mailbox(self, xs);
 }
 
 } // namespace keepa

@@ -16,6 +16,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "actors/introspection.hpp"
 #include "actors/keepa_costs.hpp"
 #include "actors/keepa_parse.hpp"
 #include "messages/error.hpp"
@@ -611,7 +612,11 @@ keepa_client_actor::behavior_type client(client_pointer self,
       if (self->state.calls.count(id) > 0)
         submit(self, id);
     },
-    [self](atom::status) { return to_settings(self); },
+    [self](atom::status) {
+      auto xs = to_settings(self);
+      put_mailbox(self, xs);
+      return xs;
+    },
   };
 }
 

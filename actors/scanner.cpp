@@ -11,6 +11,7 @@
 
 #include <rapidjson/document.h>
 
+#include "actors/introspection.hpp"
 #include "actors/keepa_costs.hpp"
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
@@ -388,7 +389,11 @@ scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
       st.stop_waiters.push_back(self->make_response_promise());
       return st.stop_waiters.back();
     },
-    [self](atom::status) { return to_settings(self); },
+    [self](atom::status) {
+      auto xs = to_settings(self);
+      put_mailbox(self, xs);
+      return xs;
+    },
   };
 }
 

@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/introspection.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
 #include "storage/soci_backend.hpp"
@@ -220,6 +221,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       caf::put(result, "failures", static_cast<int64_t>(st.failures));
       if (!st.last_error.empty())
         caf::put(result, "last-error", st.last_error);
+      put_mailbox(self, result);
       return result;
     },
   };

@@ -6,6 +6,7 @@
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
+#include "actors/introspection.hpp"
 #include "actors/keepa_costs.hpp"
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
@@ -211,6 +212,7 @@ updater_actor::behavior_type updater(updater_pointer self, stage_context ctx,
       xs.emplace("errors", static_cast<int64_t>(st.errors));
       xs.emplace("busy", st.busy);
       put_gate(xs, st.gate);
+      put_mailbox(self, xs);
       return xs;
     },
   };

@@ -27,10 +27,13 @@ trap cleanup EXIT
 read -r -t 30 line <&"${SIM[0]}" || fail "keepa-sim did not start"
 port=${line##*:}
 
-# stderr is a file, not a terminal: one plain status line per second.
+# stderr is a file, not a terminal: one plain status line per second. The
+# introspection ports are off, so parallel tests cannot collide on them.
 "$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \
             --keepa.storage.url="sqlite:$dir/deals.db" \
-            --keepa.status-every=1s >"$dir/out" 2>"$dir/err" &
+            --keepa.status-every=1s \
+            --keepa.introspection.port=0 --keepa.http.port=0 \
+            >"$dir/out" 2>"$dir/err" &
 pipeline_pid=$!
 
 # About 20 s of work; the pipeline must not end by itself.

@@ -3,6 +3,9 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include <caf/config_value.hpp>
+#include <caf/settings.hpp>
+
 #include "actors/deal_analysis.hpp"
 #include "actors/token.hpp"
 #include "config/pipeline_config.hpp"
@@ -11,6 +14,34 @@
 #include "tools/virtual-run/virtual_run.hpp"
 
 namespace keepa {
+
+caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
+  eta_options o;
+  auto& s = o.sim;
+  s.refill_rate = caf::get_or(xs, "eta.refill-rate", int64_t{5});
+  s.initial_tokens = caf::get_or(xs, "eta.balance", int64_t{-1});
+  s.products = static_cast<int>(caf::get_or(xs, "eta.products", int64_t{5000}));
+  s.update_rate = caf::get_or(xs, "eta.update-rate", 4.0);
+  s.good_fraction = caf::get_or(xs, "eta.good-fraction", 0.03);
+  s.peek_pass_fraction = caf::get_or(xs, "eta.peek-pass-fraction", 0.15);
+  s.seed = caf::get_or(xs, "eta.seed", size_t{1});
+  o.target = caf::get_or(xs, "eta.deals", size_t{10000});
+  o.limit = caf::get_or(xs, "eta.max-time", o.limit);
+  o.scan_interval = caf::get_or(xs, "eta.scan-interval", o.scan_interval);
+  auto bad = [](const char* what) {
+    return caf::make_error(ec::invalid_config, what);
+  };
+  if (s.products < 1 || s.products > 1000000)
+    return bad("eta.products must be in [1, 1000000]");
+  if (s.update_rate <= 0)
+    return bad("eta.update-rate must be positive");
+  if (s.good_fraction < 0 || s.good_fraction > s.peek_pass_fraction
+      || s.peek_pass_fraction > 1)
+    return bad("need 0 <= eta.good-fraction <= eta.peek-pass-fraction <= 1");
+  if (o.scan_interval <= caf::timespan::zero())
+    return bad("eta.scan-interval must be positive");
+  return o;
+}
 
 caf::expected<eta_result> run_eta(const eta_options& opts,
                                   const pipeline_config& cfg) {
@@ -32,13 +63,27 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
   if (auto err = run.spawn())
     return err;
   eta_result r;
+  caf::timespan step = std::chrono::minutes{1};
   for (r.elapsed = caf::timespan{0}; r.elapsed < opts.limit;) {
-    run.run_for(opts.step);
-    r.elapsed += opts.step;
+    step = std::min(step, opts.limit - r.elapsed);
+    run.run_for(step);
+    r.elapsed += step;
     r.deals = run.counts().deals;
     if (r.deals >= opts.target) {
       r.reached = true;
       break;
+    }
+    // Check often near the target (down to once a minute), so the ETA is
+    // exact to the minute without checking every minute of a year; before
+    // the first deal, double the step.
+    if (r.deals == 0) {
+      step = std::min(2 * step, opts.step);
+    } else {
+      auto left = double(r.elapsed.count()) * double(opts.target - r.deals)
+                  / double(r.deals);
+      auto next = std::min(left / 2, double(opts.step.count()));
+      step = std::max<caf::timespan>(caf::timespan{static_cast<int64_t>(next)},
+                                     std::chrono::minutes{1});
     }
   }
   auto ts = run.token_status();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include <caf/expected.hpp>
+#include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
 #include "messages/token.hpp"
@@ -27,7 +28,8 @@ struct eta_options {
   uint64_t target = 10000;
   /// Give up after this much virtual time.
   caf::timespan limit = std::chrono::hours{24 * 365};
-  /// How often the run checks its progress (virtual time).
+  /// How often the run checks its progress (virtual time); closer to the
+  /// target down to once a minute.
   caf::timespan step = std::chrono::minutes{30};
   caf::timespan scan_interval = std::chrono::minutes{5};
 };
@@ -57,6 +59,9 @@ struct eta_result {
     return hours() > 0 ? double(deals) / hours() : 0.0;
   }
 };
+
+/// Reads the `eta.*` options (see keepa-eta --help) and checks them.
+caf::expected<eta_options> eta_options_from(const caf::settings& xs);
 
 /// Runs the pipeline with the settings of `cfg` (profiles, filters, business
 /// figures, token options) on the simulator of `opts`.

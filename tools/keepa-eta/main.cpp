@@ -37,34 +37,6 @@ public:
   }
 };
 
-caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
-  eta_options o;
-  auto& s = o.sim;
-  s.refill_rate = caf::get_or(xs, "eta.refill-rate", int64_t{5});
-  s.initial_tokens = caf::get_or(xs, "eta.balance", int64_t{-1});
-  s.products = static_cast<int>(caf::get_or(xs, "eta.products", int64_t{5000}));
-  s.update_rate = caf::get_or(xs, "eta.update-rate", 4.0);
-  s.good_fraction = caf::get_or(xs, "eta.good-fraction", 0.03);
-  s.peek_pass_fraction = caf::get_or(xs, "eta.peek-pass-fraction", 0.15);
-  s.seed = caf::get_or(xs, "eta.seed", size_t{1});
-  o.target = caf::get_or(xs, "eta.deals", size_t{10000});
-  o.limit = caf::get_or(xs, "eta.max-time", o.limit);
-  o.scan_interval = caf::get_or(xs, "eta.scan-interval", o.scan_interval);
-  auto bad = [](const char* what) {
-    return caf::make_error(ec::invalid_config, what);
-  };
-  if (s.products < 1 || s.products > 1000000)
-    return bad("eta.products must be in [1, 1000000]");
-  if (s.update_rate <= 0)
-    return bad("eta.update-rate must be positive");
-  if (s.good_fraction < 0 || s.good_fraction > s.peek_pass_fraction
-      || s.peek_pass_fraction > 1)
-    return bad("need 0 <= eta.good-fraction <= eta.peek-pass-fraction <= 1");
-  if (o.scan_interval <= caf::timespan::zero())
-    return bad("eta.scan-interval must be positive");
-  return o;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {

@@ -218,6 +218,12 @@ catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
                                       : klass::bad;
     generate(i, target);
   }
+  std::vector<std::pair<int32_t, int>> order;
+  order.reserve(books.size());
+  for (int i = 0; i < products; ++i)
+    order.emplace_back(books[static_cast<size_t>(i)].last_update, i);
+  std::sort(order.begin(), order.end());
+  recent.assign(order.begin(), order.end());
 }
 
 double catalogue::next_rank(const book& b, double level, bool sale,
@@ -373,6 +379,8 @@ void catalogue::generate(int index, klass target) {
            static_cast<int32_t>(r.range(0, 50)));
       push(b.csv[17], rated, static_cast<int32_t>(r.range(50, 5000)));
     }
+    for (auto& h : b.csv)
+      h.shrink_to_fit();
     classify(index, 0);
     bool ok = target == klass::good   ? b.good
               : target == klass::peek ? b.peek_pass && !b.good
@@ -461,6 +469,9 @@ void catalogue::update(uint64_t k, int32_t now) {
   push(b.csv[12], now, b.n_used_offers);
   b.last_update = now;
   b.creation = now;
+  recent.emplace_back(now, index);
+  while (!recent.empty() && recent.front().first < now - recent_span)
+    recent.pop_front();
   classify(index, now);
 }
 

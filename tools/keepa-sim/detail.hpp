@@ -4,8 +4,11 @@
 
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -165,6 +168,27 @@ struct catalogue {
 
   /// Books' last updates at the start spread over this many minutes.
   int32_t spread_min = 72 * 60;
+
+  /// How far back `updated_since` reaches: the feed shows 12 h, so two
+  /// days leave room.
+  static constexpr int32_t recent_span = 2 * day_min;
+
+  /// (update minute, book) in time order, one entry per update; an entry
+  /// is stale once its book was updated again. Lets the feed visit the
+  /// recently updated books without walking the whole catalogue.
+  std::deque<std::pair<int32_t, int>> recent;
+
+  /// Calls `f(index)` once for every book whose last update is at or after
+  /// `since` (at most `recent_span` before the latest update), oldest
+  /// first.
+  template <class F>
+  void updated_since(int32_t since, F f) const {
+    auto i = std::lower_bound(recent.begin(), recent.end(),
+                              std::pair<int32_t, int>{since, INT32_MIN});
+    for (; i != recent.end(); ++i)
+      if (books[static_cast<size_t>(i->second)].last_update == i->first)
+        f(i->second);
+  }
 
   catalogue(uint64_t seed, int products, double peek_fraction,
             double good_fraction, int32_t spread_min = 72 * 60);

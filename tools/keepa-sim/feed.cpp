@@ -679,18 +679,35 @@ deal_row make_row(const catalogue& cat, int index, int32_t now) {
 }
 
 result_set compute(const catalogue& cat, const selection& sel,
-                   int32_t now_rel) {
+                   int32_t now_rel, row_cache* rows) {
   result_set out;
   if (sel.domain != 1)
     return out;
   auto pt = sel.price_type;
   auto dr = sel.date_range;
-  for (int i = 0; i < static_cast<int>(cat.books.size()); ++i) {
+  // Only products updated within the last 12 hours (and not after now).
+  std::vector<int> window;
+  cat.updated_since(now_rel - 12 * 60, [&](int i) {
+    if (cat.books[static_cast<size_t>(i)].last_update <= now_rel)
+      window.push_back(i);
+  });
+  row_cache scratch;
+  auto& cache = rows != nullptr ? *rows : scratch;
+  // Drop the rows of books that left the window or changed since.
+  for (auto i = cache.begin(); i != cache.end();) {
+    auto& b = cat.books[static_cast<size_t>(i->first)];
+    if (b.last_update != i->second->last_update
+        || b.last_update < now_rel - 12 * 60)
+      i = cache.erase(i);
+    else
+      ++i;
+  }
+  for (auto i : window) {
     auto& b = cat.books[static_cast<size_t>(i)];
-    // Only products updated within the last 12 hours.
-    if (b.last_update < now_rel - 12 * 60)
-      continue;
-    auto row = make_row(cat, i, now_rel);
+    auto& ptr = cache[i];
+    if (!ptr)
+      ptr = std::make_shared<const deal_row>(make_row(cat, i, b.last_update));
+    auto& row = *ptr;
     if (row.current[pt] < 0)
       continue;
     if (sel.range_enabled) {
@@ -739,7 +756,7 @@ result_set compute(const catalogue& cat, const selection& sel,
       if (in(sel.exclude))
         continue;
     }
-    out.rows.push_back(std::move(row));
+    out.rows.push_back(ptr);
   }
   auto asin = [&](const deal_row& r) -> const std::string& {
     return cat.books[static_cast<size_t>(r.index)].asin;
@@ -767,21 +784,24 @@ result_set compute(const catalogue& cat, const selection& sel,
   std::vector<std::pair<int64_t, size_t>> order;
   order.reserve(out.rows.size());
   for (size_t i = 0; i < out.rows.size(); ++i)
-    order.emplace_back(key(out.rows[i]), i);
+    order.emplace_back(key(*out.rows[i]), i);
   auto before = [&](const std::pair<int64_t, size_t>& x,
                     const std::pair<int64_t, size_t>& y) {
     if (x.first != y.first)
       return invert ? x.first < y.first : x.first > y.first;
-    return asin(out.rows[x.second]) < asin(out.rows[y.second]);
+    return asin(*out.rows[x.second]) < asin(*out.rows[y.second]);
   };
   auto n = std::min(order.size(), static_cast<size_t>(max_results));
-  std::partial_sort(order.begin(), order.begin() + static_cast<long>(n),
-                    order.end(), before);
-  std::vector<deal_row> rows;
-  rows.reserve(n);
+  if (n == order.size())
+    std::sort(order.begin(), order.end(), before);
+  else
+    std::partial_sort(order.begin(), order.begin() + static_cast<long>(n),
+                      order.end(), before);
+  std::vector<row_ptr> sorted;
+  sorted.reserve(n);
   for (size_t i = 0; i < n; ++i)
-    rows.push_back(std::move(out.rows[order[i].second]));
-  out.rows = std::move(rows);
+    sorted.push_back(std::move(out.rows[order[i].second]));
+  out.rows = std::move(sorted);
   return out;
 }
 
@@ -797,7 +817,7 @@ const result_set& cache::get(const catalogue& cat, const std::string& key,
   auto i = sets_.find(key);
   if (i != sets_.end())
     return i->second;
-  auto set = compute(cat, sel, now_rel);
+  auto set = compute(cat, sel, now_rel, &rows_);
   set.computed_ms = now_ms;
   set.origin_km = origin_km;
   return sets_.emplace(key, std::move(set)).first->second;
@@ -825,7 +845,7 @@ void write_page(json::writer& w, const catalogue& cat, const result_set& set,
   auto total = static_cast<int64_t>(set.rows.size());
   for (auto i = sel.page * page_size;
        i < total && i < (sel.page + 1) * page_size; ++i) {
-    auto& r = set.rows[static_cast<size_t>(i)];
+    auto& r = *set.rows[static_cast<size_t>(i)];
     auto& b = cat.books[static_cast<size_t>(r.index)];
     n_out = types_sent(r.index);
     w.begin_object();

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -105,11 +107,19 @@ struct deal_row {
 /// Computes a book's deal values at relative minute `now`.
 deal_row make_row(const detail::catalogue& cat, int index, int32_t now);
 
+/// A deal is a snapshot of its book at the book's last update (`current`
+/// holds the values at the last update, `avg` and `delta` the averages up to
+/// it): one row per book and update, shared by every result set showing it.
+using row_ptr = std::shared_ptr<const deal_row>;
+
+/// The rows of the books in the feed window by book index.
+using row_cache = std::unordered_map<int, row_ptr>;
+
 /// The whole ordered match set of one query (at most 10 000 deals).
 struct result_set {
   int64_t computed_ms = 0;
   int64_t origin_km = 0;
-  std::vector<deal_row> rows;
+  std::vector<row_ptr> rows;
   /// Root category -> matches, ignoring the category filters.
   std::map<int64_t, int> categories;
 };
@@ -123,11 +133,14 @@ public:
 
 private:
   std::map<std::string, result_set> sets_;
+  row_cache rows_;
 };
 
-/// Computes a query's ordered match set.
+/// Computes a query's ordered match set; `rows` (optional) keeps the deal
+/// rows from one computation to the next and is left holding the rows of
+/// the window.
 result_set compute(const detail::catalogue& cat, const selection& sel,
-                   int32_t now_rel);
+                   int32_t now_rel, row_cache* rows = nullptr);
 
 /// Writes the `deals` payload of page `sel.page`.
 void write_page(json::writer& w, const detail::catalogue& cat,

@@ -623,7 +623,7 @@ answer model::impl::deal(const request& req, int64_t now) {
       auto total = static_cast<int64_t>(set.rows.size());
       for (auto i = sel.page * feed::page_size;
            i < total && i < (sel.page + 1) * feed::page_size; ++i) {
-        auto& r = set.rows[static_cast<size_t>(i)];
+        auto& r = *set.rows[static_cast<size_t>(i)];
         auto& b = cat.books[static_cast<size_t>(r.index)];
         served[r.index] = {r.last_update,
                            b.good && b.last_update == r.last_update};
