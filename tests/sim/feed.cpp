@@ -3,9 +3,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "tests/sim/helpers.hpp"
+#include "tools/keepa-sim/detail.hpp"
+#include "tools/keepa-sim/feed.hpp"
 
 using namespace sim_test;
 using keepa::sim::model;
@@ -277,5 +280,48 @@ TEST_CASE("sim feed: deltaLast is current - previous (negative = dropped); "
     REQUIRE(n >= 4);
     CHECK(last == used[n - 1].GetInt64() - used[n - 3].GetInt64());
     CHECK(x["current"][2].GetInt64() == used[n - 1].GetInt64());
+  }
+}
+
+TEST_CASE("sim feed: the recency index and the row cache give the same set "
+          "as a walk of the whole catalogue; rows are snapshots at the last "
+          "update", "[sim]") {
+  using namespace keepa::sim;
+  detail::catalogue cat{7, 3000, 0.15, 0.03};
+  feed::selection sel;
+  std::string key;
+  REQUIRE(feed::parse_selection(selection(1), false, sel, key).empty());
+  feed::row_cache cache;
+  uint64_t k = 0;
+  for (int32_t now = 0; now <= 3 * detail::day_min; now += 47) {
+    // 6 updates a minute up to `now`.
+    for (; static_cast<int32_t>(k / 6) <= now; ++k)
+      cat.update(k, static_cast<int32_t>(k / 6));
+    auto cached = feed::compute(cat, sel, now, &cache);
+    auto fresh = feed::compute(cat, sel, now);
+    std::vector<std::pair<std::string, int32_t>> walk;
+    for (int i = 0; i < static_cast<int>(cat.books.size()); ++i) {
+      auto& b = cat.books[static_cast<size_t>(i)];
+      if (b.last_update >= now - 12 * 60 && b.last_update <= now
+          && detail::last_value(b.csv[2], 2) >= 0)
+        walk.emplace_back(b.asin, b.last_update);
+    }
+    std::sort(walk.begin(), walk.end(), [](auto& x, auto& y) {
+      return x.second != y.second ? x.second > y.second : x.first < y.first;
+    });
+    REQUIRE(cached.rows.size() == walk.size());
+    REQUIRE(fresh.rows.size() == walk.size());
+    for (size_t i = 0; i < walk.size(); ++i) {
+      auto& row = *cached.rows[i];
+      auto& b = cat.books[static_cast<size_t>(row.index)];
+      CHECK(b.asin == walk[i].first);
+      CHECK(row.last_update == walk[i].second);
+      CHECK(fresh.rows[i]->index == row.index);
+      // The 48 h average of USED up to the update, not up to `now`.
+      CHECK(row.avg[0][2]
+            == detail::window_avg(b.csv[2], 2, row.last_update - 2880,
+                                  row.last_update));
+      CHECK(row.avg[3][2] == fresh.rows[i]->avg[3][2]);
+    }
   }
 }
