@@ -198,6 +198,12 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       res->pending = self->state.marks.pending();
       return std::move(*res);
     },
+    [self](atom::counts, atom::deal) -> caf::result<uint64_t> {
+      auto res = self->state.db->deal_count();
+      if (!res)
+        return std::move(res.error());
+      return *res;
+    },
     [self](atom::flush) -> caf::result<caf::ok_atom> {
       if (auto res = self->state.db->flush(); !res)
         return fail(self, std::move(res.error()));

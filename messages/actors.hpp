@@ -105,6 +105,8 @@ using storage = typed_actor_fwd<
   // The durable scan watermark.
   caf::replies_to<atom::watermark>::with<feed_position>,
   caf::replies_to<atom::counts>::with<storage_counts>,
+  // The number of stored deals alone (cheaper than all counts).
+  caf::replies_to<atom::counts, atom::deal>::with<uint64_t>,
   // Makes everything acknowledged so far durable, then answers.
   caf::replies_to<atom::flush>::with<caf::ok_atom>>
   ::extend_with<status_client>;

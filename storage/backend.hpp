@@ -71,6 +71,10 @@ public:
   /// Row counts, watermark and schema version (pending is left 0).
   virtual caf::expected<storage_counts> counts() = 0;
 
+  /// The number of stored deals alone: cheaper than `counts`, whose
+  /// rejection count walks the largest table.
+  virtual caf::expected<uint64_t> deal_count() = 0;
+
   /// "sqlite" or "postgresql".
   virtual const char* kind() const noexcept = 0;
 };

@@ -650,6 +650,14 @@ caf::expected<storage_counts> soci_backend::counts() {
   });
 }
 
+caf::expected<uint64_t> soci_backend::deal_count() {
+  return impl_->read("deal count", [&] {
+    long long deals = 0;
+    impl_->sql << "SELECT COUNT(*) FROM deals", soci::into(deals);
+    return static_cast<uint64_t>(deals);
+  });
+}
+
 const char* soci_backend::kind() const noexcept {
   return impl_->sqlite() ? "sqlite" : "postgresql";
 }

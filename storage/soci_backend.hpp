@@ -88,6 +88,7 @@ public:
   caf::expected<std::vector<feed_position>> pending() override;
 
   caf::expected<storage_counts> counts() override;
+  caf::expected<uint64_t> deal_count() override;
 
   const char* kind() const noexcept override;
 

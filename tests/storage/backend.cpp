@@ -53,6 +53,7 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK(c->rejections == 0);
     CHECK(c->watermark == feed_position{});
     CHECK(c->schema_version == db::current_schema_version);
+    CHECK(*db->deal_count() == 0);
   }
   SECTION("upsert stores every field and updates by ASIN") {
     auto db = fix.open();
@@ -79,6 +80,7 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK((*found)->last_seen_ms == 9000);
     CHECK((*found)->written_by == write_stage::light_update);
     CHECK(db->counts()->deals == 2);
+    CHECK(*db->deal_count() == 2);
     auto none = db->find("B00NOTHERE");
     REQUIRE(none);
     CHECK(!*none);
@@ -113,6 +115,7 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK((*xs)[2].stored);
     CHECK(!(*xs)[2].rejected);
     CHECK(db->counts()->rejections == 2);
+    CHECK(*db->deal_count() == db->counts()->deals);
     auto empty = db->known({});
     REQUIRE(empty);
     CHECK(empty->empty());

@@ -8,6 +8,7 @@
 
 #include "actors/deal_analysis.hpp"
 #include "actors/token.hpp"
+#include "actors/updater.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
@@ -56,19 +57,24 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
   auto analysis = analysis_config_from(cfg.content);
   if (!analysis)
     return std::move(analysis.error());
+  auto update = updater_config_from(cfg.content);
+  if (!update)
+    return std::move(update.error());
   auto wall0 = std::chrono::steady_clock::now();
   virtual_run run{opts.sim, "eta", opts.scan_interval};
   run.settings.token = token_config_from(cfg);
   run.settings.analysis = *analysis;
+  run.settings.update = *update;
   if (auto err = run.spawn())
     return err;
   eta_result r;
+  r.refresh_after = update->refresh_after;
   caf::timespan step = std::chrono::minutes{1};
   for (r.elapsed = caf::timespan{0}; r.elapsed < opts.limit;) {
     step = std::min(step, opts.limit - r.elapsed);
     run.run_for(step);
     r.elapsed += step;
-    r.deals = run.counts().deals;
+    r.deals = run.deal_count();
     if (r.deals >= opts.target) {
       r.reached = true;
       break;
@@ -141,14 +147,19 @@ std::string render(const eta_options& opts, const eta_result& r) {
                   static_cast<unsigned long long>(opts.target),
                   duration_text(r.elapsed).c_str());
   else
-    out += format("not reached: %llu of %llu deals after %s (the limit); "
-                  "at %.2f deals/hour the rest needs about %.0f h more\n",
+    out += format("not reached: %llu of %llu deals after %s (the limit)\n"
+                  "  stored deals are a stock: each costs a light refresh "
+                  "(about 1 token) every %s,\n  so %lld tokens/min keep at "
+                  "most about %.0f deals, fewer while also finding new ones\n",
                   static_cast<unsigned long long>(r.deals),
                   static_cast<unsigned long long>(opts.target),
-                  duration_text(r.elapsed).c_str(), r.deals_per_hour(),
-                  r.deals_per_hour() > 0
-                    ? double(opts.target - r.deals) / r.deals_per_hour()
-                    : 0.0);
+                  duration_text(r.elapsed).c_str(),
+                  duration_text(r.refresh_after).c_str(),
+                  static_cast<long long>(s.refill_rate),
+                  double(s.refill_rate)
+                    * std::chrono::duration<double, std::ratio<60>>(
+                        r.refresh_after)
+                        .count());
   out += format("stored deals: %llu, %.2f deals/hour, %.1f tokens/deal\n",
                 static_cast<unsigned long long>(r.deals), r.deals_per_hour(),
                 r.deals > 0 ? double(r.consumed) / double(r.deals) : 0.0);

@@ -48,6 +48,8 @@ struct eta_result {
   /// Tokens the plan made available: starting balance plus refills.
   int64_t generated = 0;
   int64_t min_balance = 0;
+  /// The updater's refresh interval (each stored deal costs a refresh).
+  caf::timespan refresh_after{0};
   /// Wall-clock time of the run.
   std::chrono::milliseconds wall{0};
 

@@ -33,6 +33,12 @@ public:
       .add<size_t>("seed", "catalogue seed (default 1)")
       .add<caf::timespan>("max-time", "give up after (default 365d)")
       .add<caf::timespan>("scan-interval", "scanner interval (default 5min)");
+    // Stored deals cost a refresh each: a shorter refresh-after caps how
+    // many deals a plan can hold.
+    add_group("keepa.update", "updater")
+      .add<caf::timespan>("interval", "look for stale deals this often")
+      .add<caf::timespan>("refresh-after", "refresh deals unseen this long")
+      .add<caf::timespan>("grace", "delete deals unseen this long");
     add_analysis_options(custom_options_);
   }
 };

@@ -221,6 +221,12 @@ storage_counts virtual_run::counts() {
   return result;
 }
 
+uint64_t virtual_run::deal_count() {
+  uint64_t result = 0;
+  ask(*this, h.storage, result, atom::counts_v, atom::deal_v);
+  return result;
+}
+
 int64_t get_int(const caf::settings& xs, const char* key) {
   return caf::get_or(xs, key, int64_t{0});
 }

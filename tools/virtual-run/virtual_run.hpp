@@ -123,6 +123,9 @@ public:
   keepa::token_status token_status();
 
   storage_counts counts();
+
+  /// Stored deals (cheaper than counts()).
+  uint64_t deal_count();
 };
 
 int64_t get_int(const caf::settings& xs, const char* key);
