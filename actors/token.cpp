@@ -47,6 +47,15 @@ caf::error validate(const token_config& cfg) {
       || !positive(cfg.probe_retry))
     return caf::make_error(ec::invalid_config,
                            "keepa.token.* durations must be positive");
+  auto& x = cfg.strategy;
+  if (x.min_interval < duration::zero())
+    return caf::make_error(ec::invalid_config,
+                           "token strategy: negative minimum interval");
+  if (x.rule == token_strategy::admission::hysteresis
+      && (x.stop_below < 1 || x.resume_at < x.stop_below))
+    return caf::make_error(ec::invalid_config,
+                           "token strategy: need 1 <= stop-below <= "
+                           "resume-at (Keepa refuses at a balance <= 0)");
   return caf::none;
 }
 
@@ -61,6 +70,7 @@ scheduler_policy policy_from(const profile& p, const token_config& cfg) {
   result.ticket_grace = cfg.ticket_grace;
   result.grant_ttl = cfg.grant_ttl;
   result.no_observation_retry = cfg.probe_retry;
+  result.strategy = cfg.strategy;
   return result;
 }
 
@@ -155,6 +165,8 @@ caf::settings to_settings(const token_status& st) {
   totals.emplace("expired-grants",
                  static_cast<int64_t>(st.totals.expired_grants));
   totals.emplace("unconfirmed", static_cast<int64_t>(st.totals.unconfirmed));
+  totals.emplace("held-back", st.totals.held_back);
+  totals.emplace("longest-held-back", st.totals.longest_held_back);
   for (size_t i = 0; i < st.totals.consumed_by_stage.size(); ++i)
     totals.emplace(std::string{"consumed-"}
                      + to_string(static_cast<stage>(i)),

@@ -29,6 +29,8 @@ struct token_config {
   duration ticket_grace = std::chrono::seconds(30);
   duration grant_ttl = std::chrono::minutes(10);
   duration probe_retry = std::chrono::seconds(1);
+  /// The admission rule; the default is the floor rule of the profiles.
+  token_strategy strategy;
   /// Where to ask /token (the Keepa client); may be null, then the actor
   /// waits for the first settlement.
   token_probe_actor probe;

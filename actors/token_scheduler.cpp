@@ -36,8 +36,62 @@ void token_scheduler::remember(bool update, int64_t cost,
   (update ? recent_update : recent_other) += static_cast<double>(cost);
 }
 
-int64_t token_scheduler::needed(int64_t cost) const {
+int64_t token_scheduler::needed(int64_t cost, bool recharging) const {
+  auto& x = policy_.strategy;
+  if (x.rule == token_strategy::admission::hysteresis)
+    return recharging ? x.resume_at : x.stop_below;
   return std::max<int64_t>(1, policy_.floor + cost);
+}
+
+void token_scheduler::update_mode(time_point now) {
+  auto& x = policy_.strategy;
+  if (x.rule != token_strategy::admission::hysteresis
+      || !bucket_.has_observation())
+    return;
+  auto balance = projected(now);
+  if (balance < x.stop_below)
+    recharging_ = true;
+  else if (balance >= x.resume_at)
+    recharging_ = false;
+}
+
+time_point token_scheduler::held_from(time_point now) const {
+  if (queue_.empty() || !bucket_.has_observation())
+    return time_point::max();
+  if (held_)
+    return held_since_;
+  // The projection only rises between events: the span began when it
+  // first turned positive.
+  auto t = bucket_.earliest(1, outstanding_, last_event_);
+  return t < now ? t : time_point::max();
+}
+
+void token_scheduler::begin_event(time_point now) {
+  auto from = held_from(now);
+  held_ = from != time_point::max();
+  if (held_)
+    held_since_ = from;
+  last_event_ = std::max(last_event_, now);
+}
+
+void token_scheduler::end_event(time_point now, bool granted) {
+  auto close = [&] {
+    auto span = std::max(duration::zero(), now - held_since_);
+    totals_.held_back += span;
+    totals_.longest_held_back = std::max(totals_.longest_held_back,
+                                         caf::timespan{span});
+    held_ = false;
+  };
+  if (held_ && granted)
+    close();
+  auto affordable = !queue_.empty() && bucket_.has_observation()
+                    && projected(now) > 0;
+  if (!affordable && held_)
+    close();
+  else if (affordable && !held_) {
+    held_ = true;
+    held_since_ = now;
+  }
 }
 
 bool token_scheduler::stale(time_point now, duration max_age) const {
@@ -65,6 +119,10 @@ token_scheduler::plan(time_point now) const {
                    });
   auto recent_update = recent_update_;
   auto recent_other = recent_other_;
+  auto& strategy = policy_.strategy;
+  auto hysteresis = strategy.rule == token_strategy::admission::hysteresis;
+  auto paced = strategy.min_interval > duration::zero();
+  auto recharging = recharging_;
   std::vector<plan_item> result;
   result.reserve(queue_.size());
   size_t oi = 0;
@@ -80,11 +138,20 @@ token_scheduler::plan(time_point now) const {
     remember(take_update, e->req.cost, recent_update, recent_other);
     auto at = prev == time_point::max()
                 ? time_point::max()
-                : bucket_.earliest(needed(e->req.cost), spent, now);
+                : bucket_.earliest(needed(e->req.cost, recharging), spent,
+                                   now);
     if (!result.empty() && at != time_point::max())
       at = std::max(at, prev + policy_.stagger);
+    if (paced && at != time_point::max()) {
+      if (!result.empty())
+        at = std::max(at, prev + strategy.min_interval);
+      else if (last_grant_ != time_point::min())
+        at = std::max(at, last_grant_ + strategy.min_interval);
+    }
     result.push_back(plan_item{e, at});
     spent += e->req.cost;
+    if (hysteresis && at != time_point::max())
+      recharging = bucket_.projected(at) - spent < strategy.stop_below;
     prev = at;
   }
   return result;
@@ -102,12 +169,23 @@ token_grant token_scheduler::make_grant(const entry& e, time_point now) {
   g.projected_after = projected(now);
   totals_.granted += cost;
   ++totals_.grants;
+  last_grant_ = now;
+  update_mode(now);
   return g;
 }
 
 token_scheduler::decision token_scheduler::acquire(const token_request& req,
                                                    time_point now) {
+  begin_event(now);
+  auto result = acquire_impl(req, now);
+  end_event(now, result.granted);
+  return result;
+}
+
+token_scheduler::decision
+token_scheduler::acquire_impl(const token_request& req, time_point now) {
   tick(now);
+  update_mode(now);
   decision result;
   if (req.cost < 0) {
     result.error = ec::invalid_config;
@@ -180,6 +258,14 @@ token_scheduler::decision token_scheduler::acquire(const token_request& req,
 }
 
 bool token_scheduler::settle(const settlement& s, time_point now) {
+  begin_event(now);
+  auto result = settle_impl(s, now);
+  update_mode(now);
+  end_event(now, false);
+  return result;
+}
+
+bool token_scheduler::settle_impl(const settlement& s, time_point now) {
   account_lost(now);
   ++totals_.settlements;
   auto answered = s.server_timestamp_ms > 0;
@@ -216,15 +302,19 @@ bool token_scheduler::settle(const settlement& s, time_point now) {
 }
 
 bool token_scheduler::release(uint64_t grant_id, time_point now) {
+  begin_event(now);
   account_lost(now);
   auto i = grants_.find(grant_id);
-  if (i == grants_.end())
-    return false;
-  outstanding_ -= i->second.cost;
-  totals_.released += i->second.cost;
-  ++totals_.released_grants;
-  grants_.erase(i);
-  return true;
+  auto known = i != grants_.end();
+  if (known) {
+    outstanding_ -= i->second.cost;
+    totals_.released += i->second.cost;
+    ++totals_.released_grants;
+    grants_.erase(i);
+  }
+  update_mode(now);
+  end_event(now, false);
+  return known;
 }
 
 void token_scheduler::tick(time_point now) {
@@ -292,6 +382,12 @@ token_status token_scheduler::status(time_point now) const {
     st.queue.push_back(std::move(w));
   }
   st.totals = totals_;
+  auto from = held_from(now);
+  if (from != time_point::max()) {
+    st.totals.held_back += now - from;
+    st.totals.longest_held_back = std::max(st.totals.longest_held_back,
+                                           caf::timespan{now - from});
+  }
   return st;
 }
 

@@ -16,6 +16,37 @@
 
 namespace keepa {
 
+/// How TOKEN decides that a request may start. The default is ours, the
+/// floor rule; the others re-implement the seeds' token managers, so that
+/// keepa-bench runs the same stages under each of them.
+struct token_strategy {
+  enum class admission : uint8_t {
+    /// Positive, and at or above the profile's floor after the cost.
+    floor,
+    /// Spend while the balance is at least `stop_below`, whatever the cost;
+    /// once it is below, wait (recharge mode) until it is back at
+    /// `resume_at`. The floor does not apply.
+    hysteresis,
+  };
+
+  admission rule = admission::floor;
+  int64_t stop_below = 1;
+  int64_t resume_at = 1;
+  /// Least time between two grants, on top of the rule; zero = none.
+  duration min_interval = duration::zero();
+
+  /// Stops below `stop_below`, resumes at `resume_at` (seed 003: 50/55;
+  /// seed 000's burst mode: 1/40; the Python client: 1/1).
+  static token_strategy hysteresis(int64_t stop_below, int64_t resume_at) {
+    return {admission::hysteresis, stop_below, resume_at, duration::zero()};
+  }
+
+  /// The floor rule with grants at least `d` apart (seed 004: 60 s).
+  static token_strategy paced(duration d) {
+    return {admission::floor, 1, 1, d};
+  }
+};
+
 /// The knobs of token_scheduler; a profile supplies most of them.
 struct scheduler_policy {
   /// Lowest balance a request may drive the account to (Keepa itself has no
@@ -35,6 +66,8 @@ struct scheduler_policy {
   duration grant_ttl = std::chrono::minutes(10);
   /// Retry time handed out while no observation exists yet.
   duration no_observation_retry = std::chrono::seconds(1);
+  /// The admission rule.
+  token_strategy strategy;
 };
 
 /// The admission rule and queue of the TOKEN actor:
@@ -47,6 +80,11 @@ struct scheduler_policy {
 /// - a recharge_wait's retry_after is the exact time the request becomes
 ///   grantable if everyone ahead returns on time and no settle lowers the
 ///   balance.
+/// Another `strategy` replaces the first rule (see token_strategy).
+///
+/// It also measures how long requests were held back: spans of time in
+/// which some request waited, the projected balance was positive (Keepa
+/// would have run it) and nothing was granted.
 class token_scheduler {
 public:
   /// Result of an acquire.
@@ -118,7 +156,9 @@ public:
   token_status status(time_point now) const;
 
   /// The balance a request of `cost` needs before it may start.
-  int64_t needed(int64_t cost) const;
+  int64_t needed(int64_t cost) const {
+    return needed(cost, recharging_);
+  }
 
 private:
   struct entry {
@@ -142,6 +182,28 @@ private:
 
   /// Waiting entries in pick order with their planned grant times.
   std::vector<plan_item> plan(time_point now) const;
+
+  int64_t needed(int64_t cost, bool recharging) const;
+
+  /// acquire() and settle() without the held-back bookkeeping.
+  decision acquire_impl(const token_request& req, time_point now);
+
+  bool settle_impl(const settlement& s, time_point now);
+
+  /// Hysteresis: enters recharge mode below `stop_below`, leaves it at
+  /// `resume_at`.
+  void update_mode(time_point now);
+
+  /// Start of the held-back span running at `now` if nothing changed since
+  /// the last event; time_point::max() if none.
+  time_point held_from(time_point now) const;
+
+  /// Called first in every event: extends or opens the held-back span.
+  void begin_event(time_point now);
+
+  /// Called last in every event: ends the span on a grant or when nothing
+  /// affordable waits, opens one when something does.
+  void end_event(time_point now, bool granted);
 
   token_grant make_grant(const entry& e, time_point now);
 
@@ -171,6 +233,15 @@ private:
   uint64_t next_seq_ = 1;
   token_totals totals_;
   time_point lost_accounted_;
+  /// Hysteresis: below `stop_below` since the last resume.
+  bool recharging_ = false;
+  /// When the last grant was made (min_interval); min() before the first.
+  time_point last_grant_ = time_point::min();
+  /// The held-back span: open since `held_since_`; `last_event_` is the
+  /// time of the latest acquire, settle or release.
+  bool held_ = false;
+  time_point held_since_;
+  time_point last_event_;
 };
 
 } // namespace keepa

@@ -160,6 +160,11 @@ struct token_totals {
   uint64_t unconfirmed = 0;
   /// Tokens consumed per stage, indexed by `stage`.
   std::vector<int64_t> consumed_by_stage;
+  /// Time in which a request waited while the projected balance was
+  /// positive (Keepa would have run it) and nothing was granted: in total,
+  /// and the longest such span.
+  caf::timespan held_back{0};
+  caf::timespan longest_held_back{0};
 };
 
 template <class Inspector>
@@ -167,7 +172,8 @@ typename Inspector::result_type inspect(Inspector& f, token_totals& x) {
   return f(caf::meta::type_name("token_totals"), x.granted, x.consumed,
            x.released, x.lost_at_cap, x.grants, x.waits, x.settlements,
            x.probes, x.settled_grants, x.released_grants, x.expired_grants,
-           x.unconfirmed, x.consumed_by_stage);
+           x.unconfirmed, x.consumed_by_stage, x.held_back,
+           x.longest_held_back);
 }
 
 /// Snapshot of the TOKEN actor.

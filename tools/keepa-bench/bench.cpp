@@ -1,0 +1,196 @@
+#include "tools/keepa-bench/bench.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include "actors/deal_analysis.hpp"
+#include "actors/pipeline.hpp"
+#include "actors/token.hpp"
+#include "actors/updater.hpp"
+#include "config/pipeline_config.hpp"
+#include "messages/error.hpp"
+#include "tools/virtual-run/virtual_run.hpp"
+
+namespace keepa {
+
+namespace {
+
+std::function<void(pipeline_settings&)> use(token_strategy x) {
+  return [x](pipeline_settings& s) { s.token.strategy = x; };
+}
+
+/// Seeds 001 and 002: never below -180 after a request's (estimated) cost,
+/// peek 20 ASINs below 20 tokens/min and 50 from there, always with
+/// offers=20 (offers=0 is refused); commit 5, light update 50.
+void seeds_batches(pipeline_settings& s) {
+  for (auto& p : s.token.profiles) {
+    p.floor = -180;
+    p.peek_offers = 20;
+    p.peek_batch = p.min_rate < 20 ? 20 : 50;
+    p.commit_batch = 5;
+    p.update_batch = 50;
+  }
+}
+
+} // namespace
+
+std::vector<bench_strategy> bench_strategies() {
+  using namespace std::chrono_literals;
+  return {
+    {"keepa-pipeline", "as configured: the profiles' floor rule",
+     [](pipeline_settings&) {}},
+    {"threshold-50-55",
+     "seed 003: spend while the balance is >= 50, after a stop wait for 55",
+     use(token_strategy::hysteresis(50, 55))},
+    {"burst-40",
+     "seeds 000/001: spend while > 0, then recharge mode until 40",
+     use(token_strategy::hysteresis(1, 40))},
+    {"interval-60s",
+     "seed 004: at least 60 s between calls, floor rule otherwise",
+     use(token_strategy::paced(60s))},
+    {"deficit-180",
+     "seeds 001/002: floor -180, peek 20|50 ASINs (below|from 20/min) "
+     "with offers=20, commit 5, update 50",
+     seeds_batches},
+    {"wait-at-0", "the Python keepa client: wait while the balance is <= 0",
+     use(token_strategy::hysteresis(1, 1))},
+  };
+}
+
+namespace {
+
+/// keepa-pipeline's settings as configured, which every strategy starts
+/// from; read once for all runs.
+struct configured {
+  token_config token;
+  analysis_config analysis;
+  updater_config update;
+};
+
+caf::expected<configured> configured_from(const pipeline_config& cfg) {
+  auto analysis = analysis_config_from(cfg.content);
+  if (!analysis)
+    return std::move(analysis.error());
+  auto update = updater_config_from(cfg.content);
+  if (!update)
+    return std::move(update.error());
+  return configured{token_config_from(cfg), *analysis, *update};
+}
+
+/// Runs one strategy on one plan.
+caf::expected<bench_row> run_one(const bench_options& opts,
+                                 const configured& base, int64_t rate,
+                                 const bench_strategy& strategy) {
+  auto wall0 = std::chrono::steady_clock::now();
+  auto sim = opts.sim;
+  sim.refill_rate = rate;
+  sim.update_rate = opts.updates_per_token * double(rate);
+  virtual_run run{sim, "bench-r" + std::to_string(rate) + "-" + strategy.name,
+                  opts.scan_interval};
+  run.settings.token = base.token;
+  run.settings.analysis = base.analysis;
+  run.settings.update = base.update;
+  strategy.apply(run.settings);
+  if (auto err = validate(run.settings.token))
+    return err;
+  if (auto err = run.spawn())
+    return err;
+  bench_row r;
+  r.rate = rate;
+  r.strategy = strategy.name;
+  auto minutes = [](caf::timespan d) {
+    return std::chrono::duration<double, std::ratio<60>>(d).count();
+  };
+  auto lowest = run.model->balance(run.now_ms());
+  r.balance.push_back(balance_sample{0, lowest, lowest});
+  for (caf::timespan elapsed{0}; elapsed < opts.duration;) {
+    auto step = std::min(opts.sample, opts.duration - elapsed);
+    run.min_balance = INT64_MAX;
+    run.run_for(step);
+    elapsed += step;
+    auto now = run.model->balance(run.now_ms());
+    auto low = std::min(run.min_balance, now);
+    lowest = std::min(lowest, low);
+    r.balance.push_back(balance_sample{minutes(elapsed), now, low});
+  }
+  r.hours = minutes(opts.duration) / 60;
+  auto ts = run.token_status();
+  r.consumed = ts.totals.consumed;
+  r.generated = run.generated_until(run.now_ms());
+  r.min_balance = lowest;
+  r.longest_idle = ts.totals.longest_held_back;
+  r.idle_total = ts.totals.held_back;
+  r.committed = get_int(run.status_of(run.h.committer), "committed");
+  r.peek_tokens = ts.totals.consumed_by_stage.at(
+    static_cast<size_t>(stage::peek));
+  r.peeked = get_int(run.status_of(run.h.peek), "peeked");
+  r.http_429 = get_int(run.status_of(run.h.client), "http-429")
+               + get_int(run.status_of(run.h.probe_client), "http-429");
+  auto recall = run.recall();
+  r.good_seen = recall.good_seen;
+  r.good_committed = recall.committed;
+  r.wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - wall0);
+  return r;
+}
+
+} // namespace
+
+caf::expected<std::vector<bench_row>> run_bench(const bench_options& opts,
+                                                const pipeline_config& cfg) {
+  std::vector<bench_strategy> strategies;
+  for (auto& s : bench_strategies())
+    if (opts.only.empty()
+        || std::find(opts.only.begin(), opts.only.end(), s.name)
+             != opts.only.end())
+      strategies.push_back(std::move(s));
+  if (strategies.empty())
+    return caf::make_error(ec::invalid_config,
+                           "bench.strategies names no known strategy");
+  auto base = configured_from(cfg);
+  if (!base)
+    return std::move(base.error());
+  struct job {
+    int64_t rate;
+    const bench_strategy* strategy;
+    std::optional<bench_row> row;
+    caf::error err;
+  };
+  std::vector<job> jobs;
+  for (auto rate : opts.rates)
+    for (auto& s : strategies)
+      jobs.push_back(job{rate, &s, std::nullopt, caf::error{}});
+  // Each run owns its actor system, simulator and database; runs share
+  // nothing but the (read-only) configuration.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (auto i = next++; i < jobs.size(); i = next++) {
+      auto& j = jobs[i];
+      auto r = run_one(opts, *base, j.rate, *j.strategy);
+      if (r)
+        j.row = std::move(*r);
+      else
+        j.err = std::move(r.error());
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < std::min(opts.jobs, jobs.size()); ++i)
+    threads.emplace_back(work);
+  work();
+  for (auto& t : threads)
+    t.join();
+  std::vector<bench_row> rows;
+  for (auto& j : jobs) {
+    if (!j.row)
+      return caf::make_error(ec::invalid_config,
+                             j.strategy->name + " at R = "
+                               + std::to_string(j.rate) + ": "
+                               + render(j.err));
+    rows.push_back(std::move(*j.row));
+  }
+  return rows;
+}
+
+} // namespace keepa
