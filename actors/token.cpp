@@ -5,6 +5,7 @@
 #include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/introspection.hpp"
 #include "config/defaults.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
@@ -215,7 +216,9 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
     },
     [self](atom::snapshot) -> token_status { return snapshot(self); },
     [self](atom::status) -> caf::settings {
-      return to_settings(snapshot(self));
+      auto xs = to_settings(snapshot(self));
+      put_mailbox(self, xs);
+      return xs;
     },
   };
 }
