@@ -79,17 +79,18 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
       r.reached = true;
       break;
     }
-    // Check often near the target (down to once a minute), so the ETA is
-    // exact to the minute without checking every minute of a year; before
-    // the first deal, double the step.
+    // Check more often near the target (down to once a minute, in whole
+    // minutes), so the ETA is accurate without checking every minute of a
+    // year; before the first deal, double the step.
     if (r.deals == 0) {
       step = std::min(2 * step, opts.step);
     } else {
       auto left = double(r.elapsed.count()) * double(opts.target - r.deals)
                   / double(r.deals);
       auto next = std::min(left / 2, double(opts.step.count()));
-      step = std::max<caf::timespan>(caf::timespan{static_cast<int64_t>(next)},
-                                     std::chrono::minutes{1});
+      auto whole = std::chrono::floor<std::chrono::minutes>(
+        caf::timespan{static_cast<int64_t>(next)});
+      step = std::max<caf::timespan>(whole, std::chrono::minutes{1});
     }
   }
   auto ts = run.token_status();
