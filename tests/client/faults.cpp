@@ -3,12 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "tests/client/loopback.hpp"
+#include "tests/refusing_port.hpp"
 
 using namespace client_test;
 using namespace keepa;
@@ -120,23 +116,8 @@ TEST_CASE("a request that fails once succeeds on retry", "[client]") {
 }
 
 TEST_CASE("nothing listening: the grant is released", "[client]") {
-  // A port bound but never listened on refuses connections, and nobody
-  // else (a parallel test's server) can take it meanwhile.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  struct closer {
-    int fd;
-    ~closer() {
-      ::close(fd);
-    }
-  } close_at_end{fd};
-  auto endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  keepa::test::refusing_port refusing;
+  auto endpoint = "http://127.0.0.1:" + std::to_string(refusing.port());
   threaded_config cfg;
   caf::actor_system sys{cfg};
   auto token = sys.spawn(keepa::token, token_config_from(cfg));

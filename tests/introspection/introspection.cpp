@@ -12,9 +12,6 @@
 #include <regex>
 #include <sstream>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -24,6 +21,7 @@
 
 #include "actors/pipeline.hpp"
 #include "tests/client/loopback.hpp"
+#include "tests/refusing_port.hpp"
 #include "tools/keepa-pipeline/service.hpp"
 
 using namespace client_test;
@@ -416,24 +414,9 @@ TEST_CASE("ports in use: logged, the pipeline runs on", "[introspection]") {
 }
 
 TEST_CASE("nothing listens: a clear error", "[introspection]") {
-  // A port bound but never listened on refuses connections, and no other
-  // test can take it meanwhile.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  struct closer {
-    int fd;
-    ~closer() {
-      ::close(fd);
-    }
-  } close_at_end{fd};
+  keepa::test::refusing_port refusing;
   remote_side remote;
-  auto r = fetch_remote_report(remote.sys, "127.0.0.1", ntohs(addr.sin_port),
+  auto r = fetch_remote_report(remote.sys, "127.0.0.1", refusing.port(),
                                5s);
   REQUIRE(!r);
   CHECK(r.error() == caf::sec::cannot_connect_to_node);
