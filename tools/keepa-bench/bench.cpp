@@ -61,27 +61,9 @@ std::vector<bench_strategy> bench_strategies() {
 
 namespace {
 
-/// keepa-pipeline's settings as configured, which every strategy starts
-/// from; read once for all runs.
-struct configured {
-  token_config token;
-  analysis_config analysis;
-  updater_config update;
-};
-
-caf::expected<configured> configured_from(const pipeline_config& cfg) {
-  auto analysis = analysis_config_from(cfg.content);
-  if (!analysis)
-    return std::move(analysis.error());
-  auto update = updater_config_from(cfg.content);
-  if (!update)
-    return std::move(update.error());
-  return configured{token_config_from(cfg), *analysis, *update};
-}
-
 /// Runs one strategy on one plan.
 caf::expected<bench_row> run_one(const bench_options& opts,
-                                 const configured& base, int64_t rate,
+                                 const run_config& base, int64_t rate,
                                  const bench_strategy& strategy) {
   auto wall0 = std::chrono::steady_clock::now();
   auto sim = opts.sim;
@@ -89,9 +71,7 @@ caf::expected<bench_row> run_one(const bench_options& opts,
   sim.update_rate = opts.updates_per_token * double(rate);
   virtual_run run{sim, "bench-r" + std::to_string(rate) + "-" + strategy.name,
                   opts.scan_interval};
-  run.settings.token = base.token;
-  run.settings.analysis = base.analysis;
-  run.settings.update = base.update;
+  run.apply(base);
   strategy.apply(run.settings);
   if (auto err = validate(run.settings.token))
     return err;
@@ -149,7 +129,7 @@ caf::expected<std::vector<bench_row>> run_bench(const bench_options& opts,
   if (strategies.empty())
     return caf::make_error(ec::invalid_config,
                            "bench.strategies names no known strategy");
-  auto base = configured_from(cfg);
+  auto base = run_config_from(cfg);
   if (!base)
     return std::move(base.error());
   struct job {

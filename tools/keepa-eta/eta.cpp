@@ -6,9 +6,7 @@
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/deal_analysis.hpp"
 #include "actors/token.hpp"
-#include "actors/updater.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
@@ -54,21 +52,16 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
   if (opts.step <= caf::timespan::zero() || opts.limit <= opts.step)
     return caf::make_error(ec::invalid_config,
                            "eta.max-time must exceed the step");
-  auto analysis = analysis_config_from(cfg.content);
-  if (!analysis)
-    return std::move(analysis.error());
-  auto update = updater_config_from(cfg.content);
-  if (!update)
-    return std::move(update.error());
+  auto config = run_config_from(cfg);
+  if (!config)
+    return std::move(config.error());
   auto wall0 = std::chrono::steady_clock::now();
   virtual_run run{opts.sim, "eta", opts.scan_interval};
-  run.settings.token = token_config_from(cfg);
-  run.settings.analysis = *analysis;
-  run.settings.update = *update;
+  run.apply(*config);
   if (auto err = run.spawn())
     return err;
   eta_result r;
-  r.refresh_after = update->refresh_after;
+  r.refresh_after = config->update.refresh_after;
   caf::timespan step = std::chrono::minutes{1};
   for (r.elapsed = caf::timespan{0}; r.elapsed < opts.limit;) {
     step = std::min(step, opts.limit - r.elapsed);

@@ -9,6 +9,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/deal_analysis.hpp"
+#include "actors/token.hpp"
+#include "actors/updater.hpp"
 #include "messages/error.hpp"
 
 namespace keepa {
@@ -213,6 +216,22 @@ keepa::token_status virtual_run::token_status() {
   keepa::token_status result;
   ask(*this, h.token, result, atom::snapshot_v);
   return result;
+}
+
+caf::expected<run_config> run_config_from(const pipeline_config& cfg) {
+  auto analysis = analysis_config_from(cfg.content);
+  if (!analysis)
+    return std::move(analysis.error());
+  auto update = updater_config_from(cfg.content);
+  if (!update)
+    return std::move(update.error());
+  return run_config{token_config_from(cfg), *analysis, *update};
+}
+
+void virtual_run::apply(const run_config& x) {
+  settings.token = x.token;
+  settings.analysis = x.analysis;
+  settings.update = x.update;
 }
 
 storage_counts virtual_run::counts() {

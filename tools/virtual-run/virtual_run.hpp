@@ -45,6 +45,17 @@ struct recall_figures {
   }
 };
 
+/// keepa-pipeline's token, analysis and updater settings as a user's
+/// configuration holds them (profile file, keepa.profile,
+/// keepa.analysis.*, keepa.update.*), for tools that run the pipeline.
+struct run_config {
+  token_config token;
+  analysis_config analysis;
+  updater_config update;
+};
+
+caf::expected<run_config> run_config_from(const pipeline_config& cfg);
+
 class virtual_run {
 public:
   /// The simulator's clock at the start (Unix ms).
@@ -80,6 +91,9 @@ public:
 
   /// The virtual Unix time in ms.
   int64_t now_ms();
+
+  /// Takes the token, analysis and updater settings of `x`.
+  void apply(const run_config& x);
 
   /// Spawns the pipeline on the same simulator and database, at the
   /// current virtual time.
