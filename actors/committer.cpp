@@ -81,7 +81,7 @@ struct committer_state : batch_state_base<survivor> {
         ++st.rejected;
         b.rejections.push_back(rejection_record{
           s.candidate.asin, stage::commit, v.reason,
-          v.buy_price > 0 ? v.buy_price : s.buy_price, now});
+          v.buy_price > 0 ? v.buy_price : s.buy_price, now, v.retry_below});
       }
     }
     store(self, std::move(b));

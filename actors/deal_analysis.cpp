@@ -36,7 +36,12 @@ void add_analysis_options(caf::config_option_set& opts) {
                   "cents; 0 = no bound (default 0)")
     .add<caf::timespan>("rejection-memory",
                         "how long a rejected book stays out unless its "
-                        "price drops (default 168h)");
+                        "price drops (default 168h)")
+    .add<bool>("skip-peek-profit",
+               "flag: the peek skips its profit bound (rejecting books whose "
+               "profit at the used price is below "
+               "keepa.business.min-profit) and applies the seeds' rules "
+               "alone");
   caf::config_option_adder{opts, "keepa.business"}
     .add<int64_t>("prep-fee", "prep fee per unit, cents (default 0)")
     .add<int64_t>("inbound-shipping",
@@ -92,6 +97,7 @@ caf::expected<analysis_config> analysis_config_from(const caf::settings& xs) {
   c.min_price = get_i32(xs, "keepa.filter.min-price", c.min_price);
   c.max_price = get_i32(xs, "keepa.filter.max-price", c.max_price);
   c.memory = caf::get_or(xs, "keepa.filter.rejection-memory", c.memory);
+  c.peek_profit = !caf::get_or(xs, "keepa.filter.skip-peek-profit", false);
   c.prep_fee = get_i32(xs, "keepa.business.prep-fee", c.prep_fee);
   c.inbound_shipping = get_i32(xs, "keepa.business.inbound-shipping",
                                c.inbound_shipping);
@@ -170,6 +176,53 @@ int64_t basis_points(double x) {
   return std::llround(x * 10000.0);
 }
 
+/// Whether a buy price breaks a rule that depends on it: the ratio to the
+/// sell estimate, the gross ROI, or (with `profit`) the profit on `p`'s
+/// fees. Each rule is monotone: a price that breaks one, so does every
+/// higher price.
+const char* price_rule_broken(int64_t buy, int64_t sell, const product& p,
+                              const analysis_config& cfg, bool profit = true) {
+  if (buy * 10000 > basis_points(cfg.max_buy_to_sell) * sell)
+    return "buy-above-sell";
+  if ((sell - buy) * 10000 < basis_points(cfg.min_roi) * buy)
+    return "roi-below-min";
+  if (!profit)
+    return nullptr;
+  auto cents = compute_math(static_cast<int32_t>(buy),
+                            static_cast<int32_t>(sell), p, cfg)
+                 .profit;
+  return cents <= 0 || cents < cfg.min_profit ? "profit-below-min" : nullptr;
+}
+
+/// The lowest buy price that breaks a price rule, given that `broken_at`
+/// does (binary search: the rules are monotone). The profit rule counts
+/// even when the peek skips it: the commit applies it.
+int32_t lowest_broken_price(int32_t broken_at, int64_t sell,
+                            const product& p, const analysis_config& cfg) {
+  int64_t passes = 0;
+  int64_t breaks = broken_at;
+  while (breaks - passes > 1) {
+    auto mid = passes + (breaks - passes) / 2;
+    (price_rule_broken(mid, sell, p, cfg) ? breaks : passes) = mid;
+  }
+  return static_cast<int32_t>(breaks);
+}
+
+/// rejection_record::retry_below for a rejection for `reason` at `buy`.
+int32_t retry_below(const std::string& reason, int32_t buy, int32_t sell,
+                    const product& p, const analysis_config& cfg) {
+  // Rules no buy price can change.
+  for (auto fixed : {"bad-product-type", "no-sell-price", "sell-below-min",
+                     "no-rank-drops"})
+    if (reason == fixed)
+      return 0;
+  for (auto priced : {"buy-above-sell", "roi-below-min", "profit-below-min",
+                      "no-profit"})
+    if (reason == priced && buy > 0 && sell > 0)
+      return lowest_broken_price(buy, sell, p, cfg);
+  return -1;
+}
+
 } // namespace
 
 int32_t deal_buy_price(const deal& d) {
@@ -236,12 +289,14 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
                   .count();
   if (now_ms - mem.rejected_at_ms >= window)
     return false; // forgotten
+  auto bar = mem.rejected_retry_below >= 0 ? mem.rejected_retry_below
+                                           : mem.rejected_price;
   // Without the old price nothing proves the price has not dropped.
-  if (mem.rejected_price <= 0)
+  if (mem.rejected_retry_below < 0 && mem.rejected_price <= 0)
     return false;
   auto price = deal_buy_price(d);
   // No price now cannot be a drop; the pre-filter deals with it.
-  return price <= 0 || price >= mem.rejected_price;
+  return price <= 0 || price >= bar;
 }
 
 // -- peek ---------------------------------------------------------------------
@@ -262,14 +317,18 @@ peek_verdict peek(const product& p, const analysis_config& cfg) {
     v.reason = "no-sell-price";
   else if (sell < cfg.min_sell_price)
     v.reason = "sell-below-min";
-  else if (buy * 10000 > basis_points(cfg.max_buy_to_sell) * sell)
-    v.reason = "buy-above-sell";
-  else if ((sell - buy) * 10000 < basis_points(cfg.min_roi) * buy)
-    v.reason = "roi-below-min";
+  else if (auto why = price_rule_broken(buy, sell, p, cfg, cfg.peek_profit);
+           why != nullptr && std::string{why} != "profit-below-min")
+    v.reason = why;
   else if (std::max(p.stats.sales_rank_drops365, 0) < cfg.min_rank_drops)
     v.reason = "no-rank-drops";
+  else if (why != nullptr)
+    v.reason = why;
   else
     v.viable = true;
+  if (!v.viable)
+    v.retry_below = retry_below(v.reason, v.buy_price, v.est_sell_price, p,
+                                cfg);
   return v;
 }
 
@@ -325,14 +384,19 @@ commit_verdict commit(const survivor& s, const product& full,
   auto sell = s.est_sell_price;
   if (full.product_type != 0) {
     v.reason = "bad-product-type";
+    v.retry_below = 0;
     return v;
   }
-  // The full product is fresher than the peek: it must still pass.
+  // The full product is fresher than the peek: it must still pass. Its
+  // profit is computed below at the live offers' price, not bounded.
   if (full.has_stats) {
-    auto pv = peek(full, cfg);
+    auto rules = cfg;
+    rules.peek_profit = false;
+    auto pv = peek(full, rules);
     if (!pv.viable) {
       v.reason = pv.reason;
       v.buy_price = pv.buy_price;
+      v.retry_below = pv.retry_below;
       return v;
     }
     sell = pv.est_sell_price;
@@ -353,12 +417,10 @@ commit_verdict commit(const survivor& s, const product& full,
   }
   v.math = compute_math(buy, sell, full, cfg);
   v.profit = v.math.profit;
-  if (v.profit <= 0) {
-    v.reason = "no-profit";
-    return v;
-  }
-  if (v.profit < cfg.min_profit) {
-    v.reason = "profit-below-min";
+  if (v.profit <= 0 || v.profit < cfg.min_profit) {
+    v.reason = v.profit <= 0 ? "no-profit" : "profit-below-min";
+    // The feed's used price never exceeds the landing price paid here.
+    v.retry_below = retry_below(v.reason, buy, sell, full, cfg);
     return v;
   }
   auto& st = full.stats;

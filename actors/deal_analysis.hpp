@@ -13,6 +13,7 @@
 //   keepa.filter.min-price         0      free pre-filter: the deal's buy
 //   keepa.filter.max-price         0      price range (max 0 = no bound)
 //   keepa.filter.rejection-memory  7d     how long a rejection is remembered
+//   keepa.filter.skip-peek-profit  (flag) the peek skips its profit bound
 //   keepa.business.prep-fee        0      per unit, cents
 //   keepa.business.inbound-shipping 0     per unit to the warehouse, cents
 //   keepa.business.tax-percent     0      sales tax on the buy price, %
@@ -63,6 +64,9 @@ struct analysis_config {
   int32_t max_price = 0;
   /// How long a rejection keeps a book out unless its price drops.
   caf::timespan memory = std::chrono::hours{7 * 24};
+  /// The peek rejects books whose profit at the used price (a bound of the
+  /// commit's, which buys at a landing price) is below min_profit.
+  bool peek_profit = true;
   // -- keepa.business.* --
   int32_t prep_fee = 0;
   int32_t inbound_shipping = 0;
@@ -116,8 +120,10 @@ int32_t cheapest_used_offer(const product& p);
 caf::optional<std::string> pre_reject(const deal& d,
                                       const analysis_config& cfg);
 
-/// Whether storage remembers rejecting this ASIN less than `cfg.memory` ago
-/// at a price no higher than the deal's buy price now (no drop since).
+/// Whether storage remembers rejecting this ASIN less than `cfg.memory` ago,
+/// and the deal's buy price now cannot change the verdict: it is not below
+/// the rejection's `retry_below` (or, when that is unknown, not below the
+/// price seen then).
 bool remembered_reject(const deal& d, const asin_memory& mem,
                        const analysis_config& cfg, int64_t now_ms);
 
@@ -126,17 +132,22 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
 struct peek_verdict {
   bool viable = false;
   /// Stable identifier when not viable: "bad-product-type", "no-stats",
-  /// "no-buy-price", "no-sell-price", "no-rank-drops", "sell-below-min",
-  /// "buy-above-sell", "roi-below-min".
+  /// "no-buy-price", "no-sell-price", "sell-below-min", "buy-above-sell",
+  /// "roi-below-min", "no-rank-drops", "profit-below-min".
   std::string reason;
   int32_t buy_price = -1;
   int32_t est_sell_price = -1;
+  /// For the rejection memory (rejection_record::retry_below).
+  int32_t retry_below = -1;
 };
 
 /// The viability rules on a light product (stats, no history), in order:
-/// standard product with stats; a buy price; a sell estimate; rank drops
-/// in 365 days >= min; est. sell >= min; buy <= ratio x sell; gross ROI
-/// >= min. Ratio and ROI compare exactly in 1/10000 steps.
+/// standard product with stats; a buy price; a sell estimate; est. sell >=
+/// min; buy <= ratio x sell; gross ROI >= min; rank drops in 365 days >=
+/// min; and (with cfg.peek_profit) the profit at the buy price on the
+/// product's fees >= the commit's minimum. That profit bounds the commit's,
+/// which buys at the cheapest used landing price, not below the used price.
+/// Ratio and ROI compare exactly in 1/10000 steps.
 peek_verdict peek(const product& p, const analysis_config& cfg);
 
 // -- commit -------------------------------------------------------------------
@@ -176,6 +187,8 @@ struct commit_verdict {
   int32_t buy_price = -1;
   int32_t profit = 0;
   deal_math math;
+  /// For the rejection memory (rejection_record::retry_below).
+  int32_t retry_below = -1;
 };
 
 /// The business math on the full product (offers, 365-day stats). Buys at

@@ -105,6 +105,7 @@ struct peek_state : batch_state_base<deal> {
       r.reason = v.reason;
       r.price_seen = v.buy_price > 0 ? v.buy_price : at(d.current, csv::used);
       r.at_ms = now;
+      r.retry_below = v.retry_below;
       rs.push_back(std::move(r));
       rejected.push_back(std::move(d));
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -75,11 +76,20 @@ struct scanner_state {
   /// Newest position handed on (or the durable watermark at start).
   feed_position upto;
   bool have_upto = false;
-  /// `upto` when the current pass began: the pass stops there.
+  /// Positions handed on in `upto`'s minute. Keepa's lastUpdate counts
+  /// minutes, so a book updated later in that minute sorts below `upto`
+  /// by its ASIN and is new; these are not.
+  std::set<feed_position> upto_minute;
+  /// `upto` when the current pass began: the pass stops before its minute.
   feed_position pass_floor;
   feed_position pass_newest;
   /// Positions seen in this pass (pages overlap when the feed moves).
   std::set<feed_position> pass_seen;
+  /// What this pass found, newest first. Handed on only once the pass
+  /// reached its floor: tracking page 0 before the older pages are even
+  /// fetched would let the watermark pass their positions (they would not
+  /// survive a restart).
+  std::vector<deal> pass_fresh;
   /// Positions a previous run handed on but did not finish; handed on
   /// again at start, so the feed must not hand them on a second time.
   std::set<feed_position> resumed;
@@ -98,13 +108,30 @@ struct scanner_state {
 
 using scanner_pointer = scanner_actor::stateful_pointer<scanner_state>;
 
-void finish_pass(scanner_pointer self) {
+void hand_on(scanner_pointer self, std::vector<deal> fresh);
+
+/// Ends a pass. A `complete` one (it reached its floor, the end of the feed
+/// or the page limit) hands on what it found, oldest first; an incomplete
+/// one (an error, a stop) drops it, and the next pass fetches it again.
+void finish_pass(scanner_pointer self, bool complete) {
   auto& st = self->state;
   st.scanning = false;
-  if (st.have_upto || !(st.pass_newest == feed_position{})) {
-    if (st.upto < st.pass_newest)
-      st.upto = st.pass_newest;
-    st.have_upto = true;
+  auto found = std::move(st.pass_fresh);
+  st.pass_fresh.clear();
+  if (complete) {
+    if (st.have_upto || !(st.pass_newest == feed_position{})) {
+      if (st.upto < st.pass_newest)
+        st.upto = st.pass_newest;
+      st.have_upto = true;
+    }
+    auto minute = st.upto.last_update;
+    st.upto_minute.erase(st.upto_minute.begin(),
+                         st.upto_minute.lower_bound(feed_position{minute, ""}));
+    for (auto& d : found)
+      if (d.last_update == minute)
+        st.upto_minute.insert(position_of(d));
+    std::reverse(found.begin(), found.end());
+    hand_on(self, std::move(found));
   }
   if (st.stopping && !st.in_flight) {
     for (auto& rp : st.stop_waiters)
@@ -218,8 +245,12 @@ void on_page(scanner_pointer self, deal_page& page) {
   for (auto& d : page.deals) {
     auto pos = position_of(d);
     if (st.have_upto && pos <= st.pass_floor) {
-      reached = true;
-      break;
+      if (pos.last_update < st.pass_floor.last_update) {
+        reached = true;
+        break;
+      }
+      if (st.upto_minute.count(pos) != 0)
+        continue;
     }
     ++st.n.seen;
     if (!st.pass_seen.insert(pos).second || st.resumed.count(pos) != 0) {
@@ -230,12 +261,12 @@ void on_page(scanner_pointer self, deal_page& page) {
   }
   if (!fresh.empty() && st.pass_newest < position_of(fresh.front()))
     st.pass_newest = position_of(fresh.front());
-  // Hand on oldest first.
-  std::reverse(fresh.begin(), fresh.end());
-  hand_on(self, std::move(fresh));
+  st.pass_fresh.insert(st.pass_fresh.end(),
+                       std::make_move_iterator(fresh.begin()),
+                       std::make_move_iterator(fresh.end()));
   if (reached || !full || st.page + 1 >= limits::max_deal_pages
       || st.stopping) {
-    finish_pass(self);
+    finish_pass(self, !st.stopping);
     return;
   }
   ++st.page;
@@ -252,7 +283,7 @@ void next_page(scanner_pointer self) {
             auto& st = self->state;
             if (st.stopping) {
               self->send(st.ctx.token, atom::release_v, g.grant_id);
-              finish_pass(self);
+              finish_pass(self, false);
               return;
             }
             q.grant_id = g.grant_id;
@@ -273,7 +304,7 @@ void next_page(scanner_pointer self) {
                   ++st.n.errors;
                   stage_log(self, "deal page " + std::to_string(st.page)
                                     + ": " + render(err));
-                  finish_pass(self);
+                  finish_pass(self, false);
                 });
           });
 }
@@ -288,6 +319,7 @@ void start_pass(scanner_pointer self) {
   st.pass_floor = st.upto;
   st.pass_newest = st.upto;
   st.pass_seen.clear();
+  st.pass_fresh.clear();
   st.resumed.erase(st.resumed.begin(), st.resumed.upper_bound(st.pass_floor));
   next_page(self);
 }

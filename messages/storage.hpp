@@ -99,12 +99,17 @@ struct rejection_record {
   /// The buy price seen when rejecting; -1 if none.
   int32_t price_seen = -1;
   int64_t at_ms = 0;
+  /// While remembered, only a buy price below this is looked at again: the
+  /// lowest price at which the rules that failed still fail (0 = they fail
+  /// at any price, e.g. a sell estimate below the minimum). -1 = unknown:
+  /// any drop below `price_seen` is looked at.
+  int32_t retry_below = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rejection_record& x) {
   return f(caf::meta::type_name("rejection_record"), x.asin, x.where, x.reason,
-           x.price_seen, x.at_ms);
+           x.price_seen, x.at_ms, x.retry_below);
 }
 
 /// What storage remembers about one ASIN.
@@ -116,6 +121,8 @@ struct asin_memory {
   bool rejected = false;
   int32_t rejected_price = -1;
   int64_t rejected_at_ms = 0;
+  /// The rejection's `retry_below`.
+  int32_t rejected_retry_below = -1;
   /// The stored deal's lastUpdate (Keepa minutes), 0 without a deal row: a
   /// feed entry no newer than this is already handled.
   int32_t stored_last_update = 0;
@@ -124,7 +131,8 @@ struct asin_memory {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, asin_memory& x) {
   return f(caf::meta::type_name("asin_memory"), x.asin, x.stored, x.rejected,
-           x.rejected_price, x.rejected_at_ms, x.stored_last_update);
+           x.rejected_price, x.rejected_at_ms, x.rejected_retry_below,
+           x.stored_last_update);
 }
 
 /// One transaction: upsert deals, record rejections, mark feed positions

@@ -16,7 +16,7 @@
 namespace keepa::db {
 
 /// The schema version this program writes and understands.
-constexpr int32_t current_schema_version = 3;
+constexpr int32_t current_schema_version = 4;
 
 /// An abstract database holding deals, rejections and the scan watermark.
 class backend {

@@ -60,6 +60,11 @@ const std::vector<std::vector<const char*>>& migrations() {
       " asin TEXT NOT NULL,"
       " PRIMARY KEY (last_update, asin))",
     },
+    // 4: the price below which a remembered rejection is looked at again.
+    {
+      "ALTER TABLE rejections"
+      " ADD COLUMN retry_below INTEGER NOT NULL DEFAULT -1",
+    },
   };
   return result;
 }

@@ -411,7 +411,7 @@ soci_backend::commit(const upsert_batch& batch,
     }
     if (!batch.rejections.empty()) {
       std::vector<std::string> asin, where, reason;
-      std::vector<int> price;
+      std::vector<int> price, retry;
       std::vector<long long> at;
       for (auto& r : batch.rejections) {
         asin.push_back(r.asin);
@@ -419,14 +419,33 @@ soci_backend::commit(const upsert_batch& batch,
         reason.push_back(r.reason);
         price.push_back(r.price_seen);
         at.push_back(r.at_ms);
+        retry.push_back(r.retry_below);
       }
-      sql << "INSERT INTO rejections (asin, stage, reason, price_seen, at_ms)"
-             " VALUES (:asin, :stage, :reason, :price, :at)"
-             " ON CONFLICT (asin) DO UPDATE SET stage = excluded.stage,"
-             " reason = excluded.reason, price_seen = excluded.price_seen,"
-             " at_ms = excluded.at_ms",
-        soci::use(asin), soci::use(where), soci::use(reason),
-        soci::use(price), soci::use(at);
+      // Schema 4 added retry_below (tests open older schemas).
+      bool has_retry = impl_->version >= 4;
+      auto opt = [has_retry](const char* text) {
+        return has_retry ? text : "";
+      };
+      soci::statement st{sql};
+      st.exchange(soci::use(asin));
+      st.exchange(soci::use(where));
+      st.exchange(soci::use(reason));
+      st.exchange(soci::use(price));
+      st.exchange(soci::use(at));
+      if (has_retry)
+        st.exchange(soci::use(retry));
+      st.alloc();
+      st.prepare(std::string{"INSERT INTO rejections"
+                             " (asin, stage, reason, price_seen, at_ms"}
+                 + opt(", retry_below")
+                 + ") VALUES (:asin, :stage, :reason, :price, :at"
+                 + opt(", :retry")
+                 + ") ON CONFLICT (asin) DO UPDATE SET stage = excluded.stage,"
+                   " reason = excluded.reason,"
+                   " price_seen = excluded.price_seen, at_ms = excluded.at_ms"
+                 + opt(", retry_below = excluded.retry_below"));
+      st.define_and_bind();
+      st.execute(true);
     }
     // Schema 3 added the pending table (tests open older schemas).
     bool has_pending = impl_->version >= 3;
@@ -529,22 +548,24 @@ soci_backend::known(const std::vector<std::string>& asins) {
         marks2.replace(pos, 2, ":b");
       auto n = in.size() * 2 + 1; // See select_deals for the spare row.
       std::vector<std::string> asin(n);
-      std::vector<int> rejected(n), price(n);
+      std::vector<int> rejected(n), price(n), retry(n);
       std::vector<long long> at(n);
       soci::statement st{impl_->sql};
       st.exchange(soci::into(asin));
       st.exchange(soci::into(rejected));
       st.exchange(soci::into(price));
       st.exchange(soci::into(at));
+      st.exchange(soci::into(retry));
       for (auto& x : in)
         st.exchange(soci::use(x));
       for (auto& x : in)
         st.exchange(soci::use(x));
       st.alloc();
-      st.prepare("SELECT asin, 0, last_update, 0 FROM deals WHERE asin IN (" + marks
-                 + ") UNION ALL SELECT asin, 1, price_seen, at_ms"
-                   " FROM rejections WHERE asin IN ("
-                 + marks2 + ")");
+      std::string retry_below = impl_->version >= 4 ? "retry_below" : "-1";
+      st.prepare("SELECT asin, 0, last_update, 0, -1 FROM deals WHERE asin IN ("
+                 + marks + ") UNION ALL SELECT asin, 1, price_seen, at_ms, "
+                 + retry_below + " FROM rejections WHERE asin IN (" + marks2
+                 + ")");
       st.define_and_bind();
       if (!st.execute(true))
         continue;
@@ -556,6 +577,7 @@ soci_backend::known(const std::vector<std::string>& asins) {
           m.rejected = true;
           m.rejected_price = price[i];
           m.rejected_at_ms = at[i];
+          m.rejected_retry_below = retry[i];
         } else {
           m.stored = true;
           m.stored_last_update = price[i];

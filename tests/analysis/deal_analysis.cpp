@@ -46,10 +46,18 @@ deal feed_deal(int32_t used, int32_t fresh = -1) {
 
 constexpr int64_t day_ms = 86400000;
 
+/// The seeds' viability rules alone: their boundaries are tested with small
+/// prices at which the profit bound would reject everything.
+analysis_config seeds_rules() {
+  analysis_config cfg;
+  cfg.peek_profit = false;
+  return cfg;
+}
+
 } // namespace
 
 TEST_CASE("peek: sell estimate boundary at $12", "[pipeline][analysis]") {
-  analysis_config cfg;
+  auto cfg = seeds_rules();
   // buy 1000: ROI at sell 1200 is exactly 20 %.
   CHECK(peek(light(1000, 1200, 1300, 1), cfg).viable);
   auto v = peek(light(900, 1199, 1300, 1), cfg);
@@ -60,7 +68,7 @@ TEST_CASE("peek: sell estimate boundary at $12", "[pipeline][analysis]") {
 }
 
 TEST_CASE("peek: sell is the lower used average", "[pipeline][analysis]") {
-  analysis_config cfg;
+  auto cfg = seeds_rules();
   CHECK(peek(light(1000, 1500, 1250, 1), cfg).est_sell_price == 1250);
   CHECK(peek(light(1000, 1250, 1500, 1), cfg).est_sell_price == 1250);
   // Only one average exists (-1 / -2 are no data).
@@ -73,7 +81,7 @@ TEST_CASE("peek: sell is the lower used average", "[pipeline][analysis]") {
 
 TEST_CASE("peek: condition variants stand in without a USED average",
           "[pipeline][analysis]") {
-  analysis_config cfg;
+  auto cfg = seeds_rules();
   auto p = light(1000, -1, -1, 1);
   p.stats.avg90[csv::used_good_shipping] = 1700;
   p.stats.avg365[csv::used_good_shipping] = 1600;
@@ -87,7 +95,7 @@ TEST_CASE("peek: condition variants stand in without a USED average",
 }
 
 TEST_CASE("peek: buy price used, else new", "[pipeline][analysis]") {
-  analysis_config cfg;
+  auto cfg = seeds_rules();
   auto p = light(-1, 2000, 2000, 1);
   auto v = peek(p, cfg);
   CHECK(v.reason == "no-buy-price");
@@ -103,7 +111,7 @@ TEST_CASE("peek: buy price used, else new", "[pipeline][analysis]") {
 }
 
 TEST_CASE("peek: buy at most 1.1 x sell", "[pipeline][analysis]") {
-  analysis_config cfg;
+  auto cfg = seeds_rules();
   cfg.min_roi = -0.5; // isolate the ratio rule
   CHECK(peek(light(1320, 1200, 1200, 1), cfg).viable);
   auto v = peek(light(1321, 1200, 1200, 1), cfg);
@@ -114,7 +122,7 @@ TEST_CASE("peek: buy at most 1.1 x sell", "[pipeline][analysis]") {
 }
 
 TEST_CASE("peek: gross ROI at least 20 %", "[pipeline][analysis]") {
-  analysis_config cfg;
+  auto cfg = seeds_rules();
   CHECK(peek(light(1500, 1800, 1800, 1), cfg).viable);    // 20 % exactly
   CHECK(peek(light(1501, 1800, 1800, 1), cfg).reason == "roi-below-min");
   CHECK(peek(light(1800, 1800, 1800, 1), cfg).reason == "roi-below-min");
@@ -124,7 +132,7 @@ TEST_CASE("peek: gross ROI at least 20 %", "[pipeline][analysis]") {
 }
 
 TEST_CASE("peek: rank drops in 365 days", "[pipeline][analysis]") {
-  analysis_config cfg;
+  auto cfg = seeds_rules();
   CHECK(peek(light(1000, 1500, 1500, 1), cfg).viable);
   CHECK(peek(light(1000, 1500, 1500, 0), cfg).reason == "no-rank-drops");
   // -1: Keepa had no data; counts as none.
@@ -134,6 +142,58 @@ TEST_CASE("peek: rank drops in 365 days", "[pipeline][analysis]") {
   CHECK(peek(light(1000, 1500, 1500, 3), cfg).viable);
   cfg.min_rank_drops = 0;
   CHECK(peek(light(1000, 1500, 1500, -1), cfg).viable);
+}
+
+TEST_CASE("peek: the profit at the used price bounds the commit's",
+          "[pipeline][analysis]") {
+  analysis_config cfg;
+  // Sell 3000, referral 15 % = 450, pick&pack 300: profit 2250 - buy.
+  auto p = light(1750, 3000, 3200, 1);
+  p.referral_fee_percentage = 15;
+  p.fba_pick_pack_fee = 300;
+  CHECK(peek(p, cfg).viable); // profit 500
+  p.stats.current[csv::used] = 1751;
+  auto v = peek(p, cfg);
+  CHECK(v.reason == "profit-below-min"); // 499: ratio and ROI still pass
+  CHECK(v.retry_below == 1751);
+  cfg.peek_profit = false;
+  CHECK(peek(p, cfg).viable);
+  // The other rules are checked first.
+  cfg.peek_profit = true;
+  p.stats.sales_rank_drops365 = 0;
+  CHECK(peek(p, cfg).reason == "no-rank-drops");
+}
+
+TEST_CASE("peek: the price below which a rejection is looked at again",
+          "[pipeline][analysis]") {
+  auto cfg = seeds_rules();
+  // ROI: sell 1800 passes up to 1500; but the commit's profit (default fees
+  // 270 + 350, at least 500) breaks from 681 on, and it counts too.
+  auto v = peek(light(1501, 1800, 1800, 1), cfg);
+  CHECK(v.reason == "roi-below-min");
+  CHECK(v.retry_below == 681);
+  cfg.min_profit = 1; // 1800 - 620 - buy >= 1: up to 1179
+  CHECK(peek(light(1501, 1800, 1800, 1), cfg).retry_below == 1180);
+  cfg.min_roi = 2; // up to 600
+  CHECK(peek(light(1501, 1800, 1800, 1), cfg).retry_below == 601);
+  cfg = seeds_rules();
+  cfg.min_roi = -0.5;
+  cfg.min_profit = 1;
+  cfg.pick_pack_fee = 0;
+  cfg.referral_percent = 0; // profit up to 1199, ratio up to 1320
+  CHECK(peek(light(1321, 1200, 1200, 1), cfg).retry_below == 1200);
+  // No price changes these.
+  cfg = seeds_rules();
+  CHECK(peek(light(900, 1199, 1300, 1), cfg).retry_below == 0);
+  CHECK(peek(light(1000, 1500, 1500, 0), cfg).retry_below == 0);
+  CHECK(peek(light(1000, -1, -1, 1), cfg).retry_below == 0);
+  auto p = light(1000, 1500, 1500, 1);
+  p.product_type = 4;
+  CHECK(peek(p, cfg).retry_below == 0);
+  // Nothing known: any drop counts.
+  CHECK(peek(light(-1, 2000, 2000, 1), cfg).retry_below == -1);
+  CHECK(peek(product{}, cfg).retry_below == -1);
+  CHECK(peek(light(1000, 1500, 1500, 1), cfg).retry_below == -1); // viable
 }
 
 TEST_CASE("peek: missing data and short arrays", "[pipeline][analysis]") {
@@ -208,6 +268,21 @@ TEST_CASE("rejection memory", "[pipeline][analysis]") {
   CHECK(remembered_reject(feed_deal(-1), m, cfg, now));
   m.rejected_price = -1;
   CHECK_FALSE(remembered_reject(feed_deal(1500), m, cfg, now));
+  // A known retry price replaces the price seen: only a price below it can
+  // change the verdict.
+  m.rejected_price = 1500;
+  m.rejected_retry_below = 1200;
+  CHECK(remembered_reject(feed_deal(1499), m, cfg, now));
+  CHECK(remembered_reject(feed_deal(1200), m, cfg, now));
+  CHECK_FALSE(remembered_reject(feed_deal(1199), m, cfg, now));
+  m.rejected_price = -1;
+  CHECK(remembered_reject(feed_deal(1200), m, cfg, now));
+  // 0: no price helps, until the memory expires.
+  m.rejected_retry_below = 0;
+  CHECK(remembered_reject(feed_deal(1), m, cfg, now));
+  CHECK_FALSE(remembered_reject(feed_deal(1), m, cfg,
+                                m.rejected_at_ms + 7 * day_ms));
+  m.rejected_retry_below = -1;
   m.rejected_price = 1500;
   m.rejected = false;
   CHECK_FALSE(remembered_reject(feed_deal(1500), m, cfg, now));
@@ -320,10 +395,12 @@ TEST_CASE("commit: profit boundaries", "[pipeline][analysis]") {
   CHECK_FALSE(v.record);
   CHECK(v.reason == "profit-below-min");
   CHECK(v.buy_price == 1751);
+  CHECK(v.retry_below == 1751); // the feed's used price <= landing price
   full.offers.lowest_by_condition[2] = 2250;
   v = commit(survivor_of(full), full, cfg, 0);
   CHECK(v.profit == 0);
   CHECK(v.reason == "no-profit");
+  CHECK(v.retry_below == 1751);
   // The sell side: fees rounded half up like the simulator's.
   cfg.min_profit = 1;
   full.stats.avg90[csv::used] = 1230; // referral 184.5 -> 185
@@ -458,7 +535,7 @@ TEST_CASE("add_analysis_options registers every key",
   add_analysis_options(opts);
   for (auto key : {"min-sell-price", "max-buy-to-sell", "min-roi",
                    "min-rank-drops365", "min-price", "max-price",
-                   "rejection-memory"})
+                   "rejection-memory", "skip-peek-profit"})
     CHECK(opts.qualified_name_lookup("keepa.filter", std::string{key}) != nullptr);
   for (auto key : {"prep-fee", "inbound-shipping", "tax-percent", "markup",
                    "referral-percent", "pick-pack-fee", "min-profit"})
@@ -467,7 +544,8 @@ TEST_CASE("add_analysis_options registers every key",
   caf::settings xs;
   std::vector<std::string> args{"--keepa.filter.min-roi=0.3",
                                 "--keepa.business.prep-fee=25",
-                                "--keepa.filter.rejection-memory=2h"};
+                                "--keepa.filter.rejection-memory=2h",
+                                "--keepa.filter.skip-peek-profit"};
   auto res = opts.parse(xs, args);
   REQUIRE(res.first == caf::pec::success);
   auto c = analysis_config_from(xs);
@@ -475,4 +553,6 @@ TEST_CASE("add_analysis_options registers every key",
   CHECK(c->min_roi == 0.3);
   CHECK(c->prep_fee == 25);
   CHECK(c->memory == std::chrono::hours{2});
+  CHECK_FALSE(c->peek_profit);
+  CHECK(analysis_config{}.peek_profit);
 }

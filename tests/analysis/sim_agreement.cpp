@@ -139,9 +139,13 @@ sim::options sim_options(uint64_t seed) {
 TEST_CASE("peek and commit agree with keepa-sim's truth",
           "[pipeline][analysis][sim]") {
   auto seed = GENERATE(uint64_t{1}, uint64_t{7}, uint64_t{2024});
-  CAPTURE(seed);
+  // The simulator's peek truth is the seeds' rules; the profit bound on top
+  // may only drop books that are not good deals.
+  auto bound = GENERATE(false, true);
+  CAPTURE(seed, bound);
   sim::model m{sim_options(seed)};
   analysis_config cfg;
+  cfg.peek_profit = bound;
   auto all = m.asins();
   auto pass_list = m.peek_pass_asins();
   auto good_list = m.good_deal_asins();
@@ -152,12 +156,15 @@ TEST_CASE("peek and commit agree with keepa-sim's truth",
   REQUIRE(pass.size() > good.size());
   // Peek: light products, stats=365, history=0, no offers.
   std::vector<survivor> survivors;
-  std::vector<std::string> false_pass, false_reject;
+  std::vector<std::string> false_pass, false_reject, bounded;
   std::map<std::string, int> reasons;
   in_batches(all, [&](const std::vector<std::string>& batch) {
     for (auto& p : fetch(m, batch, 0)) {
       auto v = peek(p, cfg);
-      if (v.viable != (pass.count(p.asin) > 0))
+      if (!v.viable && v.reason == "profit-below-min"
+          && good.count(p.asin) == 0)
+        bounded.push_back(p.asin);
+      else if (v.viable != (pass.count(p.asin) > 0))
         (v.viable ? false_pass : false_reject).push_back(p.asin);
       if (!v.viable) {
         ++reasons[v.reason];
@@ -175,6 +182,7 @@ TEST_CASE("peek and commit agree with keepa-sim's truth",
   INFO("peek rejects the simulator passes: " << join(false_reject));
   CHECK(false_pass.empty());
   CHECK(false_reject.empty());
+  CHECK(bounded.empty() != bound);
   // The simulator's rejects exercise more than one rule.
   CHECK(reasons.size() >= 3);
   // Commit: full products with offers=20 for the survivors.

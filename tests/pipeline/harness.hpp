@@ -4,6 +4,7 @@
 
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -19,9 +20,15 @@ using keepa::get_int;
 using keepa::recall_figures;
 
 struct harness : keepa::virtual_run {
+  /// `configure` may change the settings (filters, profiles) before the
+  /// actors start.
   harness(keepa::sim::options opts, const std::string& name,
-          caf::timespan scan_interval = std::chrono::minutes{2})
+          caf::timespan scan_interval = std::chrono::minutes{2},
+          const std::function<void(keepa::pipeline_settings&)>& configure
+          = nullptr)
     : virtual_run(std::move(opts), "test-" + name, scan_interval) {
+    if (configure)
+      configure(settings);
     spawn();
   }
 

@@ -91,10 +91,12 @@ void run_backend_contract(const backend_fixture& fix) {
     batch.deals = {make_deal("B000000001", 1), make_deal("B000000003", 1)};
     batch.rejections = {make_rejection("B000000002", 1999, 77),
                         make_rejection("B000000003", 500, 78)};
+    batch.rejections[0].retry_below = 1200;
     REQUIRE_OK(db->commit(batch, std::nullopt));
     // The newest rejection of an ASIN wins.
     upsert_batch again;
     again.rejections = {make_rejection("B000000002", 1499, 99)};
+    again.rejections[0].retry_below = 0;
     REQUIRE_OK(db->commit(again, std::nullopt));
     auto xs = db->known({"B000000003", "B00UNKNOWN", "B000000002",
                          "B000000001", "B000000002"});
@@ -109,6 +111,8 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK((*xs)[1].rejected);
     CHECK((*xs)[1].rejected_price == 1499);
     CHECK((*xs)[1].rejected_at_ms == 99);
+    CHECK((*xs)[1].rejected_retry_below == 0);
+    CHECK((*xs)[0].rejected_retry_below == -1);
     CHECK((*xs)[1].stored_last_update == 0);
     CHECK((*xs)[0].stored_last_update == batch.deals[1].last_update);
     CHECK((*xs)[2].asin == "B000000001");
@@ -268,6 +272,29 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK(*db->watermark() == pos(10, "B000000001"));
     REQUIRE_OK(db->track({pos(20, "B000000002")}));
     CHECK(db->pending()->size() == 1);
+    int version = 0;
+    *fix.raw() << "SELECT version FROM schema_version", soci::into(version);
+    CHECK(version == db::current_schema_version);
+  }
+  SECTION("schema 3's rejections keep their price; later ones a retry price") {
+    {
+      auto old = fix.open(3);
+      upsert_batch batch;
+      batch.rejections = {make_rejection("B000000001", 900, 5)};
+      batch.rejections[0].retry_below = 700; // no column to hold it yet
+      REQUIRE_OK(old->commit(batch, std::nullopt));
+      CHECK((*old->known({"B000000001"}))[0].rejected_retry_below == -1);
+    }
+    auto db = fix.open();
+    auto xs = db->known({"B000000001"});
+    REQUIRE(xs->size() == 1);
+    CHECK((*xs)[0].rejected_price == 900);
+    CHECK((*xs)[0].rejected_retry_below == -1);
+    upsert_batch batch;
+    batch.rejections = {make_rejection("B000000001", 950, 6)};
+    batch.rejections[0].retry_below = 700;
+    REQUIRE_OK(db->commit(batch, std::nullopt));
+    CHECK((*db->known({"B000000001"}))[0].rejected_retry_below == 700);
     int version = 0;
     *fix.raw() << "SELECT version FROM schema_version", soci::into(version);
     CHECK(version == db::current_schema_version);

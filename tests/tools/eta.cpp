@@ -37,7 +37,7 @@ eta_result run(const eta_options& o) {
 
 TEST_CASE("keepa-eta reaches the target and accounts for every token",
           "[eta]") {
-  auto o = small_plan(20, 15);
+  auto o = small_plan(20, 60);
   auto r = run(o);
   INFO(render(o, r));
   CHECK(r.reached);
@@ -58,7 +58,7 @@ TEST_CASE("keepa-eta reaches the target and accounts for every token",
   CHECK(r.consumed + r.lost_at_cap <= r.generated + 180);
   CHECK(r.min_balance > -180);
   auto text = render(o, r);
-  CHECK(text.find("ETA for 15 deals:") != std::string::npos);
+  CHECK(text.find("ETA for 60 deals:") != std::string::npos);
   CHECK(text.find("lost at cap") != std::string::npos);
 }
 

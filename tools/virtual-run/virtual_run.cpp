@@ -32,19 +32,36 @@ std::string recall_figures::missed_list() const {
 namespace {
 
 /// Sends `xs` to `a`, runs the scheduler and stores the answer in `out`.
+/// Virtual time stands still unless `patience` lets it run on (until the
+/// answer comes, at most that long), as a real stop waits for requests in
+/// flight.
 template <class T, class Handle, class... Ts>
-bool ask(virtual_run& r, const Handle& a, T& out, Ts&&... xs) {
+bool ask_within(virtual_run& r, caf::timespan patience, const Handle& a,
+                T& out, Ts&&... xs) {
   caf::scoped_actor self{r.sys};
   self->send(a, std::forward<Ts>(xs)...);
-  r.sched.run();
-  bool answered = false;
-  self->receive(
-    [&](T& x) {
-      out = std::move(x);
-      answered = true;
-    },
-    caf::after(std::chrono::seconds{0}) >> [] {});
-  return answered;
+  auto deadline = r.now() + patience;
+  for (;;) {
+    r.sched.run();
+    bool answered = false;
+    self->receive(
+      [&](T& x) {
+        out = std::move(x);
+        answered = true;
+      },
+      caf::after(std::chrono::seconds{0}) >> [] {});
+    if (answered)
+      return true;
+    if (!r.sched.has_pending_timeout()
+        || r.sched.clock().schedule().begin()->first > deadline)
+      return false;
+    r.sched.trigger_timeout();
+  }
+}
+
+template <class T, class Handle, class... Ts>
+bool ask(virtual_run& r, const Handle& a, T& out, Ts&&... xs) {
+  return ask_within(r, caf::timespan{0}, a, out, std::forward<Ts>(xs)...);
 }
 
 } // namespace
@@ -107,9 +124,12 @@ caf::error virtual_run::spawn() {
 
 std::vector<std::string> virtual_run::shut_down() {
   std::vector<std::string> silent;
+  // Longer than the client's timeout: a stage waits for its request in
+  // flight.
+  auto patience = std::chrono::minutes{5};
   auto stop = [&](const char* name, auto hdl) {
     caf::ok_atom ok;
-    if (!ask(*this, hdl, ok, atom::stop_v))
+    if (!ask_within(*this, patience, hdl, ok, atom::stop_v))
       silent.emplace_back(name);
   };
   stop("scanner", h.scanner);
