@@ -82,6 +82,29 @@ TEST_CASE("keepa-eta says when the target is out of reach", "[eta]") {
   CHECK(text.find("at most about 7200 deals") != std::string::npos);
 }
 
+TEST_CASE("keepa-eta stops early once the recent growth cannot reach the "
+          "target",
+          "[eta]") {
+  // 4000 books hold about 120 good deals: 1000 is out of reach.
+  auto o = small_plan(5, 1000);
+  o.limit = std::chrono::hours{24 * 365};
+  o.window = std::chrono::hours{24 * 2};
+  auto r = run(o);
+  INFO(render(o, r));
+  CHECK_FALSE(r.reached);
+  CHECK(r.out_of_reach);
+  CHECK(r.elapsed >= o.window);
+  CHECK(r.elapsed < o.limit);
+  CHECK(double(r.deals) + r.recent_per_day * 363 < 1000.0);
+  CHECK(render(o, r).find("out of reach: ") != std::string::npos);
+  // Without the window it runs to the limit.
+  o.window = caf::timespan::zero();
+  o.limit = std::chrono::hours{24 * 3};
+  auto full = run(o);
+  CHECK_FALSE(full.out_of_reach);
+  CHECK(full.elapsed == o.limit);
+}
+
 TEST_CASE("keepa-eta rejects bad options with a readable error", "[eta]") {
   auto err_of = [](caf::settings xs) {
     auto r = eta_options_from(xs);
@@ -97,6 +120,9 @@ TEST_CASE("keepa-eta rejects bad options with a readable error", "[eta]") {
   xs.clear();
   caf::put(xs, "eta.update-rate", -1.0);
   CHECK_THAT(err_of(xs), Catch::Contains("update-rate"));
+  xs.clear();
+  caf::put(xs, "eta.window", caf::timespan{-1});
+  CHECK_THAT(err_of(xs), Catch::Contains("eta.window"));
   pipeline_config cfg;
   REQUIRE(!load_profiles(cfg));
   auto o = small_plan(5, 0);

@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <deque>
 
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
@@ -26,6 +27,7 @@ caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
   s.seed = caf::get_or(xs, "eta.seed", size_t{1});
   o.target = caf::get_or(xs, "eta.deals", size_t{10000});
   o.limit = caf::get_or(xs, "eta.max-time", o.limit);
+  o.window = caf::get_or(xs, "eta.window", o.window);
   o.scan_interval = caf::get_or(xs, "eta.scan-interval", o.scan_interval);
   auto bad = [](const char* what) {
     return caf::make_error(ec::invalid_config, what);
@@ -39,6 +41,8 @@ caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
     return bad("need 0 <= eta.good-fraction <= eta.peek-pass-fraction <= 1");
   if (o.scan_interval <= caf::timespan::zero())
     return bad("eta.scan-interval must be positive");
+  if (o.window < caf::timespan::zero())
+    return bad("eta.window must be >= 0 (0 = run to eta.max-time)");
   return o;
 }
 
@@ -63,6 +67,8 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
   eta_result r;
   r.refresh_after = config->update.refresh_after;
   caf::timespan step = std::chrono::minutes{1};
+  // (elapsed, deals) at each check within the last window.
+  std::deque<std::pair<caf::timespan, uint64_t>> recent{{r.elapsed, 0}};
   for (r.elapsed = caf::timespan{0}; r.elapsed < opts.limit;) {
     step = std::min(step, opts.limit - r.elapsed);
     run.run_for(step);
@@ -71,6 +77,23 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
     if (r.deals >= opts.target) {
       r.reached = true;
       break;
+    }
+    recent.emplace_back(r.elapsed, r.deals);
+    while (recent.size() > 1 && recent[1].first <= r.elapsed - opts.window)
+      recent.pop_front();
+    auto span = r.elapsed - recent.front().first;
+    if (opts.window > caf::timespan::zero() && span >= opts.window) {
+      auto days = std::chrono::duration<double, std::ratio<86400>>(span)
+                    .count();
+      auto per_day = double(r.deals - recent.front().second) / days;
+      auto left = std::chrono::duration<double, std::ratio<86400>>(
+                    opts.limit - r.elapsed)
+                    .count();
+      if (double(r.deals) + per_day * left < double(opts.target)) {
+        r.out_of_reach = true;
+        r.recent_per_day = per_day;
+        break;
+      }
     }
     // Check more often near the target (down to once a minute, in whole
     // minutes), so the ETA is accurate without checking every minute of a
@@ -140,14 +163,24 @@ std::string render(const eta_options& opts, const eta_result& r) {
     out += format("ETA for %llu deals: %s (virtual time)\n",
                   static_cast<unsigned long long>(opts.target),
                   duration_text(r.elapsed).c_str());
-  else
-    out += format("not reached: %llu of %llu deals after %s (the limit)\n"
-                  "  stored deals are a stock: each costs a light refresh "
-                  "(about 1 token) every %s,\n  so %lld tokens/min keep at "
-                  "most about %.0f deals, fewer while also finding new ones\n",
+  else if (r.out_of_reach)
+    out += format("out of reach: %llu of %llu deals after %s; at the last "
+                  "%s's %.1f deals/day\n  the target is not reached within "
+                  "%s, and the rate only falls as the stock grows\n",
                   static_cast<unsigned long long>(r.deals),
                   static_cast<unsigned long long>(opts.target),
                   duration_text(r.elapsed).c_str(),
+                  duration_text(opts.window).c_str(), r.recent_per_day,
+                  duration_text(opts.limit).c_str());
+  else
+    out += format("not reached: %llu of %llu deals after %s (the limit)\n",
+                  static_cast<unsigned long long>(r.deals),
+                  static_cast<unsigned long long>(opts.target),
+                  duration_text(r.elapsed).c_str());
+  if (!r.reached)
+    out += format("  stored deals are a stock: each costs a light refresh "
+                  "(about 1 token) every %s,\n  so %lld tokens/min keep at "
+                  "most about %.0f deals, fewer while also finding new ones\n",
                   duration_text(r.refresh_after).c_str(),
                   static_cast<long long>(s.refill_rate),
                   double(s.refill_rate)

@@ -28,6 +28,11 @@ struct eta_options {
   uint64_t target = 10000;
   /// Give up after this much virtual time.
   caf::timespan limit = std::chrono::hours{24 * 365};
+  /// Also give up early once the growth over this last stretch, carried on
+  /// at the same rate, would not reach the target within the limit (stored
+  /// deals grow ever slower as their refreshes take more of the plan, so
+  /// the straight line is the optimistic reading). 0 = only the limit.
+  caf::timespan window = std::chrono::hours{24 * 7};
   /// How often the run checks its progress (virtual time); closer to the
   /// target down to once a minute.
   caf::timespan step = std::chrono::minutes{30};
@@ -36,6 +41,11 @@ struct eta_options {
 
 struct eta_result {
   bool reached = false;
+  /// Stopped before the limit: the last `window`'s growth, carried on,
+  /// would not reach the target within it.
+  bool out_of_reach = false;
+  /// Deals per day over the last window when stopping early.
+  double recent_per_day = 0;
   /// Virtual time from the start until `target` deals were stored (or the
   /// limit).
   caf::timespan elapsed{0};

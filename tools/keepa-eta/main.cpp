@@ -32,6 +32,10 @@ public:
                    "share passing a peek (default 0.15)")
       .add<size_t>("seed", "catalogue seed (default 1)")
       .add<caf::timespan>("max-time", "give up after (default 365d)")
+      .add<caf::timespan>("window",
+                          "give up early once the growth over this last "
+                          "stretch would not reach the target within "
+                          "max-time (default 168h, 0 = never)")
       .add<caf::timespan>("scan-interval", "scanner interval (default 5min)");
     // Stored deals cost a refresh each: a shorter refresh-after caps how
     // many deals a plan can hold.
