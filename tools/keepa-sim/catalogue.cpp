@@ -70,41 +70,60 @@ int stride_of(int type) {
   }
 }
 
-int32_t window_avg(const std::vector<int32_t>& h, int stride, int32_t from,
-                   int32_t to) {
-  double sum = 0;
-  double weight = 0;
-  auto n = h.size() / stride;
-  // Times ascend: skip by binary search to the last entry starting at or
-  // before `from` (the ones before it end before the window).
-  size_t first = 0;
-  for (size_t lo = 0, hi = n; lo < hi;) {
+size_t points_until(const std::vector<int32_t>& h, int stride, int32_t t) {
+  size_t lo = 0;
+  for (size_t hi = h.size() / stride; lo < hi;) {
     auto mid = lo + (hi - lo) / 2;
-    if (h[mid * stride] <= from) {
-      first = mid;
+    if (h[mid * stride] <= t)
       lo = mid + 1;
-    } else {
+    else
       hi = mid;
-    }
   }
-  for (size_t i = first; i < n; ++i) {
+  return lo;
+}
+
+void window_avgs(const std::vector<int32_t>& h, int stride, int32_t to,
+                 const int32_t* from, int32_t* out, int n) {
+  double sum[max_windows] = {};
+  double weight[max_windows] = {};
+  n = std::min(n, max_windows);
+  if (n <= 0)
+    return;
+  auto count = h.size() / stride;
+  // The entries before the last one starting at or before the earliest
+  // `from` end before every window.
+  auto until = points_until(h, stride, *std::min_element(from, from + n));
+  auto first = until > 0 ? until - 1 : 0;
+  for (size_t i = first; i < count; ++i) {
     auto t0 = h[i * stride];
     if (t0 >= to)
       break;
-    auto t1 = i + 1 < n ? h[(i + 1) * stride] : to;
+    auto t1 = i + 1 < count ? h[(i + 1) * stride] : to;
     auto v = h[i * stride + 1];
-    if (stride == 3 && v >= 0)
-      v += std::max(h[i * stride + 2], 0);
-    auto lo = std::max(t0, from);
-    auto hi = std::min(t1, to);
-    if (v < 0 || hi <= lo)
+    if (v < 0)
       continue;
-    sum += static_cast<double>(v) * (hi - lo);
-    weight += hi - lo;
+    if (stride == 3)
+      v += std::max(h[i * stride + 2], 0);
+    auto hi = std::min(t1, to);
+    // Each window adds its part of the segment in time order, exactly as
+    // a pass over that window alone would.
+    for (int k = 0; k < n; ++k) {
+      auto lo = std::max(t0, from[k]);
+      if (hi <= lo)
+        continue;
+      sum[k] += static_cast<double>(v) * (hi - lo);
+      weight[k] += hi - lo;
+    }
   }
-  if (weight <= 0)
-    return -1;
-  return clamp32(sum / weight);
+  for (int k = 0; k < n; ++k)
+    out[k] = weight[k] <= 0 ? -1 : clamp32(sum[k] / weight[k]);
+}
+
+int32_t window_avg(const std::vector<int32_t>& h, int stride, int32_t from,
+                   int32_t to) {
+  int32_t result = -1;
+  window_avgs(h, stride, to, &from, &result, 1);
+  return result;
 }
 
 int32_t last_value(const std::vector<int32_t>& h, int stride) {
@@ -127,20 +146,34 @@ int32_t prev_value(const std::vector<int32_t>& h, int stride) {
 
 int32_t rank_drops(const std::vector<int32_t>& h, int32_t from, int32_t to) {
   int32_t drops = 0;
-  for (size_t i = 2; i + 1 < h.size(); i += 2) {
+  // Start at the first point at or after `from` (never at the very first
+  // point, which has no predecessor): times ascend, so binary search.
+  size_t lo = 1;
+  for (size_t hi = h.size() / 2; lo < hi;) {
+    auto mid = lo + (hi - lo) / 2;
+    if (h[2 * mid] < from)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (size_t i = 2 * lo; i + 1 < h.size(); i += 2) {
     auto t = h[i];
+    if (t > to)
+      break;
     auto v = h[i + 1];
     auto prev = h[i - 1];
-    if (t >= from && t <= to && v >= 0 && prev >= 0 && v < prev)
+    if (t >= from && v >= 0 && prev >= 0 && v < prev)
       ++drops;
   }
   return drops;
 }
 
 int32_t est_sell(const book& b, int32_t now) {
-  auto& used = b.csv[2];
-  auto a90 = window_avg(used, 2, now - 90 * day_min, now);
-  auto a365 = window_avg(used, 2, now - year_min, now);
+  const int32_t from[] = {now - 90 * day_min, now - year_min};
+  int32_t avg[2];
+  window_avgs(b.csv[2], 2, now, from, avg, 2);
+  auto a90 = avg[0];
+  auto a365 = avg[1];
   if (a90 < 0)
     return a365;
   if (a365 < 0)

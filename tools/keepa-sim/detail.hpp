@@ -122,10 +122,22 @@ struct book {
   bool good = false;
 };
 
+/// Number of points of a flat history at or before relative minute `t`
+/// (times ascend, so a binary search).
+size_t points_until(const std::vector<int32_t>& h, int stride, int32_t t);
+
 /// Time-weighted average of a flat history over [from, to] (relative
 /// minutes), ignoring negative values; -1 when nothing is valid.
 int32_t window_avg(const std::vector<int32_t>& h, int stride, int32_t from,
                    int32_t to);
+
+/// Most windows window_avgs takes at once.
+constexpr int max_windows = 8;
+
+/// `out[k] = window_avg(h, stride, from[k], to)` for k < n (at most
+/// max_windows), in one pass over the history.
+void window_avgs(const std::vector<int32_t>& h, int stride, int32_t to,
+                 const int32_t* from, int32_t* out, int n);
 
 /// Last value of a history, -1 when empty.
 int32_t last_value(const std::vector<int32_t>& h, int stride);

@@ -7,6 +7,8 @@
 #include <climits>
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 namespace keepa::sim::feed {
 
@@ -63,22 +65,20 @@ double condition_factor(int type) {
   }
 }
 
-/// The history of `type` as sent (relative times), stride by type.
-std::vector<int32_t> series(const book& b, int type) {
-  if (type >= 19 && type <= 22) {
-    std::vector<int32_t> out;
-    auto& used = b.csv[2];
-    for (size_t i = 0; i + 1 < used.size(); i += 2) {
-      out.push_back(used[i]);
-      auto v = used[i + 1];
-      out.push_back(v < 0 ? -1
-                          : static_cast<int32_t>(v * condition_factor(type)
-                                                 + 0.5));
-      out.push_back(v < 0 ? -1 : 399);
-    }
-    return out;
+/// The history of a used-condition type (19..22) as sent: USED with the
+/// condition's factor and shipping, stride 3.
+void derived_series(const book& b, int type, std::vector<int32_t>& out) {
+  auto& used = b.csv[2];
+  out.clear();
+  out.reserve(used.size() / 2 * 3);
+  for (size_t i = 0; i + 1 < used.size(); i += 2) {
+    out.push_back(used[i]);
+    auto v = used[i + 1];
+    out.push_back(v < 0 ? -1
+                        : static_cast<int32_t>(v * condition_factor(type)
+                                               + 0.5));
+    out.push_back(v < 0 ? -1 : 399);
   }
-  return b.csv[static_cast<size_t>(type)];
 }
 
 /// Array lengths vary by data age on real Keepa (2025 answers had 34
@@ -115,10 +115,8 @@ bool visible(int type, const product_view& v) {
 /// (keeping the last point before it).
 void write_history(json::writer& w, const std::vector<int32_t>& h, int stride,
                    int64_t origin_km, int32_t from) {
-  size_t first = 0;
-  for (size_t i = 0; i < h.size(); i += stride)
-    if (h[i] <= from)
-      first = i;
+  auto until = detail::points_until(h, stride, from);
+  size_t first = until > 0 ? (until - 1) * stride : 0;
   w.begin_array();
   for (size_t i = first; i < h.size(); i += stride) {
     w.num(origin_km + h[i]);
@@ -130,39 +128,63 @@ void write_history(json::writer& w, const std::vector<int32_t>& h, int stride,
 
 /// Value of a history at relative minute t (last point at or before t).
 int32_t value_at(const std::vector<int32_t>& h, int stride, int32_t t) {
-  int32_t v = -1;
-  for (size_t i = 0; i < h.size() && h[i] <= t; i += stride) {
-    v = h[i + 1];
-    if (stride == 3 && v >= 0)
-      v += std::max(h[i + 2], 0);
-  }
+  auto n = detail::points_until(h, stride, t);
+  if (n == 0)
+    return -1;
+  auto i = (n - 1) * stride;
+  auto v = h[i + 1];
+  if (stride == 3 && v >= 0)
+    v += std::max(h[i + 2], 0);
   return v;
 }
 
-/// [time, value] of the minimum (or maximum) valid point in [from, to].
-void write_extreme(json::writer& w, const std::vector<int32_t>& h,
-                   int stride, int64_t origin_km, int32_t from, int32_t to,
-                   bool want_max) {
+/// The valid point with the lowest (or highest) value; the earliest one on
+/// ties. `best` < 0: none.
+struct extreme {
   int32_t best = -1;
   int32_t when = 0;
-  for (size_t i = 0; i < h.size(); i += stride) {
-    if (h[i] < from || h[i] > to)
-      continue;
-    auto v = h[i + 1];
-    if (v < 0)
-      continue;
-    if (stride == 3)
-      v += std::max(h[i + 2], 0);
+
+  void add(int32_t t, int32_t v, bool want_max) {
     if (best < 0 || (want_max ? v > best : v < best)) {
       best = v;
-      when = h[i];
+      when = t;
     }
   }
-  if (best < 0) {
+};
+
+/// The extremes of a history, overall and within [from, to].
+struct extremes {
+  extreme min;
+  extreme max;
+  extreme min_in;
+  extreme max_in;
+
+  void scan(const std::vector<int32_t>& h, int stride, int32_t from,
+            int32_t to) {
+    for (size_t i = 0; i < h.size(); i += stride) {
+      auto v = h[i + 1];
+      if (v < 0)
+        continue;
+      if (stride == 3)
+        v += std::max(h[i + 2], 0);
+      auto t = h[i];
+      min.add(t, v, false);
+      max.add(t, v, true);
+      if (t >= from && t <= to) {
+        min_in.add(t, v, false);
+        max_in.add(t, v, true);
+      }
+    }
+  }
+};
+
+/// [time, value] of an extreme, or null.
+void write_extreme(json::writer& w, const extreme& x, int64_t origin_km) {
+  if (x.best < 0) {
     w.null();
     return;
   }
-  w.begin_array().num(origin_km + when).num(best).end_array();
+  w.begin_array().num(origin_km + x.when).num(x.best).end_array();
 }
 
 void write_offer(json::writer& w, const detail::offer& o, int64_t seen_km,
@@ -239,19 +261,29 @@ void write_product(json::writer& w, const catalogue& cat, int index,
   w.end_object();
   w.key("referralFeePercent").num(b.referral_pct);
   w.key("referralFeePercentage").dbl(b.referral_pct);
-  std::vector<std::vector<int32_t>> sent(n_types);
-  for (int t = 0; t < n_types; ++t)
-    if (visible(t, v))
-      sent[t] = series(b, t);
+  // The histories as sent: the book's own, or derived for 19..22.
+  std::array<const std::vector<int32_t>*, n_types> sent{};
+  std::array<std::vector<int32_t>, 4> derived;
+  for (int t = 0; t < n_types; ++t) {
+    if (!visible(t, v))
+      continue;
+    if (t >= 19 && t <= 22) {
+      derived_series(b, t, derived[static_cast<size_t>(t - 19)]);
+      sent[t] = &derived[static_cast<size_t>(t - 19)];
+    } else {
+      sent[t] = &b.csv[static_cast<size_t>(t)];
+    }
+  }
+  auto has = [&](int t) { return sent[t] != nullptr && !sent[t]->empty(); };
   int32_t from = v.days > 0 ? now - v.days * day_min : INT32_MIN;
   auto n_out = types_sent(index);
   if (v.history) {
     w.key("csv").begin_array();
     for (int t = 0; t < n_out; ++t) {
-      if (!visible(t, v) || sent[t].empty())
+      if (!has(t))
         w.null();
       else
-        write_history(w, sent[t], stride_of(t), v.origin_km, from);
+        write_history(w, *sent[t], stride_of(t), v.origin_km, from);
     }
     w.end_array();
     w.key("salesRanks").begin_object();
@@ -267,6 +299,25 @@ void write_product(json::writer& w, const catalogue& cat, int index,
     offers.resize(static_cast<size_t>(found));
   }
   if (v.stats) {
+    // Per type, one pass for the averages ending now (plus the interval's
+    // when it ends elsewhere) and one for the extremes.
+    const int32_t window_from[] = {now - 30 * day_min, now - 90 * day_min,
+                                now - 180 * day_min, now - 365 * day_min,
+                                v.stats_from};
+    auto n_now = v.stats_to == now ? 5 : 4;
+    std::array<std::array<int32_t, 5>, n_types> avgs;
+    std::array<extremes, n_types> ext;
+    for (int t = 0; t < n_out; ++t) {
+      avgs[t].fill(-1);
+      if (!has(t))
+        continue;
+      auto& h = *sent[t];
+      auto stride = stride_of(t);
+      detail::window_avgs(h, stride, now, window_from, avgs[t].data(), n_now);
+      if (n_now == 4)
+        avgs[t][4] = window_avg(h, stride, v.stats_from, v.stats_to);
+      ext[t].scan(h, stride, v.stats_from, v.stats_to);
+    }
     w.key("stats").begin_object();
     auto arr = [&](const char* name, auto f) {
       w.key(name).begin_array();
@@ -274,35 +325,32 @@ void write_product(json::writer& w, const catalogue& cat, int index,
         f(t);
       w.end_array();
     };
-    auto avg_over = [&](const char* name, int32_t lo, int32_t hi) {
-      arr(name, [&](int t) {
-        w.num(sent[t].empty() ? -1 : window_avg(sent[t], stride_of(t), lo, hi));
-      });
-    };
     arr("current", [&](int t) {
-      w.num(sent[t].empty() ? -1 : last_value(sent[t], stride_of(t)));
+      w.num(has(t) ? last_value(*sent[t], stride_of(t)) : -1);
     });
-    avg_over("avg", v.stats_from, v.stats_to);
-    avg_over("avg30", now - 30 * day_min, now);
-    avg_over("avg90", now - 90 * day_min, now);
-    avg_over("avg180", now - 180 * day_min, now);
-    avg_over("avg365", now - 365 * day_min, now);
+    auto avg_over = [&](const char* name, size_t k) {
+      arr(name, [&](int t) { w.num(avgs[t][k]); });
+    };
+    avg_over("avg", 4);
+    avg_over("avg30", 0);
+    avg_over("avg90", 1);
+    avg_over("avg180", 2);
+    avg_over("avg365", 3);
     arr("atIntervalStart", [&](int t) {
-      w.num(sent[t].empty() ? -1
-                            : value_at(sent[t], stride_of(t), v.stats_from));
+      w.num(has(t) ? value_at(*sent[t], stride_of(t), v.stats_from) : -1);
     });
-    auto extreme = [&](const char* name, int32_t lo, int32_t hi, bool mx) {
+    auto extreme_arr = [&](const char* name, extreme extremes::*which) {
       arr(name, [&](int t) {
-        if (sent[t].empty())
+        if (!has(t))
           w.null();
         else
-          write_extreme(w, sent[t], stride_of(t), v.origin_km, lo, hi, mx);
+          write_extreme(w, ext[t].*which, v.origin_km);
       });
     };
-    extreme("min", INT32_MIN, INT32_MAX, false);
-    extreme("max", INT32_MIN, INT32_MAX, true);
-    extreme("minInInterval", v.stats_from, v.stats_to, false);
-    extreme("maxInInterval", v.stats_from, v.stats_to, true);
+    extreme_arr("min", &extremes::min);
+    extreme_arr("max", &extremes::max);
+    extreme_arr("minInInterval", &extremes::min_in);
+    extreme_arr("maxInInterval", &extremes::max_in);
     auto& rank = b.csv[3];
     w.key("salesRankDrops30").num(detail::rank_drops(rank, now - 30 * day_min,
                                                       now));
@@ -678,6 +726,34 @@ deal_row make_row(const catalogue& cat, int index, int32_t now) {
   return r;
 }
 
+const row_ptr& row_cache::get(const catalogue& cat, int index) {
+  auto i = static_cast<size_t>(index);
+  if (rows_.size() <= i)
+    rows_.resize(cat.books.size());
+  auto& ptr = rows_[i];
+  auto last_update = cat.books[i].last_update;
+  if (!ptr || ptr->last_update != last_update) {
+    ptr = std::make_shared<const deal_row>(make_row(cat, index, last_update));
+    made_.emplace_back(index, last_update);
+  }
+  return ptr;
+}
+
+void row_cache::drop_before(int32_t oldest) {
+  auto kept = made_.begin();
+  for (auto& [index, last_update] : made_) {
+    if (last_update >= oldest) {
+      *kept++ = {index, last_update};
+      continue;
+    }
+    // Unless a newer row replaced it.
+    auto& ptr = rows_[static_cast<size_t>(index)];
+    if (ptr && ptr->last_update == last_update)
+      ptr.reset();
+  }
+  made_.erase(kept, made_.end());
+}
+
 result_set compute(const catalogue& cat, const selection& sel,
                    int32_t now_rel, row_cache* rows) {
   result_set out;
@@ -693,20 +769,12 @@ result_set compute(const catalogue& cat, const selection& sel,
   });
   row_cache scratch;
   auto& cache = rows != nullptr ? *rows : scratch;
-  // Drop the rows of books that left the window or changed since.
-  for (auto i = cache.begin(); i != cache.end();) {
-    auto& b = cat.books[static_cast<size_t>(i->first)];
-    if (b.last_update != i->second->last_update
-        || b.last_update < now_rel - 12 * 60)
-      i = cache.erase(i);
-    else
-      ++i;
-  }
+  // Drop the rows of books that left the window (the rows of books that
+  // changed since are replaced below).
+  cache.drop_before(now_rel - 12 * 60);
   for (auto i : window) {
     auto& b = cat.books[static_cast<size_t>(i)];
-    auto& ptr = cache[i];
-    if (!ptr)
-      ptr = std::make_shared<const deal_row>(make_row(cat, i, b.last_update));
+    auto& ptr = cache.get(cat, i);
     auto& row = *ptr;
     if (row.current[pt] < 0)
       continue;

@@ -112,8 +112,24 @@ deal_row make_row(const detail::catalogue& cat, int index, int32_t now);
 /// it): one row per book and update, shared by every result set showing it.
 using row_ptr = std::shared_ptr<const deal_row>;
 
-/// The rows of the books in the feed window by book index.
-using row_cache = std::unordered_map<int, row_ptr>;
+/// The rows of the books in the feed window by book index, kept from one
+/// computation to the next.
+class row_cache {
+public:
+  /// The row of book `index` at its last update; made when missing or
+  /// when the book changed since.
+  const row_ptr& get(const detail::catalogue& cat, int index);
+
+  /// Forgets the rows of updates before `oldest`.
+  void drop_before(int32_t oldest);
+
+private:
+  /// By book index; null = none.
+  std::vector<row_ptr> rows_;
+  /// (book index, last update) of every row made and not yet dropped;
+  /// an entry is stale once its book has a newer row.
+  std::vector<std::pair<int, int32_t>> made_;
+};
 
 /// The whole ordered match set of one query (at most 10 000 deals).
 struct result_set {
