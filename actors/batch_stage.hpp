@@ -19,7 +19,9 @@
 
 #pragma once
 
+#include <algorithm>
 #include <deque>
+#include <iterator>
 #include <unordered_map>
 
 #include <caf/send.hpp>
@@ -149,10 +151,15 @@ void pump(Self self) {
     }
     auto n = std::min(st.queue.size(),
                       static_cast<size_t>(state_type::batch_size(p)));
+    // make_query only reads the items: lend it the first n (moved out and
+    // back) instead of copying them.
     std::vector<typename decltype(st.queue)::value_type> items;
-    for (size_t i = 0; i < n; ++i)
-      items.push_back(st.queue[i]);
+    items.reserve(n);
+    auto first = st.queue.begin();
+    auto last = first + static_cast<std::ptrdiff_t>(n);
+    std::move(first, last, std::back_inserter(items));
     auto q = state_type::make_query(self, p, items);
+    std::move(items.begin(), items.end(), first);
     acquire(self, state_type::what, worst_case_cost(q),
             [self, n, q](const token_grant& g) mutable {
               auto& st = self->state;
@@ -164,6 +171,7 @@ void pump(Self self) {
               // The queue may have changed while waiting; take the first n.
               auto k = std::min(n, st.queue.size());
               std::vector<typename decltype(st.queue)::value_type> items;
+              items.reserve(k);
               for (size_t i = 0; i < k; ++i) {
                 items.push_back(std::move(st.queue.front()));
                 st.queue.pop_front();

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
@@ -296,13 +298,52 @@ void read_seller(const value& v, seller& s) {
   s.total_storefront_asins = last_value(member(v, "totalStorefrontAsins"));
 }
 
+/// The memory of a parse's document, kept per thread from one answer to
+/// the next: a fresh document for every answer would allocate (and fault
+/// in) megabytes of new pages each time. Nothing of the document outlives
+/// the parse, since the answer is copied into our own structs.
+class dom_arena {
+public:
+  dom_arena() {
+    pool_.emplace(buffer().data(), buffer().size());
+  }
+
+  ~dom_arena() {
+    auto used = pool_->Size();
+    pool_.reset();
+    // Grow for the next answer when this one did not fit (up to a cap, so
+    // one huge answer does not pin its size forever).
+    auto& buf = buffer();
+    if (used > buf.size() && used <= max_size)
+      buf.resize(used + used / 4);
+  }
+
+  dom_arena(const dom_arena&) = delete;
+  dom_arena& operator=(const dom_arena&) = delete;
+
+  rapidjson::MemoryPoolAllocator<>& pool() {
+    return *pool_;
+  }
+
+private:
+  static constexpr size_t max_size = size_t{64} << 20;
+
+  static std::vector<char>& buffer() {
+    thread_local std::vector<char> buf(size_t{1} << 20);
+    return buf;
+  }
+
+  std::optional<rapidjson::MemoryPoolAllocator<>> pool_;
+};
+
 /// Parses `body` in place and runs `payload` on the document when the
 /// answer is a 200; fills `out.page.env` (via `env_of`) in any case.
 template <class Page, class EnvOf, class Payload>
 parsed<Page> parse(std::string& body, int32_t http_status, EnvOf env_of,
                    Payload payload) {
   parsed<Page> out;
-  rapidjson::Document doc;
+  dom_arena arena;
+  rapidjson::Document doc{&arena.pool()};
   doc.ParseInsitu(&body[0]);
   if (doc.HasParseError() || !doc.IsObject()) {
     std::string what = doc.HasParseError()

@@ -31,7 +31,17 @@ const char* const suffixes[] = {
 const int64_t sub_categories[] = {1, 2, 3, 4, 5, 6, 9, 10, 17, 75};
 
 int32_t clamp32(double x) {
-  return static_cast<int32_t>(std::lround(x));
+  // std::lround, inline for the usual magnitudes: the truncation and the
+  // fraction are exact below 2^52, and halves round away from zero.
+  if (!(std::fabs(x) < 4503599627370496.0))
+    return static_cast<int32_t>(std::lround(x));
+  auto whole = static_cast<int64_t>(x);
+  auto frac = x - static_cast<double>(whole);
+  if (frac >= 0.5)
+    ++whole;
+  else if (frac <= -0.5)
+    --whole;
+  return static_cast<int32_t>(whole);
 }
 
 void push(std::vector<int32_t>& h, int32_t t, int32_t v) {
@@ -84,17 +94,22 @@ size_t points_until(const std::vector<int32_t>& h, int stride, int32_t t) {
 
 void window_avgs(const std::vector<int32_t>& h, int stride, int32_t to,
                  const int32_t* from, int32_t* out, int n) {
-  double sum[max_windows] = {};
-  double weight[max_windows] = {};
   n = std::min(n, max_windows);
   if (n <= 0)
     return;
+  // Each distinct start once, earliest first: a segment then belongs to a
+  // prefix of the windows (those starting before its end).
+  int32_t starts[max_windows];
+  std::copy(from, from + n, starts);
+  std::sort(starts, starts + n);
+  auto m = static_cast<int>(std::unique(starts, starts + n) - starts);
+  double sum[max_windows] = {};
+  double weight[max_windows] = {};
   auto count = h.size() / stride;
   // The entries before the last one starting at or before the earliest
-  // `from` end before every window.
-  auto until = points_until(h, stride, *std::min_element(from, from + n));
-  auto first = until > 0 ? until - 1 : 0;
-  for (size_t i = first; i < count; ++i) {
+  // start end before every window.
+  auto until = points_until(h, stride, starts[0]);
+  for (auto i = until > 0 ? until - 1 : 0; i < count; ++i) {
     auto t0 = h[i * stride];
     if (t0 >= to)
       break;
@@ -107,16 +122,18 @@ void window_avgs(const std::vector<int32_t>& h, int stride, int32_t to,
     auto hi = std::min(t1, to);
     // Each window adds its part of the segment in time order, exactly as
     // a pass over that window alone would.
-    for (int k = 0; k < n; ++k) {
-      auto lo = std::max(t0, from[k]);
+    for (int k = 0; k < m && starts[k] < hi; ++k) {
+      auto lo = std::max(t0, starts[k]);
       if (hi <= lo)
         continue;
       sum[k] += static_cast<double>(v) * (hi - lo);
       weight[k] += hi - lo;
     }
   }
-  for (int k = 0; k < n; ++k)
-    out[k] = weight[k] <= 0 ? -1 : clamp32(sum[k] / weight[k]);
+  for (int j = 0; j < n; ++j) {
+    auto k = std::lower_bound(starts, starts + m, from[j]) - starts;
+    out[j] = weight[k] <= 0 ? -1 : clamp32(sum[k] / weight[k]);
+  }
 }
 
 int32_t window_avg(const std::vector<int32_t>& h, int stride, int32_t from,

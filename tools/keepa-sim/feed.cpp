@@ -891,10 +891,14 @@ const result_set& cache::get(const catalogue& cat, const std::string& key,
   return sets_.emplace(key, std::move(set)).first->second;
 }
 
-void write_page(json::writer& w, const catalogue& cat, const result_set& set,
-                const selection& sel) {
-  auto km = [&](int64_t rel) { return set.origin_km + rel; };
-  int n_out = n_types;
+namespace {
+
+/// Writes one deal object of a page.
+void write_deal(json::writer& w, const catalogue& cat, const deal_row& r,
+                int64_t origin_km) {
+  auto km = [&](int64_t rel) { return origin_km + rel; };
+  auto& b = cat.books[static_cast<size_t>(r.index)];
+  auto n_out = types_sent(r.index);
   auto arr = [&](const std::array<int32_t, n_types>& xs, bool times) {
     w.begin_array();
     for (int t = 0; t < n_out; ++t)
@@ -908,43 +912,56 @@ void write_page(json::writer& w, const catalogue& cat, const result_set& set,
       arr(row, false);
     w.end_array();
   };
+  w.begin_object();
+  w.key("asin").str(b.asin);
+  w.key("parentAsin").null();
+  w.key("title").str(b.title);
+  w.key("rootCat").num(detail::books_category);
+  w.key("categories").begin_array().num(b.sub_category).end_array();
+  w.key("image").begin_array();
+  for (auto c : "51" + b.asin + ".jpg")
+    w.num(static_cast<unsigned char>(c));
+  w.end_array();
+  w.key("creationDate").num(km(r.creation));
+  w.key("lastUpdate").num(km(r.last_update));
+  w.key("lightningEnd").num(0);
+  w.key("warehouseCondition").num(0);
+  w.key("warehouseConditionComment").null();
+  w.key("minRating").num(r.rating);
+  w.key("current");
+  arr(r.current, false);
+  w.key("currentSince");
+  arr(r.since, true);
+  w.key("deltaLast");
+  arr(r.delta_last, false);
+  w.key("avg");
+  arr2(r.avg);
+  w.key("delta");
+  arr2(r.delta);
+  w.key("deltaPercent");
+  arr2(r.delta_percent);
+  w.end_object();
+}
+
+} // namespace
+
+void write_page(json::writer& w, const catalogue& cat, const result_set& set,
+                const selection& sel) {
   w.key("deals").begin_object();
   w.key("dr").begin_array();
   auto total = static_cast<int64_t>(set.rows.size());
   for (auto i = sel.page * page_size;
        i < total && i < (sel.page + 1) * page_size; ++i) {
+    // A row is a snapshot, so its text is written once and then reused by
+    // every page showing it.
     auto& r = *set.rows[static_cast<size_t>(i)];
-    auto& b = cat.books[static_cast<size_t>(r.index)];
-    n_out = types_sent(r.index);
-    w.begin_object();
-    w.key("asin").str(b.asin);
-    w.key("parentAsin").null();
-    w.key("title").str(b.title);
-    w.key("rootCat").num(detail::books_category);
-    w.key("categories").begin_array().num(b.sub_category).end_array();
-    w.key("image").begin_array();
-    for (auto c : "51" + b.asin + ".jpg")
-      w.num(static_cast<unsigned char>(c));
-    w.end_array();
-    w.key("creationDate").num(km(r.creation));
-    w.key("lastUpdate").num(km(r.last_update));
-    w.key("lightningEnd").num(0);
-    w.key("warehouseCondition").num(0);
-    w.key("warehouseConditionComment").null();
-    w.key("minRating").num(r.rating);
-    w.key("current");
-    arr(r.current, false);
-    w.key("currentSince");
-    arr(r.since, true);
-    w.key("deltaLast");
-    arr(r.delta_last, false);
-    w.key("avg");
-    arr2(r.avg);
-    w.key("delta");
-    arr2(r.delta);
-    w.key("deltaPercent");
-    arr2(r.delta_percent);
-    w.end_object();
+    if (r.text.empty() || r.text_origin_km != set.origin_km) {
+      json::writer one;
+      write_deal(one, cat, r, set.origin_km);
+      r.text = one.take();
+      r.text_origin_km = set.origin_km;
+    }
+    w.raw(r.text);
   }
   w.end_array();
   w.key("drDateIndex").begin_array().end_array();

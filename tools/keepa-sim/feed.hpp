@@ -102,6 +102,10 @@ struct deal_row {
   std::array<std::array<int32_t, detail::n_types>, n_ranges> avg;
   std::array<std::array<int32_t, detail::n_types>, n_ranges> delta;
   std::array<std::array<int32_t, detail::n_types>, n_ranges> delta_percent;
+  /// The row's JSON object as write_page writes it for `text_origin_km`;
+  /// empty until a page first shows the row.
+  mutable std::string text;
+  mutable int64_t text_origin_km = 0;
 };
 
 /// Computes a book's deal values at relative minute `now`.

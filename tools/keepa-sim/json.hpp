@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,7 +20,7 @@ namespace keepa::sim::json {
 class writer {
 public:
   writer() {
-    out_.reserve(4096);
+    out_.resize(4096);
     levels_.reserve(16);
   }
 
@@ -49,9 +50,9 @@ public:
 
   writer& num(int64_t x) {
     prefix();
-    char buf[24];
-    auto end = rapidjson::internal::i64toa(x, buf);
-    out_.append(buf, static_cast<size_t>(end - buf));
+    auto first = room(24);
+    size_ += static_cast<size_t>(rapidjson::internal::i64toa(x, first)
+                                 - first);
     return *this;
   }
 
@@ -60,9 +61,9 @@ public:
     // Like RapidJSON's Writer without kWriteNanAndInfFlag: nothing for
     // NaN and infinities.
     if (std::isfinite(x)) {
-      char buf[32];
-      auto end = rapidjson::internal::dtoa(x, buf);
-      out_.append(buf, static_cast<size_t>(end - buf));
+      auto first = room(32);
+      size_ += static_cast<size_t>(rapidjson::internal::dtoa(x, first)
+                                   - first);
     }
     return *this;
   }
@@ -75,21 +76,33 @@ public:
     return text(x, std::strlen(x));
   }
 
+  /// Writes `x`, a complete JSON value, as it is.
+  writer& raw(const std::string& x) {
+    prefix();
+    put(x.data(), x.size());
+    return *this;
+  }
+
   writer& boolean(bool x) {
     prefix();
-    out_ += x ? "true" : "false";
+    if (x)
+      put("true", 4);
+    else
+      put("false", 5);
     return *this;
   }
 
   writer& null() {
     prefix();
-    out_ += "null";
+    put("null", 4);
     return *this;
   }
 
   /// The text written so far; the writer is empty afterwards.
   std::string take() {
     levels_.clear();
+    out_.resize(size_);
+    size_ = 0;
     return std::move(out_);
   }
 
@@ -106,71 +119,90 @@ private:
       return;
     auto& l = levels_.back();
     if (l.count > 0)
-      out_ += l.in_array || l.count % 2 == 0 ? ',' : ':';
+      put(l.in_array || l.count % 2 == 0 ? ',' : ':');
     ++l.count;
   }
 
   writer& open(char c, bool in_array) {
     prefix();
-    out_ += c;
+    put(c);
     levels_.push_back(level{in_array, 0});
     return *this;
   }
 
   writer& close(char c) {
     levels_.pop_back();
-    out_ += c;
+    put(c);
     return *this;
   }
 
   writer& text(const char* s, size_t n) {
     prefix();
-    out_ += '"';
+    put('"');
     auto plain = s;
     for (auto i = s; i != s + n; ++i) {
       auto c = static_cast<unsigned char>(*i);
       if (c >= 0x20 && c != '"' && c != '\\')
         continue;
-      out_.append(plain, static_cast<size_t>(i - plain));
+      put(plain, static_cast<size_t>(i - plain));
       plain = i + 1;
       escape(c);
     }
-    out_.append(plain, static_cast<size_t>(s + n - plain));
-    out_ += '"';
+    put(plain, static_cast<size_t>(s + n - plain));
+    put('"');
     return *this;
   }
 
   void escape(unsigned char c) {
     static const char hex[] = "0123456789ABCDEF";
-    out_ += '\\';
+    put('\\');
     switch (c) {
       case '"':
       case '\\':
-        out_ += static_cast<char>(c);
+        put(static_cast<char>(c));
         break;
       case '\b':
-        out_ += 'b';
+        put('b');
         break;
       case '\t':
-        out_ += 't';
+        put('t');
         break;
       case '\n':
-        out_ += 'n';
+        put('n');
         break;
       case '\f':
-        out_ += 'f';
+        put('f');
         break;
       case '\r':
-        out_ += 'r';
+        put('r');
         break;
       default:
-        out_ += "u00";
-        out_ += hex[c >> 4];
-        out_ += hex[c & 0xF];
+        put("u00", 3);
+        put(hex[c >> 4]);
+        put(hex[c & 0xF]);
     }
   }
 
+  /// At least `n` writable bytes after the text so far.
+  char* room(size_t n) {
+    if (out_.size() - size_ < n)
+      out_.resize(std::max(2 * out_.size(), size_ + n));
+    return &out_[size_];
+  }
+
+  void put(char c) {
+    *room(1) = c;
+    ++size_;
+  }
+
+  void put(const char* s, size_t n) {
+    std::memcpy(room(n), s, n);
+    size_ += n;
+  }
+
+  /// The text is out_[0, size_); the rest is room to grow.
   std::string out_;
+  size_t size_ = 0;
   std::vector<level> levels_;
 };
 
