@@ -92,6 +92,91 @@ size_t points_until(const std::vector<int32_t>& h, int stride, int32_t t) {
   return lo;
 }
 
+namespace {
+
+/// The value of segment `i` of a flat history, -1 when invalid.
+int32_t segment_value(const std::vector<int32_t>& h, int stride, size_t i) {
+  auto v = h[i * stride + 1];
+  if (v >= 0 && stride == 3)
+    v += std::max(h[i * stride + 2], 0);
+  return v;
+}
+
+/// window_avgs in double arithmetic, each window summed in time order.
+void window_avgs_in_order(const std::vector<int32_t>& h, int stride,
+                          int32_t to, const int32_t* starts, int m,
+                          double* sum, double* weight) {
+  auto count = h.size() / stride;
+  // The entries before the last one starting at or before the earliest
+  // start end before every window.
+  auto until = points_until(h, stride, starts[0]);
+  for (auto i = until > 0 ? until - 1 : 0; i < count; ++i) {
+    auto t0 = h[i * stride];
+    if (t0 >= to)
+      break;
+    auto t1 = i + 1 < count ? h[(i + 1) * stride] : to;
+    auto v = segment_value(h, stride, i);
+    if (v < 0)
+      continue;
+    auto hi = std::min(t1, to);
+    for (int k = 0; k < m && starts[k] < hi; ++k) {
+      auto lo = std::max(t0, starts[k]);
+      if (hi <= lo)
+        continue;
+      sum[k] += static_cast<double>(v) * (hi - lo);
+      weight[k] += hi - lo;
+    }
+  }
+}
+
+/// window_avgs in integers, one pass from the newest segment back: each
+/// window is the running total of the segments after its start plus its
+/// part of the segment holding the start. False when a sum reaches 2^53,
+/// where the double arithmetic of a pass in time order might round.
+bool window_avgs_exact(const std::vector<int32_t>& h, int stride, int32_t to,
+                       const int32_t* starts, int m, double* sum,
+                       double* weight) {
+  constexpr uint64_t limit = uint64_t{1} << 53;
+  uint64_t run_sum = 0;
+  uint64_t run_weight = 0;
+  auto k = m - 1; // windows from the latest start back
+  auto finish = [&](uint64_t extra_sum, uint64_t extra_weight) {
+    sum[k] = static_cast<double>(run_sum + extra_sum);
+    weight[k] = static_cast<double>(run_weight + extra_weight);
+    --k;
+    return run_sum + extra_sum < limit;
+  };
+  auto count = h.size() / stride;
+  // The segments starting at or after `to` contribute nothing.
+  auto end = to == INT32_MIN ? 0 : points_until(h, stride, to - 1);
+  for (auto i = end; i-- > 0 && k >= 0;) {
+    auto t0 = h[i * stride];
+    auto t1 = i + 1 < count ? h[(i + 1) * stride] : to;
+    auto hi = std::min(t1, to);
+    auto v = segment_value(h, stride, i);
+    for (; k >= 0 && starts[k] >= t0; ) {
+      uint64_t part = 0;
+      if (v >= 0 && starts[k] < hi)
+        part = static_cast<uint64_t>(hi - starts[k]);
+      if (!finish(part * static_cast<uint64_t>(v), part))
+        return false;
+    }
+    if (v >= 0 && hi > t0) {
+      auto part = static_cast<uint64_t>(hi - t0);
+      run_sum += part * static_cast<uint64_t>(v);
+      run_weight += part;
+      if (run_sum >= limit)
+        return false;
+    }
+  }
+  while (k >= 0)
+    if (!finish(0, 0))
+      return false;
+  return true;
+}
+
+} // namespace
+
 void window_avgs(const std::vector<int32_t>& h, int stride, int32_t to,
                  const int32_t* from, int32_t* out, int n) {
   n = std::min(n, max_windows);
@@ -105,30 +190,12 @@ void window_avgs(const std::vector<int32_t>& h, int stride, int32_t to,
   auto m = static_cast<int>(std::unique(starts, starts + n) - starts);
   double sum[max_windows] = {};
   double weight[max_windows] = {};
-  auto count = h.size() / stride;
-  // The entries before the last one starting at or before the earliest
-  // start end before every window.
-  auto until = points_until(h, stride, starts[0]);
-  for (auto i = until > 0 ? until - 1 : 0; i < count; ++i) {
-    auto t0 = h[i * stride];
-    if (t0 >= to)
-      break;
-    auto t1 = i + 1 < count ? h[(i + 1) * stride] : to;
-    auto v = h[i * stride + 1];
-    if (v < 0)
-      continue;
-    if (stride == 3)
-      v += std::max(h[i * stride + 2], 0);
-    auto hi = std::min(t1, to);
-    // Each window adds its part of the segment in time order, exactly as
-    // a pass over that window alone would.
-    for (int k = 0; k < m && starts[k] < hi; ++k) {
-      auto lo = std::max(t0, starts[k]);
-      if (hi <= lo)
-        continue;
-      sum[k] += static_cast<double>(v) * (hi - lo);
-      weight[k] += hi - lo;
-    }
+  // Below 2^53 the time-ordered double sums are exact, so the integer pass
+  // gives the very same quotients.
+  if (!window_avgs_exact(h, stride, to, starts, m, sum, weight)) {
+    std::fill(sum, sum + m, 0.0);
+    std::fill(weight, weight + m, 0.0);
+    window_avgs_in_order(h, stride, to, starts, m, sum, weight);
   }
   for (int j = 0; j < n; ++j) {
     auto k = std::lower_bound(starts, starts + m, from[j]) - starts;

@@ -699,8 +699,8 @@ deal_row make_row(const catalogue& cat, int index, int32_t now) {
   for (auto& a : r.delta_percent)
     a.fill(0);
   // The day entry averages 48 h.
-  const int32_t spans[n_ranges] = {2 * day_min, 7 * day_min, 31 * day_min,
-                                   90 * day_min};
+  const int32_t from[n_ranges] = {now - 2 * day_min, now - 7 * day_min,
+                                  now - 31 * day_min, now - 90 * day_min};
   for (int t : {0, 1, 2, 3, 11, 12}) {
     auto& h = b.csv[static_cast<size_t>(t)];
     if (h.empty())
@@ -712,8 +712,10 @@ deal_row make_row(const catalogue& cat, int index, int32_t now) {
     // Q14: deltaLast is current - previous (negative = dropped, as PHP's
     // comments say); 0 when either is unknown.
     r.delta_last[t] = cur >= 0 && prev >= 0 ? cur - prev : 0;
+    int32_t avgs[n_ranges];
+    detail::window_avgs(h, 2, now, from, avgs, n_ranges);
     for (int k = 0; k < n_ranges; ++k) {
-      auto avg = window_avg(h, 2, now - spans[k], now);
+      auto avg = avgs[k];
       r.avg[k][t] = avg;
       // Positive delta = the price dropped below its average.
       if (avg > 0 && cur >= 0) {
@@ -848,16 +850,21 @@ result_set compute(const catalogue& cat, const selection& sel,
     }
   };
   bool invert = sel.sort_type < -1;
-  // Sort (key, row) pairs, not the rows: a row is a few KiB.
-  std::vector<std::pair<int64_t, size_t>> order;
+  // Sort (key, ASIN, row) entries, not the rows: a row is a few KiB, and
+  // ties would otherwise reach the ASIN through the row and its book.
+  struct entry {
+    int64_t key;
+    const std::string* asin;
+    size_t row;
+  };
+  std::vector<entry> order;
   order.reserve(out.rows.size());
   for (size_t i = 0; i < out.rows.size(); ++i)
-    order.emplace_back(key(*out.rows[i]), i);
-  auto before = [&](const std::pair<int64_t, size_t>& x,
-                    const std::pair<int64_t, size_t>& y) {
-    if (x.first != y.first)
-      return invert ? x.first < y.first : x.first > y.first;
-    return asin(*out.rows[x.second]) < asin(*out.rows[y.second]);
+    order.push_back({key(*out.rows[i]), &asin(*out.rows[i]), i});
+  auto before = [&](const entry& x, const entry& y) {
+    if (x.key != y.key)
+      return invert ? x.key < y.key : x.key > y.key;
+    return *x.asin < *y.asin;
   };
   auto n = std::min(order.size(), static_cast<size_t>(max_results));
   if (n == order.size())
@@ -868,7 +875,7 @@ result_set compute(const catalogue& cat, const selection& sel,
   std::vector<row_ptr> sorted;
   sorted.reserve(n);
   for (size_t i = 0; i < n; ++i)
-    sorted.push_back(std::move(out.rows[order[i].second]));
+    sorted.push_back(std::move(out.rows[order[i].row]));
   out.rows = std::move(sorted);
   return out;
 }
