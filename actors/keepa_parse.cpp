@@ -96,7 +96,9 @@ void numbers(const value* v, std::vector<T>& out, const char* name,
     throw malformed{std::string{name} + " is not an array"};
   out.reserve(v->Size());
   for (auto& x : v->GetArray()) {
-    if (x.IsNull())
+    if (x.IsInt64()) // the usual case first; i64() would say the same
+      out.push_back(narrow<T>(x.GetInt64()));
+    else if (x.IsNull())
       out.push_back(null_value);
     else if (x.IsNumber())
       out.push_back(narrow<T>(i64(&x, null_value)));

@@ -81,8 +81,15 @@ int stride_of(int type) {
 }
 
 size_t points_until(const std::vector<int32_t>& h, int stride, int32_t t) {
+  auto count = h.size() / stride;
+  // Most asks are about the ends ("up to now", "all of it"); the probes of
+  // a search would each miss the cache.
+  if (count == 0 || h[0] > t)
+    return 0;
+  if (h[(count - 1) * stride] <= t)
+    return count;
   size_t lo = 0;
-  for (size_t hi = h.size() / stride; lo < hi;) {
+  for (size_t hi = count; lo < hi;) {
     auto mid = lo + (hi - lo) / 2;
     if (h[mid * stride] <= t)
       lo = mid + 1;

@@ -197,9 +197,19 @@ struct catalogue {
   void updated_since(int32_t since, F f) const {
     auto i = std::lower_bound(recent.begin(), recent.end(),
                               std::pair<int32_t, int>{since, INT32_MIN});
-    for (; i != recent.end(); ++i)
+    // The books are scattered over a large heap: ask for them a few
+    // entries ahead, so the misses overlap.
+    constexpr std::ptrdiff_t ahead = 8;
+    auto next = i + std::min(ahead, recent.end() - i);
+    for (; i != recent.end(); ++i) {
+      if (next != recent.end()) {
+        __builtin_prefetch(&books[static_cast<size_t>(next->second)]
+                              .last_update);
+        ++next;
+      }
       if (books[static_cast<size_t>(i->second)].last_update == i->first)
         f(i->second);
+    }
   }
 
   catalogue(uint64_t seed, int products, double peek_fraction,
