@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <deque>
 #include <iterator>
+#include <memory>
 #include <unordered_map>
 
 #include <caf/send.hpp>
@@ -99,9 +100,13 @@ void run_batch(Self self, std::vector<Item> items, product_query q) {
   auto& st = self->state;
   ++st.in_flight;
   ++st.requests;
+  // One of the two handlers runs; they share the items rather than each
+  // holding a copy of the whole batch.
+  auto batch = std::make_shared<std::vector<Item>>(std::move(items));
   self->request(st.ctx.client, caf::infinite, atom::product_v, std::move(q))
     .then(
-      [self, items](product_page& page) mutable {
+      [self, batch](product_page& page) {
+        auto& items = *batch;
         auto& st = self->state;
         st.items_done += items.size();
         for (auto& x : items)
@@ -109,7 +114,8 @@ void run_batch(Self self, std::vector<Item> items, product_query q) {
         state_type::on_products(self, std::move(items), page);
         batch_done(self);
       },
-      [self, items](caf::error& err) mutable {
+      [self, batch](caf::error& err) {
+        auto& items = *batch;
         auto& st = self->state;
         if (err == ec::not_enough_tokens) {
           // Not run: back to the front, ask TOKEN again.
