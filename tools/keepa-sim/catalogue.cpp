@@ -31,17 +31,7 @@ const char* const suffixes[] = {
 const int64_t sub_categories[] = {1, 2, 3, 4, 5, 6, 9, 10, 17, 75};
 
 int32_t clamp32(double x) {
-  // std::lround, inline for the usual magnitudes: the truncation and the
-  // fraction are exact below 2^52, and halves round away from zero.
-  if (!(std::fabs(x) < 4503599627370496.0))
-    return static_cast<int32_t>(std::lround(x));
-  auto whole = static_cast<int64_t>(x);
-  auto frac = x - static_cast<double>(whole);
-  if (frac >= 0.5)
-    ++whole;
-  else if (frac <= -0.5)
-    --whole;
-  return static_cast<int32_t>(whole);
+  return static_cast<int32_t>(std::lround(x));
 }
 
 void push(std::vector<int32_t>& h, int32_t t, int32_t v) {
@@ -334,6 +324,7 @@ catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
     sellers.push_back(std::move(id));
   }
   books.resize(static_cast<size_t>(std::max(products, 0)));
+  by_asin.reserve(books.size());
   for (int i = 0; i < products; ++i) {
     rng r{seed, static_cast<uint64_t>(i), 0xc1a55};
     auto u = r.uniform();
