@@ -80,6 +80,8 @@ TEST_CASE("keepa-eta says when the target is out of reach", "[eta]") {
   CHECK(text.find("not reached") != std::string::npos);
   // 5 tokens/min, refreshed daily: at most about 7200 deals.
   CHECK(text.find("at most about 7200 deals") != std::string::npos);
+  // 4000 books hold far fewer good deals than 100000.
+  CHECK(text.find("deals need more than ") != std::string::npos);
 }
 
 TEST_CASE("keepa-eta stops early once the recent growth cannot reach the "
@@ -97,6 +99,14 @@ TEST_CASE("keepa-eta stops early once the recent growth cannot reach the "
   CHECK(r.elapsed < o.limit);
   CHECK(double(r.deals) + r.recent_per_day * 363 < 1000.0);
   CHECK(render(o, r).find("out of reach: ") != std::string::npos);
+  // And it says why: the catalogue has too few good deals.
+  CHECK(r.catalogue_good > 0);
+  CHECK(r.catalogue_good < 1000);
+  CHECK(r.deals <= r.catalogue_good);
+  CHECK_THAT(render(o, r),
+             Catch::Contains("catalogue holds only "
+                             + std::to_string(r.catalogue_good)
+                             + " good deals"));
   // Without the window it runs to the limit.
   o.window = caf::timespan::zero();
   o.limit = std::chrono::hours{24 * 3};

@@ -1,5 +1,7 @@
 #include "tools/keepa-eta/eta.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <deque>
@@ -66,6 +68,7 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
     return err;
   eta_result r;
   r.refresh_after = config->update.refresh_after;
+  r.catalogue_good = run.model->good_deal_asins().size();
   caf::timespan step = std::chrono::minutes{1};
   // (elapsed, deals) at each check within the last window.
   std::deque<std::pair<caf::timespan, uint64_t>> recent{{r.elapsed, 0}};
@@ -177,6 +180,14 @@ std::string render(const eta_options& opts, const eta_result& r) {
                   static_cast<unsigned long long>(r.deals),
                   static_cast<unsigned long long>(opts.target),
                   duration_text(r.elapsed).c_str());
+  if (!r.reached && opts.target > r.catalogue_good)
+    out += format("  keepa-sim's catalogue holds only %llu good deals (by its "
+                  "own rules, which the\n  default filters share); %llu "
+                  "deals need more than %.0f books (--eta.products)\n",
+                  static_cast<unsigned long long>(r.catalogue_good),
+                  static_cast<unsigned long long>(opts.target),
+                  std::ceil(double(opts.target) * double(s.products)
+                            / double(std::max<uint64_t>(r.catalogue_good, 1))));
   if (!r.reached)
     out += format("  stored deals are a stock: each costs a light refresh "
                   "(about 1 token) every %s,\n  so %lld tokens/min keep at "

@@ -58,6 +58,9 @@ struct eta_result {
   /// Tokens the plan made available: starting balance plus refills.
   int64_t generated = 0;
   int64_t min_balance = 0;
+  /// Good deals in the simulator's catalogue at the start, by its own rules
+  /// (a ceiling for the default analysis settings).
+  uint64_t catalogue_good = 0;
   /// The updater's refresh interval (each stored deal costs a refresh).
   caf::timespan refresh_after{0};
   /// Wall-clock time of the run.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <thread>
 
 namespace keepa::sim::detail {
 
@@ -325,14 +326,38 @@ catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
   }
   books.resize(static_cast<size_t>(std::max(products, 0)));
   by_asin.reserve(books.size());
+  // ASINs in index order (a collision takes a salted one, so each depends
+  // on the ones before); then the books, each from its own random streams
+  // and so in any order: on all cores for a large catalogue.
+  std::vector<std::string> asins;
+  asins.reserve(books.size());
   for (int i = 0; i < products; ++i) {
-    rng r{seed, static_cast<uint64_t>(i), 0xc1a55};
-    auto u = r.uniform();
-    auto target = u < good_fraction   ? klass::good
-                  : u < peek_fraction ? klass::peek
-                                      : klass::bad;
-    generate(i, target);
+    auto asin = isbn10(seed, i);
+    for (uint64_t salt = 1; by_asin.count(asin); ++salt)
+      asin = isbn10(seed ^ (salt * 0x1000193), i);
+    by_asin.emplace(asin, i);
+    asins.push_back(std::move(asin));
   }
+  auto generate_from = [&](int first, int stride) {
+    scratch tmp;
+    for (int i = first; i < products; i += stride) {
+      rng r{seed, static_cast<uint64_t>(i), 0xc1a55};
+      auto u = r.uniform();
+      auto target = u < good_fraction   ? klass::good
+                    : u < peek_fraction ? klass::peek
+                                        : klass::bad;
+      generate(i, std::move(asins[static_cast<size_t>(i)]), target, tmp);
+    }
+  };
+  int workers = products < 4096 ? 1
+                                : static_cast<int>(std::clamp(
+                                  std::thread::hardware_concurrency(), 1u, 8u));
+  std::vector<std::thread> threads;
+  for (int w = 1; w < workers; ++w)
+    threads.emplace_back(generate_from, w, workers);
+  generate_from(0, workers);
+  for (auto& t : threads)
+    t.join();
   std::vector<std::pair<int32_t, int>> order;
   order.reserve(books.size());
   for (int i = 0; i < products; ++i)
@@ -380,16 +405,18 @@ int32_t catalogue::draw_buy(const book& b, rng& r) const {
   }
 }
 
-void catalogue::generate(int index, klass target) {
+void catalogue::generate(int index, std::string asin, klass target,
+                         scratch& tmp) {
   auto& b = books[static_cast<size_t>(index)];
-  auto asin = isbn10(seed, index);
-  for (uint64_t salt = 1; by_asin.count(asin); ++salt)
-    asin = isbn10(seed ^ (salt * 0x1000193), index);
-  by_asin.emplace(asin, index);
+  // Attempts grow the scratch histories; the kept one is copied to size.
+  auto& csv = tmp.csv;
   for (int attempt = 0; attempt < 40; ++attempt) {
     rng r{seed, static_cast<uint64_t>(index),
           0xb00c + static_cast<uint64_t>(attempt)};
+    for (auto& h : csv)
+      h.clear();
     b = book{};
+    b.csv = std::move(csv);
     b.asin = asin;
     b.target = target;
     b.title = std::string{"The "} + adjectives[r.range(0, 19)] + " "
@@ -450,7 +477,8 @@ void catalogue::generate(int index, klass target) {
     auto& rank = b.csv[3];
     b.rank_base = r.between(std::log(5000.0), std::log(3.0e6));
     auto level = std::exp(b.rank_base);
-    std::vector<int32_t> times;
+    auto& times = tmp.times;
+    times.clear();
     for (auto t = b.tracking_since; t < b.last_update;
          t += static_cast<int32_t>(r.range(day_min, 3 * day_min)))
       times.push_back(t);
@@ -459,11 +487,13 @@ void catalogue::generate(int index, klass target) {
                          ? 0
                          : static_cast<int32_t>(r.range(
                            target == klass::bad ? 0 : 1, 30));
-    std::vector<size_t> recent;
+    auto& recent = tmp.recent;
+    recent.clear();
     for (size_t i = 1; i < times.size(); ++i)
       if (times[i] >= -year_min)
         recent.push_back(i);
-    std::vector<bool> drop(times.size(), false);
+    auto& drop = tmp.drop;
+    drop.assign(times.size(), false);
     for (int32_t d = 0; d < drops365 && !recent.empty(); ++d) {
       auto pick = static_cast<size_t>(
         r.range(0, static_cast<int64_t>(recent.size()) - 1));
@@ -494,15 +524,16 @@ void catalogue::generate(int index, klass target) {
            static_cast<int32_t>(r.range(0, 50)));
       push(b.csv[17], rated, static_cast<int32_t>(r.range(50, 5000)));
     }
-    for (auto& h : b.csv)
-      h.shrink_to_fit();
     classify(index, 0);
     bool ok = target == klass::good   ? b.good
               : target == klass::peek ? b.peek_pass && !b.good
                                       : !b.peek_pass;
+    csv = std::move(b.csv);
     if (ok)
       break;
   }
+  for (size_t k = 0; k < csv.size(); ++k)
+    b.csv[k].assign(csv[k].begin(), csv[k].end());
 }
 
 std::vector<offer> catalogue::offers_of(int index) const {

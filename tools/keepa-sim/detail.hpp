@@ -227,8 +227,17 @@ struct catalogue {
   /// current USED value.
   std::vector<offer> offers_of(int index) const;
 
-  /// Generates book `index` (all attempts are deterministic).
-  void generate(int index, klass target);
+  /// Working memory of `generate`, reused from one book to the next.
+  struct scratch {
+    std::array<std::vector<int32_t>, n_types> csv;
+    std::vector<int32_t> times;
+    std::vector<size_t> recent;
+    std::vector<bool> drop;
+  };
+
+  /// Generates book `index` with its `asin` (all attempts are
+  /// deterministic; books may be generated concurrently).
+  void generate(int index, std::string asin, klass target, scratch& tmp);
 
   /// The next sales rank after `level`: a sale lowers it (a drop), else
   /// it rises, faster when below the book's base.
