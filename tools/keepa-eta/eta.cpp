@@ -44,7 +44,7 @@ caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
   if (o.scan_interval <= caf::timespan::zero())
     return bad("eta.scan-interval must be positive");
   if (o.window < caf::timespan::zero())
-    return bad("eta.window must be >= 0 (0 = run to eta.max-time)");
+    return bad("eta.window must be >= 0 (0s = run to eta.max-time)");
   return o;
 }
 

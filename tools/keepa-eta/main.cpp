@@ -35,7 +35,7 @@ public:
       .add<caf::timespan>("window",
                           "give up early once the growth over this last "
                           "stretch would not reach the target within "
-                          "max-time (default 168h, 0 = never)")
+                          "max-time (default 168h, 0s = never)")
       .add<caf::timespan>("scan-interval", "scanner interval (default 5min)");
     // Stored deals cost a refresh each: a shorter refresh-after caps how
     // many deals a plan can hold.
