@@ -16,14 +16,20 @@
 //   template <class Self>
 //   static void on_failed(Self, std::vector<Item>, const caf::error&);
 //   static constexpr stage what;
+// and may hide
+//   int64_t priority(const Item&) const;
+// (called once per offered item) to have items queued best first, ties in
+// arrival order; the base's makes the queue first come, first served.
 
 #pragma once
 
 #include <algorithm>
-#include <deque>
-#include <iterator>
+#include <limits>
+#include <map>
 #include <memory>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <caf/send.hpp>
 
@@ -33,11 +39,77 @@
 
 namespace keepa {
 
+/// A batch stage's queue: best rank first, equal ranks in arrival order;
+/// an item put back at the front goes before all others.
+template <class Item>
+class batch_queue {
+public:
+  bool empty() const {
+    return xs_.empty();
+  }
+
+  size_t size() const {
+    return xs_.size();
+  }
+
+  /// Queues `x` behind every item of at least rank `rank`.
+  void push(Item x, int64_t rank) {
+    rank = std::max(rank, std::numeric_limits<int64_t>::min() + 1);
+    xs_.emplace(key{-rank, ++back_}, std::move(x));
+  }
+
+  /// Puts `x` before all others (a batch TOKEN or Keepa sent back).
+  void push_front(Item x) {
+    xs_.emplace(key{std::numeric_limits<int64_t>::min(), --front_},
+                std::move(x));
+  }
+
+  Item& front() {
+    return xs_.begin()->second;
+  }
+
+  void pop_front() {
+    xs_.erase(xs_.begin());
+  }
+
+  /// Calls `f` with the first `n` items, lent (moved out and back) rather
+  /// than copied; returns what `f` returns.
+  template <class F>
+  auto lend(size_t n, F f) {
+    std::vector<Item> items;
+    items.reserve(std::min(n, xs_.size()));
+    auto i = xs_.begin();
+    for (; items.size() < n && i != xs_.end(); ++i)
+      items.push_back(std::move(i->second));
+    auto result = f(static_cast<const std::vector<Item>&>(items));
+    i = xs_.begin();
+    for (auto& x : items)
+      (i++)->second = std::move(x);
+    return result;
+  }
+
+  /// Calls `f` for every item, first to last.
+  template <class F>
+  void each(F f) const {
+    for (auto& kvp : xs_)
+      f(kvp.second);
+  }
+
+private:
+  /// (-rank, arrival): the front's entries have the lowest rank key and
+  /// count down.
+  using key = std::pair<int64_t, int64_t>;
+  std::map<key, Item> xs_;
+  int64_t back_ = 0;
+  int64_t front_ = 0;
+};
+
 template <class Item>
 struct batch_state_base {
+  using item_type = Item;
   stage_context ctx;
   token_gate gate;
-  std::deque<Item> queue;
+  batch_queue<Item> queue;
   int32_t in_flight = 0;
   int32_t max_in_flight = 2;
   int32_t attempts = 3;
@@ -60,6 +132,10 @@ struct batch_state_base {
 
   bool idle() const {
     return in_flight == 0 && !gate.busy;
+  }
+
+  int64_t priority(const Item&) const {
+    return 0;
   }
 
   /// Nothing sent and no grant held: at most a recharge-wait is pending,
@@ -157,15 +233,10 @@ void pump(Self self) {
     }
     auto n = std::min(st.queue.size(),
                       static_cast<size_t>(state_type::batch_size(p)));
-    // make_query only reads the items: lend it the first n (moved out and
-    // back) instead of copying them.
-    std::vector<typename decltype(st.queue)::value_type> items;
-    items.reserve(n);
-    auto first = st.queue.begin();
-    auto last = first + static_cast<std::ptrdiff_t>(n);
-    std::move(first, last, std::back_inserter(items));
-    auto q = state_type::make_query(self, p, items);
-    std::move(items.begin(), items.end(), first);
+    // make_query only reads the items.
+    auto q = st.queue.lend(n, [&](const auto& items) {
+      return state_type::make_query(self, p, items);
+    });
     acquire(self, state_type::what, worst_case_cost(q),
             [self, n, q](const token_grant& g) mutable {
               auto& st = self->state;
@@ -176,7 +247,7 @@ void pump(Self self) {
               }
               // The queue may have changed while waiting; take the first n.
               auto k = std::min(n, st.queue.size());
-              std::vector<typename decltype(st.queue)::value_type> items;
+              std::vector<typename state_type::item_type> items;
               items.reserve(k);
               for (size_t i = 0; i < k; ++i) {
                 items.push_back(std::move(st.queue.front()));
@@ -196,13 +267,20 @@ void pump(Self self) {
   });
 }
 
+/// Queues `x` behind every item of at least its priority.
+template <class State, class Item>
+void enqueue(State& st, Item x) {
+  auto rank = st.priority(x);
+  st.queue.push(std::move(x), rank);
+}
+
 /// Accepts offered items; answers the backlog.
 template <class Self, class Item>
 uint64_t accept(Self self, std::vector<Item>& xs) {
   auto& st = self->state;
   st.upstream = self->current_sender();
   for (auto& x : xs)
-    st.queue.push_back(std::move(x));
+    enqueue(st, std::move(x));
   pump(self);
   return st.queue.size();
 }

@@ -280,6 +280,20 @@ caf::optional<std::string> pre_reject(const deal& d,
   return caf::none;
 }
 
+caf::optional<int32_t> deal_profit_estimate(const deal& d,
+                                            const analysis_config& cfg) {
+  constexpr size_t ninety_days = 3;
+  auto buy = deal_buy_price(d);
+  auto sell = d.avg.size() > ninety_days ? at(d.avg[ninety_days], csv::used)
+                                         : -1;
+  if (buy <= 0 || sell <= 0)
+    return caf::none;
+  auto all_in = buy + cfg.prep_fee + cfg.inbound_shipping
+                + round_cents(buy * cfg.tax_percent / 100.0);
+  auto referral = round_cents(sell * cfg.referral_percent / 100.0);
+  return sell - referral - cfg.pick_pack_fee - all_in;
+}
+
 bool remembered_reject(const deal& d, const asin_memory& mem,
                        const analysis_config& cfg, int64_t now_ms) {
   if (!mem.rejected)

@@ -120,6 +120,13 @@ int32_t cheapest_used_offer(const product& p);
 caf::optional<std::string> pre_reject(const deal& d,
                                       const analysis_config& cfg);
 
+/// The profit (cents) the feed alone promises: buying at the deal's price
+/// and selling at its 90-day USED average, on the configured fees (what
+/// compute_math gives a product without fee data). None without either
+/// price. Orders the peek backlog; it decides nothing.
+caf::optional<int32_t> deal_profit_estimate(const deal& d,
+                                            const analysis_config& cfg);
+
 /// Whether storage remembers rejecting this ASIN less than `cfg.memory` ago,
 /// and the deal's buy price now cannot change the verdict: it is not below
 /// the rejection's `retry_below` (or, when that is unknown, not below the

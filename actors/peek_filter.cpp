@@ -33,6 +33,13 @@ struct peek_state : batch_state_base<deal> {
     return d.asin;
   }
 
+  /// Peeks cost a token per book, and at a small plan the backlog holds
+  /// hours of them: the books the feed alone promises the most profit on
+  /// go first, before they change again (unknown counts as 0).
+  int64_t priority(const deal& d) const {
+    return deal_profit_estimate(d, *ctx.analysis).value_or(0);
+  }
+
   product_query query(const profile& p) const {
     product_query q;
     q.domain = ctx.domain;

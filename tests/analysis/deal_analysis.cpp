@@ -242,6 +242,41 @@ TEST_CASE("pre-filter on the deal's own feed data", "[pipeline][analysis]") {
         == std::string{"price-out-of-range"});
 }
 
+TEST_CASE("the feed's profit estimate orders the peek backlog",
+          "[pipeline][analysis]") {
+  analysis_config cfg;
+  auto with_avg90 = [](deal d, int32_t avg90) {
+    d.avg.assign(4, arr({}));
+    d.avg[3][csv::used] = avg90;
+    return d;
+  };
+  // Sell at the 90-day used average 3000: referral 450, pick&pack 350.
+  CHECK(deal_profit_estimate(with_avg90(feed_deal(1200), 3000), cfg)
+        == 3000 - 450 - 350 - 1200);
+  // The new price stands in for a missing used price, as for the buy price.
+  CHECK(deal_profit_estimate(with_avg90(feed_deal(-1, 1000), 3000), cfg)
+        == 3000 - 450 - 350 - 1000);
+  // The same figure compute_math gives a product without fee data, with
+  // business costs too.
+  cfg.prep_fee = 55;
+  cfg.inbound_shipping = 80;
+  cfg.tax_percent = 7.5;
+  cfg.referral_percent = 8;
+  cfg.pick_pack_fee = 299;
+  for (int32_t buy : {1, 999, 1234, 5001}) {
+    INFO(buy);
+    CHECK(deal_profit_estimate(with_avg90(feed_deal(buy), 4321), cfg)
+          == compute_math(buy, 4321, product{}, cfg).profit);
+  }
+  // Without either price there is no estimate.
+  CHECK_FALSE(deal_profit_estimate(feed_deal(1200), cfg));
+  CHECK_FALSE(deal_profit_estimate(with_avg90(feed_deal(-1), 3000), cfg));
+  CHECK_FALSE(deal_profit_estimate(with_avg90(feed_deal(1200), -1), cfg));
+  auto short_avg = feed_deal(1200);
+  short_avg.avg.assign(3, arr({{csv::used, 3000}}));
+  CHECK_FALSE(deal_profit_estimate(short_avg, cfg));
+}
+
 TEST_CASE("rejection memory", "[pipeline][analysis]") {
   analysis_config cfg; // 7 days
   asin_memory m;

@@ -1,0 +1,91 @@
+// The batch stages' queue: first come, first served, unless the stage
+// ranks its items (the peek-filter: the feed's profit estimate).
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "actors/batch_stage.hpp"
+#include "actors/deal_analysis.hpp"
+
+using namespace keepa;
+
+namespace {
+
+deal offered(const std::string& asin, int32_t used, int32_t avg90) {
+  deal d;
+  d.asin = asin;
+  d.current.assign(csv::count, -1);
+  d.current[csv::used] = used;
+  d.avg.assign(4, std::vector<int32_t>(csv::count, -1));
+  d.avg[3][csv::used] = avg90;
+  return d;
+}
+
+/// Ranks like the peek-filter.
+struct ranked : batch_state_base<deal> {
+  analysis_config cfg;
+  int64_t priority(const deal& d) const {
+    return deal_profit_estimate(d, cfg).value_or(0);
+  }
+};
+
+template <class State>
+std::string order(const State& st) {
+  std::string out;
+  st.queue.each([&](const deal& d) { out += d.asin; });
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a batch stage's queue is first come, first served by default",
+          "[pipeline]") {
+  batch_state_base<deal> st;
+  for (auto x : {offered("a", 2000, 2100), offered("b", 900, 9000),
+                 offered("c", 1500, 6000)})
+    enqueue(st, x);
+  CHECK(order(st) == "abc");
+}
+
+TEST_CASE("the peek backlog is ordered by the feed's profit estimate, ties "
+          "and unknowns in arrival order",
+          "[pipeline]") {
+  ranked st;
+  // Estimates at the default fees: a -565, b 6400, c 3250, d 6400,
+  // e none (0), f none (0), g -1000.
+  enqueue(st, offered("a", 2000, 2100));
+  enqueue(st, offered("b", 900, 9000));
+  enqueue(st, offered("c", 1500, 6000));
+  enqueue(st, offered("d", 900, 9000));
+  enqueue(st, offered("e", -1, 9000));
+  enqueue(st, offered("f", 900, -1));
+  enqueue(st, offered("g", 3000, 2765));
+  CHECK(st.priority(st.queue.front()) == 9000 - 1350 - 350 - 900);
+  CHECK(order(st) == "bdcefag");
+  // A batch sent back goes to the front whatever its rank (TOKEN said no,
+  // not the book), the batch's first item first; no later offer passes it.
+  st.queue.push_front(offered("s", 4000, 5100));
+  st.queue.push_front(offered("r", 5000, 5100));
+  enqueue(st, offered("h", 1000, 7000));
+  enqueue(st, offered("i", 100, 90000));
+  CHECK(order(st) == "rsibdhcefag");
+  // What a batch takes: the first n, in order.
+  auto lent = st.queue.lend(3, [](const std::vector<deal>& xs) {
+    std::string out;
+    for (auto& d : xs)
+      out += d.asin;
+    return out;
+  });
+  CHECK(lent == "rsi");
+  CHECK(order(st) == "rsibdhcefag");
+  st.queue.pop_front();
+  CHECK(st.queue.front().asin == "s");
+  CHECK(st.queue.size() == 10);
+  // More asked for than queued: all of them.
+  CHECK(st.queue.lend(99, [](const std::vector<deal>& xs) {
+    return xs.size();
+  }) == 10);
+  CHECK(order(st) == "sibdhcefag");
+}
