@@ -96,7 +96,11 @@ struct scanner_state {
   bool scanning = false;
   bool in_flight = false;
   int32_t page = 0;
+  /// The peek-filter's queue as it answered the last offer.
   uint64_t backlog = 0;
+  /// Asking the peek-filter for its queue now (the answer above is only as
+  /// fresh as the last offer, and the queue shrinks without offers).
+  bool asking_backlog = false;
   bool stopping = false;
   std::vector<caf::response_promise> stop_waiters;
   scanner_counters n;
@@ -311,8 +315,30 @@ void next_page(scanner_pointer self) {
 
 void start_pass(scanner_pointer self) {
   auto& st = self->state;
-  if (st.scanning || st.stopping || st.backlog > st.cfg.max_backlog)
+  if (st.scanning || st.stopping || st.asking_backlog)
     return;
+  if (st.backlog > st.cfg.max_backlog) {
+    // Too much was queued at the last offer; an empty offer answers how
+    // much is queued now, and the pass starts once the peek-filter caught
+    // up (else the next interval asks again).
+    st.asking_backlog = true;
+    self->request(st.peek, caf::infinite, atom::offer_v, std::vector<deal>{})
+      .then(
+        [self](uint64_t backlog) {
+          auto& st = self->state;
+          st.asking_backlog = false;
+          st.backlog = backlog;
+          if (backlog <= st.cfg.max_backlog)
+            start_pass(self);
+        },
+        [self](caf::error& err) {
+          auto& st = self->state;
+          st.asking_backlog = false;
+          ++st.n.errors;
+          stage_log(self, "peek backlog: " + render(err));
+        });
+    return;
+  }
   st.scanning = true;
   ++st.n.passes;
   st.page = 0;

@@ -86,3 +86,35 @@ TEST_CASE("R = 250 for one simulated day: every token spent, good deals "
   sc.memory = std::chrono::hours{1};
   run(sc);
 }
+
+TEST_CASE("the scanner scans again once the peek backlog is below its bound, "
+          "not only once the peek-filter runs dry",
+          "[pipeline]") {
+  sim::options opts;
+  opts.refill_rate = 5;
+  opts.products = 30000;
+  opts.update_rate = 6;
+  constexpr uint64_t bound = 500;
+  harness f{opts, "backlog", std::chrono::minutes{5},
+            [](pipeline_settings& x) { x.scan.max_backlog = bound; }};
+  // The first pass reads the whole feed: thousands of candidates, hours of
+  // peeks at 5 tokens a minute.
+  int64_t first_pass = 0;
+  int64_t peeked = 0;
+  int64_t passes = 0;
+  for (int minute = 0; minute < 36 * 60 && passes < 2; ++minute) {
+    f.run_for(std::chrono::minutes{1});
+    auto scan = f.status_of(f.h.scanner);
+    passes = get_int(scan, "passes");
+    if (passes == 1 && !caf::get_or(scan, "scanning", true))
+      first_pass = get_int(scan, "candidates");
+    peeked = get_int(f.status_of(f.h.peek), "peeked");
+  }
+  INFO(f.summary());
+  REQUIRE(first_pass > static_cast<int64_t>(4 * bound));
+  REQUIRE(passes >= 2);
+  // The second pass began while about `bound` candidates of the first were
+  // still queued (the scanner asks at each interval), not after the last.
+  CHECK(peeked + static_cast<int64_t>(bound) / 2 < first_pass);
+  CHECK(peeked + static_cast<int64_t>(bound) * 2 > first_pass);
+}
