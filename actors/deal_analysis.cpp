@@ -170,6 +170,24 @@ int32_t round_cents(double x) {
   return static_cast<int32_t>(std::lround(x));
 }
 
+/// The cost side of deal_math, and the profit: everything up to
+/// `profit`, with the given referral percent and pick & pack fee.
+deal_math profit_math(int32_t buy, int32_t sell, double referral_percent,
+                      int32_t pick_pack_fee, const analysis_config& cfg) {
+  deal_math m;
+  m.buy_price = buy;
+  m.est_sell_price = sell;
+  m.tax = round_cents(buy * cfg.tax_percent / 100.0);
+  m.all_in_cost = buy + cfg.prep_fee + cfg.inbound_shipping + m.tax;
+  m.referral_percent = referral_percent;
+  m.referral_fee = round_cents(static_cast<double>(sell) * referral_percent
+                               / 100.0);
+  m.pick_pack_fee = pick_pack_fee;
+  m.amazon_fees = m.referral_fee + m.pick_pack_fee;
+  m.profit = sell - m.amazon_fees - m.all_in_cost;
+  return m;
+}
+
 /// A ratio in exact 1/10000 steps, so that integer comparisons reproduce
 /// e.g. "buy * 10 > sell * 11" without floating-point edge cases.
 int64_t basis_points(double x) {
@@ -288,10 +306,8 @@ caf::optional<int32_t> deal_profit_estimate(const deal& d,
                                          : -1;
   if (buy <= 0 || sell <= 0)
     return caf::none;
-  auto all_in = buy + cfg.prep_fee + cfg.inbound_shipping
-                + round_cents(buy * cfg.tax_percent / 100.0);
-  auto referral = round_cents(sell * cfg.referral_percent / 100.0);
-  return sell - referral - cfg.pick_pack_fee - all_in;
+  return profit_math(buy, sell, cfg.referral_percent, cfg.pick_pack_fee, cfg)
+    .profit;
 }
 
 bool remembered_reject(const deal& d, const asin_memory& mem,
@@ -350,23 +366,17 @@ peek_verdict peek(const product& p, const analysis_config& cfg) {
 
 deal_math compute_math(int32_t buy, int32_t sell, const product& full,
                        const analysis_config& cfg) {
-  deal_math m;
-  m.buy_price = buy;
-  m.est_sell_price = sell;
-  m.tax = round_cents(buy * cfg.tax_percent / 100.0);
-  m.all_in_cost = buy + cfg.prep_fee + cfg.inbound_shipping + m.tax;
-  m.referral_percent = full.referral_fee_percentage >= 0
+  auto m = profit_math(buy, sell,
+                       full.referral_fee_percentage >= 0
                          ? full.referral_fee_percentage
-                         : cfg.referral_percent;
+                         : cfg.referral_percent,
+                       full.fba_pick_pack_fee >= 0 ? full.fba_pick_pack_fee
+                                                   : cfg.pick_pack_fee,
+                       cfg);
   auto referral = [&](int64_t price) {
     return round_cents(static_cast<double>(price) * m.referral_percent
                        / 100.0);
   };
-  m.referral_fee = referral(sell);
-  m.pick_pack_fee = full.fba_pick_pack_fee >= 0 ? full.fba_pick_pack_fee
-                                                : cfg.pick_pack_fee;
-  m.amazon_fees = m.referral_fee + m.pick_pack_fee;
-  m.profit = sell - m.amazon_fees - m.all_in_cost;
   m.margin_bp = sell > 0 ? round_cents(10000.0 * m.profit / sell) : 0;
   m.roi_bp = m.all_in_cost > 0 ? round_cents(10000.0 * m.profit
                                              / m.all_in_cost)
