@@ -7,6 +7,7 @@
 //   UPDATER refreshes the stalest stored deals and expires the dead ones.
 //   Each of them asks TOKEN before it spends and sends its Keepa requests
 //   through the KEEPA CLIENT, which settles every answer with TOKEN.
+//   INTROSPECTION hands the handles of all of them to keepa-status.
 
 #pragma once
 
@@ -147,6 +148,18 @@ using updater = typed_actor_fwd<
   caf::replies_to<atom::stop>::with<caf::ok_atom>>
   ::extend_with<status_client>;
 
+/// The INTROSPECTION actor: the one actor keepa-pipeline publishes
+/// (keepa.introspection.port); keepa-status asks it for the handles of
+/// the others.
+using introspection = typed_actor_fwd<
+  // Handles of the pipeline actors keepa-status asks directly.
+  caf::replies_to<atom::handles>::with<pipeline_directory>,
+  // STORAGE's counts, relayed (STORAGE is never exposed remotely).
+  caf::replies_to<atom::counts>::with<storage_counts>,
+  // The status of the named actor ("storage"), relayed.
+  caf::replies_to<atom::status, std::string>::with<caf::settings>>
+  ::extend_with<status_client>;
+
 } // namespace sig
 
 // -- handles --------------------------------------------------------------------
@@ -160,6 +173,7 @@ using scanner_actor = sig::scanner::unwrap;
 using peek_filter_actor = sig::peek_filter::unwrap;
 using committer_actor = sig::committer::unwrap;
 using updater_actor = sig::updater::unwrap;
+using introspection_actor = sig::introspection::unwrap;
 
 } // namespace keepa
 
@@ -176,5 +190,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(keepa_actors, caf::id_block::keepa_types::end)
   CAF_ADD_TYPE_ID(keepa_actors, (keepa::peek_filter_actor))
   CAF_ADD_TYPE_ID(keepa_actors, (keepa::committer_actor))
   CAF_ADD_TYPE_ID(keepa_actors, (keepa::updater_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::introspection_actor))
+  CAF_ADD_TYPE_ID(keepa_actors, (keepa::pipeline_directory))
 
 CAF_END_TYPE_ID_BLOCK(keepa_actors)

@@ -7,6 +7,7 @@
 
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
+#include "messages/introspection.hpp"
 #include "messages/keepa.hpp"
 #include "messages/pipeline.hpp"
 #include "messages/storage.hpp"

@@ -59,6 +59,10 @@ struct storage_counts;
 
 struct survivor;
 
+// -- introspection (introspection.hpp) ----------------------------------------
+
+struct pipeline_directory;
+
 /// Registers all keepa message types and error renderers with `cfg`.
 void add_message_types(caf::actor_system_config& cfg);
 

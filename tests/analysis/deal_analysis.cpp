@@ -8,7 +8,7 @@
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/deal_analysis.hpp"
+#include "actors/analysis/deal_analysis.hpp"
 #include "messages/error.hpp"
 
 using namespace keepa;

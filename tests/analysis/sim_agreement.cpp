@@ -15,7 +15,7 @@
 
 #include <rapidjson/document.h>
 
-#include "actors/deal_analysis.hpp"
+#include "actors/analysis/deal_analysis.hpp"
 #include "tools/keepa-sim/model.hpp"
 
 using namespace keepa;

@@ -5,13 +5,13 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "actors/keepa_client.hpp"
-#include "actors/token.hpp"
+#include "actors/client/keepa_client.hpp"
+#include "actors/token/token.hpp"
 #include "messages/error.hpp"
 #include "messages/keepa.hpp"
 #include "messages/token.hpp"
 #include "tests/fixture.hpp"
-#include "tools/keepa-sim/model.hpp"
+#include "tools/virtual-run/sim_transport.hpp"
 
 using namespace keepa;
 using namespace std::chrono_literals;
@@ -35,8 +35,7 @@ struct in_process : test::deterministic_fixture {
     model = std::make_shared<sim::model>(opts);
     load_profiles(cfg);
     token = sys.spawn(keepa::token, token_config_from(cfg));
-    cc.sim = model;
-    cc.sim_start_unix_ms = t0;
+    cc.make_transport = sim_transport_factory(model, t0);
     cc.key = opts.key;
     cc.token = token;
     cc.seed = 1;
@@ -131,8 +130,7 @@ TEST_CASE("in process: TOKEN probes through a client and grants",
   // A second client without a grant sink answers TOKEN's probes.
   token_config tc = token_config_from(f.cfg);
   client_config pc;
-  pc.sim = f.model;
-  pc.sim_start_unix_ms = f.now_ms();
+  pc.make_transport = sim_transport_factory(f.model, f.now_ms());
   pc.key = opts.key;
   tc.probe = spawn_keepa_client(f.sys, pc);
   auto token = f.sys.spawn(keepa::token, tc);

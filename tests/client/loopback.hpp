@@ -14,8 +14,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/keepa_client.hpp"
-#include "actors/token.hpp"
+#include "actors/client/keepa_client.hpp"
+#include "actors/token/token.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/keepa.hpp"

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "actors/keepa_parse.hpp"
+#include "actors/client/parse.hpp"
 #include "messages/error.hpp"
 
 using namespace keepa;

@@ -11,7 +11,7 @@
 
 #include <rapidjson/document.h>
 
-#include "actors/keepa_parse.hpp"
+#include "actors/client/parse.hpp"
 #include "messages/error.hpp"
 #include "tools/keepa-sim/model.hpp"
 

@@ -19,7 +19,7 @@
 
 #include <caf/io/middleman.hpp>
 
-#include "actors/pipeline.hpp"
+#include "actors/pipeline/pipeline.hpp"
 #include "tests/client/loopback.hpp"
 #include "tests/refusing_port.hpp"
 #include "tools/keepa-pipeline/service.hpp"
@@ -31,7 +31,6 @@ namespace {
 
 struct intro_config : threaded_config {
   intro_config() {
-    add_introspection_types(*this);
     // pipeline_config::load(argc, argv) hides the module loader.
     actor_system_config::load<caf::io::middleman>();
   }
@@ -161,7 +160,6 @@ struct remote_side {
   struct config : caf::actor_system_config {
     config() {
       keepa::add_message_types(*this);
-      add_introspection_types(*this);
       load<caf::io::middleman>();
       set("scheduler.max-threads", 2);
     }

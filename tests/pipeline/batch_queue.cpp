@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/batch_stage.hpp"
-#include "actors/deal_analysis.hpp"
+#include "actors/stages/batch_stage.hpp"
+#include "actors/analysis/deal_analysis.hpp"
 
 using namespace keepa;
 

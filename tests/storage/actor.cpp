@@ -1,6 +1,6 @@
 // The STORAGE actor on the deterministic scheduler over a real SQLite file.
 
-#include "actors/storage.hpp"
+#include "actors/storage/storage.hpp"
 
 #include <catch2/catch.hpp>
 #include <caf/actor_system.hpp>

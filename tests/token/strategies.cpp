@@ -2,7 +2,7 @@
 // pipeline under each): consumers that always want tokens against a model
 // of Keepa's bucket, in virtual time.
 
-#include "actors/token_scheduler.hpp"
+#include "actors/token/token_scheduler.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // The TOKEN actor on virtual time against a small Keepa bucket model.
 
-#include "actors/token.hpp"
+#include "actors/token/token.hpp"
 
 #include <random>
 

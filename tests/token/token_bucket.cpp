@@ -1,4 +1,4 @@
-#include "actors/token_bucket.hpp"
+#include "actors/token/token_bucket.hpp"
 
 #include <catch2/catch.hpp>
 

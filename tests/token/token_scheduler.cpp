@@ -1,4 +1,4 @@
-#include "actors/token_scheduler.hpp"
+#include "actors/token/token_scheduler.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -5,10 +5,10 @@
 #include <optional>
 #include <thread>
 
-#include "actors/deal_analysis.hpp"
-#include "actors/pipeline.hpp"
-#include "actors/token.hpp"
-#include "actors/updater.hpp"
+#include "actors/analysis/deal_analysis.hpp"
+#include "actors/pipeline/pipeline.hpp"
+#include "actors/token/token.hpp"
+#include "actors/stages/updater.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "tools/virtual-run/virtual_run.hpp"

@@ -9,7 +9,7 @@
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/token.hpp"
+#include "actors/token/token.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"

@@ -9,7 +9,7 @@
 
 #include <caf/config_value.hpp>
 
-#include "actors/deal_analysis.hpp"
+#include "actors/analysis/deal_analysis.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "tools/keepa-eta/eta.hpp"

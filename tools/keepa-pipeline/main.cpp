@@ -25,8 +25,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/deal_analysis.hpp"
-#include "actors/pipeline.hpp"
+#include "actors/analysis/deal_analysis.hpp"
+#include "actors/pipeline/pipeline.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
@@ -65,7 +65,6 @@ public:
       .add<caf::timespan>("grace", "delete deals unseen this long");
     add_analysis_options(custom_options_);
     add_introspection_options(custom_options_);
-    add_introspection_types(*this);
     // pipeline_config::load(argc, argv) hides the module loader.
     actor_system_config::load<caf::io::middleman>();
   }

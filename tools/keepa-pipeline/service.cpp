@@ -14,7 +14,7 @@
 #include <caf/send.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/pipeline.hpp"
+#include "actors/pipeline/pipeline.hpp"
 
 namespace keepa {
 

@@ -17,8 +17,9 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/keepa_client.hpp"
-#include "tools/keepa-pipeline/introspection.hpp"
+#include "actors/client/keepa_client.hpp"
+#include "actors/pipeline/introspection.hpp"
+#include "tools/keepa-pipeline/collect.hpp"
 
 namespace keepa {
 

@@ -16,7 +16,7 @@
 #include <caf/make_config_option.hpp>
 
 #include "messages/fwd.hpp"
-#include "tools/keepa-pipeline/introspection.hpp"
+#include "tools/keepa-pipeline/collect.hpp"
 
 namespace {
 
@@ -29,7 +29,6 @@ public:
 
   status_config() {
     keepa::add_message_types(*this);
-    keepa::add_introspection_types(*this);
     load<caf::io::middleman>();
     opt_group{custom_options_, "global"}
       .add(host, "host", "address of keepa-pipeline's introspection port")

@@ -25,7 +25,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/storage.hpp"
+#include "actors/storage/storage.hpp"
 #include "messages/error.hpp"
 #include "storage/soci_backend.hpp"
 

@@ -19,7 +19,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/storage.hpp"
+#include "actors/storage/storage.hpp"
 #include "messages/error.hpp"
 #include "tools/storage-crash/workload.hpp"
 

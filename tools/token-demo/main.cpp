@@ -10,7 +10,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/token.hpp"
+#include "actors/token/token.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "tools/token-demo/bucket_model.hpp"

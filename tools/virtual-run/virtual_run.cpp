@@ -1,5 +1,7 @@
 #include "tools/virtual-run/virtual_run.hpp"
 
+#include "tools/virtual-run/sim_transport.hpp"
+
 #include <map>
 #include <stdexcept>
 
@@ -9,9 +11,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/deal_analysis.hpp"
-#include "actors/token.hpp"
-#include "actors/updater.hpp"
+#include "actors/analysis/deal_analysis.hpp"
+#include "actors/token/token.hpp"
+#include "actors/stages/updater.hpp"
 #include "messages/error.hpp"
 
 namespace keepa {
@@ -84,7 +86,7 @@ virtual_run::virtual_run(sim::options opts, const std::string& name,
   std::filesystem::create_directories(dir);
   load_profiles(cfg);
   settings.token = token_config_from(cfg);
-  settings.client.sim = model;
+  settings.client.endpoint = "in-process keepa-sim";
   settings.client.key = opts.key;
   settings.client.seed = 1;
   settings.storage.url = "sqlite:" + (dir / "deals.db").string();
@@ -113,7 +115,7 @@ int64_t virtual_run::now_ms() {
 
 caf::error virtual_run::spawn() {
   auto s = settings;
-  s.client.sim_start_unix_ms = now_ms();
+  s.client.make_transport = sim_transport_factory(model, now_ms());
   s.unix0_ms = now_ms();
   auto spawned = spawn_pipeline(sys, s);
   if (!spawned)

@@ -15,7 +15,7 @@
 #include <caf/fwd.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "actors/pipeline.hpp"
+#include "actors/pipeline/pipeline.hpp"
 #include "config/pipeline_config.hpp"
 #include "tools/keepa-sim/model.hpp"
 

@@ -1,0 +1,622 @@
+#include "actors/client/keepa_client.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/config_value.hpp>
+#include <caf/send.hpp>
+#include <caf/settings.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "actors/status.hpp"
+#include "actors/client/costs.hpp"
+#include "actors/client/parse.hpp"
+#include "messages/error.hpp"
+#include "messages/keepa.hpp"
+#include "messages/token.hpp"
+
+namespace keepa {
+
+// -- configuration ------------------------------------------------------------
+
+std::string redact(std::string text, const std::string& key) {
+  if (key.empty())
+    return text;
+  auto replace_all = [&](const std::string& needle) {
+    for (auto pos = text.find(needle); pos != std::string::npos;
+         pos = text.find(needle, pos))
+      text.replace(pos, needle.size(), "<key>");
+  };
+  replace_all(key);
+  http_request probe;
+  probe.query.emplace_back("k", key);
+  auto encoded = render_target(probe).substr(3);
+  if (encoded != key)
+    replace_all(encoded);
+  return text;
+}
+
+caf::expected<std::string> load_api_key(const std::string& key_file) {
+  auto trim = [](std::string x) {
+    auto ws = " \t\r\n";
+    auto first = x.find_first_not_of(ws);
+    if (first == std::string::npos)
+      return std::string{};
+    return x.substr(first, x.find_last_not_of(ws) - first + 1);
+  };
+  if (auto* env = std::getenv("KEEPA_API_KEY"); env != nullptr && *env != 0) {
+    auto key = trim(env);
+    if (!key.empty())
+      return key;
+  }
+  if (key_file.empty())
+    return caf::make_error(ec::missing_key,
+                           "no API key: set KEEPA_API_KEY or "
+                           "keepa.client.key-file");
+  std::ifstream in{key_file};
+  if (!in)
+    return caf::make_error(ec::missing_key,
+                           "cannot read key file " + key_file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto key = trim(buf.str());
+  if (key.empty())
+    return caf::make_error(ec::missing_key, "key file " + key_file
+                                              + " is empty");
+  if (key.find_first_of(" \t\r\n") != std::string::npos)
+    return caf::make_error(ec::missing_key,
+                           "key file " + key_file
+                             + " holds more than one word");
+  return key;
+}
+
+caf::expected<client_config> client_config_from(const caf::settings& opts) {
+  client_config cfg;
+  cfg.endpoint = caf::get_or(opts, "keepa.client.endpoint", cfg.endpoint);
+  auto& t = cfg.transport;
+  t.ca_file = caf::get_or(opts, "keepa.client.ca-file", t.ca_file);
+  t.timeout = caf::get_or(opts, "keepa.client.timeout", t.timeout);
+  t.connect_timeout = caf::get_or(opts, "keepa.client.connect-timeout",
+                                  t.connect_timeout);
+  t.max_answer_bytes = caf::get_or(opts, "keepa.client.max-answer-size",
+                                   size_t{t.max_answer_bytes});
+  t.max_connections = static_cast<long>(
+    caf::get_or(opts, "keepa.client.max-connections",
+                static_cast<size_t>(t.max_connections)));
+  t.gzip = caf::get_or(opts, "keepa.client.gzip", t.gzip);
+  cfg.attempts = static_cast<int32_t>(
+    caf::get_or(opts, "keepa.client.attempts", size_t{4}));
+  cfg.backoff = caf::get_or(opts, "keepa.client.backoff", cfg.backoff);
+  cfg.backoff_max = caf::get_or(opts, "keepa.client.backoff-max",
+                                cfg.backoff_max);
+  auto bad = [](std::string what) {
+    return caf::make_error(ec::invalid_config, std::move(what));
+  };
+  if (cfg.endpoint.rfind("https://", 0) != 0
+      && cfg.endpoint.rfind("http://", 0) != 0)
+    return bad("keepa.client.endpoint must start with https:// or http://");
+  if (t.timeout.count() <= 0 || t.connect_timeout.count() <= 0)
+    return bad("keepa.client timeouts must be positive");
+  if (t.max_answer_bytes < 1024)
+    return bad("keepa.client.max-answer-size must be at least 1024");
+  if (t.max_connections < 1 || cfg.attempts < 1 || cfg.attempts > 20)
+    return bad("keepa.client.max-connections must be >= 1 and "
+               "keepa.client.attempts in 1..20");
+  if (cfg.backoff.count() <= 0 || cfg.backoff_max < cfg.backoff)
+    return bad("keepa.client.backoff must be positive and <= backoff-max");
+  auto key = load_api_key(caf::get_or(opts, "keepa.client.key-file",
+                                      std::string{}));
+  if (!key)
+    return key.error();
+  cfg.key = std::move(*key);
+  return cfg;
+}
+
+// -- the actor ----------------------------------------------------------------
+
+namespace {
+
+enum class call_kind : uint8_t { token, product, deal, seller };
+
+struct call {
+  call_kind what = call_kind::token;
+  uint64_t grant_id = 0;
+  /// Worst-case cost, charged as unconfirmed when an answer is lost.
+  int64_t cost = 0;
+  http_request req;
+  int32_t attempt = 1;
+  caf::response_promise rp;
+};
+
+struct counters {
+  uint64_t requests = 0;
+  uint64_t transfers = 0;
+  uint64_t ok = 0;
+  uint64_t too_many = 0; // 429
+  uint64_t client_errors = 0;
+  uint64_t server_errors = 0;
+  uint64_t timeouts = 0;
+  uint64_t resets = 0;
+  uint64_t connect_failures = 0;
+  uint64_t malformed = 0;
+  uint64_t too_large = 0;
+  uint64_t retries = 0;
+  uint64_t settled = 0;
+  uint64_t released = 0;
+  uint64_t unconfirmed = 0;
+  uint64_t bytes = 0;
+};
+
+struct client_state {
+  static constexpr const char* name = "keepa-client";
+
+  client_config cfg;
+  std::unique_ptr<transport> io;
+  std::unordered_map<uint64_t, call> calls;
+  uint64_t next_transfer = 1;
+  std::mt19937_64 rng;
+  counters n;
+};
+
+using client_pointer = keepa_client_actor::stateful_pointer<client_state>;
+
+void log(client_pointer self, const std::string& line) {
+  auto& st = self->state;
+  if (st.cfg.log)
+    st.cfg.log(redact("keepa-client: " + line, st.cfg.key));
+}
+
+/// The request target for logs: never holds the key, shortened.
+std::string describe(const call& c) {
+  auto target = c.req.method + " " + render_target(c.req);
+  if (target.size() > 160)
+    target = target.substr(0, 157) + "...";
+  return target;
+}
+
+caf::timespan backoff(client_pointer self, int32_t attempt) {
+  auto& cfg = self->state.cfg;
+  auto d = cfg.backoff;
+  for (int32_t i = 1; i < attempt && d < cfg.backoff_max; ++i)
+    d *= 2;
+  d = std::min(d, cfg.backoff_max);
+  // Equal jitter: half fixed, half random, so retries spread out but never
+  // come back sooner than half the backoff.
+  std::uniform_int_distribution<int64_t> jitter{0, d.count() / 2};
+  return caf::timespan{d.count() / 2 + jitter(self->state.rng)};
+}
+
+void settle(client_pointer self, const call& c, const envelope& env,
+            bool with_grant) {
+  auto& st = self->state;
+  if (!st.cfg.token)
+    return;
+  settlement s;
+  s.grant_id = with_grant ? c.grant_id : 0;
+  s.tokens_consumed = env.tokens_consumed;
+  s.tokens_left = env.tokens_left;
+  s.refill_in_ms = env.refill_in_ms;
+  s.refill_rate = env.refill_rate;
+  s.server_timestamp_ms = env.timestamp_ms;
+  if (with_grant)
+    ++st.n.settled;
+  self->send(st.cfg.token, atom::settle_v, s);
+}
+
+/// The answer was lost after the request went out: Keepa may have charged
+/// it. With the grant, this ends the grant; without, it only tells TOKEN
+/// about a possible extra charge (a retry follows under the same grant).
+void settle_unknown(client_pointer self, const call& c, bool with_grant) {
+  auto& st = self->state;
+  if (!st.cfg.token || c.grant_id == 0)
+    return;
+  settlement s;
+  s.grant_id = with_grant ? c.grant_id : 0;
+  s.tokens_consumed = with_grant ? 0 : c.cost;
+  ++st.n.unconfirmed;
+  if (with_grant)
+    ++st.n.settled;
+  self->send(st.cfg.token, atom::settle_v, s);
+}
+
+void release(client_pointer self, const call& c) {
+  auto& st = self->state;
+  if (!st.cfg.token || c.grant_id == 0)
+    return;
+  ++st.n.released;
+  self->send(st.cfg.token, atom::release_v, c.grant_id);
+}
+
+void submit(client_pointer self, uint64_t id) {
+  auto& st = self->state;
+  ++st.n.transfers;
+  st.io->submit(id, st.calls[id].req);
+}
+
+/// Starts a call; the returned promise is delivered on completion.
+caf::response_promise start(client_pointer self, call c) {
+  auto& st = self->state;
+  ++st.n.requests;
+  c.rp = self->make_response_promise();
+  auto rp = c.rp;
+  auto id = st.next_transfer++;
+  st.calls.emplace(id, std::move(c));
+  submit(self, id);
+  return rp;
+}
+
+void fail(client_pointer self, uint64_t id, caf::error err) {
+  auto& st = self->state;
+  auto i = st.calls.find(id);
+  log(self, describe(i->second) + " failed: " + render(err));
+  i->second.rp.deliver(std::move(err));
+  st.calls.erase(i);
+}
+
+bool retry_later(client_pointer self, uint64_t id, const std::string& why) {
+  auto& st = self->state;
+  auto& c = st.calls[id];
+  if (c.attempt >= st.cfg.attempts)
+    return false;
+  auto delay = backoff(self, c.attempt);
+  ++c.attempt;
+  ++st.n.retries;
+  log(self, describe(c) + ": " + why + "; attempt " + std::to_string(c.attempt)
+              + " of " + std::to_string(st.cfg.attempts) + " in "
+              + std::to_string(delay.count() / 1000000) + " ms");
+  self->delayed_send(self, delay, atom::retry_v, id);
+  return true;
+}
+
+ec error_for_status(int32_t status) {
+  switch (status) {
+    case 400: return ec::request_rejected;
+    case 402: return ec::payment_required;
+    case 404:
+    case 405: return ec::not_found;
+    case 429: return ec::not_enough_tokens;
+    default: return status >= 500 ? ec::server_error : ec::request_rejected;
+  }
+}
+
+std::string status_detail(const envelope& env) {
+  auto result = "HTTP " + std::to_string(env.http_status);
+  if (!env.error_type.empty())
+    result += " " + env.error_type;
+  if (!env.error_message.empty())
+    result += ": " + env.error_message;
+  return result;
+}
+
+/// Parses the body for the call's endpoint; delivers the page on success.
+template <class Page, class Parser>
+void answer_with(client_pointer self, uint64_t id, transfer_result& res,
+                 Parser parser) {
+  auto& st = self->state;
+  auto& c = st.calls[id];
+  auto p = parser(res.body, res.http_status);
+  auto& env = [&]() -> envelope& {
+    if constexpr (std::is_same<Page, envelope>::value)
+      return p.page;
+    else
+      return p.page.env;
+  }();
+  auto status = res.http_status;
+  if (status == 200 && !p.err) {
+    ++st.n.ok;
+    settle(self, c, env, true);
+    c.rp.deliver(std::move(p.page));
+    st.calls.erase(id);
+    return;
+  }
+  if (status == 200) {
+    // The request ran; its answer is unreadable.
+    ++st.n.malformed;
+    if (p.envelope_ok)
+      settle(self, c, env, true);
+    else
+      settle_unknown(self, c, true);
+    fail(self, id, std::move(p.err));
+    return;
+  }
+  if (status >= 500) {
+    ++st.n.server_errors;
+    if (p.envelope_ok)
+      settle(self, c, env, false);
+    if (retry_later(self, id, "HTTP " + std::to_string(status)))
+      return;
+    release(self, c);
+    fail(self, id,
+         caf::make_error(ec::server_error,
+                         redact(status_detail(env), st.cfg.key) + " after "
+                           + std::to_string(c.attempt) + " attempts"));
+    return;
+  }
+  if (status == 429)
+    ++st.n.too_many;
+  else
+    ++st.n.client_errors;
+  // 4xx: the request did not run. Settle to learn the balance, or release.
+  if (p.envelope_ok)
+    settle(self, c, env, true);
+  else
+    release(self, c);
+  env.http_status = status;
+  fail(self, id, caf::make_error(error_for_status(status),
+                                 redact(status_detail(env), st.cfg.key)));
+}
+
+void on_transfer(client_pointer self, transfer_result& res) {
+  auto& st = self->state;
+  auto id = res.transfer_id;
+  auto i = st.calls.find(id);
+  if (i == st.calls.end())
+    return;
+  auto& c = i->second;
+  st.n.bytes += res.body.size();
+  switch (res.failure) {
+    case transfer_failure::connect:
+      ++st.n.connect_failures;
+      if (retry_later(self, id, "cannot connect: " + res.detail))
+        return;
+      release(self, c);
+      fail(self, id, caf::make_error(ec::transport_error, res.detail));
+      return;
+    case transfer_failure::timeout:
+    case transfer_failure::reset: {
+      auto timed_out = res.failure == transfer_failure::timeout;
+      ++(timed_out ? st.n.timeouts : st.n.resets);
+      auto why = std::string{timed_out ? "timeout: " : "reset: "}
+                 + res.detail;
+      if (c.attempt < st.cfg.attempts) {
+        settle_unknown(self, c, false);
+        retry_later(self, id, why);
+        return;
+      }
+      settle_unknown(self, c, true);
+      fail(self, id,
+           caf::make_error(ec::server_error,
+                           why + " after " + std::to_string(c.attempt)
+                             + " attempts"));
+      return;
+    }
+    case transfer_failure::too_large:
+      ++st.n.too_large;
+      settle_unknown(self, c, true);
+      fail(self, id, caf::make_error(ec::answer_too_large, res.detail));
+      return;
+    case transfer_failure::none:
+      break;
+  }
+  switch (c.what) {
+    case call_kind::token:
+      answer_with<envelope>(self, id, res, parse_envelope);
+      break;
+    case call_kind::product:
+      answer_with<product_page>(self, id, res, parse_product_page);
+      break;
+    case call_kind::deal:
+      answer_with<deal_page>(self, id, res, parse_deal_page);
+      break;
+    case call_kind::seller:
+      answer_with<seller_page>(self, id, res, parse_seller_page);
+      break;
+  }
+}
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string result;
+  for (auto& x : xs) {
+    if (!result.empty())
+      result += ',';
+    result += x;
+  }
+  return result;
+}
+
+http_request to_request(const product_query& q) {
+  http_request r;
+  r.path = "/product";
+  r.query.emplace_back("domain", std::to_string(q.domain));
+  r.query.emplace_back("asin", join(q.asins));
+  if (!q.stats.empty())
+    r.query.emplace_back("stats", q.stats);
+  if (!q.history)
+    r.query.emplace_back("history", "0");
+  if (q.days > 0)
+    r.query.emplace_back("days", std::to_string(q.days));
+  // offers=0 is refused by Keepa: omit the parameter instead.
+  if (q.offers > 0)
+    r.query.emplace_back("offers", std::to_string(q.offers));
+  if (q.only_live_offers)
+    r.query.emplace_back("only-live-offers", "1");
+  if (q.rating)
+    r.query.emplace_back("rating", "1");
+  if (q.buybox)
+    r.query.emplace_back("buybox", "1");
+  if (q.stock)
+    r.query.emplace_back("stock", "1");
+  if (q.update)
+    r.query.emplace_back("update", std::to_string(*q.update));
+  return r;
+}
+
+/// POST /deal with the selection's page and sortType overridden.
+caf::expected<http_request> to_request(const deal_query& q) {
+  rapidjson::Document doc;
+  doc.Parse(q.selection.data(), q.selection.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return caf::make_error(ec::invalid_config,
+                           "the deal selection is not a JSON object");
+  auto set = [&](const char* name, int32_t value) {
+    auto i = doc.FindMember(name);
+    if (i != doc.MemberEnd())
+      i->value.SetInt(value);
+    else
+      doc.AddMember(rapidjson::StringRef(name), rapidjson::Value{value},
+                    doc.GetAllocator());
+  };
+  set("page", q.page);
+  set("sortType", q.sort_type);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> writer{buf};
+  doc.Accept(writer);
+  http_request r;
+  r.method = "POST";
+  r.path = "/deal";
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+http_request to_request(const seller_query& q) {
+  http_request r;
+  r.path = "/seller";
+  r.query.emplace_back("domain", std::to_string(q.domain));
+  r.query.emplace_back("seller", join(q.seller_ids));
+  if (q.storefront)
+    r.query.emplace_back("storefront", "1");
+  return r;
+}
+
+/// Refuses what Keepa would refuse, before spending anything.
+caf::error check(const product_query& q) {
+  if (q.asins.empty() || q.asins.size() > 100)
+    return caf::make_error(ec::request_rejected,
+                           "a product request needs 1 to 100 ASINs");
+  if (q.offers != 0 && (q.offers < 20 || q.offers > 100))
+    return caf::make_error(ec::request_rejected,
+                           "offers must be 20..100 (or 0 = not sent)");
+  return caf::none;
+}
+
+caf::settings to_settings(client_pointer self) {
+  auto& st = self->state;
+  caf::settings result;
+  // The endpoint never holds the key (it is added per request).
+  result.emplace("endpoint", st.cfg.endpoint);
+  result.emplace("in-flight", static_cast<int64_t>(st.calls.size()));
+  auto put = [&](std::string key, uint64_t x) {
+    result.emplace(std::move(key), static_cast<int64_t>(x));
+  };
+  auto& n = st.n;
+  put("requests", n.requests);
+  put("transfers", n.transfers);
+  put("ok", n.ok);
+  put("http-429", n.too_many);
+  put("http-4xx", n.client_errors);
+  put("http-5xx", n.server_errors);
+  put("timeouts", n.timeouts);
+  put("resets", n.resets);
+  put("connect-failures", n.connect_failures);
+  put("malformed", n.malformed);
+  put("too-large", n.too_large);
+  put("retries", n.retries);
+  put("settled", n.settled);
+  put("released", n.released);
+  put("unconfirmed", n.unconfirmed);
+  put("bytes", n.bytes);
+  return result;
+}
+
+keepa_client_actor::behavior_type client(client_pointer self,
+                                         client_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  std::random_device rd;
+  st.rng.seed(st.cfg.seed != 0 ? st.cfg.seed
+                               : (uint64_t{rd()} << 32) ^ uint64_t{rd()});
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  transport_env env;
+  env.key = st.cfg.key;
+  env.opts = st.cfg.transport;
+  env.deliver = [weak](transfer_result res) {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<keepa_client_actor>(strong),
+                     atom::transfer_v, std::move(res));
+  };
+  env.deliver_after = [self](caf::timespan delay, transfer_result res) {
+    if (delay.count() > 0)
+      self->delayed_send(self, delay, atom::transfer_v, std::move(res));
+    else
+      self->send(self, atom::transfer_v, std::move(res));
+  };
+  env.now = [self] { return self->clock().now(); };
+  if (st.cfg.make_transport)
+    st.io = st.cfg.make_transport(std::move(env));
+  else
+    st.io = make_curl_transport(st.cfg.endpoint, std::move(env.key),
+                                std::move(env.opts), std::move(env.deliver));
+  return {
+    [self](atom::product, product_query& q) -> caf::result<product_page> {
+      call c;
+      c.what = call_kind::product;
+      c.grant_id = q.grant_id;
+      if (auto err = check(q)) {
+        release(self, c);
+        return err;
+      }
+      c.cost = worst_case_cost(q);
+      c.req = to_request(q);
+      return start(self, std::move(c));
+    },
+    [self](atom::deal, deal_query& q) -> caf::result<deal_page> {
+      call c;
+      c.what = call_kind::deal;
+      c.grant_id = q.grant_id;
+      c.cost = worst_case_cost(q);
+      auto req = to_request(q);
+      if (!req) {
+        release(self, c);
+        return std::move(req.error());
+      }
+      c.req = std::move(*req);
+      return start(self, std::move(c));
+    },
+    [self](atom::seller, seller_query& q) -> caf::result<seller_page> {
+      call c;
+      c.what = call_kind::seller;
+      c.grant_id = q.grant_id;
+      if (q.seller_ids.empty() || q.seller_ids.size() > 100) {
+        release(self, c);
+        return caf::make_error(ec::request_rejected,
+                               "a seller request needs 1 to 100 ids");
+      }
+      c.cost = worst_case_cost(q);
+      c.req = to_request(q);
+      return start(self, std::move(c));
+    },
+    [self](atom::probe) -> caf::result<envelope> {
+      call c;
+      c.what = call_kind::token;
+      c.req.path = "/token";
+      return start(self, std::move(c));
+    },
+    [self](atom::transfer, transfer_result& res) { on_transfer(self, res); },
+    [self](atom::retry, uint64_t id) {
+      if (self->state.calls.count(id) > 0)
+        submit(self, id);
+    },
+    [self](atom::status) {
+      auto xs = to_settings(self);
+      put_mailbox(self, xs);
+      return xs;
+    },
+  };
+}
+
+} // namespace
+
+keepa_client_actor spawn_keepa_client(caf::actor_system& sys,
+                                      client_config cfg) {
+  return sys.spawn(client, std::move(cfg));
+}
+
+} // namespace keepa

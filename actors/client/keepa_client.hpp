@@ -1,0 +1,76 @@
+// The KEEPA CLIENT actor: every Keepa request of the pipeline goes through
+// it. It sends the request over a transport (libcurl, or whatever
+// `client_config::make_transport` builds), parses the answer into typed structs, settles the grant
+// with TOKEN after every answer that carries token fields (429 and other
+// errors included), releases grants of requests that never left, and
+// retries 5xx, timeouts and resets with exponential backoff and jitter.
+//
+// Configuration keys (registered by keepa::pipeline_config):
+//   keepa.client.endpoint          "https://api.keepa.com"
+//   keepa.client.key-file          file holding the key (else KEEPA_API_KEY)
+//   keepa.client.ca-file           CA bundle; TLS verification stays on
+//   keepa.client.timeout           120s per transfer
+//   keepa.client.connect-timeout   30s
+//   keepa.client.max-answer-size   64 MiB (decoded bytes)
+//   keepa.client.max-connections   16
+//   keepa.client.attempts          4 (1 + 3 retries)
+//   keepa.client.backoff           500ms (first retry; doubles, jittered)
+//   keepa.client.backoff-max       30s
+//   keepa.client.gzip              true
+//
+// The API key is read from the environment or a file only, never from the
+// command line, and never appears in a log line, error or status.
+
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/client/transport.hpp"
+#include "messages/actors.hpp"
+
+namespace keepa {
+
+/// Receives log lines; the client redacts the key before calling it.
+using log_sink = std::function<void(const std::string&)>;
+
+struct client_config {
+  std::string endpoint = "https://api.keepa.com";
+  /// The API key (never logged).
+  std::string key;
+  transport_options transport;
+  /// Attempts per request for 5xx, timeouts and resets (>= 1).
+  int32_t attempts = 4;
+  caf::timespan backoff = std::chrono::milliseconds{500};
+  caf::timespan backoff_max = std::chrono::seconds{30};
+  /// Seeds the backoff jitter; 0 = from std::random_device.
+  uint64_t seed = 0;
+  /// Where settlements and releases go; may be invalid (nothing settled).
+  token_actor token;
+  log_sink log;
+  /// Builds the transport when the client starts; empty: libcurl to
+  /// `endpoint`. Tests and virtual-time tools pass the in-process
+  /// simulator's (tools/virtual-run/sim_transport.hpp).
+  transport_factory make_transport;
+};
+
+/// Reads the key from KEEPA_API_KEY, else from `key_file` (surrounding
+/// whitespace trimmed). Errors name the file, never the key.
+caf::expected<std::string> load_api_key(const std::string& key_file);
+
+/// Reads keepa.client.* from `opts` and loads the key; validates ranges.
+caf::expected<client_config> client_config_from(const caf::settings& opts);
+
+/// Replaces every occurrence of `key` (raw or URL-encoded) in `text`.
+std::string redact(std::string text, const std::string& key);
+
+keepa_client_actor spawn_keepa_client(caf::actor_system& sys,
+                                      client_config cfg);
+
+} // namespace keepa

@@ -1,0 +1,90 @@
+#include "actors/pipeline/pipeline.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/settings.hpp>
+
+#include "config/pipeline_config.hpp"
+#include "messages/error.hpp"
+
+namespace keepa {
+
+caf::expected<pipeline_settings> pipeline_settings_from(
+  const pipeline_config& cfg) {
+  pipeline_settings s;
+  s.token = token_config_from(cfg);
+  if (auto err = validate(s.token))
+    return err;
+  auto& content = cfg.content;
+  auto client = client_config_from(content);
+  if (!client)
+    return client.error();
+  s.client = std::move(*client);
+  s.storage = storage_config_from(content);
+  if (auto err = validate(s.storage))
+    return err;
+  auto scan = scanner_config_from(content);
+  if (!scan)
+    return scan.error();
+  s.scan = std::move(*scan);
+  auto update = updater_config_from(content);
+  if (!update)
+    return update.error();
+  s.update = *update;
+  auto analysis = analysis_config_from(content);
+  if (!analysis)
+    return analysis.error();
+  s.analysis = *analysis;
+  return s;
+}
+
+caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
+                                               pipeline_settings s) {
+  pipeline_handles h;
+  auto storage = spawn_storage(sys, s.storage, s.detached_storage);
+  if (!storage)
+    return storage.error();
+  h.storage = *storage;
+  // TOKEN probes /token through a client that settles nothing, so TOKEN
+  // and the main client do not hold each other alive.
+  auto probe_cfg = s.client;
+  probe_cfg.log = s.log;
+  h.probe_client = spawn_keepa_client(sys, probe_cfg);
+  auto token_cfg = s.token;
+  token_cfg.probe = h.probe_client;
+  h.token = sys.spawn(keepa::token, token_cfg);
+  auto client_cfg = s.client;
+  client_cfg.token = h.token;
+  client_cfg.log = s.log;
+  h.client = spawn_keepa_client(sys, client_cfg);
+  stage_context ctx;
+  ctx.token = h.token;
+  ctx.client = h.client;
+  ctx.storage = h.storage;
+  ctx.profiles = s.token.profiles;
+  ctx.profile_name = s.token.profile_name;
+  ctx.analysis = std::make_shared<const analysis_config>(s.analysis);
+  ctx.log = s.log;
+  ctx.t0 = sys.clock().now();
+  ctx.unix0_ms = s.unix0_ms;
+  h.committer = spawn_committer(sys, ctx, s.commit);
+  h.peek = spawn_peek_filter(sys, ctx, s.peek, h.committer);
+  h.scanner = spawn_scanner(sys, ctx, s.scan, h.peek);
+  h.updater = spawn_updater(sys, ctx, s.update);
+  return h;
+}
+
+std::vector<std::pair<std::string, status_client_actor>>
+status_actors(const pipeline_handles& h) {
+  using caf::actor_cast;
+  return {
+    {"token", actor_cast<status_client_actor>(h.token)},
+    {"client", actor_cast<status_client_actor>(h.client)},
+    {"storage", actor_cast<status_client_actor>(h.storage)},
+    {"scanner", actor_cast<status_client_actor>(h.scanner)},
+    {"peek-filter", actor_cast<status_client_actor>(h.peek)},
+    {"committer", actor_cast<status_client_actor>(h.committer)},
+    {"updater", actor_cast<status_client_actor>(h.updater)},
+  };
+}
+
+} // namespace keepa

@@ -1,0 +1,63 @@
+// Spawns and wires the whole pipeline: TOKEN, the KEEPA CLIENT (plus a
+// second client that answers TOKEN's /token probes, so no two actors hold
+// each other), STORAGE and the four stages.
+
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/stages/committer.hpp"
+#include "actors/client/keepa_client.hpp"
+#include "actors/stages/peek_filter.hpp"
+#include "actors/stages/scanner.hpp"
+#include "actors/storage/storage.hpp"
+#include "actors/token/token.hpp"
+#include "actors/stages/updater.hpp"
+
+namespace keepa {
+
+class pipeline_config;
+
+struct pipeline_settings {
+  token_config token;
+  client_config client;
+  storage_config storage;
+  /// Detached storage in production, attached on the test scheduler.
+  bool detached_storage = true;
+  scanner_config scan;
+  peek_filter_config peek;
+  committer_config commit;
+  updater_config update;
+  analysis_config analysis;
+  log_sink log;
+  /// Unix ms at the moment of spawning (virtual in tests).
+  int64_t unix0_ms = 0;
+};
+
+/// Reads every setting from `cfg` (including the API key).
+caf::expected<pipeline_settings> pipeline_settings_from(
+  const pipeline_config& cfg);
+
+struct pipeline_handles {
+  token_actor token;
+  keepa_client_actor client;
+  keepa_client_actor probe_client;
+  storage_actor storage;
+  committer_actor committer;
+  peek_filter_actor peek;
+  scanner_actor scanner;
+  updater_actor updater;
+};
+
+caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
+                                               pipeline_settings s);
+
+/// Every actor of the pipeline, for shutdown and status.
+std::vector<std::pair<std::string, status_client_actor>>
+status_actors(const pipeline_handles& h);
+
+} // namespace keepa

@@ -1,0 +1,309 @@
+// The shape the PEEK-FILTER and the COMMITTER share: a queue of items
+// (deals or survivors), batched by the profile, one product request per
+// batch under a grant, several batches in flight. A 429 puts the batch
+// back at the front (TOKEN knows the balance now); other errors retry the
+// batch a bounded number of times, then record its items as failed so the
+// watermark can move on.
+//
+// The state type provides:
+//   static int32_t batch_size(const profile&);
+//   template <class Self>
+//   static product_query make_query(Self, const profile&,
+//                                   const std::vector<Item>&);
+//   static const std::string& asin_of(const Item&);
+//   template <class Self>
+//   static void on_products(Self, std::vector<Item>, product_page&);
+//   template <class Self>
+//   static void on_failed(Self, std::vector<Item>, const caf::error&);
+//   static constexpr stage what;
+// and may hide
+//   int64_t priority(const Item&) const;
+// (called once per offered item) to have items queued best first, ties in
+// arrival order; the base's makes the queue first come, first served.
+
+#pragma once
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/send.hpp>
+
+#include "actors/status.hpp"
+#include "actors/client/costs.hpp"
+#include "actors/stages/stage.hpp"
+
+namespace keepa {
+
+/// A batch stage's queue: best rank first, equal ranks in arrival order;
+/// an item put back at the front goes before all others.
+template <class Item>
+class batch_queue {
+public:
+  bool empty() const {
+    return xs_.empty();
+  }
+
+  size_t size() const {
+    return xs_.size();
+  }
+
+  /// Queues `x` behind every item of at least rank `rank`.
+  void push(Item x, int64_t rank) {
+    rank = std::max(rank, std::numeric_limits<int64_t>::min() + 1);
+    xs_.emplace(key{-rank, ++back_}, std::move(x));
+  }
+
+  /// Puts `x` before all others (a batch TOKEN or Keepa sent back).
+  void push_front(Item x) {
+    xs_.emplace(key{std::numeric_limits<int64_t>::min(), --front_},
+                std::move(x));
+  }
+
+  Item& front() {
+    return xs_.begin()->second;
+  }
+
+  void pop_front() {
+    xs_.erase(xs_.begin());
+  }
+
+  /// Calls `f` with the first `n` items, lent (moved out and back) rather
+  /// than copied; returns what `f` returns.
+  template <class F>
+  auto lend(size_t n, F f) {
+    std::vector<Item> items;
+    items.reserve(std::min(n, xs_.size()));
+    auto i = xs_.begin();
+    for (; items.size() < n && i != xs_.end(); ++i)
+      items.push_back(std::move(i->second));
+    auto result = f(static_cast<const std::vector<Item>&>(items));
+    i = xs_.begin();
+    for (auto& x : items)
+      (i++)->second = std::move(x);
+    return result;
+  }
+
+  /// Calls `f` for every item, first to last.
+  template <class F>
+  void each(F f) const {
+    for (auto& kvp : xs_)
+      f(kvp.second);
+  }
+
+private:
+  /// (-rank, arrival): the front's entries have the lowest rank key and
+  /// count down.
+  using key = std::pair<int64_t, int64_t>;
+  std::map<key, Item> xs_;
+  int64_t back_ = 0;
+  int64_t front_ = 0;
+};
+
+template <class Item>
+struct batch_state_base {
+  using item_type = Item;
+  stage_context ctx;
+  token_gate gate;
+  batch_queue<Item> queue;
+  int32_t in_flight = 0;
+  int32_t max_in_flight = 2;
+  int32_t attempts = 3;
+  /// Failed attempts per ASIN.
+  std::unordered_map<std::string, int32_t> failures;
+  bool stopping = false;
+  std::vector<caf::response_promise> stop_waiters;
+  /// Who to tell when the queue runs dry (the last sender of offers), if
+  /// `report_drained`.
+  caf::strong_actor_ptr upstream;
+  bool report_drained = false;
+  uint64_t requests = 0;
+  uint64_t items_done = 0;
+  uint64_t errors = 0;
+
+  void on_token_error(const caf::error&) {
+    // A cost above the budget cannot happen with validated profiles; the
+    // next offer or batch completion pumps again.
+  }
+
+  bool idle() const {
+    return in_flight == 0 && !gate.busy;
+  }
+
+  int64_t priority(const Item&) const {
+    return 0;
+  }
+
+  /// Nothing sent and no grant held: at most a recharge-wait is pending,
+  /// whose retry then finds `stopping` and asks for nothing.
+  bool stoppable() const {
+    return in_flight == 0 && (!gate.busy || gate.req.ticket != 0);
+  }
+};
+
+template <class Self>
+void settle_stop(Self self) {
+  auto& st = self->state;
+  if (!st.stopping || !st.stoppable())
+    return;
+  for (auto& rp : st.stop_waiters)
+    rp.deliver(caf::ok_atom::value);
+  st.stop_waiters.clear();
+}
+
+template <class Self>
+void pump(Self self);
+
+/// Ends a batch: counts, pumps the next, tells upstream when dry.
+template <class Self>
+void batch_done(Self self) {
+  auto& st = self->state;
+  --st.in_flight;
+  pump(self);
+  settle_stop(self);
+  if (st.report_drained && st.queue.empty() && st.idle() && st.upstream)
+    caf::anon_send(caf::actor_cast<scanner_actor>(st.upstream),
+                   atom::drained_v);
+}
+
+template <class Self, class Item>
+void run_batch(Self self, std::vector<Item> items, product_query q) {
+  using state_type = std::decay_t<decltype(self->state)>;
+  auto& st = self->state;
+  ++st.in_flight;
+  ++st.requests;
+  // One of the two handlers runs; they share the items rather than each
+  // holding a copy of the whole batch.
+  auto batch = std::make_shared<std::vector<Item>>(std::move(items));
+  self->request(st.ctx.client, caf::infinite, atom::product_v, std::move(q))
+    .then(
+      [self, batch](product_page& page) {
+        auto& items = *batch;
+        auto& st = self->state;
+        st.items_done += items.size();
+        for (auto& x : items)
+          st.failures.erase(state_type::asin_of(x));
+        state_type::on_products(self, std::move(items), page);
+        batch_done(self);
+      },
+      [self, batch](caf::error& err) {
+        auto& items = *batch;
+        auto& st = self->state;
+        if (err == ec::not_enough_tokens) {
+          // Not run: back to the front, ask TOKEN again.
+          for (auto i = items.rbegin(); i != items.rend(); ++i)
+            st.queue.push_front(std::move(*i));
+          batch_done(self);
+          return;
+        }
+        ++st.errors;
+        stage_log(self, "product batch: " + render(err));
+        std::vector<Item> failed;
+        for (auto i = items.rbegin(); i != items.rend(); ++i) {
+          if (++st.failures[state_type::asin_of(*i)] >= st.attempts) {
+            st.failures.erase(state_type::asin_of(*i));
+            failed.push_back(std::move(*i));
+          } else {
+            st.queue.push_front(std::move(*i));
+          }
+        }
+        if (!failed.empty())
+          state_type::on_failed(self, std::move(failed), err);
+        batch_done(self);
+      });
+}
+
+template <class Self>
+void pump(Self self) {
+  using state_type = std::decay_t<decltype(self->state)>;
+  auto& st = self->state;
+  if (st.gate.busy || st.queue.empty() || st.in_flight >= st.max_in_flight)
+    return;
+  st.gate.busy = true; // reserved while the profile is looked up
+  with_profile(self, [self](const profile& p) {
+    auto& st = self->state;
+    st.gate.busy = false;
+    if (st.queue.empty()) {
+      settle_stop(self);
+      return;
+    }
+    auto n = std::min(st.queue.size(),
+                      static_cast<size_t>(state_type::batch_size(p)));
+    // make_query only reads the items.
+    auto q = st.queue.lend(n, [&](const auto& items) {
+      return state_type::make_query(self, p, items);
+    });
+    acquire(self, state_type::what, worst_case_cost(q),
+            [self, n, q](const token_grant& g) mutable {
+              auto& st = self->state;
+              if (st.stopping) {
+                self->send(st.ctx.token, atom::release_v, g.grant_id);
+                settle_stop(self);
+                return;
+              }
+              // The queue may have changed while waiting; take the first n.
+              auto k = std::min(n, st.queue.size());
+              std::vector<typename state_type::item_type> items;
+              items.reserve(k);
+              for (size_t i = 0; i < k; ++i) {
+                items.push_back(std::move(st.queue.front()));
+                st.queue.pop_front();
+              }
+              if (items.empty()) {
+                self->send(st.ctx.token, atom::release_v, g.grant_id);
+                return;
+              }
+              q.asins.clear();
+              for (auto& x : items)
+                q.asins.push_back(state_type::asin_of(x));
+              q.grant_id = g.grant_id;
+              run_batch(self, std::move(items), std::move(q));
+              pump(self);
+            });
+  });
+}
+
+/// Queues `x` behind every item of at least its priority.
+template <class State, class Item>
+void enqueue(State& st, Item x) {
+  auto rank = st.priority(x);
+  st.queue.push(std::move(x), rank);
+}
+
+/// Accepts offered items; answers the backlog.
+template <class Self, class Item>
+uint64_t accept(Self self, std::vector<Item>& xs) {
+  auto& st = self->state;
+  st.upstream = self->current_sender();
+  for (auto& x : xs)
+    enqueue(st, std::move(x));
+  pump(self);
+  return st.queue.size();
+}
+
+template <class Self>
+caf::result<caf::ok_atom> stop_batches(Self self) {
+  auto& st = self->state;
+  st.stopping = true;
+  if (st.stoppable())
+    return caf::ok_atom::value;
+  st.stop_waiters.push_back(self->make_response_promise());
+  return st.stop_waiters.back();
+}
+
+template <class Self>
+void put_batches(Self self, caf::settings& xs) {
+  auto& st = self->state;
+  xs.emplace("queued", static_cast<int64_t>(st.queue.size()));
+  xs.emplace("in-flight", static_cast<int64_t>(st.in_flight));
+  xs.emplace("requests", static_cast<int64_t>(st.requests));
+  xs.emplace("errors", static_cast<int64_t>(st.errors));
+  put_gate(xs, st.gate);
+  put_mailbox(self, xs);
+}
+
+} // namespace keepa

@@ -1,0 +1,26 @@
+// The UPDATER: refreshes stored deals not seen for `refresh-after`, oldest
+// first, with light product requests (its share of the budget is TOKEN's
+// business), then deletes deals unseen beyond the grace period.
+
+#pragma once
+
+#include "actors/stages/stage.hpp"
+
+namespace keepa {
+
+struct updater_config {
+  /// How often the updater looks for stale deals.
+  caf::timespan interval = std::chrono::minutes{10};
+  /// A deal not seen for this long is refreshed.
+  caf::timespan refresh_after = std::chrono::hours{24};
+  /// A deal not seen for this long is deleted.
+  caf::timespan grace = std::chrono::hours{72};
+};
+
+/// Reads keepa.update.* (interval, refresh-after, grace).
+caf::expected<updater_config> updater_config_from(const caf::settings& opts);
+
+updater_actor spawn_updater(caf::actor_system& sys, stage_context ctx,
+                            updater_config cfg);
+
+} // namespace keepa

@@ -1,0 +1,247 @@
+#include "actors/storage/storage.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <caf/actor_system.hpp>
+#include <caf/config_value.hpp>
+#include <caf/settings.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/status.hpp"
+#include "messages/error.hpp"
+#include "messages/storage.hpp"
+#include "storage/soci_backend.hpp"
+
+namespace keepa {
+
+storage_config storage_config_from(const caf::settings& opts) {
+  storage_config result;
+  result.url = caf::get_or(opts, defaults::storage::url_key,
+                           std::string{defaults::storage::url});
+  result.busy_timeout
+    = caf::get_or(opts, defaults::storage::busy_timeout_key,
+                  caf::timespan{defaults::storage::busy_timeout});
+  result.lock_retries = caf::get_or(opts, defaults::storage::lock_retries_key,
+                                    defaults::storage::lock_retries);
+  return result;
+}
+
+caf::error validate(const storage_config& cfg) {
+  if (auto loc = db::parse_location(cfg.url); !loc)
+    return std::move(loc.error());
+  if (cfg.busy_timeout <= caf::timespan::zero()
+      || cfg.busy_timeout > std::chrono::minutes(10))
+    return caf::make_error(ec::invalid_config,
+                           defaults::storage::busy_timeout_key,
+                           "must be in (0, 10min]");
+  if (cfg.lock_retries < 0 || cfg.lock_retries > 100)
+    return caf::make_error(ec::invalid_config,
+                           defaults::storage::lock_retries_key,
+                           "must be in [0, 100]");
+  return caf::none;
+}
+
+namespace {
+
+db::open_options open_options_from(const storage_config& cfg) {
+  db::open_options result;
+  result.url = cfg.url;
+  result.busy_timeout
+    = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.busy_timeout);
+  result.lock_retries = static_cast<uint32_t>(cfg.lock_retries);
+  return result;
+}
+
+caf::expected<std::shared_ptr<db::backend>>
+open_backend(const storage_config& cfg) {
+  if (auto err = validate(cfg))
+    return err;
+  auto db = db::soci_backend::open(open_options_from(cfg));
+  if (!db)
+    return std::move(db.error());
+  return std::shared_ptr<db::backend>{std::move(*db)};
+}
+
+/// ASINs are short alphanumeric keys; anything else is hostile input.
+bool valid_asin(const std::string& x) {
+  return !x.empty() && x.size() <= 32
+         && std::all_of(x.begin(), x.end(),
+                        [](char c) { return std::isalnum(c) != 0; });
+}
+
+caf::error check(const upsert_batch& batch) {
+  auto bad = [](const char* what, const std::string& asin) {
+    return caf::make_error(ec::storage_error, "invalid batch",
+                           std::string{what} + " ASIN \"" + asin.substr(0, 40)
+                             + "\"");
+  };
+  for (auto& x : batch.deals)
+    if (!valid_asin(x.asin))
+      return bad("deal", x.asin);
+  for (auto& x : batch.rejections)
+    if (!valid_asin(x.asin))
+      return bad("rejection", x.asin);
+  for (auto& x : batch.done)
+    if (!valid_asin(x.asin))
+      return bad("feed position", x.asin);
+  return caf::none;
+}
+
+std::string to_text(const feed_position& x) {
+  return std::to_string(x.last_update) + ":" + x.asin;
+}
+
+/// Ends the actor after a failed modifier; the caller gets `err` first.
+caf::error fail(storage_pointer self, caf::error err) {
+  auto& st = self->state;
+  ++st.failures;
+  st.last_error = render(err);
+  self->quit(err);
+  return err;
+}
+
+} // namespace
+
+storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
+                                     std::shared_ptr<db::backend> db) {
+  auto& st = self->state;
+  if (!db) {
+    auto opened = open_backend(cfg);
+    if (!opened) {
+      self->quit(opened.error());
+      return storage_actor::behavior_type::make_empty_behavior();
+    }
+    db = std::move(*opened);
+  }
+  auto counts = db->counts();
+  if (!counts) {
+    self->quit(counts.error());
+    return storage_actor::behavior_type::make_empty_behavior();
+  }
+  st.cfg = std::move(cfg);
+  st.db = std::move(db);
+  auto pending = st.db->pending();
+  if (!pending) {
+    self->quit(pending.error());
+    return storage_actor::behavior_type::make_empty_behavior();
+  }
+  st.marks = db::low_watermark{counts->watermark};
+  st.marks.track(*pending);
+  st.schema_version = counts->schema_version;
+  return {
+    [self](atom::upsert, upsert_batch& batch) -> caf::result<upsert_ack> {
+      auto& st = self->state;
+      if (auto err = check(batch)) {
+        // Hostile input: refuse the batch, keep running, store nothing.
+        ++st.failures;
+        st.last_error = render(err);
+        return err;
+      }
+      auto next = st.marks.preview(batch.done);
+      std::optional<feed_position> advance;
+      if (st.marks.value() < next)
+        advance = next;
+      if (auto res = st.db->commit(batch, advance); !res)
+        return fail(self, std::move(res.error()));
+      st.marks.apply(batch.done, next);
+      ++st.batches;
+      st.deals_written += batch.deals.size();
+      st.rejections_written += batch.rejections.size();
+      return upsert_ack{batch.deals.size(), batch.rejections.size(),
+                        st.marks.value()};
+    },
+    [self](atom::track,
+           const std::vector<feed_position>& xs) -> caf::result<uint64_t> {
+      for (auto& x : xs)
+        if (!valid_asin(x.asin))
+          return caf::make_error(ec::storage_error, "invalid feed position",
+                                 x.asin.substr(0, 40));
+      // Durable before the scanner hands them on: a restart finishes them.
+      auto& st = self->state;
+      auto fresh = st.marks.untracked(xs);
+      if (auto res = st.db->track(fresh); !res)
+        return fail(self, std::move(res.error()));
+      return st.marks.track(fresh);
+    },
+    [self](atom::pending) -> std::vector<feed_position> {
+      return self->state.marks.pending_positions();
+    },
+    [self](atom::known, const std::vector<std::string>& asins)
+      -> caf::result<std::vector<asin_memory>> {
+      auto res = self->state.db->known(asins);
+      if (!res)
+        return std::move(res.error());
+      return std::move(*res);
+    },
+    [self](atom::stalest, uint32_t n,
+           int64_t seen_before_ms) -> caf::result<std::vector<deal_record>> {
+      auto res = self->state.db->stalest(n, seen_before_ms);
+      if (!res)
+        return std::move(res.error());
+      return std::move(*res);
+    },
+    [self](atom::expire, int64_t cutoff_ms) -> caf::result<uint64_t> {
+      auto res = self->state.db->expire(cutoff_ms);
+      if (!res)
+        return fail(self, std::move(res.error()));
+      return *res;
+    },
+    [self](atom::watermark) -> feed_position {
+      return self->state.marks.value();
+    },
+    [self](atom::counts) -> caf::result<storage_counts> {
+      auto res = self->state.db->counts();
+      if (!res)
+        return std::move(res.error());
+      res->pending = self->state.marks.pending();
+      return std::move(*res);
+    },
+    [self](atom::counts, atom::deal) -> caf::result<uint64_t> {
+      auto res = self->state.db->deal_count();
+      if (!res)
+        return std::move(res.error());
+      return *res;
+    },
+    [self](atom::flush) -> caf::result<caf::ok_atom> {
+      if (auto res = self->state.db->flush(); !res)
+        return fail(self, std::move(res.error()));
+      return caf::ok_atom_v;
+    },
+    [self](atom::status) {
+      auto& st = self->state;
+      caf::settings result;
+      caf::put(result, "name", std::string{storage_state::name});
+      caf::put(result, "url", db::redact(st.cfg.url));
+      caf::put(result, "backend", std::string{st.db->kind()});
+      caf::put(result, "schema-version", int64_t{st.schema_version});
+      caf::put(result, "watermark", to_text(st.marks.value()));
+      caf::put(result, "pending", static_cast<int64_t>(st.marks.pending()));
+      caf::put(result, "held", static_cast<int64_t>(st.marks.held()));
+      caf::put(result, "batches", static_cast<int64_t>(st.batches));
+      caf::put(result, "deals-written",
+               static_cast<int64_t>(st.deals_written));
+      caf::put(result, "rejections-written",
+               static_cast<int64_t>(st.rejections_written));
+      caf::put(result, "failures", static_cast<int64_t>(st.failures));
+      if (!st.last_error.empty())
+        caf::put(result, "last-error", st.last_error);
+      put_mailbox(self, result);
+      return result;
+    },
+  };
+}
+
+caf::expected<storage_actor> spawn_storage(caf::actor_system& sys,
+                                           const storage_config& cfg,
+                                           bool detached) {
+  auto db = open_backend(cfg);
+  if (!db)
+    return std::move(db.error());
+  if (detached)
+    return sys.spawn<caf::detached>(storage, cfg, std::move(*db));
+  return sys.spawn(storage, cfg, std::move(*db));
+}
+
+} // namespace keepa

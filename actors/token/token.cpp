@@ -1,0 +1,226 @@
+#include "actors/token/token.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/config_value.hpp>
+#include <caf/settings.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/status.hpp"
+#include "config/defaults.hpp"
+#include "config/pipeline_config.hpp"
+#include "messages/error.hpp"
+#include "messages/keepa.hpp"
+#include "messages/token.hpp"
+
+namespace keepa {
+
+token_config token_config_from(const pipeline_config& cfg) {
+  token_config result;
+  result.profiles = cfg.profiles;
+  result.profile_name = caf::get_or(cfg, "keepa.profile", defaults::profile);
+  auto get = [&](const char* key, duration fallback) {
+    return std::chrono::duration_cast<duration>(
+      caf::get_or(cfg, key, caf::timespan{fallback}));
+  };
+  result.max_observation_age = get("keepa.token.max-observation-age",
+                                   defaults::token::max_observation_age);
+  result.stagger = get("keepa.token.stagger", defaults::token::stagger);
+  result.ticket_grace = get("keepa.token.ticket-grace",
+                            defaults::token::ticket_grace);
+  result.grant_ttl = get("keepa.token.grant-ttl", defaults::token::grant_ttl);
+  result.probe_retry = get("keepa.token.probe-retry",
+                           defaults::token::probe_retry);
+  return result;
+}
+
+caf::error validate(const token_config& cfg) {
+  if (cfg.profiles.empty())
+    return caf::make_error(ec::invalid_config, "token: no profiles");
+  for (auto& p : cfg.profiles)
+    if (auto err = validate(p))
+      return err;
+  if (cfg.profile_name != "auto" && !find_profile(cfg.profiles, cfg.profile_name))
+    return caf::make_error(ec::unknown_profile,
+                           "no profile named \"" + cfg.profile_name + "\"");
+  auto positive = [](duration d) { return d > duration::zero(); };
+  if (!positive(cfg.max_observation_age) || !positive(cfg.stagger)
+      || !positive(cfg.ticket_grace) || !positive(cfg.grant_ttl)
+      || !positive(cfg.probe_retry))
+    return caf::make_error(ec::invalid_config,
+                           "keepa.token.* durations must be positive");
+  auto& x = cfg.strategy;
+  if (x.min_interval < duration::zero())
+    return caf::make_error(ec::invalid_config,
+                           "token strategy: negative minimum interval");
+  if (x.rule == token_strategy::admission::hysteresis
+      && (x.stop_below < 1 || x.resume_at < x.stop_below))
+    return caf::make_error(ec::invalid_config,
+                           "token strategy: need 1 <= stop-below <= "
+                           "resume-at (Keepa refuses at a balance <= 0)");
+  return caf::none;
+}
+
+scheduler_policy policy_from(const profile& p, const token_config& cfg) {
+  scheduler_policy result;
+  result.floor = p.floor;
+  for (size_t i = 0; i < p.priority.size(); ++i)
+    result.rank[static_cast<size_t>(p.priority[i])] = static_cast<int>(i);
+  result.rank[static_cast<size_t>(stage::update)] = 3;
+  result.updater_share = p.updater_share;
+  result.stagger = cfg.stagger;
+  result.ticket_grace = cfg.ticket_grace;
+  result.grant_ttl = cfg.grant_ttl;
+  result.no_observation_retry = cfg.probe_retry;
+  result.strategy = cfg.strategy;
+  return result;
+}
+
+namespace {
+
+void activate(token_pointer self, const profile* p) {
+  auto& st = self->state;
+  if (p == nullptr || p == st.active)
+    return;
+  if (st.active != nullptr)
+    ++st.profile_switches;
+  st.active = p;
+  st.sched.set_policy(policy_from(*p, st.cfg));
+}
+
+/// Follows the refill rate Keepa reports unless a profile is forced.
+void follow_rate(token_pointer self) {
+  auto& st = self->state;
+  if (st.cfg.profile_name == "auto" && st.sched.bucket().has_observation())
+    activate(self, select_profile(st.cfg.profiles, st.sched.bucket().rate()));
+}
+
+void apply(token_pointer self, const settlement& s) {
+  auto& st = self->state;
+  st.sched.settle(s, self->clock().now());
+  follow_rate(self);
+}
+
+/// Asks /token when no observation is fresh enough; otherwise the envelopes
+/// of ordinary answers keep the projection current.
+void maybe_probe(token_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (!st.cfg.probe || st.probing
+      || !st.sched.stale(now, st.cfg.max_observation_age))
+    return;
+  st.probing = true;
+  st.sched.count_probe();
+  self->request(st.cfg.probe, std::chrono::seconds(30), atom::probe_v)
+    .then(
+      [self](const envelope& env) {
+        self->state.probing = false;
+        settlement s;
+        s.tokens_left = env.tokens_left;
+        s.refill_in_ms = env.refill_in_ms;
+        s.refill_rate = env.refill_rate;
+        s.server_timestamp_ms = env.timestamp_ms;
+        apply(self, s);
+      },
+      [self](const caf::error&) {
+        // The next acquire asks again; waiting callers retry on their own.
+        self->state.probing = false;
+      });
+}
+
+caf::settings to_settings(const token_status& st) {
+  caf::settings result;
+  result.emplace("projected", st.projected);
+  result.emplace("outstanding", st.outstanding);
+  result.emplace("refill-rate", st.refill_rate);
+  result.emplace("cap", st.cap);
+  result.emplace("floor", st.floor);
+  result.emplace("profile", st.profile);
+  result.emplace("mode", st.mode);
+  result.emplace("waiting-for", st.waiting_for);
+  result.emplace("next-refill", caf::timespan{st.next_refill});
+  result.emplace("observation-age", caf::timespan{st.observation_age});
+  std::vector<caf::config_value> queue;
+  for (auto& w : st.queue) {
+    caf::settings entry;
+    entry.emplace("ticket", static_cast<int64_t>(w.ticket));
+    entry.emplace("consumer", w.consumer);
+    entry.emplace("stage", std::string{to_string(w.what)});
+    entry.emplace("cost", w.cost);
+    entry.emplace("eta", caf::timespan{w.eta});
+    queue.emplace_back(std::move(entry));
+  }
+  result.emplace("queue", std::move(queue));
+  caf::settings totals;
+  totals.emplace("granted", st.totals.granted);
+  totals.emplace("consumed", st.totals.consumed);
+  totals.emplace("released", st.totals.released);
+  totals.emplace("lost-at-cap", st.totals.lost_at_cap);
+  totals.emplace("grants", static_cast<int64_t>(st.totals.grants));
+  totals.emplace("waits", static_cast<int64_t>(st.totals.waits));
+  totals.emplace("settlements", static_cast<int64_t>(st.totals.settlements));
+  totals.emplace("probes", static_cast<int64_t>(st.totals.probes));
+  totals.emplace("settled-grants",
+                 static_cast<int64_t>(st.totals.settled_grants));
+  totals.emplace("released-grants",
+                 static_cast<int64_t>(st.totals.released_grants));
+  totals.emplace("expired-grants",
+                 static_cast<int64_t>(st.totals.expired_grants));
+  totals.emplace("unconfirmed", static_cast<int64_t>(st.totals.unconfirmed));
+  totals.emplace("held-back", st.totals.held_back);
+  totals.emplace("longest-held-back", st.totals.longest_held_back);
+  for (size_t i = 0; i < st.totals.consumed_by_stage.size(); ++i)
+    totals.emplace(std::string{"consumed-"}
+                     + to_string(static_cast<stage>(i)),
+                   st.totals.consumed_by_stage[i]);
+  result.emplace("totals", std::move(totals));
+  return result;
+}
+
+token_status snapshot(token_pointer self) {
+  auto& st = self->state;
+  auto result = st.sched.status(self->clock().now());
+  result.profile = st.active ? st.active->name : "";
+  return result;
+}
+
+} // namespace
+
+token_actor::behavior_type token(token_pointer self, token_config cfg) {
+  if (auto err = validate(cfg)) {
+    self->quit(err);
+    return token_actor::behavior_type::make_empty_behavior();
+  }
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  // Until Keepa reports a rate, run on the forced or the lowest profile.
+  activate(self, st.cfg.profile_name == "auto"
+                   ? &st.cfg.profiles.front()
+                   : find_profile(st.cfg.profiles, st.cfg.profile_name));
+  maybe_probe(self);
+  return {
+    [self](atom::acquire, const token_request& req)
+      -> caf::result<token_reply> {
+      maybe_probe(self);
+      auto d = self->state.sched.acquire(req, self->clock().now());
+      if (d.error != ec::none)
+        return caf::make_error(d.error, req.consumer + " asked for "
+                                          + std::to_string(req.cost)
+                                          + " tokens");
+      if (d.granted)
+        return token_reply{d.grant};
+      return token_reply{d.wait};
+    },
+    [self](atom::settle, const settlement& s) { apply(self, s); },
+    [self](atom::release, uint64_t grant_id) {
+      self->state.sched.release(grant_id, self->clock().now());
+    },
+    [self](atom::snapshot) -> token_status { return snapshot(self); },
+    [self](atom::status) -> caf::settings {
+      auto xs = to_settings(snapshot(self));
+      put_mailbox(self, xs);
+      return xs;
+    },
+  };
+}
+
+} // namespace keepa

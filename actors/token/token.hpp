@@ -1,0 +1,62 @@
+// The TOKEN actor: the single authority over one Keepa key's budget.
+// Every stage asks it before it spends; it answers each acquire at once with
+// a grant or a recharge-wait notice, so nobody waits on a thread.
+
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/token/token_scheduler.hpp"
+#include "config/profile.hpp"
+#include "messages/actors.hpp"
+
+namespace keepa {
+
+class pipeline_config;
+
+/// Settings of the TOKEN actor.
+struct token_config {
+  /// The refill tiers; must not be empty.
+  std::vector<profile> profiles;
+  /// A profile name, or "auto" to follow the refill rate Keepa reports.
+  std::string profile_name = "auto";
+  /// Ask /token only when no observation is fresher than this.
+  duration max_observation_age = std::chrono::minutes(60);
+  duration stagger = std::chrono::milliseconds(5);
+  duration ticket_grace = std::chrono::seconds(30);
+  duration grant_ttl = std::chrono::minutes(10);
+  duration probe_retry = std::chrono::seconds(1);
+  /// The admission rule; the default is the floor rule of the profiles.
+  token_strategy strategy;
+  /// Where to ask /token (the Keepa client); may be null, then the actor
+  /// waits for the first settlement.
+  token_probe_actor probe;
+};
+
+/// Reads `keepa.profile` and `keepa.token.*` from `cfg`.
+token_config token_config_from(const pipeline_config& cfg);
+
+caf::error validate(const token_config& cfg);
+
+/// The scheduler policy a profile implies.
+scheduler_policy policy_from(const profile& p, const token_config& cfg);
+
+struct token_state {
+  static constexpr const char* name = "token";
+
+  token_config cfg;
+  token_scheduler sched;
+  const profile* active = nullptr;
+  bool probing = false;
+  uint64_t profile_switches = 0;
+};
+
+using token_pointer = token_actor::stateful_pointer<token_state>;
+
+/// The behavior of the TOKEN actor.
+token_actor::behavior_type token(token_pointer self, token_config cfg);
+
+} // namespace keepa

@@ -1,0 +1,62 @@
+#include "actors/token/token_bucket.hpp"
+
+#include <algorithm>
+
+namespace keepa {
+
+bool token_bucket::observe(int64_t balance, int64_t refill_in_ms,
+                           int64_t rate, int64_t server_ms, time_point now) {
+  if (observed_ && server_ms < server_ms_)
+    return false;
+  observed_ = true;
+  balance_ = balance;
+  rate_ = std::max<int64_t>(rate, 0);
+  server_ms_ = server_ms;
+  at_ = now;
+  // A refillIn of 0 (or garbage) means "now"; beyond a period is impossible.
+  auto in = std::clamp<int64_t>(refill_in_ms, 0, 60000);
+  first_step_ = now + std::chrono::milliseconds(in);
+  return true;
+}
+
+int64_t token_bucket::steps_until(time_point t) const {
+  if (!observed_ || t < first_step_)
+    return 0;
+  return 1 + (t - first_step_) / refill_period;
+}
+
+int64_t token_bucket::projected(time_point t) const {
+  auto steps = steps_until(t);
+  if (steps == 0)
+    return balance_;
+  // Each step adds R and clamps to the cap; clamping once is the same.
+  return std::min(cap(), balance_ + steps * rate_);
+}
+
+time_point token_bucket::next_refill_after(time_point t) const {
+  return first_step_ + steps_until(t) * refill_period;
+}
+
+time_point token_bucket::earliest(int64_t target, int64_t spent,
+                                  time_point from) const {
+  if (!observed_)
+    return time_point::max();
+  if (projected(from) - spent >= target)
+    return from;
+  if (rate_ <= 0 || target + spent > cap())
+    return time_point::max();
+  // Need balance_ + k * R >= target + spent, with k >= 1 steps.
+  auto missing = target + spent - balance_;
+  auto k = std::max<int64_t>(1, (missing + rate_ - 1) / rate_);
+  return std::max(from, first_step_ + (k - 1) * refill_period);
+}
+
+int64_t token_bucket::lost_at_cap(time_point t0, time_point t1) const {
+  if (!observed_ || t1 <= t0)
+    return 0;
+  auto steps = steps_until(t1) - steps_until(t0);
+  auto unclamped = projected(t0) + steps * rate_;
+  return std::max<int64_t>(0, unclamped - projected(t1));
+}
+
+} // namespace keepa

@@ -1,0 +1,394 @@
+#include "actors/token/token_scheduler.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace keepa {
+
+namespace {
+
+constexpr size_t index(stage x) {
+  return static_cast<size_t>(x);
+}
+
+} // namespace
+
+token_scheduler::token_scheduler(scheduler_policy policy) : policy_(policy) {
+  totals_.consumed_by_stage.resize(num_stages);
+}
+
+void token_scheduler::set_policy(const scheduler_policy& policy) {
+  policy_ = policy;
+}
+
+bool token_scheduler::updater_behind(double recent_update,
+                                     double recent_other) const {
+  auto total = recent_update + recent_other;
+  return total <= 0 || recent_update < policy_.updater_share * total;
+}
+
+void token_scheduler::remember(bool update, int64_t cost,
+                               double& recent_update, double& recent_other) {
+  // Exponentially decayed token counts: about the last 50 grants matter.
+  constexpr double decay = 0.98;
+  recent_update *= decay;
+  recent_other *= decay;
+  (update ? recent_update : recent_other) += static_cast<double>(cost);
+}
+
+int64_t token_scheduler::needed(int64_t cost, bool recharging) const {
+  auto& x = policy_.strategy;
+  if (x.rule == token_strategy::admission::hysteresis)
+    return recharging ? x.resume_at : x.stop_below;
+  return std::max<int64_t>(1, policy_.floor + cost);
+}
+
+void token_scheduler::update_mode(time_point now) {
+  auto& x = policy_.strategy;
+  if (x.rule != token_strategy::admission::hysteresis
+      || !bucket_.has_observation())
+    return;
+  auto balance = projected(now);
+  if (balance < x.stop_below)
+    recharging_ = true;
+  else if (balance >= x.resume_at)
+    recharging_ = false;
+}
+
+time_point token_scheduler::held_from(time_point now) const {
+  if (queue_.empty() || !bucket_.has_observation())
+    return time_point::max();
+  if (held_)
+    return held_since_;
+  // The projection only rises between events: the span began when it
+  // first turned positive.
+  auto t = bucket_.earliest(1, outstanding_, last_event_);
+  return t < now ? t : time_point::max();
+}
+
+void token_scheduler::begin_event(time_point now) {
+  auto from = held_from(now);
+  held_ = from != time_point::max();
+  if (held_)
+    held_since_ = from;
+  last_event_ = std::max(last_event_, now);
+}
+
+void token_scheduler::end_event(time_point now, bool granted) {
+  auto close = [&] {
+    auto span = std::max(duration::zero(), now - held_since_);
+    totals_.held_back += span;
+    totals_.longest_held_back = std::max(totals_.longest_held_back,
+                                         caf::timespan{span});
+    held_ = false;
+  };
+  if (held_ && granted)
+    close();
+  auto affordable = !queue_.empty() && bucket_.has_observation()
+                    && projected(now) > 0;
+  if (!affordable && held_)
+    close();
+  else if (affordable && !held_) {
+    held_ = true;
+    held_since_ = now;
+  }
+}
+
+bool token_scheduler::stale(time_point now, duration max_age) const {
+  return !bucket_.has_observation() || now - bucket_.observed_at() > max_age;
+}
+
+std::vector<token_scheduler::plan_item>
+token_scheduler::plan(time_point now) const {
+  // Pick order: the ranked stages by (rank, arrival); the updater goes
+  // first whenever its share of the recently granted tokens is below its
+  // configured share (or nobody else waits).
+  std::vector<const entry*> others;
+  std::vector<const entry*> updates;
+  for (auto& e : queue_)
+    (e.req.what == stage::update ? updates : others).push_back(&e);
+  std::stable_sort(others.begin(), others.end(),
+                   [&](const entry* x, const entry* y) {
+                     auto rx = policy_.rank[index(x->req.what)];
+                     auto ry = policy_.rank[index(y->req.what)];
+                     return rx != ry ? rx < ry : x->seq < y->seq;
+                   });
+  std::stable_sort(updates.begin(), updates.end(),
+                   [](const entry* x, const entry* y) {
+                     return x->seq < y->seq;
+                   });
+  auto recent_update = recent_update_;
+  auto recent_other = recent_other_;
+  auto& strategy = policy_.strategy;
+  auto hysteresis = strategy.rule == token_strategy::admission::hysteresis;
+  auto paced = strategy.min_interval > duration::zero();
+  auto recharging = recharging_;
+  std::vector<plan_item> result;
+  result.reserve(queue_.size());
+  size_t oi = 0;
+  size_t ui = 0;
+  auto spent = outstanding_;
+  auto prev = time_point::min();
+  while (oi < others.size() || ui < updates.size()) {
+    const entry* e;
+    bool take_update = ui < updates.size()
+                       && (oi == others.size()
+                           || updater_behind(recent_update, recent_other));
+    e = take_update ? updates[ui++] : others[oi++];
+    remember(take_update, e->req.cost, recent_update, recent_other);
+    auto at = prev == time_point::max()
+                ? time_point::max()
+                : bucket_.earliest(needed(e->req.cost, recharging), spent,
+                                   now);
+    if (!result.empty() && at != time_point::max())
+      at = std::max(at, prev + policy_.stagger);
+    if (paced && at != time_point::max()) {
+      if (!result.empty())
+        at = std::max(at, prev + strategy.min_interval);
+      else if (last_grant_ != time_point::min())
+        at = std::max(at, last_grant_ + strategy.min_interval);
+    }
+    result.push_back(plan_item{e, at});
+    spent += e->req.cost;
+    if (hysteresis && at != time_point::max())
+      recharging = bucket_.projected(at) - spent < strategy.stop_below;
+    prev = at;
+  }
+  return result;
+}
+
+token_grant token_scheduler::make_grant(const entry& e, time_point now) {
+  auto cost = e.req.cost;
+  auto what = e.req.what;
+  remember(what == stage::update, cost, recent_update_, recent_other_);
+  token_grant g;
+  g.grant_id = next_grant_++;
+  g.cost = cost;
+  grants_.emplace(g.grant_id, grant_info{cost, what, now});
+  outstanding_ += cost;
+  g.projected_after = projected(now);
+  totals_.granted += cost;
+  ++totals_.grants;
+  last_grant_ = now;
+  update_mode(now);
+  return g;
+}
+
+token_scheduler::decision token_scheduler::acquire(const token_request& req,
+                                                   time_point now) {
+  begin_event(now);
+  auto result = acquire_impl(req, now);
+  end_event(now, result.granted);
+  return result;
+}
+
+token_scheduler::decision
+token_scheduler::acquire_impl(const token_request& req, time_point now) {
+  tick(now);
+  update_mode(now);
+  decision result;
+  if (req.cost < 0) {
+    result.error = ec::invalid_config;
+    return result;
+  }
+  auto i = std::find_if(queue_.begin(), queue_.end(), [&](const entry& e) {
+    return req.ticket != 0 && e.ticket == req.ticket;
+  });
+  if (i == queue_.end()) {
+    // New request, or a ticket that expired: join the queue at the back.
+    queue_.push_back(entry{next_ticket_++, next_seq_++, req, now});
+    i = queue_.end() - 1;
+  } else {
+    i->req.cost = req.cost;
+    i->req.consumer = req.consumer;
+  }
+  auto ticket = i->ticket;
+  auto drop = [&] {
+    queue_.erase(std::find_if(queue_.begin(), queue_.end(),
+                              [&](const entry& e) {
+                                return e.ticket == ticket;
+                              }));
+  };
+  auto wait = [&](time_point at, int64_t target, std::string reason) {
+    auto& e = *std::find_if(queue_.begin(), queue_.end(),
+                            [&](const entry& x) { return x.ticket == ticket; });
+    e.retry_at = at;
+    result.wait.ticket = ticket;
+    result.wait.retry_after = at - now;
+    result.wait.needed = target;
+    result.wait.reason = std::move(reason);
+    ++totals_.waits;
+    return result;
+  };
+  if (!bucket_.has_observation())
+    return wait(now + policy_.no_observation_retry, needed(req.cost),
+                "no balance observation yet");
+  if (needed(req.cost) > bucket_.cap()) {
+    drop();
+    result.error = ec::cost_exceeds_budget;
+    return result;
+  }
+  auto p = plan(now);
+  int64_t ahead = 0;
+  for (size_t k = 0; k < p.size(); ++k) {
+    if (p[k].e->ticket != ticket) {
+      ahead += p[k].e->req.cost;
+      continue;
+    }
+    if (k == 0 && p[k].at <= now) {
+      auto granted = *p[k].e;
+      drop();
+      result.granted = true;
+      result.grant = make_grant(granted, now);
+      return result;
+    }
+    auto target = needed(req.cost) + ahead;
+    if (p[k].at == time_point::max())
+      return wait(now + refill_period, target,
+                  "no refill: the refill rate is 0");
+    if (k == 0)
+      return wait(p[k].at, target, "recharging");
+    std::string reason = "queued behind ";
+    reason += to_string(p[0].e->req.what);
+    return wait(p[k].at, target, std::move(reason));
+  }
+  // Unreachable: the entry is always in the plan.
+  result.error = ec::unknown_ticket;
+  return result;
+}
+
+bool token_scheduler::settle(const settlement& s, time_point now) {
+  begin_event(now);
+  auto result = settle_impl(s, now);
+  update_mode(now);
+  end_event(now, false);
+  return result;
+}
+
+bool token_scheduler::settle_impl(const settlement& s, time_point now) {
+  account_lost(now);
+  ++totals_.settlements;
+  auto answered = s.server_timestamp_ms > 0;
+  if (answered
+      && bucket_.observe(s.tokens_left, s.refill_in_ms, s.refill_rate,
+                         s.server_timestamp_ms, now)) {
+    lost_accounted_ = now;
+    // The newer observation already reflects every earlier unknown charge.
+    outstanding_ -= unconfirmed_;
+    unconfirmed_ = 0;
+  }
+  auto charge_unconfirmed = [&](int64_t tokens) {
+    ++totals_.unconfirmed;
+    unconfirmed_ += tokens;
+    outstanding_ += tokens;
+  };
+  if (s.grant_id == 0) {
+    if (!answered && s.tokens_consumed > 0)
+      charge_unconfirmed(s.tokens_consumed);
+    return true;
+  }
+  auto i = grants_.find(s.grant_id);
+  if (i == grants_.end())
+    return false;
+  outstanding_ -= i->second.cost;
+  ++totals_.settled_grants;
+  auto consumed = answered ? s.tokens_consumed : i->second.cost;
+  if (!answered)
+    charge_unconfirmed(consumed);
+  totals_.consumed += consumed;
+  totals_.consumed_by_stage[index(i->second.what)] += consumed;
+  grants_.erase(i);
+  return true;
+}
+
+bool token_scheduler::release(uint64_t grant_id, time_point now) {
+  begin_event(now);
+  account_lost(now);
+  auto i = grants_.find(grant_id);
+  auto known = i != grants_.end();
+  if (known) {
+    outstanding_ -= i->second.cost;
+    totals_.released += i->second.cost;
+    ++totals_.released_grants;
+    grants_.erase(i);
+  }
+  update_mode(now);
+  end_event(now, false);
+  return known;
+}
+
+void token_scheduler::tick(time_point now) {
+  account_lost(now);
+  queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
+                              [&](const entry& e) {
+                                return now > e.retry_at + policy_.ticket_grace;
+                              }),
+               queue_.end());
+  for (auto i = grants_.begin(); i != grants_.end();) {
+    if (now > i->second.issued + policy_.grant_ttl) {
+      outstanding_ -= i->second.cost;
+      ++totals_.expired_grants;
+      i = grants_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+void token_scheduler::account_lost(time_point now) {
+  if (!bucket_.has_observation() || now <= lost_accounted_) {
+    lost_accounted_ = std::max(lost_accounted_, now);
+    return;
+  }
+  auto steps = bucket_.steps_until(now) - bucket_.steps_until(lost_accounted_);
+  if (steps > 0) {
+    auto net = projected(lost_accounted_);
+    auto unclamped = net + steps * bucket_.rate();
+    auto cap = bucket_.cap();
+    if (unclamped > cap)
+      totals_.lost_at_cap += unclamped - std::max(cap, net);
+  }
+  lost_accounted_ = now;
+}
+
+token_status token_scheduler::status(time_point now) const {
+  token_status st;
+  st.projected = projected(now);
+  st.outstanding = outstanding_;
+  st.refill_rate = bucket_.rate();
+  st.cap = bucket_.cap();
+  st.floor = policy_.floor;
+  if (!bucket_.has_observation())
+    st.mode = "unknown";
+  else
+    st.mode = queue_.empty() ? "spending" : "recharging";
+  if (bucket_.has_observation()) {
+    st.next_refill = bucket_.next_refill_after(now) - now;
+    st.observation_age = now - bucket_.observed_at();
+  }
+  int64_t ahead = 0;
+  for (auto& item : plan(now)) {
+    waiting_entry w;
+    w.ticket = item.e->ticket;
+    w.consumer = item.e->req.consumer;
+    w.what = item.e->req.what;
+    w.cost = item.e->req.cost;
+    w.eta = item.at == time_point::max() ? caf::timespan{-1}
+                                          : std::max(duration{0},
+                                                     item.at - now);
+    if (st.queue.empty())
+      st.waiting_for = needed(w.cost);
+    ahead += w.cost;
+    st.queue.push_back(std::move(w));
+  }
+  st.totals = totals_;
+  auto from = held_from(now);
+  if (from != time_point::max()) {
+    st.totals.held_back += now - from;
+    st.totals.longest_held_back = std::max(st.totals.longest_held_back,
+                                           caf::timespan{now - from});
+  }
+  return st;
+}
+
+} // namespace keepa

@@ -1,0 +1,247 @@
+// Who gets Keepa tokens next: the TOKEN actor's queue, grants and admission
+// rule as a plain class. Time is always an argument.
+
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/token/token_bucket.hpp"
+#include "messages/error.hpp"
+#include "messages/token.hpp"
+
+namespace keepa {
+
+/// How TOKEN decides that a request may start. The default is ours, the
+/// floor rule; the others re-implement the seeds' token managers, so that
+/// keepa-bench runs the same stages under each of them.
+struct token_strategy {
+  enum class admission : uint8_t {
+    /// Positive, and at or above the profile's floor after the cost.
+    floor,
+    /// Spend while the balance is at least `stop_below`, whatever the cost;
+    /// once it is below, wait (recharge mode) until it is back at
+    /// `resume_at`. The floor does not apply.
+    hysteresis,
+  };
+
+  admission rule = admission::floor;
+  int64_t stop_below = 1;
+  int64_t resume_at = 1;
+  /// Least time between two grants, on top of the rule; zero = none.
+  duration min_interval = duration::zero();
+
+  /// Stops below `stop_below`, resumes at `resume_at` (seed 003: 50/55;
+  /// seed 000's burst mode: 1/40; the Python client: 1/1).
+  static token_strategy hysteresis(int64_t stop_below, int64_t resume_at) {
+    return {admission::hysteresis, stop_below, resume_at, duration::zero()};
+  }
+
+  /// The floor rule with grants at least `d` apart (seed 004: 60 s).
+  static token_strategy paced(duration d) {
+    return {admission::floor, 1, 1, d};
+  }
+};
+
+/// The knobs of token_scheduler; a profile supplies most of them.
+struct scheduler_policy {
+  /// Lowest balance a request may drive the account to (Keepa itself has no
+  /// documented floor; this is our safety margin). Must be negative.
+  int64_t floor = -180;
+  /// Rank of commit, peek and scan (lower is served first); indexed by stage.
+  std::array<int, num_stages> rank{{0, 1, 2, 3}};
+  /// Share of the budget the updater gets while others also wait (0..1).
+  double updater_share = 0.2;
+  /// Spacing between retry times of queued requests that become affordable
+  /// at the same refill step, so they return in queue order.
+  duration stagger = std::chrono::milliseconds(5);
+  /// A ticket not presented again this long after its retry time is dropped.
+  duration ticket_grace = std::chrono::seconds(30);
+  /// A grant neither settled nor released this long is assumed spent and
+  /// forgotten (its cost is then part of any later observation).
+  duration grant_ttl = std::chrono::minutes(10);
+  /// Retry time handed out while no observation exists yet.
+  duration no_observation_retry = std::chrono::seconds(1);
+  /// The admission rule.
+  token_strategy strategy;
+};
+
+/// The admission rule and queue of the TOKEN actor:
+/// - a request may start only while the projected balance, with granted but
+///   unsettled tokens counted as spent, is positive (Keepa's rule) and stays
+///   at or above the floor after the request's cost;
+/// - waiting requests are served strictly in pick order: by stage rank, then
+///   arrival; the updater goes first while its part of the recently granted
+///   tokens is below its share, and gets everything when nobody else waits;
+/// - a recharge_wait's retry_after is the exact time the request becomes
+///   grantable if everyone ahead returns on time and no settle lowers the
+///   balance.
+/// Another `strategy` replaces the first rule (see token_strategy).
+///
+/// It also measures how long requests were held back: spans of time in
+/// which some request waited, the projected balance was positive (Keepa
+/// would have run it) and nothing was granted.
+class token_scheduler {
+public:
+  /// Result of an acquire.
+  struct decision {
+    /// ec::none on a grant or wait.
+    ec error = ec::none;
+    bool granted = false;
+    token_grant grant;
+    recharge_wait wait;
+  };
+
+  explicit token_scheduler(scheduler_policy policy = {});
+
+  // -- modifiers --------------------------------------------------------------
+
+  /// Replaces the policy (profile switch); the queue keeps its order.
+  void set_policy(const scheduler_policy& policy);
+
+  decision acquire(const token_request& req, time_point now);
+
+  /// Applies an answer's envelope; removes the grant. Returns false if the
+  /// grant id is unknown (the observation is still used).
+  bool settle(const settlement& s, time_point now);
+
+  /// Returns an unused grant. Returns false if the id is unknown.
+  bool release(uint64_t grant_id, time_point now);
+
+  /// Drops expired tickets and grants; accounts tokens lost at the cap.
+  void tick(time_point now);
+
+  /// Counts a /token probe in the totals.
+  void count_probe() {
+    ++totals_.probes;
+  }
+
+  // -- inspectors -------------------------------------------------------------
+
+  const token_bucket& bucket() const {
+    return bucket_;
+  }
+
+  const scheduler_policy& policy() const {
+    return policy_;
+  }
+
+  /// Tokens granted but not yet settled or released, plus charges of lost
+  /// answers not yet confirmed by an observation.
+  int64_t outstanding() const {
+    return outstanding_;
+  }
+
+  /// Projected balance at `t` with outstanding grants subtracted.
+  int64_t projected(time_point t) const {
+    return bucket_.projected(t) - outstanding_;
+  }
+
+  size_t waiting() const {
+    return queue_.size();
+  }
+
+  /// Whether the observation is missing or older than `max_age`.
+  bool stale(time_point now, duration max_age) const;
+
+  const token_totals& totals() const {
+    return totals_;
+  }
+
+  /// Snapshot for status output (profile name is filled in by the actor).
+  token_status status(time_point now) const;
+
+  /// The balance a request of `cost` needs before it may start.
+  int64_t needed(int64_t cost) const {
+    return needed(cost, recharging_);
+  }
+
+private:
+  struct entry {
+    uint64_t ticket;
+    uint64_t seq;
+    token_request req;
+    /// The retry time last handed out.
+    time_point retry_at;
+  };
+
+  struct grant_info {
+    int64_t cost;
+    stage what;
+    time_point issued;
+  };
+
+  struct plan_item {
+    const entry* e;
+    time_point at;
+  };
+
+  /// Waiting entries in pick order with their planned grant times.
+  std::vector<plan_item> plan(time_point now) const;
+
+  int64_t needed(int64_t cost, bool recharging) const;
+
+  /// acquire() and settle() without the held-back bookkeeping.
+  decision acquire_impl(const token_request& req, time_point now);
+
+  bool settle_impl(const settlement& s, time_point now);
+
+  /// Hysteresis: enters recharge mode below `stop_below`, leaves it at
+  /// `resume_at`.
+  void update_mode(time_point now);
+
+  /// Start of the held-back span running at `now` if nothing changed since
+  /// the last event; time_point::max() if none.
+  time_point held_from(time_point now) const;
+
+  /// Called first in every event: extends or opens the held-back span.
+  void begin_event(time_point now);
+
+  /// Called last in every event: ends the span on a grant or when nothing
+  /// affordable waits, opens one when something does.
+  void end_event(time_point now, bool granted);
+
+  token_grant make_grant(const entry& e, time_point now);
+
+  void account_lost(time_point now);
+
+  bool updater_behind(double recent_update, double recent_other) const;
+
+  static void remember(bool update, int64_t cost, double& recent_update,
+                       double& recent_other);
+
+  scheduler_policy policy_;
+  token_bucket bucket_;
+  std::deque<entry> queue_;
+  std::map<uint64_t, grant_info> grants_;
+  /// Outstanding grants plus unconfirmed charges.
+  int64_t outstanding_ = 0;
+  /// Tokens Keepa may have charged for requests whose answer was lost;
+  /// subtracted until the next newer observation.
+  int64_t unconfirmed_ = 0;
+  /// Recently granted tokens (decayed per grant) of the updater and of
+  /// everyone else; the updater is served first while its part is below
+  /// its share. Decay bounds the memory, so an idle side builds no debt.
+  double recent_update_ = 0;
+  double recent_other_ = 0;
+  uint64_t next_ticket_ = 1;
+  uint64_t next_grant_ = 1;
+  uint64_t next_seq_ = 1;
+  token_totals totals_;
+  time_point lost_accounted_;
+  /// Hysteresis: below `stop_below` since the last resume.
+  bool recharging_ = false;
+  /// When the last grant was made (min_interval); min() before the first.
+  time_point last_grant_ = time_point::min();
+  /// The held-back span: open since `held_since_`; `last_event_` is the
+  /// time of the latest acquire, settle or release.
+  bool held_ = false;
+  time_point held_since_;
+  time_point last_event_;
+};
+
+} // namespace keepa

@@ -1,0 +1,88 @@
+#include "tools/keepa-pipeline/collect.hpp"
+
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/pipeline/introspection.hpp"
+#include "messages/error.hpp"
+#include "messages/introspection.hpp"
+
+namespace keepa {
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace
+
+pipeline_report collect_report(caf::scoped_actor& self,
+                               const pipeline_directory& d,
+                               const introspection_actor& relay,
+                               caf::timespan timeout) {
+  pipeline_report r;
+  r.unix_ms = wall_ms();
+  if (d.token)
+    self->request(d.token, timeout, atom::snapshot_v)
+      .receive(
+        [&](token_status& st) {
+          r.token = std::move(st);
+          r.token_ok = true;
+        },
+        [](caf::error&) {});
+  if (relay)
+    self->request(relay, timeout, atom::counts_v)
+      .receive(
+        [&](storage_counts& c) {
+          r.counts = c;
+          r.counts_ok = true;
+        },
+        [](caf::error&) {});
+  // Asks `hdl` for its status (with `xs` after the status atom).
+  auto ask = [&](std::string name, const auto& hdl, auto... xs) {
+    actor_report a;
+    a.name = std::move(name);
+    if (!hdl) {
+      a.error = "no such actor";
+    } else {
+      self->request(hdl, timeout, atom::status_v, xs...)
+        .receive(
+          [&](caf::settings& status) {
+            a.status = std::move(status);
+            a.ok = true;
+          },
+          [&](caf::error& err) { a.error = self->system().render(err); });
+    }
+    r.actors.push_back(std::move(a));
+  };
+  for (auto& kvp : named_actors(d))
+    ask(kvp.first, kvp.second);
+  ask("storage", relay, std::string{"storage"});
+  ask("introspection", relay);
+  return r;
+}
+
+caf::expected<pipeline_report> fetch_remote_report(caf::actor_system& sys,
+                                                   const std::string& host,
+                                                   uint16_t port,
+                                                   caf::timespan timeout) {
+  auto hdl = sys.middleman().remote_actor<introspection_actor>(host, port);
+  if (!hdl)
+    return hdl.error();
+  caf::scoped_actor self{sys};
+  caf::expected<pipeline_directory> dir{caf::error{}};
+  self->request(*hdl, timeout, atom::handles_v)
+    .receive([&](pipeline_directory& d) { dir = std::move(d); },
+             [&](caf::error& err) { dir = std::move(err); });
+  if (!dir)
+    return dir.error();
+  return collect_report(self, *dir, *hdl, timeout);
+}
+
+} // namespace keepa
