@@ -5,6 +5,7 @@
 
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
+#include "messages/introspection.hpp"
 
 namespace keepa {
 
@@ -71,6 +72,18 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
   h.scanner = spawn_scanner(sys, ctx, s.scan, h.peek);
   h.updater = spawn_updater(sys, ctx, s.update);
   return h;
+}
+
+pipeline_directory directory_of(const pipeline_handles& h) {
+  pipeline_directory d;
+  d.token = h.token;
+  d.client = h.client;
+  d.probe_client = h.probe_client;
+  d.scanner = h.scanner;
+  d.peek = h.peek;
+  d.committer = h.committer;
+  d.updater = h.updater;
+  return d;
 }
 
 std::vector<std::pair<std::string, status_client_actor>>

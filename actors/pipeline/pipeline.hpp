@@ -56,6 +56,9 @@ struct pipeline_handles {
 caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
                                                pipeline_settings s);
 
+/// The directory of `h` (what INTROSPECTION hands out).
+pipeline_directory directory_of(const pipeline_handles& h);
+
 /// Every actor of the pipeline, for shutdown and status.
 std::vector<std::pair<std::string, status_client_actor>>
 status_actors(const pipeline_handles& h);

@@ -440,4 +440,25 @@ std::string to_text(const pipeline_report& r) {
   return out;
 }
 
+std::string status_line(const pipeline_report& r) {
+  auto& t = r.token;
+  std::string mode = t.mode;
+  if (t.waiting_for != 0 && !t.queue.empty()) {
+    auto eta = t.queue.front().eta;
+    mode += " (waiting for " + std::to_string(t.waiting_for) + " tokens, ETA "
+            + std::to_string(eta.count() / 1000000000) + " s)";
+  }
+  auto dc = deals_of(r);
+  auto per_deal = dc.committed > 0
+                    ? std::to_string(t.totals.consumed / dc.committed)
+                    : std::string{"-"};
+  return "balance " + std::to_string(t.projected) + " | " + mode
+         + " | scanned " + std::to_string(dc.scanned) + " pre-rejected "
+         + std::to_string(dc.pre_rejected) + " peeked "
+         + std::to_string(dc.peeked) + " committed "
+         + std::to_string(dc.committed) + " rejected "
+         + std::to_string(dc.rejected) + " updated "
+         + std::to_string(dc.updated) + " | tokens/deal " + per_deal;
+}
+
 } // namespace keepa

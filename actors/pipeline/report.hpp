@@ -25,7 +25,8 @@ struct actor_report {
   caf::settings status;
 };
 
-/// Everything keepa-status prints, asked from the actors at `unix_ms`.
+/// Everything keepa-status prints, asked from the actors at `unix_ms`;
+/// keepa-pipeline's status line and virtual-run's summary read the same.
 struct pipeline_report {
   int64_t unix_ms = 0;
   bool token_ok = false;
@@ -46,6 +47,10 @@ std::string to_json(const pipeline_report& r);
 
 /// Prometheus text exposition format, version 0.0.4 (HTTP /metrics).
 std::string to_metrics(const pipeline_report& r);
+
+/// keepa-pipeline's one-line status: balance, mode and what TOKEN waits
+/// for, the deals by stage, tokens per committed deal.
+std::string status_line(const pipeline_report& r);
 
 /// Human-readable, one block per actor (keepa-status).
 std::string to_text(const pipeline_report& r);

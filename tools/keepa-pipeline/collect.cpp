@@ -25,7 +25,7 @@ int64_t wall_ms() {
 pipeline_report collect_report(caf::scoped_actor& self,
                                const pipeline_directory& d,
                                const introspection_actor& relay,
-                               caf::timespan timeout) {
+                               caf::timespan timeout, report_scope scope) {
   pipeline_report r;
   r.unix_ms = wall_ms();
   if (d.token)
@@ -61,10 +61,14 @@ pipeline_report collect_report(caf::scoped_actor& self,
     }
     r.actors.push_back(std::move(a));
   };
+  auto full = scope == report_scope::full;
   for (auto& kvp : named_actors(d))
-    ask(kvp.first, kvp.second);
-  ask("storage", relay, std::string{"storage"});
-  ask("introspection", relay);
+    if (full || (kvp.first != "token" && kvp.first != "probe-client"))
+      ask(kvp.first, kvp.second);
+  if (full) {
+    ask("storage", relay, std::string{"storage"});
+    ask("introspection", relay);
+  }
   return r;
 }
 

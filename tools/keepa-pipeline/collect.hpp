@@ -16,12 +16,22 @@
 
 namespace keepa {
 
+/// What a report asks for.
+enum class report_scope {
+  /// TOKEN, STORAGE's counts and every actor's status (keepa-status, HTTP).
+  full,
+  /// Only what the status line shows: TOKEN, STORAGE's counts, the client
+  /// and the four stages.
+  status_line,
+};
+
 /// Asks every actor of `d`, and STORAGE through `relay` (each request
 /// bounded by `timeout`).
 pipeline_report collect_report(caf::scoped_actor& self,
                                const pipeline_directory& d,
                                const introspection_actor& relay,
-                               caf::timespan timeout);
+                               caf::timespan timeout,
+                               report_scope scope = report_scope::full);
 
 /// Connects to the INTROSPECTION actor at host:port and collects a report
 /// over the network. Needs the middleman loaded and the introspection types

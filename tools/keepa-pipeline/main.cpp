@@ -76,61 +76,6 @@ int64_t wall_ms() {
     .count();
 }
 
-int64_t num(const caf::settings& xs, const char* key) {
-  return caf::get_or(xs, key, int64_t{0});
-}
-
-struct snapshot {
-  token_status token;
-  caf::settings scanner, peek, committer, updater, client;
-  storage_counts counts;
-};
-
-snapshot poll(caf::scoped_actor& self, const pipeline_handles& h) {
-  snapshot s;
-  auto ask = [&](auto hdl, caf::settings& out) {
-    self->request(hdl, 2s, atom::status_v)
-      .receive([&](caf::settings& xs) { out = std::move(xs); },
-               [](caf::error&) {});
-  };
-  self->request(h.token, 2s, atom::snapshot_v)
-    .receive([&](token_status& st) { s.token = std::move(st); },
-             [](caf::error&) {});
-  ask(h.scanner, s.scanner);
-  ask(h.peek, s.peek);
-  ask(h.committer, s.committer);
-  ask(h.updater, s.updater);
-  ask(h.client, s.client);
-  self->request(h.storage, 2s, atom::counts_v)
-    .receive([&](storage_counts& c) { s.counts = c; }, [](caf::error&) {});
-  return s;
-}
-
-std::string status_line(const snapshot& s) {
-  auto& t = s.token;
-  std::string mode = t.mode;
-  if (t.waiting_for != 0 && !t.queue.empty()) {
-    auto eta = t.queue.front().eta;
-    mode += " (waiting for " + std::to_string(t.waiting_for) + " tokens, ETA "
-            + std::to_string(eta.count() / 1000000000) + " s)";
-  }
-  auto committed = num(s.committer, "committed");
-  auto per_deal = committed > 0
-                    ? std::to_string(t.totals.consumed / committed)
-                    : std::string{"-"};
-  return "balance " + std::to_string(t.projected) + " | " + mode
-         + " | scanned " + std::to_string(num(s.scanner, "candidates"))
-         + " pre-rejected "
-         + std::to_string(num(s.scanner, "pre-rejected")
-                          + num(s.scanner, "remembered"))
-         + " peeked " + std::to_string(num(s.peek, "peeked")) + " committed "
-         + std::to_string(committed) + " rejected "
-         + std::to_string(num(s.peek, "rejected")
-                          + num(s.committer, "rejected"))
-         + " updated " + std::to_string(num(s.updater, "refreshed"))
-         + " | tokens/deal " + per_deal;
-}
-
 /// No new work, in-flight requests finish, storage flushed; bounded.
 void shut_down(caf::scoped_actor& self, const pipeline_handles& h) {
   auto deadline = 8s;
@@ -192,7 +137,7 @@ int main(int argc, char** argv) {
   caf::scoped_actor self{sys};
   auto started = std::chrono::steady_clock::now();
   auto next_status = started;
-  snapshot last;
+  pipeline_report last;
   std::string why = "signal";
   for (;;) {
     if (stop_signal != 0)
@@ -203,7 +148,7 @@ int main(int argc, char** argv) {
       break;
     }
     if (now >= next_status) {
-      last = poll(self, h);
+      last = introspection.report(report_scope::status_line);
       auto line = status_line(last);
       if (tty)
         std::cerr << "\r\x1b[K" << line << std::flush;
@@ -211,7 +156,7 @@ int main(int argc, char** argv) {
         std::cerr << line << "\n";
       next_status = now + every;
       if (max_deals > 0
-          && num(last.committer, "committed")
+          && last.num("committer", "committed")
                >= static_cast<int64_t>(max_deals)) {
         why = "max-deals reached";
         break;
@@ -225,7 +170,7 @@ int main(int argc, char** argv) {
     std::cerr << "\n";
   std::cerr << "keepa-pipeline: stopping (" << why << ")\n";
   shut_down(self, h);
-  last = poll(self, h);
+  last = introspection.report(report_scope::status_line);
   std::cout << "keepa-pipeline summary: " << status_line(last) << "\n"
             << "  stored deals " << last.counts.deals << ", rejections "
             << last.counts.rejections << ", watermark lastUpdate "

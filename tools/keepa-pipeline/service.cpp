@@ -52,18 +52,6 @@ introspection_options introspection_options_from(const caf::settings& content) {
   return o;
 }
 
-pipeline_directory directory_of(const pipeline_handles& h) {
-  pipeline_directory d;
-  d.token = h.token;
-  d.client = h.client;
-  d.probe_client = h.probe_client;
-  d.scanner = h.scanner;
-  d.peek = h.peek;
-  d.committer = h.committer;
-  d.updater = h.updater;
-  return d;
-}
-
 struct introspection_service::impl {
   caf::actor_system& sys;
   pipeline_directory dir;
@@ -92,9 +80,9 @@ struct introspection_service::impl {
       log(line);
   }
 
-  pipeline_report report() {
+  pipeline_report report(report_scope scope = report_scope::full) {
     caf::scoped_actor self{sys};
-    return collect_report(self, dir, actor, opts.ask_timeout);
+    return collect_report(self, dir, actor, opts.ask_timeout, scope);
   }
 
   void publish() {
@@ -197,8 +185,8 @@ const introspection_actor& introspection_service::actor() const {
   return impl_->actor;
 }
 
-pipeline_report introspection_service::report() const {
-  return impl_->report();
+pipeline_report introspection_service::report(report_scope scope) const {
+  return impl_->report(scope);
 }
 
 void introspection_service::stop() {

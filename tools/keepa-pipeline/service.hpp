@@ -46,9 +46,6 @@ void add_introspection_options(caf::config_option_set& opts);
 /// Reads the options (defaults above); a port of 0 turns its endpoint off.
 introspection_options introspection_options_from(const caf::settings& content);
 
-/// The directory of `h` (what INTROSPECTION hands out).
-pipeline_directory directory_of(const pipeline_handles& h);
-
 /// Publishes INTROSPECTION and runs the HTTP server until `stop()` or
 /// destruction. Needs the middleman loaded when `opts.port != 0`.
 class introspection_service {
@@ -70,7 +67,7 @@ public:
   const introspection_actor& actor() const;
 
   /// The same report /status renders, asked locally.
-  pipeline_report report() const;
+  pipeline_report report(report_scope scope = report_scope::full) const;
 
   /// Stops the HTTP server (joins its thread), unpublishes and ends
   /// INTROSPECTION. Idempotent.

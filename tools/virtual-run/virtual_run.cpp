@@ -1,5 +1,7 @@
 #include "tools/virtual-run/virtual_run.hpp"
 
+#include "actors/pipeline/introspection.hpp"
+#include "messages/introspection.hpp"
 #include "tools/virtual-run/sim_transport.hpp"
 
 #include <map>
@@ -205,22 +207,35 @@ recall_figures virtual_run::recall() {
   return r;
 }
 
+pipeline_report virtual_run::report() {
+  pipeline_report r;
+  r.unix_ms = now_ms();
+  r.token_ok = ask(*this, h.token, r.token, atom::snapshot_v);
+  r.counts_ok = ask(*this, h.storage, r.counts, atom::counts_v);
+  for (auto& kvp : named_actors(directory_of(h))) {
+    actor_report a;
+    a.name = kvp.first;
+    a.ok = ask(*this, kvp.second, a.status, atom::status_v);
+    if (!a.ok)
+      a.error = "no answer";
+    r.actors.push_back(std::move(a));
+  }
+  return r;
+}
+
 std::string virtual_run::summary() {
-  auto ts = token_status();
-  auto scanner = status_of(h.scanner);
-  auto peek = status_of(h.peek);
-  auto commit = status_of(h.committer);
-  auto update = status_of(h.updater);
-  auto n = [](const caf::settings& xs, const char* key) {
-    return std::to_string(get_int(xs, key));
+  auto r = report();
+  auto n = [&](const char* name, const char* key) {
+    return std::to_string(r.num(name, key));
   };
-  auto c = counts();
-  return "scanned " + n(scanner, "candidates") + ", pre-rejected "
-         + n(scanner, "pre-rejected") + ", remembered "
-         + n(scanner, "remembered") + ", peeked " + n(peek, "peeked")
-         + ", survived " + n(peek, "survived") + ", committed "
-         + n(commit, "committed") + " (stored deals " + std::to_string(c.deals)
-         + "), refreshed " + n(update, "refreshed") + "; consumed "
+  auto& ts = r.token;
+  return "scanned " + n("scanner", "candidates") + ", pre-rejected "
+         + n("scanner", "pre-rejected") + ", remembered "
+         + n("scanner", "remembered") + ", peeked " + n("peek-filter", "peeked")
+         + ", survived " + n("peek-filter", "survived") + ", committed "
+         + n("committer", "committed") + " (stored deals "
+         + std::to_string(r.counts.deals) + "), refreshed "
+         + n("updater", "refreshed") + "; consumed "
          + std::to_string(ts.totals.consumed) + ", lost at cap "
          + std::to_string(ts.totals.lost_at_cap) + ", min balance "
          + std::to_string(min_balance) + " (floor " + std::to_string(ts.floor)

@@ -16,6 +16,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include "actors/pipeline/pipeline.hpp"
+#include "actors/pipeline/report.hpp"
 #include "config/pipeline_config.hpp"
 #include "tools/keepa-sim/model.hpp"
 
@@ -123,6 +124,10 @@ public:
   /// One that is not stored and whose book changed after it was served is
   /// left out: the pipeline may have fetched the changed book.
   recall_figures recall();
+
+  /// TOKEN's snapshot, STORAGE's counts and every actor's status, as
+  /// keepa-status reports a running keepa-pipeline.
+  pipeline_report report();
 
   /// The stage counters and token totals in one line.
   std::string summary();
