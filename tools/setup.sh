@@ -14,6 +14,7 @@ packages=(
   sqlite3
   postgresql                      # initdb/pg_ctl for the storage tests
   gnuplot-nox                     # keepa-bench's balance plot
+  clang-format                    # tools/format.sh, the `format` test
 )
 
 missing=()
