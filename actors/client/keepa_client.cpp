@@ -12,13 +12,10 @@
 #include <caf/settings.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "actors/status.hpp"
 #include "actors/client/costs.hpp"
 #include "actors/client/parse.hpp"
+#include "actors/client/request.hpp"
 #include "messages/error.hpp"
 #include "messages/keepa.hpp"
 #include "messages/token.hpp"
@@ -410,91 +407,6 @@ void on_transfer(client_pointer self, transfer_result& res) {
       answer_with<seller_page>(self, id, res, parse_seller_page);
       break;
   }
-}
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (auto& x : xs) {
-    if (!result.empty())
-      result += ',';
-    result += x;
-  }
-  return result;
-}
-
-http_request to_request(const product_query& q) {
-  http_request r;
-  r.path = "/product";
-  r.query.emplace_back("domain", std::to_string(q.domain));
-  r.query.emplace_back("asin", join(q.asins));
-  if (!q.stats.empty())
-    r.query.emplace_back("stats", q.stats);
-  if (!q.history)
-    r.query.emplace_back("history", "0");
-  if (q.days > 0)
-    r.query.emplace_back("days", std::to_string(q.days));
-  // offers=0 is refused by Keepa: omit the parameter instead.
-  if (q.offers > 0)
-    r.query.emplace_back("offers", std::to_string(q.offers));
-  if (q.only_live_offers)
-    r.query.emplace_back("only-live-offers", "1");
-  if (q.rating)
-    r.query.emplace_back("rating", "1");
-  if (q.buybox)
-    r.query.emplace_back("buybox", "1");
-  if (q.stock)
-    r.query.emplace_back("stock", "1");
-  if (q.update)
-    r.query.emplace_back("update", std::to_string(*q.update));
-  return r;
-}
-
-/// POST /deal with the selection's page and sortType overridden.
-caf::expected<http_request> to_request(const deal_query& q) {
-  rapidjson::Document doc;
-  doc.Parse(q.selection.data(), q.selection.size());
-  if (doc.HasParseError() || !doc.IsObject())
-    return caf::make_error(ec::invalid_config,
-                           "the deal selection is not a JSON object");
-  auto set = [&](const char* name, int32_t value) {
-    auto i = doc.FindMember(name);
-    if (i != doc.MemberEnd())
-      i->value.SetInt(value);
-    else
-      doc.AddMember(rapidjson::StringRef(name), rapidjson::Value{value},
-                    doc.GetAllocator());
-  };
-  set("page", q.page);
-  set("sortType", q.sort_type);
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> writer{buf};
-  doc.Accept(writer);
-  http_request r;
-  r.method = "POST";
-  r.path = "/deal";
-  r.body.assign(buf.GetString(), buf.GetSize());
-  return r;
-}
-
-http_request to_request(const seller_query& q) {
-  http_request r;
-  r.path = "/seller";
-  r.query.emplace_back("domain", std::to_string(q.domain));
-  r.query.emplace_back("seller", join(q.seller_ids));
-  if (q.storefront)
-    r.query.emplace_back("storefront", "1");
-  return r;
-}
-
-/// Refuses what Keepa would refuse, before spending anything.
-caf::error check(const product_query& q) {
-  if (q.asins.empty() || q.asins.size() > 100)
-    return caf::make_error(ec::request_rejected,
-                           "a product request needs 1 to 100 ASINs");
-  if (q.offers != 0 && (q.offers < 20 || q.offers > 100))
-    return caf::make_error(ec::request_rejected,
-                           "offers must be 20..100 (or 0 = not sent)");
-  return caf::none;
 }
 
 caf::settings to_settings(client_pointer self) {
