@@ -1,5 +1,6 @@
 // The actor system configuration of every keepa program: CAF's own options
-// plus the `keepa.*` options, so --dump-config and CLI overrides work.
+// plus every `keepa.*` option (config/options.hpp registers them, once), so
+// --dump-config and CLI overrides work the same in every program.
 
 #pragma once
 
@@ -26,8 +27,14 @@ public:
   /// The profiles loaded from `keepa.profiles-dir`.
   std::vector<profile> profiles;
 
+  /// Every registered option: CAF's, keepa.* and the program's own.
+  const caf::config_option_set& options() const noexcept {
+    return custom_options_;
+  }
+
 protected:
-  /// Adds an option group, for programs that add options of their own.
+  /// Adds an option group, for programs that add options of their own
+  /// (eta.*, bench.*, demo.*); the keepa.* options are all there already.
   caf::config_option_adder add_group(const char* category,
                                      const char* description);
 };
