@@ -1,6 +1,11 @@
 #include "config/pipeline_config.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+
 #include <caf/config_option_adder.hpp>
+#include <caf/config_option_set.hpp>
 #include <caf/settings.hpp>
 
 #include "config/defaults.hpp"
@@ -21,10 +26,51 @@ pipeline_config::pipeline_config() {
 
 caf::config_option_adder pipeline_config::add_group(const char* category,
                                                     const char*) {
+  own_groups_.emplace_back(category);
   return opt_group{custom_options_, category};
 }
 
+std::string pipeline_config::help_text() const {
+  auto shown = [this](const std::string& category) {
+    return category == "global" || category == "keepa"
+           || category.compare(0, 6, "keepa.") == 0
+           || std::find(own_groups_.begin(), own_groups_.end(), category)
+                != own_groups_.end();
+  };
+  caf::config_option_set xs;
+  for (auto& opt : custom_options_) {
+    auto category = opt.category();
+    if (shown(std::string{category.begin(), category.end()}))
+      xs.add(opt);
+  }
+  return xs.help_text(false);
+}
+
+namespace {
+
+/// Whether the command line asks for the short help (CAF's -h, -? or
+/// --help) and not for --long-help.
+bool wants_help(int argc, char** argv) {
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--long-help") == 0)
+      return false;
+    if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "-?") == 0
+        || std::strcmp(argv[i], "--help") == 0)
+      help = true;
+  }
+  return help;
+}
+
+} // namespace
+
 caf::error pipeline_config::load(int argc, char** argv) {
+  if (wants_help(argc, argv)) {
+    // Where CAF prints its help text.
+    std::cout << help_text() << std::endl;
+    cli_helptext_printed = true;
+    return caf::none;
+  }
   if (auto err = parse(argc, argv))
     return caf::make_error(ec::invalid_config, render(err));
   if (cli_helptext_printed)
