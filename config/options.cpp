@@ -82,14 +82,16 @@ void add_run_options(caf::config_option_set& opts) {
                       with_default("directory of profile *.ini files",
                                    profiles_dir()))
     .add<caf::timespan>("run-for",
-                        with_default("stop after this long, 0s = never",
+                        with_default("keepa-pipeline: stop after this long, "
+                                     "0s = never",
                                      run_for))
     .add<size_t>("max-deals",
-                 with_default("stop after committing this many deals, "
-                              "0 = never",
+                 with_default("keepa-pipeline: stop after committing this "
+                              "many deals, 0 = never",
                               max_deals))
     .add<caf::timespan>("status-every",
-                        with_default("status interval", status_every));
+                        with_default("keepa-pipeline: status interval",
+                                     status_every));
 }
 
 void add_token_options(caf::config_option_set& opts) {
@@ -252,17 +254,21 @@ void add_business_options(caf::config_option_set& opts) {
 void add_introspection_options(caf::config_option_set& opts) {
   caf::config_option_adder{opts, "keepa.introspection"}
     .add<std::string>("host",
-                      with_default("address keepa-status connects to",
+                      with_default("keepa-pipeline: address keepa-status "
+                                   "connects to",
                                    defaults::introspection::host))
     .add<uint16_t>("port",
-                   with_default("port keepa-status connects to, 0 = off",
+                   with_default("keepa-pipeline: port keepa-status "
+                                "connects to, 0 = off",
                                 defaults::introspection::port));
   caf::config_option_adder{opts, "keepa.http"}
     .add<std::string>("host",
-                      with_default("address of /status and /metrics",
+                      with_default("keepa-pipeline: address of /status and "
+                                   "/metrics",
                                    defaults::http::host))
     .add<uint16_t>("port",
-                   with_default("port of /status and /metrics, 0 = off",
+                   with_default("keepa-pipeline: port of /status and "
+                                "/metrics, 0 = off",
                                 defaults::http::port));
 }
 
