@@ -157,7 +157,8 @@ TEST_CASE("every help text states the default from config/defaults.hpp",
   }
 }
 
-TEST_CASE("--help lists every keepa.* option and the program's own groups",
+TEST_CASE("the help text lists every keepa.* option and the program's own "
+          "groups",
           "[config]") {
   tool_config cfg;
   auto text = cfg.help_text();
@@ -199,7 +200,7 @@ TEST_CASE("the command line takes every keepa.* option", "[config]") {
   CHECK(!caf::get_if(&cfg.content, "keepa.scan.max-backlog"));
 }
 
-TEST_CASE("--dump-config shows the profile and the loaded profiles",
+TEST_CASE("the config dump shows the profile and the loaded profiles",
           "[config]") {
   pipeline_config cfg;
   auto dump = cfg.dump_content();
