@@ -1,5 +1,6 @@
 # The dependency rule: the core (actors/, messages/, storage/, config/)
-# never includes a header from tools/ and never links a tools/ target.
+# never includes a header from tools/ and never links a tools/ target, and
+# config/ never includes a header from actors/.
 # Tools and tests may use the core, never the other way round.
 #
 # - As a script (`cmake -DKEEPA_ROOT=<source dir> -P KeepaDependencyRule.cmake`)
@@ -28,6 +29,22 @@ function(keepa_check_include_rule root)
   if(violations)
     message(FATAL_ERROR "dependency rule: the core (${KEEPA_CORE_DIRS}) "
       "must not include tools/:${violations}")
+  endif()
+  # config/ (defaults, option registry, profiles) sits below actors/ too.
+  file(GLOB_RECURSE files "${root}/config/*.hpp" "${root}/config/*.cpp"
+       "${root}/config/*.h")
+  foreach(file ${files})
+    file(STRINGS "${file}" lines
+         REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]actors/")
+    foreach(line ${lines})
+      file(RELATIVE_PATH rel "${root}" "${file}")
+      string(STRIP "${line}" line)
+      string(APPEND violations "\n  ${rel}: ${line}")
+    endforeach()
+  endforeach()
+  if(violations)
+    message(FATAL_ERROR "dependency rule: config/ must not include "
+      "actors/:${violations}")
   endif()
 endfunction()
 

@@ -1,23 +1,255 @@
-// Default values of the keepa.* options, grouped by component.
+// Default values of the keepa.* options, grouped per component (VAST's
+// defaults.hpp): the one place a default is written down. The option
+// registry (config/options.cpp) states them in --help, the `*_config`
+// structs initialize their members with them and the `*_config_from`
+// readers fall back to them. A few knobs without an option (marked "not an
+// option") live here too, beside their component's options.
+//
+// Durations print in --help in the unit they are declared in (CAF 0.17
+// parses ns, us, ms, s, min and h; there is no d), so declare each in the
+// unit a user would type.
 
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace keepa::defaults {
 
-/// keepa.profile: pick by the refill rate learned from Keepa's answers.
-inline const std::string profile = "auto";
+// -- keepa.*: profile and run control ----------------------------------------
+
+/// keepa.profile: a profile name, or "auto" to pick by the refill rate
+/// learned from Keepa's answers.
+constexpr const char* profile = "auto";
+
+/// keepa.profiles-dir: config/profiles of the source tree.
+std::string profiles_dir();
+
+/// keepa.run-for: stop after this long; 0 = never (keepa-pipeline).
+constexpr auto run_for = std::chrono::seconds{0};
+
+/// keepa.max-deals: stop after committing this many deals; 0 = never
+/// (keepa-pipeline).
+constexpr size_t max_deals = 0;
+
+/// keepa.status-every: status line interval (keepa-pipeline).
+constexpr auto status_every = std::chrono::seconds{1};
+
+// -- keepa.token.*: TOKEN ------------------------------------------------------
 
 namespace token {
-using namespace std::chrono_literals;
+
 /// Ask /token only when no observation is fresher than this.
-constexpr auto max_observation_age = std::chrono::minutes(60);
-constexpr auto stagger = std::chrono::milliseconds(5);
-constexpr auto ticket_grace = std::chrono::seconds(30);
-constexpr auto grant_ttl = std::chrono::minutes(10);
-constexpr auto probe_retry = std::chrono::seconds(1);
+constexpr auto max_observation_age = std::chrono::hours{1};
+
+/// Spacing of retry times of requests affordable at the same refill step.
+constexpr auto stagger = std::chrono::milliseconds{5};
+
+/// Drop a ticket not presented this long after its retry time.
+constexpr auto ticket_grace = std::chrono::seconds{30};
+
+/// Forget a grant neither settled nor released after this long.
+constexpr auto grant_ttl = std::chrono::minutes{10};
+
+/// Retry time handed out while no balance observation exists.
+constexpr auto probe_retry = std::chrono::seconds{1};
+
 } // namespace token
+
+// -- keepa.client.*: KEEPA CLIENT and its transport ---------------------------
+
+namespace client {
+
+/// Keepa API base URL.
+constexpr const char* endpoint = "https://api.keepa.com";
+
+/// File holding the API key, read when $KEEPA_API_KEY is unset; empty =
+/// none.
+constexpr const char* key_file = "";
+
+/// CA bundle for TLS verification; empty = the system's default.
+constexpr const char* ca_file = "";
+
+/// Limit per transfer.
+constexpr auto timeout = std::chrono::seconds{120};
+
+/// Connect limit.
+constexpr auto connect_timeout = std::chrono::seconds{30};
+
+/// Largest answer after decompression, bytes (64 MiB).
+constexpr size_t max_answer_size = size_t{64} << 20;
+
+/// Parallel connections to the endpoint.
+constexpr size_t max_connections = 16;
+
+/// Attempts per request on 5xx, timeouts and resets (1 + 3 retries).
+constexpr size_t attempts = 4;
+
+/// First retry delay; doubles per attempt, jittered.
+constexpr auto backoff = std::chrono::milliseconds{500};
+
+/// Largest retry delay.
+constexpr auto backoff_max = std::chrono::seconds{30};
+
+/// Ask for gzip-compressed answers.
+constexpr bool gzip = true;
+
+} // namespace client
+
+// -- keepa.storage.*: STORAGE -------------------------------------------------
+
+namespace storage {
+
+/// The database: `sqlite:<path>`, a plain path, `postgresql://...` or
+/// `postgresql:dbname=... host=...`.
+constexpr const char* url_key = "keepa.storage.url";
+constexpr const char* url = "sqlite:keepa.db";
+
+/// How long one statement waits for a lock before it counts as busy.
+constexpr const char* busy_timeout_key = "keepa.storage.busy-timeout";
+constexpr auto busy_timeout = std::chrono::seconds{5};
+
+/// How often a locked transaction is tried again before giving up.
+constexpr const char* lock_retries_key = "keepa.storage.lock-retries";
+constexpr int64_t lock_retries = 3;
+
+} // namespace storage
+
+// -- keepa.scan.*: SCANNER -----------------------------------------------------
+
+namespace scan {
+
+/// The deal selection JSON: config/deal_query.json of the source tree.
+std::string query_file();
+
+/// Scan again after this long even if downstream is busy.
+constexpr auto interval = std::chrono::minutes{5};
+
+/// Do not scan while the peek-filter holds more candidates than this.
+constexpr size_t max_backlog = 2000;
+
+} // namespace scan
+
+// -- PEEK-FILTER and COMMITTER (not options) -----------------------------------
+
+namespace peek {
+
+/// `stats` days of the light product (avg90 and avg365 need 365).
+constexpr const char* stats = "365";
+
+/// Batches in flight at once.
+constexpr int32_t max_in_flight = 2;
+
+/// Attempts per candidate before it is recorded as failed.
+constexpr int32_t attempts = 3;
+
+} // namespace peek
+
+namespace commit {
+
+/// Batches in flight at once.
+constexpr int32_t max_in_flight = 2;
+
+/// Attempts per survivor before it is recorded as failed.
+constexpr int32_t attempts = 3;
+
+} // namespace commit
+
+// -- keepa.update.*: UPDATER ---------------------------------------------------
+
+namespace update {
+
+/// How often the updater looks for stale deals.
+constexpr auto interval = std::chrono::minutes{10};
+
+/// A deal not seen for this long is refreshed.
+constexpr auto refresh_after = std::chrono::hours{24};
+
+/// A deal not seen for this long is deleted; >= refresh_after.
+constexpr auto grace = std::chrono::hours{72};
+
+} // namespace update
+
+// -- keepa.filter.*: deal analysis, the filters --------------------------------
+
+namespace filter {
+
+/// Lowest estimated sell price, cents.
+constexpr int32_t min_sell_price = 1200;
+
+/// Highest buy price as a multiple of the estimated sell price.
+constexpr double max_buy_to_sell = 1.1;
+
+/// Lowest gross ROI (sell - buy) / buy.
+constexpr double min_roi = 0.2;
+
+/// Fewest sales-rank drops in 365 days.
+constexpr int32_t min_rank_drops365 = 1;
+
+/// Free pre-filter: the deal's buy price range in cents. The seeds'
+/// currentRange 2000..45100 would drop good books bought below $20, so the
+/// range is unbounded (max 0 = no bound).
+constexpr int32_t min_price = 0;
+constexpr int32_t max_price = 0;
+
+/// How long a rejected book stays out unless its price drops.
+constexpr auto rejection_memory = std::chrono::hours{7 * 24};
+
+/// Whether the peek skips its profit bound (a flag).
+constexpr bool skip_peek_profit = false;
+
+} // namespace filter
+
+// -- keepa.business.*: deal analysis, the business math ------------------------
+
+/// The seeds name no business constants, so prep fee, shipping, tax and
+/// markup are 0: the commit rule is then exactly keepa-sim's "good deal".
+namespace business {
+
+/// Prep fee per unit, cents.
+constexpr int32_t prep_fee = 0;
+
+/// Inbound shipping per unit to the warehouse, cents.
+constexpr int32_t inbound_shipping = 0;
+
+/// Sales tax on the buy price, percent.
+constexpr double tax_percent = 0;
+
+/// The minimum listing price leaves markup x all-in cost as profit.
+constexpr double markup = 0;
+
+/// Referral fee percent when Keepa reports none.
+constexpr double referral_percent = 15;
+
+/// FBA pick & pack fee when Keepa reports none, cents.
+constexpr int32_t pick_pack_fee = 350;
+
+/// Commit only deals with at least this profit, cents.
+constexpr int32_t min_profit = 500;
+
+} // namespace business
+
+// -- keepa.introspection.* and keepa.http.*: keepa-pipeline's endpoints --------
+
+namespace introspection {
+
+/// Where INTROSPECTION is published for keepa-status; port 0 = off.
+constexpr const char* host = "127.0.0.1";
+constexpr uint16_t port = 4270;
+
+/// Bound for each status request an endpoint sends (not an option).
+constexpr auto ask_timeout = std::chrono::seconds{2};
+
+} // namespace introspection
+
+namespace http {
+
+/// Where /status and /metrics are served; port 0 = off.
+constexpr const char* host = "127.0.0.1";
+constexpr uint16_t port = 4271;
+
+} // namespace http
 
 } // namespace keepa::defaults

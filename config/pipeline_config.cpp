@@ -1,69 +1,76 @@
 #include "config/pipeline_config.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+
 #include <caf/config_option_adder.hpp>
+#include <caf/config_option_set.hpp>
 #include <caf/settings.hpp>
 
 #include "config/defaults.hpp"
+#include "config/options.hpp"
 #include "messages/error.hpp"
 #include "messages/fwd.hpp"
-
-#ifndef KEEPA_CONFIG_DIR
-#  define KEEPA_CONFIG_DIR "config"
-#endif
 
 namespace keepa {
 
 std::string default_profiles_dir() {
-  return KEEPA_CONFIG_DIR "/profiles";
+  return defaults::profiles_dir();
 }
 
 pipeline_config::pipeline_config() {
   keepa::add_message_types(*this);
-  opt_group{custom_options_, "keepa"}
-    .add<std::string>("profile",
-                      "profile name, or \"auto\" to pick by refill rate")
-    .add<std::string>("profiles-dir", "directory of profile *.ini files");
-  opt_group{custom_options_, "keepa.token"}
-    .add<caf::timespan>("max-observation-age",
-                        "ask Keepa's /token only when the newest "
-                        "observation is older than this")
-    .add<caf::timespan>("stagger",
-                        "spacing of retry times at the same refill step")
-    .add<caf::timespan>("ticket-grace",
-                        "drop a ticket not presented this long after its "
-                        "retry time")
-    .add<caf::timespan>("grant-ttl",
-                        "forget a grant neither settled nor released after "
-                        "this long")
-    .add<caf::timespan>("probe-retry",
-                        "retry time while no balance observation exists");
-  // No option for the key itself: it comes from KEEPA_API_KEY or key-file.
-  opt_group{custom_options_, "keepa.client"}
-    .add<std::string>("endpoint",
-                      "Keepa API base URL (default https://api.keepa.com)")
-    .add<std::string>("key-file",
-                      "file holding the API key (else $KEEPA_API_KEY)")
-    .add<std::string>("ca-file", "CA bundle for TLS verification")
-    .add<caf::timespan>("timeout", "limit per transfer (default 120s)")
-    .add<caf::timespan>("connect-timeout", "connect limit (default 30s)")
-    .add<size_t>("max-answer-size",
-                 "largest decoded answer in bytes (default 64 MiB)")
-    .add<size_t>("max-connections",
-                 "parallel connections to the endpoint (default 16)")
-    .add<size_t>("attempts",
-                 "attempts per request on 5xx, timeouts and resets "
-                 "(default 4)")
-    .add<caf::timespan>("backoff", "first retry delay (default 500ms)")
-    .add<caf::timespan>("backoff-max", "largest retry delay (default 30s)")
-    .add<bool>("gzip", "ask for gzip-compressed answers (default true)");
+  add_keepa_options(custom_options_);
 }
 
 caf::config_option_adder pipeline_config::add_group(const char* category,
                                                     const char*) {
+  own_groups_.emplace_back(category);
   return opt_group{custom_options_, category};
 }
 
+std::string pipeline_config::help_text() const {
+  auto shown = [this](const std::string& category) {
+    return category == "global" || category == "keepa"
+           || category.compare(0, 6, "keepa.") == 0
+           || std::find(own_groups_.begin(), own_groups_.end(), category)
+                != own_groups_.end();
+  };
+  caf::config_option_set xs;
+  for (auto& opt : custom_options_) {
+    auto category = opt.category();
+    if (shown(std::string{category.begin(), category.end()}))
+      xs.add(opt);
+  }
+  return xs.help_text(false);
+}
+
+namespace {
+
+/// Whether the command line asks for the short help (CAF's -h, -? or
+/// --help) and not for --long-help.
+bool wants_help(int argc, char** argv) {
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--long-help") == 0)
+      return false;
+    if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "-?") == 0
+        || std::strcmp(argv[i], "--help") == 0)
+      help = true;
+  }
+  return help;
+}
+
+} // namespace
+
 caf::error pipeline_config::load(int argc, char** argv) {
+  if (wants_help(argc, argv)) {
+    // Where CAF prints its help text.
+    std::cout << help_text() << std::endl;
+    cli_helptext_printed = true;
+    return caf::none;
+  }
   if (auto err = parse(argc, argv))
     return caf::make_error(ec::invalid_config, render(err));
   if (cli_helptext_printed)
@@ -80,7 +87,7 @@ caf::error load_profiles(pipeline_config& cfg) {
   if (!xs)
     return xs.error();
   cfg.profiles = std::move(*xs);
-  auto name = caf::get_or(cfg, "keepa.profile", defaults::profile);
+  auto name = caf::get_or(cfg, "keepa.profile", std::string{defaults::profile});
   if (name != "auto" && !find_profile(cfg.profiles, name))
     return caf::make_error(ec::unknown_profile,
                            "no profile named \"" + name + "\" in " + dir);
@@ -91,7 +98,7 @@ caf::settings pipeline_config::dump_content() const {
   auto result = actor_system_config::dump_content();
   auto& keepa = result["keepa"].as_dictionary();
   keepa.emplace("profile", caf::get_or(content, "keepa.profile",
-                                       defaults::profile));
+                                       std::string{defaults::profile}));
   auto dir = caf::get_or(content, "keepa.profiles-dir",
                          default_profiles_dir());
   keepa.emplace("profiles-dir", dir);

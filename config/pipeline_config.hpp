@@ -1,5 +1,6 @@
 // The actor system configuration of every keepa program: CAF's own options
-// plus the `keepa.*` options, so --dump-config and CLI overrides work.
+// plus every `keepa.*` option (config/options.hpp registers them, once), so
+// --dump-config and CLI overrides work the same in every program.
 
 #pragma once
 
@@ -18,7 +19,12 @@ public:
 
   /// Parses CLI and config file like CAF does, then loads and validates the
   /// profiles. Returns a readable error (never containing the API key).
+  /// `--help` prints help_text() (CAF's own shows the global options only);
+  /// `--long-help` prints CAF's, with CAF's own groups too.
   caf::error load(int argc, char** argv);
+
+  /// The global options, every keepa.* option and the program's own groups.
+  std::string help_text() const;
 
   /// --dump-config also shows the loaded profiles.
   caf::settings dump_content() const override;
@@ -26,10 +32,20 @@ public:
   /// The profiles loaded from `keepa.profiles-dir`.
   std::vector<profile> profiles;
 
+  /// Every registered option: CAF's, keepa.* and the program's own.
+  const caf::config_option_set& options() const noexcept {
+    return custom_options_;
+  }
+
 protected:
-  /// Adds an option group, for programs that add options of their own.
+  /// Adds an option group, for programs that add options of their own
+  /// (eta.*, bench.*, demo.*); the keepa.* options are all there already.
   caf::config_option_adder add_group(const char* category,
                                      const char* description);
+
+private:
+  /// The groups added by add_group, which --help shows.
+  std::vector<std::string> own_groups_;
 };
 
 /// Where the profiles live unless `keepa.profiles-dir` says otherwise.

@@ -5,8 +5,6 @@
 #include <initializer_list>
 #include <limits>
 
-#include <caf/config_option_adder.hpp>
-#include <caf/config_option_set.hpp>
 #include <caf/config_value.hpp>
 #include <caf/expected.hpp>
 #include <caf/settings.hpp>
@@ -16,49 +14,6 @@
 namespace keepa {
 
 // -- configuration ------------------------------------------------------------
-
-void add_analysis_options(caf::config_option_set& opts) {
-  caf::config_option_adder{opts, "keepa.filter"}
-    .add<int64_t>("min-sell-price",
-                  "lowest estimated sell price in cents (default 1200)")
-    .add<double>("max-buy-to-sell",
-                 "highest buy price as a multiple of the estimated sell "
-                 "price (default 1.1)")
-    .add<double>("min-roi", "lowest gross ROI (sell - buy) / buy (default "
-                            "0.2)")
-    .add<int64_t>("min-rank-drops365",
-                  "fewest sales-rank drops in 365 days (default 1)")
-    .add<int64_t>("min-price",
-                  "free pre-filter: lowest buy price in the deal feed, "
-                  "cents (default 0)")
-    .add<int64_t>("max-price",
-                  "free pre-filter: highest buy price in the deal feed, "
-                  "cents; 0 = no bound (default 0)")
-    .add<caf::timespan>("rejection-memory",
-                        "how long a rejected book stays out unless its "
-                        "price drops (default 168h)")
-    .add<bool>("skip-peek-profit",
-               "flag: the peek skips its profit bound (rejecting books whose "
-               "profit at the used price is below "
-               "keepa.business.min-profit) and applies the seeds' rules "
-               "alone");
-  caf::config_option_adder{opts, "keepa.business"}
-    .add<int64_t>("prep-fee", "prep fee per unit, cents (default 0)")
-    .add<int64_t>("inbound-shipping",
-                  "inbound shipping per unit, cents (default 0)")
-    .add<double>("tax-percent", "sales tax on the buy price, % (default 0)")
-    .add<double>("markup",
-                 "minimum listing price keeps markup x all-in cost as "
-                 "profit (default 0)")
-    .add<double>("referral-percent",
-                 "referral fee % when Keepa reports none (default 15)")
-    .add<int64_t>("pick-pack-fee",
-                  "FBA pick & pack fee in cents when Keepa reports none "
-                  "(default 350)")
-    .add<int64_t>("min-profit",
-                  "commit only deals with at least this profit, cents "
-                  "(default 500)");
-}
 
 namespace {
 
@@ -86,29 +41,34 @@ double get_double(const caf::settings& xs, const char* key, double fallback) {
 } // namespace
 
 caf::expected<analysis_config> analysis_config_from(const caf::settings& xs) {
+  namespace filter = defaults::filter;
+  namespace business = defaults::business;
   analysis_config c;
   c.min_sell_price = get_i32(xs, "keepa.filter.min-sell-price",
-                             c.min_sell_price);
+                             filter::min_sell_price);
   c.max_buy_to_sell = get_double(xs, "keepa.filter.max-buy-to-sell",
-                                 c.max_buy_to_sell);
-  c.min_roi = get_double(xs, "keepa.filter.min-roi", c.min_roi);
+                                 filter::max_buy_to_sell);
+  c.min_roi = get_double(xs, "keepa.filter.min-roi", filter::min_roi);
   c.min_rank_drops = get_i32(xs, "keepa.filter.min-rank-drops365",
-                             c.min_rank_drops);
-  c.min_price = get_i32(xs, "keepa.filter.min-price", c.min_price);
-  c.max_price = get_i32(xs, "keepa.filter.max-price", c.max_price);
-  c.memory = caf::get_or(xs, "keepa.filter.rejection-memory", c.memory);
-  c.peek_profit = !caf::get_or(xs, "keepa.filter.skip-peek-profit", false);
-  c.prep_fee = get_i32(xs, "keepa.business.prep-fee", c.prep_fee);
+                             filter::min_rank_drops365);
+  c.min_price = get_i32(xs, "keepa.filter.min-price", filter::min_price);
+  c.max_price = get_i32(xs, "keepa.filter.max-price", filter::max_price);
+  c.memory = caf::get_or(xs, "keepa.filter.rejection-memory",
+                         caf::timespan{filter::rejection_memory});
+  c.peek_profit = !caf::get_or(xs, "keepa.filter.skip-peek-profit",
+                               filter::skip_peek_profit);
+  c.prep_fee = get_i32(xs, "keepa.business.prep-fee", business::prep_fee);
   c.inbound_shipping = get_i32(xs, "keepa.business.inbound-shipping",
-                               c.inbound_shipping);
+                               business::inbound_shipping);
   c.tax_percent = get_double(xs, "keepa.business.tax-percent",
-                             c.tax_percent);
-  c.markup = get_double(xs, "keepa.business.markup", c.markup);
+                             business::tax_percent);
+  c.markup = get_double(xs, "keepa.business.markup", business::markup);
   c.referral_percent = get_double(xs, "keepa.business.referral-percent",
-                                  c.referral_percent);
+                                  business::referral_percent);
   c.pick_pack_fee = get_i32(xs, "keepa.business.pick-pack-fee",
-                            c.pick_pack_fee);
-  c.min_profit = get_i32(xs, "keepa.business.min-profit", c.min_profit);
+                            business::pick_pack_fee);
+  c.min_profit = get_i32(xs, "keepa.business.min-profit",
+                         business::min_profit);
   if (auto err = validate(c))
     return err;
   return c;

@@ -4,30 +4,15 @@
 // ("no data" / "not requested") and stats arrays shorter than 36 entries
 // count as "no value".
 //
-// Settings (CAF options, registered by add_analysis_options):
-//
-//   keepa.filter.min-sell-price    1200   estimated sell price >= $12
-//   keepa.filter.max-buy-to-sell   1.1    buy price <= 1.1 x est. sell
-//   keepa.filter.min-roi           0.20   gross ROI (sell - buy) / buy
-//   keepa.filter.min-rank-drops365 1      sales-rank drops in 365 days
-//   keepa.filter.min-price         0      free pre-filter: the deal's buy
-//   keepa.filter.max-price         0      price range (max 0 = no bound)
-//   keepa.filter.rejection-memory  7d     how long a rejection is remembered
-//   keepa.filter.skip-peek-profit  (flag) the peek skips its profit bound
-//   keepa.business.prep-fee        0      per unit, cents
-//   keepa.business.inbound-shipping 0     per unit to the warehouse, cents
-//   keepa.business.tax-percent     0      sales tax on the buy price, %
-//   keepa.business.markup          0      minimum listing price leaves
-//                                         markup x all-in cost as profit
-//   keepa.business.referral-percent 15    when Keepa reports none
-//   keepa.business.pick-pack-fee   350    FBA fee when Keepa reports none
-//   keepa.business.min-profit      500    commit only from this profit on
-//
-// The seeds name no business constants, so prep fee, shipping, tax and
-// markup default to 0: with these defaults the commit rule is exactly
-// keepa-sim's "good deal" (sell - referral - pick&pack - cheapest used
-// landing price >= $5). The price range defaults to unbounded because the
-// seeds' currentRange 2000..45100 would drop good books bought below $20.
+// Settings: keepa.filter.* (the filters: sell price, buy-to-sell ratio,
+// ROI, rank drops, the free pre-filter's price range, the rejection memory,
+// the peek's profit bound) and keepa.business.* (prep fee, inbound shipping,
+// tax, markup, referral and pick & pack fallbacks, minimum profit). The
+// options are registered with every keepa.* option by config/options.hpp;
+// their defaults, and why they are what they are, live in
+// config/defaults.hpp (`--help` shows them). With the defaults the commit
+// rule is exactly keepa-sim's "good deal" (sell - referral - pick&pack -
+// cheapest used landing price >= $5).
 
 #pragma once
 
@@ -40,6 +25,7 @@
 #include <caf/optional.hpp>
 #include <caf/timespan.hpp>
 
+#include "config/defaults.hpp"
 #include "messages/keepa.hpp"
 #include "messages/pipeline.hpp"
 #include "messages/storage.hpp"
@@ -52,38 +38,35 @@ namespace keepa {
 struct analysis_config {
   // -- keepa.filter.* --
   /// Lowest estimated sell price, cents.
-  int32_t min_sell_price = 1200;
+  int32_t min_sell_price = defaults::filter::min_sell_price;
   /// Highest buy price as a multiple of the estimated sell price.
-  double max_buy_to_sell = 1.1;
+  double max_buy_to_sell = defaults::filter::max_buy_to_sell;
   /// Lowest gross ROI (sell - buy) / buy as a fraction.
-  double min_roi = 0.20;
+  double min_roi = defaults::filter::min_roi;
   /// Fewest sales-rank drops in 365 days.
-  int32_t min_rank_drops = 1;
+  int32_t min_rank_drops = defaults::filter::min_rank_drops365;
   /// Free pre-filter: the deal's buy price range in cents; max 0 = none.
-  int32_t min_price = 0;
-  int32_t max_price = 0;
+  int32_t min_price = defaults::filter::min_price;
+  int32_t max_price = defaults::filter::max_price;
   /// How long a rejection keeps a book out unless its price drops.
-  caf::timespan memory = std::chrono::hours{7 * 24};
+  caf::timespan memory = defaults::filter::rejection_memory;
   /// The peek rejects books whose profit at the used price (a bound of the
   /// commit's, which buys at a landing price) is below min_profit.
-  bool peek_profit = true;
+  bool peek_profit = !defaults::filter::skip_peek_profit;
   // -- keepa.business.* --
-  int32_t prep_fee = 0;
-  int32_t inbound_shipping = 0;
+  int32_t prep_fee = defaults::business::prep_fee;
+  int32_t inbound_shipping = defaults::business::inbound_shipping;
   /// Sales tax on the buy price, percent.
-  double tax_percent = 0;
+  double tax_percent = defaults::business::tax_percent;
   /// Minimum listing price keeps markup x all-in cost as profit.
-  double markup = 0;
+  double markup = defaults::business::markup;
   /// Referral fee percent when the product has no referralFeePercentage.
-  double referral_percent = 15;
+  double referral_percent = defaults::business::referral_percent;
   /// FBA pick & pack fee (cents) when the product has no fbaFees.
-  int32_t pick_pack_fee = 350;
+  int32_t pick_pack_fee = defaults::business::pick_pack_fee;
   /// Commit only deals with at least this profit, cents.
-  int32_t min_profit = 500;
+  int32_t min_profit = defaults::business::min_profit;
 };
-
-/// Registers the keepa.filter.* and keepa.business.* options.
-void add_analysis_options(caf::config_option_set& opts);
 
 /// Reads the options (defaults where unset) and validates them.
 caf::expected<analysis_config> analysis_config_from(const caf::settings& xs);

@@ -76,24 +76,29 @@ caf::expected<std::string> load_api_key(const std::string& key_file) {
 }
 
 caf::expected<client_config> client_config_from(const caf::settings& opts) {
+  namespace client = defaults::client;
   client_config cfg;
-  cfg.endpoint = caf::get_or(opts, "keepa.client.endpoint", cfg.endpoint);
+  cfg.endpoint = caf::get_or(opts, "keepa.client.endpoint",
+                             std::string{client::endpoint});
   auto& t = cfg.transport;
-  t.ca_file = caf::get_or(opts, "keepa.client.ca-file", t.ca_file);
-  t.timeout = caf::get_or(opts, "keepa.client.timeout", t.timeout);
+  t.ca_file = caf::get_or(opts, "keepa.client.ca-file",
+                          std::string{client::ca_file});
+  t.timeout = caf::get_or(opts, "keepa.client.timeout",
+                          caf::timespan{client::timeout});
   t.connect_timeout = caf::get_or(opts, "keepa.client.connect-timeout",
-                                  t.connect_timeout);
+                                  caf::timespan{client::connect_timeout});
   t.max_answer_bytes = caf::get_or(opts, "keepa.client.max-answer-size",
-                                   size_t{t.max_answer_bytes});
+                                   client::max_answer_size);
   t.max_connections = static_cast<long>(
     caf::get_or(opts, "keepa.client.max-connections",
-                static_cast<size_t>(t.max_connections)));
-  t.gzip = caf::get_or(opts, "keepa.client.gzip", t.gzip);
+                client::max_connections));
+  t.gzip = caf::get_or(opts, "keepa.client.gzip", client::gzip);
   cfg.attempts = static_cast<int32_t>(
-    caf::get_or(opts, "keepa.client.attempts", size_t{4}));
-  cfg.backoff = caf::get_or(opts, "keepa.client.backoff", cfg.backoff);
+    caf::get_or(opts, "keepa.client.attempts", client::attempts));
+  cfg.backoff = caf::get_or(opts, "keepa.client.backoff",
+                            caf::timespan{client::backoff});
   cfg.backoff_max = caf::get_or(opts, "keepa.client.backoff-max",
-                                cfg.backoff_max);
+                                caf::timespan{client::backoff_max});
   auto bad = [](std::string what) {
     return caf::make_error(ec::invalid_config, std::move(what));
   };
@@ -110,7 +115,7 @@ caf::expected<client_config> client_config_from(const caf::settings& opts) {
   if (cfg.backoff.count() <= 0 || cfg.backoff_max < cfg.backoff)
     return bad("keepa.client.backoff must be positive and <= backoff-max");
   auto key = load_api_key(caf::get_or(opts, "keepa.client.key-file",
-                                      std::string{}));
+                                      std::string{client::key_file}));
   if (!key)
     return key.error();
   cfg.key = std::move(*key);

@@ -5,18 +5,12 @@
 // errors included), releases grants of requests that never left, and
 // retries 5xx, timeouts and resets with exponential backoff and jitter.
 //
-// Configuration keys (registered by keepa::pipeline_config):
-//   keepa.client.endpoint          "https://api.keepa.com"
-//   keepa.client.key-file          file holding the key (else KEEPA_API_KEY)
-//   keepa.client.ca-file           CA bundle; TLS verification stays on
-//   keepa.client.timeout           120s per transfer
-//   keepa.client.connect-timeout   30s
-//   keepa.client.max-answer-size   64 MiB (decoded bytes)
-//   keepa.client.max-connections   16
-//   keepa.client.attempts          4 (1 + 3 retries)
-//   keepa.client.backoff           500ms (first retry; doubles, jittered)
-//   keepa.client.backoff-max       30s
-//   keepa.client.gzip              true
+// Configuration keys (registered by config/options.hpp, defaults in
+// config/defaults.hpp): keepa.client.endpoint, key-file (read when
+// KEEPA_API_KEY is unset), ca-file (TLS verification stays on), timeout,
+// connect-timeout, max-answer-size (decoded bytes), max-connections,
+// attempts (1 + retries), backoff (first retry; doubles, jittered),
+// backoff-max and gzip.
 //
 // The API key is read from the environment or a file only, never from the
 // command line, and never appears in a log line, error or status.
@@ -33,6 +27,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/client/transport.hpp"
+#include "config/defaults.hpp"
 #include "messages/actors.hpp"
 
 namespace keepa {
@@ -41,14 +36,14 @@ namespace keepa {
 using log_sink = std::function<void(const std::string&)>;
 
 struct client_config {
-  std::string endpoint = "https://api.keepa.com";
+  std::string endpoint = defaults::client::endpoint;
   /// The API key (never logged).
   std::string key;
   transport_options transport;
   /// Attempts per request for 5xx, timeouts and resets (>= 1).
-  int32_t attempts = 4;
-  caf::timespan backoff = std::chrono::milliseconds{500};
-  caf::timespan backoff_max = std::chrono::seconds{30};
+  int32_t attempts = defaults::client::attempts;
+  caf::timespan backoff = defaults::client::backoff;
+  caf::timespan backoff_max = defaults::client::backoff_max;
   /// Seeds the backoff jitter; 0 = from std::random_device.
   uint64_t seed = 0;
   /// Where settlements and releases go; may be invalid (nothing settled).

@@ -28,6 +28,7 @@
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
+#include "config/defaults.hpp"
 #include "messages/fwd.hpp"
 
 namespace keepa {
@@ -50,18 +51,18 @@ std::string render_target(const http_request& req);
 /// Settings every transport honors.
 struct transport_options {
   /// Whole-transfer timeout.
-  caf::timespan timeout = std::chrono::seconds{120};
-  caf::timespan connect_timeout = std::chrono::seconds{30};
+  caf::timespan timeout = defaults::client::timeout;
+  caf::timespan connect_timeout = defaults::client::connect_timeout;
   /// Bodies (after decompression) larger than this are dropped while
   /// reading and reported as transfer_failure::too_large.
-  uint64_t max_answer_bytes = uint64_t{64} << 20;
+  uint64_t max_answer_bytes = defaults::client::max_answer_size;
   /// Parallel connections to the endpoint.
-  long max_connections = 16;
+  long max_connections = defaults::client::max_connections;
   /// Ask for gzip (Accept-Encoding) and decode it.
-  bool gzip = true;
+  bool gzip = defaults::client::gzip;
   /// CA bundle for TLS verification; empty = the system's default.
   /// Verification itself is never turned off.
-  std::string ca_file;
+  std::string ca_file = defaults::client::ca_file;
 };
 
 class transport {

@@ -7,12 +7,13 @@
 #pragma once
 
 #include "actors/stages/stage.hpp"
+#include "config/defaults.hpp"
 
 namespace keepa {
 
 struct committer_config {
-  int32_t max_in_flight = 2;
-  int32_t attempts = 3;
+  int32_t max_in_flight = defaults::commit::max_in_flight;
+  int32_t attempts = defaults::commit::attempts;
 };
 
 committer_actor spawn_committer(caf::actor_system& sys, stage_context ctx,

@@ -6,16 +6,17 @@
 #pragma once
 
 #include "actors/stages/stage.hpp"
+#include "config/defaults.hpp"
 
 namespace keepa {
 
 struct peek_filter_config {
   /// `stats` days for the light product (avg90 and avg365 need 365).
-  std::string stats = "365";
+  std::string stats = defaults::peek::stats;
   /// Batches in flight at once.
-  int32_t max_in_flight = 2;
+  int32_t max_in_flight = defaults::peek::max_in_flight;
   /// Attempts per candidate before it is recorded as failed.
-  int32_t attempts = 3;
+  int32_t attempts = defaults::peek::attempts;
 };
 
 peek_filter_actor spawn_peek_filter(caf::actor_system& sys, stage_context ctx,

@@ -26,7 +26,7 @@ namespace keepa {
 caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   scanner_config cfg;
   auto path = caf::get_or(opts, "keepa.scan.query-file",
-                          std::string{KEEPA_CONFIG_DIR "/deal_query.json"});
+                          defaults::scan::query_file());
   std::ifstream in{path};
   if (!in)
     return caf::make_error(ec::invalid_config,
@@ -42,9 +42,10 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   if (!doc.HasMember("domainId") || !doc["domainId"].IsInt())
     return caf::make_error(ec::invalid_config,
                            path + ": domainId must be a JSON number");
-  cfg.interval = caf::get_or(opts, "keepa.scan.interval", cfg.interval);
+  cfg.interval = caf::get_or(opts, "keepa.scan.interval",
+                             caf::timespan{defaults::scan::interval});
   cfg.max_backlog = caf::get_or(opts, "keepa.scan.max-backlog",
-                                size_t{cfg.max_backlog});
+                                defaults::scan::max_backlog);
   if (cfg.interval.count() <= 0)
     return caf::make_error(ec::invalid_config,
                            "keepa.scan.interval must be positive");

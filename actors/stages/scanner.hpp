@@ -14,6 +14,7 @@
 #include <caf/timespan.hpp>
 
 #include "actors/stages/stage.hpp"
+#include "config/defaults.hpp"
 
 namespace keepa {
 
@@ -21,9 +22,9 @@ struct scanner_config {
   /// The selection JSON (config/deal_query.json).
   std::string selection;
   /// Scan again after this long even if downstream is busy.
-  caf::timespan interval = std::chrono::minutes{5};
+  caf::timespan interval = defaults::scan::interval;
   /// Do not scan while the peek-filter holds more than this many.
-  uint64_t max_backlog = 2000;
+  uint64_t max_backlog = defaults::scan::max_backlog;
 };
 
 /// Reads keepa.scan.* (query-file, interval, max-backlog); loads the query.

@@ -15,10 +15,13 @@ namespace keepa {
 
 caf::expected<updater_config> updater_config_from(const caf::settings& opts) {
   updater_config cfg;
-  cfg.interval = caf::get_or(opts, "keepa.update.interval", cfg.interval);
+  namespace update = defaults::update;
+  cfg.interval = caf::get_or(opts, "keepa.update.interval",
+                             caf::timespan{update::interval});
   cfg.refresh_after = caf::get_or(opts, "keepa.update.refresh-after",
-                                  cfg.refresh_after);
-  cfg.grace = caf::get_or(opts, "keepa.update.grace", cfg.grace);
+                                  caf::timespan{update::refresh_after});
+  cfg.grace = caf::get_or(opts, "keepa.update.grace",
+                          caf::timespan{update::grace});
   if (cfg.interval.count() <= 0 || cfg.refresh_after.count() <= 0
       || cfg.grace < cfg.refresh_after)
     return caf::make_error(ec::invalid_config,

@@ -5,16 +5,17 @@
 #pragma once
 
 #include "actors/stages/stage.hpp"
+#include "config/defaults.hpp"
 
 namespace keepa {
 
 struct updater_config {
   /// How often the updater looks for stale deals.
-  caf::timespan interval = std::chrono::minutes{10};
+  caf::timespan interval = defaults::update::interval;
   /// A deal not seen for this long is refreshed.
-  caf::timespan refresh_after = std::chrono::hours{24};
+  caf::timespan refresh_after = defaults::update::refresh_after;
   /// A deal not seen for this long is deleted.
-  caf::timespan grace = std::chrono::hours{72};
+  caf::timespan grace = defaults::update::grace;
 };
 
 /// Reads keepa.update.* (interval, refresh-after, grace).

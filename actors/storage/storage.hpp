@@ -15,30 +15,14 @@
 #include <caf/timespan.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "config/defaults.hpp"
 #include "messages/actors.hpp"
 #include "storage/backend.hpp"
 #include "storage/low_watermark.hpp"
 
 namespace keepa {
 
-namespace defaults::storage {
-
-/// The database: `sqlite:<path>`, a plain path, `postgresql://...` or
-/// `postgresql:dbname=... host=...`.
-constexpr const char* url_key = "keepa.storage.url";
-constexpr const char* url = "sqlite:keepa.db";
-
-/// How long one statement waits for a lock before it counts as busy.
-constexpr const char* busy_timeout_key = "keepa.storage.busy-timeout";
-constexpr auto busy_timeout = std::chrono::seconds(5);
-
-/// How often a locked transaction is tried again before giving up.
-constexpr const char* lock_retries_key = "keepa.storage.lock-retries";
-constexpr int64_t lock_retries = 3;
-
-} // namespace defaults::storage
-
-/// Settings of the STORAGE actor.
+/// Settings of the STORAGE actor (defaults: config/defaults.hpp).
 struct storage_config {
   std::string url = defaults::storage::url;
   caf::timespan busy_timeout = defaults::storage::busy_timeout;

@@ -17,7 +17,8 @@ namespace keepa {
 token_config token_config_from(const pipeline_config& cfg) {
   token_config result;
   result.profiles = cfg.profiles;
-  result.profile_name = caf::get_or(cfg, "keepa.profile", defaults::profile);
+  result.profile_name = caf::get_or(cfg, "keepa.profile",
+                                    std::string{defaults::profile});
   auto get = [&](const char* key, duration fallback) {
     return std::chrono::duration_cast<duration>(
       caf::get_or(cfg, key, caf::timespan{fallback}));

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/token/token_scheduler.hpp"
+#include "config/defaults.hpp"
 #include "config/profile.hpp"
 #include "messages/actors.hpp"
 
@@ -22,13 +23,13 @@ struct token_config {
   /// The refill tiers; must not be empty.
   std::vector<profile> profiles;
   /// A profile name, or "auto" to follow the refill rate Keepa reports.
-  std::string profile_name = "auto";
+  std::string profile_name = defaults::profile;
   /// Ask /token only when no observation is fresher than this.
-  duration max_observation_age = std::chrono::minutes(60);
-  duration stagger = std::chrono::milliseconds(5);
-  duration ticket_grace = std::chrono::seconds(30);
-  duration grant_ttl = std::chrono::minutes(10);
-  duration probe_retry = std::chrono::seconds(1);
+  duration max_observation_age = defaults::token::max_observation_age;
+  duration stagger = defaults::token::stagger;
+  duration ticket_grace = defaults::token::ticket_grace;
+  duration grant_ttl = defaults::token::grant_ttl;
+  duration probe_retry = defaults::token::probe_retry;
   /// The admission rule; the default is the floor rule of the profiles.
   token_strategy strategy;
   /// Where to ask /token (the Keepa client); may be null, then the actor

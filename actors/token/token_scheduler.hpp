@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actors/token/token_bucket.hpp"
+#include "config/defaults.hpp"
 #include "messages/error.hpp"
 #include "messages/token.hpp"
 
@@ -58,14 +59,14 @@ struct scheduler_policy {
   double updater_share = 0.2;
   /// Spacing between retry times of queued requests that become affordable
   /// at the same refill step, so they return in queue order.
-  duration stagger = std::chrono::milliseconds(5);
+  duration stagger = defaults::token::stagger;
   /// A ticket not presented again this long after its retry time is dropped.
-  duration ticket_grace = std::chrono::seconds(30);
+  duration ticket_grace = defaults::token::ticket_grace;
   /// A grant neither settled nor released this long is assumed spent and
   /// forgotten (its cost is then part of any later observation).
-  duration grant_ttl = std::chrono::minutes(10);
+  duration grant_ttl = defaults::token::grant_ttl;
   /// Retry time handed out while no observation exists yet.
-  duration no_observation_retry = std::chrono::seconds(1);
+  duration no_observation_retry = defaults::token::probe_retry;
   /// The admission rule.
   token_strategy strategy;
 };

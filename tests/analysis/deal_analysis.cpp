@@ -9,6 +9,7 @@
 #include <caf/settings.hpp>
 
 #include "actors/analysis/deal_analysis.hpp"
+#include "config/options.hpp"
 #include "messages/error.hpp"
 
 using namespace keepa;
@@ -564,10 +565,10 @@ TEST_CASE("analysis_config_from reads keepa.filter and keepa.business",
   CHECK(analysis_config_from(xs).error() == ec::invalid_config);
 }
 
-TEST_CASE("add_analysis_options registers every key",
+TEST_CASE("the option registry has every analysis key",
           "[pipeline][analysis]") {
   caf::config_option_set opts;
-  add_analysis_options(opts);
+  add_keepa_options(opts);
   for (auto key : {"min-sell-price", "max-buy-to-sell", "min-roi",
                    "min-rank-drops365", "min-price", "max-price",
                    "rejection-memory", "skip-peek-profit"})

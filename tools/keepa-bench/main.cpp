@@ -12,7 +12,6 @@
 
 #include <caf/config_value.hpp>
 
-#include "actors/analysis/deal_analysis.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "tools/keepa-bench/bench.hpp"
@@ -44,12 +43,8 @@ public:
       .add<std::string>("csv", "CSV file (default keepa-bench.csv)")
       .add<std::string>("plot", "plot files prefix, \"\" = no plot "
                                 "(default keepa-bench)");
-    // "As configured" includes the updater.
-    add_group("keepa.update", "updater")
-      .add<caf::timespan>("interval", "look for stale deals this often")
-      .add<caf::timespan>("refresh-after", "refresh deals unseen this long")
-      .add<caf::timespan>("grace", "delete deals unseen this long");
-    add_analysis_options(custom_options_);
+    // "As configured" reads keepa.update.*, keepa.filter.* and
+    // keepa.business.*, which come with pipeline_config.
   }
 };
 

@@ -3,13 +3,12 @@
 //
 //   keepa-eta --eta.refill-rate=5 --eta.deals=10000
 //   keepa-eta --eta.refill-rate=20 --eta.products=20000 --eta.update-rate=30
-//             --keepa.analysis.min-roi=0.3 --keepa.profile=below-60
+//             --keepa.filter.min-roi=0.3 --keepa.profile=below-60
 
 #include <iostream>
 
 #include <caf/config_value.hpp>
 
-#include "actors/analysis/deal_analysis.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "tools/keepa-eta/eta.hpp"
@@ -37,13 +36,9 @@ public:
                           "stretch would not reach the target within "
                           "max-time (default 168h, 0s = never)")
       .add<caf::timespan>("scan-interval", "scanner interval (default 5min)");
-    // Stored deals cost a refresh each: a shorter refresh-after caps how
-    // many deals a plan can hold.
-    add_group("keepa.update", "updater")
-      .add<caf::timespan>("interval", "look for stale deals this often")
-      .add<caf::timespan>("refresh-after", "refresh deals unseen this long")
-      .add<caf::timespan>("grace", "delete deals unseen this long");
-    add_analysis_options(custom_options_);
+    // The keepa.* options (keepa.update.*: stored deals cost a refresh
+    // each, so a shorter refresh-after caps how many deals a plan can hold;
+    // keepa.filter.*, keepa.business.*) come with pipeline_config.
   }
 };
 

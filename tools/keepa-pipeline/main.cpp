@@ -25,8 +25,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/analysis/deal_analysis.hpp"
 #include "actors/pipeline/pipeline.hpp"
+#include "config/defaults.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
@@ -46,26 +46,8 @@ extern "C" void on_signal(int sig) {
 class cli_config : public pipeline_config {
 public:
   cli_config() {
-    add_group("keepa", "run control")
-      .add<caf::timespan>("run-for", "stop after this long (0 = never)")
-      .add<size_t>("max-deals", "stop after committing this many deals")
-      .add<caf::timespan>("status-every", "status interval (default 1s)");
-    add_group("keepa.storage", "database")
-      .add<std::string>("url", "sqlite:PATH or postgresql://... (default "
-                               "sqlite:keepa.db)")
-      .add<caf::timespan>("busy-timeout", "lock wait per statement")
-      .add<int64_t>("lock-retries", "retries of a locked transaction");
-    add_group("keepa.scan", "scanner")
-      .add<std::string>("query-file", "deal selection JSON")
-      .add<caf::timespan>("interval", "scan again after this long")
-      .add<size_t>("max-backlog", "pause scanning above this peek backlog");
-    add_group("keepa.update", "updater")
-      .add<caf::timespan>("interval", "look for stale deals this often")
-      .add<caf::timespan>("refresh-after", "refresh deals unseen this long")
-      .add<caf::timespan>("grace", "delete deals unseen this long");
-    add_analysis_options(custom_options_);
-    add_introspection_options(custom_options_);
-    // pipeline_config::load(argc, argv) hides the module loader.
+    // Every keepa.* option, run control included, comes with
+    // pipeline_config. pipeline_config::load(argc, argv) hides the module loader.
     actor_system_config::load<caf::io::middleman>();
   }
 };
@@ -114,9 +96,11 @@ int main(int argc, char** argv) {
     std::cerr << "keepa-pipeline: " << render(settings.error()) << "\n";
     return 2;
   }
-  auto run_for = caf::get_or(cfg, "keepa.run-for", caf::timespan{0});
-  auto max_deals = caf::get_or(cfg, "keepa.max-deals", size_t{0});
-  auto every = caf::get_or(cfg, "keepa.status-every", caf::timespan{1s});
+  auto run_for = caf::get_or(cfg, "keepa.run-for",
+                             caf::timespan{defaults::run_for});
+  auto max_deals = caf::get_or(cfg, "keepa.max-deals", defaults::max_deals);
+  auto every = caf::get_or(cfg, "keepa.status-every",
+                           caf::timespan{defaults::status_every});
   bool tty = isatty(STDERR_FILENO) != 0;
   settings->log = [tty](const std::string& line) {
     std::cerr << (tty ? "\r\x1b[K" : "") << line << "\n";

@@ -7,8 +7,6 @@
 #include <sys/socket.h>
 
 #include <caf/actor_system.hpp>
-#include <caf/config_option_adder.hpp>
-#include <caf/make_config_option.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -28,26 +26,17 @@ std::string endpoint(const std::string& host, uint16_t port) {
 
 } // namespace
 
-void add_introspection_options(caf::config_option_set& opts) {
-  caf::config_option_adder{opts, "keepa.introspection"}
-    .add<std::string>("host", "address keepa-status connects to (default "
-                              "127.0.0.1)")
-    .add<uint16_t>("port", "port keepa-status connects to (default 4270, "
-                           "0 = off)");
-  caf::config_option_adder{opts, "keepa.http"}
-    .add<std::string>("host", "address of /status and /metrics (default "
-                              "127.0.0.1)")
-    .add<uint16_t>("port", "port of /status and /metrics (default 4271, "
-                           "0 = off)");
-}
-
 introspection_options introspection_options_from(const caf::settings& content) {
   introspection_options o;
-  o.host = caf::get_or(content, "keepa.introspection.host", o.host);
-  o.port = caf::get_or(content, "keepa.introspection.port", o.port);
+  o.host = caf::get_or(content, "keepa.introspection.host",
+                       std::string{defaults::introspection::host});
+  o.port = caf::get_or(content, "keepa.introspection.port",
+                       defaults::introspection::port);
   o.publish = o.port != 0;
-  o.http_host = caf::get_or(content, "keepa.http.host", o.http_host);
-  o.http_port = caf::get_or(content, "keepa.http.port", o.http_port);
+  o.http_host = caf::get_or(content, "keepa.http.host",
+                            std::string{defaults::http::host});
+  o.http_port = caf::get_or(content, "keepa.http.port",
+                            defaults::http::port);
   o.serve_http = o.http_port != 0;
   return o;
 }

@@ -2,7 +2,8 @@
 // published through CAF's middleman (for keepa-status) and an HTTP server
 // (/status as JSON, /metrics for Prometheus) on its own thread.
 //
-// Options (CAF, group keepa.introspection and keepa.http):
+// Options (CAF, group keepa.introspection and keepa.http, registered with
+// every keepa.* option by config/options.hpp; defaults in config/defaults.hpp):
 //   keepa.introspection.host  default 127.0.0.1
 //   keepa.introspection.port  default 4270, 0 = off
 //   keepa.http.host           default 127.0.0.1
@@ -19,6 +20,7 @@
 
 #include "actors/client/keepa_client.hpp"
 #include "actors/pipeline/introspection.hpp"
+#include "config/defaults.hpp"
 #include "tools/keepa-pipeline/collect.hpp"
 
 namespace keepa {
@@ -27,23 +29,21 @@ struct pipeline_handles;
 
 struct introspection_options {
   /// Publish INTROSPECTION at host:port.
-  bool publish = true;
-  std::string host = "127.0.0.1";
+  bool publish = defaults::introspection::port != 0;
+  std::string host = defaults::introspection::host;
   /// With `publish`, 0 picks a free port (tests); the CLI's 0 means off.
-  uint16_t port = 4270;
+  uint16_t port = defaults::introspection::port;
   /// Serve HTTP at http_host:http_port.
-  bool serve_http = true;
-  std::string http_host = "127.0.0.1";
+  bool serve_http = defaults::http::port != 0;
+  std::string http_host = defaults::http::host;
   /// With `serve_http`, 0 picks a free port (tests); the CLI's 0 means off.
-  uint16_t http_port = 4271;
+  uint16_t http_port = defaults::http::port;
   /// Bound for each status request an endpoint sends to an actor.
-  caf::timespan ask_timeout = std::chrono::seconds{2};
+  caf::timespan ask_timeout = defaults::introspection::ask_timeout;
 };
 
-/// Adds keepa.introspection.* and keepa.http.* to `opts`.
-void add_introspection_options(caf::config_option_set& opts);
-
-/// Reads the options (defaults above); a port of 0 turns its endpoint off.
+/// Reads the options (defaults in config/defaults.hpp); a port of 0 turns
+/// its endpoint off.
 introspection_options introspection_options_from(const caf::settings& content);
 
 /// Publishes INTROSPECTION and runs the HTTP server until `stop()` or

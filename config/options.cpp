@@ -1,0 +1,289 @@
+#include "config/options.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <ratio>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include <caf/config_option_adder.hpp>
+#include <caf/config_option_set.hpp>
+#include <caf/timespan.hpp>
+
+#include "config/defaults.hpp"
+
+namespace keepa {
+
+namespace {
+
+// -- rendering defaults as command-line values --------------------------------
+
+std::string value_text(bool x) {
+  return x ? "true" : "false";
+}
+
+std::string value_text(const char* x) {
+  return *x == '\0' ? "none" : x;
+}
+
+std::string value_text(const std::string& x) {
+  return value_text(x.c_str());
+}
+
+template <class T>
+std::enable_if_t<std::is_integral_v<T>, std::string> value_text(T x) {
+  return std::to_string(x);
+}
+
+std::string value_text(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
+/// In the unit the default is declared in, with CAF's suffix.
+template <class Rep, class Period>
+std::string value_text(std::chrono::duration<Rep, Period> x) {
+  auto count = std::to_string(x.count());
+  if constexpr (std::is_same_v<Period, std::ratio<3600>>)
+    return count + "h";
+  else if constexpr (std::is_same_v<Period, std::ratio<60>>)
+    return count + "min";
+  else if constexpr (std::is_same_v<Period, std::ratio<1>>)
+    return count + "s";
+  else if constexpr (std::is_same_v<Period, std::milli>)
+    return count + "ms";
+  else if constexpr (std::is_same_v<Period, std::micro>)
+    return count + "us";
+  else if constexpr (std::is_same_v<Period, std::nano>)
+    return count + "ns";
+  else
+    static_assert(!std::is_same_v<Period, Period>,
+                  "declare the default in h, min, s, ms, us or ns");
+}
+
+/// `help` followed by " (default X)".
+template <class T>
+std::string with_default(std::string help, const T& x) {
+  return help + " (default " + value_text(x) + ")";
+}
+
+// -- the groups -----------------------------------------------------------------
+
+void add_run_options(caf::config_option_set& opts) {
+  using namespace defaults;
+  caf::config_option_adder{opts, "keepa"}
+    .add<std::string>("profile",
+                      with_default("profile name, or \"auto\" to pick by "
+                                   "refill rate",
+                                   profile))
+    .add<std::string>("profiles-dir",
+                      with_default("directory of profile *.ini files",
+                                   profiles_dir()))
+    .add<caf::timespan>("run-for",
+                        with_default("keepa-pipeline: stop after this long, "
+                                     "0s = never",
+                                     run_for))
+    .add<size_t>("max-deals",
+                 with_default("keepa-pipeline: stop after committing this "
+                              "many deals, 0 = never",
+                              max_deals))
+    .add<caf::timespan>("status-every",
+                        with_default("keepa-pipeline: status interval",
+                                     status_every));
+}
+
+void add_token_options(caf::config_option_set& opts) {
+  using namespace defaults::token;
+  caf::config_option_adder{opts, "keepa.token"}
+    .add<caf::timespan>("max-observation-age",
+                        with_default("ask Keepa's /token only when the newest "
+                                     "observation is older than this",
+                                     max_observation_age))
+    .add<caf::timespan>("stagger",
+                        with_default("spacing of retry times at the same "
+                                     "refill step",
+                                     stagger))
+    .add<caf::timespan>("ticket-grace",
+                        with_default("drop a ticket not presented this long "
+                                     "after its retry time",
+                                     ticket_grace))
+    .add<caf::timespan>("grant-ttl",
+                        with_default("forget a grant neither settled nor "
+                                     "released after this long",
+                                     grant_ttl))
+    .add<caf::timespan>("probe-retry",
+                        with_default("retry time while no balance "
+                                     "observation exists",
+                                     probe_retry));
+}
+
+void add_client_options(caf::config_option_set& opts) {
+  using namespace defaults::client;
+  // No option for the key itself: it comes from KEEPA_API_KEY or key-file.
+  caf::config_option_adder{opts, "keepa.client"}
+    .add<std::string>("endpoint",
+                      with_default("Keepa API base URL", endpoint))
+    .add<std::string>("key-file",
+                      with_default("file holding the API key, read when "
+                                   "$KEEPA_API_KEY is unset",
+                                   key_file))
+    .add<std::string>("ca-file",
+                      with_default("CA bundle for TLS verification; none = "
+                                   "the system's",
+                                   ca_file))
+    .add<caf::timespan>("timeout", with_default("limit per transfer", timeout))
+    .add<caf::timespan>("connect-timeout",
+                        with_default("connect limit", connect_timeout))
+    .add<size_t>("max-answer-size",
+                 with_default("largest decoded answer in bytes, "
+                                + std::to_string(max_answer_size >> 20)
+                                + " MiB",
+                              max_answer_size))
+    .add<size_t>("max-connections",
+                 with_default("parallel connections to the endpoint",
+                              max_connections))
+    .add<size_t>("attempts", with_default("attempts per request on 5xx, "
+                                          "timeouts and resets",
+                                          attempts))
+    .add<caf::timespan>("backoff", with_default("first retry delay", backoff))
+    .add<caf::timespan>("backoff-max",
+                        with_default("largest retry delay", backoff_max))
+    .add<bool>("gzip", with_default("ask for gzip-compressed answers", gzip));
+}
+
+void add_storage_options(caf::config_option_set& opts) {
+  using namespace defaults::storage;
+  caf::config_option_adder{opts, "keepa.storage"}
+    .add<std::string>("url", with_default("sqlite:PATH or postgresql://...",
+                                          url))
+    .add<caf::timespan>("busy-timeout",
+                        with_default("lock wait per statement", busy_timeout))
+    .add<int64_t>("lock-retries",
+                  with_default("retries of a locked transaction",
+                               lock_retries));
+}
+
+void add_scan_options(caf::config_option_set& opts) {
+  using namespace defaults::scan;
+  caf::config_option_adder{opts, "keepa.scan"}
+    .add<std::string>("query-file",
+                      with_default("deal selection JSON", query_file()))
+    .add<caf::timespan>("interval",
+                        with_default("scan again after this long", interval))
+    .add<size_t>("max-backlog",
+                 with_default("pause scanning above this peek backlog",
+                              max_backlog));
+}
+
+void add_update_options(caf::config_option_set& opts) {
+  using namespace defaults::update;
+  caf::config_option_adder{opts, "keepa.update"}
+    .add<caf::timespan>("interval",
+                        with_default("look for stale deals this often",
+                                     interval))
+    .add<caf::timespan>("refresh-after",
+                        with_default("refresh deals unseen this long",
+                                     refresh_after))
+    .add<caf::timespan>("grace",
+                        with_default("delete deals unseen this long", grace));
+}
+
+void add_filter_options(caf::config_option_set& opts) {
+  using namespace defaults::filter;
+  caf::config_option_adder{opts, "keepa.filter"}
+    .add<int64_t>("min-sell-price",
+                  with_default("lowest estimated sell price in cents",
+                               min_sell_price))
+    .add<double>("max-buy-to-sell",
+                 with_default("highest buy price as a multiple of the "
+                              "estimated sell price",
+                              max_buy_to_sell))
+    .add<double>("min-roi",
+                 with_default("lowest gross ROI (sell - buy) / buy", min_roi))
+    .add<int64_t>("min-rank-drops365",
+                  with_default("fewest sales-rank drops in 365 days",
+                               min_rank_drops365))
+    .add<int64_t>("min-price",
+                  with_default("free pre-filter: lowest buy price in the "
+                               "deal feed, cents",
+                               min_price))
+    .add<int64_t>("max-price",
+                  with_default("free pre-filter: highest buy price in the "
+                               "deal feed, cents; 0 = no bound",
+                               max_price))
+    .add<caf::timespan>("rejection-memory",
+                        with_default("how long a rejected book stays out "
+                                     "unless its price drops",
+                                     rejection_memory))
+    .add<bool>("skip-peek-profit",
+               with_default("flag: the peek skips its profit bound "
+                            "(rejecting books whose profit at the used "
+                            "price is below keepa.business.min-profit) and "
+                            "applies the seeds' rules alone",
+                            skip_peek_profit));
+}
+
+void add_business_options(caf::config_option_set& opts) {
+  using namespace defaults::business;
+  caf::config_option_adder{opts, "keepa.business"}
+    .add<int64_t>("prep-fee",
+                  with_default("prep fee per unit, cents", prep_fee))
+    .add<int64_t>("inbound-shipping",
+                  with_default("inbound shipping per unit, cents",
+                               inbound_shipping))
+    .add<double>("tax-percent",
+                 with_default("sales tax on the buy price, %", tax_percent))
+    .add<double>("markup", with_default("minimum listing price keeps markup "
+                                        "x all-in cost as profit",
+                                        markup))
+    .add<double>("referral-percent",
+                 with_default("referral fee % when Keepa reports none",
+                              referral_percent))
+    .add<int64_t>("pick-pack-fee",
+                  with_default("FBA pick & pack fee in cents when Keepa "
+                               "reports none",
+                               pick_pack_fee))
+    .add<int64_t>("min-profit",
+                  with_default("commit only deals with at least this "
+                               "profit, cents",
+                               min_profit));
+}
+
+void add_introspection_options(caf::config_option_set& opts) {
+  caf::config_option_adder{opts, "keepa.introspection"}
+    .add<std::string>("host",
+                      with_default("keepa-pipeline: address keepa-status "
+                                   "connects to",
+                                   defaults::introspection::host))
+    .add<uint16_t>("port",
+                   with_default("keepa-pipeline: port keepa-status "
+                                "connects to, 0 = off",
+                                defaults::introspection::port));
+  caf::config_option_adder{opts, "keepa.http"}
+    .add<std::string>("host",
+                      with_default("keepa-pipeline: address of /status and "
+                                   "/metrics",
+                                   defaults::http::host))
+    .add<uint16_t>("port",
+                   with_default("keepa-pipeline: port of /status and "
+                                "/metrics, 0 = off",
+                                defaults::http::port));
+}
+
+} // namespace
+
+void add_keepa_options(caf::config_option_set& opts) {
+  add_run_options(opts);
+  add_token_options(opts);
+  add_client_options(opts);
+  add_storage_options(opts);
+  add_scan_options(opts);
+  add_update_options(opts);
+  add_filter_options(opts);
+  add_business_options(opts);
+  add_introspection_options(opts);
+}
+
+} // namespace keepa
