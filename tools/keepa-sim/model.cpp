@@ -258,7 +258,7 @@ struct model::impl {
       auto ticks = (now - next_tick) / minute_ms + 1;
       next_tick += ticks * minute_ms;
       // Q2: a hard cap at 60 x rate; a balance above the cap (a large
-      // --initial-tokens) is not cut, it only stops growing.
+      // --sim.initial-tokens) is not cut, it only stops growing.
       if (balance < cap()) {
         auto room = cap() - balance;
         auto add = ticks > room ? room : ticks * opts.refill_rate;
@@ -543,7 +543,7 @@ std::string model::impl::parse_product(const request& req, int64_t now,
     "offers", "only-live-offers", "rating", "buybox", "stock", "code-limit",
     "rental", "videos", "aplus", "historical-variations"};
   // Q12: lenient by default (Keepa evidently ignored `only_live_offers`);
-  // --strict rejects unknown parameters.
+  // --sim.strict rejects unknown parameters.
   if (opts.strict)
     for (auto& [name, value] : q)
       if (std::find(std::begin(known), std::end(known), name)
