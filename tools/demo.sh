@@ -20,8 +20,9 @@ command -v sqlite3 >/dev/null || { echo "demo: sqlite3 missing (bash tools/setup
 key="demo-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
 
-coproc SIM { exec "$sim" --port 0 --refill-rate 20000 --products 20000 \
-                         --update-rate 600 --seed 7; }
+coproc SIM { exec "$sim" --sim.port=0 --sim.refill-rate=20000 \
+                         --sim.products=20000 --sim.update-rate=600 \
+                         --sim.seed=7; }
 sim_pid=$SIM_PID
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT
 read -r -t 30 line <&"${SIM[0]}" || { echo "demo: keepa-sim did not start" >&2; exit 1; }

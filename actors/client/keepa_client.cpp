@@ -1,9 +1,6 @@
 #include "actors/client/keepa_client.hpp"
 
-#include <cstdlib>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -16,6 +13,7 @@
 #include "actors/client/costs.hpp"
 #include "actors/client/parse.hpp"
 #include "actors/client/request.hpp"
+#include "config/api_key.hpp"
 #include "messages/error.hpp"
 #include "messages/keepa.hpp"
 #include "messages/token.hpp"
@@ -39,40 +37,6 @@ std::string redact(std::string text, const std::string& key) {
   if (encoded != key)
     replace_all(encoded);
   return text;
-}
-
-caf::expected<std::string> load_api_key(const std::string& key_file) {
-  auto trim = [](std::string x) {
-    auto ws = " \t\r\n";
-    auto first = x.find_first_not_of(ws);
-    if (first == std::string::npos)
-      return std::string{};
-    return x.substr(first, x.find_last_not_of(ws) - first + 1);
-  };
-  if (auto* env = std::getenv("KEEPA_API_KEY"); env != nullptr && *env != 0) {
-    auto key = trim(env);
-    if (!key.empty())
-      return key;
-  }
-  if (key_file.empty())
-    return caf::make_error(ec::missing_key,
-                           "no API key: set KEEPA_API_KEY or "
-                           "keepa.client.key-file");
-  std::ifstream in{key_file};
-  if (!in)
-    return caf::make_error(ec::missing_key,
-                           "cannot read key file " + key_file);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto key = trim(buf.str());
-  if (key.empty())
-    return caf::make_error(ec::missing_key, "key file " + key_file
-                                              + " is empty");
-  if (key.find_first_of(" \t\r\n") != std::string::npos)
-    return caf::make_error(ec::missing_key,
-                           "key file " + key_file
-                             + " holds more than one word");
-  return key;
 }
 
 caf::expected<client_config> client_config_from(const caf::settings& opts) {

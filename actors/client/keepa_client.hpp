@@ -13,7 +13,8 @@
 // backoff-max and gzip.
 //
 // The API key is read from the environment or a file only, never from the
-// command line, and never appears in a log line, error or status.
+// command line (keepa::load_api_key, config/api_key.hpp), and never appears
+// in a log line, error or status.
 
 #pragma once
 
@@ -54,10 +55,6 @@ struct client_config {
   /// simulator's (tools/virtual-run/sim_transport.hpp).
   transport_factory make_transport;
 };
-
-/// Reads the key from KEEPA_API_KEY, else from `key_file` (surrounding
-/// whitespace trimmed). Errors name the file, never the key.
-caf::expected<std::string> load_api_key(const std::string& key_file);
 
 /// Reads keepa.client.* from `opts` and loads the key; validates ranges.
 caf::expected<client_config> client_config_from(const caf::settings& opts);

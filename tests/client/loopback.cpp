@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <rapidjson/document.h>
 
+#include "config/api_key.hpp"
 #include "tests/client/loopback.hpp"
 
 using namespace client_test;
@@ -290,5 +291,34 @@ TEST_CASE("keys come from the environment or a key file only", "[client]") {
   REQUIRE_FALSE(unreadable);
   CHECK(render(unreadable.error()).find("/nonexistent/key")
         != std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("a key file holds one word; reading it ignores the environment "
+          "(keepa-sim's --sim.key-file)", "[client]") {
+  auto path = std::string{"/tmp/keepa-client-test-key-file"};
+  auto write = [&](const char* text) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(text, f);
+    std::fclose(f);
+  };
+  setenv("KEEPA_API_KEY", "fromenv", 1);
+  write("\t k3y-value \r\n\n");
+  auto key = read_api_key_file(path);
+  REQUIRE(key);
+  CHECK(*key == "k3y-value");
+  write("two words\n");
+  auto two = read_api_key_file(path);
+  REQUIRE_FALSE(two);
+  CHECK(is(two.error(), ec::missing_key));
+  auto text = render(two.error());
+  CHECK(text.find(path) != std::string::npos);
+  CHECK(text.find("two") == std::string::npos);
+  write(" \n");
+  auto empty = read_api_key_file(path);
+  REQUIRE_FALSE(empty);
+  CHECK(render(empty.error()).find("empty") != std::string::npos);
+  CHECK_FALSE(read_api_key_file("/nonexistent/key"));
+  unsetenv("KEEPA_API_KEY");
   std::remove(path.c_str());
 }

@@ -14,8 +14,9 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
 
-coproc SIM { exec "$sim" --port 0 --refill-rate 3000 --products 5000 \
-                         --update-rate 300 --latency-ms 20; }
+coproc SIM { exec "$sim" --sim.port=0 --sim.refill-rate=3000 \
+                         --sim.products=5000 --sim.update-rate=300 \
+                         --sim.latency-ms=20; }
 sim_pid=$SIM_PID
 pipeline_pid=
 cleanup() {

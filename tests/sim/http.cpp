@@ -249,11 +249,12 @@ TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
     close(err[0]);
     if (from_file) {
       unsetenv("KEEPA_SIM_KEY");
-      execl(KEEPA_SIM_EXE, KEEPA_SIM_EXE, "--port", "0", "--products", "300",
-            "--key-file", key_path.c_str(), static_cast<char*>(nullptr));
+      auto key_file = "--sim.key-file=" + key_path;
+      execl(KEEPA_SIM_EXE, KEEPA_SIM_EXE, "--sim.port=0", "--sim.products=300",
+            key_file.c_str(), static_cast<char*>(nullptr));
     } else {
       setenv("KEEPA_SIM_KEY", key.c_str(), 1);
-      execl(KEEPA_SIM_EXE, KEEPA_SIM_EXE, "--port", "0", "--products", "300",
+      execl(KEEPA_SIM_EXE, KEEPA_SIM_EXE, "--sim.port=0", "--sim.products=300",
             static_cast<char*>(nullptr));
     }
     _exit(127);

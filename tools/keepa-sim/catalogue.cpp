@@ -308,6 +308,35 @@ std::string isbn10(uint64_t seed, int index) {
   return out;
 }
 
+const char* category_name(int64_t id) {
+  switch (id) {
+    case books_category:
+      return "Books";
+    case 1:
+      return "Arts & Photography";
+    case 2:
+      return "Biographies & Memoirs";
+    case 3:
+      return "Business & Money";
+    case 4:
+      return "Children's Books";
+    case 5:
+      return "Computers & Technology";
+    case 6:
+      return "Cookbooks, Food & Wine";
+    case 9:
+      return "History";
+    case 10:
+      return "Health, Fitness & Dieting";
+    case 17:
+      return "Literature & Fiction";
+    case 75:
+      return "Science & Math";
+    default:
+      return "?";
+  }
+}
+
 // -- catalogue ----------------------------------------------------------------
 
 catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
@@ -405,6 +434,132 @@ int32_t catalogue::draw_buy(const book& b, rng& r) const {
   }
 }
 
+namespace {
+
+/// Draws what a book is: title, category, fees, the subtype of a bad book,
+/// its price level, its dates and its offer counts.
+void draw_identity(book& b, klass target, int32_t spread_min, rng& r) {
+  b.title = std::string{"The "} + adjectives[r.range(0, 19)] + " "
+            + nouns[r.range(0, 19)] + suffixes[r.range(0, 7)];
+  b.sub_category = sub_categories[r.range(0, 9)];
+  b.pick_pack = static_cast<int32_t>(r.range(250, 450));
+  b.referral_pct = 15;
+  if (target == klass::bad) {
+    auto v = r.uniform();
+    b.subtype = v < 0.45 ? 0 : v < 0.55 ? 1 : v < 0.70 ? 2 : 3;
+  }
+  switch (target) {
+    case klass::good:
+      b.sell_ref = clamp32(r.between(4500, 12000));
+      break;
+    case klass::peek:
+      b.sell_ref = clamp32(r.between(2000, 9000));
+      break;
+    default:
+      b.sell_ref = b.subtype == 0 ? clamp32(r.between(300, 1100))
+                                  : clamp32(r.between(1500, 8000));
+  }
+  b.tracking_since = -static_cast<int32_t>(r.range(400, 1500)) * day_min;
+  b.last_update = -static_cast<int32_t>(r.range(0, spread_min));
+  b.last_price_change = b.last_update;
+  b.creation = b.last_update;
+  b.n_used_offers = b.subtype == 1 && target == klass::bad
+                      ? 0
+                      : static_cast<int>(r.range(1, 45));
+  b.n_new_offers = static_cast<int>(r.range(0, 25));
+}
+
+/// The price histories: USED around the price level, now and then out of
+/// stock, then the current price at the last price change; NEW, AMAZON
+/// and LISTPRICE.
+void draw_prices(const catalogue& cat, book& b, rng& r) {
+  auto s = static_cast<double>(b.sell_ref);
+  auto& used = b.csv[2];
+  for (auto t = b.tracking_since; t < b.last_price_change;
+       t += static_cast<int32_t>(r.range(2 * day_min, 9 * day_min))) {
+    auto v = r.uniform() < 0.04 ? -1 : clamp32(s * r.between(0.88, 1.12));
+    push(used, t, v);
+  }
+  push(used, b.last_price_change, cat.draw_buy(b, r));
+  // NEW, AMAZON, LISTPRICE.
+  auto& fresh = b.csv[1];
+  for (auto t = b.tracking_since; t < b.last_update;
+       t += static_cast<int32_t>(r.range(5 * day_min, 15 * day_min)))
+    push(fresh, t, b.n_new_offers == 0 ? -1
+                                       : clamp32(s * r.between(1.2, 1.6)));
+  auto& amazon = b.csv[0];
+  if (r.uniform() < 0.25) {
+    for (auto t = b.tracking_since; t < b.last_update;
+         t += static_cast<int32_t>(r.range(10 * day_min, 40 * day_min)))
+      push(amazon, t,
+           r.uniform() < 0.3 ? -1 : clamp32(s * r.between(1.15, 1.4)));
+  } else {
+    push(amazon, b.tracking_since, -1);
+  }
+  push(b.csv[4], b.tracking_since, clamp32(s * 2.2));
+}
+
+/// The SALES rank: a random walk upwards, with drops (sales) at random
+/// points of the last year.
+void draw_ranks(book& b, klass target, rng& r, catalogue::scratch& tmp) {
+  auto& rank = b.csv[3];
+  b.rank_base = r.between(std::log(5000.0), std::log(3.0e6));
+  auto level = std::exp(b.rank_base);
+  auto& times = tmp.times;
+  times.clear();
+  for (auto t = b.tracking_since; t < b.last_update;
+       t += static_cast<int32_t>(r.range(day_min, 3 * day_min)))
+    times.push_back(t);
+  times.push_back(b.last_update);
+  int32_t drops365 = target == klass::bad && b.subtype == 2
+                       ? 0
+                       : static_cast<int32_t>(r.range(
+                         target == klass::bad ? 0 : 1, 30));
+  auto& recent = tmp.recent;
+  recent.clear();
+  for (size_t i = 1; i < times.size(); ++i)
+    if (times[i] >= -year_min)
+      recent.push_back(i);
+  auto& drop = tmp.drop;
+  drop.assign(times.size(), false);
+  for (int32_t d = 0; d < drops365 && !recent.empty(); ++d) {
+    auto pick = static_cast<size_t>(
+      r.range(0, static_cast<int64_t>(recent.size()) - 1));
+    drop[recent[pick]] = true;
+    recent.erase(recent.begin() + static_cast<std::ptrdiff_t>(pick));
+  }
+  for (size_t i = 0; i < times.size(); ++i) {
+    if (i > 0) {
+      bool old = times[i] < -year_min;
+      auto sale = drop[i] || (old && r.uniform() < 0.1);
+      level = catalogue::next_rank(b, level, sale, r);
+    }
+    push(rank, times[i], clamp32(level));
+  }
+}
+
+/// The offer counts; RATING and COUNT_REVIEWS, which most books have.
+void draw_counts(book& b, rng& r) {
+  push(b.csv[11], b.tracking_since,
+       static_cast<int32_t>(r.range(0, 30)));
+  push(b.csv[11], b.last_update, b.n_new_offers);
+  push(b.csv[12], b.tracking_since,
+       static_cast<int32_t>(r.range(0, 30)));
+  push(b.csv[12], b.last_update, b.n_used_offers);
+  // RATING and COUNT_REVIEWS: most books have them.
+  if (r.uniform() < 0.9) {
+    auto rated = -static_cast<int32_t>(r.range(0, 60)) * day_min;
+    push(b.csv[16], b.tracking_since + day_min,
+         static_cast<int32_t>(r.range(30, 50)));
+    push(b.csv[16], rated, static_cast<int32_t>(r.range(30, 50)));
+    push(b.csv[17], b.tracking_since + day_min,
+         static_cast<int32_t>(r.range(0, 50)));
+    push(b.csv[17], rated, static_cast<int32_t>(r.range(50, 5000)));
+  }
+}
+
+} // namespace
+
 void catalogue::generate(int index, std::string asin, klass target,
                          scratch& tmp) {
   auto& b = books[static_cast<size_t>(index)];
@@ -419,111 +574,11 @@ void catalogue::generate(int index, std::string asin, klass target,
     b.csv = std::move(csv);
     b.asin = asin;
     b.target = target;
-    b.title = std::string{"The "} + adjectives[r.range(0, 19)] + " "
-              + nouns[r.range(0, 19)] + suffixes[r.range(0, 7)];
-    b.sub_category = sub_categories[r.range(0, 9)];
-    b.pick_pack = static_cast<int32_t>(r.range(250, 450));
-    b.referral_pct = 15;
-    if (target == klass::bad) {
-      auto v = r.uniform();
-      b.subtype = v < 0.45 ? 0 : v < 0.55 ? 1 : v < 0.70 ? 2 : 3;
-    }
-    switch (target) {
-      case klass::good:
-        b.sell_ref = clamp32(r.between(4500, 12000));
-        break;
-      case klass::peek:
-        b.sell_ref = clamp32(r.between(2000, 9000));
-        break;
-      default:
-        b.sell_ref = b.subtype == 0 ? clamp32(r.between(300, 1100))
-                                    : clamp32(r.between(1500, 8000));
-    }
-    b.tracking_since = -static_cast<int32_t>(r.range(400, 1500)) * day_min;
-    b.last_update = -static_cast<int32_t>(r.range(0, spread_min));
-    b.last_price_change = b.last_update;
-    b.creation = b.last_update;
-    b.n_used_offers = b.subtype == 1 && target == klass::bad
-                        ? 0
-                        : static_cast<int>(r.range(1, 45));
-    b.n_new_offers = static_cast<int>(r.range(0, 25));
-    auto s = static_cast<double>(b.sell_ref);
-    // USED: a level around sell_ref, now and then out of stock, then the
-    // current price at the last price change.
-    auto& used = b.csv[2];
-    for (auto t = b.tracking_since; t < b.last_price_change;
-         t += static_cast<int32_t>(r.range(2 * day_min, 9 * day_min))) {
-      auto v = r.uniform() < 0.04 ? -1 : clamp32(s * r.between(0.88, 1.12));
-      push(used, t, v);
-    }
-    push(used, b.last_price_change, draw_buy(b, r));
-    // NEW, AMAZON, LISTPRICE.
-    auto& fresh = b.csv[1];
-    for (auto t = b.tracking_since; t < b.last_update;
-         t += static_cast<int32_t>(r.range(5 * day_min, 15 * day_min)))
-      push(fresh, t, b.n_new_offers == 0 ? -1
-                                         : clamp32(s * r.between(1.2, 1.6)));
-    auto& amazon = b.csv[0];
-    if (r.uniform() < 0.25) {
-      for (auto t = b.tracking_since; t < b.last_update;
-           t += static_cast<int32_t>(r.range(10 * day_min, 40 * day_min)))
-        push(amazon, t,
-             r.uniform() < 0.3 ? -1 : clamp32(s * r.between(1.15, 1.4)));
-    } else {
-      push(amazon, b.tracking_since, -1);
-    }
-    push(b.csv[4], b.tracking_since, clamp32(s * 2.2));
-    // SALES rank: a random walk upwards, with drops (sales).
-    auto& rank = b.csv[3];
-    b.rank_base = r.between(std::log(5000.0), std::log(3.0e6));
-    auto level = std::exp(b.rank_base);
-    auto& times = tmp.times;
-    times.clear();
-    for (auto t = b.tracking_since; t < b.last_update;
-         t += static_cast<int32_t>(r.range(day_min, 3 * day_min)))
-      times.push_back(t);
-    times.push_back(b.last_update);
-    int32_t drops365 = target == klass::bad && b.subtype == 2
-                         ? 0
-                         : static_cast<int32_t>(r.range(
-                           target == klass::bad ? 0 : 1, 30));
-    auto& recent = tmp.recent;
-    recent.clear();
-    for (size_t i = 1; i < times.size(); ++i)
-      if (times[i] >= -year_min)
-        recent.push_back(i);
-    auto& drop = tmp.drop;
-    drop.assign(times.size(), false);
-    for (int32_t d = 0; d < drops365 && !recent.empty(); ++d) {
-      auto pick = static_cast<size_t>(
-        r.range(0, static_cast<int64_t>(recent.size()) - 1));
-      drop[recent[pick]] = true;
-      recent.erase(recent.begin() + static_cast<std::ptrdiff_t>(pick));
-    }
-    for (size_t i = 0; i < times.size(); ++i) {
-      if (i > 0) {
-        bool old = times[i] < -year_min;
-        level = next_rank(b, level, drop[i] || (old && r.uniform() < 0.1), r);
-      }
-      push(rank, times[i], clamp32(level));
-    }
-    // Offer counts.
-    push(b.csv[11], b.tracking_since,
-         static_cast<int32_t>(r.range(0, 30)));
-    push(b.csv[11], b.last_update, b.n_new_offers);
-    push(b.csv[12], b.tracking_since,
-         static_cast<int32_t>(r.range(0, 30)));
-    push(b.csv[12], b.last_update, b.n_used_offers);
-    // RATING and COUNT_REVIEWS: most books have them.
-    if (r.uniform() < 0.9) {
-      auto rated = -static_cast<int32_t>(r.range(0, 60)) * day_min;
-      push(b.csv[16], b.tracking_since + day_min,
-           static_cast<int32_t>(r.range(30, 50)));
-      push(b.csv[16], rated, static_cast<int32_t>(r.range(30, 50)));
-      push(b.csv[17], b.tracking_since + day_min,
-           static_cast<int32_t>(r.range(0, 50)));
-      push(b.csv[17], rated, static_cast<int32_t>(r.range(50, 5000)));
-    }
+    // The draws in this order: a seed replays the same books.
+    draw_identity(b, target, spread_min, r);
+    draw_prices(*this, b, r);
+    draw_ranks(b, target, r, tmp);
+    draw_counts(b, r);
     classify(index, 0);
     bool ok = target == klass::good   ? b.good
               : target == klass::peek ? b.peek_pass && !b.good

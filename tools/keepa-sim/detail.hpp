@@ -170,6 +170,18 @@ int32_t profit_of(const book& b, const std::vector<offer>& offers,
 /// A valid ISBN-10 for a catalogue index.
 std::string isbn10(uint64_t seed, int index);
 
+/// The name of a category of the catalogue (the Books root or one of its
+/// sub-categories); "?" for others.
+const char* category_name(int64_t id);
+
+/// Entries of the per-type arrays book `index` answers with. Array lengths
+/// vary by data age on real Keepa (2025 answers had 34 entries, the enum
+/// now has 36); every third book answers with 34 so clients must
+/// bounds-check. Types 34 and 35 never hold data here.
+inline int types_sent(int index) {
+  return index % 3 == 0 ? 34 : n_types;
+}
+
 /// The catalogue: books plus ASIN lookup and the seller pool.
 struct catalogue {
   uint64_t seed = 1;

@@ -1,5 +1,5 @@
-// keepa-sim's answer payloads: product objects, seller objects, and the
-// /deal feed (selection parsing, result sets, pages).
+// keepa-sim's /deal feed: a deal row per book and update, the ordered
+// result set of a selection (cached 120 s like Keepa's) and its pages.
 
 #pragma once
 
@@ -13,81 +13,11 @@
 
 #include "tools/keepa-sim/detail.hpp"
 #include "tools/keepa-sim/json.hpp"
+#include "tools/keepa-sim/selection.hpp"
 
 namespace keepa::sim::feed {
 
-/// What a /product request asked for, and the clock.
-struct product_view {
-  int64_t origin_km = 0;
-  int32_t now_rel = 0;
-  int64_t now_ms = 0;
-  bool stats = false;
-  int32_t stats_from = 0;
-  int32_t stats_to = 0;
-  bool history = true;
-  /// Trim histories to the last N days; 0 = all.
-  int32_t days = 0;
-  /// `offers=N`; 0 = not asked.
-  int offers = 0;
-  bool live_only = false;
-  bool rating = false;
-  bool buybox = false;
-  bool stock = false;
-};
-
-/// Writes one product object; `index` < 0 writes an unknown product
-/// (productType 4, no data). `offers_failed`: the offer fetch failed, so
-/// no live offers and `offersSuccessful: false`.
-void write_product(json::writer& w, const detail::catalogue& cat, int index,
-                   const std::string& asin, int domain,
-                   const product_view& view, bool offers_failed = false);
-
-/// Writes `"<sellerId>": {...}` for seller `index`.
-void write_seller(json::writer& w, const detail::catalogue& cat, int index,
-                  int domain, bool storefront, int32_t now_rel,
-                  int64_t origin_km);
-
-/// An inclusive [lo, hi] range of a selection; off when absent or null.
-struct range {
-  bool on = false;
-  int64_t lo = 0;
-  int64_t hi = 0;
-
-  bool contains(int64_t x) const {
-    return !on || (x >= lo && x <= hi);
-  }
-};
-
-/// The fields of a /deal selection keepa-sim honours.
-struct selection {
-  int64_t page = 0;
-  int64_t domain = 1;
-  int price_type = 2;
-  /// 0 day, 1 week, 2 month, 3 90 days (4, undocumented, maps to 3).
-  int date_range = 0;
-  /// 0 or absent = no defined order.
-  int sort_type = 0;
-  bool filter_enabled = false;
-  bool range_enabled = false;
-  std::vector<int64_t> include;
-  std::vector<int64_t> exclude;
-  range current;
-  range delta;
-  range delta_percent;
-  range delta_last;
-  range sales_rank;
-  int64_t min_rating = -1;
-  bool has_reviews = false;
-  bool must_have_amazon = false;
-  bool must_not_have_amazon = false;
-  std::vector<std::string> title_words;
-};
-
-/// Parses and validates a selection; returns an error text or "" and the
-/// key of its result set (the selection without `page`).
-std::string parse_selection(const std::string& text, bool strict,
-                            selection& out, std::string& cache_key);
-
+/// Date ranges of a deal: day, week, month, 90 days.
 constexpr int n_ranges = 4;
 
 /// One deal: arrays by price type, 2-D ones as [dateRange][priceType].

@@ -1,209 +1,151 @@
-// A chaining JSON writer for keepa-sim's answers. It writes straight into
-// the answer's string (no intermediate buffer, no copy at the end) and
-// produces the same bytes as RapidJSON's Writer: its number formatting, its
-// string escapes, no whitespace.
+// keepa-sim's answers are written by RapidJSON's public
+// rapidjson::Writer<rapidjson::StringBuffer>: its number formatting, its
+// string escapes, no whitespace. `json::writer` chains the calls, so a
+// payload field stays one line (`w.key("asin").str(asin)`), and hands the
+// text over as the answer's string.
 
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <vector>
 
-#include <rapidjson/internal/dtoa.h>
-#include <rapidjson/internal/itoa.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 namespace keepa::sim::json {
 
+/// rapidjson::Writer<rapidjson::StringBuffer> with two bulk copies where
+/// the Writer stores byte by byte (re-reading the buffer's end after every
+/// byte): strings that need no escape, which is nearly all of them (keys,
+/// ASINs, titles), and pre-rendered values. Both go through the Writer's
+/// own separators and nesting (Prefix, EndValue); everything else is the
+/// Writer's. Without them an answer with offers took 14 % longer and a
+/// /deal page from a cached result set 5.6 x longer than before.
+class buffer_writer : public rapidjson::Writer<rapidjson::StringBuffer> {
+public:
+  using base = rapidjson::Writer<rapidjson::StringBuffer>;
+
+  using base::base;
+
+  /// Writes a string or key; RapidJSON escapes it when it has to.
+  void text(const char* s, size_t n) {
+    // What the Writer escapes for UTF-8 output without kWriteValidate:
+    // control characters, '"' and '\\'.
+    auto escaped = [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+    };
+    if (std::any_of(s, s + n, escaped)) {
+      String(s, static_cast<rapidjson::SizeType>(n));
+      return;
+    }
+    Prefix(rapidjson::kStringType);
+    auto out = os_->Push(n + 2);
+    out[0] = '"';
+    std::memcpy(out + 1, s, n);
+    out[n + 1] = '"';
+    EndValue(true);
+  }
+
+  /// Writes `json`, a complete JSON value of type `type`, as it is.
+  void raw(const std::string& json, rapidjson::Type type) {
+    Prefix(type);
+    std::memcpy(os_->Push(json.size()), json.data(), json.size());
+    EndValue(true);
+  }
+};
+
 class writer {
 public:
-  writer() {
-    out_.resize(4096);
-    levels_.reserve(16);
+  writer() : buf_(nullptr, initial_capacity), out_(buf_) {
+    // nop
   }
+
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
 
   writer& begin_object() {
-    return open('{', false);
-  }
-
-  writer& end_object() {
-    return close('}');
-  }
-
-  writer& begin_array() {
-    return open('[', true);
-  }
-
-  writer& end_array() {
-    return close(']');
-  }
-
-  writer& key(const char* k) {
-    return text(k, std::strlen(k));
-  }
-
-  writer& key(const std::string& k) {
-    return text(k.data(), k.size());
-  }
-
-  writer& num(int64_t x) {
-    prefix();
-    auto first = room(24);
-    size_ += static_cast<size_t>(rapidjson::internal::i64toa(x, first)
-                                 - first);
+    out_.StartObject();
     return *this;
   }
 
+  writer& end_object() {
+    out_.EndObject();
+    return *this;
+  }
+
+  writer& begin_array() {
+    out_.StartArray();
+    return *this;
+  }
+
+  writer& end_array() {
+    out_.EndArray();
+    return *this;
+  }
+
+  writer& key(const char* k) {
+    out_.text(k, std::strlen(k));
+    return *this;
+  }
+
+  writer& key(const std::string& k) {
+    out_.text(k.data(), k.size());
+    return *this;
+  }
+
+  writer& num(int64_t x) {
+    out_.Int64(x);
+    return *this;
+  }
+
+  /// Writes nothing for NaN and infinities (the Writer's default flags).
   writer& dbl(double x) {
-    prefix();
-    // Like RapidJSON's Writer without kWriteNanAndInfFlag: nothing for
-    // NaN and infinities.
-    if (std::isfinite(x)) {
-      auto first = room(32);
-      size_ += static_cast<size_t>(rapidjson::internal::dtoa(x, first)
-                                   - first);
-    }
+    out_.Double(x);
     return *this;
   }
 
   writer& str(const std::string& x) {
-    return text(x.data(), x.size());
+    out_.text(x.data(), x.size());
+    return *this;
   }
 
   writer& str(const char* x) {
-    return text(x, std::strlen(x));
+    out_.text(x, std::strlen(x));
+    return *this;
   }
 
-  /// Writes `x`, a complete JSON value, as it is.
+  /// Writes `x`, a complete JSON object, as it is.
   writer& raw(const std::string& x) {
-    prefix();
-    put(x.data(), x.size());
+    out_.raw(x, rapidjson::kObjectType);
     return *this;
   }
 
   writer& boolean(bool x) {
-    prefix();
-    if (x)
-      put("true", 4);
-    else
-      put("false", 5);
+    out_.Bool(x);
     return *this;
   }
 
   writer& null() {
-    prefix();
-    put("null", 4);
+    out_.Null();
     return *this;
   }
 
-  /// The text written so far; the writer is empty afterwards.
+  /// The text written so far; the writer starts afresh afterwards.
   std::string take() {
-    levels_.clear();
-    out_.resize(size_);
-    size_ = 0;
-    return std::move(out_);
+    std::string text{buf_.GetString(), buf_.GetSize()};
+    buf_.Clear();
+    out_.Reset(buf_);
+    return text;
   }
 
 private:
-  struct level {
-    bool in_array;
-    uint32_t count;
-  };
+  /// Most answers fit without growing the buffer.
+  static constexpr size_t initial_capacity = 4096;
 
-  /// The separator before a value: ',' between array entries and object
-  /// members, ':' between a key and its value.
-  void prefix() {
-    if (levels_.empty())
-      return;
-    auto& l = levels_.back();
-    if (l.count > 0)
-      put(l.in_array || l.count % 2 == 0 ? ',' : ':');
-    ++l.count;
-  }
-
-  writer& open(char c, bool in_array) {
-    prefix();
-    put(c);
-    levels_.push_back(level{in_array, 0});
-    return *this;
-  }
-
-  writer& close(char c) {
-    levels_.pop_back();
-    put(c);
-    return *this;
-  }
-
-  writer& text(const char* s, size_t n) {
-    prefix();
-    put('"');
-    auto plain = s;
-    for (auto i = s; i != s + n; ++i) {
-      auto c = static_cast<unsigned char>(*i);
-      if (c >= 0x20 && c != '"' && c != '\\')
-        continue;
-      put(plain, static_cast<size_t>(i - plain));
-      plain = i + 1;
-      escape(c);
-    }
-    put(plain, static_cast<size_t>(s + n - plain));
-    put('"');
-    return *this;
-  }
-
-  void escape(unsigned char c) {
-    static const char hex[] = "0123456789ABCDEF";
-    put('\\');
-    switch (c) {
-      case '"':
-      case '\\':
-        put(static_cast<char>(c));
-        break;
-      case '\b':
-        put('b');
-        break;
-      case '\t':
-        put('t');
-        break;
-      case '\n':
-        put('n');
-        break;
-      case '\f':
-        put('f');
-        break;
-      case '\r':
-        put('r');
-        break;
-      default:
-        put("u00", 3);
-        put(hex[c >> 4]);
-        put(hex[c & 0xF]);
-    }
-  }
-
-  /// At least `n` writable bytes after the text so far.
-  char* room(size_t n) {
-    if (out_.size() - size_ < n)
-      out_.resize(std::max(2 * out_.size(), size_ + n));
-    return &out_[size_];
-  }
-
-  void put(char c) {
-    *room(1) = c;
-    ++size_;
-  }
-
-  void put(const char* s, size_t n) {
-    std::memcpy(room(n), s, n);
-    size_ += n;
-  }
-
-  /// The text is out_[0, size_); the rest is room to grow.
-  std::string out_;
-  size_t size_ = 0;
-  std::vector<level> levels_;
+  rapidjson::StringBuffer buf_;
+  buffer_writer out_;
 };
 
 } // namespace keepa::sim::json

@@ -10,12 +10,15 @@
 #include <cstdio>
 #include <functional>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "tools/keepa-sim/detail.hpp"
 #include "tools/keepa-sim/feed.hpp"
 #include "tools/keepa-sim/json.hpp"
+#include "tools/keepa-sim/product_json.hpp"
 
 namespace keepa::sim {
 
@@ -115,11 +118,75 @@ std::string isbn13_to_10(const std::string& code) {
   return out;
 }
 
-struct bad_request {
-  int status;
-  std::string type;
-  std::string message;
+using query_map = std::multimap<std::string, std::string>;
+
+/// Reads parameter `name`: absent leaves `out` empty; otherwise it must be
+/// a whole number in [lo, hi].
+bool get_int(const query_map& q, const char* name, int64_t lo, int64_t hi,
+             std::optional<int64_t>& out) {
+  auto i = q.find(name);
+  if (i == q.end())
+    return true;
+  int64_t v;
+  if (!parse_int(i->second, v) || v < lo || v > hi)
+    return false;
+  out = v;
+  return true;
+}
+
+/// A /product request, parsed.
+struct product_query {
+  int64_t domain = 0;
+  std::optional<int64_t> update;
+  objects::product_view view;
+  /// Catalogue index per identifier asked for; -1 = unknown product.
+  std::vector<int> indices;
+  /// The ASIN (or the code not carried) per identifier.
+  std::vector<std::string> names;
 };
+
+/// What a /product request costs, and per product whether its offers came
+/// from a recent fetch or failed.
+struct product_fetch {
+  std::vector<bool> offers_cached;
+  std::vector<bool> offers_failed;
+  int64_t cost = 0;
+};
+
+/// Reads /product's numeric parameters into `pq`: domain, update, and the
+/// view's history, days, offers and 0/1 flags. Returns an error or "".
+std::string parse_product_numbers(const query_map& q, product_query& pq) {
+  std::optional<int64_t> domain, history, days, offers, live_only, rating,
+    buybox, stock;
+  if (q.find("domain") == q.end())
+    return "missing domain";
+  if (!get_int(q, "domain", 0, 99, domain) || !valid_domain(*domain))
+    return "invalid domain";
+  if (!get_int(q, "update", -1, 1000000, pq.update))
+    return "invalid update";
+  if (!get_int(q, "history", 0, 1, history))
+    return "invalid history (0 or 1)";
+  if (!get_int(q, "days", 1, 100000, days))
+    return "invalid days";
+  // offers must be 20..100; offers=0 is rejected too (seed 001).
+  if (!get_int(q, "offers", 20, 100, offers))
+    return "invalid offers: must be between 20 and 100";
+  if (!get_int(q, "only-live-offers", 0, 1, live_only)
+      || !get_int(q, "rating", 0, 1, rating)
+      || !get_int(q, "buybox", 0, 1, buybox)
+      || !get_int(q, "stock", 0, 1, stock))
+    return "invalid flag (0 or 1)";
+  pq.domain = *domain;
+  auto& view = pq.view;
+  view.history = history.value_or(1) == 1;
+  view.days = static_cast<int32_t>(days.value_or(0));
+  view.offers = static_cast<int>(offers.value_or(0));
+  view.live_only = live_only.value_or(0) == 1;
+  view.rating = rating.value_or(0) == 1;
+  view.buybox = buybox.value_or(0) == 1;
+  view.stock = stock.value_or(0) == 1;
+  return {};
+}
 
 } // namespace
 
@@ -191,7 +258,7 @@ struct model::impl {
       auto ticks = (now - next_tick) / minute_ms + 1;
       next_tick += ticks * minute_ms;
       // Q2: a hard cap at 60 x rate; a balance above the cap (a large
-      // --initial-tokens) is not cut, it only stops growing.
+      // --sim.initial-tokens) is not cut, it only stops growing.
       if (balance < cap()) {
         auto room = cap() - balance;
         auto add = ticks > room ? room : ticks * opts.refill_rate;
@@ -248,12 +315,56 @@ struct model::impl {
     return error(now, 429, "NOT_ENOUGH_TOKEN", why, true);
   }
 
+  // -- faults -----------------------------------------------------------------
+
+  enum class injected {
+    none,
+    e5xx,
+    timeout,
+    reset,
+    malformed,
+    truncated,
+    storm
+  };
+
+  /// The fault of the next request (one draw per request).
+  injected draw_fault();
+
+  /// Realizes fault `f` on a 200 answer; sets the latency.
+  answer inject(answer a, injected f);
+
   // -- endpoints --------------------------------------------------------------
 
   answer handle(const request& req, int64_t now);
+  /// Path, method and key checks, injected errors, the balance; then the
+  /// endpoint.
+  answer route(const request& req, int64_t now, injected f);
+  answer token(const request& req, int64_t now);
   answer product(const request& req, int64_t now);
   answer deal(const request& req, int64_t now);
   answer seller(const request& req, int64_t now);
+
+  // -- /product ---------------------------------------------------------------
+
+  /// Parses a /product request; returns an error or "".
+  std::string parse_product(const request& req, int64_t now,
+                            product_query& pq) const;
+  /// `stats=N` (days) or `stats=start,end` (epoch ms or yyyy-mm-dd).
+  bool parse_stats(const std::string& s, int64_t now,
+                   objects::product_view& view) const;
+  /// `asin=` or `code=` into catalogue indices; returns an error or "".
+  std::string parse_product_ids(const query_map& q, product_query& pq) const;
+  /// When the data of a book was last collected, Unix ms.
+  int64_t data_ms(const detail::book& b) const;
+  /// The cost of a /product request (§2.1); draws the offer-fetch faults.
+  product_fetch product_cost(const product_query& pq, int64_t now);
+  /// The cost of one product's offers; `cached` when a fetch fresher than
+  /// `update` hours answers.
+  int64_t offers_cost(int index, const product_query& pq, int64_t now,
+                      bool& cached) const;
+  /// Marks the products refreshed and their offers fetched.
+  void note_fetched(const product_query& pq, const product_fetch& f,
+                    int64_t now);
   answer charge_and_write(int64_t now, int64_t cost,
                           const std::function<void(json::writer&)>& payload,
                           const std::function<void()>& commit);
@@ -286,307 +397,303 @@ answer model::impl::charge_and_write(
 
 // -- dispatch -----------------------------------------------------------------
 
-answer model::impl::handle(const request& req, int64_t now) {
-  now = sync(now);
+model::impl::injected model::impl::draw_fault() {
   // One draw per request decides its fault, so a seed replays exactly.
   auto u = faults.uniform();
-  enum class injected { none, e5xx, timeout, reset, malformed, truncated,
-                        storm };
-  auto f = injected::none;
   if (storm_left > 0) {
     --storm_left;
-    f = injected::storm;
-  } else {
-    double acc = 0;
-    auto hit = [&](double rate) {
-      acc += std::max(rate, 0.0);
-      return u < acc;
-    };
-    if (hit(opts.rate_5xx))
-      f = injected::e5xx;
-    else if (hit(opts.rate_timeout))
-      f = injected::timeout;
-    else if (hit(opts.rate_reset))
-      f = injected::reset;
-    else if (hit(opts.rate_malformed))
-      f = injected::malformed;
-    else if (hit(opts.rate_truncated))
-      f = injected::truncated;
-    else if (hit(opts.rate_429_storm)) {
-      f = injected::storm;
-      storm_left = std::max(opts.storm_length, 1) - 1;
-    }
+    return injected::storm;
   }
-  auto finish = [&](answer a) {
-    a.latency_ms = opts.latency_ms;
-    if (a.status != 200)
-      return a;
-    detail::rng r{opts.seed, 0xb0d7, faults.next()};
-    switch (f) {
-      case injected::timeout:
-        a.transport = fault::timeout;
-        a.latency_ms = opts.timeout_hold_ms;
-        a.body.clear();
-        break;
-      case injected::reset:
-        a.transport = fault::reset;
-        a.body.clear();
-        break;
-      case injected::malformed: {
-        // A control character is invalid anywhere in JSON text.
-        auto pos = static_cast<size_t>(
-          r.range(1, static_cast<int64_t>(a.body.size()) - 1));
-        a.body.insert(pos, "\x01{]");
-        break;
-      }
-      case injected::truncated:
-        a.body.resize(static_cast<size_t>(
-          r.range(1, static_cast<int64_t>(a.body.size()) - 2)));
-        break;
-      default:
-        break;
-    }
-    return a;
+  double acc = 0;
+  auto hit = [&](double rate) {
+    acc += std::max(rate, 0.0);
+    return u < acc;
   };
+  if (hit(opts.rate_5xx))
+    return injected::e5xx;
+  if (hit(opts.rate_timeout))
+    return injected::timeout;
+  if (hit(opts.rate_reset))
+    return injected::reset;
+  if (hit(opts.rate_malformed))
+    return injected::malformed;
+  if (hit(opts.rate_truncated))
+    return injected::truncated;
+  if (hit(opts.rate_429_storm)) {
+    storm_left = std::max(opts.storm_length, 1) - 1;
+    return injected::storm;
+  }
+  return injected::none;
+}
+
+answer model::impl::inject(answer a, injected f) {
+  a.latency_ms = opts.latency_ms;
+  if (a.status != 200)
+    return a;
+  detail::rng r{opts.seed, 0xb0d7, faults.next()};
+  switch (f) {
+    case injected::timeout:
+      a.transport = fault::timeout;
+      a.latency_ms = opts.timeout_hold_ms;
+      a.body.clear();
+      break;
+    case injected::reset:
+      a.transport = fault::reset;
+      a.body.clear();
+      break;
+    case injected::malformed: {
+      // A control character is invalid anywhere in JSON text.
+      auto pos = static_cast<size_t>(
+        r.range(1, static_cast<int64_t>(a.body.size()) - 1));
+      a.body.insert(pos, "\x01{]");
+      break;
+    }
+    case injected::truncated:
+      a.body.resize(static_cast<size_t>(
+        r.range(1, static_cast<int64_t>(a.body.size()) - 2)));
+      break;
+    default:
+      break;
+  }
+  return a;
+}
+
+answer model::impl::handle(const request& req, int64_t now) {
+  now = sync(now);
+  auto f = draw_fault();
+  return inject(route(req, now, f), f);
+}
+
+answer model::impl::route(const request& req, int64_t now, injected f) {
   const auto& p = req.path;
   if (p != "/token" && p != "/product" && p != "/deal" && p != "/seller") {
     auto k = req.query.find("key");
     bool known = k != req.query.end() && k->second == opts.key;
-    return finish(error(now, 404, "NOT_FOUND", "unknown path", known));
+    return error(now, 404, "NOT_FOUND", "unknown path", known);
   }
   if (req.method != "GET" && !(req.method == "POST" && p == "/deal"))
-    return finish(error(now, 405, "METHOD_NOT_ALLOWED",
-                        "method not allowed for " + p, false));
+    return error(now, 405, "METHOD_NOT_ALLOWED",
+                 "method not allowed for " + p, false);
   // A missing or unknown key is 402 PAYMENT_REQUIRED: the brief's status
   // table maps "no active plan/key" there. The envelope then describes no
   // bucket (all zeros), so a client must not learn token state from it.
   auto k = req.query.find("key");
   if (k == req.query.end() || k->second.empty())
-    return finish(error(now, 402, "PAYMENT_REQUIRED", "missing key", false));
+    return error(now, 402, "PAYMENT_REQUIRED", "missing key", false);
   if (k->second != opts.key || req.query.count("key") > 1)
-    return finish(error(now, 402, "PAYMENT_REQUIRED", "invalid key", false));
+    return error(now, 402, "PAYMENT_REQUIRED", "invalid key", false);
   if (f == injected::e5xx)
-    return finish(error(now, 500, "INTERNAL_SERVER_ERROR",
-                        "injected server error", true));
+    return error(now, 500, "INTERNAL_SERVER_ERROR",
+                 "injected server error", true);
   if (f == injected::storm)
-    return finish(not_enough(now, "injected 429 storm"));
-  if (p == "/token") {
-    // /token is free and answers 200 even when the balance is negative
-    // (Q11: it never answers 429 unless a storm is injected).
-    if (opts.strict)
-      for (auto& [name, value] : req.query)
-        if (name != "key")
-          return finish(error(now, 400, "REQUEST_REJECTED",
-                              "unknown parameter " + name, true));
-    return finish(charge_and_write(now, 0, [](json::writer&) {}, nullptr));
-  }
+    return not_enough(now, "injected 429 storm");
+  if (p == "/token")
+    return token(req, now);
   if (locked)
-    return finish(not_enough(now, "key locked (lockout floor)"));
+    return not_enough(now, "key locked (lockout floor)");
   // Q4: zero is not positive, so a balance of exactly 0 gets 429. Q3: a
   // 429 costs nothing.
   if (balance <= 0)
-    return finish(not_enough(now, "not enough tokens"));
+    return not_enough(now, "not enough tokens");
   if (p == "/product")
-    return finish(product(req, now));
+    return product(req, now);
   if (p == "/deal")
-    return finish(deal(req, now));
-  return finish(seller(req, now));
+    return deal(req, now);
+  return seller(req, now);
+}
+
+// -- /token -------------------------------------------------------------------
+
+answer model::impl::token(const request& req, int64_t now) {
+  // /token is free and answers 200 even when the balance is negative
+  // (Q11: it never answers 429 unless a storm is injected).
+  if (opts.strict)
+    for (auto& [name, value] : req.query)
+      if (name != "key")
+        return error(now, 400, "REQUEST_REJECTED",
+                     "unknown parameter " + name, true);
+  return charge_and_write(now, 0, [](json::writer&) {}, nullptr);
 }
 
 // -- /product -----------------------------------------------------------------
 
 answer model::impl::product(const request& req, int64_t now) {
+  product_query pq;
+  if (auto err = parse_product(req, now, pq); !err.empty())
+    return error(now, 400, "REQUEST_REJECTED", err, true);
+  auto fetch = product_cost(pq, now);
+  return charge_and_write(
+    now, fetch.cost,
+    [&](json::writer& w) {
+      w.key("products").begin_array();
+      for (size_t j = 0; j < pq.indices.size(); ++j)
+        objects::write_product(w, cat, pq.indices[j], pq.names[j],
+                               static_cast<int>(pq.domain), pq.view,
+                               fetch.offers_failed[j]);
+      w.end_array();
+    },
+    [&] { note_fetched(pq, fetch, now); });
+}
+
+std::string model::impl::parse_product(const request& req, int64_t now,
+                                       product_query& pq) const {
   const auto& q = req.query;
   static const char* const known[] = {
     "key", "domain", "asin", "code", "stats", "update", "history", "days",
     "offers", "only-live-offers", "rating", "buybox", "stock", "code-limit",
     "rental", "videos", "aplus", "historical-variations"};
-  auto reject = [&](const std::string& msg) {
-    return error(now, 400, "REQUEST_REJECTED", msg, true);
-  };
   // Q12: lenient by default (Keepa evidently ignored `only_live_offers`);
-  // --strict rejects unknown parameters.
+  // --sim.strict rejects unknown parameters.
   if (opts.strict)
     for (auto& [name, value] : q)
       if (std::find(std::begin(known), std::end(known), name)
           == std::end(known))
-        return reject("unknown parameter " + name);
-  auto get = [&](const char* name) -> const std::string* {
-    auto i = q.find(name);
-    return i == q.end() ? nullptr : &i->second;
-  };
-  auto get_int = [&](const char* name, int64_t lo, int64_t hi,
-                     std::optional<int64_t>& out) -> bool {
-    auto s = get(name);
-    if (!s)
-      return true;
-    int64_t v;
-    if (!parse_int(*s, v) || v < lo || v > hi)
-      return false;
-    out = v;
+        return "unknown parameter " + name;
+  if (auto err = parse_product_numbers(q, pq); !err.empty())
+    return err;
+  pq.view.origin_km = origin_km();
+  pq.view.now_rel = rel(now);
+  pq.view.now_ms = now;
+  if (auto s = q.find("stats"); s != q.end())
+    if (!parse_stats(s->second, now, pq.view))
+      return "invalid stats";
+  return parse_product_ids(q, pq);
+}
+
+bool model::impl::parse_stats(const std::string& s, int64_t now,
+                              objects::product_view& view) const {
+  // N days, or start,end.
+  auto parts = split(s, ',');
+  int64_t a = 0, b = 0;
+  if (parts.size() == 1 && parse_int(parts[0], a) && a > 0) {
+    view.stats = true;
+    view.stats_from = view.now_rel - static_cast<int32_t>(
+                        std::min<int64_t>(a, 100000) * day_min);
+    view.stats_to = view.now_rel;
     return true;
-  };
-  std::optional<int64_t> domain, update, history, days, offers, live_only,
-    rating, buybox, stock;
-  if (!get("domain"))
-    return reject("missing domain");
-  if (!get_int("domain", 0, 99, domain) || !valid_domain(*domain))
-    return reject("invalid domain");
-  if (!get_int("update", -1, 1000000, update))
-    return reject("invalid update");
-  if (!get_int("history", 0, 1, history))
-    return reject("invalid history (0 or 1)");
-  if (!get_int("days", 1, 100000, days))
-    return reject("invalid days");
-  // offers must be 20..100; offers=0 is rejected too (seed 001).
-  if (!get_int("offers", 20, 100, offers))
-    return reject("invalid offers: must be between 20 and 100");
-  if (!get_int("only-live-offers", 0, 1, live_only)
-      || !get_int("rating", 0, 1, rating) || !get_int("buybox", 0, 1, buybox)
-      || !get_int("stock", 0, 1, stock))
-    return reject("invalid flag (0 or 1)");
-  // stats: N days or start,end.
-  feed::product_view view;
-  view.origin_km = origin_km();
-  view.now_rel = rel(now);
-  view.now_ms = now;
-  if (auto s = get("stats")) {
-    auto parts = split(*s, ',');
-    int64_t a = 0, b = 0;
-    if (parts.size() == 1 && parse_int(parts[0], a) && a > 0) {
-      view.stats = true;
-      view.stats_from = view.now_rel - static_cast<int32_t>(
-                          std::min<int64_t>(a, 100000) * day_min);
-      view.stats_to = view.now_rel;
-    } else if (parts.size() == 2 && parse_time(parts[0], a)
-               && parse_time(parts[1], b) && a <= b) {
-      view.stats = true;
-      auto oldest = origin_ms - int64_t{20} * 365 * 86400000;
-      view.stats_from = rel(std::max(a, oldest));
-      view.stats_to = rel(std::min(b, now));
-    } else {
-      return reject("invalid stats");
-    }
   }
-  view.history = history.value_or(1) == 1;
-  view.days = static_cast<int32_t>(days.value_or(0));
-  view.offers = static_cast<int>(offers.value_or(0));
-  view.live_only = live_only.value_or(0) == 1;
-  view.rating = rating.value_or(0) == 1;
-  view.buybox = buybox.value_or(0) == 1;
-  view.stock = stock.value_or(0) == 1;
+  if (parts.size() == 2 && parse_time(parts[0], a) && parse_time(parts[1], b)
+      && a <= b) {
+    view.stats = true;
+    auto oldest = origin_ms - int64_t{20} * 365 * 86400000;
+    view.stats_from = rel(std::max(a, oldest));
+    view.stats_to = rel(std::min(b, now));
+    return true;
+  }
+  return false;
+}
+
+std::string model::impl::parse_product_ids(const query_map& q,
+                                           product_query& pq) const {
   // Identifiers: asin or code, never both, up to 100.
-  auto asin = get("asin");
-  auto code = get("code");
-  if ((asin != nullptr) == (code != nullptr))
-    return reject("exactly one of asin and code is required");
-  auto ids = split(asin ? *asin : *code, ',');
+  auto asin = q.find("asin");
+  auto code = q.find("code");
+  bool by_code = code != q.end();
+  if ((asin != q.end()) == by_code)
+    return "exactly one of asin and code is required";
+  auto ids = split(by_code ? code->second : asin->second, ',');
   if (ids.size() > 100)
-    return reject("too many products requested (max 100)");
-  std::vector<int> indices; // -1 = unknown product
-  std::vector<std::string> names;
+    return "too many products requested (max 100)";
   for (auto& id : ids) {
     std::string a = id;
-    if (code) {
+    if (by_code) {
       if (id.empty() || id.size() > 14)
-        return reject("malformed code " + id);
+        return "malformed code " + id;
       a = isbn13_to_10(id);
       if (a.empty()) {
         // A well-formed code we do not carry: unknown product.
         for (auto c : id)
           if (!std::isdigit(static_cast<unsigned char>(c)))
-            return reject("malformed code " + id);
-        indices.push_back(-1);
-        names.push_back(id);
+            return "malformed code " + id;
+        pq.indices.push_back(-1);
+        pq.names.push_back(id);
         continue;
       }
     } else if (!is_asin(id)) {
       // Lowercase or short ASINs are rejected, not corrected.
-      return reject("malformed ASIN " + id);
+      return "malformed ASIN " + id;
     }
     auto i = cat.by_asin.find(a);
-    indices.push_back(*domain == 1 && i != cat.by_asin.end() ? i->second
-                                                              : -1);
-    names.push_back(a);
+    pq.indices.push_back(pq.domain == 1 && i != cat.by_asin.end() ? i->second
+                                                                   : -1);
+    pq.names.push_back(a);
   }
-  // Cost, per product (§2.1).
-  int64_t cost = 0;
-  std::vector<int> live_found(indices.size(), 0);
-  std::vector<bool> offers_cached(indices.size(), false);
-  std::vector<bool> offers_failed(indices.size(), false);
-  for (size_t j = 0; j < indices.size(); ++j) {
-    auto i = indices[j];
+  return {};
+}
+
+int64_t model::impl::data_ms(const detail::book& b) const {
+  return std::max(origin_ms + int64_t{b.last_update} * minute_ms,
+                  b.refreshed_ms);
+}
+
+product_fetch model::impl::product_cost(const product_query& pq,
+                                        int64_t now) {
+  auto n = pq.indices.size();
+  product_fetch f{std::vector<bool>(n, false), std::vector<bool>(n, false),
+                  0};
+  for (size_t j = 0; j < n; ++j) {
+    auto i = pq.indices[j];
     if (i < 0) {
       // Q8: an unknown ASIN costs 1 unless update=-1.
-      cost += update && *update == -1 ? 0 : 1;
+      f.cost += pq.update && *pq.update == -1 ? 0 : 1;
       continue;
     }
     auto& b = cat.books[static_cast<size_t>(i)];
-    auto data_ms = std::max(origin_ms + int64_t{b.last_update} * minute_ms,
-                            b.refreshed_ms);
-    auto age = now - data_ms;
+    auto age = now - data_ms(b);
+    auto& view = pq.view;
     if (view.offers > 0 && opts.rate_offers_fail > 0
         && faults.uniform() < opts.rate_offers_fail) {
       // The offer fetch failed: 1 token, history still returned.
-      offers_failed[j] = true;
-      cost += 1;
+      f.offers_failed[j] = true;
+      f.cost += 1;
     } else if (view.offers > 0) {
-      auto total = static_cast<int>(cat.offers_of(i).size());
-      live_found[j] = std::min(total, view.offers);
-      if (update && *update > 0 && b.offers_fetched_ms > 0
-          && now - b.offers_fetched_ms < *update * hour_ms) {
-        offers_cached[j] = true;
-        cost += 5;
-      } else {
-        // Q8: a product with no offers still costs one page (6).
-        cost += 6 * std::max(1, (live_found[j] + 9) / 10);
-      }
+      bool cached = false;
+      f.cost += offers_cost(i, pq, now, cached);
+      f.offers_cached[j] = cached;
       if (view.stock && age < 7 * 24 * hour_ms)
-        cost += 2;
+        f.cost += 2;
     } else {
-      cost += 1;
-      if (view.buybox)
-        cost += 2;
+      f.cost += view.buybox ? 3 : 1;
     }
-    if (update && *update == 0 && age < hour_ms)
-      cost += 1;
+    if (pq.update && *pq.update == 0 && age < hour_ms)
+      f.cost += 1;
     // Q8: rating's token is charged with offers too.
-    if (view.rating) {
-      auto fresh = [&](const std::vector<int32_t>& h) {
-        return h.size() >= 2
-               && h[h.size() - 2] >= view.now_rel - 14 * day_min;
-      };
-      if (fresh(b.csv[16]) && fresh(b.csv[17]))
-        cost += 1;
-    }
+    auto fresh = [&](const std::vector<int32_t>& h) {
+      return h.size() >= 2 && h[h.size() - 2] >= view.now_rel - 14 * day_min;
+    };
+    if (view.rating && fresh(b.csv[16]) && fresh(b.csv[17]))
+      f.cost += 1;
   }
-  auto upd = update;
-  return charge_and_write(
-    now, cost,
-    [&](json::writer& w) {
-      w.key("products").begin_array();
-      for (size_t j = 0; j < indices.size(); ++j)
-        feed::write_product(w, cat, indices[j], names[j],
-                            static_cast<int>(*domain), view,
-                            offers_failed[j]);
-      w.end_array();
-    },
-    [&] {
-      for (size_t j = 0; j < indices.size(); ++j) {
-        auto i = indices[j];
-        if (i < 0)
-          continue;
-        auto& b = cat.books[static_cast<size_t>(i)];
-        auto h = upd.value_or(1);
-        auto data_ms = std::max(origin_ms
-                                  + int64_t{b.last_update} * minute_ms,
-                                b.refreshed_ms);
-        if (h >= 0 && now - data_ms > h * hour_ms)
-          b.refreshed_ms = now;
-        if (view.offers > 0 && !offers_cached[j] && !offers_failed[j])
-          b.offers_fetched_ms = now;
-      }
-    });
+  return f;
+}
+
+int64_t model::impl::offers_cost(int index, const product_query& pq,
+                                 int64_t now, bool& cached) const {
+  auto& b = cat.books[static_cast<size_t>(index)];
+  if (pq.update && *pq.update > 0 && b.offers_fetched_ms > 0
+      && now - b.offers_fetched_ms < *pq.update * hour_ms) {
+    cached = true;
+    return 5;
+  }
+  auto total = static_cast<int>(cat.offers_of(index).size());
+  auto found = std::min(total, pq.view.offers);
+  // Q8: a product with no offers still costs one page (6).
+  return 6 * std::max(1, (found + 9) / 10);
+}
+
+void model::impl::note_fetched(const product_query& pq,
+                               const product_fetch& f, int64_t now) {
+  for (size_t j = 0; j < pq.indices.size(); ++j) {
+    auto i = pq.indices[j];
+    if (i < 0)
+      continue;
+    auto& b = cat.books[static_cast<size_t>(i)];
+    auto h = pq.update.value_or(1);
+    if (h >= 0 && now - data_ms(b) > h * hour_ms)
+      b.refreshed_ms = now;
+    if (pq.view.offers > 0 && !f.offers_cached[j] && !f.offers_failed[j])
+      b.offers_fetched_ms = now;
+  }
 }
 
 // -- /deal --------------------------------------------------------------------
@@ -682,7 +789,7 @@ answer model::impl::seller(const request& req, int64_t now) {
     [&](json::writer& w) {
       w.key("sellers").begin_object();
       for (auto i : found)
-        feed::write_seller(w, cat, i, static_cast<int>(domain),
+        objects::write_seller(w, cat, i, static_cast<int>(domain),
                            storefront == 1, rel(now), origin_km());
       w.end_object();
       if (!invalid.empty()) {
