@@ -53,7 +53,7 @@ void committer_state::on_products(committer_pointer self,
     auto i = by_asin.find(s.candidate.asin);
     commit_verdict v;
     if (i == by_asin.end())
-      v.reason = "not-returned";
+      v.reason = rejection_reason::not_returned;
     else
       v = commit(s, *i->second, *st.ctx.analysis, now);
     if (v.record) {
@@ -63,7 +63,7 @@ void committer_state::on_products(committer_pointer self,
     } else {
       ++st.rejected;
       b.rejections.push_back(rejection_record{
-        s.candidate.asin, stage::commit, v.reason,
+        s.candidate.asin, stage::commit, to_string(v.reason),
         v.buy_price > 0 ? v.buy_price : s.buy_price, now, v.retry_below});
     }
   }
@@ -77,9 +77,9 @@ void committer_state::on_failed(committer_pointer self,
   upsert_batch b;
   for (auto& s : xs) {
     b.done.push_back(position_of(s.candidate));
-    b.rejections.push_back(rejection_record{s.candidate.asin, stage::commit,
-                                            "commit-failed: " + render(err),
-                                            INT32_MAX, now});
+    b.rejections.push_back(rejection_record{
+      s.candidate.asin, stage::commit,
+      failure_text(rejection_reason::commit_failed, err), INT32_MAX, now});
   }
   store(self, std::move(b));
 }

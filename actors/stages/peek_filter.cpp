@@ -56,7 +56,7 @@ void reject_all(peek_pointer self, const std::vector<deal>& xs,
 peek_verdict verdict_of(peek_pointer self, const product* p) {
   peek_verdict v;
   if (p == nullptr)
-    v.reason = "not-returned";
+    v.reason = rejection_reason::not_returned;
   else
     v = peek(*p, *self->state.ctx.analysis);
   return v;
@@ -67,7 +67,7 @@ rejection_record rejection_of(const deal& d, const peek_verdict& v,
   rejection_record r;
   r.asin = d.asin;
   r.where = stage::peek;
-  r.reason = v.reason;
+  r.reason = to_string(v.reason);
   r.price_seen = v.buy_price > 0 ? v.buy_price : at(d.current, csv::used);
   r.at_ms = now;
   r.retry_below = v.retry_below;
@@ -120,10 +120,10 @@ void peek_state::on_failed(peek_pointer self, std::vector<deal> xs,
   auto now = unix_now_ms(self, self->state.ctx);
   std::vector<rejection_record> rs;
   for (auto& d : xs) {
-    ++self->state.reasons["peek-failed"];
-    rs.push_back(rejection_record{d.asin, stage::peek,
-                                  "peek-failed: " + render(err), INT32_MAX,
-                                  now});
+    ++self->state.reasons[rejection_reason::peek_failed];
+    rs.push_back(rejection_record{
+      d.asin, stage::peek, failure_text(rejection_reason::peek_failed, err),
+      INT32_MAX, now});
   }
   reject_all(self, xs, std::move(rs));
 }
@@ -145,7 +145,8 @@ caf::settings to_settings(peek_pointer self) {
   xs.emplace("rejected", static_cast<int64_t>(st.rejected));
   caf::settings reasons;
   for (auto& kvp : st.reasons)
-    reasons.emplace(kvp.first, static_cast<int64_t>(kvp.second));
+    reasons.emplace(std::string{to_string(kvp.first)},
+                    static_cast<int64_t>(kvp.second));
   xs.emplace("reasons", std::move(reasons));
   return xs;
 }

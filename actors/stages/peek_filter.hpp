@@ -43,7 +43,7 @@ struct peek_state : batch_state_base<deal> {
   uint64_t survived = 0;
   uint64_t rejected = 0;
   /// Rejections by reason (status "reasons").
-  std::map<std::string, uint64_t> reasons;
+  std::map<rejection_reason, uint64_t> reasons;
 
   static int32_t batch_size(const profile& p) {
     return p.peek_batch;

@@ -107,21 +107,22 @@ sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
       continue;
     }
     auto reason = pre_reject(d, *ctx.analysis);
-    if (!reason && i != by_asin.end()
+    if (reason == rejection_reason::none && i != by_asin.end()
         && remembered_reject(d, i->second, *ctx.analysis, now)) {
       ++st.n.remembered;
-      reason = std::string{"remembered"};
-    } else if (reason) {
+      reason = rejection_reason::remembered;
+    } else if (reason != rejection_reason::none) {
       ++st.n.pre_rejected;
     }
-    if (!reason) {
+    if (reason == rejection_reason::none) {
       out.keep.push_back(std::move(d));
       continue;
     }
     // Remembered rejections keep their original record.
-    if (*reason != "remembered")
-      out.free.rejections.push_back(rejection_record{
-        d.asin, stage::scan, *reason, at(d.current, csv::used), now, -1});
+    if (reason != rejection_reason::remembered)
+      out.free.rejections.push_back(
+        rejection_record{d.asin, stage::scan, to_string(reason),
+                         at(d.current, csv::used), now, -1});
     out.free.done.push_back(position_of(d));
   }
   st.n.candidates += out.keep.size();

@@ -148,9 +148,14 @@ TEST_CASE_METHOD(peek_fixture,
   CHECK(st.survived == 1);
   CHECK(st.rejected == 3);
   CHECK(st.reasons
-        == std::map<std::string, uint64_t>{{"bad-product-type", 1},
-                                           {"no-rank-drops", 1},
-                                           {"not-returned", 1}});
+        == std::map<rejection_reason, uint64_t>{
+          {rejection_reason::bad_product_type, 1},
+          {rejection_reason::no_rank_drops, 1},
+          {rejection_reason::not_returned, 1}});
+  // Status counts by the stored text.
+  auto status = ask<caf::settings>(peek, atom::status_v);
+  CHECK(caf::get_or(status, "reasons.no-rank-drops", int64_t{0}) == 1);
+  CHECK(caf::get_or(status, "reasons.not-returned", int64_t{0}) == 1);
 }
 
 TEST_CASE_METHOD(peek_fixture,
