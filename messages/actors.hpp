@@ -128,6 +128,11 @@ using scanner = typed_actor_fwd<
 using peek_filter = typed_actor_fwd<
   // Candidates, oldest first; answers how many were accepted.
   caf::replies_to<atom::offer, std::vector<deal>>::with<uint64_t>,
+  // How many candidates are queued now (the SCANNER asks before a pass).
+  caf::replies_to<atom::backlog>::with<uint64_t>,
+  // Wiring, sent once by the pipeline right after spawning the SCANNER:
+  // the SCANNER is told `drained` whenever the queue runs dry.
+  caf::reacts_to<atom::upstream, scanner::unwrap>,
   caf::reacts_to<atom::retry, uint64_t>,
   caf::replies_to<atom::stop>::with<caf::ok_atom>>
   ::extend_with<status_client>;

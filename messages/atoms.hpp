@@ -28,6 +28,8 @@ KEEPA_ATOM(drained, "drained")   // downstream ran dry
 KEEPA_ATOM(offer, "offer")       // hand work to the next stage
 KEEPA_ATOM(tick, "tick")         // periodic self-addressed work trigger
 KEEPA_ATOM(stop, "stop")         // finish in-flight work, take no new work
+KEEPA_ATOM(backlog, "backlog")   // how many candidates a stage holds
+KEEPA_ATOM(upstream, "upstream") // wiring: who feeds a stage
 
 // -- storage --------------------------------------------------------------------
 KEEPA_ATOM(upsert, "upsert")

@@ -1,7 +1,8 @@
 // The TOKEN protocol: how every stage asks before it spends Keepa tokens.
 //
 //   stage --acquire(token_request)--> TOKEN
-//   TOKEN --token_grant | recharge_wait--> stage
+//   TOKEN --token_grant | recharge_wait--> stage   (a grant names the
+//                                                  active profile)
 //   client --settle(settlement)--> TOKEN        after every Keepa answer
 //   stage/client --release(grant_id)--> TOKEN   when a grant was never used
 //
@@ -66,12 +67,15 @@ struct token_grant {
   int64_t cost = 0;
   /// The projected balance once this grant is spent.
   int64_t projected_after = 0;
+  /// The profile in force when TOKEN granted (token_status::profile), so
+  /// that stages size their next requests without asking for a snapshot.
+  std::string profile;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_grant& x) {
   return f(caf::meta::type_name("token_grant"), x.grant_id, x.cost,
-           x.projected_after);
+           x.projected_after, x.profile);
 }
 
 /// Not now: come back with `ticket` after `retry_after`.

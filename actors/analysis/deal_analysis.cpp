@@ -109,6 +109,53 @@ caf::error validate(const analysis_config& c) {
   return caf::none;
 }
 
+// -- rejection reasons --------------------------------------------------------
+
+const char* to_string(rejection_reason x) {
+  using r = rejection_reason;
+  switch (x) {
+    case r::none:
+      return "";
+    case r::no_used_price:
+      return "no-used-price";
+    case r::price_out_of_range:
+      return "price-out-of-range";
+    case r::remembered:
+      return "remembered";
+    case r::bad_product_type:
+      return "bad-product-type";
+    case r::no_stats:
+      return "no-stats";
+    case r::no_buy_price:
+      return "no-buy-price";
+    case r::no_sell_price:
+      return "no-sell-price";
+    case r::sell_below_min:
+      return "sell-below-min";
+    case r::buy_above_sell:
+      return "buy-above-sell";
+    case r::roi_below_min:
+      return "roi-below-min";
+    case r::no_rank_drops:
+      return "no-rank-drops";
+    case r::profit_below_min:
+      return "profit-below-min";
+    case r::no_profit:
+      return "no-profit";
+    case r::not_returned:
+      return "not-returned";
+    case r::peek_failed:
+      return "peek-failed";
+    case r::commit_failed:
+      return "commit-failed";
+  }
+  return "?";
+}
+
+std::string failure_text(rejection_reason x, const caf::error& err) {
+  return std::string{to_string(x)} + ": " + render(err);
+}
+
 // -- Keepa data helpers -------------------------------------------------------
 
 int32_t at(const std::vector<int32_t>& xs, size_t index) {
@@ -158,18 +205,22 @@ int64_t basis_points(double x) {
 /// sell estimate, the gross ROI, or (with `profit`) the profit on `p`'s
 /// fees. Each rule is monotone: a price that breaks one, so does every
 /// higher price.
-const char* price_rule_broken(int64_t buy, int64_t sell, const product& p,
-                              const analysis_config& cfg, bool profit = true) {
+rejection_reason price_rule_broken(int64_t buy, int64_t sell,
+                                   const product& p,
+                                   const analysis_config& cfg,
+                                   bool profit = true) {
   if (buy * 10000 > basis_points(cfg.max_buy_to_sell) * sell)
-    return "buy-above-sell";
+    return rejection_reason::buy_above_sell;
   if ((sell - buy) * 10000 < basis_points(cfg.min_roi) * buy)
-    return "roi-below-min";
+    return rejection_reason::roi_below_min;
   if (!profit)
-    return nullptr;
+    return rejection_reason::none;
   auto cents = compute_math(static_cast<int32_t>(buy),
                             static_cast<int32_t>(sell), p, cfg)
                  .profit;
-  return cents <= 0 || cents < cfg.min_profit ? "profit-below-min" : nullptr;
+  return cents <= 0 || cents < cfg.min_profit
+           ? rejection_reason::profit_below_min
+           : rejection_reason::none;
 }
 
 /// The lowest buy price that breaks a price rule, given that `broken_at`
@@ -181,24 +232,35 @@ int32_t lowest_broken_price(int32_t broken_at, int64_t sell,
   int64_t breaks = broken_at;
   while (breaks - passes > 1) {
     auto mid = passes + (breaks - passes) / 2;
-    (price_rule_broken(mid, sell, p, cfg) ? breaks : passes) = mid;
+    (price_rule_broken(mid, sell, p, cfg) != rejection_reason::none
+       ? breaks
+       : passes)
+      = mid;
   }
   return static_cast<int32_t>(breaks);
 }
 
 /// rejection_record::retry_below for a rejection for `reason` at `buy`.
-int32_t retry_below(const std::string& reason, int32_t buy, int32_t sell,
+int32_t retry_below(rejection_reason reason, int32_t buy, int32_t sell,
                     const product& p, const analysis_config& cfg) {
-  // Rules no buy price can change.
-  for (auto fixed : {"bad-product-type", "no-sell-price", "sell-below-min",
-                     "no-rank-drops"})
-    if (reason == fixed)
+  using r = rejection_reason;
+  switch (reason) {
+    case r::bad_product_type:
+    case r::no_sell_price:
+    case r::sell_below_min:
+    case r::no_rank_drops:
+      // Rules no buy price can change.
       return 0;
-  for (auto priced : {"buy-above-sell", "roi-below-min", "profit-below-min",
-                      "no-profit"})
-    if (reason == priced && buy > 0 && sell > 0)
-      return lowest_broken_price(buy, sell, p, cfg);
-  return -1;
+    case r::buy_above_sell:
+    case r::roi_below_min:
+    case r::profit_below_min:
+    case r::no_profit:
+      if (buy > 0 && sell > 0)
+        return lowest_broken_price(buy, sell, p, cfg);
+      return -1;
+    default:
+      return -1;
+  }
 }
 
 } // namespace
@@ -248,14 +310,13 @@ int32_t cheapest_used_offer(const product& p) {
 
 // -- free pre-filter and rejection memory ------------------------------------
 
-caf::optional<std::string> pre_reject(const deal& d,
-                                      const analysis_config& cfg) {
+rejection_reason pre_reject(const deal& d, const analysis_config& cfg) {
   auto price = at(d.current, csv::used);
   if (price <= 0)
-    return std::string{"no-used-price"};
+    return rejection_reason::no_used_price;
   if (price < cfg.min_price || (cfg.max_price > 0 && price > cfg.max_price))
-    return std::string{"price-out-of-range"};
-  return caf::none;
+    return rejection_reason::price_out_of_range;
+  return rejection_reason::none;
 }
 
 caf::optional<int32_t> deal_profit_estimate(const deal& d,
@@ -297,22 +358,23 @@ peek_verdict peek(const product& p, const analysis_config& cfg) {
   v.est_sell_price = est_sell_price_of(p);
   auto buy = static_cast<int64_t>(v.buy_price);
   auto sell = static_cast<int64_t>(v.est_sell_price);
+  using r = rejection_reason;
   if (p.product_type != 0)
-    v.reason = "bad-product-type";
+    v.reason = r::bad_product_type;
   else if (!p.has_stats)
-    v.reason = "no-stats";
+    v.reason = r::no_stats;
   else if (buy <= 0)
-    v.reason = "no-buy-price";
+    v.reason = r::no_buy_price;
   else if (sell <= 0)
-    v.reason = "no-sell-price";
+    v.reason = r::no_sell_price;
   else if (sell < cfg.min_sell_price)
-    v.reason = "sell-below-min";
+    v.reason = r::sell_below_min;
   else if (auto why = price_rule_broken(buy, sell, p, cfg, cfg.peek_profit);
-           why != nullptr && std::string{why} != "profit-below-min")
+           why != r::none && why != r::profit_below_min)
     v.reason = why;
   else if (std::max(p.stats.sales_rank_drops365, 0) < cfg.min_rank_drops)
-    v.reason = "no-rank-drops";
-  else if (why != nullptr)
+    v.reason = r::no_rank_drops;
+  else if (why != r::none)
     v.reason = why;
   else
     v.viable = true;
@@ -367,7 +429,7 @@ commit_verdict commit(const survivor& s, const product& full,
   commit_verdict v;
   auto sell = s.est_sell_price;
   if (full.product_type != 0) {
-    v.reason = "bad-product-type";
+    v.reason = rejection_reason::bad_product_type;
     v.retry_below = 0;
     return v;
   }
@@ -392,17 +454,18 @@ commit_verdict commit(const survivor& s, const product& full,
     buy = buy_price_of(full);
   v.buy_price = buy;
   if (buy <= 0) {
-    v.reason = "no-buy-price";
+    v.reason = rejection_reason::no_buy_price;
     return v;
   }
   if (sell <= 0) {
-    v.reason = "no-sell-price";
+    v.reason = rejection_reason::no_sell_price;
     return v;
   }
   v.math = compute_math(buy, sell, full, cfg);
   v.profit = v.math.profit;
   if (v.profit <= 0 || v.profit < cfg.min_profit) {
-    v.reason = v.profit <= 0 ? "no-profit" : "profit-below-min";
+    v.reason = v.profit <= 0 ? rejection_reason::no_profit
+                             : rejection_reason::profit_below_min;
     // The feed's used price never exceeds the landing price paid here.
     v.retry_below = retry_below(v.reason, buy, sell, full, cfg);
     return v;

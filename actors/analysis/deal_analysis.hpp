@@ -75,6 +75,48 @@ caf::expected<analysis_config> analysis_config_from(const caf::settings& xs);
 /// ratios <= 0, a price range with max < min, ...).
 caf::error validate(const analysis_config& cfg);
 
+// -- rejection reasons --------------------------------------------------------
+
+/// Why a deal is not committed. Its text (to_string) is what storage keeps
+/// in rejection_record::reason and what stage status counts by.
+enum class rejection_reason : uint8_t {
+  /// Not rejected.
+  none = 0,
+  // -- the free pre-filter and the rejection memory (scanner) --
+  no_used_price,
+  price_out_of_range,
+  /// Rejected before at no lower price (storage keeps the first record).
+  remembered,
+  // -- the viability rules (peek; the commit checks them again) --
+  bad_product_type,
+  no_stats,
+  no_buy_price,
+  no_sell_price,
+  sell_below_min,
+  buy_above_sell,
+  roi_below_min,
+  no_rank_drops,
+  profit_below_min,
+  // -- the commit's math --
+  no_profit,
+  // -- the stages --
+  /// Keepa did not return the product.
+  not_returned,
+  /// The product request failed every attempt; stored with the error
+  /// ("peek-failed: ...", see failure_text).
+  peek_failed,
+  commit_failed,
+};
+
+/// "no-used-price", "price-out-of-range", "remembered", "bad-product-type",
+/// "no-stats", "no-buy-price", "no-sell-price", "sell-below-min",
+/// "buy-above-sell", "roi-below-min", "no-rank-drops", "profit-below-min",
+/// "no-profit", "not-returned", "peek-failed", "commit-failed"; "" for none.
+const char* to_string(rejection_reason x);
+
+/// The stored text of a failure: "peek-failed: <error>".
+std::string failure_text(rejection_reason x, const caf::error& err);
+
 // -- Keepa data helpers -------------------------------------------------------
 
 /// The value at `index` of a Keepa array, or -1 when the array is shorter.
@@ -98,10 +140,9 @@ int32_t cheapest_used_offer(const product& p);
 
 // -- free pre-filter and rejection memory ------------------------------------
 
-/// Why a deal is worthless on its feed data alone ("no-used-price",
-/// "price-out-of-range"), or none.
-caf::optional<std::string> pre_reject(const deal& d,
-                                      const analysis_config& cfg);
+/// Why a deal is worthless on its feed data alone (no_used_price,
+/// price_out_of_range), or none.
+rejection_reason pre_reject(const deal& d, const analysis_config& cfg);
 
 /// The profit (cents) the feed alone promises: buying at the deal's price
 /// and selling at its 90-day USED average, on the configured fees (what
@@ -121,10 +162,10 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
 
 struct peek_verdict {
   bool viable = false;
-  /// Stable identifier when not viable: "bad-product-type", "no-stats",
-  /// "no-buy-price", "no-sell-price", "sell-below-min", "buy-above-sell",
-  /// "roi-below-min", "no-rank-drops", "profit-below-min".
-  std::string reason;
+  /// Why not viable: bad_product_type, no_stats, no_buy_price,
+  /// no_sell_price, sell_below_min, buy_above_sell, roi_below_min,
+  /// no_rank_drops or profit_below_min; none when viable.
+  rejection_reason reason = rejection_reason::none;
   int32_t buy_price = -1;
   int32_t est_sell_price = -1;
   /// For the rejection memory (rejection_record::retry_below).
@@ -171,8 +212,8 @@ struct commit_verdict {
   /// Set when the deal is worth storing.
   caf::optional<deal_record> record;
   /// Otherwise why not: a peek reason (the full product no longer passes),
-  /// "no-profit" (profit <= 0) or "profit-below-min".
-  std::string reason;
+  /// no_profit (profit <= 0) or profit_below_min.
+  rejection_reason reason = rejection_reason::none;
   /// The buy price used and the resulting profit, also when rejected.
   int32_t buy_price = -1;
   int32_t profit = 0;

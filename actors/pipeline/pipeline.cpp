@@ -1,6 +1,7 @@
 #include "actors/pipeline/pipeline.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/settings.hpp>
 
 #include "config/pipeline_config.hpp"
@@ -70,6 +71,9 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
   h.committer = spawn_committer(sys, ctx, s.commit);
   h.peek = spawn_peek_filter(sys, ctx, s.peek, h.committer);
   h.scanner = spawn_scanner(sys, ctx, s.scan, h.peek);
+  // The scanner needs the peek-filter at spawn; the peek-filter learns its
+  // upstream (told `drained` when its queue runs dry) right after.
+  caf::anon_send(h.peek, atom::upstream_v, h.scanner);
   h.updater = spawn_updater(sys, ctx, s.update);
   return h;
 }

@@ -16,10 +16,18 @@
 //   template <class Self>
 //   static void on_failed(Self, std::vector<Item>, const caf::error&);
 //   static constexpr stage what;
-// and may hide
+// (Self may be the stage's own stateful pointer type) and may hide
 //   int64_t priority(const Item&) const;
 // (called once per offered item) to have items queued best first, ties in
-// arrival order; the base's makes the queue first come, first served.
+// arrival order; the base's makes the queue first come, first served; and
+//   template <class Self> static void on_dry(Self);
+// called when the queue runs dry with nothing in flight.
+//
+// The gate (actors/stages/stage.hpp) is the stage's state machine towards
+// TOKEN; `in_flight` counts the batches sent. A batch is sized by the
+// profile the stage knows when it asks (its latest grant's); when the grant
+// names another profile, the batch still takes at most the items its cost
+// covered, and the next batch follows the new profile.
 
 #pragma once
 
@@ -36,6 +44,7 @@
 #include "actors/status.hpp"
 #include "actors/client/costs.hpp"
 #include "actors/stages/stage.hpp"
+#include "actors/stages/stop.hpp"
 
 namespace keepa {
 
@@ -104,23 +113,20 @@ private:
   int64_t front_ = 0;
 };
 
+/// What a batch stage's state holds besides its own counters and hooks.
 template <class Item>
 struct batch_state_base {
   using item_type = Item;
   stage_context ctx;
   token_gate gate;
+  stop_protocol stop;
   batch_queue<Item> queue;
+  /// Batches sent and not answered.
   int32_t in_flight = 0;
   int32_t max_in_flight = 2;
   int32_t attempts = 3;
   /// Failed attempts per ASIN.
   std::unordered_map<std::string, int32_t> failures;
-  bool stopping = false;
-  std::vector<caf::response_promise> stop_waiters;
-  /// Who to tell when the queue runs dry (the last sender of offers), if
-  /// `report_drained`.
-  caf::strong_actor_ptr upstream;
-  bool report_drained = false;
   uint64_t requests = 0;
   uint64_t items_done = 0;
   uint64_t errors = 0;
@@ -130,44 +136,67 @@ struct batch_state_base {
     // next offer or batch completion pumps again.
   }
 
+  /// Nothing in flight and nothing asked.
   bool idle() const {
-    return in_flight == 0 && !gate.busy;
+    return in_flight == 0 && !gate.busy();
   }
 
   int64_t priority(const Item&) const {
     return 0;
   }
 
-  /// Nothing sent and no grant held: at most a recharge-wait is pending,
-  /// whose retry then finds `stopping` and asks for nothing.
+  /// Nothing sent and no answer from TOKEN outstanding: at most a
+  /// recharge-wait is pending, whose grant is then released.
   bool stoppable() const {
-    return in_flight == 0 && (!gate.busy || gate.req.ticket != 0);
+    return in_flight == 0 && gate.settled();
+  }
+
+  template <class Self>
+  static void on_dry(Self) {
+    // nop
   }
 };
 
 template <class Self>
-void settle_stop(Self self) {
-  auto& st = self->state;
-  if (!st.stopping || !st.stoppable())
-    return;
-  for (auto& rp : st.stop_waiters)
-    rp.deliver(caf::ok_atom::value);
-  st.stop_waiters.clear();
-}
-
-template <class Self>
 void pump(Self self);
 
-/// Ends a batch: counts, pumps the next, tells upstream when dry.
+/// Ends a batch: pumps the next, settles a stop, reports a dry queue.
 template <class Self>
 void batch_done(Self self) {
+  using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
   --st.in_flight;
   pump(self);
   settle_stop(self);
-  if (st.report_drained && st.queue.empty() && st.idle() && st.upstream)
-    caf::anon_send(caf::actor_cast<scanner_actor>(st.upstream),
-                   atom::drained_v);
+  if (st.queue.empty() && st.idle())
+    state_type::on_dry(self);
+}
+
+/// A batch came back 429 (not run) or failed: the items go back to the
+/// front, except those out of attempts, which are recorded as failed.
+template <class Self, class Item>
+void batch_failed(Self self, std::vector<Item>& items, const caf::error& err) {
+  using state_type = std::decay_t<decltype(self->state)>;
+  auto& st = self->state;
+  if (err == ec::not_enough_tokens) {
+    // Not run: back to the front, ask TOKEN again.
+    for (auto i = items.rbegin(); i != items.rend(); ++i)
+      st.queue.push_front(std::move(*i));
+    return;
+  }
+  ++st.errors;
+  stage_log(self, "product batch: " + render(err));
+  std::vector<Item> failed;
+  for (auto i = items.rbegin(); i != items.rend(); ++i) {
+    if (++st.failures[state_type::asin_of(*i)] >= st.attempts) {
+      st.failures.erase(state_type::asin_of(*i));
+      failed.push_back(std::move(*i));
+    } else {
+      st.queue.push_front(std::move(*i));
+    }
+  }
+  if (!failed.empty())
+    state_type::on_failed(self, std::move(failed), err);
 }
 
 template <class Self, class Item>
@@ -191,80 +220,70 @@ void run_batch(Self self, std::vector<Item> items, product_query q) {
         batch_done(self);
       },
       [self, batch](caf::error& err) {
-        auto& items = *batch;
-        auto& st = self->state;
-        if (err == ec::not_enough_tokens) {
-          // Not run: back to the front, ask TOKEN again.
-          for (auto i = items.rbegin(); i != items.rend(); ++i)
-            st.queue.push_front(std::move(*i));
-          batch_done(self);
-          return;
-        }
-        ++st.errors;
-        stage_log(self, "product batch: " + render(err));
-        std::vector<Item> failed;
-        for (auto i = items.rbegin(); i != items.rend(); ++i) {
-          if (++st.failures[state_type::asin_of(*i)] >= st.attempts) {
-            st.failures.erase(state_type::asin_of(*i));
-            failed.push_back(std::move(*i));
-          } else {
-            st.queue.push_front(std::move(*i));
-          }
-        }
-        if (!failed.empty())
-          state_type::on_failed(self, std::move(failed), err);
+        batch_failed(self, *batch, err);
         batch_done(self);
       });
 }
 
+/// Sends the next batch under grant `g`: at most `n` items (what the grant
+/// covers, whatever profile it names), the first ones of the queue now.
 template <class Self>
-void pump(Self self) {
+void start_batch(Self self, size_t n, product_query q, const token_grant& g) {
   using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
-  if (st.gate.busy || st.queue.empty() || st.in_flight >= st.max_in_flight)
+  if (release_after_stop(self, g)) {
+    settle_stop(self);
     return;
-  st.gate.busy = true; // reserved while the profile is looked up
-  with_profile(self, [self](const profile& p) {
-    auto& st = self->state;
-    st.gate.busy = false;
-    if (st.queue.empty()) {
-      settle_stop(self);
-      return;
-    }
-    auto n = std::min(st.queue.size(),
-                      static_cast<size_t>(state_type::batch_size(p)));
-    // make_query only reads the items.
-    auto q = st.queue.lend(n, [&](const auto& items) {
-      return state_type::make_query(self, p, items);
-    });
-    acquire(self, state_type::what, worst_case_cost(q),
-            [self, n, q](const token_grant& g) mutable {
-              auto& st = self->state;
-              if (st.stopping) {
-                self->send(st.ctx.token, atom::release_v, g.grant_id);
-                settle_stop(self);
-                return;
-              }
-              // The queue may have changed while waiting; take the first n.
-              auto k = std::min(n, st.queue.size());
-              std::vector<typename state_type::item_type> items;
-              items.reserve(k);
-              for (size_t i = 0; i < k; ++i) {
-                items.push_back(std::move(st.queue.front()));
-                st.queue.pop_front();
-              }
-              if (items.empty()) {
-                self->send(st.ctx.token, atom::release_v, g.grant_id);
-                return;
-              }
-              q.asins.clear();
-              for (auto& x : items)
-                q.asins.push_back(state_type::asin_of(x));
-              q.grant_id = g.grant_id;
-              run_batch(self, std::move(items), std::move(q));
-              pump(self);
-            });
+  }
+  // The queue may have changed while waiting; take the first n.
+  auto k = std::min(n, st.queue.size());
+  std::vector<typename state_type::item_type> items;
+  items.reserve(k);
+  for (size_t i = 0; i < k; ++i) {
+    items.push_back(std::move(st.queue.front()));
+    st.queue.pop_front();
+  }
+  if (items.empty()) {
+    self->send(st.ctx.token, atom::release_v, g.grant_id);
+    return;
+  }
+  q.asins.clear();
+  for (auto& x : items)
+    q.asins.push_back(state_type::asin_of(x));
+  q.grant_id = g.grant_id;
+  run_batch(self, std::move(items), std::move(q));
+  pump(self);
+}
+
+/// Sizes the next batch by `p` and asks TOKEN for its cost.
+template <class Self>
+void size_batch(Self self, const profile& p) {
+  using state_type = std::decay_t<decltype(self->state)>;
+  auto& st = self->state;
+  if (st.queue.empty()) {
+    settle_stop(self);
+    return;
+  }
+  auto n = std::min(st.queue.size(),
+                    static_cast<size_t>(state_type::batch_size(p)));
+  // make_query only reads the items.
+  auto q = st.queue.lend(n, [&](const auto& items) {
+    return state_type::make_query(self, p, items);
   });
+  acquire(self, state_type::what, worst_case_cost(q),
+          [self, n, q](const token_grant& g) mutable {
+            start_batch(self, n, std::move(q), g);
+          });
+}
+
+/// Starts the next batch if the gate is free, items wait and fewer than
+/// `max_in_flight` batches are in flight.
+template <class Self>
+void pump(Self self) {
+  auto& st = self->state;
+  if (st.gate.busy() || st.queue.empty() || st.in_flight >= st.max_in_flight)
+    return;
+  with_profile(self, [self](const profile& p) { size_batch(self, p); });
 }
 
 /// Queues `x` behind every item of at least its priority.
@@ -278,21 +297,10 @@ void enqueue(State& st, Item x) {
 template <class Self, class Item>
 uint64_t accept(Self self, std::vector<Item>& xs) {
   auto& st = self->state;
-  st.upstream = self->current_sender();
   for (auto& x : xs)
     enqueue(st, std::move(x));
   pump(self);
   return st.queue.size();
-}
-
-template <class Self>
-caf::result<caf::ok_atom> stop_batches(Self self) {
-  auto& st = self->state;
-  st.stopping = true;
-  if (st.stoppable())
-    return caf::ok_atom::value;
-  st.stop_waiters.push_back(self->make_response_promise());
-  return st.stop_waiters.back();
 }
 
 template <class Self>

@@ -5,104 +5,84 @@
 #include <caf/actor_system.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/stages/batch_stage.hpp"
 #include "messages/keepa.hpp"
 #include "messages/pipeline.hpp"
 #include "messages/storage.hpp"
 
 namespace keepa {
 
+product_query committer_state::make_query(committer_pointer self,
+                                          const profile& p,
+                                          const std::vector<survivor>& xs) {
+  product_query q;
+  q.domain = self->state.ctx.domain;
+  q.stats = "365";
+  q.history = true;
+  q.offers = p.commit_offers;
+  q.only_live_offers = true;
+  for (auto& x : xs)
+    q.asins.push_back(x.candidate.asin);
+  return q;
+}
+
 namespace {
 
-struct committer_state : batch_state_base<survivor> {
-  static constexpr const char* name = "committer";
-  static constexpr stage what = stage::commit;
+void store(committer_pointer self, upsert_batch b) {
+  self->request(self->state.ctx.storage, caf::infinite, atom::upsert_v,
+                std::move(b))
+    .then([self](upsert_ack& ack) { self->state.stored += ack.deals; },
+          [self](caf::error& err) {
+            ++self->state.errors;
+            stage_log(self, "storage: " + render(err));
+          });
+}
 
-  uint64_t committed = 0;
-  uint64_t rejected = 0;
-  uint64_t stored = 0;
-  int64_t profit_sum = 0;
+} // namespace
 
-  static int32_t batch_size(const profile& p) {
-    return p.commit_batch;
-  }
-
-  static const std::string& asin_of(const survivor& s) {
-    return s.candidate.asin;
-  }
-
-  template <class Self>
-  static product_query make_query(Self self, const profile& p,
-                                  const std::vector<survivor>& xs) {
-    product_query q;
-    q.domain = self->state.ctx.domain;
-    q.stats = "365";
-    q.history = true;
-    q.offers = p.commit_offers;
-    q.only_live_offers = true;
-    for (auto& x : xs)
-      q.asins.push_back(x.candidate.asin);
-    return q;
-  }
-
-  template <class Self>
-  static void store(Self self, upsert_batch b) {
-    self->request(self->state.ctx.storage, caf::infinite, atom::upsert_v,
-                  std::move(b))
-      .then([self](upsert_ack& ack) { self->state.stored += ack.deals; },
-            [self](caf::error& err) {
-              ++self->state.errors;
-              stage_log(self, "storage: " + render(err));
-            });
-  }
-
-  template <class Self>
-  static void on_products(Self self, std::vector<survivor> xs,
-                          product_page& page) {
-    auto& st = self->state;
-    auto now = unix_now_ms(self, st.ctx);
-    std::map<std::string, const product*> by_asin;
-    for (auto& p : page.products)
-      by_asin.emplace(p.asin, &p);
-    upsert_batch b;
-    for (auto& s : xs) {
-      b.done.push_back(position_of(s.candidate));
-      auto i = by_asin.find(s.candidate.asin);
-      commit_verdict v;
-      if (i == by_asin.end())
-        v.reason = "not-returned";
-      else
-        v = commit(s, *i->second, *st.ctx.analysis, now);
-      if (v.record) {
-        ++st.committed;
-        st.profit_sum += v.record->profit;
-        b.deals.push_back(std::move(*v.record));
-      } else {
-        ++st.rejected;
-        b.rejections.push_back(rejection_record{
-          s.candidate.asin, stage::commit, v.reason,
-          v.buy_price > 0 ? v.buy_price : s.buy_price, now, v.retry_below});
-      }
+void committer_state::on_products(committer_pointer self,
+                                  std::vector<survivor> xs,
+                                  product_page& page) {
+  auto& st = self->state;
+  auto now = unix_now_ms(self, st.ctx);
+  std::map<std::string, const product*> by_asin;
+  for (auto& p : page.products)
+    by_asin.emplace(p.asin, &p);
+  upsert_batch b;
+  for (auto& s : xs) {
+    b.done.push_back(position_of(s.candidate));
+    auto i = by_asin.find(s.candidate.asin);
+    commit_verdict v;
+    if (i == by_asin.end())
+      v.reason = rejection_reason::not_returned;
+    else
+      v = commit(s, *i->second, *st.ctx.analysis, now);
+    if (v.record) {
+      ++st.committed;
+      st.profit_sum += v.record->profit;
+      b.deals.push_back(std::move(*v.record));
+    } else {
+      ++st.rejected;
+      b.rejections.push_back(rejection_record{
+        s.candidate.asin, stage::commit, to_string(v.reason),
+        v.buy_price > 0 ? v.buy_price : s.buy_price, now, v.retry_below});
     }
-    store(self, std::move(b));
   }
+  store(self, std::move(b));
+}
 
-  template <class Self>
-  static void on_failed(Self self, std::vector<survivor> xs,
-                        const caf::error& err) {
-    auto now = unix_now_ms(self, self->state.ctx);
-    upsert_batch b;
-    for (auto& s : xs) {
-      b.done.push_back(position_of(s.candidate));
-      b.rejections.push_back(rejection_record{s.candidate.asin, stage::commit,
-                                              "commit-failed: " + render(err),
-                                              INT32_MAX, now});
-    }
-    store(self, std::move(b));
+void committer_state::on_failed(committer_pointer self,
+                                std::vector<survivor> xs,
+                                const caf::error& err) {
+  auto now = unix_now_ms(self, self->state.ctx);
+  upsert_batch b;
+  for (auto& s : xs) {
+    b.done.push_back(position_of(s.candidate));
+    b.rejections.push_back(rejection_record{
+      s.candidate.asin, stage::commit,
+      failure_text(rejection_reason::commit_failed, err), INT32_MAX, now});
   }
-};
-
-using committer_pointer = committer_actor::stateful_pointer<committer_state>;
+  store(self, std::move(b));
+}
 
 committer_actor::behavior_type committer(committer_pointer self,
                                          stage_context ctx,
@@ -116,7 +96,7 @@ committer_actor::behavior_type committer(committer_pointer self,
       return accept(self, xs);
     },
     [self](atom::retry, uint64_t ticket) { on_retry(self, ticket); },
-    [self](atom::stop) { return stop_batches(self); },
+    [self](atom::stop) { return request_stop(self); },
     [self](atom::status) {
       auto& st = self->state;
       caf::settings xs;
@@ -129,8 +109,6 @@ committer_actor::behavior_type committer(committer_pointer self,
     },
   };
 }
-
-} // namespace
 
 committer_actor spawn_committer(caf::actor_system& sys, stage_context ctx,
                                 committer_config cfg) {

@@ -5,143 +5,153 @@
 #include <caf/actor_system.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/stages/batch_stage.hpp"
 #include "messages/keepa.hpp"
 #include "messages/pipeline.hpp"
 #include "messages/storage.hpp"
 
 namespace keepa {
 
+int64_t peek_state::priority(const deal& d) const {
+  return deal_profit_estimate(d, *ctx.analysis).value_or(0);
+}
+
+product_query peek_state::query(const profile& p) const {
+  product_query q;
+  q.domain = ctx.domain;
+  q.stats = cfg.stats;
+  q.history = false;
+  // offers=0 is refused by Keepa: 0 means the parameter is omitted.
+  q.offers = p.peek_offers;
+  return q;
+}
+
+product_query peek_state::make_query(peek_pointer self, const profile& p,
+                                     const std::vector<deal>& xs) {
+  auto q = self->state.query(p);
+  for (auto& x : xs)
+    q.asins.push_back(x.asin);
+  return q;
+}
+
 namespace {
 
-struct peek_state : batch_state_base<deal> {
-  static constexpr const char* name = "peek-filter";
-  static constexpr stage what = stage::peek;
+/// Stores the rejections `rs` of the deals `xs`; their positions are done.
+void reject_all(peek_pointer self, const std::vector<deal>& xs,
+                std::vector<rejection_record> rs) {
+  auto& st = self->state;
+  upsert_batch b;
+  b.rejections = std::move(rs);
+  for (auto& d : xs)
+    b.done.push_back(position_of(d));
+  self->request(st.ctx.storage, caf::infinite, atom::upsert_v, std::move(b))
+    .then([](upsert_ack&) {},
+          [self](caf::error& err) {
+            ++self->state.errors;
+            stage_log(self, "storage: " + render(err));
+          });
+}
 
-  peek_filter_config cfg;
-  committer_actor committer;
-  uint64_t peeked = 0;
-  uint64_t survived = 0;
-  uint64_t rejected = 0;
-  std::map<std::string, uint64_t> reasons;
+/// The verdict on the candidate `d`, whose light product is `p` (nullptr
+/// when Keepa did not return it).
+peek_verdict verdict_of(peek_pointer self, const product* p) {
+  peek_verdict v;
+  if (p == nullptr)
+    v.reason = rejection_reason::not_returned;
+  else
+    v = peek(*p, *self->state.ctx.analysis);
+  return v;
+}
 
-  static int32_t batch_size(const profile& p) {
-    return p.peek_batch;
-  }
+rejection_record rejection_of(const deal& d, const peek_verdict& v,
+                              int64_t now) {
+  rejection_record r;
+  r.asin = d.asin;
+  r.where = stage::peek;
+  r.reason = to_string(v.reason);
+  r.price_seen = v.buy_price > 0 ? v.buy_price : at(d.current, csv::used);
+  r.at_ms = now;
+  r.retry_below = v.retry_below;
+  return r;
+}
 
-  static const std::string& asin_of(const deal& d) {
-    return d.asin;
-  }
+} // namespace
 
-  /// Peeks cost a token per book, and at a small plan the backlog holds
-  /// hours of them: the books the feed alone promises the most profit on
-  /// go first, before they change again (unknown counts as 0).
-  int64_t priority(const deal& d) const {
-    return deal_profit_estimate(d, *ctx.analysis).value_or(0);
-  }
-
-  product_query query(const profile& p) const {
-    product_query q;
-    q.domain = ctx.domain;
-    q.stats = cfg.stats;
-    q.history = false;
-    // offers=0 is refused by Keepa: 0 means the parameter is omitted.
-    q.offers = p.peek_offers;
-    return q;
-  }
-
-  template <class Self>
-  static product_query make_query(Self self, const profile& p,
-                                  const std::vector<deal>& xs) {
-    auto q = self->state.query(p);
-    for (auto& x : xs)
-      q.asins.push_back(x.asin);
-    return q;
-  }
-
-  template <class Self>
-  static void reject_all(Self self, const std::vector<deal>& xs,
-                         std::vector<rejection_record> rs) {
-    auto& st = self->state;
-    upsert_batch b;
-    b.rejections = std::move(rs);
-    for (auto& d : xs)
-      b.done.push_back(position_of(d));
-    self->request(st.ctx.storage, caf::infinite, atom::upsert_v, std::move(b))
-      .then([](upsert_ack&) {},
-            [self](caf::error& err) {
-              ++self->state.errors;
-              stage_log(self, "storage: " + render(err));
-            });
-  }
-
-  template <class Self>
-  static void on_products(Self self, std::vector<deal> xs,
-                          product_page& page) {
-    auto& st = self->state;
-    auto now = unix_now_ms(self, st.ctx);
-    std::map<std::string, product*> by_asin;
-    for (auto& p : page.products)
-      by_asin.emplace(p.asin, &p);
-    std::vector<survivor> survivors;
-    std::vector<rejection_record> rs;
-    std::vector<deal> rejected;
-    for (auto& d : xs) {
-      ++st.peeked;
-      auto i = by_asin.find(d.asin);
-      peek_verdict v;
-      if (i == by_asin.end())
-        v.reason = "not-returned";
-      else
-        v = peek(*i->second, *st.ctx.analysis);
-      if (v.viable) {
-        ++st.survived;
-        survivor s;
-        s.candidate = std::move(d);
-        s.light = std::move(*i->second);
-        s.buy_price = v.buy_price;
-        s.est_sell_price = v.est_sell_price;
-        survivors.push_back(std::move(s));
-        continue;
-      }
-      ++st.rejected;
-      ++st.reasons[v.reason];
-      rejection_record r;
-      r.asin = d.asin;
-      r.where = stage::peek;
-      r.reason = v.reason;
-      r.price_seen = v.buy_price > 0 ? v.buy_price : at(d.current, csv::used);
-      r.at_ms = now;
-      r.retry_below = v.retry_below;
-      rs.push_back(std::move(r));
-      rejected.push_back(std::move(d));
+void peek_state::on_products(peek_pointer self, std::vector<deal> xs,
+                             product_page& page) {
+  auto& st = self->state;
+  auto now = unix_now_ms(self, st.ctx);
+  std::map<std::string, product*> by_asin;
+  for (auto& p : page.products)
+    by_asin.emplace(p.asin, &p);
+  std::vector<survivor> survivors;
+  std::vector<rejection_record> rs;
+  std::vector<deal> rejected;
+  for (auto& d : xs) {
+    ++st.peeked;
+    auto i = by_asin.find(d.asin);
+    auto v = verdict_of(self, i == by_asin.end() ? nullptr : i->second);
+    if (v.viable) {
+      ++st.survived;
+      survivor s;
+      s.candidate = std::move(d);
+      s.light = std::move(*i->second);
+      s.buy_price = v.buy_price;
+      s.est_sell_price = v.est_sell_price;
+      survivors.push_back(std::move(s));
+      continue;
     }
-    if (!rejected.empty())
-      reject_all(self, rejected, std::move(rs));
-    if (!survivors.empty())
-      self->request(st.committer, caf::infinite, atom::offer_v,
-                    std::move(survivors))
-        .then([](uint64_t) {});
+    ++st.rejected;
+    ++st.reasons[v.reason];
+    rs.push_back(rejection_of(d, v, now));
+    rejected.push_back(std::move(d));
   }
+  if (!rejected.empty())
+    reject_all(self, rejected, std::move(rs));
+  if (!survivors.empty())
+    self->request(st.committer, caf::infinite, atom::offer_v,
+                  std::move(survivors))
+      .then([](uint64_t) {});
+}
 
-  template <class Self>
-  static void on_failed(Self self, std::vector<deal> xs,
-                        const caf::error& err) {
-    // Recorded so the watermark moves on. The price is recorded as the
-    // highest possible, so the rejection memory never blocks a retry.
-    auto now = unix_now_ms(self, self->state.ctx);
-    std::vector<rejection_record> rs;
-    for (auto& d : xs) {
-      ++self->state.reasons["peek-failed"];
-      rs.push_back(rejection_record{d.asin, stage::peek,
-                                    "peek-failed: " + render(err),
-                                    INT32_MAX, now});
-    }
-    reject_all(self, xs, std::move(rs));
+void peek_state::on_failed(peek_pointer self, std::vector<deal> xs,
+                           const caf::error& err) {
+  // Recorded so the watermark moves on. The price is recorded as the
+  // highest possible, so the rejection memory never blocks a retry.
+  auto now = unix_now_ms(self, self->state.ctx);
+  std::vector<rejection_record> rs;
+  for (auto& d : xs) {
+    ++self->state.reasons[rejection_reason::peek_failed];
+    rs.push_back(rejection_record{
+      d.asin, stage::peek, failure_text(rejection_reason::peek_failed, err),
+      INT32_MAX, now});
   }
-};
+  reject_all(self, xs, std::move(rs));
+}
 
-using peek_pointer = peek_filter_actor::stateful_pointer<peek_state>;
+void peek_state::on_dry(peek_pointer self) {
+  auto& st = self->state;
+  if (st.upstream)
+    self->send(st.upstream, atom::drained_v);
+}
+
+namespace {
+
+caf::settings to_settings(peek_pointer self) {
+  auto& st = self->state;
+  caf::settings xs;
+  put_batches(self, xs);
+  xs.emplace("peeked", static_cast<int64_t>(st.peeked));
+  xs.emplace("survived", static_cast<int64_t>(st.survived));
+  xs.emplace("rejected", static_cast<int64_t>(st.rejected));
+  caf::settings reasons;
+  for (auto& kvp : st.reasons)
+    reasons.emplace(std::string{to_string(kvp.first)},
+                    static_cast<int64_t>(kvp.second));
+  xs.emplace("reasons", std::move(reasons));
+  return xs;
+}
+
+} // namespace
 
 peek_filter_actor::behavior_type peek_filter(peek_pointer self,
                                              stage_context ctx,
@@ -153,30 +163,19 @@ peek_filter_actor::behavior_type peek_filter(peek_pointer self,
   st.max_in_flight = st.cfg.max_in_flight;
   st.attempts = st.cfg.attempts;
   st.committer = std::move(committer);
-  st.report_drained = true;
   return {
     [self](atom::offer, std::vector<deal>& xs) -> uint64_t {
       return accept(self, xs);
     },
-    [self](atom::retry, uint64_t ticket) { on_retry(self, ticket); },
-    [self](atom::stop) { return stop_batches(self); },
-    [self](atom::status) {
-      auto& st = self->state;
-      caf::settings xs;
-      put_batches(self, xs);
-      xs.emplace("peeked", static_cast<int64_t>(st.peeked));
-      xs.emplace("survived", static_cast<int64_t>(st.survived));
-      xs.emplace("rejected", static_cast<int64_t>(st.rejected));
-      caf::settings reasons;
-      for (auto& kvp : st.reasons)
-        reasons.emplace(kvp.first, static_cast<int64_t>(kvp.second));
-      xs.emplace("reasons", std::move(reasons));
-      return xs;
+    [self](atom::backlog) -> uint64_t { return self->state.queue.size(); },
+    [self](atom::upstream, scanner_actor& up) {
+      self->state.upstream = std::move(up);
     },
+    [self](atom::retry, uint64_t ticket) { on_retry(self, ticket); },
+    [self](atom::stop) { return request_stop(self); },
+    [self](atom::status) { return to_settings(self); },
   };
 }
-
-} // namespace
 
 peek_filter_actor spawn_peek_filter(caf::actor_system& sys, stage_context ctx,
                                     peek_filter_config cfg,

@@ -1,10 +1,17 @@
 // The PEEK-FILTER: batches candidates (profile peek-batch), buys light
 // products (stats, no history; offers only when the profile says so),
 // applies the viability rules (actors/deal_analysis.hpp), records
-// rejections with their reason and offers survivors to the committer.
+// rejections with their reason and offers survivors to the committer. It
+// tells the SCANNER (its upstream, wired by the pipeline) when its queue
+// runs dry.
 
 #pragma once
 
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/stages/batch_stage.hpp"
 #include "actors/stages/stage.hpp"
 #include "config/defaults.hpp"
 
@@ -19,6 +26,66 @@ struct peek_filter_config {
   int32_t attempts = defaults::peek::attempts;
 };
 
+struct peek_state;
+
+using peek_pointer = peek_filter_actor::stateful_pointer<peek_state>;
+
+/// The PEEK-FILTER's state: the batch stage's queue of candidates, best
+/// first by the profit the feed alone promises.
+struct peek_state : batch_state_base<deal> {
+  static constexpr const char* name = "peek-filter";
+  static constexpr stage what = stage::peek;
+
+  peek_filter_config cfg;
+  committer_actor committer;
+  /// Told `drained` when the queue runs dry (set by the `upstream` wiring).
+  scanner_actor upstream;
+  uint64_t peeked = 0;
+  uint64_t survived = 0;
+  uint64_t rejected = 0;
+  /// Rejections by reason (status "reasons").
+  std::map<rejection_reason, uint64_t> reasons;
+
+  static int32_t batch_size(const profile& p) {
+    return p.peek_batch;
+  }
+
+  static const std::string& asin_of(const deal& d) {
+    return d.asin;
+  }
+
+  /// Peeks cost a token per book, and at a small plan the backlog holds
+  /// hours of them: the books the feed alone promises the most profit on
+  /// go first, before they change again (unknown counts as 0).
+  int64_t priority(const deal& d) const;
+
+  /// The light product query of profile `p`, without ASINs.
+  product_query query(const profile& p) const;
+
+  static product_query make_query(peek_pointer self, const profile& p,
+                                  const std::vector<deal>& xs);
+
+  /// Applies the viability rules; stores rejections, offers survivors.
+  static void on_products(peek_pointer self, std::vector<deal> xs,
+                          product_page& page);
+
+  /// Records candidates out of attempts as rejections, so the watermark
+  /// moves on.
+  static void on_failed(peek_pointer self, std::vector<deal> xs,
+                        const caf::error& err);
+
+  /// Tells the upstream that the queue ran dry.
+  static void on_dry(peek_pointer self);
+};
+
+/// The behavior of the PEEK-FILTER.
+peek_filter_actor::behavior_type peek_filter(peek_pointer self,
+                                             stage_context ctx,
+                                             peek_filter_config cfg,
+                                             committer_actor committer);
+
+/// Spawns the PEEK-FILTER; the pipeline then wires its upstream with
+/// `upstream`.
 peek_filter_actor spawn_peek_filter(caf::actor_system& sys, stage_context ctx,
                                     peek_filter_config cfg,
                                     committer_actor committer);

@@ -52,103 +52,118 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   return cfg;
 }
 
-namespace {
-
-struct scanner_counters {
-  uint64_t passes = 0;
-  uint64_t pages = 0;
-  uint64_t seen = 0;
-  uint64_t duplicates = 0;
-  uint64_t candidates = 0;
-  uint64_t pre_rejected = 0;
-  uint64_t remembered = 0;
-  uint64_t already_stored = 0;
-  uint64_t resumed = 0;
-  uint64_t errors = 0;
-};
-
-struct scanner_state {
-  static constexpr const char* name = "scanner";
-
-  stage_context ctx;
-  scanner_config cfg;
-  peek_filter_actor peek;
-  token_gate gate;
-  /// Newest position handed on (or the durable watermark at start).
-  feed_position upto;
-  bool have_upto = false;
-  /// Positions handed on in `upto`'s minute. Keepa's lastUpdate counts
-  /// minutes, so a book updated later in that minute sorts below `upto`
-  /// by its ASIN and is new; these are not.
-  std::set<feed_position> upto_minute;
-  /// `upto` when the current pass began: the pass stops before its minute.
-  feed_position pass_floor;
-  feed_position pass_newest;
-  /// Positions seen in this pass (pages overlap when the feed moves).
-  std::set<feed_position> pass_seen;
-  /// What this pass found, newest first. Handed on only once the pass
-  /// reached its floor: tracking page 0 before the older pages are even
-  /// fetched would let the watermark pass their positions (they would not
-  /// survive a restart).
-  std::vector<deal> pass_fresh;
-  /// Positions a previous run handed on but did not finish; handed on
-  /// again at start, so the feed must not hand them on a second time.
-  std::set<feed_position> resumed;
-  bool scanning = false;
-  bool in_flight = false;
-  int32_t page = 0;
-  /// The peek-filter's queue as it answered the last offer.
-  uint64_t backlog = 0;
-  /// Asking the peek-filter for its queue now (the answer above is only as
-  /// fresh as the last offer, and the queue shrinks without offers).
-  bool asking_backlog = false;
-  bool stopping = false;
-  std::vector<caf::response_promise> stop_waiters;
-  scanner_counters n;
-
-  void on_token_error(const caf::error&) {
-    scanning = false;
+const char* to_string(scan_phase x) {
+  switch (x) {
+    case scan_phase::starting:
+      return "starting";
+    case scan_phase::idle:
+      return "idle";
+    case scan_phase::asking_backlog:
+      return "asking-backlog";
+    case scan_phase::acquiring:
+      return "acquiring";
+    case scan_phase::fetching:
+      return "fetching";
   }
-};
-
-using scanner_pointer = scanner_actor::stateful_pointer<scanner_state>;
-
-void hand_on(scanner_pointer self, std::vector<deal> fresh);
-
-/// Ends a pass. A `complete` one (it reached its floor, the end of the feed
-/// or the page limit) hands on what it found, oldest first; an incomplete
-/// one (an error, a stop) drops it, and the next pass fetches it again.
-void finish_pass(scanner_pointer self, bool complete) {
-  auto& st = self->state;
-  st.scanning = false;
-  auto found = std::move(st.pass_fresh);
-  st.pass_fresh.clear();
-  if (complete) {
-    if (st.have_upto || !(st.pass_newest == feed_position{})) {
-      if (st.upto < st.pass_newest)
-        st.upto = st.pass_newest;
-      st.have_upto = true;
-    }
-    auto minute = st.upto.last_update;
-    st.upto_minute.erase(st.upto_minute.begin(),
-                         st.upto_minute.lower_bound(feed_position{minute, ""}));
-    for (auto& d : found)
-      if (d.last_update == minute)
-        st.upto_minute.insert(position_of(d));
-    std::reverse(found.begin(), found.end());
-    hand_on(self, std::move(found));
-  }
-  if (st.stopping && !st.in_flight) {
-    for (auto& rp : st.stop_waiters)
-      rp.deliver(caf::ok_atom::value);
-    st.stop_waiters.clear();
-  }
+  return "?";
 }
 
-void next_page(scanner_pointer self);
+void scanner_state::on_token_error(const caf::error&) {
+  cursor.finish_pass(false);
+  phase = scan_phase::idle;
+}
 
-/// Rejects what the feed already disproves or storage remembers; tracks
-/// and hands on the rest, oldest first.
+namespace {
+
+/// A complete pass's deals, sorted out before anything is sent.
+struct sorted_out {
+  /// Free rejections and the positions they make done.
+  upsert_batch free;
+  /// Candidates for the peek-filter, oldest first.
+  std::vector<deal> keep;
+  /// Every position of the pass (storage tracks them until done).
+  std::vector<feed_position> tracked;
+};
+
+/// Rejects for free what the feed already disproves or storage remembers
+/// (`mem`) as rejected at no lower price, and what storage holds at this
+/// version already; keeps the rest.
+sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
+                    std::vector<asin_memory>& mem) {
+  auto& st = self->state;
+  auto& ctx = st.ctx;
+  auto now = unix_now_ms(self, ctx);
+  std::map<std::string, asin_memory> by_asin;
+  for (auto& m : mem)
+    by_asin.emplace(m.asin, m);
+  sorted_out out;
+  for (auto& d : fresh) {
+    out.tracked.push_back(position_of(d));
+    auto i = by_asin.find(d.asin);
+    if (i != by_asin.end() && i->second.stored
+        && i->second.stored_last_update >= d.last_update) {
+      // Stored at this version already (a rescan after a restart).
+      ++st.n.already_stored;
+      out.free.done.push_back(position_of(d));
+      continue;
+    }
+    auto reason = pre_reject(d, *ctx.analysis);
+    if (reason == rejection_reason::none && i != by_asin.end()
+        && remembered_reject(d, i->second, *ctx.analysis, now)) {
+      ++st.n.remembered;
+      reason = rejection_reason::remembered;
+    } else if (reason != rejection_reason::none) {
+      ++st.n.pre_rejected;
+    }
+    if (reason == rejection_reason::none) {
+      out.keep.push_back(std::move(d));
+      continue;
+    }
+    // Remembered rejections keep their original record.
+    if (reason != rejection_reason::remembered)
+      out.free.rejections.push_back(
+        rejection_record{d.asin, stage::scan, to_string(reason),
+                         at(d.current, csv::used), now, -1});
+    out.free.done.push_back(position_of(d));
+  }
+  st.n.candidates += out.keep.size();
+  return out;
+}
+
+void storage_failed(scanner_pointer self, const caf::error& err) {
+  ++self->state.n.errors;
+  stage_log(self, "storage: " + render(err));
+}
+
+/// Stores the free rejections and offers the candidates.
+void send_on(scanner_pointer self, sorted_out x) {
+  auto& st = self->state;
+  if (!x.free.done.empty())
+    self->request(st.ctx.storage, caf::infinite, atom::upsert_v,
+                  std::move(x.free))
+      .then([](upsert_ack&) {},
+            [self](caf::error& err) { storage_failed(self, err); });
+  if (!x.keep.empty())
+    self->request(st.peek, caf::infinite, atom::offer_v, std::move(x.keep))
+      .then([self](uint64_t backlog) { self->state.backlog = backlog; });
+}
+
+/// Tracks every position with storage first (so the watermark cannot pass
+/// them), then sends on.
+void track(scanner_pointer self, sorted_out x) {
+  auto tracked = std::move(x.tracked);
+  self->request(self->state.ctx.storage, caf::infinite, atom::track_v,
+                std::move(tracked))
+    .then(
+      [self, x{std::move(x)}](uint64_t) mutable {
+        send_on(self, std::move(x));
+      },
+      [self](caf::error& err) { storage_failed(self, err); });
+}
+
+/// Sorts out what a complete pass found (oldest first) by what storage
+/// knows of it, tracks it, then stores the free rejections and offers the
+/// candidates.
 void hand_on(scanner_pointer self, std::vector<deal> fresh) {
   auto& st = self->state;
   if (fresh.empty())
@@ -156,220 +171,181 @@ void hand_on(scanner_pointer self, std::vector<deal> fresh) {
   std::vector<std::string> asins;
   for (auto& d : fresh)
     asins.push_back(d.asin);
-  auto& ctx = st.ctx;
-  self->request(ctx.storage, caf::infinite, atom::known_v, asins)
+  self->request(st.ctx.storage, caf::infinite, atom::known_v, asins)
     .then(
       [self, fresh{std::move(fresh)}](std::vector<asin_memory>& mem) mutable {
-        auto& st = self->state;
-        auto& ctx = st.ctx;
-        auto now = unix_now_ms(self, ctx);
-        std::map<std::string, asin_memory> by_asin;
-        for (auto& m : mem)
-          by_asin.emplace(m.asin, m);
-        upsert_batch free;
-        std::vector<deal> keep;
-        std::vector<feed_position> tracked;
-        for (auto& d : fresh) {
-          tracked.push_back(position_of(d));
-          auto i = by_asin.find(d.asin);
-          if (i != by_asin.end() && i->second.stored
-              && i->second.stored_last_update >= d.last_update) {
-            // Stored at this version already (a rescan after a restart).
-            ++st.n.already_stored;
-            free.done.push_back(position_of(d));
-            continue;
-          }
-          auto reason = pre_reject(d, *ctx.analysis);
-          if (!reason && i != by_asin.end()
-              && remembered_reject(d, i->second, *ctx.analysis, now)) {
-            ++st.n.remembered;
-            reason = std::string{"remembered"};
-          } else if (reason) {
-            ++st.n.pre_rejected;
-          }
-          if (reason) {
-            rejection_record r;
-            r.asin = d.asin;
-            r.where = stage::scan;
-            r.reason = *reason;
-            r.price_seen = d.current.size() > csv::used
-                             ? d.current[csv::used]
-                             : -1;
-            r.at_ms = now;
-            // Remembered rejections keep their original record.
-            if (*reason != "remembered")
-              free.rejections.push_back(std::move(r));
-            free.done.push_back(position_of(d));
-          } else {
-            keep.push_back(std::move(d));
-          }
-        }
-        st.n.candidates += keep.size();
-        self->request(ctx.storage, caf::infinite, atom::track_v, tracked)
-          .then(
-            [self, free{std::move(free)},
-             keep{std::move(keep)}](uint64_t) mutable {
-              auto& ctx = self->state.ctx;
-              if (!free.done.empty())
-                self->request(ctx.storage, caf::infinite, atom::upsert_v,
-                              std::move(free))
-                  .then([](upsert_ack&) {},
-                        [self](caf::error& err) {
-                          ++self->state.n.errors;
-                          stage_log(self, "storage: " + render(err));
-                        });
-              if (!keep.empty())
-                self->request(self->state.peek, caf::infinite, atom::offer_v,
-                              std::move(keep))
-                  .then([self](uint64_t backlog) {
-                    self->state.backlog = backlog;
-                  });
-            },
-            [self](caf::error& err) {
-              ++self->state.n.errors;
-              stage_log(self, "storage: " + render(err));
-            });
+        track(self, sort_out(self, std::move(fresh), mem));
       },
-      [self](caf::error& err) {
-        ++self->state.n.errors;
-        stage_log(self, "storage: " + render(err));
-      });
+      [self](caf::error& err) { storage_failed(self, err); });
 }
 
+// -- transitions --------------------------------------------------------------
+
+/// Ends the pass (-> idle). A `complete` one (it reached its floor, the end
+/// of the feed or the page limit) hands on what it found, oldest first; an
+/// incomplete one (an error, a stop) drops it, and the next pass fetches it
+/// again.
+void finish_pass(scanner_pointer self, bool complete) {
+  auto& st = self->state;
+  st.phase = scan_phase::idle;
+  auto found = st.cursor.finish_pass(complete);
+  if (complete)
+    hand_on(self, std::move(found));
+  settle_stop(self);
+}
+
+void next_page(scanner_pointer self);
+
+/// fetching -> acquiring (next page) or idle (the pass ends).
 void on_page(scanner_pointer self, deal_page& page) {
   auto& st = self->state;
   ++st.n.pages;
-  auto full = page.deals.size() >= 150;
-  // Newest first by (lastUpdate, asin), whatever order Keepa sent.
-  std::sort(page.deals.begin(), page.deals.end(),
-            [](const deal& x, const deal& y) {
-              return position_of(y) < position_of(x);
-            });
-  std::vector<deal> fresh;
-  bool reached = false;
-  for (auto& d : page.deals) {
-    auto pos = position_of(d);
-    if (st.have_upto && pos <= st.pass_floor) {
-      if (pos.last_update < st.pass_floor.last_update) {
-        reached = true;
-        break;
-      }
-      if (st.upto_minute.count(pos) != 0)
-        continue;
-    }
-    ++st.n.seen;
-    if (!st.pass_seen.insert(pos).second || st.resumed.count(pos) != 0) {
-      ++st.n.duplicates;
-      continue;
-    }
-    fresh.push_back(std::move(d));
-  }
-  if (!fresh.empty() && st.pass_newest < position_of(fresh.front()))
-    st.pass_newest = position_of(fresh.front());
-  st.pass_fresh.insert(st.pass_fresh.end(),
-                       std::make_move_iterator(fresh.begin()),
-                       std::make_move_iterator(fresh.end()));
-  if (reached || !full || st.page + 1 >= limits::max_deal_pages
-      || st.stopping) {
-    finish_pass(self, !st.stopping);
+  auto r = st.cursor.take_page(std::move(page.deals));
+  st.n.seen += r.seen;
+  st.n.duplicates += r.duplicates;
+  if (r.last || st.stop.stopping()) {
+    finish_pass(self, !st.stop.stopping());
     return;
   }
-  ++st.page;
   next_page(self);
 }
 
+/// fetching -> acquiring (429: the same page again) or idle (the pass ends
+/// incomplete).
+void on_page_error(scanner_pointer self, const caf::error& err) {
+  auto& st = self->state;
+  if (err == ec::not_enough_tokens && !st.stop.stopping()) {
+    next_page(self); // TOKEN knows the balance now
+    return;
+  }
+  ++st.n.errors;
+  stage_log(self, "deal page " + std::to_string(st.cursor.page()) + ": "
+                    + render(err));
+  finish_pass(self, false);
+}
+
+/// acquiring -> fetching, or (after stop) the grant is released.
+void fetch_page(scanner_pointer self, deal_query q, const token_grant& g) {
+  auto& st = self->state;
+  if (release_after_stop(self, g)) {
+    settle_stop(self);
+    return;
+  }
+  q.grant_id = g.grant_id;
+  st.phase = scan_phase::fetching;
+  self->request(st.ctx.client, caf::infinite, atom::deal_v, q)
+    .then([self](deal_page& page) { on_page(self, page); },
+          [self](caf::error& err) { on_page_error(self, err); });
+}
+
+/// -> acquiring: asks TOKEN for the cursor's next page.
 void next_page(scanner_pointer self) {
+  auto& st = self->state;
   deal_query q;
-  q.selection = self->state.cfg.selection;
-  q.page = self->state.page;
+  q.selection = st.cfg.selection;
+  q.page = st.cursor.page();
   q.sort_type = 1;
+  st.phase = scan_phase::acquiring;
   acquire(self, stage::scan, worst_case_cost(q),
           [self, q](const token_grant& g) mutable {
-            auto& st = self->state;
-            if (st.stopping) {
-              self->send(st.ctx.token, atom::release_v, g.grant_id);
-              finish_pass(self, false);
-              return;
-            }
-            q.grant_id = g.grant_id;
-            st.in_flight = true;
-            self->request(st.ctx.client, caf::infinite, atom::deal_v, q)
-              .then(
-                [self](deal_page& page) {
-                  self->state.in_flight = false;
-                  on_page(self, page);
-                },
-                [self](caf::error& err) {
-                  auto& st = self->state;
-                  st.in_flight = false;
-                  if (err == ec::not_enough_tokens && !st.stopping) {
-                    next_page(self); // TOKEN knows the balance now
-                    return;
-                  }
-                  ++st.n.errors;
-                  stage_log(self, "deal page " + std::to_string(st.page)
-                                    + ": " + render(err));
-                  finish_pass(self, false);
-                });
+            fetch_page(self, std::move(q), g);
           });
 }
 
+void start_pass(scanner_pointer self);
+
+/// idle -> asking_backlog: too much was queued at the last offer; asks
+/// how much is queued now. The pass starts once the peek-filter caught up
+/// (else the next interval asks again).
+void ask_backlog(scanner_pointer self) {
+  auto& st = self->state;
+  st.phase = scan_phase::asking_backlog;
+  self->request(st.peek, caf::infinite, atom::backlog_v)
+    .then(
+      [self](uint64_t backlog) {
+        auto& st = self->state;
+        st.phase = scan_phase::idle;
+        st.backlog = backlog;
+        if (backlog <= st.cfg.max_backlog)
+          start_pass(self);
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        st.phase = scan_phase::idle;
+        ++st.n.errors;
+        stage_log(self, "peek backlog: " + render(err));
+      });
+}
+
+/// idle -> acquiring (a pass begins) or asking_backlog.
 void start_pass(scanner_pointer self) {
   auto& st = self->state;
-  if (st.scanning || st.stopping || st.asking_backlog)
+  if (st.phase != scan_phase::idle || st.stop.stopping())
     return;
   if (st.backlog > st.cfg.max_backlog) {
-    // Too much was queued at the last offer; an empty offer answers how
-    // much is queued now, and the pass starts once the peek-filter caught
-    // up (else the next interval asks again).
-    st.asking_backlog = true;
-    self->request(st.peek, caf::infinite, atom::offer_v, std::vector<deal>{})
-      .then(
-        [self](uint64_t backlog) {
-          auto& st = self->state;
-          st.asking_backlog = false;
-          st.backlog = backlog;
-          if (backlog <= st.cfg.max_backlog)
-            start_pass(self);
-        },
-        [self](caf::error& err) {
-          auto& st = self->state;
-          st.asking_backlog = false;
-          ++st.n.errors;
-          stage_log(self, "peek backlog: " + render(err));
-        });
+    ask_backlog(self);
     return;
   }
-  st.scanning = true;
   ++st.n.passes;
-  st.page = 0;
-  st.pass_floor = st.upto;
-  st.pass_newest = st.upto;
-  st.pass_seen.clear();
-  st.pass_fresh.clear();
-  st.resumed.erase(st.resumed.begin(), st.resumed.upper_bound(st.pass_floor));
+  st.cursor.begin_pass();
   next_page(self);
 }
 
-/// Hands on again what the previous run tracked but did not finish. Only
-/// the ASIN and lastUpdate survive a restart; the peek-filter needs no more.
+/// Hands on again what the previous run tracked but did not finish.
 void resume(scanner_pointer self, const std::vector<feed_position>& xs) {
   auto& st = self->state;
   if (xs.empty())
     return;
-  std::vector<deal> again;
-  for (auto& x : xs) {
-    st.resumed.insert(x);
-    deal d;
-    d.asin = x.asin;
-    d.last_update = x.last_update;
-    again.push_back(std::move(d));
-  }
+  auto again = st.cursor.resume(xs);
   st.n.resumed += again.size();
   stage_log(self, "resuming " + std::to_string(again.size())
                     + " candidates the previous run did not finish");
   self->request(st.peek, caf::infinite, atom::offer_v, std::move(again))
     .then([self](uint64_t backlog) { self->state.backlog = backlog; });
+}
+
+/// starting -> idle, and the first scan.
+void started(scanner_pointer self) {
+  self->state.phase = scan_phase::idle;
+  self->send(self, atom::scan_v);
+}
+
+/// starting: resumes from the durable watermark, finishes what the
+/// previous run left pending.
+void start(scanner_pointer self) {
+  auto& st = self->state;
+  self->request(st.ctx.storage, caf::infinite, atom::watermark_v)
+    .then(
+      [self](feed_position& wm) {
+        auto& st = self->state;
+        st.cursor.start(wm);
+        self->request(st.ctx.storage, caf::infinite, atom::pending_v)
+          .then(
+            [self](std::vector<feed_position>& xs) {
+              resume(self, xs);
+              started(self);
+            },
+            [self](caf::error& err) {
+              stage_log(self, "no pending positions: " + render(err));
+              started(self);
+            });
+      },
+      [self](caf::error& err) {
+        stage_log(self, "no watermark: " + render(err));
+        started(self);
+      });
+}
+
+/// The `stop` handler: a pass waiting for tokens ends at once (its grant
+/// is released when it comes); a page in flight is awaited.
+caf::result<caf::ok_atom> on_stop(scanner_pointer self) {
+  auto& st = self->state;
+  auto rp = request_stop(self);
+  if (st.phase == scan_phase::acquiring) {
+    st.cursor.finish_pass(false);
+    st.phase = scan_phase::idle;
+  }
+  return rp;
 }
 
 caf::settings to_settings(scanner_pointer self) {
@@ -389,11 +365,16 @@ caf::settings to_settings(scanner_pointer self) {
   put("resumed", st.n.resumed);
   put("errors", st.n.errors);
   put("peek-backlog", st.backlog);
-  xs.emplace("scanning", st.scanning);
-  xs.emplace("upto-last-update", static_cast<int64_t>(st.upto.last_update));
+  xs.emplace("scanning", st.scanning());
+  xs.emplace("phase", std::string{to_string(st.phase)});
+  xs.emplace("upto-last-update",
+             static_cast<int64_t>(st.cursor.upto().last_update));
   put_gate(xs, st.gate);
+  put_mailbox(self, xs);
   return xs;
 }
+
+} // namespace
 
 scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
                                      scanner_config cfg,
@@ -402,33 +383,11 @@ scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
   st.peek = std::move(peek);
-  // Resume from the durable watermark, finish what the previous run left
-  // pending; then scan, and again on an interval.
-  self->request(st.ctx.storage, caf::infinite, atom::watermark_v)
-    .then(
-      [self](feed_position& wm) {
-        auto& st = self->state;
-        st.upto = wm;
-        st.have_upto = !(wm == feed_position{});
-        self->request(st.ctx.storage, caf::infinite, atom::pending_v)
-          .then(
-            [self](std::vector<feed_position>& xs) {
-              resume(self, xs);
-              self->send(self, atom::scan_v);
-            },
-            [self](caf::error& err) {
-              stage_log(self, "no pending positions: " + render(err));
-              self->send(self, atom::scan_v);
-            });
-      },
-      [self](caf::error& err) {
-        stage_log(self, "no watermark: " + render(err));
-        self->send(self, atom::scan_v);
-      });
+  start(self);
   return {
     [self](atom::scan) {
       auto& st = self->state;
-      if (st.stopping)
+      if (st.stop.stopping())
         return;
       start_pass(self);
       self->delayed_send(self, st.cfg.interval, atom::scan_v);
@@ -438,25 +397,10 @@ scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
       start_pass(self);
     },
     [self](atom::retry, uint64_t ticket) { on_retry(self, ticket); },
-    [self](atom::stop) -> caf::result<caf::ok_atom> {
-      auto& st = self->state;
-      st.stopping = true;
-      if (!st.in_flight) {
-        st.scanning = false;
-        return caf::ok_atom::value;
-      }
-      st.stop_waiters.push_back(self->make_response_promise());
-      return st.stop_waiters.back();
-    },
-    [self](atom::status) {
-      auto xs = to_settings(self);
-      put_mailbox(self, xs);
-      return xs;
-    },
+    [self](atom::stop) { return on_stop(self); },
+    [self](atom::status) { return to_settings(self); },
   };
 }
-
-} // namespace
 
 scanner_actor spawn_scanner(caf::actor_system& sys, stage_context ctx,
                             scanner_config cfg, peek_filter_actor peek) {

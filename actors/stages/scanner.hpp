@@ -13,7 +13,9 @@
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
+#include "actors/stages/feed_cursor.hpp"
 #include "actors/stages/stage.hpp"
+#include "actors/stages/stop.hpp"
 #include "config/defaults.hpp"
 
 namespace keepa {
@@ -29,6 +31,75 @@ struct scanner_config {
 
 /// Reads keepa.scan.* (query-file, interval, max-backlog); loads the query.
 caf::expected<scanner_config> scanner_config_from(const caf::settings& opts);
+
+/// What the SCANNER did since start (status keys of the same names).
+struct scanner_counters {
+  uint64_t passes = 0;
+  uint64_t pages = 0;
+  uint64_t seen = 0;
+  uint64_t duplicates = 0;
+  uint64_t candidates = 0;
+  uint64_t pre_rejected = 0;
+  uint64_t remembered = 0;
+  uint64_t already_stored = 0;
+  uint64_t resumed = 0;
+  uint64_t errors = 0;
+};
+
+/// What the SCANNER is doing. A pass is `acquiring` and `fetching` in
+/// turn, one page at a time, until finish_pass.
+enum class scan_phase : uint8_t {
+  /// Reading the durable watermark and the pending positions.
+  starting,
+  /// Between passes.
+  idle,
+  /// Asking the PEEK-FILTER for its backlog before a pass.
+  asking_backlog,
+  /// In a pass: waiting for the tokens of the next page.
+  acquiring,
+  /// In a pass: a page request in flight.
+  fetching,
+};
+
+/// @relates scan_phase
+const char* to_string(scan_phase x);
+
+struct scanner_state {
+  static constexpr const char* name = "scanner";
+
+  stage_context ctx;
+  scanner_config cfg;
+  peek_filter_actor peek;
+  token_gate gate;
+  stop_protocol stop;
+  feed_cursor cursor{limits::max_deal_pages};
+  scan_phase phase = scan_phase::starting;
+  /// The peek-filter's queue as it answered the last offer or backlog
+  /// request (0 once it reported `drained`).
+  uint64_t backlog = 0;
+  scanner_counters n;
+
+  /// A pass is under way.
+  bool scanning() const {
+    return phase == scan_phase::acquiring || phase == scan_phase::fetching;
+  }
+
+  /// No page request in flight and no answer from TOKEN outstanding.
+  bool stoppable() const {
+    return phase != scan_phase::fetching && gate.settled();
+  }
+
+  /// TOKEN refused the page: the pass ends incomplete.
+  void on_token_error(const caf::error&);
+};
+
+using scanner_pointer = scanner_actor::stateful_pointer<scanner_state>;
+
+/// The behavior of the SCANNER: reads the watermark and the pending
+/// positions from STORAGE, hands the pending ones on again, then scans.
+scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
+                                     scanner_config cfg,
+                                     peek_filter_actor peek);
 
 scanner_actor spawn_scanner(caf::actor_system& sys, stage_context ctx,
                             scanner_config cfg, peek_filter_actor peek);

@@ -3,6 +3,13 @@
 // ask TOKEN, and on a recharge-wait schedule a retry to yourself instead of
 // waiting. Each stage has at most one acquire outstanding; requests it has
 // grants for run concurrently.
+//
+// The profile a stage sizes its requests by is the forced one, or TOKEN's
+// active one: every grant names it, so a stage asks TOKEN's snapshot only
+// once, before its first request, and then follows its grants.
+//
+// A stage's state provides `ctx`, `gate`, `stop` (actors/stages/stop.hpp),
+// `bool stoppable() const` and `void on_token_error(const caf::error&)`.
 
 #pragma once
 
@@ -20,6 +27,8 @@
 
 #include "actors/analysis/deal_analysis.hpp"
 #include "actors/client/keepa_client.hpp"
+#include "actors/stages/feed_cursor.hpp"
+#include "actors/stages/stop.hpp"
 #include "config/profile.hpp"
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
@@ -52,15 +61,41 @@ int64_t unix_now_ms(Self self, const stage_context& ctx) {
              .count();
 }
 
-/// One outstanding token request of a stage.
+/// A stage's one conversation with TOKEN at a time.
 struct token_gate {
-  bool busy = false;
+  enum class phase : uint8_t {
+    /// Nothing asked.
+    idle,
+    /// Asking TOKEN's snapshot for the profile in force (once, before the
+    /// first request is sized).
+    sizing,
+    /// An acquire sent; TOKEN's answer is outstanding.
+    asking,
+    /// A recharge-wait received; a retry to self is scheduled.
+    recharging,
+  };
+
+  phase state = phase::idle;
   token_request req;
   std::function<void(const token_grant&)> on_grant;
+  /// The profile the latest grant named (before the first grant: TOKEN's
+  /// snapshot); empty until known.
+  std::string profile;
   /// Recharge-waits received; the balance the last one waited for.
   uint64_t waits = 0;
   int64_t waiting_for = 0;
   std::string last_error;
+
+  /// Waiting for TOKEN in any way.
+  bool busy() const {
+    return state != phase::idle;
+  }
+
+  /// No answer from TOKEN is outstanding: idle, or a recharge-wait whose
+  /// retry is scheduled.
+  bool settled() const {
+    return state == phase::idle || state == phase::recharging;
+  }
 };
 
 template <class Self>
@@ -70,34 +105,44 @@ void stage_log(Self self, const std::string& line) {
     ctx.log(std::string{self->name()} + ": " + line);
 }
 
+/// TOKEN's answer to the gate's acquire was an error.
+template <class Self>
+void on_gate_error(Self self, const caf::error& err) {
+  auto& g = self->state.gate;
+  g.state = token_gate::phase::idle;
+  g.last_error = render(err);
+  stage_log(self, "TOKEN refused: " + g.last_error);
+  self->state.on_token_error(err);
+  settle_stop(self);
+}
+
 /// Presents the gate's request (again) to TOKEN.
 template <class Self>
 void present(Self self) {
   auto& ctx = self->state.ctx;
+  self->state.gate.state = token_gate::phase::asking;
   self->request(ctx.token, caf::infinite, atom::acquire_v, self->state.gate.req)
     .then(
       [self](token_reply& r) {
         auto& g = self->state.gate;
         if (auto* grant = caf::get_if<token_grant>(&r)) {
-          g.busy = false;
+          g.state = token_gate::phase::idle;
           g.waiting_for = 0;
+          if (!grant->profile.empty())
+            g.profile = grant->profile;
           auto f = std::move(g.on_grant);
           f(*grant);
           return;
         }
         auto& w = caf::get<recharge_wait>(r);
+        g.state = token_gate::phase::recharging;
         g.req.ticket = w.ticket;
         g.waiting_for = w.needed;
         ++g.waits;
         self->delayed_send(self, w.retry_after, atom::retry_v, w.ticket);
+        settle_stop(self);
       },
-      [self](caf::error& err) {
-        auto& g = self->state.gate;
-        g.busy = false;
-        g.last_error = render(err);
-        stage_log(self, "TOKEN refused: " + g.last_error);
-        self->state.on_token_error(err);
-      });
+      [self](caf::error& err) { on_gate_error(self, err); });
 }
 
 /// Asks for tokens; `on_grant` runs once granted (never on this call).
@@ -105,55 +150,79 @@ template <class Self>
 void acquire(Self self, stage what, int64_t cost,
              std::function<void(const token_grant&)> on_grant) {
   auto& g = self->state.gate;
-  g.busy = true;
   g.req = token_request{self->name(), what, cost, 0};
   g.on_grant = std::move(on_grant);
   present(self);
 }
 
-/// The retry handler of every stage: present the ticket again.
+/// The retry handler of every stage: present the ticket again (also after
+/// `stop`: TOKEN then drops the ticket, and the grant is released).
 template <class Self>
 void on_retry(Self self, uint64_t ticket) {
   auto& g = self->state.gate;
-  if (g.busy && g.req.ticket == ticket)
+  if (g.state == token_gate::phase::recharging && g.req.ticket == ticket)
     present(self);
 }
 
-/// Runs `f(profile)` with the profile in force (TOKEN's active one unless
-/// a profile is forced).
-template <class Self, class F>
-void with_profile(Self self, F f) {
-  auto& ctx = self->state.ctx;
-  if (ctx.profile_name != "auto") {
-    if (auto* p = find_profile(ctx.profiles, ctx.profile_name)) {
-      f(*p);
-      return;
-    }
-  }
-  self->request(ctx.token, caf::infinite, atom::snapshot_v)
-    .then([self, f](token_status& st) mutable {
-      auto& ctx = self->state.ctx;
-      auto* p = find_profile(ctx.profiles, st.profile);
-      if (p == nullptr)
-        p = select_profile(ctx.profiles, st.refill_rate);
-      if (p == nullptr)
-        p = &ctx.profiles.front();
-      f(*p);
-    });
+/// After `stop`, gives a grant back unused; returns whether it did.
+template <class Self>
+bool release_after_stop(Self self, const token_grant& g) {
+  auto& st = self->state;
+  if (!st.stop.stopping())
+    return false;
+  self->send(st.ctx.token, atom::release_v, g.grant_id);
+  return true;
 }
 
-/// The stage counters as status settings, plus the gate.
+/// The profile a stage sizes by when known without asking: the forced one,
+/// else the one its latest grant named; nullptr before the first grant.
+inline const profile* known_profile(const stage_context& ctx,
+                                    const token_gate& g) {
+  if (ctx.profile_name != "auto")
+    if (auto* p = find_profile(ctx.profiles, ctx.profile_name))
+      return p;
+  return g.profile.empty() ? nullptr : find_profile(ctx.profiles, g.profile);
+}
+
+/// The profile TOKEN's snapshot names (by refill rate if it names none).
+inline const profile& profile_of(const stage_context& ctx,
+                                 const token_status& st) {
+  auto* p = find_profile(ctx.profiles, st.profile);
+  if (p == nullptr)
+    p = select_profile(ctx.profiles, st.refill_rate);
+  return p != nullptr ? *p : ctx.profiles.front();
+}
+
+/// Runs `f(profile)` with the profile in force: at once when known (see
+/// known_profile), else after asking TOKEN's snapshot (the gate is busy
+/// meanwhile).
+template <class Self, class F>
+void with_profile(Self self, F f) {
+  auto& st = self->state;
+  if (auto* p = known_profile(st.ctx, st.gate)) {
+    f(*p);
+    return;
+  }
+  st.gate.state = token_gate::phase::sizing;
+  self->request(st.ctx.token, caf::infinite, atom::snapshot_v)
+    .then(
+      [self, f](token_status& ts) mutable {
+        auto& g = self->state.gate;
+        g.state = token_gate::phase::idle;
+        auto& p = profile_of(self->state.ctx, ts);
+        g.profile = p.name;
+        f(p);
+      },
+      [self](caf::error& err) { on_gate_error(self, err); });
+}
+
+/// The gate as status settings.
 inline void put_gate(caf::settings& xs, const token_gate& g) {
-  xs.emplace("waiting-for-tokens", g.busy);
+  xs.emplace("waiting-for-tokens", g.busy());
   xs.emplace("waiting-for", g.waiting_for);
   xs.emplace("recharge-waits", static_cast<int64_t>(g.waits));
   if (!g.last_error.empty())
     xs.emplace("last-error", g.last_error);
-}
-
-/// The feed position of a deal.
-inline feed_position position_of(const deal& d) {
-  return feed_position{d.last_update, d.asin};
 }
 
 } // namespace keepa

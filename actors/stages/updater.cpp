@@ -30,152 +30,194 @@ caf::expected<updater_config> updater_config_from(const caf::settings& opts) {
   return cfg;
 }
 
-namespace {
-
-struct updater_state {
-  static constexpr const char* name = "updater";
-
-  stage_context ctx;
-  updater_config cfg;
-  token_gate gate;
-  bool busy = false;
-  bool stopping = false;
-  std::vector<caf::response_promise> stop_waiters;
-  uint64_t rounds = 0;
-  uint64_t refreshed = 0;
-  uint64_t expired = 0;
-  uint64_t errors = 0;
-
-  void on_token_error(const caf::error&) {
-    busy = false;
+const char* to_string(update_phase x) {
+  switch (x) {
+    case update_phase::idle:
+      return "idle";
+    case update_phase::listing:
+      return "listing";
+    case update_phase::acquiring:
+      return "acquiring";
+    case update_phase::refreshing:
+      return "refreshing";
+    case update_phase::storing:
+      return "storing";
+    case update_phase::expiring:
+      return "expiring";
   }
-};
+  return "?";
+}
 
-using updater_pointer = updater_actor::stateful_pointer<updater_state>;
+namespace {
 
 int64_t ms(caf::timespan d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-void idle(updater_pointer self) {
-  auto& st = self->state;
-  st.busy = false;
-  if (st.stopping) {
-    for (auto& rp : st.stop_waiters)
-      rp.deliver(caf::ok_atom::value);
-    st.stop_waiters.clear();
-  }
+/// -> idle: the round ends.
+void to_idle(updater_pointer self) {
+  self->state.phase = update_phase::idle;
+  settle_stop(self);
 }
 
 void fail(updater_pointer self, const caf::error& err) {
   ++self->state.errors;
   stage_log(self, render(err));
-  idle(self);
+  to_idle(self);
 }
 
-/// Deletes deals unseen beyond the grace period, then rests.
+/// -> expiring: deletes deals unseen beyond the grace period, then idle.
 void expire(updater_pointer self) {
   auto& st = self->state;
+  st.phase = update_phase::expiring;
   auto cutoff = unix_now_ms(self, st.ctx) - ms(st.cfg.grace);
   self->request(st.ctx.storage, caf::infinite, atom::expire_v, cutoff)
     .then(
       [self](uint64_t n) {
         self->state.expired += n;
-        idle(self);
+        to_idle(self);
       },
       [self](caf::error& err) { fail(self, err); });
 }
 
-void refresh(updater_pointer self, std::vector<deal_record> stale,
-             const profile& p);
+void refresh(updater_pointer self, std::vector<deal_record> stale);
 
-/// One round: the stalest batch, refreshed; repeat until none is stale.
+/// -> listing: the stalest batch (by the profile in force), refreshed;
+/// repeat until none is stale.
 void round(updater_pointer self) {
   auto& st = self->state;
-  if (st.stopping) {
-    idle(self);
+  if (st.stop.stopping()) {
+    to_idle(self);
     return;
   }
+  st.phase = update_phase::listing;
   with_profile(self, [self](const profile& p) {
     auto& st = self->state;
     auto before = unix_now_ms(self, st.ctx) - ms(st.cfg.refresh_after);
     self->request(st.ctx.storage, caf::infinite, atom::stalest_v,
                   static_cast<uint32_t>(p.update_batch), before)
       .then(
-        [self, p](std::vector<deal_record>& stale) {
+        [self](std::vector<deal_record>& stale) {
           if (stale.empty())
             expire(self);
           else
-            refresh(self, std::move(stale), p);
+            refresh(self, std::move(stale));
         },
         [self](caf::error& err) { fail(self, err); });
   });
 }
 
-void refresh(updater_pointer self, std::vector<deal_record> stale,
-             const profile&) {
+/// The refreshed records of `stale` from `page`; deals Keepa did not
+/// return are left out (they expire after the grace period).
+upsert_batch refreshed(updater_pointer self, std::vector<deal_record>& stale,
+                       product_page& page) {
+  auto now = unix_now_ms(self, self->state.ctx);
+  std::map<std::string, const product*> by_asin;
+  for (auto& p : page.products)
+    by_asin.emplace(p.asin, &p);
+  upsert_batch b;
+  for (auto& r : stale) {
+    auto i = by_asin.find(r.asin);
+    if (i == by_asin.end())
+      continue;
+    auto& p = *i->second;
+    auto used = at(p.stats.current, csv::used);
+    if (used > 0)
+      r.buy_price = used;
+    r.sales_rank = at(p.stats.current, csv::sales_rank);
+    r.last_update = p.last_update;
+    r.last_seen_ms = now;
+    r.written_by = write_stage::light_update;
+    b.deals.push_back(std::move(r));
+  }
+  return b;
+}
+
+/// refreshing -> storing, then listing (next batch) or expiring.
+void store(updater_pointer self, std::vector<deal_record>& stale,
+           product_page& page) {
+  auto& st = self->state;
+  auto b = refreshed(self, stale, page);
+  st.refreshed += b.deals.size();
+  // Deals Keepa did not return stay stale: stop the round rather than
+  // asking for them again.
+  auto complete = b.deals.size() == stale.size();
+  st.phase = update_phase::storing;
+  self->request(st.ctx.storage, caf::infinite, atom::upsert_v, std::move(b))
+    .then(
+      [self, complete](upsert_ack&) {
+        if (complete)
+          round(self);
+        else
+          expire(self);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+/// acquiring -> refreshing, or (after stop) the grant is released.
+void fetch(updater_pointer self, product_query q,
+           std::vector<deal_record> stale, const token_grant& g) {
+  auto& st = self->state;
+  if (release_after_stop(self, g)) {
+    to_idle(self);
+    return;
+  }
+  q.grant_id = g.grant_id;
+  st.phase = update_phase::refreshing;
+  self->request(st.ctx.client, caf::infinite, atom::product_v, q)
+    .then(
+      [self, stale{std::move(stale)}](product_page& page) mutable {
+        store(self, stale, page);
+      },
+      [self](caf::error& err) {
+        if (err == ec::not_enough_tokens) {
+          round(self);
+          return;
+        }
+        fail(self, err);
+      });
+}
+
+/// listing -> acquiring: light products (90-day stats, no history) for
+/// the stale deals.
+void refresh(updater_pointer self, std::vector<deal_record> stale) {
   product_query q;
   q.domain = self->state.ctx.domain;
   q.stats = "90";
   q.history = false;
   for (auto& r : stale)
     q.asins.push_back(r.asin);
+  self->state.phase = update_phase::acquiring;
   acquire(self, stage::update, worst_case_cost(q),
           [self, q, stale](const token_grant& g) mutable {
-            auto& st = self->state;
-            if (st.stopping) {
-              self->send(st.ctx.token, atom::release_v, g.grant_id);
-              idle(self);
-              return;
-            }
-            q.grant_id = g.grant_id;
-            self->request(st.ctx.client, caf::infinite, atom::product_v, q)
-              .then(
-                [self, stale](product_page& page) mutable {
-                  auto& st = self->state;
-                  auto now = unix_now_ms(self, st.ctx);
-                  std::map<std::string, const product*> by_asin;
-                  for (auto& p : page.products)
-                    by_asin.emplace(p.asin, &p);
-                  upsert_batch b;
-                  for (auto& r : stale) {
-                    auto i = by_asin.find(r.asin);
-                    if (i == by_asin.end())
-                      continue; // gone: expires after the grace period
-                    auto& p = *i->second;
-                    auto used = at(p.stats.current, csv::used);
-                    if (used > 0)
-                      r.buy_price = used;
-                    r.sales_rank = at(p.stats.current, csv::sales_rank);
-                    r.last_update = p.last_update;
-                    r.last_seen_ms = now;
-                    r.written_by = write_stage::light_update;
-                    b.deals.push_back(std::move(r));
-                  }
-                  st.refreshed += b.deals.size();
-                  // Deals Keepa did not return stay stale: stop the round
-                  // rather than asking for them again.
-                  auto complete = b.deals.size() == stale.size();
-                  self->request(st.ctx.storage, caf::infinite,
-                                atom::upsert_v, std::move(b))
-                    .then(
-                      [self, complete](upsert_ack&) {
-                        if (complete)
-                          round(self);
-                        else
-                          expire(self);
-                      },
-                          [self](caf::error& err) { fail(self, err); });
-                },
-                [self](caf::error& err) {
-                  if (err == ec::not_enough_tokens) {
-                    round(self);
-                    return;
-                  }
-                  fail(self, err);
-                });
+            fetch(self, std::move(q), std::move(stale), g);
           });
 }
+
+/// The `stop` handler: a round waiting for tokens ends at once (its grant
+/// is released when it comes); a request in flight is awaited.
+caf::result<caf::ok_atom> on_stop(updater_pointer self) {
+  auto& st = self->state;
+  if (st.phase == update_phase::acquiring)
+    st.phase = update_phase::idle;
+  return request_stop(self);
+}
+
+caf::settings to_settings(updater_pointer self) {
+  auto& st = self->state;
+  caf::settings xs;
+  xs.emplace("rounds", static_cast<int64_t>(st.rounds));
+  xs.emplace("refreshed", static_cast<int64_t>(st.refreshed));
+  xs.emplace("expired", static_cast<int64_t>(st.expired));
+  xs.emplace("errors", static_cast<int64_t>(st.errors));
+  xs.emplace("busy", st.busy());
+  xs.emplace("phase", std::string{to_string(st.phase)});
+  put_gate(xs, st.gate);
+  put_mailbox(self, xs);
+  return xs;
+}
+
+} // namespace
 
 updater_actor::behavior_type updater(updater_pointer self, stage_context ctx,
                                      updater_config cfg) {
@@ -186,42 +228,19 @@ updater_actor::behavior_type updater(updater_pointer self, stage_context ctx,
   return {
     [self](atom::tick) {
       auto& st = self->state;
-      if (st.stopping)
+      if (st.stop.stopping())
         return;
       self->delayed_send(self, st.cfg.interval, atom::tick_v);
-      if (st.busy)
+      if (st.busy())
         return;
-      st.busy = true;
       ++st.rounds;
       round(self);
     },
     [self](atom::retry, uint64_t ticket) { on_retry(self, ticket); },
-    [self](atom::stop) -> caf::result<caf::ok_atom> {
-      auto& st = self->state;
-      st.stopping = true;
-      if (!st.busy || (st.gate.busy && st.gate.req.ticket != 0)) {
-        st.busy = false;
-        return caf::ok_atom::value;
-      }
-      st.stop_waiters.push_back(self->make_response_promise());
-      return st.stop_waiters.back();
-    },
-    [self](atom::status) {
-      auto& st = self->state;
-      caf::settings xs;
-      xs.emplace("rounds", static_cast<int64_t>(st.rounds));
-      xs.emplace("refreshed", static_cast<int64_t>(st.refreshed));
-      xs.emplace("expired", static_cast<int64_t>(st.expired));
-      xs.emplace("errors", static_cast<int64_t>(st.errors));
-      xs.emplace("busy", st.busy);
-      put_gate(xs, st.gate);
-      put_mailbox(self, xs);
-      return xs;
-    },
+    [self](atom::stop) { return on_stop(self); },
+    [self](atom::status) { return to_settings(self); },
   };
 }
-
-} // namespace
 
 updater_actor spawn_updater(caf::actor_system& sys, stage_context ctx,
                             updater_config cfg) {

@@ -177,10 +177,15 @@ caf::settings to_settings(const token_status& st) {
   return result;
 }
 
-token_status snapshot(token_pointer self) {
+/// The name of the profile in force ("" before the first activation).
+std::string active_profile(token_pointer self) {
   auto& st = self->state;
-  auto result = st.sched.status(self->clock().now());
-  result.profile = st.active ? st.active->name : "";
+  return st.active ? st.active->name : "";
+}
+
+token_status snapshot(token_pointer self) {
+  auto result = self->state.sched.status(self->clock().now());
+  result.profile = active_profile(self);
   return result;
 }
 
@@ -207,8 +212,10 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
         return caf::make_error(d.error, req.consumer + " asked for "
                                           + std::to_string(req.cost)
                                           + " tokens");
-      if (d.granted)
-        return token_reply{d.grant};
+      if (d.granted) {
+        d.grant.profile = active_profile(self);
+        return token_reply{std::move(d.grant)};
+      }
       return token_reply{d.wait};
     },
     [self](atom::settle, const settlement& s) { apply(self, s); },

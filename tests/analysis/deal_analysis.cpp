@@ -63,7 +63,7 @@ TEST_CASE("peek: sell estimate boundary at $12", "[pipeline][analysis]") {
   CHECK(peek(light(1000, 1200, 1300, 1), cfg).viable);
   auto v = peek(light(900, 1199, 1300, 1), cfg);
   CHECK_FALSE(v.viable);
-  CHECK(v.reason == "sell-below-min");
+  CHECK(v.reason == rejection_reason::sell_below_min);
   CHECK(v.est_sell_price == 1199);
   CHECK(v.buy_price == 900);
 }
@@ -76,7 +76,7 @@ TEST_CASE("peek: sell is the lower used average", "[pipeline][analysis]") {
   CHECK(peek(light(1000, -1, 1400, 1), cfg).est_sell_price == 1400);
   CHECK(peek(light(1000, 1400, -2, 1), cfg).est_sell_price == 1400);
   auto v = peek(light(1000, -1, -1, 1), cfg);
-  CHECK(v.reason == "no-sell-price");
+  CHECK(v.reason == rejection_reason::no_sell_price);
   CHECK(v.est_sell_price == -1);
 }
 
@@ -99,7 +99,7 @@ TEST_CASE("peek: buy price used, else new", "[pipeline][analysis]") {
   auto cfg = seeds_rules();
   auto p = light(-1, 2000, 2000, 1);
   auto v = peek(p, cfg);
-  CHECK(v.reason == "no-buy-price");
+  CHECK(v.reason == rejection_reason::no_buy_price);
   CHECK(v.buy_price == -1);
   p.stats.current[csv::new_] = 1500;
   v = peek(p, cfg);
@@ -116,30 +116,37 @@ TEST_CASE("peek: buy at most 1.1 x sell", "[pipeline][analysis]") {
   cfg.min_roi = -0.5; // isolate the ratio rule
   CHECK(peek(light(1320, 1200, 1200, 1), cfg).viable);
   auto v = peek(light(1321, 1200, 1200, 1), cfg);
-  CHECK(v.reason == "buy-above-sell");
+  CHECK(v.reason == rejection_reason::buy_above_sell);
   // Exact in odd figures too: 1.1 x 1234 = 1357.4.
   CHECK(peek(light(1357, 1234, 1234, 1), cfg).viable);
-  CHECK(peek(light(1358, 1234, 1234, 1), cfg).reason == "buy-above-sell");
+  CHECK(peek(light(1358, 1234, 1234, 1), cfg).reason
+        == rejection_reason::buy_above_sell);
 }
 
 TEST_CASE("peek: gross ROI at least 20 %", "[pipeline][analysis]") {
   auto cfg = seeds_rules();
   CHECK(peek(light(1500, 1800, 1800, 1), cfg).viable);    // 20 % exactly
-  CHECK(peek(light(1501, 1800, 1800, 1), cfg).reason == "roi-below-min");
-  CHECK(peek(light(1800, 1800, 1800, 1), cfg).reason == "roi-below-min");
+  CHECK(peek(light(1501, 1800, 1800, 1), cfg).reason
+        == rejection_reason::roi_below_min);
+  CHECK(peek(light(1800, 1800, 1800, 1), cfg).reason
+        == rejection_reason::roi_below_min);
   cfg.min_roi = 0.5;
   CHECK(peek(light(1200, 1800, 1800, 1), cfg).viable);
-  CHECK(peek(light(1201, 1800, 1800, 1), cfg).reason == "roi-below-min");
+  CHECK(peek(light(1201, 1800, 1800, 1), cfg).reason
+        == rejection_reason::roi_below_min);
 }
 
 TEST_CASE("peek: rank drops in 365 days", "[pipeline][analysis]") {
   auto cfg = seeds_rules();
   CHECK(peek(light(1000, 1500, 1500, 1), cfg).viable);
-  CHECK(peek(light(1000, 1500, 1500, 0), cfg).reason == "no-rank-drops");
+  CHECK(peek(light(1000, 1500, 1500, 0), cfg).reason
+        == rejection_reason::no_rank_drops);
   // -1: Keepa had no data; counts as none.
-  CHECK(peek(light(1000, 1500, 1500, -1), cfg).reason == "no-rank-drops");
+  CHECK(peek(light(1000, 1500, 1500, -1), cfg).reason
+        == rejection_reason::no_rank_drops);
   cfg.min_rank_drops = 3;
-  CHECK(peek(light(1000, 1500, 1500, 2), cfg).reason == "no-rank-drops");
+  CHECK(peek(light(1000, 1500, 1500, 2), cfg).reason
+        == rejection_reason::no_rank_drops);
   CHECK(peek(light(1000, 1500, 1500, 3), cfg).viable);
   cfg.min_rank_drops = 0;
   CHECK(peek(light(1000, 1500, 1500, -1), cfg).viable);
@@ -155,14 +162,15 @@ TEST_CASE("peek: the profit at the used price bounds the commit's",
   CHECK(peek(p, cfg).viable); // profit 500
   p.stats.current[csv::used] = 1751;
   auto v = peek(p, cfg);
-  CHECK(v.reason == "profit-below-min"); // 499: ratio and ROI still pass
+  // 499: ratio and ROI still pass
+  CHECK(v.reason == rejection_reason::profit_below_min);
   CHECK(v.retry_below == 1751);
   cfg.peek_profit = false;
   CHECK(peek(p, cfg).viable);
   // The other rules are checked first.
   cfg.peek_profit = true;
   p.stats.sales_rank_drops365 = 0;
-  CHECK(peek(p, cfg).reason == "no-rank-drops");
+  CHECK(peek(p, cfg).reason == rejection_reason::no_rank_drops);
 }
 
 TEST_CASE("peek: the price below which a rejection is looked at again",
@@ -171,7 +179,7 @@ TEST_CASE("peek: the price below which a rejection is looked at again",
   // ROI: sell 1800 passes up to 1500; but the commit's profit (default fees
   // 270 + 350, at least 500) breaks from 681 on, and it counts too.
   auto v = peek(light(1501, 1800, 1800, 1), cfg);
-  CHECK(v.reason == "roi-below-min");
+  CHECK(v.reason == rejection_reason::roi_below_min);
   CHECK(v.retry_below == 681);
   cfg.min_profit = 1; // 1800 - 620 - buy >= 1: up to 1179
   CHECK(peek(light(1501, 1800, 1800, 1), cfg).retry_below == 1180);
@@ -200,10 +208,10 @@ TEST_CASE("peek: the price below which a rejection is looked at again",
 TEST_CASE("peek: missing data and short arrays", "[pipeline][analysis]") {
   analysis_config cfg;
   product none;
-  CHECK(peek(none, cfg).reason == "no-stats");
+  CHECK(peek(none, cfg).reason == rejection_reason::no_stats);
   auto p = light(1000, 1500, 1500, 1);
   p.product_type = 4; // invalid ASIN shell
-  CHECK(peek(p, cfg).reason == "bad-product-type");
+  CHECK(peek(p, cfg).reason == rejection_reason::bad_product_type);
   // Arrays that end before USED: no data, no crash.
   auto q = light(1000, 1500, 1500, 1);
   q.stats.current = {-1, 1100};
@@ -211,7 +219,7 @@ TEST_CASE("peek: missing data and short arrays", "[pipeline][analysis]") {
   q.stats.avg365.clear();
   auto v = peek(q, cfg);
   CHECK(v.buy_price == 1100); // new price, index 1
-  CHECK(v.reason == "no-sell-price");
+  CHECK(v.reason == rejection_reason::no_sell_price);
   // 34-entry arrays (older Keepa answers) still reach the variants.
   auto r = light(1000, -1, -1, 1);
   r.stats.avg90.resize(34);
@@ -222,25 +230,55 @@ TEST_CASE("peek: missing data and short arrays", "[pipeline][analysis]") {
   CHECK(peek(r, cfg).est_sell_price == 1900);
 }
 
+TEST_CASE("rejection reasons keep the text storage stores and status counts "
+          "by",
+          "[pipeline][analysis]") {
+  using r = rejection_reason;
+  std::vector<std::pair<r, std::string>> xs{
+    {r::none, ""},
+    {r::no_used_price, "no-used-price"},
+    {r::price_out_of_range, "price-out-of-range"},
+    {r::remembered, "remembered"},
+    {r::bad_product_type, "bad-product-type"},
+    {r::no_stats, "no-stats"},
+    {r::no_buy_price, "no-buy-price"},
+    {r::no_sell_price, "no-sell-price"},
+    {r::sell_below_min, "sell-below-min"},
+    {r::buy_above_sell, "buy-above-sell"},
+    {r::roi_below_min, "roi-below-min"},
+    {r::no_rank_drops, "no-rank-drops"},
+    {r::profit_below_min, "profit-below-min"},
+    {r::no_profit, "no-profit"},
+    {r::not_returned, "not-returned"},
+    {r::peek_failed, "peek-failed"},
+    {r::commit_failed, "commit-failed"},
+  };
+  for (auto& x : xs)
+    CHECK(to_string(x.first) == x.second);
+  CHECK(failure_text(r::peek_failed, caf::make_error(ec::server_error))
+        == "peek-failed: " + render(caf::make_error(ec::server_error)));
+}
+
 TEST_CASE("pre-filter on the deal's own feed data", "[pipeline][analysis]") {
   analysis_config cfg;
-  CHECK(pre_reject(feed_deal(-1, 900), cfg) == std::string{"no-used-price"});
-  CHECK(pre_reject(feed_deal(-2), cfg) == std::string{"no-used-price"});
-  CHECK(pre_reject(feed_deal(0), cfg) == std::string{"no-used-price"});
+  CHECK(pre_reject(feed_deal(-1, 900), cfg)
+        == rejection_reason::no_used_price);
+  CHECK(pre_reject(feed_deal(-2), cfg) == rejection_reason::no_used_price);
+  CHECK(pre_reject(feed_deal(0), cfg) == rejection_reason::no_used_price);
   deal short_deal;
   short_deal.current = {-1, 500}; // ends before USED
-  CHECK(pre_reject(short_deal, cfg) == std::string{"no-used-price"});
+  CHECK(pre_reject(short_deal, cfg) == rejection_reason::no_used_price);
   // Default range: unbounded.
-  CHECK_FALSE(pre_reject(feed_deal(1), cfg));
-  CHECK_FALSE(pre_reject(feed_deal(1000000), cfg));
+  CHECK(pre_reject(feed_deal(1), cfg) == rejection_reason::none);
+  CHECK(pre_reject(feed_deal(1000000), cfg) == rejection_reason::none);
   cfg.min_price = 2000;
   cfg.max_price = 45100;
   CHECK(pre_reject(feed_deal(1999), cfg)
-        == std::string{"price-out-of-range"});
-  CHECK_FALSE(pre_reject(feed_deal(2000), cfg));
-  CHECK_FALSE(pre_reject(feed_deal(45100), cfg));
+        == rejection_reason::price_out_of_range);
+  CHECK(pre_reject(feed_deal(2000), cfg) == rejection_reason::none);
+  CHECK(pre_reject(feed_deal(45100), cfg) == rejection_reason::none);
   CHECK(pre_reject(feed_deal(45101), cfg)
-        == std::string{"price-out-of-range"});
+        == rejection_reason::price_out_of_range);
 }
 
 TEST_CASE("the feed's profit estimate orders the peek backlog",
@@ -429,13 +467,13 @@ TEST_CASE("commit: profit boundaries", "[pipeline][analysis]") {
   v = commit(survivor_of(full), full, cfg, 0);
   CHECK(v.profit == 499);
   CHECK_FALSE(v.record);
-  CHECK(v.reason == "profit-below-min");
+  CHECK(v.reason == rejection_reason::profit_below_min);
   CHECK(v.buy_price == 1751);
   CHECK(v.retry_below == 1751); // the feed's used price <= landing price
   full.offers.lowest_by_condition[2] = 2250;
   v = commit(survivor_of(full), full, cfg, 0);
   CHECK(v.profit == 0);
-  CHECK(v.reason == "no-profit");
+  CHECK(v.reason == rejection_reason::no_profit);
   CHECK(v.retry_below == 1751);
   // The sell side: fees rounded half up like the simulator's.
   cfg.min_profit = 1;
@@ -477,10 +515,11 @@ TEST_CASE("commit: buy price fallbacks and fresh data",
   full.stats.avg365[csv::used] = 1100;
   v = commit(survivor_of(full), full, cfg, 0);
   CHECK_FALSE(v.record);
-  CHECK(v.reason == "sell-below-min");
+  CHECK(v.reason == rejection_reason::sell_below_min);
   full = full_product();
   full.product_type = 4;
-  CHECK(commit(survivor_of(full), full, cfg, 0).reason == "bad-product-type");
+  CHECK(commit(survivor_of(full), full, cfg, 0).reason
+        == rejection_reason::bad_product_type);
 }
 
 TEST_CASE("validate rejects nonsense", "[pipeline][analysis]") {

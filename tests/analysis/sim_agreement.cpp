@@ -157,11 +157,11 @@ TEST_CASE("peek and commit agree with keepa-sim's truth",
   // Peek: light products, stats=365, history=0, no offers.
   std::vector<survivor> survivors;
   std::vector<std::string> false_pass, false_reject, bounded;
-  std::map<std::string, int> reasons;
+  std::map<rejection_reason, int> reasons;
   in_batches(all, [&](const std::vector<std::string>& batch) {
     for (auto& p : fetch(m, batch, 0)) {
       auto v = peek(p, cfg);
-      if (!v.viable && v.reason == "profit-below-min"
+      if (!v.viable && v.reason == rejection_reason::profit_below_min
           && good.count(p.asin) == 0)
         bounded.push_back(p.asin);
       else if (v.viable != (pass.count(p.asin) > 0))
@@ -209,7 +209,7 @@ TEST_CASE("peek and commit agree with keepa-sim's truth",
         CHECK(v.record->offers_used > 0);
         CHECK(v.record->min_listing_price < v.record->est_sell_price);
       } else {
-        CHECK_FALSE(v.reason.empty());
+        CHECK(v.reason != rejection_reason::none);
       }
     }
   });

@@ -1,0 +1,96 @@
+#include "actors/stages/feed_cursor.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace keepa {
+
+feed_cursor::feed_cursor(int32_t max_pages) : max_pages_(max_pages) {
+  // nop
+}
+
+void feed_cursor::start(const feed_position& watermark) {
+  upto_ = watermark;
+  has_upto_ = !(watermark == feed_position{});
+}
+
+std::vector<deal> feed_cursor::resume(const std::vector<feed_position>& xs) {
+  std::vector<deal> again;
+  again.reserve(xs.size());
+  for (auto& x : xs) {
+    resumed_.insert(x);
+    deal d;
+    d.asin = x.asin;
+    d.last_update = x.last_update;
+    again.push_back(std::move(d));
+  }
+  return again;
+}
+
+void feed_cursor::begin_pass() {
+  page_ = 0;
+  pass_floor_ = upto_;
+  pass_newest_ = upto_;
+  pass_seen_.clear();
+  pass_fresh_.clear();
+  // A resumed position at or below the floor cannot come again.
+  resumed_.erase(resumed_.begin(), resumed_.upper_bound(pass_floor_));
+}
+
+feed_cursor::page_result feed_cursor::take_page(std::vector<deal> deals) {
+  page_result r;
+  auto full = deals.size() >= page_size;
+  // Newest first by (lastUpdate, asin), whatever order Keepa sent.
+  std::sort(deals.begin(), deals.end(), [](const deal& x, const deal& y) {
+    return position_of(y) < position_of(x);
+  });
+  std::vector<deal> fresh;
+  for (auto& d : deals) {
+    auto pos = position_of(d);
+    if (has_upto_ && pos <= pass_floor_) {
+      if (pos.last_update < pass_floor_.last_update) {
+        r.reached = true;
+        break;
+      }
+      if (upto_minute_.count(pos) != 0)
+        continue;
+    }
+    ++r.seen;
+    if (!pass_seen_.insert(pos).second || resumed_.count(pos) != 0) {
+      ++r.duplicates;
+      continue;
+    }
+    fresh.push_back(std::move(d));
+  }
+  r.fresh = fresh.size();
+  if (!fresh.empty() && pass_newest_ < position_of(fresh.front()))
+    pass_newest_ = position_of(fresh.front());
+  pass_fresh_.insert(pass_fresh_.end(), std::make_move_iterator(fresh.begin()),
+                     std::make_move_iterator(fresh.end()));
+  r.last = r.reached || !full || page_ + 1 >= max_pages_;
+  if (!r.last)
+    ++page_;
+  return r;
+}
+
+std::vector<deal> feed_cursor::finish_pass(bool complete) {
+  auto found = std::move(pass_fresh_);
+  pass_fresh_.clear();
+  if (!complete)
+    return {};
+  if (has_upto_ || !(pass_newest_ == feed_position{})) {
+    if (upto_ < pass_newest_)
+      upto_ = pass_newest_;
+    has_upto_ = true;
+  }
+  auto minute = upto_.last_update;
+  upto_minute_.erase(upto_minute_.begin(),
+                     upto_minute_.lower_bound(feed_position{minute, ""}));
+  for (auto& d : found)
+    if (d.last_update == minute)
+      upto_minute_.insert(position_of(d));
+  std::reverse(found.begin(), found.end());
+  return found;
+}
+
+} // namespace keepa
