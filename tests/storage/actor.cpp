@@ -11,7 +11,7 @@
 
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
-#include "tests/fixture.hpp"
+#include "tests/support/fixture.hpp"
 #include "tests/storage/fixtures.hpp"
 
 using namespace keepa;

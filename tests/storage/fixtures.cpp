@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "messages/error.hpp"
-#include "tests/storage/pg_server.hpp"
+#include "tests/support/pg_server.hpp"
 
 namespace keepa::test {
 

@@ -1,0 +1,227 @@
+// The PEEK-FILTER on virtual time against stand-ins: ranking, verdicts,
+// rejections, its backlog, its upstream, and the profile its grants name.
+
+#include "actors/stages/peek_filter.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <caf/config_value.hpp>
+#include <caf/send.hpp>
+
+#include "tests/support/stand_ins.hpp"
+
+using namespace keepa;
+using namespace keepa::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct peek_fixture : stage_fixture {
+  committer_actor committer = keep(sys.spawn(committer_stand_in));
+  scanner_actor upstream = keep(sys.spawn(scanner_stand_in));
+  peek_filter_config cfg;
+
+  /// A peek-filter wired to the scanner stand-in, as the pipeline does.
+  peek_filter_actor spawn() {
+    auto peek = keep(sys.spawn(keepa::peek_filter, ctx, cfg, committer));
+    caf::anon_send(peek, atom::upstream_v, upstream);
+    return peek;
+  }
+
+  committer_stand_in_state& commits() {
+    return state_of<committer_stand_in_state>(committer);
+  }
+
+  size_t drained() {
+    return state_of<scanner_stand_in_state>(upstream).drained;
+  }
+
+  /// Sends an offer from the asker; returns the answer.
+  uint64_t offer(const peek_filter_actor& peek, std::vector<deal> xs) {
+    return ask<uint64_t>(peek, atom::offer_v, std::move(xs));
+  }
+
+  template <class T, class Handle, class... Ts>
+  T ask(const Handle& hdl, Ts&&... xs) {
+    T result{};
+    bool answered = false;
+    asker->send(hdl, std::forward<Ts>(xs)...);
+    sched.run();
+    asker->receive(
+      [&](T& x) {
+        result = x;
+        answered = true;
+      },
+      caf::after(std::chrono::seconds{0}) >> [] {});
+    REQUIRE(answered);
+    return result;
+  }
+};
+
+/// A feed deal whose profit estimate is set by its price and 90-day
+/// average (no estimate without either).
+deal ranked(const std::string& asin, int32_t used, int32_t avg90) {
+  auto d = feed_deal(1000, asin, used);
+  d.avg.assign(4, std::vector<int32_t>(csv::count, -1));
+  d.avg[3][csv::used] = avg90;
+  return d;
+}
+
+std::string asins(const product_query& q) {
+  return joined(q.asins);
+}
+
+} // namespace
+
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: peeks the best estimated profit first",
+                 "[pipeline][peek_filter]") {
+  auto peek = spawn();
+  // Estimates at the default fees: a -565, b 6400, c 3250, d none (0),
+  // e -1000, f 6400 (ties in arrival order).
+  // The offer is answered with what is queued before any batch is sized.
+  CHECK(offer(peek, {ranked("a", 2000, 2100), ranked("b", 900, 9000),
+                     ranked("c", 1500, 6000), ranked("d", -1, 9000),
+                     ranked("e", 3000, 2765), ranked("f", 900, 9000)})
+        == 6);
+  // The profile "small" peeks 3 at a time.
+  REQUIRE(keepa().product_queries.size() == 2);
+  CHECK(asins(keepa().product_queries[0]) == "b f c");
+  CHECK(asins(keepa().product_queries[1]) == "d a e");
+  CHECK_FALSE(keepa().product_queries[0].history);
+  CHECK(keepa().product_queries[0].stats == "365");
+  // One token per light product.
+  REQUIRE(tokens().acquires.size() == 2);
+  CHECK(tokens().acquires[0].what == stage::peek);
+  CHECK(tokens().acquires[0].cost == 3);
+  CHECK(keepa().product_queries[0].grant_id == tokens().grants[0].grant_id);
+}
+
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: survivors go to the committer, rejections are "
+                 "stored with their reason",
+                 "[pipeline][peek_filter]") {
+  keepa().products = [](const product_query&) -> caf::expected<product_page> {
+    product_page page;
+    page.products.push_back(viable_product("good"));
+    auto flat = viable_product("flat");
+    flat.stats.sales_rank_drops365 = 0;
+    page.products.push_back(flat);
+    product ebook;
+    ebook.asin = "ebook";
+    ebook.product_type = 2;
+    page.products.push_back(ebook);
+    return page;
+  };
+  auto peek = spawn();
+  offer(peek, {feed_deal(1001, "good", 1000), feed_deal(1002, "flat", 1100),
+               feed_deal(1003, "ebook", 1200)});
+  offer(peek, {feed_deal(1004, "gone", 1300)});
+  REQUIRE(commits().offers.size() == 1);
+  REQUIRE(commits().offers[0].size() == 1);
+  auto& s = commits().offers[0][0];
+  CHECK(s.candidate.asin == "good");
+  CHECK(s.light.asin == "good");
+  CHECK(s.buy_price == 1000);
+  CHECK(s.est_sell_price == 4000);
+  // Rejections with reason, price and retry price; their positions done.
+  REQUIRE(db().upserts.size() == 2);
+  auto& b = db().upserts[0];
+  REQUIRE(b.rejections.size() == 2);
+  CHECK(b.rejections[0].asin == "flat");
+  CHECK(b.rejections[0].reason == "no-rank-drops");
+  CHECK(b.rejections[0].where == stage::peek);
+  CHECK(b.rejections[0].price_seen == 1000);
+  // No price makes rank drops appear.
+  CHECK(b.rejections[0].retry_below == 0);
+  CHECK(b.rejections[1].asin == "ebook");
+  CHECK(b.rejections[1].reason == "bad-product-type");
+  CHECK(b.rejections[1].price_seen == 1200);
+  CHECK(b.done
+        == std::vector<feed_position>{{1002, "flat"}, {1003, "ebook"}});
+  auto& gone = db().upserts[1];
+  REQUIRE(gone.rejections.size() == 1);
+  CHECK(gone.rejections[0].reason == "not-returned");
+  CHECK(gone.rejections[0].at_ms == unix_now());
+  auto& st = state_of<peek_state>(peek);
+  CHECK(st.peeked == 4);
+  CHECK(st.survived == 1);
+  CHECK(st.rejected == 3);
+  CHECK(st.reasons
+        == std::map<rejection_reason, uint64_t>{
+          {rejection_reason::bad_product_type, 1},
+          {rejection_reason::no_rank_drops, 1},
+          {rejection_reason::not_returned, 1}});
+  // Status counts by the stored text.
+  auto status = ask<caf::settings>(peek, atom::status_v);
+  CHECK(caf::get_or(status, "reasons.no-rank-drops", int64_t{0}) == 1);
+  CHECK(caf::get_or(status, "reasons.not-returned", int64_t{0}) == 1);
+}
+
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: tells its wired upstream when the queue runs "
+                 "dry, and answers atom::backlog",
+                 "[pipeline][peek_filter]") {
+  tokens().script = {wait_for(1min)};
+  auto peek = spawn();
+  std::vector<deal> xs;
+  for (int i = 0; i < 7; ++i)
+    xs.push_back(feed_deal(1000 + i, "b" + std::to_string(i)));
+  CHECK(offer(peek, xs) == 7);
+  // The first batch waits for tokens: all 7 are still queued.
+  CHECK(ask<uint64_t>(peek, atom::backlog_v) == 7);
+  CHECK(keepa().product_queries.empty());
+  CHECK(drained() == 0);
+  advance(1min);
+  // Granted: 3 + 3 + 1 peeked, nothing left, the scanner is told once.
+  CHECK(keepa().product_queries.size() == 3);
+  CHECK(ask<uint64_t>(peek, atom::backlog_v) == 0);
+  CHECK(drained() == 1);
+  auto status = ask<caf::settings>(peek, atom::status_v);
+  CHECK(caf::get_or(status, "peeked", int64_t{0}) == 7);
+  CHECK(caf::get_or(status, "queued", int64_t{-1}) == 0);
+  CHECK(caf::get_or(status, "recharge-waits", int64_t{0}) == 1);
+  CHECK_FALSE(caf::get_or(status, "waiting-for-tokens", true));
+}
+
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: asks TOKEN's snapshot once, then sizes by the "
+                 "profile its grants name, never beyond what a grant covers",
+                 "[pipeline][peek_filter]") {
+  tokens().script = {wait_for(1min)};
+  auto peek = spawn();
+  std::vector<deal> xs;
+  for (int i = 0; i < 12; ++i)
+    xs.push_back(feed_deal(1000 + i, "b" + std::to_string(i)));
+  offer(peek, xs);
+  CHECK(tokens().snapshots == 1);
+  REQUIRE(tokens().acquires.size() == 1);
+  // Sized by the snapshot's profile "small": 3.
+  CHECK(tokens().acquires[0].cost == 3);
+  // TOKEN switches to "large" while the batch waits.
+  tokens().profile = "large";
+  advance(1min);
+  REQUIRE(keepa().product_queries.size() == 3);
+  // The first batch was granted 3 tokens: it takes 3, not 5.
+  CHECK(keepa().product_queries[0].asins.size() == 3);
+  // The next ones follow the grant's profile: 5, then the 4 left.
+  CHECK(keepa().product_queries[1].asins.size() == 5);
+  CHECK(keepa().product_queries[2].asins.size() == 4);
+  CHECK(tokens().snapshots == 1);
+  CHECK(state_of<peek_state>(peek).gate.profile == "large");
+}
+
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: a forced profile is used as is",
+                 "[pipeline][peek_filter]") {
+  ctx.profile_name = "large";
+  auto peek = spawn();
+  std::vector<deal> xs;
+  for (int i = 0; i < 6; ++i)
+    xs.push_back(feed_deal(1000 + i, "b" + std::to_string(i)));
+  offer(peek, xs);
+  CHECK(tokens().snapshots == 0);
+  REQUIRE(keepa().product_queries.size() == 2);
+  CHECK(keepa().product_queries[0].asins.size() == 5);
+  CHECK(keepa().product_queries[1].asins.size() == 1);
+}

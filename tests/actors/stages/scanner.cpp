@@ -1,0 +1,234 @@
+// The SCANNER on virtual time against stand-ins: where a run starts, how a
+// pass pages, when it hands on, and how it asks the peek-filter's backlog.
+
+#include "actors/stages/scanner.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <caf/send.hpp>
+
+#include "tests/support/stand_ins.hpp"
+
+using namespace keepa;
+using namespace keepa::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct scanner_fixture : stage_fixture {
+  peek_filter_actor peek = keep(sys.spawn(peek_stand_in));
+  scanner_config cfg;
+  /// What /deal lists, newest first; served 150 a page.
+  std::vector<deal> feed;
+
+  scanner_fixture() {
+    cfg.selection = "{}";
+    cfg.interval = 5min;
+    cfg.max_backlog = 100;
+    keepa().deals = [this](const deal_query& q) -> caf::expected<deal_page> {
+      deal_page p;
+      p.page = q.page;
+      auto from = static_cast<size_t>(q.page) * feed_cursor::page_size;
+      for (auto i = from;
+           i < std::min(from + feed_cursor::page_size, feed.size()); ++i)
+        p.deals.push_back(feed[i]);
+      return p;
+    };
+  }
+
+  scanner_actor spawn() {
+    return keep(sys.spawn(keepa::scanner, ctx, cfg, peek));
+  }
+
+  peek_stand_in_state& peeks() {
+    return state_of<peek_stand_in_state>(peek);
+  }
+
+  /// Puts `n` deals, one a minute from `newest` down, behind what the feed
+  /// lists (ASINs "m<minute>").
+  void list(int32_t newest, int32_t n) {
+    for (int32_t m = newest; m > newest - n; --m)
+      feed.push_back(feed_deal(m, "m" + std::to_string(m)));
+  }
+};
+
+std::string asins(const std::vector<deal>& xs) {
+  return asins_of(xs, [](const deal& d) { return d.asin; });
+}
+
+bool oldest_first(const std::vector<deal>& xs) {
+  for (size_t i = 1; i < xs.size(); ++i)
+    if (!(position_of(xs[i - 1]) < position_of(xs[i])))
+      return false;
+  return true;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: starts from the watermark, hands pending positions "
+                 "on again, pages down to the floor and hands on oldest "
+                 "first once the pass is complete",
+                 "[pipeline][scanner]") {
+  db().watermark = feed_position{1000, "m1000"};
+  // The previous run handed these on but did not finish them.
+  db().pending = {{1001, "P1"}, {1002, "P2"}};
+  // Stored at this version already: not handed on again.
+  asin_memory stored;
+  stored.asin = "m1000";
+  stored.stored = true;
+  stored.stored_last_update = 1000;
+  db().memory["m1000"] = stored;
+  list(1200, 400);
+  // P2 is still listed unchanged; P1 changed since (1005 > 1001).
+  feed.insert(feed.begin() + 198, feed_deal(1002, "P2"));
+  feed.insert(feed.begin() + 195, feed_deal(1005, "P1"));
+  keepa().latency = 1s;
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  // Pending positions went to the peek-filter before any page was read.
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(asins(peeks().offers[0]) == "P1 P2");
+  CHECK(st.n.resumed == 2);
+  REQUIRE(keepa().deal_queries.size() == 1);
+  CHECK(keepa().deal_queries[0].page == 0);
+  CHECK(keepa().deal_queries[0].sort_type == 1);
+  CHECK(st.phase == scan_phase::fetching);
+  // Page 0 is in: nothing is tracked or handed on before the pass ends.
+  advance(1s);
+  REQUIRE(keepa().deal_queries.size() == 2);
+  CHECK(keepa().deal_queries[1].page == 1);
+  CHECK(db().tracked.empty());
+  CHECK(peeks().offers.size() == 1);
+  CHECK(st.scanning());
+  // Page 1 reaches the watermark's minute: the pass ends there.
+  advance(1s);
+  CHECK(keepa().deal_queries.size() == 2);
+  CHECK_FALSE(st.scanning());
+  REQUIRE(peeks().offers.size() == 2);
+  auto& handed = peeks().offers[1];
+  CHECK(oldest_first(handed));
+  // m1001..m1200 and P1 at its new position; not P2, not m1000.
+  CHECK(handed.size() == 201);
+  CHECK(handed.front().asin == "m1001");
+  CHECK(handed.back().asin == "m1200");
+  CHECK(asins(handed).find("P2") == std::string::npos);
+  CHECK(asins(handed).find("P1") != std::string::npos);
+  // Everything of the pass was tracked before it was handed on, and the
+  // stored one is done at once.
+  REQUIRE(db().tracked.size() == 1);
+  CHECK(db().tracked[0].size() == 202);
+  REQUIRE(db().upserts.size() == 1);
+  CHECK(db().upserts[0].done
+        == std::vector<feed_position>{{1000, "m1000"}});
+  CHECK(st.n.already_stored == 1);
+  CHECK(st.n.duplicates == 1);
+  CHECK(st.n.candidates == 201);
+  CHECK(st.cursor.upto() == (feed_position{1200, "m1200"}));
+  // The next pass takes only what is new: a newer book, and one updated
+  // later in the minute handed on last (sorted below m1200 by its ASIN).
+  feed.insert(feed.begin(), feed_deal(1200, "late"));
+  feed.insert(feed.begin(), feed_deal(1201, "new"));
+  keepa().latency = caf::timespan{0};
+  advance(5min);
+  REQUIRE(keepa().deal_queries.size() == 3);
+  CHECK(keepa().deal_queries[2].page == 0);
+  REQUIRE(peeks().offers.size() == 3);
+  CHECK(asins(peeks().offers[2]) == "late new");
+  CHECK(st.n.passes == 2);
+}
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: an interrupted pass hands on nothing and the next "
+                 "pass reads it again",
+                 "[pipeline][scanner]") {
+  db().watermark = feed_position{1000, "m1000"};
+  list(1200, 300);
+  int failures = 1;
+  auto serve = keepa().deals;
+  keepa().deals = [&, serve](const deal_query& q) -> caf::expected<deal_page> {
+    if (q.page == 1 && failures-- > 0)
+      return caf::make_error(ec::server_error, "page 1");
+    return serve(q);
+  };
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  CHECK(keepa().deal_queries.size() == 2);
+  CHECK(peeks().offers.empty());
+  CHECK(db().tracked.empty());
+  CHECK(st.n.errors == 1);
+  CHECK(st.cursor.upto() == (feed_position{1000, "m1000"}));
+  advance(5min);
+  REQUIRE(keepa().deal_queries.size() == 4);
+  CHECK(keepa().deal_queries[2].page == 0);
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(peeks().offers[0].size() == 201);
+  CHECK(st.cursor.upto() == (feed_position{1200, "m1200"}));
+}
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a 429 asks TOKEN again for the same page",
+                 "[pipeline][scanner]") {
+  list(1200, 10);
+  int refusals = 1;
+  auto serve = keepa().deals;
+  keepa().deals = [&, serve](const deal_query& q) -> caf::expected<deal_page> {
+    if (refusals-- > 0)
+      return caf::make_error(ec::not_enough_tokens);
+    return serve(q);
+  };
+  auto s = spawn();
+  sched.run();
+  REQUIRE(keepa().deal_queries.size() == 2);
+  CHECK(keepa().deal_queries[1].page == 0);
+  CHECK(keepa().deal_queries[0].grant_id != keepa().deal_queries[1].grant_id);
+  CHECK(tokens().acquires.size() == 2);
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(peeks().offers[0].size() == 10);
+  CHECK(state_of<scanner_state>(s).n.errors == 0);
+}
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: no pass while the peek-filter's backlog is above "
+                 "the bound; it asks with atom::backlog, and drained starts a "
+                 "pass at once",
+                 "[pipeline][scanner]") {
+  list(1200, 3);
+  peeks().queued = 500;
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  // The first pass handed on 3 and learned that 500 are queued.
+  CHECK(st.n.passes == 1);
+  CHECK(st.backlog == 500);
+  CHECK(peeks().backlog_asked == 0);
+  // At the interval it asks, and holds back.
+  advance(5min);
+  CHECK(peeks().backlog_asked == 1);
+  CHECK(st.n.passes == 1);
+  CHECK(keepa().deal_queries.size() == 1);
+  CHECK(st.phase == scan_phase::idle);
+  // Once the peek-filter caught up below the bound, the next interval
+  // scans.
+  peeks().queued = 50;
+  feed.insert(feed.begin(), feed_deal(1201, "new"));
+  advance(5min);
+  CHECK(peeks().backlog_asked == 2);
+  CHECK(st.n.passes == 2);
+  REQUIRE(peeks().offers.size() == 2);
+  CHECK(asins(peeks().offers[1]) == "new");
+  // `drained` means empty: a pass at once, without asking, even though
+  // the last offer was answered with more than the bound.
+  peeks().queued = 500;
+  feed.insert(feed.begin(), feed_deal(1202, "newer"));
+  caf::anon_send(s, atom::drained_v);
+  sched.run();
+  CHECK(st.n.passes == 3);
+  CHECK(st.backlog == 500);
+  caf::anon_send(s, atom::drained_v);
+  sched.run();
+  CHECK(st.n.passes == 4);
+  CHECK(peeks().backlog_asked == 2);
+}

@@ -1,0 +1,147 @@
+// The UPDATER on virtual time against stand-ins: the stalest deals first,
+// light requests under the update stage's share, expiry after the grace.
+
+#include "actors/stages/updater.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/stand_ins.hpp"
+
+using namespace keepa;
+using namespace keepa::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int64_t hour_ms = 3600000;
+
+struct updater_fixture : stage_fixture {
+  updater_config cfg;
+
+  updater_fixture() {
+    cfg.interval = 10min;
+    cfg.refresh_after = 24h;
+    cfg.grace = 72h;
+  }
+
+  /// An updater whose first tick is `interval` from now.
+  updater_actor spawn() {
+    auto u = keep(sys.spawn(keepa::updater, ctx, cfg));
+    sched.run();
+    return u;
+  }
+
+  deal_record stale(const std::string& asin) {
+    deal_record r;
+    r.asin = asin;
+    r.buy_price = 1500;
+    r.last_update = 900;
+    r.last_seen_ms = unix0 - 30 * hour_ms;
+    return r;
+  }
+
+  /// Light products for every ASIN asked, except `missing`.
+  void answer_all_but(std::string missing = "") {
+    keepa().products = [missing](const product_query& q) {
+      product_page page;
+      for (auto& x : q.asins) {
+        if (x == missing)
+          continue;
+        auto p = viable_product(x, 1200);
+        p.last_update = 1100;
+        page.products.push_back(std::move(p));
+      }
+      return caf::expected<product_page>{std::move(page)};
+    };
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(updater_fixture,
+                 "updater: refreshes the stalest deals batch by batch under "
+                 "the update stage, then expires what is past the grace",
+                 "[pipeline][updater]") {
+  db().stalest = {{stale("a"), stale("b")}, {stale("c")}};
+  db().expire_count = 4;
+  answer_all_but();
+  auto u = spawn();
+  CHECK(db().stalest_asked.empty());
+  advance(10min);
+  auto now = unix_now();
+  // Asked by the profile's update batch, for deals unseen for a day, until
+  // none is stale.
+  REQUIRE(db().stalest_asked.size() == 3);
+  for (auto& x : db().stalest_asked) {
+    CHECK(x.first == 2);
+    CHECK(x.second == now - 24 * hour_ms);
+  }
+  REQUIRE(keepa().product_queries.size() == 2);
+  CHECK(joined(keepa().product_queries[0].asins) == "a b");
+  CHECK(joined(keepa().product_queries[1].asins) == "c");
+  CHECK(keepa().product_queries[0].stats == "90");
+  CHECK_FALSE(keepa().product_queries[0].history);
+  CHECK(keepa().product_queries[0].offers == 0);
+  // Light requests of the update stage: TOKEN applies its share.
+  REQUIRE(tokens().acquires.size() == 2);
+  CHECK(tokens().acquires[0].what == stage::update);
+  CHECK(tokens().acquires[0].cost == 2);
+  // Refreshed records: seen now, at the product's price and version.
+  REQUIRE(db().upserts.size() == 2);
+  auto& r = db().upserts[0].deals.at(0);
+  CHECK(r.asin == "a");
+  CHECK(r.last_seen_ms == now);
+  CHECK(r.buy_price == 1200);
+  CHECK(r.last_update == 1100);
+  CHECK(r.written_by == write_stage::light_update);
+  // Then deals unseen beyond the grace period go.
+  REQUIRE(db().expire_asked.size() == 1);
+  CHECK(db().expire_asked[0] == now - 72 * hour_ms);
+  auto& st = state_of<updater_state>(u);
+  CHECK(st.refreshed == 3);
+  CHECK(st.expired == 4);
+  CHECK(st.rounds == 1);
+  CHECK(st.phase == update_phase::idle);
+  CHECK(tokens().snapshots == 1);
+  // The next round asks the storage again; the profile comes from the
+  // grants now.
+  advance(10min);
+  CHECK(db().stalest_asked.size() == 4);
+  CHECK(db().expire_asked.size() == 2);
+  CHECK(tokens().snapshots == 1);
+}
+
+TEST_CASE_METHOD(updater_fixture,
+                 "updater: a deal Keepa did not return stays stale; the round "
+                 "ends with expiry instead of asking for it again",
+                 "[pipeline][updater]") {
+  db().stalest = {{stale("a"), stale("gone")}, {stale("gone")}};
+  answer_all_but("gone");
+  auto u = spawn();
+  advance(10min);
+  CHECK(keepa().product_queries.size() == 1);
+  CHECK(db().stalest_asked.size() == 1);
+  REQUIRE(db().upserts.size() == 1);
+  CHECK(db().upserts[0].deals.size() == 1);
+  CHECK(db().expire_asked.size() == 1);
+  CHECK(state_of<updater_state>(u).refreshed == 1);
+}
+
+TEST_CASE_METHOD(updater_fixture,
+                 "updater: a tick during a round starts no second round",
+                 "[pipeline][updater]") {
+  db().stalest = {{stale("a")}};
+  tokens().script = {wait_for(12min)};
+  auto u = spawn();
+  advance(10min);
+  CHECK(state_of<updater_state>(u).phase == update_phase::acquiring);
+  advance(10min);
+  auto& st = state_of<updater_state>(u);
+  CHECK(st.rounds == 1);
+  CHECK(db().stalest_asked.size() == 1);
+  // Granted at 22 min (the round ends); the tick at 30 min begins round 2.
+  run_until(now() + 10min);
+  CHECK(keepa().product_queries.size() == 1);
+  CHECK(st.rounds == 2);
+  CHECK(db().stalest_asked.size() == 2);
+}

@@ -1,0 +1,311 @@
+#include "actors/token/token_scheduler.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/bucket_model.hpp"
+
+using namespace keepa;
+using namespace std::chrono_literals;
+
+namespace {
+
+time_point t0() {
+  return time_point{} + 24h;
+}
+
+token_request req(stage what, int64_t cost, uint64_t ticket = 0) {
+  return token_request{to_string(what), what, cost, ticket};
+}
+
+settlement obs(int64_t balance, int64_t refill_in_ms, int64_t rate,
+               int64_t server_ms, uint64_t grant_id = 0,
+               int64_t consumed = 0) {
+  settlement s;
+  s.grant_id = grant_id;
+  s.tokens_consumed = consumed;
+  s.tokens_left = balance;
+  s.refill_in_ms = refill_in_ms;
+  s.refill_rate = rate;
+  s.server_timestamp_ms = server_ms;
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("without an observation nothing is granted", "[token_scheduler]") {
+  token_scheduler s;
+  auto d = s.acquire(req(stage::scan, 5), t0());
+  REQUIRE_FALSE(d.granted);
+  CHECK(d.error == ec::none);
+  CHECK(d.wait.reason == "no balance observation yet");
+  CHECK(d.wait.retry_after == s.policy().no_observation_retry);
+}
+
+TEST_CASE("grants use the overdraft down to the floor", "[token_scheduler]") {
+  token_scheduler s; // floor -180
+  s.settle(obs(10, 30'000, 5, 1), t0());
+  // Balance 10 > 0 and 10 - 150 = -140 >= -180: granted.
+  auto d = s.acquire(req(stage::commit, 150), t0());
+  REQUIRE(d.granted);
+  CHECK(d.grant.projected_after == -140);
+  CHECK(s.outstanding() == 150);
+  // Projected -140 <= 0: nothing more until refills bring it above 0.
+  auto w = s.acquire(req(stage::scan, 5), t0());
+  REQUIRE_FALSE(w.granted);
+  // -140 + 5k >= 1 -> 29 steps: first step at 30 s, then 28 minutes.
+  CHECK(w.wait.retry_after == 30s + 28min);
+}
+
+TEST_CASE("a request never takes the balance below the floor",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(100, 0, 5, 1), t0());
+  // 100 - 300 = -200 < -180: wait until the balance is 120.
+  auto d = s.acquire(req(stage::commit, 300), t0());
+  REQUIRE_FALSE(d.granted);
+  CHECK(d.wait.needed == 120);
+  CHECK(d.wait.retry_after == 3min); // steps at 0, 1, 2, 3 min: 100 -> 120
+  auto again = s.acquire(req(stage::commit, 300, d.wait.ticket),
+                         t0() + d.wait.retry_after);
+  REQUIRE(again.granted);
+  CHECK(again.grant.projected_after == -180);
+}
+
+TEST_CASE("a request above cap minus floor is refused", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(300, 0, 5, 1), t0());
+  auto d = s.acquire(req(stage::commit, 481), t0());
+  CHECK(d.error == ec::cost_exceeds_budget);
+  CHECK(s.waiting() == 0);
+  CHECK(s.acquire(req(stage::commit, 480), t0()).granted);
+}
+
+TEST_CASE("retry_after is exact", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(-50, 12'345, 7, 1), t0());
+  auto d = s.acquire(req(stage::peek, 20), t0());
+  REQUIRE_FALSE(d.granted);
+  auto at = t0() + d.wait.retry_after;
+  // One nanosecond early is too early ...
+  auto early = s.acquire(req(stage::peek, 20, d.wait.ticket), at - 1ns);
+  REQUIRE_FALSE(early.granted);
+  CHECK(early.wait.ticket == d.wait.ticket);
+  CHECK(early.wait.retry_after == 1ns);
+  // ... and at retry_after it is granted.
+  CHECK(s.acquire(req(stage::peek, 20, d.wait.ticket), at).granted);
+  CHECK(s.waiting() == 0);
+}
+
+TEST_CASE("a settle with a lower balance moves retry_after",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(0, 60'000, 5, 1), t0());
+  auto w = s.acquire(req(stage::peek, 20), t0());
+  REQUIRE_FALSE(w.granted);
+  auto promised = t0() + w.wait.retry_after;
+  CHECK(promised == t0() + 60s);
+  // Someone else spent: Keepa reports -30, same phase.
+  s.settle(obs(-30, 50'000, 5, 2), t0() + 10s);
+  auto late = s.acquire(req(stage::peek, 20, w.wait.ticket), promised);
+  REQUIRE_FALSE(late.granted);
+  // -30 + 5k >= 1 -> 7 steps: 60 s + 6 min.
+  CHECK(promised + late.wait.retry_after == t0() + 60s + 6min);
+  CHECK(s.acquire(req(stage::peek, 20, w.wait.ticket),
+                  promised + late.wait.retry_after)
+          .granted);
+}
+
+TEST_CASE("out-of-order settles keep the newest observation",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(200, 30'000, 5, 1000), t0());
+  auto g1 = s.acquire(req(stage::peek, 50), t0());
+  auto g2 = s.acquire(req(stage::peek, 50), t0());
+  REQUIRE(g1.granted);
+  REQUIRE(g2.granted);
+  CHECK(s.projected(t0()) == 100);
+  // Keepa ran g1 at 2000 (150 left) and g2 at 3000 (90 left: cost 60).
+  // The answer of g2 arrives first.
+  s.settle(obs(90, 25'000, 5, 3000, g2.grant.grant_id, 60), t0() + 5s);
+  CHECK(s.outstanding() == 50);
+  CHECK(s.projected(t0() + 5s) == 40); // g1 still counted as spent
+  s.settle(obs(150, 26'000, 5, 2000, g1.grant.grant_id, 50), t0() + 6s);
+  CHECK(s.outstanding() == 0);
+  CHECK(s.projected(t0() + 6s) == 90); // the older answer changed nothing
+  CHECK(s.totals().consumed == 110);
+}
+
+TEST_CASE("a released grant gives its tokens back", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(100, 30'000, 5, 1), t0());
+  auto g = s.acquire(req(stage::commit, 120), t0());
+  REQUIRE(g.granted);
+  CHECK(s.projected(t0()) == -20);
+  CHECK(s.release(g.grant.grant_id, t0()));
+  CHECK_FALSE(s.release(g.grant.grant_id, t0()));
+  CHECK(s.projected(t0()) == 100);
+  CHECK(s.totals().released == 120);
+}
+
+TEST_CASE("a lost answer keeps its charge until a newer observation",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(100, 30'000, 5, 1), t0());
+  auto g = s.acquire(req(stage::peek, 40), t0());
+  REQUIRE(g.granted);
+  // A retry of the same request was possibly charged too (no grant).
+  s.settle(obs(0, 0, 0, 0, 0, 40), t0());
+  CHECK(s.projected(t0()) == 20);
+  // The final attempt's answer was lost as well: the grant's cost stays
+  // subtracted although the grant is gone.
+  s.settle(obs(0, 0, 0, 0, g.grant.grant_id, 0), t0());
+  CHECK(s.projected(t0()) == 20);
+  CHECK(s.totals().consumed == 40);
+  CHECK(s.totals().settled_grants == 1);
+  CHECK(s.totals().unconfirmed == 2);
+  // An older observation changes nothing; a newer one replaces the guess.
+  s.settle(obs(90, 30'000, 5, 0), t0());
+  CHECK(s.projected(t0()) == 20);
+  s.settle(obs(60, 30'000, 5, 2), t0());
+  CHECK(s.projected(t0()) == 60);
+  CHECK(s.outstanding() == 0);
+}
+
+TEST_CASE("every grant ends exactly once", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(300, 30'000, 5, 1), t0());
+  auto a = s.acquire(req(stage::scan, 5), t0());
+  auto b = s.acquire(req(stage::scan, 5), t0());
+  auto c = s.acquire(req(stage::scan, 5), t0());
+  REQUIRE((a.granted && b.granted && c.granted));
+  CHECK(s.settle(obs(295, 30'000, 5, 2, a.grant.grant_id, 5), t0()));
+  CHECK_FALSE(s.settle(obs(295, 30'000, 5, 3, a.grant.grant_id, 5), t0()));
+  CHECK(s.release(b.grant.grant_id, t0()));
+  s.tick(t0() + s.policy().grant_ttl + 1s);
+  auto& t = s.totals();
+  CHECK(t.grants == 3);
+  CHECK(t.settled_grants == 1);
+  CHECK(t.released_grants == 1);
+  CHECK(t.expired_grants == 1);
+  CHECK(s.outstanding() == 0);
+}
+
+TEST_CASE("commit before peek before scan", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(-10, 60'000, 10, 1), t0());
+  auto scan = s.acquire(req(stage::scan, 5), t0());
+  auto peek = s.acquire(req(stage::peek, 20), t0());
+  auto commit = s.acquire(req(stage::commit, 30), t0());
+  REQUIRE_FALSE(scan.granted);
+  REQUIRE_FALSE(peek.granted);
+  REQUIRE_FALSE(commit.granted);
+  // The commit came last but is served first, the scan last (asked again:
+  // the first answers were given before the others queued up).
+  auto c2 = s.acquire(req(stage::commit, 30, commit.wait.ticket), t0());
+  auto p2 = s.acquire(req(stage::peek, 20, peek.wait.ticket), t0());
+  auto s2 = s.acquire(req(stage::scan, 5, scan.wait.ticket), t0());
+  auto c_at = t0() + c2.wait.retry_after;
+  auto p_at = t0() + p2.wait.retry_after;
+  auto s_at = t0() + s2.wait.retry_after;
+  CHECK(c_at < p_at);
+  CHECK(p_at < s_at);
+  CHECK(s.acquire(req(stage::commit, 30, commit.wait.ticket), c_at).granted);
+  CHECK(s.acquire(req(stage::peek, 20, peek.wait.ticket), p_at).granted);
+  CHECK(s.acquire(req(stage::scan, 5, scan.wait.ticket), s_at).granted);
+}
+
+TEST_CASE("a later request never overtakes an earlier one of equal rank",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(-100, 60'000, 5, 1), t0());
+  auto big = s.acquire(req(stage::peek, 100), t0());
+  REQUIRE_FALSE(big.granted);
+  // A cheap peek arriving later, when the big one is nearly affordable.
+  auto small = s.acquire(req(stage::peek, 1), t0() + 10min);
+  REQUIRE_FALSE(small.granted);
+  CHECK(t0() + 10min + small.wait.retry_after
+        > t0() + big.wait.retry_after);
+}
+
+TEST_CASE("the updater gets its share while others wait",
+          "[token_scheduler]") {
+  scheduler_policy policy;
+  policy.updater_share = 0.2;
+  token_scheduler s{policy};
+  auto t = t0();
+  test::keepa_model keepa{100, 0, t};
+  s.settle(keepa.observe(t), t);
+  // A commit and an updater consumer that always want tokens and return
+  // exactly when told.
+  struct consumer {
+    stage what;
+    int64_t cost;
+    uint64_t ticket = 0;
+    time_point next;
+    int64_t received = 0;
+  };
+  std::array<consumer, 2> cs{{{stage::commit, 30, 0, t, 0},
+                              {stage::update, 50, 0, t, 0}}};
+  while (t < t0() + 24h) {
+    for (auto& c : cs) {
+      if (c.next > t)
+        continue;
+      auto d = s.acquire(req(c.what, c.cost, c.ticket), t);
+      REQUIRE(d.error == ec::none);
+      if (d.granted) {
+        bool rejected = false;
+        s.settle(keepa.request(d.grant.grant_id, c.cost, t, rejected), t);
+        REQUIRE_FALSE(rejected);
+        c.received += c.cost;
+        c.ticket = 0;
+      } else {
+        c.ticket = d.wait.ticket;
+        c.next = t + d.wait.retry_after;
+      }
+    }
+    t = std::max(t, std::min(cs[0].next, cs[1].next));
+  }
+  auto share = double(cs[1].received)
+               / double(cs[0].received + cs[1].received);
+  CHECK(share == Approx(0.2).margin(0.02));
+  // Together they spent what the day generated (minus the final floor gap).
+  CHECK(cs[0].received + cs[1].received >= keepa.generated() - 180 - 80);
+}
+
+TEST_CASE("the updater gets everything when nobody else waits",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(300, 60'000, 5, 1), t0());
+  CHECK(s.acquire(req(stage::update, 50), t0()).granted);
+  CHECK(s.acquire(req(stage::update, 50), t0()).granted);
+}
+
+TEST_CASE("abandoned tickets expire", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(-100, 60'000, 5, 1), t0());
+  auto dead = s.acquire(req(stage::commit, 10), t0());
+  REQUIRE_FALSE(dead.granted);
+  // Nobody presents the commit ticket again; after its grace the scan,
+  // queued behind it, is served.
+  auto scan = s.acquire(req(stage::scan, 5), t0());
+  auto at = t0() + dead.wait.retry_after + s.policy().ticket_grace + 1ms;
+  auto d = s.acquire(req(stage::scan, 5, scan.wait.ticket), at);
+  CHECK(d.granted);
+  CHECK(s.waiting() == 0);
+}
+
+TEST_CASE("status lists the queue with ETAs", "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(-20, 60'000, 5, 1), t0());
+  s.acquire(req(stage::scan, 5), t0());
+  s.acquire(req(stage::commit, 30), t0());
+  auto st = s.status(t0());
+  CHECK(st.mode == "recharging");
+  CHECK(st.projected == -20);
+  REQUIRE(st.queue.size() == 2);
+  CHECK(st.queue[0].what == stage::commit);
+  CHECK(st.queue[1].what == stage::scan);
+  CHECK(st.queue[0].eta < st.queue[1].eta);
+  CHECK(st.waiting_for == 1);
+  CHECK(st.next_refill == 60s);
+}
