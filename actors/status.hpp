@@ -12,7 +12,7 @@ namespace keepa {
 /// Call it only from the actor's own handler (e.g. its `status` handler):
 /// reading a mailbox moves messages between CAF's internal queues, which
 /// only the owner may do.
-template <class Self>
+template<class Self>
 void put_mailbox(Self self, caf::settings& xs) {
   xs.emplace("mailbox", static_cast<int64_t>(self->mailbox().size()));
 }

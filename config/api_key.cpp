@@ -36,18 +36,16 @@ caf::expected<std::string> load_api_key(const std::string& key_file) {
 caf::expected<std::string> read_api_key_file(const std::string& key_file) {
   std::ifstream in{key_file};
   if (!in)
-    return caf::make_error(ec::missing_key,
-                           "cannot read key file " + key_file);
+    return caf::make_error(ec::missing_key, "cannot read key file " + key_file);
   std::stringstream buf;
   buf << in.rdbuf();
   auto key = trim(buf.str());
   if (key.empty())
-    return caf::make_error(ec::missing_key, "key file " + key_file
-                                              + " is empty");
-  if (key.find_first_of(" \t\r\n") != std::string::npos)
     return caf::make_error(ec::missing_key,
-                           "key file " + key_file
-                             + " holds more than one word");
+                           "key file " + key_file + " is empty");
+  if (key.find_first_of(" \t\r\n") != std::string::npos)
+    return caf::make_error(
+      ec::missing_key, "key file " + key_file + " holds more than one word");
   return key;
 }
 

@@ -37,7 +37,8 @@ constexpr size_t max_deals = 0;
 /// keepa.status-every: status line interval (keepa-pipeline).
 constexpr auto status_every = std::chrono::seconds{1};
 
-// -- keepa.token.*: TOKEN ------------------------------------------------------
+// -- keepa.token.*: TOKEN
+// ------------------------------------------------------
 
 namespace token {
 
@@ -117,7 +118,8 @@ constexpr int64_t lock_retries = 3;
 
 } // namespace storage
 
-// -- keepa.scan.*: SCANNER -----------------------------------------------------
+// -- keepa.scan.*: SCANNER
+// -----------------------------------------------------
 
 namespace scan {
 
@@ -132,7 +134,8 @@ constexpr size_t max_backlog = 2000;
 
 } // namespace scan
 
-// -- PEEK-FILTER and COMMITTER (not options) -----------------------------------
+// -- PEEK-FILTER and COMMITTER (not options)
+// -----------------------------------
 
 namespace peek {
 
@@ -157,7 +160,8 @@ constexpr int32_t attempts = 3;
 
 } // namespace commit
 
-// -- keepa.update.*: UPDATER ---------------------------------------------------
+// -- keepa.update.*: UPDATER
+// ---------------------------------------------------
 
 namespace update {
 
@@ -172,7 +176,8 @@ constexpr auto grace = std::chrono::hours{72};
 
 } // namespace update
 
-// -- keepa.filter.*: deal analysis, the filters --------------------------------
+// -- keepa.filter.*: deal analysis, the filters
+// --------------------------------
 
 namespace filter {
 
@@ -202,7 +207,8 @@ constexpr bool skip_peek_profit = false;
 
 } // namespace filter
 
-// -- keepa.business.*: deal analysis, the business math ------------------------
+// -- keepa.business.*: deal analysis, the business math
+// ------------------------
 
 /// The seeds name no business constants, so prep fee, shipping, tax and
 /// markup are 0: the commit rule is then exactly keepa-sim's "good deal".
@@ -231,7 +237,8 @@ constexpr int32_t min_profit = 500;
 
 } // namespace business
 
-// -- keepa.introspection.* and keepa.http.*: keepa-pipeline's endpoints --------
+// -- keepa.introspection.* and keepa.http.*: keepa-pipeline's endpoints
+// --------
 
 namespace introspection {
 

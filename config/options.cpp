@@ -31,7 +31,7 @@ std::string value_text(const std::string& x) {
   return value_text(x.c_str());
 }
 
-template <class T>
+template<class T>
 std::enable_if_t<std::is_integral_v<T>, std::string> value_text(T x) {
   return std::to_string(x);
 }
@@ -43,7 +43,7 @@ std::string value_text(double x) {
 }
 
 /// In the unit the default is declared in, with CAF's suffix.
-template <class Rep, class Period>
+template<class Rep, class Period>
 std::string value_text(std::chrono::duration<Rep, Period> x) {
   auto count = std::to_string(x.count());
   if constexpr (std::is_same_v<Period, std::ratio<3600>>)
@@ -64,12 +64,13 @@ std::string value_text(std::chrono::duration<Rep, Period> x) {
 }
 
 /// `help` followed by " (default X)".
-template <class T>
+template<class T>
 std::string with_default(std::string help, const T& x) {
   return help + " (default " + value_text(x) + ")";
 }
 
-// -- the groups -----------------------------------------------------------------
+// -- the groups
+// -----------------------------------------------------------------
 
 void add_run_options(caf::config_option_set& opts) {
   using namespace defaults;
@@ -123,8 +124,7 @@ void add_client_options(caf::config_option_set& opts) {
   using namespace defaults::client;
   // No option for the key itself: it comes from KEEPA_API_KEY or key-file.
   caf::config_option_adder{opts, "keepa.client"}
-    .add<std::string>("endpoint",
-                      with_default("Keepa API base URL", endpoint))
+    .add<std::string>("endpoint", with_default("Keepa API base URL", endpoint))
     .add<std::string>("key-file",
                       with_default("file holding the API key, read when "
                                    "$KEEPA_API_KEY is unset",
@@ -144,9 +144,10 @@ void add_client_options(caf::config_option_set& opts) {
     .add<size_t>("max-connections",
                  with_default("parallel connections to the endpoint",
                               max_connections))
-    .add<size_t>("attempts", with_default("attempts per request on 5xx, "
-                                          "timeouts and resets",
-                                          attempts))
+    .add<size_t>("attempts",
+                 with_default("attempts per request on 5xx, "
+                              "timeouts and resets",
+                              attempts))
     .add<caf::timespan>("backoff", with_default("first retry delay", backoff))
     .add<caf::timespan>("backoff-max",
                         with_default("largest retry delay", backoff_max))
@@ -156,8 +157,8 @@ void add_client_options(caf::config_option_set& opts) {
 void add_storage_options(caf::config_option_set& opts) {
   using namespace defaults::storage;
   caf::config_option_adder{opts, "keepa.storage"}
-    .add<std::string>("url", with_default("sqlite:PATH or postgresql://...",
-                                          url))
+    .add<std::string>("url",
+                      with_default("sqlite:PATH or postgresql://...", url))
     .add<caf::timespan>("busy-timeout",
                         with_default("lock wait per statement", busy_timeout))
     .add<int64_t>("lock-retries",
@@ -180,9 +181,8 @@ void add_scan_options(caf::config_option_set& opts) {
 void add_update_options(caf::config_option_set& opts) {
   using namespace defaults::update;
   caf::config_option_adder{opts, "keepa.update"}
-    .add<caf::timespan>("interval",
-                        with_default("look for stale deals this often",
-                                     interval))
+    .add<caf::timespan>(
+      "interval", with_default("look for stale deals this often", interval))
     .add<caf::timespan>("refresh-after",
                         with_default("refresh deals unseen this long",
                                      refresh_after))
@@ -235,9 +235,10 @@ void add_business_options(caf::config_option_set& opts) {
                                inbound_shipping))
     .add<double>("tax-percent",
                  with_default("sales tax on the buy price, %", tax_percent))
-    .add<double>("markup", with_default("minimum listing price keeps markup "
-                                        "x all-in cost as profit",
-                                        markup))
+    .add<double>("markup",
+                 with_default("minimum listing price keeps markup "
+                              "x all-in cost as profit",
+                              markup))
     .add<double>("referral-percent",
                  with_default("referral fee % when Keepa reports none",
                               referral_percent))

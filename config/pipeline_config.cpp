@@ -33,9 +33,9 @@ caf::config_option_adder pipeline_config::add_group(const char* category,
 std::string pipeline_config::help_text() const {
   auto shown = [this](const std::string& category) {
     return category == "global" || category == "keepa"
-           || category.compare(0, 6, "keepa.") == 0
-           || std::find(own_groups_.begin(), own_groups_.end(), category)
-                != own_groups_.end();
+      || category.compare(0, 6, "keepa.") == 0
+      || std::find(own_groups_.begin(), own_groups_.end(), category)
+      != own_groups_.end();
   };
   caf::config_option_set xs;
   for (auto& opt : custom_options_) {
@@ -97,10 +97,10 @@ caf::error load_profiles(pipeline_config& cfg) {
 caf::settings pipeline_config::dump_content() const {
   auto result = actor_system_config::dump_content();
   auto& keepa = result["keepa"].as_dictionary();
-  keepa.emplace("profile", caf::get_or(content, "keepa.profile",
-                                       std::string{defaults::profile}));
-  auto dir = caf::get_or(content, "keepa.profiles-dir",
-                         default_profiles_dir());
+  keepa.emplace("profile",
+                caf::get_or(content, "keepa.profile",
+                            std::string{defaults::profile}));
+  auto dir = caf::get_or(content, "keepa.profiles-dir", default_profiles_dir());
   keepa.emplace("profiles-dir", dir);
   auto xs = keepa::load_profiles(dir);
   if (!xs)

@@ -27,14 +27,14 @@ caf::error validate(const profile& x) {
   if (x.min_rate < 0)
     return invalid(origin, "min-rate must be >= 0");
   if (x.floor >= 0)
-    return invalid(origin, "floor must be negative (got "
-                             + std::to_string(x.floor) + ")");
+    return invalid(
+      origin, "floor must be negative (got " + std::to_string(x.floor) + ")");
   auto check_batch = [&](const char* key, int32_t value,
                          int32_t max) -> caf::error {
     if (value <= 0 || value > max)
-      return invalid(origin, std::string{key} + " must be in 1.."
-                               + std::to_string(max) + " (got "
-                               + std::to_string(value) + ")");
+      return invalid(origin,
+                     std::string{key} + " must be in 1.." + std::to_string(max)
+                       + " (got " + std::to_string(value) + ")");
     return caf::none;
   };
   if (auto err = check_batch("scan-pages", x.scan_pages,
@@ -53,9 +53,9 @@ caf::error validate(const profile& x) {
     return invalid(origin, "updater-share must be in 0..0.9");
   auto check_offers = [&](const char* key, int32_t value) -> caf::error {
     if (value != 0 && (value < 20 || value > 100))
-      return invalid(origin, std::string{key}
-                               + " must be 0 (omitted) or 20..100 (got "
-                               + std::to_string(value) + ")");
+      return invalid(origin,
+                     std::string{key} + " must be 0 (omitted) or 20..100 (got "
+                       + std::to_string(value) + ")");
     return caf::none;
   };
   if (auto err = check_offers("peek-offers", x.peek_offers))
@@ -64,21 +64,23 @@ caf::error validate(const profile& x) {
     return err;
   // The committer reads live offers (counts, lowest used price).
   if (x.commit_offers == 0)
-    return invalid(origin, "commit-offers must be 20..100: the commit needs "
-                           "live offers");
+    return invalid(origin,
+                   "commit-offers must be 20..100: the commit needs "
+                   "live offers");
   std::set<stage> seen(x.priority.begin(), x.priority.end());
   if (x.priority.size() != 3 || seen.size() != 3
       || seen.count(stage::update) != 0)
-    return invalid(origin, "priority must order commit, peek and scan, "
-                           "each once");
+    return invalid(origin,
+                   "priority must order commit, peek and scan, "
+                   "each once");
   return caf::none;
 }
 
 caf::expected<profile> profile_from(const caf::settings& xs,
                                     const std::string& origin) {
   static const std::set<std::string> known{
-    "name",         "min-rate",      "floor",         "scan-pages",
-    "peek-batch",   "commit-batch",  "update-batch",  "priority",
+    "name",          "min-rate",     "floor",         "scan-pages",
+    "peek-batch",    "commit-batch", "update-batch",  "priority",
     "updater-share", "peek-offers",  "commit-offers",
   };
   for (auto& kvp : xs) {
@@ -86,8 +88,8 @@ caf::expected<profile> profile_from(const caf::settings& xs,
       return invalid(origin, "unknown section [" + kvp.first + "]");
   }
   auto i_section = xs.find("profile");
-  if (i_section == xs.end() || !caf::holds_alternative<caf::settings>(
-                                  i_section->second))
+  if (i_section == xs.end()
+      || !caf::holds_alternative<caf::settings>(i_section->second))
     return invalid(origin, "missing section [profile]");
   auto section = &caf::get<caf::settings>(i_section->second);
   for (auto& kvp : *section)
@@ -100,8 +102,8 @@ caf::expected<profile> profile_from(const caf::settings& xs,
       return caf::none;
     auto v = caf::get_if<int64_t>(&i->second);
     if (!v)
-      return invalid(origin, std::string{"profile."} + key
-                               + " must be an integer");
+      return invalid(origin,
+                     std::string{"profile."} + key + " must be an integer");
     out = static_cast<std::decay_t<decltype(out)>>(*v);
     return caf::none;
   };
@@ -110,14 +112,14 @@ caf::expected<profile> profile_from(const caf::settings& xs,
       || !caf::holds_alternative<std::string>(i_name->second))
     return invalid(origin, "profile.name missing or not a string");
   result.name = caf::get<std::string>(i_name->second);
-  for (auto err : {get_int("min-rate", result.min_rate),
-                   get_int("floor", result.floor),
-                   get_int("scan-pages", result.scan_pages),
-                   get_int("peek-batch", result.peek_batch),
-                   get_int("commit-batch", result.commit_batch),
-                   get_int("update-batch", result.update_batch),
-                   get_int("peek-offers", result.peek_offers),
-                   get_int("commit-offers", result.commit_offers)})
+  for (auto err :
+       {get_int("min-rate", result.min_rate), get_int("floor", result.floor),
+        get_int("scan-pages", result.scan_pages),
+        get_int("peek-batch", result.peek_batch),
+        get_int("commit-batch", result.commit_batch),
+        get_int("update-batch", result.update_batch),
+        get_int("peek-offers", result.peek_offers),
+        get_int("commit-offers", result.commit_offers)})
     if (err)
       return err;
   if (auto i = section->find("updater-share"); i != section->end()) {
@@ -157,8 +159,8 @@ caf::expected<std::vector<profile>> load_profiles(const std::string& dir) {
   std::sort(files.begin(), files.end());
   std::vector<profile> result;
   for (auto& file : files) {
-    auto parsed = caf::actor_system_config::parse_config_file(
-      file.string().c_str());
+    auto parsed
+      = caf::actor_system_config::parse_config_file(file.string().c_str());
     if (!parsed)
       return invalid(file.string(),
                      caf::actor_system_config::render(parsed.error()));

@@ -25,20 +25,20 @@
 namespace keepa {
 
 /// Builds a typed_actor type without including <caf/typed_actor.hpp>.
-template <class... Sigs>
+template<class... Sigs>
 struct typed_actor_fwd {
-  template <class... Others>
+  template<class... Others>
   using extend = typed_actor_fwd<Sigs..., Others...>;
 
-  template <class Other>
+  template<class Other>
   struct extend_with_helper;
 
-  template <class... OtherSigs>
+  template<class... OtherSigs>
   struct extend_with_helper<typed_actor_fwd<OtherSigs...>> {
     using type = typed_actor_fwd<Sigs..., OtherSigs...>;
   };
 
-  template <class Other>
+  template<class Other>
   using extend_with = typename extend_with_helper<Other>::type;
 
   using unwrap = caf::typed_actor<Sigs...>;
@@ -66,8 +66,8 @@ using token = typed_actor_fwd<
   // Gives back a grant whose request was never sent.
   caf::reacts_to<atom::release, uint64_t>,
   // Typed snapshot of balance, queue and totals.
-  caf::replies_to<atom::snapshot>::with<token_status>>
-  ::extend_with<status_client>;
+  caf::replies_to<atom::snapshot>::with<token_status>>::
+  extend_with<status_client>;
 
 /// The KEEPA CLIENT actor: HTTPS to Keepa (or keepa-sim); settles every
 /// answer with TOKEN and releases grants it could not use.
@@ -80,9 +80,8 @@ using keepa_client = typed_actor_fwd<
   // Internal: the transport finished a transfer.
   caf::reacts_to<atom::transfer, transfer_result>,
   // Internal: the backoff of a transfer is over; send it again.
-  caf::reacts_to<atom::retry, uint64_t>>
-  ::extend_with<token_probe>
-  ::extend_with<status_client>;
+  caf::reacts_to<atom::retry, uint64_t>>::extend_with<token_probe>::
+  extend_with<status_client>;
 
 /// The STORAGE actor: owns the database session.
 using storage = typed_actor_fwd<
@@ -96,11 +95,11 @@ using storage = typed_actor_fwd<
   // restart, the ones the previous run handed on but did not finish.
   caf::replies_to<atom::pending>::with<std::vector<feed_position>>,
   // What storage remembers of these ASINs (one round trip per batch).
-  caf::replies_to<atom::known, std::vector<std::string>>::with<
-    std::vector<asin_memory>>,
+  caf::replies_to<atom::known,
+                  std::vector<std::string>>::with<std::vector<asin_memory>>,
   // The N stalest deals last seen before the given Unix ms, oldest first.
-  caf::replies_to<atom::stalest, uint32_t, int64_t>::with<
-    std::vector<deal_record>>,
+  caf::replies_to<atom::stalest, uint32_t,
+                  int64_t>::with<std::vector<deal_record>>,
   // Deletes deals last seen before the given Unix ms; answers the count.
   caf::replies_to<atom::expire, int64_t>::with<uint64_t>,
   // The durable scan watermark.
@@ -109,8 +108,7 @@ using storage = typed_actor_fwd<
   // The number of stored deals alone (cheaper than all counts).
   caf::replies_to<atom::counts, atom::deal>::with<uint64_t>,
   // Makes everything acknowledged so far durable, then answers.
-  caf::replies_to<atom::flush>::with<caf::ok_atom>>
-  ::extend_with<status_client>;
+  caf::replies_to<atom::flush>::with<caf::ok_atom>>::extend_with<status_client>;
 
 /// The SCANNER actor: pages /deal down to the watermark.
 using scanner = typed_actor_fwd<
@@ -121,8 +119,7 @@ using scanner = typed_actor_fwd<
   // Self-addressed: present a token ticket again.
   caf::reacts_to<atom::retry, uint64_t>,
   // Take no new work; answers once in-flight work is done.
-  caf::replies_to<atom::stop>::with<caf::ok_atom>>
-  ::extend_with<status_client>;
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>::extend_with<status_client>;
 
 /// The PEEK-FILTER actor: cheap products, viability rules.
 using peek_filter = typed_actor_fwd<
@@ -134,24 +131,20 @@ using peek_filter = typed_actor_fwd<
   // the SCANNER is told `drained` whenever the queue runs dry.
   caf::reacts_to<atom::upstream, scanner::unwrap>,
   caf::reacts_to<atom::retry, uint64_t>,
-  caf::replies_to<atom::stop>::with<caf::ok_atom>>
-  ::extend_with<status_client>;
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>::extend_with<status_client>;
 
 /// The COMMITTER actor: full products, deal math, storage.
 using committer = typed_actor_fwd<
   // Survivors of the peek; answers how many were accepted.
   caf::replies_to<atom::offer, std::vector<survivor>>::with<uint64_t>,
   caf::reacts_to<atom::retry, uint64_t>,
-  caf::replies_to<atom::stop>::with<caf::ok_atom>>
-  ::extend_with<status_client>;
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>::extend_with<status_client>;
 
 /// The UPDATER actor: refreshes stale deals, deletes dead ones.
 using updater = typed_actor_fwd<
   // Periodic self-addressed trigger.
-  caf::reacts_to<atom::tick>,
-  caf::reacts_to<atom::retry, uint64_t>,
-  caf::replies_to<atom::stop>::with<caf::ok_atom>>
-  ::extend_with<status_client>;
+  caf::reacts_to<atom::tick>, caf::reacts_to<atom::retry, uint64_t>,
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>::extend_with<status_client>;
 
 /// The INTROSPECTION actor: the one actor keepa-pipeline publishes
 /// (keepa.introspection.port); keepa-status asks it for the handles of
@@ -162,12 +155,13 @@ using introspection = typed_actor_fwd<
   // STORAGE's counts, relayed (STORAGE is never exposed remotely).
   caf::replies_to<atom::counts>::with<storage_counts>,
   // The status of the named actor ("storage"), relayed.
-  caf::replies_to<atom::status, std::string>::with<caf::settings>>
-  ::extend_with<status_client>;
+  caf::replies_to<atom::status, std::string>::with<caf::settings>>::
+  extend_with<status_client>;
 
 } // namespace sig
 
-// -- handles --------------------------------------------------------------------
+// -- handles
+// --------------------------------------------------------------------
 
 using status_client_actor = sig::status_client::unwrap;
 using token_probe_actor = sig::token_probe::unwrap;

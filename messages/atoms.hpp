@@ -6,32 +6,36 @@
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
 
-#define KEEPA_ATOM(name, text) CAF_ADD_ATOM(keepa_atoms, keepa::atom, name, text)
+#define KEEPA_ATOM(name, text) \
+  CAF_ADD_ATOM(keepa_atoms, keepa::atom, name, text)
 
-// -- token actor ----------------------------------------------------------------
-KEEPA_ATOM(acquire, "acquire")   // ask for tokens
-KEEPA_ATOM(settle, "settle")     // report what Keepa said after a request
-KEEPA_ATOM(release, "release")   // give back a grant that was never used
+// -- token actor
+// ----------------------------------------------------------------
+KEEPA_ATOM(acquire, "acquire") // ask for tokens
+KEEPA_ATOM(settle, "settle") // report what Keepa said after a request
+KEEPA_ATOM(release, "release") // give back a grant that was never used
 KEEPA_ATOM(snapshot, "snapshot") // typed status of the token actor
-KEEPA_ATOM(probe, "probe")       // ask Keepa's free /token endpoint
-KEEPA_ATOM(retry, "retry")       // self-addressed: present a ticket again
+KEEPA_ATOM(probe, "probe") // ask Keepa's free /token endpoint
+KEEPA_ATOM(retry, "retry") // self-addressed: present a ticket again
 
-// -- Keepa client ---------------------------------------------------------------
+// -- Keepa client
+// ---------------------------------------------------------------
 KEEPA_ATOM(product, "product")
 KEEPA_ATOM(deal, "deal")
 KEEPA_ATOM(seller, "seller")
 
 // -- pipeline stages ----------------------------------------------------------
-KEEPA_ATOM(status, "status")     // generic status (caf::settings)
-KEEPA_ATOM(scan, "scan")         // scan the deal feed now
-KEEPA_ATOM(drained, "drained")   // downstream ran dry
-KEEPA_ATOM(offer, "offer")       // hand work to the next stage
-KEEPA_ATOM(tick, "tick")         // periodic self-addressed work trigger
-KEEPA_ATOM(stop, "stop")         // finish in-flight work, take no new work
-KEEPA_ATOM(backlog, "backlog")   // how many candidates a stage holds
+KEEPA_ATOM(status, "status") // generic status (caf::settings)
+KEEPA_ATOM(scan, "scan") // scan the deal feed now
+KEEPA_ATOM(drained, "drained") // downstream ran dry
+KEEPA_ATOM(offer, "offer") // hand work to the next stage
+KEEPA_ATOM(tick, "tick") // periodic self-addressed work trigger
+KEEPA_ATOM(stop, "stop") // finish in-flight work, take no new work
+KEEPA_ATOM(backlog, "backlog") // how many candidates a stage holds
 KEEPA_ATOM(upstream, "upstream") // wiring: who feeds a stage
 
-// -- storage --------------------------------------------------------------------
+// -- storage
+// --------------------------------------------------------------------
 KEEPA_ATOM(upsert, "upsert")
 KEEPA_ATOM(reject, "reject")
 KEEPA_ATOM(known, "known")

@@ -80,7 +80,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(keepa_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(keepa_types, (keepa::waiting_entry))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::token_totals))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::token_status))
-  CAF_ADD_TYPE_ID(keepa_types, (caf::variant<keepa::token_grant, keepa::recharge_wait>))
+  CAF_ADD_TYPE_ID(keepa_types,
+                  (caf::variant<keepa::token_grant, keepa::recharge_wait>))
 
   CAF_ADD_TYPE_ID(keepa_types, (keepa::envelope))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::product_query))

@@ -21,7 +21,7 @@ struct pipeline_directory {
   updater_actor updater;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pipeline_directory& x) {
   return f(caf::meta::type_name("pipeline_directory"), x.token, x.client,
            x.probe_client, x.scanner, x.peek, x.committer, x.updater);

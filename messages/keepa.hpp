@@ -64,12 +64,12 @@ struct envelope {
   std::string error_message;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, envelope& x) {
   return f(caf::meta::type_name("envelope"), x.timestamp_ms, x.tokens_left,
            x.refill_in_ms, x.refill_rate, x.token_flow_reduction,
-           x.tokens_consumed, x.processing_time_ms, x.http_status,
-           x.error_type, x.error_message);
+           x.tokens_consumed, x.processing_time_ms, x.http_status, x.error_type,
+           x.error_message);
 }
 
 /// GET /product. Parameters left at their defaults are not sent.
@@ -95,11 +95,11 @@ struct product_query {
   caf::optional<int32_t> update;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_query& x) {
-  return f(caf::meta::type_name("product_query"), x.grant_id, x.domain,
-           x.asins, x.stats, x.history, x.days, x.offers, x.only_live_offers,
-           x.rating, x.buybox, x.stock, x.update);
+  return f(caf::meta::type_name("product_query"), x.grant_id, x.domain, x.asins,
+           x.stats, x.history, x.days, x.offers, x.only_live_offers, x.rating,
+           x.buybox, x.stock, x.update);
 }
 
 /// GET/POST /deal: one page of the selection.
@@ -114,7 +114,7 @@ struct deal_query {
   int32_t sort_type = 1;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal_query& x) {
   return f(caf::meta::type_name("deal_query"), x.grant_id, x.selection, x.page,
            x.sort_type);
@@ -129,7 +129,7 @@ struct seller_query {
   bool storefront = false;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, seller_query& x) {
   return f(caf::meta::type_name("seller_query"), x.grant_id, x.domain,
            x.seller_ids, x.storefront);
@@ -158,7 +158,7 @@ struct product_stats {
   int32_t buy_box_used_price = -2;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_stats& x) {
   return f(caf::meta::type_name("product_stats"), x.current, x.avg, x.avg30,
            x.avg90, x.avg180, x.avg365, x.min, x.max, x.sales_rank_drops30,
@@ -179,10 +179,10 @@ struct offer_summary {
   std::vector<int32_t> lowest_by_condition;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, offer_summary& x) {
-  return f(caf::meta::type_name("offer_summary"), x.live, x.used, x.new_,
-           x.fba, x.lowest_by_condition);
+  return f(caf::meta::type_name("offer_summary"), x.live, x.used, x.new_, x.fba,
+           x.lowest_by_condition);
 }
 
 /// A product object, reduced to what deal analysis reads.
@@ -212,7 +212,7 @@ struct product {
   int32_t monthly_sold = -1;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product& x) {
   return f(caf::meta::type_name("product"), x.asin, x.title, x.domain_id,
            x.product_type, x.root_category, x.categories, x.last_update,
@@ -241,7 +241,7 @@ struct deal {
   std::vector<int32_t> delta_last;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal& x) {
   return f(caf::meta::type_name("deal"), x.asin, x.title, x.root_category,
            x.categories, x.creation_date, x.last_update, x.current, x.avg,
@@ -262,7 +262,7 @@ struct seller {
   int32_t total_storefront_asins = -1;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, seller& x) {
   return f(caf::meta::type_name("seller"), x.seller_id, x.name, x.domain_id,
            x.rating, x.rating_count, x.has_fba, x.ships_from_china,
@@ -274,7 +274,7 @@ struct product_page {
   std::vector<product> products;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_page& x) {
   return f(caf::meta::type_name("product_page"), x.env, x.products);
 }
@@ -285,7 +285,7 @@ struct deal_page {
   std::vector<deal> deals;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal_page& x) {
   return f(caf::meta::type_name("deal_page"), x.env, x.page, x.deals);
 }
@@ -295,7 +295,7 @@ struct seller_page {
   std::vector<seller> sellers;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, seller_page& x) {
   return f(caf::meta::type_name("seller_page"), x.env, x.sellers);
 }
@@ -328,7 +328,7 @@ struct transfer_result {
   std::string detail;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transfer_result& x) {
   return f(caf::meta::type_name("transfer_result"), x.transfer_id, x.failure,
            x.http_status, x.body, x.detail);

@@ -26,7 +26,7 @@ struct survivor {
   int32_t est_sell_price = -1;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, survivor& x) {
   return f(caf::meta::type_name("survivor"), x.candidate, x.light, x.buy_price,
            x.est_sell_price);

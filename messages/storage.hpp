@@ -50,7 +50,7 @@ inline bool operator<=(const feed_position& x, const feed_position& y) {
   return !(y < x);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feed_position& x) {
   return f(caf::meta::type_name("feed_position"), x.last_update, x.asin);
 }
@@ -81,7 +81,7 @@ struct deal_record {
   write_stage written_by = write_stage::commit;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal_record& x) {
   return f(caf::meta::type_name("deal_record"), x.asin, x.title, x.buy_price,
            x.est_sell_price, x.avg365, x.all_in_cost, x.profit, x.margin_bp,
@@ -106,7 +106,7 @@ struct rejection_record {
   int32_t retry_below = -1;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rejection_record& x) {
   return f(caf::meta::type_name("rejection_record"), x.asin, x.where, x.reason,
            x.price_seen, x.at_ms, x.retry_below);
@@ -128,7 +128,7 @@ struct asin_memory {
   int32_t stored_last_update = 0;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, asin_memory& x) {
   return f(caf::meta::type_name("asin_memory"), x.asin, x.stored, x.rejected,
            x.rejected_price, x.rejected_at_ms, x.rejected_retry_below,
@@ -144,10 +144,9 @@ struct upsert_batch {
   std::vector<feed_position> done;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upsert_batch& x) {
-  return f(caf::meta::type_name("upsert_batch"), x.deals, x.rejections,
-           x.done);
+  return f(caf::meta::type_name("upsert_batch"), x.deals, x.rejections, x.done);
 }
 
 /// Acknowledges a durable upsert_batch.
@@ -158,7 +157,7 @@ struct upsert_ack {
   feed_position watermark;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upsert_ack& x) {
   return f(caf::meta::type_name("upsert_ack"), x.deals, x.rejections,
            x.watermark);
@@ -174,7 +173,7 @@ struct storage_counts {
   uint64_t pending = 0;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, storage_counts& x) {
   return f(caf::meta::type_name("storage_counts"), x.deals, x.rejections,
            x.watermark, x.schema_version, x.pending);

@@ -53,7 +53,7 @@ struct token_request {
   uint64_t ticket = 0;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_request& x) {
   return f(caf::meta::type_name("token_request"), x.consumer, x.what, x.cost,
            x.ticket);
@@ -72,7 +72,7 @@ struct token_grant {
   std::string profile;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_grant& x) {
   return f(caf::meta::type_name("token_grant"), x.grant_id, x.cost,
            x.projected_after, x.profile);
@@ -91,7 +91,7 @@ struct recharge_wait {
   std::string reason;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, recharge_wait& x) {
   return f(caf::meta::type_name("recharge_wait"), x.ticket, x.retry_after,
            x.needed, x.reason);
@@ -116,11 +116,10 @@ struct settlement {
   int64_t server_timestamp_ms = 0;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settlement& x) {
   return f(caf::meta::type_name("settlement"), x.grant_id, x.tokens_consumed,
-           x.tokens_left, x.refill_in_ms, x.refill_rate,
-           x.server_timestamp_ms);
+           x.tokens_left, x.refill_in_ms, x.refill_rate, x.server_timestamp_ms);
 }
 
 /// One request waiting in the TOKEN actor's queue.
@@ -133,7 +132,7 @@ struct waiting_entry {
   caf::timespan eta{0};
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, waiting_entry& x) {
   return f(caf::meta::type_name("waiting_entry"), x.ticket, x.consumer, x.what,
            x.cost, x.eta);
@@ -171,7 +170,7 @@ struct token_totals {
   caf::timespan longest_held_back{0};
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_totals& x) {
   return f(caf::meta::type_name("token_totals"), x.granted, x.consumed,
            x.released, x.lost_at_cap, x.grants, x.waits, x.settlements,
@@ -202,7 +201,7 @@ struct token_status {
   token_totals totals;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_status& x) {
   return f(caf::meta::type_name("token_status"), x.projected, x.outstanding,
            x.refill_rate, x.cap, x.floor, x.profile, x.mode, x.waiting_for,

@@ -38,8 +38,7 @@ public:
   /// Records feed positions handed on but not done yet, durably. `commit`
   /// removes each position once it is done (and every position at or
   /// below the watermark it stores).
-  virtual caf::expected<void> track(const std::vector<feed_position>& xs)
-    = 0;
+  virtual caf::expected<void> track(const std::vector<feed_position>& xs) = 0;
 
   /// Deletes deals last seen before `cutoff_ms`; returns how many.
   virtual caf::expected<uint64_t> expire(int64_t cutoff_ms) = 0;

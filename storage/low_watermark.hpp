@@ -29,8 +29,7 @@ public:
 
   /// Marks `done` as done and moves the watermark to `next`, which must be
   /// the result of `preview(done)`.
-  void apply(const std::vector<feed_position>& done,
-             const feed_position& next);
+  void apply(const std::vector<feed_position>& done, const feed_position& next);
 
   // -- inspectors -------------------------------------------------------------
 

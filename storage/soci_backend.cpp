@@ -127,7 +127,7 @@ struct soci_backend::impl {
 
   /// Runs `f` in a write transaction, retrying `lock_retries` times while
   /// the database is locked.
-  template <class F>
+  template<class F>
   caf::expected<void> transaction(const char* what, F f) {
     for (uint32_t attempt = 0;; ++attempt) {
       try {
@@ -153,7 +153,7 @@ struct soci_backend::impl {
     }
   }
 
-  template <class F>
+  template<class F>
   auto read(const char* what, F f) -> caf::expected<decltype(f())> {
     try {
       return f();
@@ -247,8 +247,8 @@ const char* deal_columns
     " last_seen_ms, written_by";
 
 write_stage parse_write_stage(const std::string& str) {
-  for (auto x : {write_stage::commit, write_stage::light_update,
-                 write_stage::rescue})
+  for (auto x :
+       {write_stage::commit, write_stage::light_update, write_stage::rescue})
     if (str == to_string(x))
       return x;
   throw std::runtime_error("unknown written_by value: " + str);
@@ -262,12 +262,12 @@ struct deal_rows {
     rank_drops365, offers_used, offers_new, last_update;
   std::vector<long long> first_seen_ms, last_seen_ms;
 
-  template <class F>
+  template<class F>
   void each_int(F f) {
-    for (auto* v : {&buy_price, &est_sell_price, &avg365, &all_in_cost,
-                    &profit, &margin_bp, &roi_bp, &min_listing_price,
-                    &sales_rank, &rank_drops90, &rank_drops365, &offers_used,
-                    &offers_new, &last_update})
+    for (auto* v :
+         {&buy_price, &est_sell_price, &avg365, &all_in_cost, &profit,
+          &margin_bp, &roi_bp, &min_listing_price, &sales_rank, &rank_drops90,
+          &rank_drops365, &offers_used, &offers_new, &last_update})
       f(*v);
   }
 
@@ -335,7 +335,7 @@ struct deal_rows {
   /// Calls `bind(v)` for all columns in `deal_columns` order. The callback
   /// must exchange `soci::use(v)` itself: a use element refers to its
   /// (unnamed) name argument, which dies with the full expression.
-  template <class Bind>
+  template<class Bind>
   void bind(Bind bind) {
     bind(asin);
     bind(title);
@@ -467,8 +467,7 @@ soci_backend::commit(const upsert_batch& batch,
         soci::use(lu), soci::use(lu), soci::use(asin);
     }
     if (watermark) {
-      std::vector<std::string> keys{"watermark.last_update",
-                                    "watermark.asin"};
+      std::vector<std::string> keys{"watermark.last_update", "watermark.asin"};
       std::vector<std::string> values{std::to_string(watermark->last_update),
                                       watermark->asin};
       sql << "INSERT INTO system_state (key, value) VALUES (:k, :v)"
@@ -478,8 +477,7 @@ soci_backend::commit(const upsert_batch& batch,
   });
 }
 
-caf::expected<void>
-soci_backend::track(const std::vector<feed_position>& xs) {
+caf::expected<void> soci_backend::track(const std::vector<feed_position>& xs) {
   if (xs.empty())
     return caf::unit;
   if (impl_->version < 3)
@@ -645,12 +643,11 @@ caf::expected<std::vector<feed_position>> soci_backend::pending() {
     std::vector<feed_position> result;
     if (impl_->version < 3)
       return result;
-    soci::rowset<soci::row> rows
-      = (impl_->sql.prepare << "SELECT last_update, asin FROM pending"
-                               " ORDER BY last_update, asin");
+    soci::rowset<soci::row> rows = (impl_->sql.prepare
+                                    << "SELECT last_update, asin FROM pending"
+                                       " ORDER BY last_update, asin");
     for (auto& row : rows)
-      result.push_back(
-        feed_position{row.get<int>(0), row.get<std::string>(1)});
+      result.push_back(feed_position{row.get<int>(0), row.get<std::string>(1)});
     return result;
   });
 }

@@ -67,8 +67,7 @@ caf::expected<analysis_config> analysis_config_from(const caf::settings& xs) {
                                   business::referral_percent);
   c.pick_pack_fee = get_i32(xs, "keepa.business.pick-pack-fee",
                             business::pick_pack_fee);
-  c.min_profit = get_i32(xs, "keepa.business.min-profit",
-                         business::min_profit);
+  c.min_profit = get_i32(xs, "keepa.business.min-profit", business::min_profit);
   if (auto err = validate(c))
     return err;
   return c;
@@ -114,40 +113,23 @@ caf::error validate(const analysis_config& c) {
 const char* to_string(rejection_reason x) {
   using r = rejection_reason;
   switch (x) {
-    case r::none:
-      return "";
-    case r::no_used_price:
-      return "no-used-price";
-    case r::price_out_of_range:
-      return "price-out-of-range";
-    case r::remembered:
-      return "remembered";
-    case r::bad_product_type:
-      return "bad-product-type";
-    case r::no_stats:
-      return "no-stats";
-    case r::no_buy_price:
-      return "no-buy-price";
-    case r::no_sell_price:
-      return "no-sell-price";
-    case r::sell_below_min:
-      return "sell-below-min";
-    case r::buy_above_sell:
-      return "buy-above-sell";
-    case r::roi_below_min:
-      return "roi-below-min";
-    case r::no_rank_drops:
-      return "no-rank-drops";
-    case r::profit_below_min:
-      return "profit-below-min";
-    case r::no_profit:
-      return "no-profit";
-    case r::not_returned:
-      return "not-returned";
-    case r::peek_failed:
-      return "peek-failed";
-    case r::commit_failed:
-      return "commit-failed";
+    case r::none: return "";
+    case r::no_used_price: return "no-used-price";
+    case r::price_out_of_range: return "price-out-of-range";
+    case r::remembered: return "remembered";
+    case r::bad_product_type: return "bad-product-type";
+    case r::no_stats: return "no-stats";
+    case r::no_buy_price: return "no-buy-price";
+    case r::no_sell_price: return "no-sell-price";
+    case r::sell_below_min: return "sell-below-min";
+    case r::buy_above_sell: return "buy-above-sell";
+    case r::roi_below_min: return "roi-below-min";
+    case r::no_rank_drops: return "no-rank-drops";
+    case r::profit_below_min: return "profit-below-min";
+    case r::no_profit: return "no-profit";
+    case r::not_returned: return "not-returned";
+    case r::peek_failed: return "peek-failed";
+    case r::commit_failed: return "commit-failed";
   }
   return "?";
 }
@@ -187,8 +169,8 @@ deal_math profit_math(int32_t buy, int32_t sell, double referral_percent,
   m.tax = round_cents(buy * cfg.tax_percent / 100.0);
   m.all_in_cost = buy + cfg.prep_fee + cfg.inbound_shipping + m.tax;
   m.referral_percent = referral_percent;
-  m.referral_fee = round_cents(static_cast<double>(sell) * referral_percent
-                               / 100.0);
+  m.referral_fee
+    = round_cents(static_cast<double>(sell) * referral_percent / 100.0);
   m.pick_pack_fee = pick_pack_fee;
   m.amazon_fees = m.referral_fee + m.pick_pack_fee;
   m.profit = sell - m.amazon_fees - m.all_in_cost;
@@ -205,8 +187,7 @@ int64_t basis_points(double x) {
 /// sell estimate, the gross ROI, or (with `profit`) the profit on `p`'s
 /// fees. Each rule is monotone: a price that breaks one, so does every
 /// higher price.
-rejection_reason price_rule_broken(int64_t buy, int64_t sell,
-                                   const product& p,
+rejection_reason price_rule_broken(int64_t buy, int64_t sell, const product& p,
                                    const analysis_config& cfg,
                                    bool profit = true) {
   if (buy * 10000 > basis_points(cfg.max_buy_to_sell) * sell)
@@ -219,22 +200,21 @@ rejection_reason price_rule_broken(int64_t buy, int64_t sell,
                             static_cast<int32_t>(sell), p, cfg)
                  .profit;
   return cents <= 0 || cents < cfg.min_profit
-           ? rejection_reason::profit_below_min
-           : rejection_reason::none;
+    ? rejection_reason::profit_below_min
+    : rejection_reason::none;
 }
 
 /// The lowest buy price that breaks a price rule, given that `broken_at`
 /// does (binary search: the rules are monotone). The profit rule counts
 /// even when the peek skips it: the commit applies it.
-int32_t lowest_broken_price(int32_t broken_at, int64_t sell,
-                            const product& p, const analysis_config& cfg) {
+int32_t lowest_broken_price(int32_t broken_at, int64_t sell, const product& p,
+                            const analysis_config& cfg) {
   int64_t passes = 0;
   int64_t breaks = broken_at;
   while (breaks - passes > 1) {
     auto mid = passes + (breaks - passes) / 2;
-    (price_rule_broken(mid, sell, p, cfg) != rejection_reason::none
-       ? breaks
-       : passes)
+    (price_rule_broken(mid, sell, p, cfg) != rejection_reason::none ? breaks
+                                                                    : passes)
       = mid;
   }
   return static_cast<int32_t>(breaks);
@@ -258,8 +238,7 @@ int32_t retry_below(rejection_reason reason, int32_t buy, int32_t sell,
       if (buy > 0 && sell > 0)
         return lowest_broken_price(buy, sell, p, cfg);
       return -1;
-    default:
-      return -1;
+    default: return -1;
   }
 }
 
@@ -335,9 +314,8 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
                        const analysis_config& cfg, int64_t now_ms) {
   if (!mem.rejected)
     return false;
-  auto window = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  cfg.memory)
-                  .count();
+  auto window
+    = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.memory).count();
   if (now_ms - mem.rejected_at_ms >= window)
     return false; // forgotten
   auto bar = mem.rejected_retry_below >= 0 ? mem.rejected_retry_below
@@ -388,20 +366,17 @@ peek_verdict peek(const product& p, const analysis_config& cfg) {
 
 deal_math compute_math(int32_t buy, int32_t sell, const product& full,
                        const analysis_config& cfg) {
-  auto m = profit_math(buy, sell,
-                       full.referral_fee_percentage >= 0
-                         ? full.referral_fee_percentage
-                         : cfg.referral_percent,
-                       full.fba_pick_pack_fee >= 0 ? full.fba_pick_pack_fee
-                                                   : cfg.pick_pack_fee,
-                       cfg);
+  auto m = profit_math(
+    buy, sell,
+    full.referral_fee_percentage >= 0 ? full.referral_fee_percentage
+                                      : cfg.referral_percent,
+    full.fba_pick_pack_fee >= 0 ? full.fba_pick_pack_fee : cfg.pick_pack_fee,
+    cfg);
   auto referral = [&](int64_t price) {
-    return round_cents(static_cast<double>(price) * m.referral_percent
-                       / 100.0);
+    return round_cents(static_cast<double>(price) * m.referral_percent / 100.0);
   };
   m.margin_bp = sell > 0 ? round_cents(10000.0 * m.profit / sell) : 0;
-  m.roi_bp = m.all_in_cost > 0 ? round_cents(10000.0 * m.profit
-                                             / m.all_in_cost)
+  m.roi_bp = m.all_in_cost > 0 ? round_cents(10000.0 * m.profit / m.all_in_cost)
                                : 0;
   // Lowest P with P - referral(P) - pick&pack - all-in >= markup x all-in:
   // solve without rounding, then step to the exact integer boundary.
@@ -409,7 +384,7 @@ deal_math compute_math(int32_t buy, int32_t sell, const product& full,
   auto pays = [&](int64_t price) {
     return static_cast<double>(price - referral(price) - m.pick_pack_fee
                                - m.all_in_cost)
-           >= wanted - 1e-9;
+      >= wanted - 1e-9;
   };
   auto keep = 1.0 - m.referral_percent / 100.0;
   auto guess = static_cast<int64_t>(

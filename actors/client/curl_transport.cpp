@@ -62,12 +62,9 @@ transfer_failure classify(CURLcode rc) {
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-      return transfer_failure::connect;
-    case CURLE_OPERATION_TIMEDOUT:
-      return transfer_failure::timeout;
-    default:
-      return transfer_failure::reset;
+    case CURLE_URL_MALFORMAT: return transfer_failure::connect;
+    case CURLE_OPERATION_TIMEDOUT: return transfer_failure::timeout;
+    default: return transfer_failure::reset;
   }
 }
 
@@ -168,9 +165,9 @@ private:
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(opts_.timeout.count() / 1000000));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(opts_.connect_timeout.count()
-                                       / 1000000));
+    curl_easy_setopt(
+      e, CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(opts_.connect_timeout.count() / 1000000));
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!opts_.ca_file.empty())
@@ -183,8 +180,7 @@ private:
                      static_cast<curl_off_t>(opts_.max_answer_bytes));
     if (j.req.method == "POST") {
       t->body = std::move(j.req.body);
-      t->headers = curl_slist_append(nullptr,
-                                     "Content-Type: application/json");
+      t->headers = curl_slist_append(nullptr, "Content-Type: application/json");
       curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.c_str());
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
@@ -212,7 +208,7 @@ private:
     } else if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       res.failure = transfer_failure::too_large;
       res.detail = "answer larger than "
-                   + std::to_string(opts_.max_answer_bytes) + " bytes";
+        + std::to_string(opts_.max_answer_bytes) + " bytes";
     } else {
       res.failure = classify(rc);
       // The error buffer may quote the URL; keep only libcurl's own text.

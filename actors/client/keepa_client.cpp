@@ -54,8 +54,7 @@ caf::expected<client_config> client_config_from(const caf::settings& opts) {
   t.max_answer_bytes = caf::get_or(opts, "keepa.client.max-answer-size",
                                    client::max_answer_size);
   t.max_connections = static_cast<long>(
-    caf::get_or(opts, "keepa.client.max-connections",
-                client::max_connections));
+    caf::get_or(opts, "keepa.client.max-connections", client::max_connections));
   t.gzip = caf::get_or(opts, "keepa.client.gzip", client::gzip);
   cfg.attempts = static_cast<int32_t>(
     caf::get_or(opts, "keepa.client.attempts", client::attempts));
@@ -78,8 +77,8 @@ caf::expected<client_config> client_config_from(const caf::settings& opts) {
                "keepa.client.attempts in 1..20");
   if (cfg.backoff.count() <= 0 || cfg.backoff_max < cfg.backoff)
     return bad("keepa.client.backoff must be positive and <= backoff-max");
-  auto key = load_api_key(caf::get_or(opts, "keepa.client.key-file",
-                                      std::string{client::key_file}));
+  auto key = load_api_key(
+    caf::get_or(opts, "keepa.client.key-file", std::string{client::key_file}));
   if (!key)
     return key.error();
   cfg.key = std::move(*key);
@@ -235,9 +234,10 @@ bool retry_later(client_pointer self, uint64_t id, const std::string& why) {
   auto delay = backoff(self, c.attempt);
   ++c.attempt;
   ++st.n.retries;
-  log(self, describe(c) + ": " + why + "; attempt " + std::to_string(c.attempt)
-              + " of " + std::to_string(st.cfg.attempts) + " in "
-              + std::to_string(delay.count() / 1000000) + " ms");
+  log(self,
+      describe(c) + ": " + why + "; attempt " + std::to_string(c.attempt)
+        + " of " + std::to_string(st.cfg.attempts) + " in "
+        + std::to_string(delay.count() / 1000000) + " ms");
   self->delayed_send(self, delay, atom::retry_v, id);
   return true;
 }
@@ -263,7 +263,7 @@ std::string status_detail(const envelope& env) {
 }
 
 /// Parses the body for the call's endpoint; delivers the page on success.
-template <class Page, class Parser>
+template<class Page, class Parser>
 void answer_with(client_pointer self, uint64_t id, transfer_result& res,
                  Parser parser) {
   auto& st = self->state;
@@ -316,8 +316,9 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
   else
     release(self, c);
   env.http_status = status;
-  fail(self, id, caf::make_error(error_for_status(status),
-                                 redact(status_detail(env), st.cfg.key)));
+  fail(self, id,
+       caf::make_error(error_for_status(status),
+                       redact(status_detail(env), st.cfg.key)));
 }
 
 void on_transfer(client_pointer self, transfer_result& res) {
@@ -340,8 +341,7 @@ void on_transfer(client_pointer self, transfer_result& res) {
     case transfer_failure::reset: {
       auto timed_out = res.failure == transfer_failure::timeout;
       ++(timed_out ? st.n.timeouts : st.n.resets);
-      auto why = std::string{timed_out ? "timeout: " : "reset: "}
-                 + res.detail;
+      auto why = std::string{timed_out ? "timeout: " : "reset: "} + res.detail;
       if (c.attempt < st.cfg.attempts) {
         settle_unknown(self, c, false);
         retry_later(self, id, why);
@@ -359,8 +359,7 @@ void on_transfer(client_pointer self, transfer_result& res) {
       settle_unknown(self, c, true);
       fail(self, id, caf::make_error(ec::answer_too_large, res.detail));
       return;
-    case transfer_failure::none:
-      break;
+    case transfer_failure::none: break;
   }
   switch (c.what) {
     case call_kind::token:

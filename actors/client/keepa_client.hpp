@@ -1,9 +1,10 @@
 // The KEEPA CLIENT actor: every Keepa request of the pipeline goes through
 // it. It sends the request over a transport (libcurl, or whatever
-// `client_config::make_transport` builds), parses the answer into typed structs, settles the grant
-// with TOKEN after every answer that carries token fields (429 and other
-// errors included), releases grants of requests that never left, and
-// retries 5xx, timeouts and resets with exponential backoff and jitter.
+// `client_config::make_transport` builds), parses the answer into typed
+// structs, settles the grant with TOKEN after every answer that carries token
+// fields (429 and other errors included), releases grants of requests that
+// never left, and retries 5xx, timeouts and resets with exponential backoff and
+// jitter.
 //
 // Configuration keys (registered by config/options.hpp, defaults in
 // config/defaults.hpp): keepa.client.endpoint, key-file (read when

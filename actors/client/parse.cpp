@@ -53,7 +53,7 @@ int64_t i64(const value* v, int64_t fallback) {
   return fallback;
 }
 
-template <class T>
+template<class T>
 T narrow(int64_t x);
 
 int32_t i32(const value* v, int32_t fallback) {
@@ -75,7 +75,7 @@ std::string str(const value* v) {
 }
 
 /// Clamps to T's range (int32 fields must not wrap).
-template <class T>
+template<class T>
 T narrow(int64_t x) {
   if (x > std::numeric_limits<T>::max())
     return std::numeric_limits<T>::max();
@@ -86,7 +86,7 @@ T narrow(int64_t x) {
 
 /// An array of numbers; null entries become `null_value`. Absent or null
 /// arrays are empty; anything else is malformed.
-template <class T>
+template<class T>
 void numbers(const value* v, std::vector<T>& out, const char* name,
              T null_value = -1) {
   out.clear();
@@ -147,15 +147,14 @@ bool read_envelope(const value& doc, envelope& env, int32_t http_status) {
   }
   auto* ts = member(doc, "timestamp");
   auto* left = member(doc, "tokensLeft");
-  if (ts == nullptr || !ts->IsNumber() || left == nullptr
-      || !left->IsNumber())
+  if (ts == nullptr || !ts->IsNumber() || left == nullptr || !left->IsNumber())
     return false;
   env.timestamp_ms = i64(ts, 0);
   // tokensLeft is an integer in every official client; should a fraction
   // arrive, round down so the balance is never overstated.
   env.tokens_left = left->IsDouble() && std::isfinite(left->GetDouble())
-                      ? static_cast<int64_t>(std::floor(left->GetDouble()))
-                      : i64(left, 0);
+    ? static_cast<int64_t>(std::floor(left->GetDouble()))
+    : i64(left, 0);
   env.refill_in_ms = i64(member(doc, "refillIn"), 0);
   env.refill_rate = i64(member(doc, "refillRate"), 0);
   env.token_flow_reduction = dbl(member(doc, "tokenFlowReduction"), 0);
@@ -245,8 +244,8 @@ void read_product(const value& v, product& p) {
     p.has_stats = true;
     read_stats(*st, p.stats);
   }
-  if (auto* offers = member(v, "offers"); offers != nullptr
-                                          && !offers->IsNull()) {
+  if (auto* offers = member(v, "offers");
+      offers != nullptr && !offers->IsNull()) {
     p.has_offers = true;
     read_offers(*offers, member(v, "liveOffersOrder"), p.offers);
   }
@@ -340,22 +339,20 @@ private:
 
 /// Parses `body` in place and runs `payload` on the document when the
 /// answer is a 200; fills `out.page.env` (via `env_of`) in any case.
-template <class Page, class EnvOf, class Payload>
-parsed<Page> parse(std::string& body, int32_t http_status, EnvOf env_of,
-                   Payload payload) {
+template<class Page, class EnvOf, class Payload>
+parsed<Page>
+parse(std::string& body, int32_t http_status, EnvOf env_of, Payload payload) {
   parsed<Page> out;
   dom_arena arena;
   rapidjson::Document doc{&arena.pool()};
   doc.ParseInsitu(&body[0]);
   if (doc.HasParseError() || !doc.IsObject()) {
     std::string what = doc.HasParseError()
-                         ? rapidjson::GetParseError_En(doc.GetParseError())
-                         : "the answer is not a JSON object";
-    out.err = caf::make_error(ec::malformed_answer, std::move(what)
-                                                      + " (offset "
-                                                      + std::to_string(
-                                                        doc.GetErrorOffset())
-                                                      + ")");
+      ? rapidjson::GetParseError_En(doc.GetParseError())
+      : "the answer is not a JSON object";
+    out.err = caf::make_error(ec::malformed_answer,
+                              std::move(what) + " (offset "
+                                + std::to_string(doc.GetErrorOffset()) + ")");
     return out;
   }
   out.envelope_ok = read_envelope(doc, env_of(out.page), http_status);
@@ -374,7 +371,7 @@ parsed<Page> parse(std::string& body, int32_t http_status, EnvOf env_of,
   return out;
 }
 
-template <class Page>
+template<class Page>
 envelope& env_member(Page& page) {
   return page.env;
 }
@@ -389,52 +386,50 @@ parsed<envelope> parse_envelope(std::string& body, int32_t http_status) {
 
 parsed<product_page> parse_product_page(std::string& body,
                                         int32_t http_status) {
-  return parse<product_page>(
-    body, http_status, env_member<product_page>,
-    [](const value& doc, product_page& page) {
-      auto* products = member(doc, "products");
-      if (products == nullptr || !products->IsArray())
-        throw malformed{"no products array"};
-      page.products.resize(products->Size());
-      size_t i = 0;
-      for (auto& p : products->GetArray())
-        read_product(p, page.products[i++]);
-    });
+  return parse<product_page>(body, http_status, env_member<product_page>,
+                             [](const value& doc, product_page& page) {
+                               auto* products = member(doc, "products");
+                               if (products == nullptr || !products->IsArray())
+                                 throw malformed{"no products array"};
+                               page.products.resize(products->Size());
+                               size_t i = 0;
+                               for (auto& p : products->GetArray())
+                                 read_product(p, page.products[i++]);
+                             });
 }
 
 parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status) {
-  return parse<deal_page>(
-    body, http_status, env_member<deal_page>,
-    [](const value& doc, deal_page& page) {
-      auto* deals = member(doc, "deals");
-      if (deals == nullptr || !deals->IsObject())
-        throw malformed{"no deals object"};
-      auto* dr = member(*deals, "dr");
-      if (dr == nullptr || !dr->IsArray())
-        throw malformed{"no deals.dr array"};
-      page.deals.resize(dr->Size());
-      size_t i = 0;
-      for (auto& d : dr->GetArray())
-        read_deal(d, page.deals[i++]);
-    });
+  return parse<deal_page>(body, http_status, env_member<deal_page>,
+                          [](const value& doc, deal_page& page) {
+                            auto* deals = member(doc, "deals");
+                            if (deals == nullptr || !deals->IsObject())
+                              throw malformed{"no deals object"};
+                            auto* dr = member(*deals, "dr");
+                            if (dr == nullptr || !dr->IsArray())
+                              throw malformed{"no deals.dr array"};
+                            page.deals.resize(dr->Size());
+                            size_t i = 0;
+                            for (auto& d : dr->GetArray())
+                              read_deal(d, page.deals[i++]);
+                          });
 }
 
 parsed<seller_page> parse_seller_page(std::string& body, int32_t http_status) {
-  return parse<seller_page>(
-    body, http_status, env_member<seller_page>,
-    [](const value& doc, seller_page& page) {
-      auto* sellers = member(doc, "sellers");
-      if (sellers == nullptr || sellers->IsNull())
-        return; // nothing found
-      if (!sellers->IsObject())
-        throw malformed{"sellers is not an object"};
-      for (auto& kvp : sellers->GetObject()) {
-        page.sellers.emplace_back();
-        read_seller(kvp.value, page.sellers.back());
-        if (page.sellers.back().seller_id.empty())
-          page.sellers.back().seller_id = kvp.name.GetString();
-      }
-    });
+  return parse<seller_page>(body, http_status, env_member<seller_page>,
+                            [](const value& doc, seller_page& page) {
+                              auto* sellers = member(doc, "sellers");
+                              if (sellers == nullptr || sellers->IsNull())
+                                return; // nothing found
+                              if (!sellers->IsObject())
+                                throw malformed{"sellers is not an object"};
+                              for (auto& kvp : sellers->GetObject()) {
+                                page.sellers.emplace_back();
+                                read_seller(kvp.value, page.sellers.back());
+                                if (page.sellers.back().seller_id.empty())
+                                  page.sellers.back().seller_id
+                                    = kvp.name.GetString();
+                              }
+                            });
 }
 
 } // namespace keepa

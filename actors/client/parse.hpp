@@ -17,7 +17,7 @@ namespace keepa {
 /// The outcome of parsing one answer body. `envelope_ok` says whether the
 /// token fields were readable (and `page.env` holds them), even when the
 /// payload was not.
-template <class Page>
+template<class Page>
 struct parsed {
   Page page;
   bool envelope_ok = false;
@@ -30,8 +30,7 @@ struct parsed {
 parsed<envelope> parse_envelope(std::string& body, int32_t http_status);
 
 /// Parses a /product answer; `body` is modified.
-parsed<product_page> parse_product_page(std::string& body,
-                                        int32_t http_status);
+parsed<product_page> parse_product_page(std::string& body, int32_t http_status);
 
 /// Parses a /deal answer; `body` is modified.
 parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status);

@@ -50,11 +50,12 @@ introspection(introspection_actor::stateful_pointer<introspection_state> self,
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
-    [self, relay_timeout](atom::status,
-                          const std::string& name) -> caf::result<caf::settings> {
+    [self, relay_timeout](
+      atom::status, const std::string& name) -> caf::result<caf::settings> {
       ++self->state.requests;
       if (name != "storage")
-        return caf::make_error(caf::sec::unexpected_message, "no relay for " + name);
+        return caf::make_error(caf::sec::unexpected_message,
+                               "no relay for " + name);
       auto rp = self->make_response_promise<caf::settings>();
       self->request(self->state.storage, relay_timeout, atom::status_v)
         .then([rp](caf::settings& xs) mutable { rp.deliver(std::move(xs)); },

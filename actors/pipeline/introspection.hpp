@@ -9,8 +9,8 @@
 // each of them itself, except STORAGE: INTROSPECTION relays its `counts`
 // and `status`. STORAGE runs detached, and once one of its own messages
 // had crossed the network, the middleman kept a reference to it that made
-// the actor system's shutdown wait for its thread forever. The report the answers make is
-// actors/pipeline/report.hpp.
+// the actor system's shutdown wait for its thread forever. The report the
+// answers make is actors/pipeline/report.hpp.
 
 #pragma once
 

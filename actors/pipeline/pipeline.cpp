@@ -10,8 +10,8 @@
 
 namespace keepa {
 
-caf::expected<pipeline_settings> pipeline_settings_from(
-  const pipeline_config& cfg) {
+caf::expected<pipeline_settings>
+pipeline_settings_from(const pipeline_config& cfg) {
   pipeline_settings s;
   s.token = token_config_from(cfg);
   if (auto err = validate(s.token))

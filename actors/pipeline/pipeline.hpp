@@ -39,8 +39,8 @@ struct pipeline_settings {
 };
 
 /// Reads every setting from `cfg` (including the API key).
-caf::expected<pipeline_settings> pipeline_settings_from(
-  const pipeline_config& cfg);
+caf::expected<pipeline_settings>
+pipeline_settings_from(const pipeline_config& cfg);
 
 struct pipeline_handles {
   token_actor token;

@@ -19,7 +19,8 @@ int64_t to_ms(caf::timespan x) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(x).count();
 }
 
-// -- JSON ----------------------------------------------------------------------
+// -- JSON
+// ----------------------------------------------------------------------
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -99,7 +100,8 @@ int64_t consumed_by(const token_totals& t, stage s) {
 constexpr stage all_stages[] = {stage::commit, stage::peek, stage::scan,
                                 stage::update};
 
-// -- text ----------------------------------------------------------------------
+// -- text
+// ----------------------------------------------------------------------
 
 std::string seconds(caf::timespan x) {
   char buf[32];
@@ -329,14 +331,12 @@ std::string to_metrics(const pipeline_report& r) {
     sample("keepa_tokens_lost_at_cap_total", "", t.totals.lost_at_cap);
     family("keepa_token_waits_total", "counter",
            "Recharge-waits the TOKEN actor answered.");
-    sample("keepa_token_waits_total", "",
-           static_cast<int64_t>(t.totals.waits));
+    sample("keepa_token_waits_total", "", static_cast<int64_t>(t.totals.waits));
   }
   auto dc = deals_of(r);
   family("keepa_deals_total", "counter", "Deals by pipeline stage.");
   sample("keepa_deals_total", label("stage", "scanned"), dc.scanned);
-  sample("keepa_deals_total", label("stage", "pre-rejected"),
-         dc.pre_rejected);
+  sample("keepa_deals_total", label("stage", "pre-rejected"), dc.pre_rejected);
   sample("keepa_deals_total", label("stage", "peeked"), dc.peeked);
   sample("keepa_deals_total", label("stage", "committed"), dc.committed);
   sample("keepa_deals_total", label("stage", "rejected"), dc.rejected);
@@ -349,8 +349,8 @@ std::string to_metrics(const pipeline_report& r) {
   family("keepa_errors_total", "counter",
          "Failures by actor (transport and HTTP errors of the client, "
          "failed transactions of storage, failed batches of the stages).");
-  for (auto name : {"client", "storage", "scanner", "peek-filter",
-                    "committer", "updater"})
+  for (auto name :
+       {"client", "storage", "scanner", "peek-filter", "committer", "updater"})
     if (r.status_of(name) != nullptr)
       sample("keepa_errors_total", label("actor", name), errors_of(r, name));
   family("keepa_stage_in_flight", "gauge", "Batches in flight by stage.");
@@ -361,8 +361,7 @@ std::string to_metrics(const pipeline_report& r) {
   family("keepa_stage_queued", "gauge", "Deals queued by stage.");
   for (auto name : {"peek-filter", "committer"})
     if (r.status_of(name) != nullptr)
-      sample("keepa_stage_queued", label("actor", name),
-             r.num(name, "queued"));
+      sample("keepa_stage_queued", label("actor", name), r.num(name, "queued"));
   if (r.counts_ok) {
     family("keepa_stored_deals", "gauge", "Deals in the database.");
     sample("keepa_stored_deals", "", static_cast<int64_t>(r.counts.deals));
@@ -371,8 +370,7 @@ std::string to_metrics(const pipeline_report& r) {
            static_cast<int64_t>(r.counts.rejections));
     family("keepa_watermark_last_update", "gauge",
            "Durable scan watermark (Keepa lastUpdate of the feed position).");
-    sample("keepa_watermark_last_update", "",
-           r.counts.watermark.last_update);
+    sample("keepa_watermark_last_update", "", r.counts.watermark.last_update);
   }
   return out;
 }
@@ -384,16 +382,15 @@ std::string to_text(const pipeline_report& r) {
     auto& t = r.token;
     line("token: balance " + std::to_string(t.projected) + " (outstanding "
          + std::to_string(t.outstanding) + "), " + t.mode + ", refill "
-         + std::to_string(t.refill_rate) + "/min, cap "
-         + std::to_string(t.cap) + ", floor " + std::to_string(t.floor)
-         + ", profile " + t.profile);
+         + std::to_string(t.refill_rate) + "/min, cap " + std::to_string(t.cap)
+         + ", floor " + std::to_string(t.floor) + ", profile " + t.profile);
     if (t.waiting_for != 0 && !t.queue.empty())
       line("  waits for balance " + std::to_string(t.waiting_for) + ", ETA "
            + seconds(t.queue.front().eta));
     else
       line("  waits for nothing");
-    line("  next refill in " + seconds(t.next_refill)
-         + ", newest observation " + seconds(t.observation_age) + " old");
+    line("  next refill in " + seconds(t.next_refill) + ", newest observation "
+         + seconds(t.observation_age) + " old");
     line("  queue: " + std::to_string(t.queue.size()) + " waiting");
     for (auto& e : t.queue)
       line("    ticket " + std::to_string(e.ticket) + "  " + e.consumer + " ("
@@ -403,9 +400,9 @@ std::string to_text(const pipeline_report& r) {
     std::string by;
     for (auto s : all_stages)
       by += std::string{by.empty() ? "" : ", "} + to_string(s) + " "
-            + std::to_string(consumed_by(n, s));
-    line("  consumed " + std::to_string(n.consumed) + " (" + by
-         + "), granted " + std::to_string(n.granted) + ", released "
+        + std::to_string(consumed_by(n, s));
+    line("  consumed " + std::to_string(n.consumed) + " (" + by + "), granted "
+         + std::to_string(n.granted) + ", released "
          + std::to_string(n.released) + ", lost at cap "
          + std::to_string(n.lost_at_cap));
   } else {
@@ -417,12 +414,11 @@ std::string to_text(const pipeline_report& r) {
          + std::to_string(r.counts.pending) + " pending, watermark "
          + std::to_string(r.counts.watermark.last_update));
   auto dc = deals_of(r);
-  line("deals: scanned " + std::to_string(dc.scanned) + ", pre-rejected "
-       + std::to_string(dc.pre_rejected) + ", peeked "
-       + std::to_string(dc.peeked) + ", committed "
-       + std::to_string(dc.committed) + ", rejected "
-       + std::to_string(dc.rejected) + ", updated "
-       + std::to_string(dc.updated));
+  line(
+    "deals: scanned " + std::to_string(dc.scanned) + ", pre-rejected "
+    + std::to_string(dc.pre_rejected) + ", peeked " + std::to_string(dc.peeked)
+    + ", committed " + std::to_string(dc.committed) + ", rejected "
+    + std::to_string(dc.rejected) + ", updated " + std::to_string(dc.updated));
   for (auto& a : r.actors) {
     if (!a.ok) {
       line(a.name + ": no answer (" + a.error + ")");
@@ -446,19 +442,18 @@ std::string status_line(const pipeline_report& r) {
   if (t.waiting_for != 0 && !t.queue.empty()) {
     auto eta = t.queue.front().eta;
     mode += " (waiting for " + std::to_string(t.waiting_for) + " tokens, ETA "
-            + std::to_string(eta.count() / 1000000000) + " s)";
+      + std::to_string(eta.count() / 1000000000) + " s)";
   }
   auto dc = deals_of(r);
   auto per_deal = dc.committed > 0
-                    ? std::to_string(t.totals.consumed / dc.committed)
-                    : std::string{"-"};
-  return "balance " + std::to_string(t.projected) + " | " + mode
-         + " | scanned " + std::to_string(dc.scanned) + " pre-rejected "
-         + std::to_string(dc.pre_rejected) + " peeked "
-         + std::to_string(dc.peeked) + " committed "
-         + std::to_string(dc.committed) + " rejected "
-         + std::to_string(dc.rejected) + " updated "
-         + std::to_string(dc.updated) + " | tokens/deal " + per_deal;
+    ? std::to_string(t.totals.consumed / dc.committed)
+    : std::string{"-"};
+  return "balance " + std::to_string(t.projected) + " | " + mode + " | scanned "
+    + std::to_string(dc.scanned) + " pre-rejected "
+    + std::to_string(dc.pre_rejected) + " peeked " + std::to_string(dc.peeked)
+    + " committed " + std::to_string(dc.committed) + " rejected "
+    + std::to_string(dc.rejected) + " updated " + std::to_string(dc.updated)
+    + " | tokens/deal " + per_deal;
 }
 
 } // namespace keepa

@@ -50,7 +50,7 @@ namespace keepa {
 
 /// A batch stage's queue: best rank first, equal ranks in arrival order;
 /// an item put back at the front goes before all others.
-template <class Item>
+template<class Item>
 class batch_queue {
 public:
   bool empty() const {
@@ -83,7 +83,7 @@ public:
 
   /// Calls `f` with the first `n` items, lent (moved out and back) rather
   /// than copied; returns what `f` returns.
-  template <class F>
+  template<class F>
   auto lend(size_t n, F f) {
     std::vector<Item> items;
     items.reserve(std::min(n, xs_.size()));
@@ -98,7 +98,7 @@ public:
   }
 
   /// Calls `f` for every item, first to last.
-  template <class F>
+  template<class F>
   void each(F f) const {
     for (auto& kvp : xs_)
       f(kvp.second);
@@ -114,7 +114,7 @@ private:
 };
 
 /// What a batch stage's state holds besides its own counters and hooks.
-template <class Item>
+template<class Item>
 struct batch_state_base {
   using item_type = Item;
   stage_context ctx;
@@ -151,17 +151,17 @@ struct batch_state_base {
     return in_flight == 0 && gate.settled();
   }
 
-  template <class Self>
+  template<class Self>
   static void on_dry(Self) {
     // nop
   }
 };
 
-template <class Self>
+template<class Self>
 void pump(Self self);
 
 /// Ends a batch: pumps the next, settles a stop, reports a dry queue.
-template <class Self>
+template<class Self>
 void batch_done(Self self) {
   using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
@@ -174,7 +174,7 @@ void batch_done(Self self) {
 
 /// A batch came back 429 (not run) or failed: the items go back to the
 /// front, except those out of attempts, which are recorded as failed.
-template <class Self, class Item>
+template<class Self, class Item>
 void batch_failed(Self self, std::vector<Item>& items, const caf::error& err) {
   using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
@@ -199,7 +199,7 @@ void batch_failed(Self self, std::vector<Item>& items, const caf::error& err) {
     state_type::on_failed(self, std::move(failed), err);
 }
 
-template <class Self, class Item>
+template<class Self, class Item>
 void run_batch(Self self, std::vector<Item> items, product_query q) {
   using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
@@ -227,7 +227,7 @@ void run_batch(Self self, std::vector<Item> items, product_query q) {
 
 /// Sends the next batch under grant `g`: at most `n` items (what the grant
 /// covers, whatever profile it names), the first ones of the queue now.
-template <class Self>
+template<class Self>
 void start_batch(Self self, size_t n, product_query q, const token_grant& g) {
   using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
@@ -256,7 +256,7 @@ void start_batch(Self self, size_t n, product_query q, const token_grant& g) {
 }
 
 /// Sizes the next batch by `p` and asks TOKEN for its cost.
-template <class Self>
+template<class Self>
 void size_batch(Self self, const profile& p) {
   using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
@@ -278,7 +278,7 @@ void size_batch(Self self, const profile& p) {
 
 /// Starts the next batch if the gate is free, items wait and fewer than
 /// `max_in_flight` batches are in flight.
-template <class Self>
+template<class Self>
 void pump(Self self) {
   auto& st = self->state;
   if (st.gate.busy() || st.queue.empty() || st.in_flight >= st.max_in_flight)
@@ -287,14 +287,14 @@ void pump(Self self) {
 }
 
 /// Queues `x` behind every item of at least its priority.
-template <class State, class Item>
+template<class State, class Item>
 void enqueue(State& st, Item x) {
   auto rank = st.priority(x);
   st.queue.push(std::move(x), rank);
 }
 
 /// Accepts offered items; answers the backlog.
-template <class Self, class Item>
+template<class Self, class Item>
 uint64_t accept(Self self, std::vector<Item>& xs) {
   auto& st = self->state;
   for (auto& x : xs)
@@ -303,7 +303,7 @@ uint64_t accept(Self self, std::vector<Item>& xs) {
   return st.queue.size();
 }
 
-template <class Self>
+template<class Self>
 void put_batches(Self self, caf::settings& xs) {
   auto& st = self->state;
   xs.emplace("queued", static_cast<int64_t>(st.queue.size()));

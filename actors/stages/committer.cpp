@@ -28,8 +28,9 @@ product_query committer_state::make_query(committer_pointer self,
 namespace {
 
 void store(committer_pointer self, upsert_batch b) {
-  self->request(self->state.ctx.storage, caf::infinite, atom::upsert_v,
-                std::move(b))
+  self
+    ->request(self->state.ctx.storage, caf::infinite, atom::upsert_v,
+              std::move(b))
     .then([self](upsert_ack& ack) { self->state.stored += ack.deals; },
           [self](caf::error& err) {
             ++self->state.errors;
@@ -84,9 +85,8 @@ void committer_state::on_failed(committer_pointer self,
   store(self, std::move(b));
 }
 
-committer_actor::behavior_type committer(committer_pointer self,
-                                         stage_context ctx,
-                                         committer_config cfg) {
+committer_actor::behavior_type
+committer(committer_pointer self, stage_context ctx, committer_config cfg) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.max_in_flight = cfg.max_in_flight;

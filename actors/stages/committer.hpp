@@ -59,9 +59,8 @@ struct committer_state : batch_state_base<survivor> {
 };
 
 /// The behavior of the COMMITTER.
-committer_actor::behavior_type committer(committer_pointer self,
-                                         stage_context ctx,
-                                         committer_config cfg);
+committer_actor::behavior_type
+committer(committer_pointer self, stage_context ctx, committer_config cfg);
 
 committer_actor spawn_committer(caf::actor_system& sys, stage_context ctx,
                                 committer_config cfg);

@@ -108,8 +108,9 @@ void peek_state::on_products(peek_pointer self, std::vector<deal> xs,
   if (!rejected.empty())
     reject_all(self, rejected, std::move(rs));
   if (!survivors.empty())
-    self->request(st.committer, caf::infinite, atom::offer_v,
-                  std::move(survivors))
+    self
+      ->request(st.committer, caf::infinite, atom::offer_v,
+                std::move(survivors))
       .then([](uint64_t) {});
 }
 
@@ -153,10 +154,9 @@ caf::settings to_settings(peek_pointer self) {
 
 } // namespace
 
-peek_filter_actor::behavior_type peek_filter(peek_pointer self,
-                                             stage_context ctx,
-                                             peek_filter_config cfg,
-                                             committer_actor committer) {
+peek_filter_actor::behavior_type
+peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
+            committer_actor committer) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);

@@ -79,10 +79,9 @@ struct peek_state : batch_state_base<deal> {
 };
 
 /// The behavior of the PEEK-FILTER.
-peek_filter_actor::behavior_type peek_filter(peek_pointer self,
-                                             stage_context ctx,
-                                             peek_filter_config cfg,
-                                             committer_actor committer);
+peek_filter_actor::behavior_type
+peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
+            committer_actor committer);
 
 /// Spawns the PEEK-FILTER; the pipeline then wires its upstream with
 /// `upstream`.

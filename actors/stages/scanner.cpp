@@ -37,8 +37,7 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   rapidjson::Document doc;
   doc.Parse(cfg.selection.data(), cfg.selection.size());
   if (doc.HasParseError() || !doc.IsObject())
-    return caf::make_error(ec::invalid_config,
-                           path + " is not a JSON object");
+    return caf::make_error(ec::invalid_config, path + " is not a JSON object");
   if (!doc.HasMember("domainId") || !doc["domainId"].IsInt())
     return caf::make_error(ec::invalid_config,
                            path + ": domainId must be a JSON number");
@@ -54,16 +53,11 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
 
 const char* to_string(scan_phase x) {
   switch (x) {
-    case scan_phase::starting:
-      return "starting";
-    case scan_phase::idle:
-      return "idle";
-    case scan_phase::asking_backlog:
-      return "asking-backlog";
-    case scan_phase::acquiring:
-      return "acquiring";
-    case scan_phase::fetching:
-      return "fetching";
+    case scan_phase::starting: return "starting";
+    case scan_phase::idle: return "idle";
+    case scan_phase::asking_backlog: return "asking-backlog";
+    case scan_phase::acquiring: return "acquiring";
+    case scan_phase::fetching: return "fetching";
   }
   return "?";
 }
@@ -139,8 +133,9 @@ void storage_failed(scanner_pointer self, const caf::error& err) {
 void send_on(scanner_pointer self, sorted_out x) {
   auto& st = self->state;
   if (!x.free.done.empty())
-    self->request(st.ctx.storage, caf::infinite, atom::upsert_v,
-                  std::move(x.free))
+    self
+      ->request(st.ctx.storage, caf::infinite, atom::upsert_v,
+                std::move(x.free))
       .then([](upsert_ack&) {},
             [self](caf::error& err) { storage_failed(self, err); });
   if (!x.keep.empty())
@@ -152,13 +147,12 @@ void send_on(scanner_pointer self, sorted_out x) {
 /// them), then sends on.
 void track(scanner_pointer self, sorted_out x) {
   auto tracked = std::move(x.tracked);
-  self->request(self->state.ctx.storage, caf::infinite, atom::track_v,
-                std::move(tracked))
-    .then(
-      [self, x{std::move(x)}](uint64_t) mutable {
-        send_on(self, std::move(x));
-      },
-      [self](caf::error& err) { storage_failed(self, err); });
+  self
+    ->request(self->state.ctx.storage, caf::infinite, atom::track_v,
+              std::move(tracked))
+    .then([self,
+           x{std::move(x)}](uint64_t) mutable { send_on(self, std::move(x)); },
+          [self](caf::error& err) { storage_failed(self, err); });
 }
 
 /// Sorts out what a complete pass found (oldest first) by what storage
@@ -219,8 +213,8 @@ void on_page_error(scanner_pointer self, const caf::error& err) {
     return;
   }
   ++st.n.errors;
-  stage_log(self, "deal page " + std::to_string(st.cursor.page()) + ": "
-                    + render(err));
+  stage_log(
+    self, "deal page " + std::to_string(st.cursor.page()) + ": " + render(err));
   finish_pass(self, false);
 }
 
@@ -298,8 +292,9 @@ void resume(scanner_pointer self, const std::vector<feed_position>& xs) {
     return;
   auto again = st.cursor.resume(xs);
   st.n.resumed += again.size();
-  stage_log(self, "resuming " + std::to_string(again.size())
-                    + " candidates the previous run did not finish");
+  stage_log(self,
+            "resuming " + std::to_string(again.size())
+              + " candidates the previous run did not finish");
   self->request(st.peek, caf::infinite, atom::offer_v, std::move(again))
     .then([self](uint64_t backlog) { self->state.backlog = backlog; });
 }

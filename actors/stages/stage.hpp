@@ -53,12 +53,12 @@ struct stage_context {
 };
 
 /// Unix milliseconds on the actor clock.
-template <class Self>
+template<class Self>
 int64_t unix_now_ms(Self self, const stage_context& ctx) {
   return ctx.unix0_ms
-         + std::chrono::duration_cast<std::chrono::milliseconds>(
-             self->clock().now() - ctx.t0)
-             .count();
+    + std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now()
+                                                            - ctx.t0)
+        .count();
 }
 
 /// A stage's one conversation with TOKEN at a time.
@@ -98,7 +98,7 @@ struct token_gate {
   }
 };
 
-template <class Self>
+template<class Self>
 void stage_log(Self self, const std::string& line) {
   auto& ctx = self->state.ctx;
   if (ctx.log)
@@ -106,7 +106,7 @@ void stage_log(Self self, const std::string& line) {
 }
 
 /// TOKEN's answer to the gate's acquire was an error.
-template <class Self>
+template<class Self>
 void on_gate_error(Self self, const caf::error& err) {
   auto& g = self->state.gate;
   g.state = token_gate::phase::idle;
@@ -117,7 +117,7 @@ void on_gate_error(Self self, const caf::error& err) {
 }
 
 /// Presents the gate's request (again) to TOKEN.
-template <class Self>
+template<class Self>
 void present(Self self) {
   auto& ctx = self->state.ctx;
   self->state.gate.state = token_gate::phase::asking;
@@ -146,7 +146,7 @@ void present(Self self) {
 }
 
 /// Asks for tokens; `on_grant` runs once granted (never on this call).
-template <class Self>
+template<class Self>
 void acquire(Self self, stage what, int64_t cost,
              std::function<void(const token_grant&)> on_grant) {
   auto& g = self->state.gate;
@@ -157,7 +157,7 @@ void acquire(Self self, stage what, int64_t cost,
 
 /// The retry handler of every stage: present the ticket again (also after
 /// `stop`: TOKEN then drops the ticket, and the grant is released).
-template <class Self>
+template<class Self>
 void on_retry(Self self, uint64_t ticket) {
   auto& g = self->state.gate;
   if (g.state == token_gate::phase::recharging && g.req.ticket == ticket)
@@ -165,7 +165,7 @@ void on_retry(Self self, uint64_t ticket) {
 }
 
 /// After `stop`, gives a grant back unused; returns whether it did.
-template <class Self>
+template<class Self>
 bool release_after_stop(Self self, const token_grant& g) {
   auto& st = self->state;
   if (!st.stop.stopping())
@@ -196,7 +196,7 @@ inline const profile& profile_of(const stage_context& ctx,
 /// Runs `f(profile)` with the profile in force: at once when known (see
 /// known_profile), else after asking TOKEN's snapshot (the gate is busy
 /// meanwhile).
-template <class Self, class F>
+template<class Self, class F>
 void with_profile(Self self, F f) {
   auto& st = self->state;
   if (auto* p = known_profile(st.ctx, st.gate)) {

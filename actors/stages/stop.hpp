@@ -23,7 +23,7 @@ public:
 
   /// The `stop` handler: answers at once if `stoppable`, else once
   /// `settle` finds the stage stoppable.
-  template <class Self>
+  template<class Self>
   caf::result<caf::ok_atom> request_stop(Self self, bool stoppable) {
     stopping_ = true;
     if (stoppable)
@@ -48,14 +48,14 @@ private:
 };
 
 /// Settles a stage's stop with its own `stoppable()`.
-template <class Self>
+template<class Self>
 void settle_stop(Self self) {
   auto& st = self->state;
   st.stop.settle(st.stoppable());
 }
 
 /// The `stop` handler of a stage with `stop` and `stoppable()`.
-template <class Self>
+template<class Self>
 caf::result<caf::ok_atom> request_stop(Self self) {
   auto& st = self->state;
   return st.stop.request_stop(self, st.stoppable());

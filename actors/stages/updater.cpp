@@ -32,18 +32,12 @@ caf::expected<updater_config> updater_config_from(const caf::settings& opts) {
 
 const char* to_string(update_phase x) {
   switch (x) {
-    case update_phase::idle:
-      return "idle";
-    case update_phase::listing:
-      return "listing";
-    case update_phase::acquiring:
-      return "acquiring";
-    case update_phase::refreshing:
-      return "refreshing";
-    case update_phase::storing:
-      return "storing";
-    case update_phase::expiring:
-      return "expiring";
+    case update_phase::idle: return "idle";
+    case update_phase::listing: return "listing";
+    case update_phase::acquiring: return "acquiring";
+    case update_phase::refreshing: return "refreshing";
+    case update_phase::storing: return "storing";
+    case update_phase::expiring: return "expiring";
   }
   return "?";
 }
@@ -94,8 +88,9 @@ void round(updater_pointer self) {
   with_profile(self, [self](const profile& p) {
     auto& st = self->state;
     auto before = unix_now_ms(self, st.ctx) - ms(st.cfg.refresh_after);
-    self->request(st.ctx.storage, caf::infinite, atom::stalest_v,
-                  static_cast<uint32_t>(p.update_batch), before)
+    self
+      ->request(st.ctx.storage, caf::infinite, atom::stalest_v,
+                static_cast<uint32_t>(p.update_batch), before)
       .then(
         [self](std::vector<deal_record>& stale) {
           if (stale.empty())
@@ -165,17 +160,15 @@ void fetch(updater_pointer self, product_query q,
   q.grant_id = g.grant_id;
   st.phase = update_phase::refreshing;
   self->request(st.ctx.client, caf::infinite, atom::product_v, q)
-    .then(
-      [self, stale{std::move(stale)}](product_page& page) mutable {
-        store(self, stale, page);
-      },
-      [self](caf::error& err) {
-        if (err == ec::not_enough_tokens) {
-          round(self);
-          return;
-        }
-        fail(self, err);
-      });
+    .then([self, stale{std::move(stale)}](
+            product_page& page) mutable { store(self, stale, page); },
+          [self](caf::error& err) {
+            if (err == ec::not_enough_tokens) {
+              round(self);
+              return;
+            }
+            fail(self, err);
+          });
 }
 
 /// listing -> acquiring: light products (90-day stats, no history) for

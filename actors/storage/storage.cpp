@@ -67,8 +67,8 @@ open_backend(const storage_config& cfg) {
 /// ASINs are short alphanumeric keys; anything else is hostile input.
 bool valid_asin(const std::string& x) {
   return !x.empty() && x.size() <= 32
-         && std::all_of(x.begin(), x.end(),
-                        [](char c) { return std::isalnum(c) != 0; });
+    && std::all_of(x.begin(), x.end(),
+                   [](char c) { return std::isalnum(c) != 0; });
 }
 
 caf::error check(const upsert_batch& batch) {
@@ -220,8 +220,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       caf::put(result, "pending", static_cast<int64_t>(st.marks.pending()));
       caf::put(result, "held", static_cast<int64_t>(st.marks.held()));
       caf::put(result, "batches", static_cast<int64_t>(st.batches));
-      caf::put(result, "deals-written",
-               static_cast<int64_t>(st.deals_written));
+      caf::put(result, "deals-written", static_cast<int64_t>(st.deals_written));
       caf::put(result, "rejections-written",
                static_cast<int64_t>(st.rejections_written));
       caf::put(result, "failures", static_cast<int64_t>(st.failures));

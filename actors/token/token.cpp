@@ -40,7 +40,8 @@ caf::error validate(const token_config& cfg) {
   for (auto& p : cfg.profiles)
     if (auto err = validate(p))
       return err;
-  if (cfg.profile_name != "auto" && !find_profile(cfg.profiles, cfg.profile_name))
+  if (cfg.profile_name != "auto"
+      && !find_profile(cfg.profiles, cfg.profile_name))
     return caf::make_error(ec::unknown_profile,
                            "no profile named \"" + cfg.profile_name + "\"");
   auto positive = [](duration d) { return d > duration::zero(); };
@@ -170,8 +171,7 @@ caf::settings to_settings(const token_status& st) {
   totals.emplace("held-back", st.totals.held_back);
   totals.emplace("longest-held-back", st.totals.longest_held_back);
   for (size_t i = 0; i < st.totals.consumed_by_stage.size(); ++i)
-    totals.emplace(std::string{"consumed-"}
-                     + to_string(static_cast<stage>(i)),
+    totals.emplace(std::string{"consumed-"} + to_string(static_cast<stage>(i)),
                    st.totals.consumed_by_stage[i]);
   result.emplace("totals", std::move(totals));
   return result;
@@ -199,19 +199,20 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   // Until Keepa reports a rate, run on the forced or the lowest profile.
-  activate(self, st.cfg.profile_name == "auto"
-                   ? &st.cfg.profiles.front()
-                   : find_profile(st.cfg.profiles, st.cfg.profile_name));
+  activate(self,
+           st.cfg.profile_name == "auto"
+             ? &st.cfg.profiles.front()
+             : find_profile(st.cfg.profiles, st.cfg.profile_name));
   maybe_probe(self);
   return {
-    [self](atom::acquire, const token_request& req)
-      -> caf::result<token_reply> {
+    [self](atom::acquire,
+           const token_request& req) -> caf::result<token_reply> {
       maybe_probe(self);
       auto d = self->state.sched.acquire(req, self->clock().now());
       if (d.error != ec::none)
-        return caf::make_error(d.error, req.consumer + " asked for "
-                                          + std::to_string(req.cost)
-                                          + " tokens");
+        return caf::make_error(d.error,
+                               req.consumer + " asked for "
+                                 + std::to_string(req.cost) + " tokens");
       if (d.granted) {
         d.grant.profile = active_profile(self);
         return token_reply{std::move(d.grant)};

@@ -4,8 +4,8 @@
 
 namespace keepa {
 
-bool token_bucket::observe(int64_t balance, int64_t refill_in_ms,
-                           int64_t rate, int64_t server_ms, time_point now) {
+bool token_bucket::observe(int64_t balance, int64_t refill_in_ms, int64_t rate,
+                           int64_t server_ms, time_point now) {
   if (observed_ && server_ms < server_ms_)
     return false;
   observed_ = true;

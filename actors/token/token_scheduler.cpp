@@ -27,8 +27,8 @@ bool token_scheduler::updater_behind(double recent_update,
   return total <= 0 || recent_update < policy_.updater_share * total;
 }
 
-void token_scheduler::remember(bool update, int64_t cost,
-                               double& recent_update, double& recent_other) {
+void token_scheduler::remember(bool update, int64_t cost, double& recent_update,
+                               double& recent_other) {
   // Exponentially decayed token counts: about the last 50 grants matter.
   constexpr double decay = 0.98;
   recent_update *= decay;
@@ -85,7 +85,7 @@ void token_scheduler::end_event(time_point now, bool granted) {
   if (held_ && granted)
     close();
   auto affordable = !queue_.empty() && bucket_.has_observation()
-                    && projected(now) > 0;
+    && projected(now) > 0;
   if (!affordable && held_)
     close();
   else if (affordable && !held_) {
@@ -132,14 +132,12 @@ token_scheduler::plan(time_point now) const {
   while (oi < others.size() || ui < updates.size()) {
     const entry* e;
     bool take_update = ui < updates.size()
-                       && (oi == others.size()
-                           || updater_behind(recent_update, recent_other));
+      && (oi == others.size() || updater_behind(recent_update, recent_other));
     e = take_update ? updates[ui++] : others[oi++];
     remember(take_update, e->req.cost, recent_update, recent_other);
     auto at = prev == time_point::max()
-                ? time_point::max()
-                : bucket_.earliest(needed(e->req.cost, recharging), spent,
-                                   now);
+      ? time_point::max()
+      : bucket_.earliest(needed(e->req.cost, recharging), spent, now);
     if (!result.empty() && at != time_point::max())
       at = std::max(at, prev + policy_.stagger);
     if (paced && at != time_point::max()) {
@@ -204,10 +202,9 @@ token_scheduler::acquire_impl(const token_request& req, time_point now) {
   }
   auto ticket = i->ticket;
   auto drop = [&] {
-    queue_.erase(std::find_if(queue_.begin(), queue_.end(),
-                              [&](const entry& e) {
-                                return e.ticket == ticket;
-                              }));
+    queue_.erase(
+      std::find_if(queue_.begin(), queue_.end(),
+                   [&](const entry& e) { return e.ticket == ticket; }));
   };
   auto wait = [&](time_point at, int64_t target, std::string reason) {
     auto& e = *std::find_if(queue_.begin(), queue_.end(),
@@ -374,8 +371,7 @@ token_status token_scheduler::status(time_point now) const {
     w.what = item.e->req.what;
     w.cost = item.e->req.cost;
     w.eta = item.at == time_point::max() ? caf::timespan{-1}
-                                          : std::max(duration{0},
-                                                     item.at - now);
+                                         : std::max(duration{0}, item.at - now);
     if (st.queue.empty())
       st.waiting_for = needed(w.cost);
     ahead += w.cost;

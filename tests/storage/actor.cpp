@@ -25,7 +25,7 @@ feed_position pos(int32_t minute, std::string asin) {
   return feed_position{minute, std::move(asin)};
 }
 
-template <class Db>
+template<class Db>
 struct actor_fixture_t : test::deterministic_fixture {
   Db db;
 
@@ -46,7 +46,7 @@ struct actor_fixture_t : test::deterministic_fixture {
   }
 
   /// Sends `xs` to `a`, runs the scheduler and returns the answer.
-  template <class T, class... Ts>
+  template<class T, class... Ts>
   caf::expected<T> ask(const storage_actor& a, Ts... xs) {
     caf::expected<T> result{caf::make_error(ec::none)};
     caf::scoped_actor self{sys};
@@ -139,19 +139,18 @@ TEST_CASE_METHOD(actor_fixture, "an unopenable database is a clear error",
   CHECK_THAT(render(res.error()), Catch::Contains("no/such/dir"));
 }
 
-template <class Fixture>
+template<class Fixture>
 void watermark_case(Fixture& fix) {
   auto a = fix.spawn();
   auto p1 = pos(100, "B000000001"), p2 = pos(100, "B000000002"),
        p3 = pos(101, "B000000003");
-  CHECK(*fix.template ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2,
-                                                                     p3})
+  CHECK(*fix.template ask<uint64_t>(a, atom::track_v,
+                                    std::vector<feed_position>{p1, p2, p3})
         == 3);
   // p2 and p3 finish first: stored, but the watermark waits for p1.
-  auto ack = fix.template ask<upsert_ack>(a, atom::upsert_v,
-                             Fixture::batch({make_deal(p2.asin, 10),
-                                    make_deal(p3.asin, 10)},
-                                   {p2, p3}));
+  auto ack = fix.template ask<upsert_ack>(
+    a, atom::upsert_v,
+    Fixture::batch({make_deal(p2.asin, 10), make_deal(p3.asin, 10)}, {p2, p3}));
   REQUIRE_OK(ack);
   CHECK(ack->deals == 2);
   CHECK(ack->watermark == feed_position{});
@@ -192,8 +191,8 @@ TEST_CASE_METHOD(actor_fixture, "a restarted actor resumes at the watermark",
   {
     auto a = spawn();
     ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2});
-    REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v,
-                               batch({make_deal(p1.asin, 1)}, {p1})));
+    REQUIRE_OK(
+      ask<upsert_ack>(a, atom::upsert_v, batch({make_deal(p1.asin, 1)}, {p1})));
     REQUIRE_OK(ask<caf::ok_atom>(a, atom::flush_v));
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
@@ -221,10 +220,10 @@ TEST_CASE_METHOD(actor_fixture, "a restarted actor resumes at the watermark",
 TEST_CASE_METHOD(actor_fixture, "known, stalest and expire via the actor",
                  "[storage][actor]") {
   auto a = spawn();
-  upsert_batch b = batch({make_deal("B000000001", 100),
-                          make_deal("B000000002", 200),
-                          make_deal("B000000003", 300)},
-                         {});
+  upsert_batch b
+    = batch({make_deal("B000000001", 100), make_deal("B000000002", 200),
+             make_deal("B000000003", 300)},
+            {});
   b.rejections = {make_rejection("B000000009", 1234, 50)};
   REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v, b));
   auto mem = ask<std::vector<asin_memory>>(
@@ -274,19 +273,20 @@ TEST_CASE_METHOD(actor_fixture,
   CHECK(on_disk() == p1);
 }
 
-template <class Fixture>
+template<class Fixture>
 void failed_upsert_case(Fixture& fix) {
   auto a = fix.spawn();
   auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
-  fix.template ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2});
-  REQUIRE_OK(fix.template ask<upsert_ack>(a, atom::upsert_v,
-                             Fixture::batch({make_deal(p1.asin, 1)}, {p1})));
+  fix.template ask<uint64_t>(a, atom::track_v,
+                             std::vector<feed_position>{p1, p2});
+  REQUIRE_OK(fix.template ask<upsert_ack>(
+    a, atom::upsert_v, Fixture::batch({make_deal(p1.asin, 1)}, {p1})));
   auto other = fix.db.raw();
   fix.db.lock_all(*other);
   caf::scoped_actor self{fix.sys};
   self->monitor(a);
-  auto res = fix.template ask<upsert_ack>(a, atom::upsert_v,
-                             Fixture::batch({make_deal(p2.asin, 1)}, {p2}));
+  auto res = fix.template ask<upsert_ack>(
+    a, atom::upsert_v, Fixture::batch({make_deal(p2.asin, 1)}, {p2}));
   REQUIRE(!res);
   CHECK(res.error() == ec::storage_busy);
   caf::error reason;

@@ -27,16 +27,15 @@ feed_position pos(int32_t minute, std::string asin) {
 
 bool same(const deal_record& x, const deal_record& y) {
   return x.asin == y.asin && x.title == y.title && x.buy_price == y.buy_price
-         && x.est_sell_price == y.est_sell_price && x.avg365 == y.avg365
-         && x.all_in_cost == y.all_in_cost && x.profit == y.profit
-         && x.margin_bp == y.margin_bp && x.roi_bp == y.roi_bp
-         && x.min_listing_price == y.min_listing_price
-         && x.sales_rank == y.sales_rank && x.rank_drops90 == y.rank_drops90
-         && x.rank_drops365 == y.rank_drops365
-         && x.offers_used == y.offers_used && x.offers_new == y.offers_new
-         && x.last_update == y.last_update
-         && x.first_seen_ms == y.first_seen_ms
-         && x.last_seen_ms == y.last_seen_ms && x.written_by == y.written_by;
+    && x.est_sell_price == y.est_sell_price && x.avg365 == y.avg365
+    && x.all_in_cost == y.all_in_cost && x.profit == y.profit
+    && x.margin_bp == y.margin_bp && x.roi_bp == y.roi_bp
+    && x.min_listing_price == y.min_listing_price
+    && x.sales_rank == y.sales_rank && x.rank_drops90 == y.rank_drops90
+    && x.rank_drops365 == y.rank_drops365 && x.offers_used == y.offers_used
+    && x.offers_new == y.offers_new && x.last_update == y.last_update
+    && x.first_seen_ms == y.first_seen_ms && x.last_seen_ms == y.last_seen_ms
+    && x.written_by == y.written_by;
 }
 
 } // namespace
@@ -61,7 +60,7 @@ void run_backend_contract(const backend_fixture& fix) {
     a.written_by = write_stage::rescue;
     a.title = "It's a \"quoted\" title'); DROP TABLE deals; --";
     REQUIRE_OK(db->commit(deals_batch({a, make_deal("B000000002", 6000)}),
-                       std::nullopt));
+                          std::nullopt));
     auto found = db->find("B000000001");
     REQUIRE_OK(found);
     REQUIRE(*found);
@@ -98,8 +97,8 @@ void run_backend_contract(const backend_fixture& fix) {
     again.rejections = {make_rejection("B000000002", 1499, 99)};
     again.rejections[0].retry_below = 0;
     REQUIRE_OK(db->commit(again, std::nullopt));
-    auto xs = db->known({"B000000003", "B00UNKNOWN", "B000000002",
-                         "B000000001", "B000000002"});
+    auto xs = db->known(
+      {"B000000003", "B00UNKNOWN", "B000000002", "B000000001", "B000000002"});
     REQUIRE(xs);
     REQUIRE(xs->size() == 3);
     CHECK((*xs)[0].asin == "B000000003");
@@ -144,12 +143,11 @@ void run_backend_contract(const backend_fixture& fix) {
   }
   SECTION("stalest returns the oldest last_seen first, bounded") {
     auto db = fix.open();
-    REQUIRE_OK(db->commit(deals_batch({make_deal("B000000005", 500),
-                                    make_deal("B000000001", 100),
-                                    make_deal("B000000004", 400),
-                                    make_deal("B000000002", 100),
-                                    make_deal("B000000003", 300)}),
-                       std::nullopt));
+    REQUIRE_OK(db->commit(
+      deals_batch({make_deal("B000000005", 500), make_deal("B000000001", 100),
+                   make_deal("B000000004", 400), make_deal("B000000002", 100),
+                   make_deal("B000000003", 300)}),
+      std::nullopt));
     auto xs = db->stalest(3, 1000);
     REQUIRE(xs);
     REQUIRE(xs->size() == 3);
@@ -166,9 +164,9 @@ void run_backend_contract(const backend_fixture& fix) {
   SECTION("expire deletes exactly the deals unseen since the cutoff") {
     auto db = fix.open();
     REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 100),
-                                    make_deal("B000000002", 200),
-                                    make_deal("B000000003", 300)}),
-                       std::nullopt));
+                                       make_deal("B000000002", 200),
+                                       make_deal("B000000003", 300)}),
+                          std::nullopt));
     auto n = db->expire(300);
     REQUIRE(n);
     CHECK(*n == 2);
@@ -182,9 +180,9 @@ void run_backend_contract(const backend_fixture& fix) {
     {
       auto db = fix.open();
       REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
-                         pos(700, "B000000001")));
-      REQUIRE_OK(db->commit(deals_batch({make_deal("B000000002", 1)}),
-                         std::nullopt));
+                            pos(700, "B000000001")));
+      REQUIRE_OK(
+        db->commit(deals_batch({make_deal("B000000002", 1)}), std::nullopt));
       CHECK(*db->watermark() == pos(700, "B000000001"));
       REQUIRE_OK(db->flush());
     }
@@ -226,7 +224,7 @@ void run_backend_contract(const backend_fixture& fix) {
   SECTION("a failing statement rolls back the whole batch") {
     auto db = fix.open();
     REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
-                       pos(10, "B000000001")));
+                          pos(10, "B000000001")));
     fix.plant_failing_trigger();
     upsert_batch batch;
     batch.deals = {make_deal("B000000002", 2)};
@@ -242,7 +240,7 @@ void run_backend_contract(const backend_fixture& fix) {
   SECTION("a locked database gives storage_busy after bounded retries") {
     auto db = fix.open();
     REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
-                       pos(10, "B000000001")));
+                          pos(10, "B000000001")));
     auto other = fix.raw();
     fix.lock_all(*other);
     auto res = db->commit(deals_batch({make_deal("B000000002", 2)}),
@@ -255,7 +253,7 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK(!*db->find("B000000002"));
     // Once the lock is gone the same batch goes through.
     REQUIRE_OK(db->commit(deals_batch({make_deal("B000000002", 2)}),
-                       pos(20, "B000000002")));
+                          pos(20, "B000000002")));
     CHECK(*db->watermark() == pos(20, "B000000002"));
   }
   SECTION("an older schema is upgraded, keeping its data") {
@@ -263,7 +261,7 @@ void run_backend_contract(const backend_fixture& fix) {
       auto old = fix.open(1);
       CHECK(old->schema_version() == 1);
       REQUIRE_OK(old->commit(deals_batch({make_deal("B000000001", 1)}),
-                          pos(10, "B000000001")));
+                             pos(10, "B000000001")));
     }
     auto db = fix.open();
     CHECK(db->schema_version() == db::current_schema_version);
@@ -303,7 +301,7 @@ void run_backend_contract(const backend_fixture& fix) {
     {
       auto db = fix.open();
       REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
-                         pos(10, "B000000001")));
+                            pos(10, "B000000001")));
     }
     *fix.raw() << "UPDATE schema_version SET version = 99";
     auto db = db::soci_backend::open(fix.options());

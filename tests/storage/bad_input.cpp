@@ -88,8 +88,7 @@ void check_intact(const test::sqlite_fixture& fix) {
 
 } // namespace
 
-TEST_CASE("malformed storage URLs are invalid_config",
-          "[storage][bad_input]") {
+TEST_CASE("malformed storage URLs are invalid_config", "[storage][bad_input]") {
   for (auto url : {"", "sqlite:", "sqlite://", "mysql://localhost/keepa",
                    "postgresql:nonsense", "sqlite:/tmp/a=b.db"}) {
     INFO(url);
@@ -135,8 +134,7 @@ TEST_CASE_METHOD(test::sqlite_fixture,
   CHECK(slurp(file) == before);
 }
 
-TEST_CASE_METHOD(test::sqlite_fixture,
-                 "a missing directory is storage_error",
+TEST_CASE_METHOD(test::sqlite_fixture, "a missing directory is storage_error",
                  "[storage][bad_input]") {
   auto err = open_error("sqlite:" + dir.path + "/missing/keepa.db");
   CHECK(err == ec::storage_error);

@@ -62,8 +62,7 @@ void kill_at(pid_t pid, const std::string& file, const std::string& trigger,
 /// Starts the child, kills it (see kill_at) and collects everything it
 /// wrote before it died.
 child_run run_child(const std::string& file, int32_t minute, uint32_t seed,
-                    const std::string& trigger, size_t lines,
-                    uint32_t extra) {
+                    const std::string& trigger, size_t lines, uint32_t extra) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   auto pid = fork();
@@ -164,7 +163,7 @@ TEST_CASE_METHOD(test::sqlite_fixture,
     auto wrong_kind = std::count_if(mem->begin(), mem->end(), [](auto& x) {
       auto i = std::stoi(x.asin.substr(1)) % crash::positions_per_batch;
       return x.stored == crash::is_rejection(i)
-             || x.rejected != crash::is_rejection(i);
+        || x.rejected != crash::is_rejection(i);
     });
     CHECK(wrong_kind == 0);
     // The watermark moved forward only, and not past the newest batch that

@@ -65,8 +65,7 @@ db::open_options backend_fixture::options(int32_t version) const {
   return result;
 }
 
-std::unique_ptr<db::soci_backend>
-backend_fixture::open(int32_t version) const {
+std::unique_ptr<db::soci_backend> backend_fixture::open(int32_t version) const {
   auto result = db::soci_backend::open(options(version));
   if (!result)
     FAIL(render(result.error()));

@@ -16,11 +16,11 @@
 #include "storage/soci_backend.hpp"
 
 /// REQUIRE for caf::expected, showing the keepa error when it fails.
-#define REQUIRE_OK(expr)                                                       \
-  do {                                                                         \
-    auto&& require_ok_result = (expr);                                         \
-    if (!require_ok_result)                                                    \
-      FAIL(#expr << ": " << keepa::render(require_ok_result.error()));         \
+#define REQUIRE_OK(expr)                                               \
+  do {                                                                 \
+    auto&& require_ok_result = (expr);                                 \
+    if (!require_ok_result)                                            \
+      FAIL(#expr << ": " << keepa::render(require_ok_result.error())); \
   } while (false)
 
 namespace keepa::test {

@@ -95,14 +95,14 @@ public:
 private:
   void fill(settlement& s, time_point now) {
     s.tokens_left = balance_;
-    s.refill_in_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       next_step_ - now)
-                       .count();
+    s.refill_in_ms
+      = std::chrono::duration_cast<std::chrono::milliseconds>(next_step_ - now)
+          .count();
     s.refill_rate = rate_;
     s.server_timestamp_ms
       = std::chrono::duration_cast<std::chrono::milliseconds>(now - start_)
           .count()
-        + 1'700'000'000'000;
+      + 1'700'000'000'000;
   }
 
   int64_t rate_;

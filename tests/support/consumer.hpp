@@ -68,9 +68,9 @@ struct consumer_state {
 };
 
 inline caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
-                       token_actor tok, keepa_model* keepa, stage what,
-                       int64_t cost, int limit, uint64_t seed,
-                       consumer_log* log) {
+                              token_actor tok, keepa_model* keepa, stage what,
+                              int64_t cost, int limit, uint64_t seed,
+                              consumer_log* log) {
   auto rng = std::make_shared<std::mt19937_64>(seed);
   self->state.remaining = limit;
   auto ask = std::make_shared<std::function<void()>>();

@@ -162,7 +162,7 @@ struct loopback {
   }
 
   /// Sends `xs` to the client; returns the answer or the error.
-  template <class Answer, class... Ts>
+  template<class Answer, class... Ts>
   caf::expected<Answer> ask(Ts... xs) {
     caf::scoped_actor self{sys};
     caf::expected<Answer> result{caf::error{}};

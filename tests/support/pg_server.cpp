@@ -192,17 +192,18 @@ void pg_server::start() {
              log, guardian_pipe_)
       != 0)
     throw std::runtime_error("initdb failed: " + read_file(log));
-  auto opts = "-c listen_addresses=127.0.0.1 -c unix_socket_directories="
-              + dir_ + " -p " + port + " -c fsync=off";
-  if (run_as(acc, {pg_ctl, "start", "-D", data, "-w", "-t", "30", "-l", log,
-                   "-o", opts},
+  auto opts = "-c listen_addresses=127.0.0.1 -c unix_socket_directories=" + dir_
+    + " -p " + port + " -c fsync=off";
+  if (run_as(acc,
+             {pg_ctl, "start", "-D", data, "-w", "-t", "30", "-l", log, "-o",
+              opts},
              dir_ + "/pg_ctl.log", guardian_pipe_)
       != 0)
     throw std::runtime_error("pg_ctl start failed: "
                              + read_file(dir_ + "/pg_ctl.log")
                              + read_file(log));
   conninfo_ = "host=127.0.0.1 port=" + port + " dbname=postgres user=keepa"
-              + " connect_timeout=10";
+    + " connect_timeout=10";
 }
 
 pg_server::~pg_server() {

@@ -63,8 +63,8 @@ inline keepa::sim::options small(int products = 600) {
 inline std::string selection(int sort_type, int page = 0,
                              const std::string& extra = "") {
   return R"({"domainId":1,"priceTypes":[2],"dateRange":0,"sortType":)"
-         + std::to_string(sort_type) + R"(,"page":)" + std::to_string(page)
-         + extra + "}";
+    + std::to_string(sort_type) + R"(,"page":)" + std::to_string(page) + extra
+    + "}";
 }
 
 } // namespace sim_test

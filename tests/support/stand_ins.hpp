@@ -34,7 +34,7 @@
 namespace keepa::test {
 
 /// The state of a stand-in or stage behind `hdl`.
-template <class State, class Handle>
+template<class State, class Handle>
 State& state_of(const Handle& hdl) {
   using pointer = typename Handle::template stateful_pointer<State>;
   return caf::actor_cast<pointer>(hdl)->state;
@@ -161,7 +161,7 @@ using client_stand_in_actor
   = keepa_client_actor::stateful_pointer<client_stand_in_state>;
 
 /// Answers `x` through a typed promise now or after the latency.
-template <class T>
+template<class T>
 caf::result<T> answer(client_stand_in_actor self, caf::expected<T> x) {
   auto& st = self->state;
   if (st.latency.count() == 0) {
@@ -448,20 +448,19 @@ struct stage_fixture : deterministic_fixture {
   /// Unix ms now (virtual).
   int64_t unix_now() {
     return unix0
-           + std::chrono::duration_cast<std::chrono::milliseconds>(now()
-                                                                   - ctx.t0)
-               .count();
+      + std::chrono::duration_cast<std::chrono::milliseconds>(now() - ctx.t0)
+          .count();
   }
 
   /// Remembers `x` for shutdown; returns it.
-  template <class Handle>
+  template<class Handle>
   Handle keep(Handle x) {
     spawned.push_back(caf::actor_cast<caf::actor>(x));
     return x;
   }
 
   /// Sends `stop` to `hdl` from the asker.
-  template <class Handle>
+  template<class Handle>
   void send_stop(const Handle& hdl) {
     asker->send(hdl, atom::stop_v);
     sched.run();
@@ -480,8 +479,7 @@ private:
 };
 
 /// A /deal entry at Keepa minute `minute` with a used price.
-inline deal feed_deal(int32_t minute, std::string asin,
-                      int32_t used = 1000) {
+inline deal feed_deal(int32_t minute, std::string asin, int32_t used = 1000) {
   deal d;
   d.asin = std::move(asin);
   d.last_update = minute;
@@ -509,7 +507,7 @@ inline product viable_product(const std::string& asin, int32_t buy = 1000,
 }
 
 /// The ASINs of `xs` in order, joined by spaces.
-template <class T, class F>
+template<class T, class F>
 std::string asins_of(const std::vector<T>& xs, F get) {
   std::string out;
   for (auto& x : xs)

@@ -25,9 +25,8 @@ std::string str(caf::string_view x) {
 
 /// What a program prints on stdout and stderr.
 std::string run(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe{popen((cmd + " 2>&1").c_str(),
-                                                   "r"),
-                                             pclose};
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe{
+    popen((cmd + " 2>&1").c_str(), "r"), pclose};
   REQUIRE(pipe);
   std::string result;
   char buf[4096];

@@ -44,8 +44,7 @@ std::vector<bench_strategy> bench_strategies() {
     {"threshold-50-55",
      "seed 003: spend while the balance is >= 50, after a stop wait for 55",
      use(token_strategy::hysteresis(50, 55))},
-    {"burst-40",
-     "seeds 000/001: spend while > 0, then recharge mode until 40",
+    {"burst-40", "seeds 000/001: spend while > 0, then recharge mode until 40",
      use(token_strategy::hysteresis(1, 40))},
     {"interval-60s",
      "seed 004: at least 60 s between calls, floor rule otherwise",
@@ -103,11 +102,11 @@ caf::expected<bench_row> run_one(const bench_options& opts,
   r.longest_idle = ts.totals.longest_held_back;
   r.idle_total = ts.totals.held_back;
   r.committed = get_int(run.status_of(run.h.committer), "committed");
-  r.peek_tokens = ts.totals.consumed_by_stage.at(
-    static_cast<size_t>(stage::peek));
+  r.peek_tokens
+    = ts.totals.consumed_by_stage.at(static_cast<size_t>(stage::peek));
   r.peeked = get_int(run.status_of(run.h.peek), "peeked");
   r.http_429 = get_int(run.status_of(run.h.client), "http-429")
-               + get_int(run.status_of(run.h.probe_client), "http-429");
+    + get_int(run.status_of(run.h.probe_client), "http-429");
   auto recall = run.recall();
   r.good_seen = recall.good_seen;
   r.good_committed = recall.committed;
@@ -124,7 +123,7 @@ caf::expected<std::vector<bench_row>> run_bench(const bench_options& opts,
   for (auto& s : bench_strategies())
     if (opts.only.empty()
         || std::find(opts.only.begin(), opts.only.end(), s.name)
-             != opts.only.end())
+          != opts.only.end())
       strategies.push_back(std::move(s));
   if (strategies.empty())
     return caf::make_error(ec::invalid_config,
@@ -166,8 +165,7 @@ caf::expected<std::vector<bench_row>> run_bench(const bench_options& opts,
     if (!j.row)
       return caf::make_error(ec::invalid_config,
                              j.strategy->name + " at R = "
-                               + std::to_string(j.rate) + ": "
-                               + render(j.err));
+                               + std::to_string(j.rate) + ": " + render(j.err));
     rows.push_back(std::move(*j.row));
   }
   return rows;

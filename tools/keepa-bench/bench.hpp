@@ -128,7 +128,6 @@ std::string render_csv(const std::vector<bench_row>& rows);
 /// `<prefix>-R<rate>.gp` per plan and runs gnuplot on each script, which
 /// draws `<prefix>-R<rate>.png`. Returns what it wrote and any problem, one
 /// line each (a missing gnuplot is said, the data is written anyway).
-std::string plot(const std::string& prefix,
-                 const std::vector<bench_row>& rows);
+std::string plot(const std::string& prefix, const std::vector<bench_row>& rows);
 
 } // namespace keepa

@@ -35,14 +35,14 @@ public:
       .add<double>("updates-per-token",
                    "book updates/min per token/min of the plan (default 1.2)")
       .add<double>("good-fraction", "share of good deals (default 0.03)")
-      .add<double>("peek-pass-fraction",
-                   "share passing a peek (default 0.15)")
+      .add<double>("peek-pass-fraction", "share passing a peek (default 0.15)")
       .add<size_t>("seed", "catalogue seed (default 1)")
       .add<caf::timespan>("scan-interval", "scanner interval (default 5min)")
       .add<size_t>("jobs", "runs in parallel (default: the cores)")
       .add<std::string>("csv", "CSV file (default keepa-bench.csv)")
-      .add<std::string>("plot", "plot files prefix, \"\" = no plot "
-                                "(default keepa-bench)");
+      .add<std::string>("plot",
+                        "plot files prefix, \"\" = no plot "
+                        "(default keepa-bench)");
     // "As configured" reads keepa.update.*, keepa.filter.* and
     // keepa.business.*, which come with pipeline_config.
   }
@@ -56,16 +56,17 @@ caf::expected<bench_options> bench_options_from(const caf::settings& xs) {
   o.sample = caf::get_or(xs, "bench.sample", o.sample);
   o.scan_interval = caf::get_or(xs, "bench.scan-interval", o.scan_interval);
   auto& s = o.sim;
-  s.products = static_cast<int>(
-    caf::get_or(xs, "bench.products", int64_t{30000}));
+  s.products
+    = static_cast<int>(caf::get_or(xs, "bench.products", int64_t{30000}));
   o.updates_per_token = caf::get_or(xs, "bench.updates-per-token",
                                     o.updates_per_token);
   s.good_fraction = caf::get_or(xs, "bench.good-fraction", s.good_fraction);
   s.peek_pass_fraction = caf::get_or(xs, "bench.peek-pass-fraction",
                                      s.peek_pass_fraction);
   s.seed = caf::get_or(xs, "bench.seed", size_t{1});
-  o.jobs = caf::get_or(xs, "bench.jobs",
-                       size_t{std::max(1u, std::thread::hardware_concurrency())});
+  o.jobs
+    = caf::get_or(xs, "bench.jobs",
+                  size_t{std::max(1u, std::thread::hardware_concurrency())});
   auto bad = [](const char* what) {
     return caf::make_error(ec::invalid_config, what);
   };
@@ -129,9 +130,9 @@ int main(int argc, char** argv) {
                             std::string{"keepa-bench"});
   if (!prefix.empty())
     std::cout << plot(prefix, *rows);
-  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                            - wall0);
-  std::cout << "ran in " << wall.count() << " s of wall time ("
-            << opts->jobs << " jobs)\n";
+  auto wall
+    = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0);
+  std::cout << "ran in " << wall.count() << " s of wall time (" << opts->jobs
+            << " jobs)\n";
   return 0;
 }

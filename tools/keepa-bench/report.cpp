@@ -20,7 +20,7 @@ namespace keepa {
 namespace {
 
 /// printf into a string of any length.
-template <class... Ts>
+template<class... Ts>
 std::string format(const char* fmt, Ts... xs) {
   auto n = std::snprintf(nullptr, 0, fmt, xs...);
   std::string result(static_cast<size_t>(std::max(n, 0)), '\0');
@@ -56,14 +56,13 @@ by_rate(const std::vector<bench_row>& rows) {
 std::string render_table(const bench_options& opts,
                          const std::vector<bench_row>& rows) {
   std::string out;
-  out += format("keepa-bench: %.1f h of virtual time per run; catalogue "
-                "seed %llu, %d books, %.2f book updates/min per token/min, "
-                "%.1f %% good\n",
-                std::chrono::duration<double, std::ratio<3600>>(opts.duration)
-                  .count(),
-                static_cast<unsigned long long>(opts.sim.seed),
-                opts.sim.products, opts.updates_per_token,
-                100 * opts.sim.good_fraction);
+  out += format(
+    "keepa-bench: %.1f h of virtual time per run; catalogue "
+    "seed %llu, %d books, %.2f book updates/min per token/min, "
+    "%.1f %% good\n",
+    std::chrono::duration<double, std::ratio<3600>>(opts.duration).count(),
+    static_cast<unsigned long long>(opts.sim.seed), opts.sim.products,
+    opts.updates_per_token, 100 * opts.sim.good_fraction);
   for (auto& [rate, xs] : by_rate(rows)) {
     out += format("\nR = %lld tokens/min (cap %lld)\n",
                   static_cast<long long>(rate),
@@ -74,20 +73,17 @@ std::string render_table(const bench_options& opts,
                   "seen", "util", "min bal", "429", "longest idle", "idle",
                   "peek/ASIN", "wall");
     for (auto* r : xs)
-      out += format("%-16s %8.2f %11.2f %6.1f %% %5llu %5llu %5.1f %% %8lld "
-                    "%5llu %12s %5.1f %% %9.2f %5.1f s\n",
-                    r->strategy.c_str(), r->deals_per_hour(),
-                    r->good_per_1000_tokens(), 100 * r->recall(),
-                    static_cast<unsigned long long>(r->good_committed),
-                    static_cast<unsigned long long>(r->good_seen),
-                    100 * r->utilisation(),
-                    static_cast<long long>(r->min_balance),
-                    static_cast<unsigned long long>(r->http_429),
-                    span_text(r->longest_idle).c_str(),
-                    r->hours > 0
-                      ? 100 * seconds(r->idle_total) / (3600 * r->hours)
-                      : 0.0,
-                    r->peek_tokens_per_asin(), double(r->wall.count()) / 1000);
+      out += format(
+        "%-16s %8.2f %11.2f %6.1f %% %5llu %5llu %5.1f %% %8lld "
+        "%5llu %12s %5.1f %% %9.2f %5.1f s\n",
+        r->strategy.c_str(), r->deals_per_hour(), r->good_per_1000_tokens(),
+        100 * r->recall(), static_cast<unsigned long long>(r->good_committed),
+        static_cast<unsigned long long>(r->good_seen), 100 * r->utilisation(),
+        static_cast<long long>(r->min_balance),
+        static_cast<unsigned long long>(r->http_429),
+        span_text(r->longest_idle).c_str(),
+        r->hours > 0 ? 100 * seconds(r->idle_total) / (3600 * r->hours) : 0.0,
+        r->peek_tokens_per_asin(), double(r->wall.count()) / 1000);
   }
   return out;
 }
@@ -98,22 +94,19 @@ std::string render_csv(const std::vector<bench_row>& rows) {
                     "consumed,generated,utilisation,min_balance,http_429,"
                     "longest_idle_s,idle_total_s,peek_tokens,peeked,wall_s\n";
   for (auto& r : rows)
-    out += format("%lld,%s,%.3f,%llu,%.4f,%llu,%llu,%.4f,%.4f,%lld,%lld,"
-                  "%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.3f\n",
-                  static_cast<long long>(r.rate), r.strategy.c_str(), r.hours,
-                  static_cast<unsigned long long>(r.committed),
-                  r.deals_per_hour(),
-                  static_cast<unsigned long long>(r.good_seen),
-                  static_cast<unsigned long long>(r.good_committed),
-                  r.good_per_1000_tokens(), r.recall(),
-                  static_cast<long long>(r.consumed),
-                  static_cast<long long>(r.generated), r.utilisation(),
-                  static_cast<long long>(r.min_balance),
-                  static_cast<unsigned long long>(r.http_429),
-                  seconds(r.longest_idle), seconds(r.idle_total),
-                  static_cast<long long>(r.peek_tokens),
-                  static_cast<unsigned long long>(r.peeked),
-                  double(r.wall.count()) / 1000);
+    out += format(
+      "%lld,%s,%.3f,%llu,%.4f,%llu,%llu,%.4f,%.4f,%lld,%lld,"
+      "%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.3f\n",
+      static_cast<long long>(r.rate), r.strategy.c_str(), r.hours,
+      static_cast<unsigned long long>(r.committed), r.deals_per_hour(),
+      static_cast<unsigned long long>(r.good_seen),
+      static_cast<unsigned long long>(r.good_committed),
+      r.good_per_1000_tokens(), r.recall(), static_cast<long long>(r.consumed),
+      static_cast<long long>(r.generated), r.utilisation(),
+      static_cast<long long>(r.min_balance),
+      static_cast<unsigned long long>(r.http_429), seconds(r.longest_idle),
+      seconds(r.idle_total), static_cast<long long>(r.peek_tokens),
+      static_cast<unsigned long long>(r.peeked), double(r.wall.count()) / 1000);
   return out;
 }
 
@@ -157,8 +150,7 @@ bool write_script(const std::string& path, const std::string& data,
   auto cols = xs.size() > 1 ? 2 : 1;
   auto rows = (xs.size() + cols - 1) / cols;
   std::ofstream out{path};
-  out << "set terminal pngcairo size 1400," << 280 * rows + 60
-      << " font ',9'\n"
+  out << "set terminal pngcairo size 1400," << 280 * rows + 60 << " font ',9'\n"
       << "set output '" << png << "'\n"
       << format("set multiplot layout %zu,%d title \"Keepa balance "
                 "(simulator), R = %lld tokens/min, cap %lld; y axis per "
@@ -222,7 +214,7 @@ std::string plot(const std::string& prefix,
       out += "wrote " + png + " (data " + data + ")\n";
     else
       out += problem + ": no " + png + "; the data is in " + data
-             + ", the script in " + script + "\n";
+        + ", the script in " + script + "\n";
   }
   return out;
 }

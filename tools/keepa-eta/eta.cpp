@@ -86,11 +86,11 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
       recent.pop_front();
     auto span = r.elapsed - recent.front().first;
     if (opts.window > caf::timespan::zero() && span >= opts.window) {
-      auto days = std::chrono::duration<double, std::ratio<86400>>(span)
-                    .count();
+      auto days
+        = std::chrono::duration<double, std::ratio<86400>>(span).count();
       auto per_day = double(r.deals - recent.front().second) / days;
-      auto left = std::chrono::duration<double, std::ratio<86400>>(
-                    opts.limit - r.elapsed)
+      auto left = std::chrono::duration<double, std::ratio<86400>>(opts.limit
+                                                                   - r.elapsed)
                     .count();
       if (double(r.deals) + per_day * left < double(opts.target)) {
         r.out_of_reach = true;
@@ -105,7 +105,7 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
       step = std::min(2 * step, opts.step);
     } else {
       auto left = double(r.elapsed.count()) * double(opts.target - r.deals)
-                  / double(r.deals);
+        / double(r.deals);
       auto next = std::min(left / 2, double(opts.step.count()));
       auto whole = std::chrono::floor<std::chrono::minutes>(
         caf::timespan{static_cast<int64_t>(next)});
@@ -189,15 +189,15 @@ std::string render(const eta_options& opts, const eta_result& r) {
                   std::ceil(double(opts.target) * double(s.products)
                             / double(std::max<uint64_t>(r.catalogue_good, 1))));
   if (!r.reached)
-    out += format("  stored deals are a stock: each costs a light refresh "
-                  "(about 1 token) every %s,\n  so %lld tokens/min keep at "
-                  "most about %.0f deals, fewer while also finding new ones\n",
-                  duration_text(r.refresh_after).c_str(),
-                  static_cast<long long>(s.refill_rate),
-                  double(s.refill_rate)
-                    * std::chrono::duration<double, std::ratio<60>>(
-                        r.refresh_after)
-                        .count());
+    out += format(
+      "  stored deals are a stock: each costs a light refresh "
+      "(about 1 token) every %s,\n  so %lld tokens/min keep at "
+      "most about %.0f deals, fewer while also finding new ones\n",
+      duration_text(r.refresh_after).c_str(),
+      static_cast<long long>(s.refill_rate),
+      double(s.refill_rate)
+        * std::chrono::duration<double, std::ratio<60>>(r.refresh_after)
+            .count());
   out += format("stored deals: %llu, %.2f deals/hour, %.1f tokens/deal\n",
                 static_cast<unsigned long long>(r.deals), r.deals_per_hour(),
                 r.deals > 0 ? double(r.consumed) / double(r.deals) : 0.0);

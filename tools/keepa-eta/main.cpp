@@ -27,8 +27,7 @@ public:
       .add<int64_t>("products", "books in the catalogue (default 5000)")
       .add<double>("update-rate", "book updates per minute (default 4)")
       .add<double>("good-fraction", "share of good deals (default 0.03)")
-      .add<double>("peek-pass-fraction",
-                   "share passing a peek (default 0.15)")
+      .add<double>("peek-pass-fraction", "share passing a peek (default 0.15)")
       .add<size_t>("seed", "catalogue seed (default 1)")
       .add<caf::timespan>("max-time", "give up after (default 365d)")
       .add<caf::timespan>("window",

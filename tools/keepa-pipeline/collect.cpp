@@ -72,10 +72,9 @@ pipeline_report collect_report(caf::scoped_actor& self,
   return r;
 }
 
-caf::expected<pipeline_report> fetch_remote_report(caf::actor_system& sys,
-                                                   const std::string& host,
-                                                   uint16_t port,
-                                                   caf::timespan timeout) {
+caf::expected<pipeline_report>
+fetch_remote_report(caf::actor_system& sys, const std::string& host,
+                    uint16_t port, caf::timespan timeout) {
   auto hdl = sys.middleman().remote_actor<introspection_actor>(host, port);
   if (!hdl)
     return hdl.error();

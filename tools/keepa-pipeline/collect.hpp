@@ -27,18 +27,16 @@ enum class report_scope {
 
 /// Asks every actor of `d`, and STORAGE through `relay` (each request
 /// bounded by `timeout`).
-pipeline_report collect_report(caf::scoped_actor& self,
-                               const pipeline_directory& d,
-                               const introspection_actor& relay,
-                               caf::timespan timeout,
-                               report_scope scope = report_scope::full);
+pipeline_report
+collect_report(caf::scoped_actor& self, const pipeline_directory& d,
+               const introspection_actor& relay, caf::timespan timeout,
+               report_scope scope = report_scope::full);
 
 /// Connects to the INTROSPECTION actor at host:port and collects a report
 /// over the network. Needs the middleman loaded and the introspection types
 /// registered.
-caf::expected<pipeline_report> fetch_remote_report(caf::actor_system& sys,
-                                                   const std::string& host,
-                                                   uint16_t port,
-                                                   caf::timespan timeout);
+caf::expected<pipeline_report>
+fetch_remote_report(caf::actor_system& sys, const std::string& host,
+                    uint16_t port, caf::timespan timeout);
 
 } // namespace keepa

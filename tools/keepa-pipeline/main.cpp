@@ -3,7 +3,8 @@
 // SIGINT/SIGTERM, --keepa.run-for or --keepa.max-deals: no new work,
 // in-flight requests finish or release their grants, storage is flushed.
 //
-//   KEEPA_API_KEY=... keepa-pipeline --keepa.client.endpoint=http://127.0.0.1:PORT
+//   KEEPA_API_KEY=... keepa-pipeline
+//   --keepa.client.endpoint=http://127.0.0.1:PORT
 //     --keepa.storage.url=sqlite:deals.db --keepa.run-for=60s
 //
 // While it runs, keepa-status (CAF middleman, keepa.introspection.port,
@@ -47,7 +48,8 @@ class cli_config : public pipeline_config {
 public:
   cli_config() {
     // Every keepa.* option, run control included, comes with
-    // pipeline_config. pipeline_config::load(argc, argv) hides the module loader.
+    // pipeline_config. pipeline_config::load(argc, argv) hides the module
+    // loader.
     actor_system_config::load<caf::io::middleman>();
   }
 };
@@ -70,9 +72,11 @@ void shut_down(caf::scoped_actor& self, const pipeline_handles& h) {
   stop(h.peek);
   stop(h.committer);
   self->request(h.storage, deadline, atom::flush_v)
-    .receive([](caf::ok_atom) {}, [](caf::error& err) {
-      std::cerr << "keepa-pipeline: flush failed: " << render(err) << "\n";
-    });
+    .receive([](caf::ok_atom) {},
+             [](caf::error& err) {
+               std::cerr << "keepa-pipeline: flush failed: " << render(err)
+                         << "\n";
+             });
 }
 
 void exit_all(caf::scoped_actor& self, const pipeline_handles& h) {
@@ -115,9 +119,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto& h = *spawned;
-  introspection_service introspection{sys, h,
-                                      introspection_options_from(cfg.content),
-                                      settings->log};
+  introspection_service introspection{
+    sys, h, introspection_options_from(cfg.content), settings->log};
   caf::scoped_actor self{sys};
   auto started = std::chrono::steady_clock::now();
   auto next_status = started;
@@ -141,7 +144,7 @@ int main(int argc, char** argv) {
       next_status = now + every;
       if (max_deals > 0
           && last.num("committer", "committed")
-               >= static_cast<int64_t>(max_deals)) {
+            >= static_cast<int64_t>(max_deals)) {
         why = "max-deals reached";
         break;
       }

@@ -35,8 +35,7 @@ introspection_options introspection_options_from(const caf::settings& content) {
   o.publish = o.port != 0;
   o.http_host = caf::get_or(content, "keepa.http.host",
                             std::string{defaults::http::host});
-  o.http_port = caf::get_or(content, "keepa.http.port",
-                            defaults::http::port);
+  o.http_port = caf::get_or(content, "keepa.http.port", defaults::http::port);
   o.serve_http = o.http_port != 0;
   return o;
 }
@@ -96,14 +95,14 @@ struct introspection_service::impl {
   void serve() {
     if (!opts.serve_http)
       return;
-    http.Get("/status", [this](const httplib::Request&,
-                               httplib::Response& res) {
-      res.set_content(to_json(report()) + "\n", "application/json");
-    });
-    http.Get("/metrics", [this](const httplib::Request&,
-                                httplib::Response& res) {
-      res.set_content(to_metrics(report()), prometheus_type);
-    });
+    http.Get("/status",
+             [this](const httplib::Request&, httplib::Response& res) {
+               res.set_content(to_json(report()) + "\n", "application/json");
+             });
+    http.Get("/metrics",
+             [this](const httplib::Request&, httplib::Response& res) {
+               res.set_content(to_metrics(report()), prometheus_type);
+             });
     // httplib's default sets SO_REUSEPORT: a second keepa-pipeline would
     // then share the port silently. SO_REUSEADDR alone still allows a quick
     // restart (TIME_WAIT) but refuses a port someone listens on.

@@ -15,19 +15,24 @@ namespace {
 constexpr int32_t year_min = 365 * day_min;
 
 const char* const adjectives[] = {
-  "Silent", "Hidden", "Last",    "Broken", "Golden", "Lost",   "Quiet",
-  "Wild",   "Secret", "Burning", "Frozen", "Little", "Second", "Dark",
-  "Bright", "Ancient", "Modern", "Practical", "Complete", "Essential"};
+  "Silent", "Hidden",  "Last",    "Broken",    "Golden",   "Lost",     "Quiet",
+  "Wild",   "Secret",  "Burning", "Frozen",    "Little",   "Second",   "Dark",
+  "Bright", "Ancient", "Modern",  "Practical", "Complete", "Essential"};
 
-const char* const nouns[] = {
-  "Garden",   "River",   "Empire",  "Kitchen", "Algorithm", "Harbor",
-  "Mountain", "Theory",  "Letters", "Compass", "Orchard",   "Machine",
-  "Winter",   "Archive", "Atlas",   "Grammar", "Economy",   "Lighthouse",
-  "Chemistry", "Calculus"};
+const char* const nouns[]
+  = {"Garden",  "River",    "Empire",     "Kitchen",   "Algorithm",
+     "Harbor",  "Mountain", "Theory",     "Letters",   "Compass",
+     "Orchard", "Machine",  "Winter",     "Archive",   "Atlas",
+     "Grammar", "Economy",  "Lighthouse", "Chemistry", "Calculus"};
 
-const char* const suffixes[] = {
-  "", "", "", ": A Novel", " (2nd Edition)", " &amp; Other Stories",
-  ": A Guide", " <i>Revised</i>"};
+const char* const suffixes[] = {"",
+                                "",
+                                "",
+                                ": A Novel",
+                                " (2nd Edition)",
+                                " &amp; Other Stories",
+                                ": A Guide",
+                                " <i>Revised</i>"};
 
 const int64_t sub_categories[] = {1, 2, 3, 4, 5, 6, 9, 10, 17, 75};
 
@@ -64,10 +69,8 @@ int stride_of(int type) {
     case 27:
     case 28:
     case 29:
-    case 32:
-      return 3;
-    default:
-      return 2;
+    case 32: return 3;
+    default: return 2;
   }
 }
 
@@ -101,9 +104,9 @@ int32_t segment_value(const std::vector<int32_t>& h, int stride, size_t i) {
 }
 
 /// window_avgs in double arithmetic, each window summed in time order.
-void window_avgs_in_order(const std::vector<int32_t>& h, int stride,
-                          int32_t to, const int32_t* starts, int m,
-                          double* sum, double* weight) {
+void window_avgs_in_order(const std::vector<int32_t>& h, int stride, int32_t to,
+                          const int32_t* starts, int m, double* sum,
+                          double* weight) {
   auto count = h.size() / stride;
   // The entries before the last one starting at or before the earliest
   // start end before every window.
@@ -152,7 +155,7 @@ bool window_avgs_exact(const std::vector<int32_t>& h, int stride, int32_t to,
     auto t1 = i + 1 < count ? h[(i + 1) * stride] : to;
     auto hi = std::min(t1, to);
     auto v = segment_value(h, stride, i);
-    for (; k >= 0 && starts[k] >= t0; ) {
+    for (; k >= 0 && starts[k] >= t0;) {
       uint64_t part = 0;
       if (v >= 0 && starts[k] < hi)
         part = static_cast<uint64_t>(hi - starts[k]);
@@ -310,30 +313,18 @@ std::string isbn10(uint64_t seed, int index) {
 
 const char* category_name(int64_t id) {
   switch (id) {
-    case books_category:
-      return "Books";
-    case 1:
-      return "Arts & Photography";
-    case 2:
-      return "Biographies & Memoirs";
-    case 3:
-      return "Business & Money";
-    case 4:
-      return "Children's Books";
-    case 5:
-      return "Computers & Technology";
-    case 6:
-      return "Cookbooks, Food & Wine";
-    case 9:
-      return "History";
-    case 10:
-      return "Health, Fitness & Dieting";
-    case 17:
-      return "Literature & Fiction";
-    case 75:
-      return "Science & Math";
-    default:
-      return "?";
+    case books_category: return "Books";
+    case 1: return "Arts & Photography";
+    case 2: return "Biographies & Memoirs";
+    case 3: return "Business & Money";
+    case 4: return "Children's Books";
+    case 5: return "Computers & Technology";
+    case 6: return "Cookbooks, Food & Wine";
+    case 9: return "History";
+    case 10: return "Health, Fitness & Dieting";
+    case 17: return "Literature & Fiction";
+    case 75: return "Science & Math";
+    default: return "?";
   }
 }
 
@@ -372,15 +363,15 @@ catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
     for (int i = first; i < products; i += stride) {
       rng r{seed, static_cast<uint64_t>(i), 0xc1a55};
       auto u = r.uniform();
-      auto target = u < good_fraction   ? klass::good
-                    : u < peek_fraction ? klass::peek
-                                        : klass::bad;
+      auto target = u < good_fraction ? klass::good
+        : u < peek_fraction           ? klass::peek
+                                      : klass::bad;
       generate(i, std::move(asins[static_cast<size_t>(i)]), target, tmp);
     }
   };
-  int workers = products < 4096 ? 1
-                                : static_cast<int>(std::clamp(
-                                  std::thread::hardware_concurrency(), 1u, 8u));
+  int workers = products < 4096
+    ? 1
+    : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   std::vector<std::thread> threads;
   for (int w = 1; w < workers; ++w)
     threads.emplace_back(generate_from, w, workers);
@@ -395,15 +386,14 @@ catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
   recent.assign(order.begin(), order.end());
 }
 
-double catalogue::next_rank(const book& b, double level, bool sale,
-                            rng& r) {
+double catalogue::next_rank(const book& b, double level, bool sale, rng& r) {
   auto log_level = std::log(std::max(level, 1.0));
   if (sale) {
     auto target = std::max(log_level - r.between(0.3, 0.9), b.rank_base - 1.5);
     log_level = std::min(target, log_level - 0.05);
   } else {
     log_level += r.between(0.002, 0.03)
-                 + std::max(0.0, 0.1 * (b.rank_base - log_level));
+      + std::max(0.0, 0.1 * (b.rank_base - log_level));
   }
   return std::min(std::max(std::exp(log_level), 1000.0), 8.0e6);
 }
@@ -419,18 +409,13 @@ int32_t catalogue::draw_buy(const book& b, rng& r) const {
       auto lo = std::max(0.85 * s - b.pick_pack - 350, s / 1.6);
       return clamp32(r.between(lo, s / 1.25));
     }
-    default:
-      break;
+    default: break;
   }
   switch (b.subtype) {
-    case 0:
-      return clamp32(s * r.between(0.3, 1.0));
-    case 1:
-      return -1;
-    case 2:
-      return clamp32(s / r.between(1.3, 2.5));
-    default:
-      return clamp32(s * r.between(0.9, 1.5));
+    case 0: return clamp32(s * r.between(0.3, 1.0));
+    case 1: return -1;
+    case 2: return clamp32(s / r.between(1.3, 2.5));
+    default: return clamp32(s * r.between(0.9, 1.5));
   }
 }
 
@@ -440,7 +425,7 @@ namespace {
 /// its price level, its dates and its offer counts.
 void draw_identity(book& b, klass target, int32_t spread_min, rng& r) {
   b.title = std::string{"The "} + adjectives[r.range(0, 19)] + " "
-            + nouns[r.range(0, 19)] + suffixes[r.range(0, 7)];
+    + nouns[r.range(0, 19)] + suffixes[r.range(0, 7)];
   b.sub_category = sub_categories[r.range(0, 9)];
   b.pick_pack = static_cast<int32_t>(r.range(250, 450));
   b.referral_pct = 15;
@@ -449,12 +434,8 @@ void draw_identity(book& b, klass target, int32_t spread_min, rng& r) {
     b.subtype = v < 0.45 ? 0 : v < 0.55 ? 1 : v < 0.70 ? 2 : 3;
   }
   switch (target) {
-    case klass::good:
-      b.sell_ref = clamp32(r.between(4500, 12000));
-      break;
-    case klass::peek:
-      b.sell_ref = clamp32(r.between(2000, 9000));
-      break;
+    case klass::good: b.sell_ref = clamp32(r.between(4500, 12000)); break;
+    case klass::peek: b.sell_ref = clamp32(r.between(2000, 9000)); break;
     default:
       b.sell_ref = b.subtype == 0 ? clamp32(r.between(300, 1100))
                                   : clamp32(r.between(1500, 8000));
@@ -464,8 +445,8 @@ void draw_identity(book& b, klass target, int32_t spread_min, rng& r) {
   b.last_price_change = b.last_update;
   b.creation = b.last_update;
   b.n_used_offers = b.subtype == 1 && target == klass::bad
-                      ? 0
-                      : static_cast<int>(r.range(1, 45));
+    ? 0
+    : static_cast<int>(r.range(1, 45));
   b.n_new_offers = static_cast<int>(r.range(0, 25));
 }
 
@@ -485,8 +466,7 @@ void draw_prices(const catalogue& cat, book& b, rng& r) {
   auto& fresh = b.csv[1];
   for (auto t = b.tracking_since; t < b.last_update;
        t += static_cast<int32_t>(r.range(5 * day_min, 15 * day_min)))
-    push(fresh, t, b.n_new_offers == 0 ? -1
-                                       : clamp32(s * r.between(1.2, 1.6)));
+    push(fresh, t, b.n_new_offers == 0 ? -1 : clamp32(s * r.between(1.2, 1.6)));
   auto& amazon = b.csv[0];
   if (r.uniform() < 0.25) {
     for (auto t = b.tracking_since; t < b.last_update;
@@ -512,9 +492,8 @@ void draw_ranks(book& b, klass target, rng& r, catalogue::scratch& tmp) {
     times.push_back(t);
   times.push_back(b.last_update);
   int32_t drops365 = target == klass::bad && b.subtype == 2
-                       ? 0
-                       : static_cast<int32_t>(r.range(
-                         target == klass::bad ? 0 : 1, 30));
+    ? 0
+    : static_cast<int32_t>(r.range(target == klass::bad ? 0 : 1, 30));
   auto& recent = tmp.recent;
   recent.clear();
   for (size_t i = 1; i < times.size(); ++i)
@@ -540,11 +519,9 @@ void draw_ranks(book& b, klass target, rng& r, catalogue::scratch& tmp) {
 
 /// The offer counts; RATING and COUNT_REVIEWS, which most books have.
 void draw_counts(book& b, rng& r) {
-  push(b.csv[11], b.tracking_since,
-       static_cast<int32_t>(r.range(0, 30)));
+  push(b.csv[11], b.tracking_since, static_cast<int32_t>(r.range(0, 30)));
   push(b.csv[11], b.last_update, b.n_new_offers);
-  push(b.csv[12], b.tracking_since,
-       static_cast<int32_t>(r.range(0, 30)));
+  push(b.csv[12], b.tracking_since, static_cast<int32_t>(r.range(0, 30)));
   push(b.csv[12], b.last_update, b.n_used_offers);
   // RATING and COUNT_REVIEWS: most books have them.
   if (r.uniform() < 0.9) {
@@ -580,9 +557,9 @@ void catalogue::generate(int index, std::string asin, klass target,
     draw_ranks(b, target, r, tmp);
     draw_counts(b, r);
     classify(index, 0);
-    bool ok = target == klass::good   ? b.good
-              : target == klass::peek ? b.peek_pass && !b.good
-                                      : !b.peek_pass;
+    bool ok = target == klass::good ? b.good
+      : target == klass::peek       ? b.peek_pass && !b.good
+                                    : !b.peek_pass;
     csv = std::move(b.csv);
     if (ok)
       break;
@@ -637,15 +614,15 @@ void catalogue::classify(int index, int32_t now) {
   auto& b = books[static_cast<size_t>(index)];
   b.peek_pass = passes_peek(b, now);
   b.good = b.peek_pass
-           && profit_of(b, offers_of(index), now) >= good_profit_cents;
+    && profit_of(b, offers_of(index), now) >= good_profit_cents;
 }
 
 void catalogue::update(uint64_t k, int32_t now) {
   if (books.empty())
     return;
   rng pick{seed, 0x5eed, k};
-  auto index = static_cast<int>(
-    pick.range(0, static_cast<int64_t>(books.size()) - 1));
+  auto index
+    = static_cast<int>(pick.range(0, static_cast<int64_t>(books.size()) - 1));
   auto& b = books[static_cast<size_t>(index)];
   if (now <= b.last_update)
     return;
@@ -661,12 +638,12 @@ void catalogue::update(uint64_t k, int32_t now) {
   auto level = static_cast<double>(last_value(rank, 2));
   if (level > 0) {
     bool sale = !(b.target == klass::bad && b.subtype == 2)
-                && r.uniform() < 0.3;
+      && r.uniform() < 0.3;
     push(rank, now, clamp32(next_rank(b, level, sale, r)));
   }
   if (b.n_used_offers > 0 && buy > 0)
-    b.n_used_offers = std::max(
-      1, b.n_used_offers + static_cast<int>(r.range(-2, 2)));
+    b.n_used_offers
+      = std::max(1, b.n_used_offers + static_cast<int>(r.range(-2, 2)));
   push(b.csv[12], now, b.n_used_offers);
   b.last_update = now;
   b.creation = now;

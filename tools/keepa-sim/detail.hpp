@@ -49,8 +49,8 @@ public:
   int64_t range(int64_t lo, int64_t hi) {
     if (hi <= lo)
       return lo;
-    return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo
-                                                                    + 1));
+    return lo
+      + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
   }
 
   double between(double lo, double hi) {
@@ -164,8 +164,7 @@ bool passes_peek(const book& b, int32_t now);
 /// profit = sell - referral - pick&pack - buy; good iff the peek passes and
 /// profit >= good_profit_cents. Returns INT32_MIN without a used offer.
 constexpr int32_t good_profit_cents = 500;
-int32_t profit_of(const book& b, const std::vector<offer>& offers,
-                  int32_t now);
+int32_t profit_of(const book& b, const std::vector<offer>& offers, int32_t now);
 
 /// A valid ISBN-10 for a catalogue index.
 std::string isbn10(uint64_t seed, int index);
@@ -205,7 +204,7 @@ struct catalogue {
   /// Calls `f(index)` once for every book whose last update is at or after
   /// `since` (at most `recent_span` before the latest update), oldest
   /// first.
-  template <class F>
+  template<class F>
   void updated_since(int32_t since, F f) const {
     auto i = std::lower_bound(recent.begin(), recent.end(),
                               std::pair<int32_t, int>{since, INT32_MIN});
@@ -215,8 +214,8 @@ struct catalogue {
     auto next = i + std::min(ahead, recent.end() - i);
     for (; i != recent.end(); ++i) {
       if (next != recent.end()) {
-        __builtin_prefetch(&books[static_cast<size_t>(next->second)]
-                              .last_update);
+        __builtin_prefetch(
+          &books[static_cast<size_t>(next->second)].last_update);
         ++next;
       }
       if (books[static_cast<size_t>(i->second)].last_update == i->first)

@@ -57,8 +57,8 @@ deal_row make_row(const catalogue& cat, int index, int32_t now) {
       // Positive delta = the price dropped below its average.
       if (avg > 0 && cur >= 0) {
         r.delta[k][t] = avg - cur;
-        r.delta_percent[k][t] = static_cast<int32_t>(
-          (static_cast<int64_t>(avg - cur) * 100) / avg);
+        r.delta_percent[k][t]
+          = static_cast<int32_t>((static_cast<int64_t>(avg - cur) * 100) / avg);
       }
     }
   }
@@ -119,12 +119,11 @@ bool in_ranges(const selection& sel, const deal_row& row, int pt, int dr) {
       || !sel.delta_last.contains(-int64_t{row.delta_last[pt]}))
     return false;
   return !sel.sales_rank.on
-         || (row.current[3] >= 0 && sel.sales_rank.contains(row.current[3]));
+    || (row.current[3] >= 0 && sel.sales_rank.contains(row.current[3]));
 }
 
 /// The deal filters (isFilterEnabled) of `sel` but the categories.
-bool passes_filters(const selection& sel, const deal_row& row,
-                    const book& b) {
+bool passes_filters(const selection& sel, const deal_row& row, const book& b) {
   if (sel.min_rating >= 0 && row.rating < sel.min_rating)
     return false;
   if (sel.has_reviews && last_value(b.csv[17], 2) <= 0)
@@ -148,9 +147,8 @@ bool passes_filters(const selection& sel, const deal_row& row,
 /// The category filters (isFilterEnabled) of `sel`.
 bool in_categories(const selection& sel, const book& b) {
   auto in = [&](const std::vector<int64_t>& xs) {
-    return std::find(xs.begin(), xs.end(), detail::books_category)
-             != xs.end()
-           || std::find(xs.begin(), xs.end(), b.sub_category) != xs.end();
+    return std::find(xs.begin(), xs.end(), detail::books_category) != xs.end()
+      || std::find(xs.begin(), xs.end(), b.sub_category) != xs.end();
   };
   return (sel.include.empty() || in(sel.include)) && !in(sel.exclude);
 }
@@ -166,20 +164,16 @@ void order_rows(const catalogue& cat, const selection& sel,
   };
   auto key = [&](const deal_row& r) -> int64_t {
     switch (std::abs(sel.sort_type)) {
-      case 1:
-        return r.last_update;
-      case 2:
-        return r.delta[dr][pt];
+      case 1: return r.last_update;
+      case 2: return r.delta[dr][pt];
       case 3:
         // Lowest rank first; books without rank last.
         return r.current[3] < 0 ? INT64_MIN : -int64_t{r.current[3]};
-      case 4:
-        return r.delta_percent[dr][pt];
+      case 4: return r.delta_percent[dr][pt];
       default:
         // No defined order: scrambled, but stable for the seed.
         return static_cast<int64_t>(
-          detail::rng::mix(cat.seed ^ std::hash<std::string>{}(asin(r)))
-          >> 1);
+          detail::rng::mix(cat.seed ^ std::hash<std::string>{}(asin(r))) >> 1);
     }
   };
   bool invert = sel.sort_type < -1;
@@ -214,8 +208,8 @@ void order_rows(const catalogue& cat, const selection& sel,
 
 } // namespace
 
-result_set compute(const catalogue& cat, const selection& sel,
-                   int32_t now_rel, row_cache* rows) {
+result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
+                   row_cache* rows) {
   result_set out;
   if (sel.domain != 1)
     return out;
@@ -280,13 +274,13 @@ void write_deal(json::writer& w, const catalogue& cat, const deal_row& r,
       w.num(times && xs[t] >= 0 ? km(xs[t]) : xs[t]);
     w.end_array();
   };
-  auto arr2 = [&](const std::array<std::array<int32_t, n_types>, n_ranges>&
-                    xs) {
-    w.begin_array();
-    for (auto& row : xs)
-      arr(row, false);
-    w.end_array();
-  };
+  auto arr2
+    = [&](const std::array<std::array<int32_t, n_types>, n_ranges>& xs) {
+        w.begin_array();
+        for (auto& row : xs)
+          arr(row, false);
+        w.end_array();
+      };
   w.begin_object();
   w.key("asin").str(b.asin);
   w.key("parentAsin").null();

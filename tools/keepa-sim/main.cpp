@@ -44,8 +44,9 @@ public:
     opt_group{custom_options_, "sim"}
       .add<int64_t>("port",
                     "listen on 127.0.0.1:PORT (0 = a free port, printed)")
-      .add<std::string>("key", "the one accepted key (else key-file, else "
-                               "$KEEPA_SIM_KEY, else \"sim-key\")")
+      .add<std::string>("key",
+                        "the one accepted key (else key-file, else "
+                        "$KEEPA_SIM_KEY, else \"sim-key\")")
       .add<std::string>("key-file", "file holding the key (one word)")
       .add<int64_t>("refill-rate", "tokens per minute (5)")
       .add<int64_t>("initial-tokens", "starting balance (-1 = full, 60 x R)")
@@ -53,8 +54,9 @@ public:
                     "refuse requests that would go below this (off)")
       .add<int64_t>("seed", "catalogue, feed and fault seed (1)")
       .add<int64_t>("products", "catalogue size (5000)")
-      .add<double>("peek-fraction", "share passing a peek-style filter "
-                                    "(0.15)")
+      .add<double>("peek-fraction",
+                   "share passing a peek-style filter "
+                   "(0.15)")
       .add<double>("good-fraction", "share of good deals (0.03)")
       .add<double>("update-rate", "product updates per minute (4)")
       .add<int64_t>("latency-ms", "answer latency in ms (0)")
@@ -63,18 +65,21 @@ public:
       .add<double>("rate-reset", "share of connections reset (0)")
       .add<double>("rate-malformed", "share of malformed JSON answers (0)")
       .add<double>("rate-truncated", "share of truncated answers (0)")
-      .add<double>("rate-429-storm", "share of requests starting a 429 "
-                                     "storm (0)")
+      .add<double>("rate-429-storm",
+                   "share of requests starting a 429 "
+                   "storm (0)")
       .add<int64_t>("storm-length", "429 answers per storm (8)")
       .add<double>("rate-offers-fail",
                    "share of products whose offer fetch fails (0)")
       .add<int64_t>("timeout-hold-ms",
                     "how long a timed-out request is held, ms (30000)")
       .add<int64_t>("threads", "HTTP worker threads (16)")
-      .add<std::string>("export-truth", "write the good-deal ASINs to this "
-                                        "file (at start and at exit)")
-      .add<bool>("strict", "reject numeric strings and unknown parameters "
-                           "(a flag: --sim.strict)");
+      .add<std::string>("export-truth",
+                        "write the good-deal ASINs to this "
+                        "file (at start and at exit)")
+      .add<bool>("strict",
+                 "reject numeric strings and unknown parameters "
+                 "(a flag: --sim.strict)");
   }
 
   /// The `sim` options as CAF's help lists a group: CAF 0.17's --help
@@ -97,7 +102,7 @@ public:
     std::string out = "sim options:\n";
     for (auto& [lhs, description] : lines)
       out += lhs + std::string(width - lhs.size(), ' ') + " : " + description
-             + "\n";
+        + "\n";
     return out;
   }
 
@@ -224,8 +229,7 @@ int serve(sim_setup& s, sigset_t stop_signals) {
     keepa::sim::server srv{m, s.server};
     auto port = srv.bind();
     if (port <= 0) {
-      std::cerr << "keepa-sim: cannot bind 127.0.0.1:" << s.server.port
-                << "\n";
+      std::cerr << "keepa-sim: cannot bind 127.0.0.1:" << s.server.port << "\n";
       return 1;
     }
     std::cout << "listening on 127.0.0.1:" << port << std::endl;
@@ -241,8 +245,7 @@ int serve(sim_setup& s, sigset_t stop_signals) {
     waiter.join();
     if (!s.truth.empty())
       m.export_truth(s.truth);
-    std::cerr << "keepa-sim: stopped after " << srv.served()
-              << " requests\n";
+    std::cerr << "keepa-sim: stopped after " << srv.served() << " requests\n";
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "keepa-sim: " << e.what() << "\n";
@@ -266,8 +269,8 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed) {
     for (int i = 1; i < argc; ++i)
-      if (std::string arg = argv[i]; arg == "-h" || arg == "-?"
-                                     || arg == "--help") {
+      if (std::string arg = argv[i];
+          arg == "-h" || arg == "-?" || arg == "--help") {
         std::cout << cfg.sim_help();
         break;
       }

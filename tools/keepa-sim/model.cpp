@@ -214,8 +214,8 @@ struct model::impl {
 
   explicit impl(options o)
     : opts(std::move(o)),
-      cat(opts.seed, opts.products, opts.peek_pass_fraction,
-          opts.good_fraction, opts.initial_update_spread_min),
+      cat(opts.seed, opts.products, opts.peek_pass_fraction, opts.good_fraction,
+          opts.initial_update_spread_min),
       faults(opts.seed, 0xfa017) {
     if (opts.refill_rate < 0)
       throw std::invalid_argument("refill_rate must be >= 0");
@@ -228,11 +228,9 @@ struct model::impl {
   }
 
   int32_t rel(int64_t ms) const {
-    return static_cast<int32_t>((ms - origin_ms) / minute_ms
-                                - (ms < origin_ms && (ms - origin_ms)
-                                                         % minute_ms
-                                   ? 1
-                                   : 0));
+    return static_cast<int32_t>(
+      (ms - origin_ms) / minute_ms
+      - (ms < origin_ms && (ms - origin_ms) % minute_ms ? 1 : 0));
   }
 
   int64_t origin_km() const {
@@ -270,8 +268,7 @@ struct model::impl {
     if (opts.update_rate > 0) {
       auto interval = static_cast<int64_t>(minute_ms / opts.update_rate);
       interval = std::max<int64_t>(interval, 1);
-      while (origin_ms + static_cast<int64_t>(next_update) * interval
-             <= now) {
+      while (origin_ms + static_cast<int64_t>(next_update) * interval <= now) {
         auto t = origin_ms + static_cast<int64_t>(next_update) * interval;
         cat.update(next_update, rel(t));
         ++next_update;
@@ -370,16 +367,17 @@ struct model::impl {
                           const std::function<void()>& commit);
 };
 
-answer model::impl::charge_and_write(
-  int64_t now, int64_t cost, const std::function<void(json::writer&)>& payload,
-  const std::function<void()>& commit) {
+answer
+model::impl::charge_and_write(int64_t now, int64_t cost,
+                              const std::function<void(json::writer&)>& payload,
+                              const std::function<void()>& commit) {
   // Q10: the optional lockout floor refuses the request, charges nothing
   // and locks the key until a refill tick leaves the balance positive.
-  if (opts.lockout_floor && cost > 0
-      && balance - cost < *opts.lockout_floor) {
+  if (opts.lockout_floor && cost > 0 && balance - cost < *opts.lockout_floor) {
     locked = true;
-    return not_enough(now, "request would take the balance below the "
-                           "lockout floor; key locked");
+    return not_enough(now,
+                      "request would take the balance below the "
+                      "lockout floor; key locked");
   }
   balance -= cost;
   if (commit)
@@ -452,8 +450,7 @@ answer model::impl::inject(answer a, injected f) {
       a.body.resize(static_cast<size_t>(
         r.range(1, static_cast<int64_t>(a.body.size()) - 2)));
       break;
-    default:
-      break;
+    default: break;
   }
   return a;
 }
@@ -472,8 +469,8 @@ answer model::impl::route(const request& req, int64_t now, injected f) {
     return error(now, 404, "NOT_FOUND", "unknown path", known);
   }
   if (req.method != "GET" && !(req.method == "POST" && p == "/deal"))
-    return error(now, 405, "METHOD_NOT_ALLOWED",
-                 "method not allowed for " + p, false);
+    return error(now, 405, "METHOD_NOT_ALLOWED", "method not allowed for " + p,
+                 false);
   // A missing or unknown key is 402 PAYMENT_REQUIRED: the brief's status
   // table maps "no active plan/key" there. The envelope then describes no
   // bucket (all zeros), so a client must not learn token state from it.
@@ -483,8 +480,8 @@ answer model::impl::route(const request& req, int64_t now, injected f) {
   if (k->second != opts.key || req.query.count("key") > 1)
     return error(now, 402, "PAYMENT_REQUIRED", "invalid key", false);
   if (f == injected::e5xx)
-    return error(now, 500, "INTERNAL_SERVER_ERROR",
-                 "injected server error", true);
+    return error(now, 500, "INTERNAL_SERVER_ERROR", "injected server error",
+                 true);
   if (f == injected::storm)
     return not_enough(now, "injected 429 storm");
   if (p == "/token")
@@ -510,9 +507,10 @@ answer model::impl::token(const request& req, int64_t now) {
   if (opts.strict)
     for (auto& [name, value] : req.query)
       if (name != "key")
-        return error(now, 400, "REQUEST_REJECTED",
-                     "unknown parameter " + name, true);
-  return charge_and_write(now, 0, [](json::writer&) {}, nullptr);
+        return error(now, 400, "REQUEST_REJECTED", "unknown parameter " + name,
+                     true);
+  return charge_and_write(
+    now, 0, [](json::writer&) {}, nullptr);
 }
 
 // -- /product -----------------------------------------------------------------
@@ -538,10 +536,15 @@ answer model::impl::product(const request& req, int64_t now) {
 std::string model::impl::parse_product(const request& req, int64_t now,
                                        product_query& pq) const {
   const auto& q = req.query;
-  static const char* const known[] = {
-    "key", "domain", "asin", "code", "stats", "update", "history", "days",
-    "offers", "only-live-offers", "rating", "buybox", "stock", "code-limit",
-    "rental", "videos", "aplus", "historical-variations"};
+  static const char* const known[] = {"key",     "domain",
+                                      "asin",    "code",
+                                      "stats",   "update",
+                                      "history", "days",
+                                      "offers",  "only-live-offers",
+                                      "rating",  "buybox",
+                                      "stock",   "code-limit",
+                                      "rental",  "videos",
+                                      "aplus",   "historical-variations"};
   // Q12: lenient by default (Keepa evidently ignored `only_live_offers`);
   // --sim.strict rejects unknown parameters.
   if (opts.strict)
@@ -567,8 +570,8 @@ bool model::impl::parse_stats(const std::string& s, int64_t now,
   int64_t a = 0, b = 0;
   if (parts.size() == 1 && parse_int(parts[0], a) && a > 0) {
     view.stats = true;
-    view.stats_from = view.now_rel - static_cast<int32_t>(
-                        std::min<int64_t>(a, 100000) * day_min);
+    view.stats_from = view.now_rel
+      - static_cast<int32_t>(std::min<int64_t>(a, 100000) * day_min);
     view.stats_to = view.now_rel;
     return true;
   }
@@ -615,7 +618,7 @@ std::string model::impl::parse_product_ids(const query_map& q,
     }
     auto i = cat.by_asin.find(a);
     pq.indices.push_back(pq.domain == 1 && i != cat.by_asin.end() ? i->second
-                                                                   : -1);
+                                                                  : -1);
     pq.names.push_back(a);
   }
   return {};
@@ -626,11 +629,9 @@ int64_t model::impl::data_ms(const detail::book& b) const {
                   b.refreshed_ms);
 }
 
-product_fetch model::impl::product_cost(const product_query& pq,
-                                        int64_t now) {
+product_fetch model::impl::product_cost(const product_query& pq, int64_t now) {
   auto n = pq.indices.size();
-  product_fetch f{std::vector<bool>(n, false), std::vector<bool>(n, false),
-                  0};
+  product_fetch f{std::vector<bool>(n, false), std::vector<bool>(n, false), 0};
   for (size_t j = 0; j < n; ++j) {
     auto i = pq.indices[j];
     if (i < 0) {
@@ -681,8 +682,8 @@ int64_t model::impl::offers_cost(int index, const product_query& pq,
   return 6 * std::max(1, (found + 9) / 10);
 }
 
-void model::impl::note_fetched(const product_query& pq,
-                               const product_fetch& f, int64_t now) {
+void model::impl::note_fetched(const product_query& pq, const product_fetch& f,
+                               int64_t now) {
   for (size_t j = 0; j < pq.indices.size(); ++j) {
     auto i = pq.indices[j];
     if (i < 0)
@@ -762,8 +763,7 @@ answer model::impl::seller(const request& req, int64_t now) {
     return reject("too many sellers requested (max 100)");
   int64_t storefront = 0;
   if (auto sf = q.find("storefront"); sf != q.end())
-    if (!parse_int(sf->second, storefront) || storefront < 0
-        || storefront > 1)
+    if (!parse_int(sf->second, storefront) || storefront < 0 || storefront > 1)
       return reject("invalid storefront");
   if (storefront == 1 && ids.size() > 1)
     return reject("storefront is not allowed for batch requests");
@@ -773,8 +773,8 @@ answer model::impl::seller(const request& req, int64_t now) {
     bool ok = id.size() >= 10 && id.size() <= 20;
     for (auto c : id)
       ok = ok
-           && (std::isdigit(static_cast<unsigned char>(c))
-               || (c >= 'A' && c <= 'Z'));
+        && (std::isdigit(static_cast<unsigned char>(c))
+            || (c >= 'A' && c <= 'Z'));
     if (!ok) {
       invalid.push_back(id);
       continue;
@@ -790,7 +790,7 @@ answer model::impl::seller(const request& req, int64_t now) {
       w.key("sellers").begin_object();
       for (auto i : found)
         objects::write_seller(w, cat, i, static_cast<int>(domain),
-                           storefront == 1, rel(now), origin_km());
+                              storefront == 1, rel(now), origin_km());
       w.end_object();
       if (!invalid.empty()) {
         std::string msg = "invalid seller id";

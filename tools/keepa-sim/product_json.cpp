@@ -26,14 +26,10 @@ namespace {
 /// Factors of the used-condition types 19..22 over the lowest used price.
 double condition_factor(int type) {
   switch (type) {
-    case 19:
-      return 1.2;
-    case 20:
-      return 1.1;
-    case 21:
-      return 1.04;
-    default:
-      return 1.0;
+    case 19: return 1.2;
+    case 20: return 1.1;
+    case 21: return 1.04;
+    default: return 1.0;
   }
 }
 
@@ -46,9 +42,8 @@ void derived_series(const book& b, int type, std::vector<int32_t>& out) {
   for (size_t i = 0; i + 1 < used.size(); i += 2) {
     out.push_back(used[i]);
     auto v = used[i + 1];
-    out.push_back(v < 0 ? -1
-                        : static_cast<int32_t>(v * condition_factor(type)
-                                               + 0.5));
+    out.push_back(
+      v < 0 ? -1 : static_cast<int32_t>(v * condition_factor(type) + 0.5));
     out.push_back(v < 0 ? -1 : 399);
   }
 }
@@ -61,18 +56,14 @@ bool visible(int type, const product_view& v) {
     case 3:
     case 4:
     case 11:
-    case 12:
-      return true;
+    case 12: return true;
     case 16:
-    case 17:
-      return v.rating || v.offers > 0;
+    case 17: return v.rating || v.offers > 0;
     case 19:
     case 20:
     case 21:
-    case 22:
-      return v.offers > 0;
-    default:
-      return false;
+    case 22: return v.offers > 0;
+    default: return false;
   }
 }
 
@@ -129,9 +120,8 @@ void write_history(json::writer& w, const std::vector<int32_t>& h, int stride,
 }
 
 /// Writes `csv` (one entry per type sent) and `salesRanks`.
-void write_histories(json::writer& w, const book& b,
-                     const sent_histories& sent, int n_out,
-                     const product_view& v) {
+void write_histories(json::writer& w, const book& b, const sent_histories& sent,
+                     int n_out, const product_view& v) {
   int32_t from = v.days > 0 ? v.now_rel - v.days * day_min : INT32_MIN;
   w.key("csv").begin_array();
   for (int t = 0; t < n_out; ++t) {
@@ -239,8 +229,8 @@ struct type_stats {
 
 /// Writes the per-type arrays of `stats`: current, the averages, the value
 /// at the interval's start and the extremes.
-void write_stat_arrays(json::writer& w, const sent_histories& sent,
-                       int n_out, const product_view& v) {
+void write_stat_arrays(json::writer& w, const sent_histories& sent, int n_out,
+                       const product_view& v) {
   type_stats s{sent, n_out, v};
   auto arr = [&](const char* name, auto f) {
     w.key(name).begin_array();
@@ -279,14 +269,14 @@ void write_stat_arrays(json::writer& w, const sent_histories& sent,
 /// Writes salesRankDrops30 .. salesRankDrops365.
 void write_rank_drops(json::writer& w, const book& b, int32_t now) {
   auto& rank = b.csv[3];
-  w.key("salesRankDrops30").num(detail::rank_drops(rank, now - 30 * day_min,
-                                                    now));
-  w.key("salesRankDrops90").num(detail::rank_drops(rank, now - 90 * day_min,
-                                                    now));
-  w.key("salesRankDrops180").num(
-    detail::rank_drops(rank, now - 180 * day_min, now));
-  w.key("salesRankDrops365").num(
-    detail::rank_drops(rank, now - 365 * day_min, now));
+  w.key("salesRankDrops30")
+    .num(detail::rank_drops(rank, now - 30 * day_min, now));
+  w.key("salesRankDrops90")
+    .num(detail::rank_drops(rank, now - 90 * day_min, now));
+  w.key("salesRankDrops180")
+    .num(detail::rank_drops(rank, now - 180 * day_min, now));
+  w.key("salesRankDrops365")
+    .num(detail::rank_drops(rank, now - 365 * day_min, now));
 }
 
 /// Writes the offer counts and buy boxes of `stats` from the live offers
@@ -305,8 +295,8 @@ void write_offer_stats(json::writer& w, const book& b,
       bb_used = &o;
   }
   auto found = static_cast<int64_t>(offers.size());
-  w.key("totalOfferCount").num(static_cast<int64_t>(
-    b.n_used_offers + b.n_new_offers));
+  w.key("totalOfferCount")
+    .num(static_cast<int64_t>(b.n_used_offers + b.n_new_offers));
   w.key("retrievedOfferCount").num(found);
   w.key("offerCountFBA").num(fba);
   w.key("offerCountFBM").num(found - fba);
@@ -337,10 +327,9 @@ void write_stats(json::writer& w, const book& b, const sent_histories& sent,
     write_offer_stats(w, b, offers, v.origin_km + v.now_rel);
   } else {
     // Without offers Keepa marks the offer fields as not collected (-2).
-    for (auto name : {"totalOfferCount", "retrievedOfferCount",
-                      "offerCountFBA", "offerCountFBM", "buyBoxPrice",
-                      "buyBoxShipping", "buyBoxUsedPrice",
-                      "buyBoxUsedShipping"})
+    for (auto name : {"totalOfferCount", "retrievedOfferCount", "offerCountFBA",
+                      "offerCountFBM", "buyBoxPrice", "buyBoxShipping",
+                      "buyBoxUsedPrice", "buyBoxUsedShipping"})
       w.key(name).num(-2);
   }
   w.end_object();
@@ -370,7 +359,10 @@ void write_offer(json::writer& w, const detail::offer& o, int64_t seen_km,
   w.key("shipsFromChina").boolean(false);
   w.key("minOrderQty").num(1);
   if (stock)
-    w.key("stockCSV").begin_array().num(seen_km).num(1 + o.offer_id % 7)
+    w.key("stockCSV")
+      .begin_array()
+      .num(seen_km)
+      .num(1 + o.offer_id % 7)
       .end_array();
   w.end_object();
 }
@@ -446,8 +438,8 @@ void write_header(json::writer& w, const book& b, int index,
   w.key("trackingSince").num(km(b.tracking_since));
   w.key("listedSince").num(km(b.tracking_since));
   auto refreshed = b.refreshed_ms > 0
-                     ? b.refreshed_ms / 60000 - 21564000 - v.origin_km
-                     : int64_t{b.last_update};
+    ? b.refreshed_ms / 60000 - 21564000 - v.origin_km
+    : int64_t{b.last_update};
   w.key("lastUpdate").num(km(std::max<int64_t>(b.last_update, refreshed)));
   w.key("lastPriceChange").num(km(b.last_price_change));
   w.key("availabilityAmazon").num(last_value(b.csv[0], 2) >= 0 ? 0 : -1);
@@ -462,8 +454,8 @@ void write_header(json::writer& w, const book& b, int index,
 } // namespace
 
 void write_product(json::writer& w, const catalogue& cat, int index,
-                   const std::string& asin, int domain,
-                   const product_view& v, bool offers_failed) {
+                   const std::string& asin, int domain, const product_view& v,
+                   bool offers_failed) {
   w.begin_object();
   w.key("asin").str(asin);
   w.key("domainId").num(domain);
@@ -489,9 +481,8 @@ void write_product(json::writer& w, const catalogue& cat, int index,
 
 // -- sellers ------------------------------------------------------------------
 
-void write_seller(json::writer& w, const catalogue& cat, int index,
-                  int domain, bool storefront, int32_t now_rel,
-                  int64_t origin_km) {
+void write_seller(json::writer& w, const catalogue& cat, int index, int domain,
+                  bool storefront, int32_t now_rel, int64_t origin_km) {
   detail::rng r{cat.seed, static_cast<uint64_t>(index), 0x5e11};
   auto& id = cat.sellers[static_cast<size_t>(index)];
   auto since = origin_km - r.range(100, 3000) * day_min;

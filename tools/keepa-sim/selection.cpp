@@ -17,26 +17,55 @@ namespace keepa::sim::feed {
 namespace {
 
 /// The fields keepa-sim filters or orders on.
-const char* const honoured[] = {
-  "page", "domainId", "priceTypes", "dateRange", "sortType",
-  "isFilterEnabled", "isRangeEnabled", "includeCategories",
-  "excludeCategories", "currentRange", "deltaRange", "deltaPercentRange",
-  "deltaLastRange", "salesRankRange", "minRating", "titleSearch",
-  "hasReviews", "mustHaveAmazonOffer", "mustNotHaveAmazonOffer"};
+const char* const honoured[] = {"page",
+                                "domainId",
+                                "priceTypes",
+                                "dateRange",
+                                "sortType",
+                                "isFilterEnabled",
+                                "isRangeEnabled",
+                                "includeCategories",
+                                "excludeCategories",
+                                "currentRange",
+                                "deltaRange",
+                                "deltaPercentRange",
+                                "deltaLastRange",
+                                "salesRankRange",
+                                "minRating",
+                                "titleSearch",
+                                "hasReviews",
+                                "mustHaveAmazonOffer",
+                                "mustNotHaveAmazonOffer"};
 
 /// Known to Keepa; keepa-sim accepts them but does not filter on them
 /// (books have no variations, no lightning or warehouse deals here).
-const char* const accepted[] = {
-  "isLowest", "isLowest90", "isLowestOffer", "isHighest", "isOutOfStock",
-  "isBackInStock", "filterErotic", "singleVariation", "isRisers",
-  "isPrimeExclusive", "warehouseConditions", "brand", "binding",
-  "productGroup", "author", "format", "manufacturer", "languages",
-  "material", "type", "color", "size", "partNumber"};
+const char* const accepted[] = {"isLowest",
+                                "isLowest90",
+                                "isLowestOffer",
+                                "isHighest",
+                                "isOutOfStock",
+                                "isBackInStock",
+                                "filterErotic",
+                                "singleVariation",
+                                "isRisers",
+                                "isPrimeExclusive",
+                                "warehouseConditions",
+                                "brand",
+                                "binding",
+                                "productGroup",
+                                "author",
+                                "format",
+                                "manufacturer",
+                                "languages",
+                                "material",
+                                "type",
+                                "color",
+                                "size",
+                                "partNumber"};
 
-template <size_t N>
+template<size_t N>
 bool listed(const char* const (&names)[N], const std::string& name) {
-  return std::find(std::begin(names), std::end(names), name)
-         != std::end(names);
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 
 /// Reads the fields of a parsed selection; `err` keeps the first error.
@@ -171,7 +200,7 @@ void read_query(reader& in, selection& out) {
                                   10, 18, 19, 20, 21, 22, 32, 33};
     if (types.size() != 1
         || std::find(std::begin(allowed), std::end(allowed), types[0])
-             == std::end(allowed))
+          == std::end(allowed))
       in.err = "priceTypes must hold exactly one deal price type";
     else
       out.price_type = static_cast<int>(types[0]);
@@ -264,8 +293,7 @@ std::string parse_selection(const std::string& text, bool strict,
   // Iterative parsing: a deeply nested body cannot exhaust the stack.
   d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (d.HasParseError())
-    return "not valid JSON (offset " + std::to_string(d.GetErrorOffset())
-           + ")";
+    return "not valid JSON (offset " + std::to_string(d.GetErrorOffset()) + ")";
   if (!d.IsObject())
     return "not a JSON object";
   for (auto& m : d.GetObject()) {

@@ -24,8 +24,7 @@ server::server(model& m, server_options opts)
   };
   http_->set_payload_max_length(opts_.max_payload);
   http_->set_keep_alive_max_count(100);
-  auto handler = [this](const httplib::Request& hreq,
-                        httplib::Response& res) {
+  auto handler = [this](const httplib::Request& hreq, httplib::Response& res) {
     ++served_;
     request req;
     req.method = hreq.method;
@@ -43,9 +42,10 @@ server::server(model& m, server_options opts)
     if (a.transport != fault::none) {
       // Headers promise a body that never comes: the client sees the
       // connection close mid-answer.
-      res.set_content_provider(
-        1024, "application/json",
-        [](size_t, size_t, httplib::DataSink&) { return false; });
+      res.set_content_provider(1024, "application/json",
+                               [](size_t, size_t, httplib::DataSink&) {
+                                 return false;
+                               });
       return;
     }
     res.status = a.status;

@@ -37,10 +37,8 @@ struct product_request {
   bool history;
 
   keepa::sim::request direct() const {
-    std::multimap<std::string, std::string> q{{"key", key},
-                                               {"domain", "1"},
-                                               {"stats", "365"},
-                                               {"asin", asins}};
+    std::multimap<std::string, std::string> q{
+      {"key", key}, {"domain", "1"}, {"stats", "365"}, {"asin", asins}};
     if (!history)
       q.emplace("history", "0");
     return {"GET", "/product", q, ""};
@@ -48,14 +46,14 @@ struct product_request {
 
   std::string target() const {
     return "/product?key=" + key + "&domain=1&stats=365"
-           + (history ? "" : "&history=0") + "&asin=" + asins;
+      + (history ? "" : "&history=0") + "&asin=" + asins;
   }
 };
 
 /// Requests per second of `clients` HTTP clients at once, `rounds` in all
 /// (the model serializes; I/O overlaps); counts the failures.
-double http_rate(int port, const std::string& target, int rounds,
-                 int clients, bool gzip, size_t& body_size, int& failures) {
+double http_rate(int port, const std::string& target, int rounds, int clients,
+                 bool gzip, size_t& body_size, int& failures) {
   std::atomic<int> failed{0};
   std::atomic<size_t> size{0};
   auto start = clock_type::now();
@@ -104,11 +102,11 @@ int measure(keepa::sim::model& m, int port, const product_request& pr,
   auto http_gz = http_rate(port, target, rounds, 1, true, gz_size, failures);
   auto http4 = http_rate(port, target, rounds, 4, false, size, failures);
   auto label = pr.history ? "history=1" : "history=0";
-  std::printf("  %s: answer %zu bytes plain, %zu bytes gzip (%.1f %%)\n",
-              label, plain_size, gz_size, 100.0 * gz_size / plain_size);
+  std::printf("  %s: answer %zu bytes plain, %zu bytes gzip (%.1f %%)\n", label,
+              plain_size, gz_size, 100.0 * gz_size / plain_size);
   std::printf("  %s: model::handle %.1f req/s (baseline)\n", label, direct);
-  std::printf("  %s: HTTP plain    %.1f req/s = %.3f x baseline\n", label,
-              http, http / direct);
+  std::printf("  %s: HTTP plain    %.1f req/s = %.3f x baseline\n", label, http,
+              http / direct);
   std::printf("  %s: HTTP gzip     %.1f req/s = %.3f x baseline\n", label,
               http_gz, http_gz / direct);
   std::printf("  %s: HTTP plain, 4 clients %.1f req/s = %.3f x baseline\n",

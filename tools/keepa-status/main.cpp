@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   if (!report) {
     std::cerr << "keepa-status: no keepa-pipeline at " << cfg.host << ":"
               << cfg.port << " (" << sys.render(report.error())
-              << "); is it running with --keepa.introspection.port="
-              << cfg.port << "?\n";
+              << "); is it running with --keepa.introspection.port=" << cfg.port
+              << "?\n";
     return 1;
   }
   if (cfg.json) {

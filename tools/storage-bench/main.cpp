@@ -118,8 +118,8 @@ void raw_insert(const std::string& file, int64_t first, int64_t n) {
     int col = 3;
     for (auto v : {d.buy_price, d.est_sell_price, d.avg365, d.all_in_cost,
                    d.profit, d.margin_bp, d.roi_bp, d.min_listing_price,
-                   d.sales_rank, d.rank_drops90, d.rank_drops365,
-                   d.offers_used, d.offers_new, d.last_update})
+                   d.sales_rank, d.rank_drops90, d.rank_drops365, d.offers_used,
+                   d.offers_new, d.last_update})
       sqlite3_bind_int(st, col++, v);
     sqlite3_bind_int64(st, col++, d.first_seen_ms);
     sqlite3_bind_int64(st, col++, d.last_seen_ms);
@@ -191,8 +191,7 @@ stats summarize(std::vector<double> xs) {
 int main(int argc, char** argv) {
   int64_t total = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
   std::string dir = argc > 2 ? argv[2] : "/tmp";
-  auto file = dir + "/keepa-storage-bench-" + std::to_string(getpid())
-              + ".db";
+  auto file = dir + "/keepa-storage-bench-" + std::to_string(getpid()) + ".db";
   config cfg;
   caf::actor_system sys{cfg};
 
@@ -221,8 +220,7 @@ int main(int argc, char** argv) {
     auto rate = median(*rates);
     printf("STORAGE actor, %lld deals in batches of %d: %.0f deals/s"
            " (%.0f upserts/s), ratio actor/raw = %.3f\n",
-           static_cast<long long>(n), size, rate, rate / size,
-           rate / raw_rate);
+           static_cast<long long>(n), size, rate, rate / size, rate / raw_rate);
   }
 
   // -- 2. latency with `total` deals stored ----------------------------------
@@ -256,8 +254,8 @@ int main(int argc, char** argv) {
   auto s = summarize(stalest_us);
   printf("known(100 ASINs, ~half stored) with %lld deals: median %.0f us,"
          " p99 %.0f us, mean %.0f us (%zu of %d found)\n",
-         static_cast<long long>(total), k.median_us, k.p99_us, k.mean_us,
-         found, 300 * 100);
+         static_cast<long long>(total), k.median_us, k.p99_us, k.mean_us, found,
+         300 * 100);
   printf("stalest(50) with %lld deals: median %.0f us, p99 %.0f us,"
          " mean %.0f us\n",
          static_cast<long long>(total), s.median_us, s.p99_us, s.mean_us);

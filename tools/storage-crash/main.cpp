@@ -44,8 +44,7 @@ struct config : caf::actor_system_config {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: %s <sqlite-file> <first-minute> <seed>\n",
-            argv[0]);
+    fprintf(stderr, "usage: %s <sqlite-file> <first-minute> <seed>\n", argv[0]);
     return 2;
   }
   std::string file = argv[1];

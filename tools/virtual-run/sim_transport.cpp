@@ -38,8 +38,8 @@ public:
     switch (ans.transport) {
       case sim::fault::timeout: {
         // The server holds the request, then closes the connection.
-        caf::timespan hold = std::chrono::milliseconds{
-          model_->opts().timeout_hold_ms};
+        caf::timespan hold
+          = std::chrono::milliseconds{model_->opts().timeout_hold_ms};
         if (hold < timeout) {
           res.failure = transfer_failure::reset;
           res.detail = "Server returned nothing (no headers, no data)";
@@ -63,7 +63,7 @@ public:
         } else if (ans.body.size() > opts_.max_answer_bytes) {
           res.failure = transfer_failure::too_large;
           res.detail = "answer larger than "
-                       + std::to_string(opts_.max_answer_bytes) + " bytes";
+            + std::to_string(opts_.max_answer_bytes) + " bytes";
         } else {
           res.http_status = ans.status;
           res.body = std::move(ans.body);
@@ -92,12 +92,12 @@ transport_factory sim_transport_factory(std::shared_ptr<sim::model> m,
     auto now = env.now;
     auto now_unix_ms = [now, t0, start_unix_ms] {
       return start_unix_ms
-             + std::chrono::duration_cast<std::chrono::milliseconds>(now() - t0)
-                 .count();
+        + std::chrono::duration_cast<std::chrono::milliseconds>(now() - t0)
+            .count();
     };
     return std::unique_ptr<transport>{
-      new sim_transport(m, now_unix_ms, std::move(env.key),
-                        std::move(env.opts), std::move(env.deliver_after))};
+      new sim_transport(m, now_unix_ms, std::move(env.key), std::move(env.opts),
+                        std::move(env.deliver_after))};
   };
 }
 

@@ -39,9 +39,9 @@ namespace {
 /// Virtual time stands still unless `patience` lets it run on (until the
 /// answer comes, at most that long), as a real stop waits for requests in
 /// flight.
-template <class T, class Handle, class... Ts>
-bool ask_within(virtual_run& r, caf::timespan patience, const Handle& a,
-                T& out, Ts&&... xs) {
+template<class T, class Handle, class... Ts>
+bool ask_within(virtual_run& r, caf::timespan patience, const Handle& a, T& out,
+                Ts&&... xs) {
   caf::scoped_actor self{r.sys};
   self->send(a, std::forward<Ts>(xs)...);
   auto deadline = r.now() + patience;
@@ -63,7 +63,7 @@ bool ask_within(virtual_run& r, caf::timespan patience, const Handle& a,
   }
 }
 
-template <class T, class Handle, class... Ts>
+template<class T, class Handle, class... Ts>
 bool ask(virtual_run& r, const Handle& a, T& out, Ts&&... xs) {
   return ask_within(r, caf::timespan{0}, a, out, std::forward<Ts>(xs)...);
 }
@@ -81,8 +81,8 @@ virtual_run::virtual_run(sim::options opts, const std::string& name,
   // nothing, so wall time measures the pipeline rather than the disk.
   std::error_code ec;
   auto base = std::filesystem::is_directory("/dev/shm", ec)
-                ? std::filesystem::path{"/dev/shm"}
-                : std::filesystem::temp_directory_path();
+    ? std::filesystem::path{"/dev/shm"}
+    : std::filesystem::temp_directory_path();
   dir = base / ("keepa-virtual-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -111,8 +111,8 @@ virtual_run::~virtual_run() {
 
 int64_t virtual_run::now_ms() {
   return t0
-         + std::chrono::duration_cast<std::chrono::milliseconds>(now() - start)
-             .count();
+    + std::chrono::duration_cast<std::chrono::milliseconds>(now() - start)
+        .count();
 }
 
 caf::error virtual_run::spawn() {
@@ -168,8 +168,7 @@ void virtual_run::run_for(caf::timespan d) {
 }
 
 int64_t virtual_run::generated_until(int64_t ms) const {
-  return initial_balance
-         + model->opts().refill_rate * ((ms - t0) / 60000 + 1);
+  return initial_balance + model->opts().refill_rate * ((ms - t0) / 60000 + 1);
 }
 
 void virtual_run::stop_scanner() {
@@ -230,17 +229,17 @@ std::string virtual_run::summary() {
   };
   auto& ts = r.token;
   return "scanned " + n("scanner", "candidates") + ", pre-rejected "
-         + n("scanner", "pre-rejected") + ", remembered "
-         + n("scanner", "remembered") + ", peeked " + n("peek-filter", "peeked")
-         + ", survived " + n("peek-filter", "survived") + ", committed "
-         + n("committer", "committed") + " (stored deals "
-         + std::to_string(r.counts.deals) + "), refreshed "
-         + n("updater", "refreshed") + "; consumed "
-         + std::to_string(ts.totals.consumed) + ", lost at cap "
-         + std::to_string(ts.totals.lost_at_cap) + ", min balance "
-         + std::to_string(min_balance) + " (floor " + std::to_string(ts.floor)
-         + "), grants " + std::to_string(ts.totals.grants) + ", waits "
-         + std::to_string(ts.totals.waits);
+    + n("scanner", "pre-rejected") + ", remembered "
+    + n("scanner", "remembered") + ", peeked " + n("peek-filter", "peeked")
+    + ", survived " + n("peek-filter", "survived") + ", committed "
+    + n("committer", "committed") + " (stored deals "
+    + std::to_string(r.counts.deals) + "), refreshed "
+    + n("updater", "refreshed") + "; consumed "
+    + std::to_string(ts.totals.consumed) + ", lost at cap "
+    + std::to_string(ts.totals.lost_at_cap) + ", min balance "
+    + std::to_string(min_balance) + " (floor " + std::to_string(ts.floor)
+    + "), grants " + std::to_string(ts.totals.grants) + ", waits "
+    + std::to_string(ts.totals.waits);
 }
 
 caf::settings virtual_run::status(const status_client_actor& a) {

@@ -134,7 +134,7 @@ public:
 
   caf::settings status(const status_client_actor& a);
 
-  template <class Handle>
+  template<class Handle>
   caf::settings status_of(const Handle& a) {
     return status(caf::actor_cast<status_client_actor>(a));
   }

@@ -125,7 +125,7 @@ TEST_CASE("peek: buy at most 1.1 x sell", "[pipeline][analysis]") {
 
 TEST_CASE("peek: gross ROI at least 20 %", "[pipeline][analysis]") {
   auto cfg = seeds_rules();
-  CHECK(peek(light(1500, 1800, 1800, 1), cfg).viable);    // 20 % exactly
+  CHECK(peek(light(1500, 1800, 1800, 1), cfg).viable); // 20 % exactly
   CHECK(peek(light(1501, 1800, 1800, 1), cfg).reason
         == rejection_reason::roi_below_min);
   CHECK(peek(light(1800, 1800, 1800, 1), cfg).reason
@@ -261,8 +261,7 @@ TEST_CASE("rejection reasons keep the text storage stores and status counts "
 
 TEST_CASE("pre-filter on the deal's own feed data", "[pipeline][analysis]") {
   analysis_config cfg;
-  CHECK(pre_reject(feed_deal(-1, 900), cfg)
-        == rejection_reason::no_used_price);
+  CHECK(pre_reject(feed_deal(-1, 900), cfg) == rejection_reason::no_used_price);
   CHECK(pre_reject(feed_deal(-2), cfg) == rejection_reason::no_used_price);
   CHECK(pre_reject(feed_deal(0), cfg) == rejection_reason::no_used_price);
   deal short_deal;
@@ -330,8 +329,8 @@ TEST_CASE("rejection memory", "[pipeline][analysis]") {
   // The window: remembered just before 7 days, forgotten at 7 days.
   CHECK(remembered_reject(feed_deal(1500), m, cfg,
                           m.rejected_at_ms + 7 * day_ms - 1));
-  CHECK_FALSE(remembered_reject(feed_deal(1500), m, cfg,
-                                m.rejected_at_ms + 7 * day_ms));
+  CHECK_FALSE(
+    remembered_reject(feed_deal(1500), m, cfg, m.rejected_at_ms + 7 * day_ms));
   cfg.memory = std::chrono::hours{1};
   CHECK_FALSE(remembered_reject(feed_deal(1500), m, cfg, now));
   cfg = analysis_config{};
@@ -354,8 +353,8 @@ TEST_CASE("rejection memory", "[pipeline][analysis]") {
   // 0: no price helps, until the memory expires.
   m.rejected_retry_below = 0;
   CHECK(remembered_reject(feed_deal(1), m, cfg, now));
-  CHECK_FALSE(remembered_reject(feed_deal(1), m, cfg,
-                                m.rejected_at_ms + 7 * day_ms));
+  CHECK_FALSE(
+    remembered_reject(feed_deal(1), m, cfg, m.rejected_at_ms + 7 * day_ms));
   m.rejected_retry_below = -1;
   m.rejected_price = 1500;
   m.rejected = false;
@@ -413,7 +412,7 @@ TEST_CASE("commit math, hand-computed", "[pipeline][analysis]") {
   CHECK(r.profit == 1050);
   CHECK(v.profit == 1050);
   CHECK(r.margin_bp == 3500); // 1050 / 3000
-  CHECK(r.roi_bp == 8750);    // 1050 / 1200
+  CHECK(r.roi_bp == 8750); // 1050 / 1200
   // P - round(0.15 P) - 300 - 1200 >= 0: P = 1765 (0.85 x 1765 = 1500.25).
   CHECK(r.min_listing_price == 1765);
   CHECK(r.avg365 == 3200);
@@ -437,7 +436,7 @@ TEST_CASE("commit math with business costs", "[pipeline][analysis]") {
   cfg.markup = 0.1;
   auto full = full_product();
   full.referral_fee_percentage = -1; // fallback to the config's 15 %
-  full.fba_pick_pack_fee = -1;       // fallback to 350
+  full.fba_pick_pack_fee = -1; // fallback to 350
   cfg.referral_percent = 12;
   auto v = commit(survivor_of(full), full, cfg, 42);
   REQUIRE(v.record);
@@ -608,13 +607,15 @@ TEST_CASE("the option registry has every analysis key",
           "[pipeline][analysis]") {
   caf::config_option_set opts;
   add_keepa_options(opts);
-  for (auto key : {"min-sell-price", "max-buy-to-sell", "min-roi",
-                   "min-rank-drops365", "min-price", "max-price",
-                   "rejection-memory", "skip-peek-profit"})
-    CHECK(opts.qualified_name_lookup("keepa.filter", std::string{key}) != nullptr);
+  for (auto key :
+       {"min-sell-price", "max-buy-to-sell", "min-roi", "min-rank-drops365",
+        "min-price", "max-price", "rejection-memory", "skip-peek-profit"})
+    CHECK(opts.qualified_name_lookup("keepa.filter", std::string{key})
+          != nullptr);
   for (auto key : {"prep-fee", "inbound-shipping", "tax-percent", "markup",
                    "referral-percent", "pick-pack-fee", "min-profit"})
-    CHECK(opts.qualified_name_lookup("keepa.business", std::string{key}) != nullptr);
+    CHECK(opts.qualified_name_lookup("keepa.business", std::string{key})
+          != nullptr);
   // The CLI parses into settings analysis_config_from understands.
   caf::settings xs;
   std::vector<std::string> args{"--keepa.filter.min-roi=0.3",

@@ -62,7 +62,7 @@ product parse_product(const rapidjson::Value& x) {
   if (x.HasMember("offers") && x["offers"].IsArray()) {
     p.has_offers = true;
     p.offers_successful = x.HasMember("offersSuccessful")
-                          && x["offersSuccessful"].GetBool();
+      && x["offersSuccessful"].GetBool();
     auto& offers = x["offers"];
     auto& sum = p.offers;
     sum.lowest_by_condition.assign(6, -1);
@@ -95,8 +95,11 @@ std::vector<product> fetch(sim::model& m, const std::vector<std::string>& asins,
   sim::request req;
   req.method = "GET";
   req.path = "/product";
-  req.query = {{"key", "sim-key"}, {"domain", "1"},   {"asin", joined},
-               {"stats", "365"},   {"history", "0"}};
+  req.query = {{"key", "sim-key"},
+               {"domain", "1"},
+               {"asin", joined},
+               {"stats", "365"},
+               {"history", "0"}};
   if (offers > 0)
     req.query.emplace("offers", std::to_string(offers));
   auto ans = m.handle(req, now_ms);
@@ -111,7 +114,7 @@ std::vector<product> fetch(sim::model& m, const std::vector<std::string>& asins,
   return out;
 }
 
-template <class F>
+template<class F>
 void in_batches(const std::vector<std::string>& xs, F f) {
   for (size_t i = 0; i < xs.size(); i += 100)
     f(std::vector<std::string>(xs.begin() + i,

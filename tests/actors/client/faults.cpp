@@ -32,19 +32,17 @@ client_config quick_retries() {
 
 } // namespace
 
-TEST_CASE("injected faults: retries, errors and grant accounting",
-          "[client]") {
+TEST_CASE("injected faults: retries, errors and grant accounting", "[client]") {
   fault_case cases[] = {
-    {"5xx", [](sim::options& o) { o.rate_5xx = 1; }, ec::server_error, 3, 0,
-     1},
+    {"5xx", [](sim::options& o) { o.rate_5xx = 1; }, ec::server_error, 3, 0, 1},
     {"timeout",
      [](sim::options& o) {
        o.rate_timeout = 1;
        o.timeout_hold_ms = 5000;
      },
      ec::server_error, 3, 1, 0},
-    {"reset", [](sim::options& o) { o.rate_reset = 1; }, ec::server_error, 3,
-     1, 0},
+    {"reset", [](sim::options& o) { o.rate_reset = 1; }, ec::server_error, 3, 1,
+     0},
     {"malformed", [](sim::options& o) { o.rate_malformed = 1; },
      ec::malformed_answer, 1, 1, 0},
     {"truncated", [](sim::options& o) { o.rate_truncated = 1; },
@@ -61,8 +59,7 @@ TEST_CASE("injected faults: retries, errors and grant accounting",
         auto grant = lb.grant(5);
         REQUIRE(grant != 0);
         auto page = lb.ask<product_page>(atom::product_v,
-                                         products(first(*srv.model, 5),
-                                                  grant));
+                                         products(first(*srv.model, 5), grant));
         REQUIRE_FALSE(page);
         CHECK(is(page.error(), fc.expected));
         auto status = lb.ask<caf::settings>(atom::status_v);
@@ -101,9 +98,8 @@ TEST_CASE("a request that fails once succeeds on retry", "[client]") {
   lb.observe(1200);
   int ok = 0;
   for (int i = 0; i < 8; ++i) {
-    auto page = lb.ask<product_page>(atom::product_v,
-                                     products(first(*srv.model, 2),
-                                              lb.grant(2)));
+    auto page = lb.ask<product_page>(
+      atom::product_v, products(first(*srv.model, 2), lb.grant(2)));
     ok += page ? 1 : 0;
   }
   CHECK(ok == 8);
@@ -134,8 +130,9 @@ TEST_CASE("nothing listening: the grant is released", "[client]") {
   caf::scoped_actor self{sys};
   self->send(token, atom::settle_v, s);
   uint64_t grant = 0;
-  self->request(token, 5s, atom::acquire_v,
-                token_request{"test", stage::scan, 5, 0})
+  self
+    ->request(token, 5s, atom::acquire_v,
+              token_request{"test", stage::scan, 5, 0})
     .receive(
       [&](token_reply& r) {
         if (auto* g = caf::get_if<token_grant>(&r))

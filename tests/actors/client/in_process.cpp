@@ -21,8 +21,8 @@ namespace {
 constexpr int64_t t0 = 1790000000000;
 
 /// Ends a receive at once when the expected message is not there.
-const auto nothing_else = caf::after(std::chrono::seconds{0})
-                          >> [] { FAIL("expected message missing"); };
+const auto nothing_else = caf::after(std::chrono::seconds{0}) >>
+  [] { FAIL("expected message missing"); };
 
 struct in_process : test::deterministic_fixture {
   std::shared_ptr<sim::model> model;
@@ -50,9 +50,9 @@ struct in_process : test::deterministic_fixture {
   }
 
   int64_t now_ms() {
-    return t0 + std::chrono::duration_cast<std::chrono::milliseconds>(
-                  now() - start)
-                  .count();
+    return t0
+      + std::chrono::duration_cast<std::chrono::milliseconds>(now() - start)
+          .count();
   }
 
   caf::actor_clock::time_point start = now();
@@ -69,15 +69,13 @@ product_query light(std::vector<std::string> asins, uint64_t grant) {
 
 } // namespace
 
-TEST_CASE("in process: answers arrive after the model's latency",
-          "[client]") {
+TEST_CASE("in process: answers arrive after the model's latency", "[client]") {
   sim::options opts;
   opts.products = 300;
   opts.latency_ms = 1500;
   in_process f{opts};
   caf::optional<product_page> page;
-  f.self->send(f.client, atom::product_v,
-                  light({f.model->asins()[0]}, 0));
+  f.self->send(f.client, atom::product_v, light({f.model->asins()[0]}, 0));
   f.sched.run();
   // Nothing yet: the answer is 1.5 s of virtual time away.
   CHECK(f.self->mailbox().size() == 0);
@@ -104,8 +102,7 @@ TEST_CASE("in process: a timeout costs virtual time, not wall time",
   cc.backoff_max = 1s;
   cc.transport.timeout = 30s;
   in_process f{opts, cc};
-  f.self->send(f.client, atom::product_v,
-                  light({f.model->asins()[0]}, 0));
+  f.self->send(f.client, atom::product_v, light({f.model->asins()[0]}, 0));
   f.run_until(f.now() + 29s);
   CHECK(f.self->mailbox().size() == 0);
   // 30 s timeout, a retry after 0.5..1 s, another 30 s timeout.
@@ -120,8 +117,7 @@ TEST_CASE("in process: a timeout costs virtual time, not wall time",
   CHECK(failed);
 }
 
-TEST_CASE("in process: TOKEN probes through a client and grants",
-          "[client]") {
+TEST_CASE("in process: TOKEN probes through a client and grants", "[client]") {
   sim::options opts;
   opts.products = 300;
   opts.refill_rate = 5;
@@ -141,9 +137,9 @@ TEST_CASE("in process: TOKEN probes through a client and grants",
                token_request{"test", stage::peek, 30, 0});
   f.sched.run();
   bool granted = false;
-  f.self->receive([&](token_reply& r) {
-    granted = caf::holds_alternative<token_grant>(r);
-  }, nothing_else);
+  f.self->receive(
+    [&](token_reply& r) { granted = caf::holds_alternative<token_grant>(r); },
+    nothing_else);
   CHECK(granted);
   f.self->send(token, atom::snapshot_v);
   f.sched.run();

@@ -21,7 +21,9 @@ std::string some_seller(sim::model& m) {
   sim::request r;
   r.method = "GET";
   r.path = "/product";
-  r.query = {{"key", secret_key}, {"domain", "1"}, {"asin", m.asins().front()},
+  r.query = {{"key", secret_key},
+             {"domain", "1"},
+             {"asin", m.asins().front()},
              {"offers", "20"}};
   auto ans = m.handle(r, wall_ms());
   rapidjson::Document doc;
@@ -110,7 +112,7 @@ TEST_CASE("every endpoint answers over loopback and settles", "[client]") {
   CHECK(st.outstanding == 0);
   CHECK(st.totals.consumed
         == 3 + with_offers->env.tokens_consumed + 5
-             + sellers->env.tokens_consumed);
+          + sellers->env.tokens_consumed);
 }
 
 TEST_CASE("a 429 is settled and reported so the caller asks again",
@@ -134,8 +136,9 @@ TEST_CASE("a 429 is settled and reported so the caller asks again",
   CHECK(st.projected <= 0);
   caf::scoped_actor self{lb.sys};
   bool waits = false;
-  self->request(lb.token, 5s, atom::acquire_v,
-                token_request{"test", stage::peek, 10, 0})
+  self
+    ->request(lb.token, 5s, atom::acquire_v,
+              token_request{"test", stage::peek, 10, 0})
     .receive(
       [&](token_reply& r) {
         if (auto* w = caf::get_if<recharge_wait>(&r)) {
@@ -165,9 +168,8 @@ TEST_CASE("answers above the size limit are refused", "[client]") {
   CHECK(st.totals.unconfirmed == 1);
   CHECK(st.totals.consumed == 20);
   // A small answer still goes through afterwards.
-  auto small = lb.ask<product_page>(atom::product_v,
-                                    products(first(*srv.model, 1),
-                                             lb.grant(1)));
+  auto small = lb.ask<product_page>(
+    atom::product_v, products(first(*srv.model, 1), lb.grant(1)));
   CHECK(small);
 }
 
@@ -178,9 +180,8 @@ TEST_CASE("a scheduler thread stays free while 16 slow requests are in "
   opts.latency_ms = 1500;
   sim_server srv{opts};
   loopback lb{srv};
-  auto ping = lb.sys.spawn([]() -> caf::behavior {
-    return {[](int32_t x) { return x; }};
-  });
+  auto ping = lb.sys.spawn(
+    []() -> caf::behavior { return {[](int32_t x) { return x; }}; });
   // 16 requests without a grant (nothing to settle), fanned out by one
   // event-based actor; the promise fires when all 16 are answered.
   std::atomic<int> answered{0};
@@ -212,8 +213,8 @@ TEST_CASE("a scheduler thread stays free while 16 slow requests are in "
     auto t0 = std::chrono::steady_clock::now();
     self->request(ping, 1s, int32_t{7})
       .receive([](int32_t) {}, [](const caf::error&) {});
-    worst = std::max(worst, caf::timespan{std::chrono::steady_clock::now()
-                                          - t0});
+    worst = std::max(worst,
+                     caf::timespan{std::chrono::steady_clock::now() - t0});
     ++rounds;
   }
   CHECK(answered.load() == 0); // all 16 still in flight
@@ -295,7 +296,8 @@ TEST_CASE("keys come from the environment or a key file only", "[client]") {
 }
 
 TEST_CASE("a key file holds one word; reading it ignores the environment "
-          "(keepa-sim's --sim.key-file)", "[client]") {
+          "(keepa-sim's --sim.key-file)",
+          "[client]") {
   auto path = std::string{"/tmp/keepa-client-test-key-file"};
   auto write = [&](const char* text) {
     std::FILE* f = std::fopen(path.c_str(), "w");

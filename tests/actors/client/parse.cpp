@@ -18,7 +18,7 @@ std::string answer(const std::string& payload) {
   return "{" + envelope_json + (payload.empty() ? "" : "," + payload) + "}";
 }
 
-template <class F>
+template<class F>
 auto parse(std::string body, F f, int32_t status = 200) {
   return f(body, status);
 }

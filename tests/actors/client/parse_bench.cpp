@@ -31,13 +31,12 @@ std::string realistic_answer() {
   keepa::sim::request r;
   r.method = "GET";
   r.path = "/product";
-  r.query = {{"key", opts.key}, {"domain", "1"}, {"asin", list},
-             {"stats", "365"},
-             {"offers", "20"}, {"rating", "1"}};
+  r.query = {{"key", opts.key}, {"domain", "1"},  {"asin", list},
+             {"stats", "365"},  {"offers", "20"}, {"rating", "1"}};
   return m.handle(r, opts.start_unix_ms).body;
 }
 
-template <class F>
+template<class F>
 double mb_per_s(const std::string& body, int iterations, F f) {
   auto t0 = clock_type::now();
   for (int i = 0; i < iterations; ++i) {

@@ -14,7 +14,7 @@ using namespace keepa;
 
 namespace {
 
-template <class T, class... Ts>
+template<class T, class... Ts>
 T ask(harness& f, const storage_actor& db, Ts&&... xs) {
   caf::scoped_actor self{f.sys};
   self->send(db, std::forward<Ts>(xs)...);
@@ -95,13 +95,12 @@ TEST_CASE("a restart resumes from the watermark: nothing lost, nothing "
   // The second run rescanned from the durable watermark and skipped what
   // the first one had already stored.
   auto scanner = f.status(caf::actor_cast<status_client_actor>(f.h.scanner));
-  WARN("restart (" << (graceful ? "graceful" : "crash")
-                   << "): stored before " << before.size()
+  WARN("restart (" << (graceful ? "graceful" : "crash") << "): stored before "
+                   << before.size()
                    << ", skipped as already stored after the restart "
                    << get_int(scanner, "already-stored")
                    << ", resumed from the previous run "
-                   << get_int(scanner, "resumed") << "; "
-                   << f.summary());
+                   << get_int(scanner, "resumed") << "; " << f.summary());
   f.stop_scanner();
   f.run_for(std::chrono::hours{1});
   auto after = all_deals(f, f.h.storage);

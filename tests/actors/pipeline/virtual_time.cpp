@@ -24,7 +24,6 @@ struct scenario {
   caf::timespan memory = keepa::analysis_config{}.memory;
 };
 
-
 void run(const scenario& sc) {
   harness f{sc.opts, sc.label, sc.scan_interval,
             [&](pipeline_settings& x) { x.analysis.memory = sc.memory; }};
@@ -37,9 +36,9 @@ void run(const scenario& sc) {
   f.run_for(sc.drain);
   auto recall = f.recall();
   auto share = 100.0 * static_cast<double>(consumed)
-               / static_cast<double>(generated);
-  WARN(sc.label << " at the end of the run: " << at_end << "\n  spent " << consumed
-                << " of " << generated << " generated (" << share
+    / static_cast<double>(generated);
+  WARN(sc.label << " at the end of the run: " << at_end << "\n  spent "
+                << consumed << " of " << generated << " generated (" << share
                 << " %); recall " << recall.committed << " of "
                 << recall.good_seen << " good deals seen ("
                 << recall.excluded_changed
@@ -54,7 +53,7 @@ void run(const scenario& sc) {
   auto end = f.token_status();
   CHECK(end.totals.grants
         == end.totals.settled_grants + end.totals.released_grants
-             + end.totals.expired_grants);
+          + end.totals.expired_grants);
 }
 
 } // namespace
@@ -62,7 +61,10 @@ void run(const scenario& sc) {
 TEST_CASE("R = 5 for three simulated days: every token spent, good deals "
           "committed",
           "[pipeline]") {
-  scenario sc{"r5-3d", {}, std::chrono::hours{72}, std::chrono::minutes{5},
+  scenario sc{"r5-3d",
+              {},
+              std::chrono::hours{72},
+              std::chrono::minutes{5},
               std::chrono::hours{12}};
   sc.opts.refill_rate = 5;
   sc.opts.products = 30000;
@@ -73,8 +75,11 @@ TEST_CASE("R = 5 for three simulated days: every token spent, good deals "
 TEST_CASE("R = 250 for one simulated day: every token spent, good deals "
           "committed",
           "[pipeline]") {
-  scenario sc{"r250-1d", {}, std::chrono::hours{24},
-              std::chrono::minutes{5}, std::chrono::hours{1}};
+  scenario sc{"r250-1d",
+              {},
+              std::chrono::hours{24},
+              std::chrono::minutes{5},
+              std::chrono::hours{1}};
   sc.opts.refill_rate = 250;
   sc.opts.products = 30000;
   sc.opts.update_rate = 300;

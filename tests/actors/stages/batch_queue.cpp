@@ -31,7 +31,7 @@ struct ranked : batch_state_base<deal> {
   }
 };
 
-template <class State>
+template<class State>
 std::string order(const State& st) {
   std::string out;
   st.queue.each([&](const deal& d) { out += d.asin; });
@@ -84,8 +84,7 @@ TEST_CASE("the peek backlog is ordered by the feed's profit estimate, ties "
   CHECK(st.queue.front().asin == "s");
   CHECK(st.queue.size() == 10);
   // More asked for than queued: all of them.
-  CHECK(st.queue.lend(99, [](const std::vector<deal>& xs) {
-    return xs.size();
-  }) == 10);
+  CHECK(st.queue.lend(99, [](const std::vector<deal>& xs) { return xs.size(); })
+        == 10);
   CHECK(order(st) == "sibdhcefag");
 }

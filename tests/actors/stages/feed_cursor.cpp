@@ -33,7 +33,7 @@ std::string positions(const std::vector<deal>& xs) {
   std::string out;
   for (auto& d : xs)
     out += (out.empty() ? "" : " ") + std::to_string(d.last_update) + ":"
-           + d.asin;
+      + d.asin;
   return out;
 }
 
@@ -74,10 +74,10 @@ TEST_CASE("feed cursor: a first pass reads every page of the feed and hands "
   REQUIRE(out.size() == 180);
   CHECK(out.front().last_update == 1121);
   CHECK(out.back().last_update == 1300);
-  CHECK(std::is_sorted(out.begin(), out.end(),
-                       [](const deal& x, const deal& y) {
-                         return position_of(x) < position_of(y);
-                       }));
+  CHECK(
+    std::is_sorted(out.begin(), out.end(), [](const deal& x, const deal& y) {
+      return position_of(x) < position_of(y);
+    }));
   CHECK(c.upto() == (feed_position{1300, "m1300"}));
 }
 
@@ -112,20 +112,21 @@ TEST_CASE("feed cursor: a book updated later in the last minute handed on is "
           "[pipeline][feed_cursor]") {
   feed_cursor c{67};
   c.start(feed_position{});
-  auto first = pass(c, {{at_minute(500, "C"), at_minute(500, "A"),
-                         at_minute(499, "Z")}});
+  auto first = pass(
+    c, {{at_minute(500, "C"), at_minute(500, "A"), at_minute(499, "Z")}});
   CHECK(positions(first) == "499:Z 500:A 500:C");
   CHECK(c.upto() == (feed_position{500, "C"}));
   // B was updated in minute 500 after C was handed on: it sorts below C by
   // its ASIN, yet it is new. A and C were handed on; 499 is below the floor.
-  auto second = pass(c, {{at_minute(501, "X"), at_minute(500, "C"),
-                          at_minute(500, "B"), at_minute(500, "A"),
-                          at_minute(499, "Z")}});
+  auto second
+    = pass(c,
+           {{at_minute(501, "X"), at_minute(500, "C"), at_minute(500, "B"),
+             at_minute(500, "A"), at_minute(499, "Z")}});
   CHECK(positions(second) == "500:B 501:X");
   CHECK(c.upto() == (feed_position{501, "X"}));
   // Minute 500 is behind now; a third pass takes only what is newer.
-  auto third = pass(c, {{at_minute(502, "D"), at_minute(501, "X"),
-                         at_minute(500, "B")}});
+  auto third = pass(
+    c, {{at_minute(502, "D"), at_minute(501, "X"), at_minute(500, "B")}});
   CHECK(positions(third) == "502:D");
 }
 

@@ -41,7 +41,7 @@ struct peek_fixture : stage_fixture {
     return ask<uint64_t>(peek, atom::offer_v, std::move(xs));
   }
 
-  template <class T, class Handle, class... Ts>
+  template<class T, class Handle, class... Ts>
   T ask(const Handle& hdl, Ts&&... xs) {
     T result{};
     bool answered = false;
@@ -80,9 +80,10 @@ TEST_CASE_METHOD(peek_fixture,
   // Estimates at the default fees: a -565, b 6400, c 3250, d none (0),
   // e -1000, f 6400 (ties in arrival order).
   // The offer is answered with what is queued before any batch is sized.
-  CHECK(offer(peek, {ranked("a", 2000, 2100), ranked("b", 900, 9000),
-                     ranked("c", 1500, 6000), ranked("d", -1, 9000),
-                     ranked("e", 3000, 2765), ranked("f", 900, 9000)})
+  CHECK(offer(peek,
+              {ranked("a", 2000, 2100), ranked("b", 900, 9000),
+               ranked("c", 1500, 6000), ranked("d", -1, 9000),
+               ranked("e", 3000, 2765), ranked("f", 900, 9000)})
         == 6);
   // The profile "small" peeks 3 at a time.
   REQUIRE(keepa().product_queries.size() == 2);
@@ -114,8 +115,9 @@ TEST_CASE_METHOD(peek_fixture,
     return page;
   };
   auto peek = spawn();
-  offer(peek, {feed_deal(1001, "good", 1000), feed_deal(1002, "flat", 1100),
-               feed_deal(1003, "ebook", 1200)});
+  offer(peek,
+        {feed_deal(1001, "good", 1000), feed_deal(1002, "flat", 1100),
+         feed_deal(1003, "ebook", 1200)});
   offer(peek, {feed_deal(1004, "gone", 1300)});
   REQUIRE(commits().offers.size() == 1);
   REQUIRE(commits().offers[0].size() == 1);
@@ -137,8 +139,7 @@ TEST_CASE_METHOD(peek_fixture,
   CHECK(b.rejections[1].asin == "ebook");
   CHECK(b.rejections[1].reason == "bad-product-type");
   CHECK(b.rejections[1].price_seen == 1200);
-  CHECK(b.done
-        == std::vector<feed_position>{{1002, "flat"}, {1003, "ebook"}});
+  CHECK(b.done == std::vector<feed_position>{{1002, "flat"}, {1003, "ebook"}});
   auto& gone = db().upserts[1];
   REQUIRE(gone.rejections.size() == 1);
   CHECK(gone.rejections[0].reason == "not-returned");
@@ -211,8 +212,7 @@ TEST_CASE_METHOD(peek_fixture,
   CHECK(state_of<peek_state>(peek).gate.profile == "large");
 }
 
-TEST_CASE_METHOD(peek_fixture,
-                 "peek-filter: a forced profile is used as is",
+TEST_CASE_METHOD(peek_fixture, "peek-filter: a forced profile is used as is",
                  "[pipeline][peek_filter]") {
   ctx.profile_name = "large";
   auto peek = spawn();

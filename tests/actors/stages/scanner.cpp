@@ -120,8 +120,7 @@ TEST_CASE_METHOD(scanner_fixture,
   REQUIRE(db().tracked.size() == 1);
   CHECK(db().tracked[0].size() == 202);
   REQUIRE(db().upserts.size() == 1);
-  CHECK(db().upserts[0].done
-        == std::vector<feed_position>{{1000, "m1000"}});
+  CHECK(db().upserts[0].done == std::vector<feed_position>{{1000, "m1000"}});
   CHECK(st.n.already_stored == 1);
   CHECK(st.n.duplicates == 1);
   CHECK(st.n.candidates == 201);

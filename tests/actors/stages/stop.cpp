@@ -46,8 +46,8 @@ struct stop_fixture : stage_fixture {
     }
     if (name == "peek-filter") {
       auto committer = keep(sys.spawn(committer_stand_in));
-      auto peek = keep(sys.spawn(keepa::peek_filter, ctx,
-                                 peek_filter_config{}, committer));
+      auto peek = keep(
+        sys.spawn(keepa::peek_filter, ctx, peek_filter_config{}, committer));
       caf::anon_send(peek, atom::offer_v,
                      std::vector<deal>{feed_deal(1000, "a")});
       return run(peek);
@@ -59,7 +59,7 @@ struct stop_fixture : stage_fixture {
     return run(c);
   }
 
-  template <class Handle>
+  template<class Handle>
   caf::actor run(Handle hdl, caf::timespan d = caf::timespan{0}) {
     advance(d);
     return caf::actor_cast<caf::actor>(hdl);
@@ -77,8 +77,8 @@ TEST_CASE_METHOD(stop_fixture,
                  "stop while a recharge-wait is pending answers at once; the "
                  "grant the retry brings is released",
                  "[pipeline][stop]") {
-  auto name = GENERATE(as<std::string>{}, "scanner", "peek-filter",
-                       "committer", "updater");
+  auto name = GENERATE(as<std::string>{}, "scanner", "peek-filter", "committer",
+                       "updater");
   INFO(name);
   tokens().script = {wait_for(1min)};
   auto stage = start(name);
@@ -101,8 +101,8 @@ TEST_CASE_METHOD(stop_fixture,
 TEST_CASE_METHOD(stop_fixture,
                  "stop with a request in flight answers after it ended",
                  "[pipeline][stop]") {
-  auto name = GENERATE(as<std::string>{}, "scanner", "peek-filter",
-                       "committer", "updater");
+  auto name = GENERATE(as<std::string>{}, "scanner", "peek-filter", "committer",
+                       "updater");
   INFO(name);
   keepa().latency = 2s;
   auto stage = start(name);
@@ -126,8 +126,8 @@ TEST_CASE_METHOD(stop_fixture,
                  "stop while TOKEN's answer is outstanding answers once it "
                  "came; a grant is released",
                  "[pipeline][stop]") {
-  auto name = GENERATE(as<std::string>{}, "scanner", "peek-filter",
-                       "committer", "updater");
+  auto name = GENERATE(as<std::string>{}, "scanner", "peek-filter", "committer",
+                       "updater");
   INFO(name);
   tokens().latency = 10s;
   auto stage = start(name);

@@ -15,7 +15,8 @@ TEST_CASE("no actor in actors/ sleeps or blocks on receive",
     R"((sleep_for|sleep_until|\busleep\s*\(|\bnanosleep\s*\(|\bsleep\s*\()"
     R"(|->\s*receive\s*\(|\.receive\s*\(|receive_for|receive_while|do_receive))"};
   size_t files = 0;
-  for (auto& entry : fs::recursive_directory_iterator(KEEPA_SOURCE_DIR "/actors")) {
+  for (auto& entry :
+       fs::recursive_directory_iterator(KEEPA_SOURCE_DIR "/actors")) {
     auto ext = entry.path().extension();
     if (ext != ".cpp" && ext != ".hpp")
       continue;

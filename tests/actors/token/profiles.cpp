@@ -126,8 +126,7 @@ TEST_CASE("a missing profiles directory is an error", "[token][profiles]") {
 namespace {
 
 int run_demo(const std::string& args) {
-  auto cmd = std::string{KEEPA_TOKEN_DEMO} + " " + args
-             + " >/dev/null 2>&1";
+  auto cmd = std::string{KEEPA_TOKEN_DEMO} + " " + args + " >/dev/null 2>&1";
   auto rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }

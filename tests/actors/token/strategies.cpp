@@ -54,8 +54,8 @@ outcome drive(token_strategy x, int64_t rate, int64_t initial,
     uint64_t ticket;
     time_point next;
   };
-  std::array<consumer, 2> cs{{{stage::commit, 30, 0, t},
-                              {stage::peek, 20, 0, t}}};
+  std::array<consumer, 2> cs{
+    {{stage::commit, 30, 0, t}, {stage::peek, 20, 0, t}}};
   outcome out;
   while (t < t0() + length) {
     for (auto& c : cs) {
@@ -123,8 +123,7 @@ TEST_CASE("burst mode spends down to zero, then recharges to 40",
   CHECK(check_hysteresis(out, 1, 40) > 50);
 }
 
-TEST_CASE("waiting at a balance <= 0 never sends at <= 0",
-          "[token_strategy]") {
+TEST_CASE("waiting at a balance <= 0 never sends at <= 0", "[token_strategy]") {
   auto out = drive(token_strategy::hysteresis(1, 1), 5, 300, 12h);
   int64_t lowest = INT64_MAX;
   for (auto& g : out.grants) {
@@ -138,8 +137,7 @@ TEST_CASE("waiting at a balance <= 0 never sends at <= 0",
   CHECK(out.totals.longest_held_back == duration::zero());
 }
 
-TEST_CASE("a 60 s minimum interval spaces every grant",
-          "[token_strategy]") {
+TEST_CASE("a 60 s minimum interval spaces every grant", "[token_strategy]") {
   // 100 tokens a minute, cheap requests: only the pacing holds them back.
   auto out = drive(token_strategy::paced(60s), 100, 6000, 3h);
   for (size_t i = 1; i < out.grants.size(); ++i)
@@ -176,8 +174,7 @@ TEST_CASE("the held-back span runs from an affordable balance to the grant",
     auto w = s.acquire(token_request{"c", stage::commit, 300, 0}, t);
     REQUIRE_FALSE(w.granted);
     auto at = t + w.wait.retry_after;
-    REQUIRE(s.acquire(token_request{"c", stage::commit, 300, w.wait.ticket},
-                      at)
+    REQUIRE(s.acquire(token_request{"c", stage::commit, 300, w.wait.ticket}, at)
               .granted);
     CHECK(s.status(at).totals.longest_held_back == 3min);
   }

@@ -115,8 +115,9 @@ TEST_CASE_METHOD(token_fixture,
   CHECK(update_share == Approx(0.2).margin(0.03));
   CHECK(logs[2].tokens + logs[3].tokens >= keepa.spent() * 99 / 100);
   // Steady state does not poll /token: one probe at start-up.
-  auto probe_calls = caf::actor_cast<
-    token_probe_actor::stateful_pointer<probe_state>>(pr)->state.calls;
+  auto probe_calls
+    = caf::actor_cast<token_probe_actor::stateful_pointer<probe_state>>(pr)
+        ->state.calls;
   CHECK(probe_calls == 1);
   CHECK(st.profile == (rate == 5 ? "below-10" : "from-60"));
 }
@@ -133,16 +134,16 @@ TEST_CASE_METHOD(token_fixture,
   std::vector<consumer_log> scans(10);
   std::vector<caf::actor> actors;
   for (size_t i = 0; i < scans.size(); ++i)
-    actors.push_back(sys.spawn(consumer, tok, &keepa, stage::scan, 5, 0,
-                               7 + i, &scans[i]));
+    actors.push_back(
+      sys.spawn(consumer, tok, &keepa, stage::scan, 5, 0, 7 + i, &scans[i]));
   run_until(start + 2h);
   REQUIRE(keepa.balance() < 70);
   // The commit (250 tokens: needs a balance of 70 with floor -180) arrives.
   consumer_log commit;
   auto arrival = now();
   auto model_at_arrival = keepa;
-  actors.push_back(sys.spawn(consumer, tok, &keepa, stage::commit, 250, 1, 99,
-                             &commit));
+  actors.push_back(
+    sys.spawn(consumer, tok, &keepa, stage::commit, 250, 1, 99, &commit));
   run_until(arrival + 3h);
   REQUIRE(commit.grants == 1);
   // When the commit became affordable, had nobody else spent since arrival.
@@ -152,8 +153,9 @@ TEST_CASE_METHOD(token_fixture,
     model_at_arrival.advance(affordable);
   }
   auto granted = commit.grant_times.front();
-  INFO("affordable after " << (affordable - arrival) / 1s << " s, granted after "
-                           << (granted - arrival) / 1s << " s");
+  INFO("affordable after " << (affordable - arrival) / 1s
+                           << " s, granted after " << (granted - arrival) / 1s
+                           << " s");
   CHECK(granted <= affordable + 1min);
   // No scan overtook the waiting commit.
   for (auto& log : scans)
@@ -184,8 +186,7 @@ TEST_CASE_METHOD(token_fixture,
   anon_send_exit(tok, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE_METHOD(token_fixture,
-                 "a plan upgrade mid-run switches the profile",
+TEST_CASE_METHOD(token_fixture, "a plan upgrade mid-run switches the profile",
                  "[token][profile]") {
   auto start = now();
   keepa_model keepa{5, 300, start};

@@ -81,9 +81,8 @@ TEST_CASE("the projection never overestimates Keepa's balance",
     REQUIRE(b.observe(0, 10'000, 20, 1000, t0() + delay));
     for (auto t = t0(); t < t0() + 10min; t += 100ms) {
       int64_t keepa = t < server_step
-                        ? 0
-                        : std::min<int64_t>(
-                          1200, 20 * (1 + (t - server_step) / 1min));
+        ? 0
+        : std::min<int64_t>(1200, 20 * (1 + (t - server_step) / 1min));
       INFO("delay " << delay.count() << " ms");
       REQUIRE(b.projected(t) <= keepa);
     }

@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   caf::actor_system sys{cfg};
-  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(
-    sys.scheduler());
+  auto& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   sched.advance_time(1h);
   auto start = sched.clock().now();
   test::keepa_model keepa{rate, 60 * rate, start};

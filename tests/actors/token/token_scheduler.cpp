@@ -18,8 +18,7 @@ token_request req(stage what, int64_t cost, uint64_t ticket = 0) {
 }
 
 settlement obs(int64_t balance, int64_t refill_in_ms, int64_t rate,
-               int64_t server_ms, uint64_t grant_id = 0,
-               int64_t consumed = 0) {
+               int64_t server_ms, uint64_t grant_id = 0, int64_t consumed = 0) {
   settlement s;
   s.grant_id = grant_id;
   s.tokens_consumed = consumed;
@@ -223,12 +222,10 @@ TEST_CASE("a later request never overtakes an earlier one of equal rank",
   // A cheap peek arriving later, when the big one is nearly affordable.
   auto small = s.acquire(req(stage::peek, 1), t0() + 10min);
   REQUIRE_FALSE(small.granted);
-  CHECK(t0() + 10min + small.wait.retry_after
-        > t0() + big.wait.retry_after);
+  CHECK(t0() + 10min + small.wait.retry_after > t0() + big.wait.retry_after);
 }
 
-TEST_CASE("the updater gets its share while others wait",
-          "[token_scheduler]") {
+TEST_CASE("the updater gets its share while others wait", "[token_scheduler]") {
   scheduler_policy policy;
   policy.updater_share = 0.2;
   token_scheduler s{policy};
@@ -244,8 +241,8 @@ TEST_CASE("the updater gets its share while others wait",
     time_point next;
     int64_t received = 0;
   };
-  std::array<consumer, 2> cs{{{stage::commit, 30, 0, t, 0},
-                              {stage::update, 50, 0, t, 0}}};
+  std::array<consumer, 2> cs{
+    {{stage::commit, 30, 0, t, 0}, {stage::update, 50, 0, t, 0}}};
   while (t < t0() + 24h) {
     for (auto& c : cs) {
       if (c.next > t)
@@ -265,8 +262,7 @@ TEST_CASE("the updater gets its share while others wait",
     }
     t = std::max(t, std::min(cs[0].next, cs[1].next));
   }
-  auto share = double(cs[1].received)
-               / double(cs[0].received + cs[1].received);
+  auto share = double(cs[1].received) / double(cs[0].received + cs[1].received);
   CHECK(share == Approx(0.2).margin(0.02));
   // Together they spent what the day generated (minus the final floor gap).
   CHECK(cs[0].received + cs[1].received >= keepa.generated() - 180 - 80);

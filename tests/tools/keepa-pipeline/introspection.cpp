@@ -60,8 +60,8 @@ struct live_pipeline {
 
   live_pipeline() {
     dir = std::filesystem::temp_directory_path()
-          / ("keepa-introspection-test-" + std::to_string(::getpid()) + "-"
-             + std::to_string(++instance));
+      / ("keepa-introspection-test-" + std::to_string(::getpid()) + "-"
+         + std::to_string(++instance));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     pipeline_settings s;
@@ -131,7 +131,7 @@ struct live_pipeline {
     return result;
   }
 
-  template <class Handle>
+  template<class Handle>
   caf::settings status(const Handle& hdl) {
     caf::scoped_actor self{sys};
     caf::settings result;
@@ -198,8 +198,7 @@ struct scrape {
 };
 
 scrape parse_metrics(const std::string& text) {
-  static const std::regex help{
-    R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*$)"};
+  static const std::regex help{R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*$)"};
   static const std::regex type{
     R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)"};
   static const std::regex sample{
@@ -281,11 +280,12 @@ TEST_CASE("keepa-status's path: remote report agrees with the actors",
   CHECK(r2.num("client", "requests") == num(p.status(p.h.client), "requests"));
   CHECK(r2.num("storage", "deals-written")
         == num(p.status(p.h.storage), "deals-written"));
-  CHECK(r2.counts.deals == static_cast<uint64_t>(r2.num("committer", "stored")));
+  CHECK(r2.counts.deals
+        == static_cast<uint64_t>(r2.num("committer", "stored")));
   // The text view names every actor.
   auto text = to_text(r2);
-  for (auto name : {"token:", "client:", "storage:", "scanner:",
-                    "peek-filter:", "committer:", "updater:"})
+  for (auto name : {"token:", "client:", "storage:", "scanner:", "peek-filter:",
+                    "committer:", "updater:"})
     CHECK(text.find(name) != std::string::npos);
 }
 
@@ -375,18 +375,18 @@ TEST_CASE("HTTP /metrics is Prometheus text and counters never go back",
   }
   CHECK(second.samples[scan_tokens] > first.samples[scan_tokens]);
   CHECK(body.find(secret_key) == std::string::npos);
-  for (auto series : {"keepa_token_balance", "keepa_token_refill_rate",
-                      "keepa_tokens_consumed_total{purpose=\"commit\"}",
-                      "keepa_tokens_consumed_total{purpose=\"peek\"}",
-                      "keepa_tokens_consumed_total{purpose=\"scan\"}",
-                      "keepa_tokens_consumed_total{purpose=\"update\"}",
-                      "keepa_deals_total{stage=\"scanned\"}",
-                      "keepa_deals_total{stage=\"peeked\"}",
-                      "keepa_deals_total{stage=\"committed\"}",
-                      "keepa_deals_total{stage=\"rejected\"}",
-                      "keepa_deals_total{stage=\"updated\"}",
-                      "keepa_http_429_total",
-                      "keepa_errors_total{actor=\"client\"}"}) {
+  for (auto series :
+       {"keepa_token_balance", "keepa_token_refill_rate",
+        "keepa_tokens_consumed_total{purpose=\"commit\"}",
+        "keepa_tokens_consumed_total{purpose=\"peek\"}",
+        "keepa_tokens_consumed_total{purpose=\"scan\"}",
+        "keepa_tokens_consumed_total{purpose=\"update\"}",
+        "keepa_deals_total{stage=\"scanned\"}",
+        "keepa_deals_total{stage=\"peeked\"}",
+        "keepa_deals_total{stage=\"committed\"}",
+        "keepa_deals_total{stage=\"rejected\"}",
+        "keepa_deals_total{stage=\"updated\"}", "keepa_http_429_total",
+        "keepa_errors_total{actor=\"client\"}"}) {
     INFO(series);
     CHECK(second.samples.count(series) == 1);
   }
@@ -431,8 +431,7 @@ TEST_CASE("ports in use: logged, the pipeline runs on", "[introspection]") {
 TEST_CASE("nothing listens: a clear error", "[introspection]") {
   keepa::test::refusing_port refusing;
   remote_side remote;
-  auto r = fetch_remote_report(remote.sys, "127.0.0.1", refusing.port(),
-                               5s);
+  auto r = fetch_remote_report(remote.sys, "127.0.0.1", refusing.port(), 5s);
   REQUIRE(!r);
   CHECK(r.error() == caf::sec::cannot_connect_to_node);
 }

@@ -29,11 +29,12 @@ bool valid_isbn10(const std::string& s) {
 }
 
 keepa::sim::answer full(model& m, const std::string& asins, int64_t t) {
-  return m.handle(get("/product", {{"domain", "1"},
-                                   {"asin", asins},
-                                   {"stats", "365"},
-                                   {"offers", "100"},
-                                   {"only-live-offers", "1"}}),
+  return m.handle(get("/product",
+                      {{"domain", "1"},
+                       {"asin", asins},
+                       {"stats", "365"},
+                       {"offers", "100"},
+                       {"only-live-offers", "1"}}),
                   t);
 }
 
@@ -45,11 +46,12 @@ TEST_CASE("sim catalogue: deterministic from the seed", "[sim]") {
   model b{o};
   CHECK(a.asins() == b.asins());
   CHECK(a.good_deal_asins() == b.good_deal_asins());
-  auto req = get("/product", {{"domain", "1"},
-                              {"asin", join(a.asins(), 50)},
-                              {"stats", "90"},
-                              {"offers", "40"},
-                              {"rating", "1"}});
+  auto req = get("/product",
+                 {{"domain", "1"},
+                  {"asin", join(a.asins(), 50)},
+                  {"stats", "90"},
+                  {"offers", "40"},
+                  {"rating", "1"}});
   CHECK(a.handle(req, t0).body == b.handle(req, t0).body);
   auto deals = get("/deal", {{"selection", selection(4)}});
   CHECK(a.handle(deals, t0 + 5 * minute).body
@@ -60,7 +62,8 @@ TEST_CASE("sim catalogue: deterministic from the seed", "[sim]") {
 }
 
 TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
-          "category 283155", "[sim]") {
+          "category 283155",
+          "[sim]") {
   model m{small(2000)};
   auto asins = m.asins();
   REQUIRE(asins.size() == 2000);
@@ -68,11 +71,12 @@ TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
   CHECK(unique.size() == asins.size());
   for (auto& a : asins)
     CHECK(valid_isbn10(a));
-  auto d = parse(m.handle(get("/product", {{"domain", "1"},
-                                           {"asin", join(asins, 100)},
-                                           {"stats", "180"}}),
-                          t0)
-                   .body);
+  auto d = parse(
+    m.handle(
+       get("/product",
+           {{"domain", "1"}, {"asin", join(asins, 100)}, {"stats", "180"}}),
+       t0)
+      .body);
   REQUIRE(d["products"].Size() == 100);
   auto now_km = t0 / 60000 - 21564000;
   std::set<rapidjson::SizeType> lengths;
@@ -105,8 +109,8 @@ TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
     for (int t : {16, 17, 19, 20, 21, 22})
       CHECK(csv[t].IsNull());
     auto& s = p["stats"];
-    for (auto f : {"current", "avg", "avg30", "avg90", "avg180", "avg365",
-                   "min", "max"})
+    for (auto f :
+         {"current", "avg", "avg30", "avg90", "avg180", "avg365", "min", "max"})
       CHECK(s[f].Size() == n);
     CHECK(s["salesRankDrops365"].GetInt() >= s["salesRankDrops30"].GetInt());
     CHECK(s["totalOfferCount"].GetInt() == -2);
@@ -119,7 +123,8 @@ TEST_CASE("sim catalogue: books with valid, unique ISBN-10 ASINs in "
 }
 
 TEST_CASE("sim catalogue: history=0 drops csv, days trims it, offers add "
-          "the used-condition triples", "[sim]") {
+          "the used-condition triples",
+          "[sim]") {
   model m{small()};
   auto asin = m.asins()[1];
   auto p = [&](std::multimap<std::string, std::string> q, int64_t t) {
@@ -158,7 +163,8 @@ TEST_CASE("sim catalogue: history=0 drops csv, days trims it, offers add "
 }
 
 TEST_CASE("sim catalogue: the mixture and the truth agree with a peek and a "
-          "full analysis of the answers", "[sim]") {
+          "full analysis of the answers",
+          "[sim]") {
   auto o = small(5000);
   o.refill_rate = 1000;
   model m{o};
@@ -193,8 +199,7 @@ TEST_CASE("sim catalogue: the mixture and the truth agree with a peek and a "
       auto a365 = s["avg365"][2].GetInt();
       auto sell = a90 < 0 ? a365 : a365 < 0 ? a90 : std::min(a90, a365);
       bool passes = buy > 0 && sell >= 1200 && buy * 10 <= sell * 11
-                    && (sell - buy) * 5 >= buy
-                    && s["salesRankDrops365"].GetInt() >= 1;
+        && (sell - buy) * 5 >= buy && s["salesRankDrops365"].GetInt() >= 1;
       CHECK(passes == (peek_set.count(asin) == 1));
       int best = INT32_MAX;
       auto& offers = p["offers"];
@@ -204,14 +209,14 @@ TEST_CASE("sim catalogue: the mixture and the truth agree with a peek and a "
         auto& csv = o["offerCSV"];
         auto n = csv.Size();
         if (c >= 2 && c <= 5)
-          best = std::min(best, csv[n - 2].GetInt()
-                                  + std::max(csv[n - 1].GetInt(), 0));
+          best = std::min(
+            best, csv[n - 2].GetInt() + std::max(csv[n - 1].GetInt(), 0));
       }
       bool is_good = false;
       if (passes && best != INT32_MAX) {
         auto referral = (sell * p["referralFeePercent"].GetInt() + 50) / 100;
-        auto profit = sell - referral
-                      - p["fbaFees"]["pickAndPackFee"].GetInt() - best;
+        auto profit = sell - referral - p["fbaFees"]["pickAndPackFee"].GetInt()
+          - best;
         is_good = profit >= 500;
       }
       CHECK(is_good == (good_set.count(asin) == 1));

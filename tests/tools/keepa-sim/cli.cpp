@@ -99,13 +99,30 @@ size_t lines(const std::string& text) {
 TEST_CASE("sim cli: --help lists every sim option and exits 0", "[sim]") {
   auto r = run_sim({"--help"});
   CHECK(r.code == 0);
-  for (auto name :
-       {"port", "key", "key-file", "refill-rate", "initial-tokens",
-        "lockout-floor", "seed", "products", "peek-fraction",
-        "good-fraction", "update-rate", "latency-ms", "rate-5xx",
-        "rate-timeout", "rate-reset", "rate-malformed", "rate-truncated",
-        "rate-429-storm", "storm-length", "rate-offers-fail",
-        "timeout-hold-ms", "threads", "export-truth", "strict"}) {
+  for (auto name : {"port",
+                    "key",
+                    "key-file",
+                    "refill-rate",
+                    "initial-tokens",
+                    "lockout-floor",
+                    "seed",
+                    "products",
+                    "peek-fraction",
+                    "good-fraction",
+                    "update-rate",
+                    "latency-ms",
+                    "rate-5xx",
+                    "rate-timeout",
+                    "rate-reset",
+                    "rate-malformed",
+                    "rate-truncated",
+                    "rate-429-storm",
+                    "storm-length",
+                    "rate-offers-fail",
+                    "timeout-hold-ms",
+                    "threads",
+                    "export-truth",
+                    "strict"}) {
     INFO(name);
     auto option = std::string{"--sim."} + name;
     CHECK((r.out.find(option + " ") != std::string::npos
@@ -115,7 +132,8 @@ TEST_CASE("sim cli: --help lists every sim option and exits 0", "[sim]") {
 }
 
 TEST_CASE("sim cli: bad options exit 2 with one line naming the option, "
-          "never its value", "[sim]") {
+          "never its value",
+          "[sim]") {
   struct bad_case {
     std::vector<std::string> args;
     const char* expected;
@@ -145,7 +163,8 @@ TEST_CASE("sim cli: bad options exit 2 with one line naming the option, "
 }
 
 TEST_CASE("sim cli: --dump-config shows the options given, the key "
-          "redacted", "[sim]") {
+          "redacted",
+          "[sim]") {
   auto r = run_sim({"--dump-config", "--sim.key=s3cret-value",
                     "--sim.refill-rate=250", "--sim.strict"});
   CHECK(r.code == 0);
@@ -156,8 +175,7 @@ TEST_CASE("sim cli: --dump-config shows the options given, the key "
   CHECK((r.out + r.err).find("s3cret") == std::string::npos);
 }
 
-TEST_CASE("sim cli: a key file with more than one word is refused",
-          "[sim]") {
+TEST_CASE("sim cli: a key file with more than one word is refused", "[sim]") {
   const std::string path = "keepa_sim_cli_test.key";
   std::ofstream{path} << "s3cret value\n";
   auto r = run_sim({"--sim.key-file=" + path});

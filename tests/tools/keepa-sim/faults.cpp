@@ -27,14 +27,14 @@ TEST_CASE("sim faults: 5xx answers 500 with an error and costs nothing",
   auto a = m.handle(product(m), t0);
   CHECK(a.status == 500);
   auto d = parse(a.body);
-  CHECK(std::string{d["error"]["type"].GetString()}
-        == "INTERNAL_SERVER_ERROR");
+  CHECK(std::string{d["error"]["type"].GetString()} == "INTERNAL_SERVER_ERROR");
   CHECK(d["tokensConsumed"].GetInt() == 0);
   CHECK(m.balance(t0) == 300);
 }
 
 TEST_CASE("sim faults: timeouts and resets are transport faults; the "
-          "request was charged", "[sim]") {
+          "request was charged",
+          "[sim]") {
   auto o = small();
   o.rate_timeout = 1;
   o.timeout_hold_ms = 1234;
@@ -52,8 +52,7 @@ TEST_CASE("sim faults: timeouts and resets are transport faults; the "
   CHECK(r.balance(t0) == 290);
 }
 
-TEST_CASE("sim faults: malformed and truncated bodies do not parse",
-          "[sim]") {
+TEST_CASE("sim faults: malformed and truncated bodies do not parse", "[sim]") {
   auto o = small();
   model clean{o};
   auto good = clean.handle(product(clean), t0);
@@ -78,7 +77,8 @@ TEST_CASE("sim faults: malformed and truncated bodies do not parse",
 }
 
 TEST_CASE("sim faults: a 429 storm answers storm_length 429s while tokens "
-          "are left", "[sim]") {
+          "are left",
+          "[sim]") {
   auto o = small();
   o.rate_429_storm = 0.05;
   o.storm_length = 6;
@@ -91,8 +91,7 @@ TEST_CASE("sim faults: a 429 storm answers storm_length 429s while tokens "
     auto d = parse(a.body);
     if (a.status == 429) {
       CHECK(d["tokensLeft"].GetInt64() > 0);
-      CHECK(std::string{d["error"]["type"].GetString()}
-            == "NOT_ENOUGH_TOKEN");
+      CHECK(std::string{d["error"]["type"].GetString()} == "NOT_ENOUGH_TOKEN");
       if (run == 0)
         ++storms;
       ++run;
@@ -109,7 +108,8 @@ TEST_CASE("sim faults: a 429 storm answers storm_length 429s while tokens "
 }
 
 TEST_CASE("sim faults: latency is passed on; a seed replays the same "
-          "faults", "[sim]") {
+          "faults",
+          "[sim]") {
   auto o = small();
   o.latency_ms = 250;
   o.rate_5xx = 0.1;
@@ -148,10 +148,10 @@ TEST_CASE("sim faults: a failed offer fetch costs 1 and keeps the history",
   auto o = small();
   o.rate_offers_fail = 1;
   model m{o};
-  auto a = m.handle(get("/product", {{"domain", "1"},
-                                     {"asin", join(m.asins(), 10)},
-                                     {"offers", "40"}}),
-                    t0);
+  auto a = m.handle(
+    get("/product",
+        {{"domain", "1"}, {"asin", join(m.asins(), 10)}, {"offers", "40"}}),
+    t0);
   REQUIRE(a.status == 200);
   auto d = parse(a.body);
   CHECK(d["tokensConsumed"].GetInt() == 10);

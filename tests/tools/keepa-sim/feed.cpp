@@ -32,11 +32,12 @@ struct page {
   int64_t category_count = 0;
 };
 
-page fetch(model& m, const std::string& sel, int64_t t, int dr = 0,
-           int pt = 2, bool post = false) {
-  auto req = get("/deal", post ? std::multimap<std::string, std::string>{}
-                               : std::multimap<std::string, std::string>{
-                                 {"selection", sel}});
+page fetch(model& m, const std::string& sel, int64_t t, int dr = 0, int pt = 2,
+           bool post = false) {
+  auto req
+    = get("/deal",
+          post ? std::multimap<std::string, std::string>{}
+               : std::multimap<std::string, std::string>{{"selection", sel}});
   if (post) {
     req.method = "POST";
     req.body = sel;
@@ -94,7 +95,8 @@ keepa::sim::options roomy(int products = 3000) {
 } // namespace
 
 TEST_CASE("sim feed: sortType 1 is newest lastUpdate first across pages, "
-          "only the last 12 h", "[sim]") {
+          "only the last 12 h",
+          "[sim]") {
   model m{roomy()};
   auto now = t0 + 30 * minute;
   auto deals = all_pages(m, 1, now);
@@ -111,7 +113,8 @@ TEST_CASE("sim feed: sortType 1 is newest lastUpdate first across pages, "
 }
 
 TEST_CASE("sim feed: sortType 4 orders by percentage delta and is not "
-          "sorted by lastUpdate; 2, 3 and negative types", "[sim]") {
+          "sorted by lastUpdate; 2, 3 and negative types",
+          "[sim]") {
   model m{roomy()};
   auto now = t0 + 30 * minute;
   auto by_pct = all_pages(m, 4, now);
@@ -120,7 +123,7 @@ TEST_CASE("sim feed: sortType 4 orders by percentage delta and is not "
   for (size_t i = 1; i < by_pct.size(); ++i) {
     CHECK(by_pct[i - 1].delta_percent >= by_pct[i].delta_percent);
     unsorted_by_time = unsorted_by_time
-                       || by_pct[i - 1].last_update < by_pct[i].last_update;
+      || by_pct[i - 1].last_update < by_pct[i].last_update;
   }
   CHECK(unsorted_by_time);
   // Pitfall 1: even the first page is not in lastUpdate order.
@@ -143,7 +146,8 @@ TEST_CASE("sim feed: sortType 4 orders by percentage delta and is not "
 }
 
 TEST_CASE("sim feed: delta = avg - current, positive when the price "
-          "dropped", "[sim]") {
+          "dropped",
+          "[sim]") {
   model m{roomy()};
   auto deals = all_pages(m, 1, t0 + minute);
   int dropped = 0;
@@ -158,7 +162,8 @@ TEST_CASE("sim feed: delta = avg - current, positive when the price "
 }
 
 TEST_CASE("sim feed: pages of 150, at most 10 000 per query, past the end "
-          "empty", "[sim]") {
+          "empty",
+          "[sim]") {
   // Books without a used offer do not show up in a USED feed.
   auto o = roomy(11500);
   o.initial_update_spread_min = 11 * 60;
@@ -216,8 +221,10 @@ TEST_CASE("sim feed: the seeds' selection filters are honoured", "[sim]") {
   REQUIRE(posted.deals.size() == p.deals.size());
   CHECK(posted.deals.front().asin == p.deals.front().asin);
   // Title search: every word must match.
-  auto titled = fetch(m, selection(1, 0, R"(,"isFilterEnabled":true,)"
-                                         R"("titleSearch":"the garden")"),
+  auto titled = fetch(m,
+                      selection(1, 0,
+                                R"(,"isFilterEnabled":true,)"
+                                R"("titleSearch":"the garden")"),
                       now);
   for (auto& d : titled.deals)
     CHECK(d.asin.size() == 10);
@@ -225,7 +232,8 @@ TEST_CASE("sim feed: the seeds' selection filters are honoured", "[sim]") {
 }
 
 TEST_CASE("sim feed: products change over virtual time, new deals appear, "
-          "result sets are cached 120 s", "[sim]") {
+          "result sets are cached 120 s",
+          "[sim]") {
   auto o = roomy(2000);
   o.update_rate = 6;
   model m{o};
@@ -255,12 +263,14 @@ TEST_CASE("sim feed: products change over virtual time, new deals appear, "
 }
 
 TEST_CASE("sim feed: deltaLast is current - previous (negative = dropped); "
-          "deltaLastRange matches the drop", "[sim]") {
+          "deltaLastRange matches the drop",
+          "[sim]") {
   auto o = roomy(2000);
   model m{o};
   auto now = t0 + minute;
-  auto sel = selection(1, 0, R"(,"isRangeEnabled":true,)"
-                             R"("deltaLastRange":[100,500])");
+  auto sel = selection(1, 0,
+                       R"(,"isRangeEnabled":true,)"
+                       R"("deltaLastRange":[100,500])");
   auto a = m.handle(get("/deal", {{"selection", sel}}), now);
   REQUIRE(a.status == 200);
   auto d = parse(a.body);
@@ -271,10 +281,11 @@ TEST_CASE("sim feed: deltaLast is current - previous (negative = dropped); "
     CHECK(last <= -100);
     CHECK(last >= -500);
     // Against the product's own USED history.
-    auto p = parse(m.handle(get("/product", {{"domain", "1"},
-                                             {"asin", x["asin"].GetString()}}),
-                            now)
-                     .body);
+    auto p
+      = parse(m.handle(get("/product",
+                           {{"domain", "1"}, {"asin", x["asin"].GetString()}}),
+                       now)
+                .body);
     auto& used = p["products"][0]["csv"][2];
     auto n = used.Size();
     REQUIRE(n >= 4);
@@ -285,7 +296,8 @@ TEST_CASE("sim feed: deltaLast is current - previous (negative = dropped); "
 
 TEST_CASE("sim feed: the recency index and the row cache give the same set "
           "as a walk of the whole catalogue; rows are snapshots at the last "
-          "update", "[sim]") {
+          "update",
+          "[sim]") {
   using namespace keepa::sim;
   detail::catalogue cat{7, 3000, 0.15, 0.03};
   feed::selection sel;

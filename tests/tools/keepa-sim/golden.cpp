@@ -66,22 +66,19 @@ struct golden_run {
   }
 
   const keepa::sim::answer& ask(const std::string& group,
-                                keepa::sim::request req,
-                                int64_t step = 7000) {
+                                keepa::sim::request req, int64_t step = 7000) {
     now += step;
     answers.push_back(m.handle(req, now));
     digests[group].add(answers.back());
     return answers.back();
   }
 
-  const keepa::sim::answer&
-  product(std::multimap<std::string, std::string> q) {
+  const keepa::sim::answer& product(std::multimap<std::string, std::string> q) {
     q.emplace("domain", "1");
     return ask("product", get("/product", std::move(q)));
   }
 
-  const keepa::sim::answer& deal(const std::string& sel,
-                                 int64_t step = 7000) {
+  const keepa::sim::answer& deal(const std::string& sel, int64_t step = 7000) {
     return ask("deal", get("/deal", {{"selection", sel}}), step);
   }
 };
@@ -105,40 +102,48 @@ void exercise(golden_run& r) {
   };
   r.ask("token", get("/token", {}));
   CHECK(r.product({{"asin", range(0, 6)}}).status == 200);
-  CHECK(r.product({{"asin", range(6, 12)}, {"stats", "365"},
-                   {"history", "0"}})
+  CHECK(r.product({{"asin", range(6, 12)}, {"stats", "365"}, {"history", "0"}})
           .status
         == 200);
-  auto& offers = r.product({{"asin", range(18, 8)}, {"stats", "90"},
-                            {"offers", "20"}, {"rating", "1"},
+  auto& offers = r.product({{"asin", range(18, 8)},
+                            {"stats", "90"},
+                            {"offers", "20"},
+                            {"rating", "1"},
                             {"stock", "1"}});
   CHECK(offers.status == 200);
   auto sellers = sellers_of(offers);
   CHECK(sellers.size() >= 5);
-  CHECK(r.product({{"asin", range(26, 4)}, {"offers", "40"},
-                   {"only-live-offers", "1"}, {"days", "30"},
+  CHECK(r.product({{"asin", range(26, 4)},
+                   {"offers", "40"},
+                   {"only-live-offers", "1"},
+                   {"days", "30"},
                    {"update", "0"}})
           .status
         == 200);
   CHECK(r.product({{"asin", range(30, 4) + ",B000000000"},
-                   {"stats", "2026-01-01,2026-09-19"}, {"buybox", "1"}})
+                   {"stats", "2026-01-01,2026-09-19"},
+                   {"buybox", "1"}})
           .status
         == 200);
-  r.ask("seller", get("/seller", {{"domain", "1"}, {"seller", sellers[0]},
-                                  {"storefront", "1"}}));
-  r.ask("seller", get("/seller", {{"domain", "1"},
-                                  {"seller", join(sellers, 4) + ",abc"}}));
+  r.ask("seller",
+        get("/seller",
+            {{"domain", "1"}, {"seller", sellers[0]}, {"storefront", "1"}}));
+  r.ask("seller",
+        get("/seller",
+            {{"domain", "1"}, {"seller", join(sellers, 4) + ",abc"}}));
   for (int sort : {1, 2, 3, 4, 0, -2})
     CHECK(r.deal(selection(sort)).status == 200);
   CHECK(r.deal(selection(1, 1)).status == 200);
-  CHECK(r.deal(selection(4, 0, R"(,"isRangeEnabled":true,)"
-                               R"("currentRange":[500,5000],)"
-                               R"("deltaPercentRange":[5,90])"))
+  CHECK(r.deal(selection(4, 0,
+                         R"(,"isRangeEnabled":true,)"
+                         R"("currentRange":[500,5000],)"
+                         R"("deltaPercentRange":[5,90])"))
           .status
         == 200);
-  CHECK(r.deal(selection(1, 0, R"(,"isFilterEnabled":true,)"
-                               R"("includeCategories":[1,2,3],)"
-                               R"("minRating":30,"titleSearch":"the")"))
+  CHECK(r.deal(selection(1, 0,
+                         R"(,"isFilterEnabled":true,)"
+                         R"("includeCategories":[1,2,3],)"
+                         R"("minRating":30,"titleSearch":"the")"))
           .status
         == 200);
   // Errors, each with its envelope.
@@ -161,7 +166,8 @@ void exercise(golden_run& r) {
 } // namespace
 
 TEST_CASE("sim golden: every answer is RapidJSON's compact rendering of "
-          "itself", "[sim]") {
+          "itself",
+          "[sim]") {
   auto o = small();
   o.refill_rate = 1000;
   golden_run r{o};
@@ -176,8 +182,7 @@ TEST_CASE("sim golden: every answer is RapidJSON's compact rendering of "
 // The digests were taken from the hand-made writer before it gave way to
 // rapidjson::Writer. When an answer changes on purpose, take the new value
 // from this test's failure message, and say in the commit what changed.
-TEST_CASE("sim golden: the same seed and clock give the same bytes",
-          "[sim]") {
+TEST_CASE("sim golden: the same seed and clock give the same bytes", "[sim]") {
   auto o = small();
   o.refill_rate = 1000;
   o.seed = 5;

@@ -35,7 +35,8 @@ struct live_server {
   std::thread thread;
 
   explicit live_server(keepa::sim::options o)
-    : model(std::move(o)), srv(model, keepa::sim::server_options{}),
+    : model(std::move(o)),
+      srv(model, keepa::sim::server_options{}),
       port(srv.bind()) {
     REQUIRE(port > 0);
     thread = std::thread{[this] { srv.run(); }};
@@ -92,7 +93,7 @@ std::string raw_exchange(int port, const std::string& bytes) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  (void) !send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
   shutdown(fd, SHUT_WR);
   std::string out;
   char buf[4096];
@@ -117,9 +118,9 @@ TEST_CASE("sim http: token, product and deal over loopback", "[sim]") {
   auto d = parse(t->body);
   CHECK(d["tokensLeft"].GetInt64() == 300);
   auto asins = s.model.asins();
-  auto p = c.Get(("/product?key=sim-key&domain=1&stats=90&asin="
-                  + join(asins, 100))
-                   .c_str());
+  auto p
+    = c.Get(("/product?key=sim-key&domain=1&stats=90&asin=" + join(asins, 100))
+              .c_str());
   REQUIRE(p);
   CHECK(p->status == 200);
   auto pd = parse(p->body);
@@ -143,15 +144,14 @@ TEST_CASE("sim http: token, product and deal over loopback", "[sim]") {
   CHECK(missing->status == 404);
 }
 
-TEST_CASE("sim http: gzip when asked, identical JSON after gunzip",
-          "[sim]") {
+TEST_CASE("sim http: gzip when asked, identical JSON after gunzip", "[sim]") {
   auto o = wall();
   o.update_rate = 0;
   live_server s{o};
   auto c = s.client();
   c.set_decompress(false);
   auto url = "/product?key=sim-key&domain=1&history=0&stats=30&asin="
-             + join(s.model.asins(), 20);
+    + join(s.model.asins(), 20);
   auto plain = c.Get(url.c_str());
   REQUIRE(plain);
   CHECK_FALSE(plain->has_header("Content-Encoding"));
@@ -167,19 +167,20 @@ TEST_CASE("sim http: gzip when asked, identical JSON after gunzip",
 }
 
 TEST_CASE("sim http: survives garbage on the socket and oversized "
-          "requests", "[sim]") {
+          "requests",
+          "[sim]") {
   live_server s{wall()};
   std::string garbage;
   for (int i = 0; i < 3000; ++i)
     garbage.push_back(static_cast<char>((i * 131 + 7) % 256));
   raw_exchange(s.port, garbage);
-  auto reply = raw_exchange(s.port, "GET /token?key=sim-key HTTP/1.1\r\n"
-                                    "Host: x\r\nContent-Length: -5\r\n\r\n");
+  auto reply = raw_exchange(s.port,
+                            "GET /token?key=sim-key HTTP/1.1\r\n"
+                            "Host: x\r\nContent-Length: -5\r\n\r\n");
   raw_exchange(s.port, std::string(100000, 'A') + "\r\n\r\n");
   auto c = s.client();
-  auto long_uri = c.Get(("/product?key=sim-key&domain=1&asin="
-                         + std::string(20000, 'B'))
-                          .c_str());
+  auto long_uri = c.Get(
+    ("/product?key=sim-key&domain=1&asin=" + std::string(20000, 'B')).c_str());
   REQUIRE(long_uri);
   CHECK(long_uri->status == 414);
   auto big = c.Post("/deal?key=sim-key", std::string(2 << 20, '{'),
@@ -193,7 +194,8 @@ TEST_CASE("sim http: survives garbage on the socket and oversized "
 }
 
 TEST_CASE("sim http: timeouts hold then close, resets close, latency "
-          "delays", "[sim]") {
+          "delays",
+          "[sim]") {
   SECTION("timeout") {
     auto o = wall();
     o.rate_timeout = 1;
@@ -228,7 +230,8 @@ TEST_CASE("sim http: timeouts hold then close, resets close, latency "
 }
 
 TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
-          "key, and exits 0 on SIGTERM or SIGINT", "[sim]") {
+          "key, and exits 0 on SIGTERM or SIGINT",
+          "[sim]") {
   // The key comes from the environment or from a key file.
   const std::string key = "s3cret-KEY-value";
   auto from_file = GENERATE(false, true);
@@ -265,7 +268,7 @@ TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
   auto drain = [](int fd, int ms, bool until_newline) {
     std::string text;
     auto deadline = std::chrono::steady_clock::now()
-                    + std::chrono::milliseconds{ms};
+      + std::chrono::milliseconds{ms};
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     deadline - std::chrono::steady_clock::now())

@@ -25,8 +25,7 @@ envelope read(const keepa::sim::answer& a) {
   REQUIRE_FALSE(d.HasParseError());
   REQUIRE(d.IsObject());
   for (auto f : {"timestamp", "tokensLeft", "refillIn", "refillRate",
-                 "tokenFlowReduction", "tokensConsumed",
-                 "processingTimeInMs"})
+                 "tokenFlowReduction", "tokensConsumed", "processingTimeInMs"})
     REQUIRE(d.HasMember(f));
   envelope e;
   e.status = a.status;
@@ -49,7 +48,8 @@ envelope read(const keepa::sim::answer& a) {
 } // namespace
 
 TEST_CASE("sim token: starts full at 60 x rate, refills whole steps per "
-          "minute up to the cap", "[sim]") {
+          "minute up to the cap",
+          "[sim]") {
   auto o = small();
   o.refill_rate = 7;
   o.initial_tokens = 400;
@@ -79,15 +79,15 @@ TEST_CASE("sim token: starts full at 60 x rate, refills whole steps per "
 }
 
 TEST_CASE("sim token: requests run while positive and may drive the balance "
-          "negative; /token stays free and 200", "[sim]") {
+          "negative; /token stays free and 200",
+          "[sim]") {
   auto o = small();
   o.initial_tokens = 3;
   o.update_rate = 0;
   model m{o};
   auto asins = m.asins();
-  auto a = m.handle(get("/product", {{"domain", "1"},
-                                     {"asin", join(asins, 100)}}),
-                    t0);
+  auto a = m.handle(
+    get("/product", {{"domain", "1"}, {"asin", join(asins, 100)}}), t0);
   auto e = read(a);
   CHECK(e.status == 200);
   CHECK(e.consumed == 100);
@@ -99,7 +99,8 @@ TEST_CASE("sim token: requests run while positive and may drive the balance "
 }
 
 TEST_CASE("sim token: 429 NOT_ENOUGH_TOKEN at a balance <= 0 costs nothing "
-          "and carries the full envelope", "[sim]") {
+          "and carries the full envelope",
+          "[sim]") {
   auto o = small();
   o.update_rate = 0;
   auto asin = model{small()}.asins().front();
@@ -107,10 +108,11 @@ TEST_CASE("sim token: 429 NOT_ENOUGH_TOKEN at a balance <= 0 costs nothing "
     o.initial_tokens = start;
     model m{o};
     for (auto path : {"/product", "/deal", "/seller"}) {
-      auto a = m.handle(get(path, {{"domain", "1"},
-                                   {"asin", asin},
-                                   {"seller", "A1234567890123"},
-                                   {"selection", selection(1)}}),
+      auto a = m.handle(get(path,
+                            {{"domain", "1"},
+                             {"asin", asin},
+                             {"seller", "A1234567890123"},
+                             {"selection", selection(1)}}),
                         t0);
       auto e = read(a);
       CHECK(e.status == 429);
@@ -125,7 +127,8 @@ TEST_CASE("sim token: 429 NOT_ENOUGH_TOKEN at a balance <= 0 costs nothing "
 }
 
 TEST_CASE("sim token: lockout floor refuses and locks until a tick leaves "
-          "the balance positive", "[sim]") {
+          "the balance positive",
+          "[sim]") {
   auto o = small();
   o.update_rate = 0;
   o.initial_tokens = 10;
@@ -164,7 +167,8 @@ TEST_CASE("sim token: lockout floor refuses and locks until a tick leaves "
 }
 
 TEST_CASE("sim token: envelope stays consistent with an independent bucket "
-          "under random request sequences", "[sim]") {
+          "under random request sequences",
+          "[sim]") {
   auto asins = model{small(300)}.asins();
   for (uint64_t seed = 1; seed <= 25; ++seed) {
     CAPTURE(seed);
@@ -197,14 +201,12 @@ TEST_CASE("sim token: envelope stays consistent with an independent bucket "
       keepa::sim::request req;
       int64_t cost = 0;
       switch (next(4)) {
-        case 0:
-          req = get("/token", {});
-          break;
+        case 0: req = get("/token", {}); break;
         case 1: {
           auto n = 1 + next(100);
-          req = get("/product", {{"domain", "1"},
-                                 {"history", "0"},
-                                 {"asin", join(asins, n)}});
+          req = get(
+            "/product",
+            {{"domain", "1"}, {"history", "0"}, {"asin", join(asins, n)}});
           cost = static_cast<int64_t>(n);
           break;
         }
@@ -213,9 +215,10 @@ TEST_CASE("sim token: envelope stays consistent with an independent bucket "
           cost = 5;
           break;
         default:
-          req = get("/product", {{"domain", "1"},
-                                 {"asin", asins[next(asins.size())]},
-                                 {"buybox", "1"}});
+          req = get("/product",
+                    {{"domain", "1"},
+                     {"asin", asins[next(asins.size())]},
+                     {"buybox", "1"}});
           cost = 3;
       }
       auto e = read(m.handle(req, now));
