@@ -19,7 +19,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/settings.hpp>
-#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/stages/stage.hpp"
 #include "config/profile.hpp"
@@ -74,66 +74,8 @@ struct token_stand_in_state {
 using token_stand_in_actor
   = token_actor::stateful_pointer<token_stand_in_state>;
 
-/// The next scripted answer to `req`.
-inline token_reply scripted(token_stand_in_actor self,
-                            const token_request& req) {
-  auto& st = self->state;
-  token_reply r = token_grant{};
-  if (!st.script.empty()) {
-    r = std::move(st.script.front());
-    st.script.pop_front();
-  }
-  if (auto* g = caf::get_if<token_grant>(&r)) {
-    g->grant_id = st.next_grant++;
-    g->cost = req.cost;
-    g->profile = st.profile;
-    st.grants.push_back(*g);
-  }
-  return r;
-}
-
-inline token_actor::behavior_type token_stand_in(token_stand_in_actor self,
-                                                 std::string profile) {
-  self->state.profile = std::move(profile);
-  return {
-    [self](atom::acquire,
-           const token_request& req) -> caf::result<token_reply> {
-      auto& st = self->state;
-      st.acquires.push_back(req);
-      if (st.latency.count() == 0)
-        return scripted(self, req);
-      auto rp = self->make_response_promise<token_reply>();
-      auto id = st.next_held++;
-      st.held.emplace(id, [self, rp, req]() mutable {
-        rp.deliver(scripted(self, req));
-      });
-      // Stages never settle (the client does): a settle addressed to
-      // itself serves the stand-in as its timer.
-      settlement timer;
-      timer.grant_id = id;
-      self->delayed_send(self, st.latency, atom::settle_v, timer);
-      // As const: a token_reply (a variant) would take the promise itself.
-      return std::as_const(rp);
-    },
-    [self](atom::settle, const settlement& s) {
-      auto& held = self->state.held;
-      auto i = held.find(s.grant_id);
-      if (i == held.end())
-        return;
-      auto f = std::move(i->second);
-      held.erase(i);
-      f();
-    },
-    [self](atom::release, uint64_t id) { self->state.releases.push_back(id); },
-    [self](atom::snapshot) -> token_status {
-      ++self->state.snapshots;
-      token_status ts;
-      ts.profile = self->state.profile;
-      return ts;
-    },
-    [](atom::status) { return caf::settings{}; },
-  };
-}
+/// Spawns a TOKEN stand-in whose snapshots and grants name `profile`.
+token_actor spawn_token_stand_in(caf::actor_system& sys, std::string profile);
 
 // -- KEEPA CLIENT ------------------------------------------------------------
 
@@ -160,58 +102,7 @@ struct client_stand_in_state {
 using client_stand_in_actor
   = keepa_client_actor::stateful_pointer<client_stand_in_state>;
 
-/// Answers `x` through a typed promise now or after the latency.
-template<class T>
-caf::result<T> answer(client_stand_in_actor self, caf::expected<T> x) {
-  auto& st = self->state;
-  if (st.latency.count() == 0) {
-    ++st.answered;
-    if (!x)
-      return std::move(x.error());
-    return std::move(*x);
-  }
-  auto rp = self->make_response_promise<T>();
-  auto id = st.next_id++;
-  st.held.emplace(id, [self, rp, x{std::move(x)}]() mutable {
-    ++self->state.answered;
-    if (x)
-      rp.deliver(std::move(*x));
-    else
-      rp.deliver(std::move(x.error()));
-  });
-  // The client's own retry message serves as its timer here.
-  self->delayed_send(self, st.latency, atom::retry_v, id);
-  return rp;
-}
-
-inline keepa_client_actor::behavior_type
-client_stand_in(client_stand_in_actor self) {
-  return {
-    [self](atom::product, product_query& q) -> caf::result<product_page> {
-      self->state.product_queries.push_back(q);
-      return answer(self, self->state.products(q));
-    },
-    [self](atom::deal, deal_query& q) -> caf::result<deal_page> {
-      self->state.deal_queries.push_back(q);
-      return answer(self, self->state.deals(q));
-    },
-    [](atom::seller, seller_query&) { return seller_page{}; },
-    [](atom::transfer, transfer_result&) {
-      // No transport behind the stand-in.
-    },
-    [self](atom::retry, uint64_t id) {
-      auto& held = self->state.held;
-      auto i = held.find(id);
-      if (i == held.end())
-        return;
-      auto f = std::move(i->second);
-      held.erase(i);
-      f();
-    },
-    [](atom::probe) { return envelope{}; },
-    [](atom::status) { return caf::settings{}; },
-  };
-}
+keepa_client_actor spawn_client_stand_in(caf::actor_system& sys);
 
 // -- STORAGE -----------------------------------------------------------------
 
@@ -240,53 +131,7 @@ struct storage_stand_in_state {
 using storage_stand_in_actor
   = storage_actor::stateful_pointer<storage_stand_in_state>;
 
-inline storage_actor::behavior_type
-storage_stand_in(storage_stand_in_actor self) {
-  return {
-    [self](atom::upsert, upsert_batch& b) {
-      upsert_ack ack;
-      ack.deals = b.deals.size();
-      ack.rejections = b.rejections.size();
-      self->state.upserts.push_back(std::move(b));
-      return ack;
-    },
-    [self](atom::track, std::vector<feed_position>& xs) {
-      self->state.tracked.push_back(xs);
-      return static_cast<uint64_t>(xs.size());
-    },
-    [self](atom::pending) { return self->state.pending; },
-    [self](atom::known, std::vector<std::string>& asins) {
-      auto& st = self->state;
-      st.known_asked.push_back(asins);
-      std::vector<asin_memory> result;
-      for (auto& x : asins) {
-        auto i = st.memory.find(x);
-        if (i != st.memory.end())
-          result.push_back(i->second);
-      }
-      return result;
-    },
-    [self](atom::stalest, uint32_t n, int64_t before) {
-      auto& st = self->state;
-      st.stalest_asked.emplace_back(n, before);
-      std::vector<deal_record> result;
-      if (!st.stalest.empty()) {
-        result = std::move(st.stalest.front());
-        st.stalest.pop_front();
-      }
-      return result;
-    },
-    [self](atom::expire, int64_t cutoff) {
-      self->state.expire_asked.push_back(cutoff);
-      return self->state.expire_count;
-    },
-    [self](atom::watermark) { return self->state.watermark; },
-    [](atom::counts) { return storage_counts{}; },
-    [](atom::counts, atom::deal) { return uint64_t{0}; },
-    [](atom::flush) { return caf::ok_atom::value; },
-    [](atom::status) { return caf::settings{}; },
-  };
-}
+storage_actor spawn_storage_stand_in(caf::actor_system& sys);
 
 // -- neighbouring stages -----------------------------------------------------
 
@@ -303,27 +148,7 @@ struct peek_stand_in_state {
 using peek_stand_in_actor
   = peek_filter_actor::stateful_pointer<peek_stand_in_state>;
 
-inline peek_filter_actor::behavior_type
-peek_stand_in(peek_stand_in_actor self) {
-  return {
-    [self](atom::offer, std::vector<deal>& xs) {
-      self->state.offers.push_back(xs);
-      return self->state.queued;
-    },
-    [self](atom::backlog) {
-      ++self->state.backlog_asked;
-      return self->state.queued;
-    },
-    [](atom::upstream, scanner_actor&) {
-      // Nobody to tell.
-    },
-    [](atom::retry, uint64_t) {
-      // No token gate.
-    },
-    [](atom::stop) { return caf::ok_atom::value; },
-    [](atom::status) { return caf::settings{}; },
-  };
-}
+peek_filter_actor spawn_peek_stand_in(caf::actor_system& sys);
 
 /// Stands in for the COMMITTER downstream of the peek-filter.
 struct committer_stand_in_state {
@@ -335,20 +160,7 @@ struct committer_stand_in_state {
 using committer_stand_in_actor
   = committer_actor::stateful_pointer<committer_stand_in_state>;
 
-inline committer_actor::behavior_type
-committer_stand_in(committer_stand_in_actor self) {
-  return {
-    [self](atom::offer, std::vector<survivor>& xs) {
-      self->state.offers.push_back(xs);
-      return static_cast<uint64_t>(xs.size());
-    },
-    [](atom::retry, uint64_t) {
-      // No token gate.
-    },
-    [](atom::stop) { return caf::ok_atom::value; },
-    [](atom::status) { return caf::settings{}; },
-  };
-}
+committer_actor spawn_committer_stand_in(caf::actor_system& sys);
 
 /// Stands in for the SCANNER upstream of the peek-filter.
 struct scanner_stand_in_state {
@@ -360,20 +172,7 @@ struct scanner_stand_in_state {
 using scanner_stand_in_actor
   = scanner_actor::stateful_pointer<scanner_stand_in_state>;
 
-inline scanner_actor::behavior_type
-scanner_stand_in(scanner_stand_in_actor self) {
-  return {
-    [](atom::scan) {
-      // Never scans.
-    },
-    [self](atom::drained) { ++self->state.drained; },
-    [](atom::retry, uint64_t) {
-      // No token gate.
-    },
-    [](atom::stop) { return caf::ok_atom::value; },
-    [](atom::status) { return caf::settings{}; },
-  };
-}
+scanner_actor spawn_scanner_stand_in(caf::actor_system& sys);
 
 // -- fixture -----------------------------------------------------------------
 
@@ -405,33 +204,17 @@ struct stage_fixture : deterministic_fixture {
   /// Unix ms at the fixture's start.
   static constexpr int64_t unix0 = 1790000000000;
 
-  token_actor token = sys.spawn(token_stand_in, std::string{"small"});
-  keepa_client_actor client = sys.spawn(client_stand_in);
-  storage_actor storage = sys.spawn(storage_stand_in);
+  token_actor token = spawn_token_stand_in(sys, "small");
+  keepa_client_actor client = spawn_client_stand_in(sys);
+  storage_actor storage = spawn_storage_stand_in(sys);
   std::vector<std::string> log;
   stage_context ctx;
   /// Sends `stop` and collects the answer.
   caf::scoped_actor asker{sys};
 
-  stage_fixture() {
-    ctx.token = token;
-    ctx.client = client;
-    ctx.storage = storage;
-    ctx.profiles = test_profiles();
-    ctx.analysis = std::make_shared<const analysis_config>();
-    ctx.log = [this](const std::string& line) { log.push_back(line); };
-    ctx.t0 = now();
-    ctx.unix0_ms = unix0;
-  }
+  stage_fixture();
 
-  ~stage_fixture() {
-    for (auto& x : spawned)
-      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(token, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
+  ~stage_fixture();
 
   token_stand_in_state& tokens() {
     return state_of<token_stand_in_state>(token);
@@ -467,12 +250,7 @@ struct stage_fixture : deterministic_fixture {
   }
 
   /// Whether the asker got `ok` for its stop.
-  bool stop_answered() {
-    bool ok = false;
-    asker->receive([&](caf::ok_atom) { ok = true; },
-                   caf::after(std::chrono::seconds{0}) >> [] {});
-    return ok;
-  }
+  bool stop_answered();
 
 private:
   std::vector<caf::actor> spawned;

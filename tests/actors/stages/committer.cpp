@@ -17,7 +17,7 @@ struct committer_fixture : stage_fixture {
   committer_config cfg{1, 3};
 
   committer_actor spawn() {
-    return keep(sys.spawn(keepa::committer, ctx, cfg));
+    return keep(spawn_committer(sys, ctx, cfg));
   }
 
   void offer(const committer_actor& c, const std::vector<std::string>& xs,

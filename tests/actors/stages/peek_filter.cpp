@@ -17,13 +17,13 @@ using namespace std::chrono_literals;
 namespace {
 
 struct peek_fixture : stage_fixture {
-  committer_actor committer = keep(sys.spawn(committer_stand_in));
-  scanner_actor upstream = keep(sys.spawn(scanner_stand_in));
+  committer_actor committer = keep(spawn_committer_stand_in(sys));
+  scanner_actor upstream = keep(spawn_scanner_stand_in(sys));
   peek_filter_config cfg;
 
   /// A peek-filter wired to the scanner stand-in, as the pipeline does.
   peek_filter_actor spawn() {
-    auto peek = keep(sys.spawn(keepa::peek_filter, ctx, cfg, committer));
+    auto peek = keep(spawn_peek_filter(sys, ctx, cfg, committer));
     caf::anon_send(peek, atom::upstream_v, upstream);
     return peek;
   }

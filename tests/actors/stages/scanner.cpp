@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct scanner_fixture : stage_fixture {
-  peek_filter_actor peek = keep(sys.spawn(peek_stand_in));
+  peek_filter_actor peek = keep(spawn_peek_stand_in(sys));
   scanner_config cfg;
   /// What /deal lists, newest first; served 150 a page.
   std::vector<deal> feed;
@@ -37,7 +37,7 @@ struct scanner_fixture : stage_fixture {
   }
 
   scanner_actor spawn() {
-    return keep(sys.spawn(keepa::scanner, ctx, cfg, peek));
+    return keep(spawn_scanner(sys, ctx, cfg, peek));
   }
 
   peek_stand_in_state& peeks() {

@@ -30,8 +30,8 @@ struct stop_fixture : stage_fixture {
       };
       scanner_config cfg;
       cfg.selection = "{}";
-      auto peek = keep(sys.spawn(peek_stand_in));
-      return run(keep(sys.spawn(keepa::scanner, ctx, cfg, peek)));
+      auto peek = keep(spawn_peek_stand_in(sys));
+      return run(keep(spawn_scanner(sys, ctx, cfg, peek)));
     }
     if (name == "updater") {
       deal_record r;
@@ -39,20 +39,20 @@ struct stop_fixture : stage_fixture {
       db().stalest = {{r}};
       updater_config cfg;
       cfg.interval = 1min;
-      auto u = keep(sys.spawn(keepa::updater, ctx, cfg));
+      auto u = keep(spawn_updater(sys, ctx, cfg));
       sched.run();
       // Its first round starts at the first tick.
       return run(u, 1min);
     }
     if (name == "peek-filter") {
-      auto committer = keep(sys.spawn(committer_stand_in));
+      auto committer = keep(spawn_committer_stand_in(sys));
       auto peek = keep(
-        sys.spawn(keepa::peek_filter, ctx, peek_filter_config{}, committer));
+        spawn_peek_filter(sys, ctx, peek_filter_config{}, committer));
       caf::anon_send(peek, atom::offer_v,
                      std::vector<deal>{feed_deal(1000, "a")});
       return run(peek);
     }
-    auto c = keep(sys.spawn(keepa::committer, ctx, committer_config{}));
+    auto c = keep(spawn_committer(sys, ctx, committer_config{}));
     survivor s;
     s.candidate = feed_deal(1000, "a");
     caf::anon_send(c, atom::offer_v, std::vector<survivor>{s});

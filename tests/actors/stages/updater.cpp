@@ -26,7 +26,7 @@ struct updater_fixture : stage_fixture {
 
   /// An updater whose first tick is `interval` from now.
   updater_actor spawn() {
-    auto u = keep(sys.spawn(keepa::updater, ctx, cfg));
+    auto u = keep(spawn_updater(sys, ctx, cfg));
     sched.run();
     return u;
   }
