@@ -9,8 +9,7 @@ namespace keepa::test {
 namespace {
 
 /// The next scripted answer to `req`.
-token_reply scripted(token_stand_in_actor self,
-                            const token_request& req) {
+token_reply scripted(token_stand_in_actor self, const token_request& req) {
   auto& st = self->state;
   token_reply r = token_grant{};
   if (!st.script.empty()) {
@@ -27,7 +26,7 @@ token_reply scripted(token_stand_in_actor self,
 }
 
 token_actor::behavior_type token_stand_in(token_stand_in_actor self,
-                                                 std::string profile) {
+                                          std::string profile) {
   self->state.profile = std::move(profile);
   return {
     [self](atom::acquire,
@@ -93,8 +92,7 @@ caf::result<T> answer(client_stand_in_actor self, caf::expected<T> x) {
   return rp;
 }
 
-keepa_client_actor::behavior_type
-client_stand_in(client_stand_in_actor self) {
+keepa_client_actor::behavior_type client_stand_in(client_stand_in_actor self) {
   return {
     [self](atom::product, product_query& q) -> caf::result<product_page> {
       self->state.product_queries.push_back(q);
@@ -122,8 +120,7 @@ client_stand_in(client_stand_in_actor self) {
   };
 }
 
-storage_actor::behavior_type
-storage_stand_in(storage_stand_in_actor self) {
+storage_actor::behavior_type storage_stand_in(storage_stand_in_actor self) {
   return {
     [self](atom::upsert, upsert_batch& b) {
       upsert_ack ack;
@@ -170,8 +167,7 @@ storage_stand_in(storage_stand_in_actor self) {
   };
 }
 
-peek_filter_actor::behavior_type
-peek_stand_in(peek_stand_in_actor self) {
+peek_filter_actor::behavior_type peek_stand_in(peek_stand_in_actor self) {
   return {
     [self](atom::offer, std::vector<deal>& xs) {
       self->state.offers.push_back(xs);
@@ -207,8 +203,7 @@ committer_stand_in(committer_stand_in_actor self) {
   };
 }
 
-scanner_actor::behavior_type
-scanner_stand_in(scanner_stand_in_actor self) {
+scanner_actor::behavior_type scanner_stand_in(scanner_stand_in_actor self) {
   return {
     [](atom::scan) {
       // Never scans.

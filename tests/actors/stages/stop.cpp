@@ -46,8 +46,8 @@ struct stop_fixture : stage_fixture {
     }
     if (name == "peek-filter") {
       auto committer = keep(spawn_committer_stand_in(sys));
-      auto peek = keep(
-        spawn_peek_filter(sys, ctx, peek_filter_config{}, committer));
+      auto peek
+        = keep(spawn_peek_filter(sys, ctx, peek_filter_config{}, committer));
       caf::anon_send(peek, atom::offer_v,
                      std::vector<deal>{feed_deal(1000, "a")});
       return run(peek);
