@@ -52,6 +52,12 @@ using status_client = typed_actor_fwd<
   // Reports the actor's state as a dictionary.
   caf::replies_to<atom::status>::with<caf::settings>>;
 
+/// Every stage takes `stop`: no new work, answered once in-flight work is
+/// done (actors/stages/stop.hpp); a shutdown stops them in `stop_order`.
+using stoppable = typed_actor_fwd<
+  // Take no new work; answers once in-flight work is done.
+  caf::replies_to<atom::stop>::with<caf::ok_atom>>;
+
 /// What the TOKEN actor needs from Keepa: the free /token endpoint.
 using token_probe = typed_actor_fwd<
   // Asks /token; answers the envelope.
@@ -164,6 +170,7 @@ using introspection = typed_actor_fwd<
 // --------------------------------------------------------------------
 
 using status_client_actor = sig::status_client::unwrap;
+using stoppable_actor = sig::stoppable::unwrap;
 using token_probe_actor = sig::token_probe::unwrap;
 using token_actor = sig::token::unwrap;
 using keepa_client_actor = sig::keepa_client::unwrap;

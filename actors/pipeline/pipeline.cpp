@@ -90,6 +90,17 @@ pipeline_directory directory_of(const pipeline_handles& h) {
   return d;
 }
 
+std::vector<std::pair<std::string, stoppable_actor>>
+stop_order(const pipeline_handles& h) {
+  using caf::actor_cast;
+  return {
+    {"scanner", actor_cast<stoppable_actor>(h.scanner)},
+    {"updater", actor_cast<stoppable_actor>(h.updater)},
+    {"peek-filter", actor_cast<stoppable_actor>(h.peek)},
+    {"committer", actor_cast<stoppable_actor>(h.committer)},
+  };
+}
+
 std::vector<std::pair<std::string, status_client_actor>>
 status_actors(const pipeline_handles& h) {
   using caf::actor_cast;

@@ -59,6 +59,13 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
 /// The directory of `h` (what INTROSPECTION hands out).
 pipeline_directory directory_of(const pipeline_handles& h);
 
+/// The stages in the order a shutdown stops them: the SCANNER and UPDATER
+/// take no new work first, then the PEEK-FILTER and COMMITTER finish what
+/// they hold; STORAGE is flushed after the last of them. keepa-pipeline
+/// (on SIGTERM, run-for, max-deals) and virtual-run follow it.
+std::vector<std::pair<std::string, stoppable_actor>>
+stop_order(const pipeline_handles& h);
+
 /// Every actor of the pipeline, for shutdown and status.
 std::vector<std::pair<std::string, status_client_actor>>
 status_actors(const pipeline_handles& h);

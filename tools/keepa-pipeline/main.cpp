@@ -63,14 +63,13 @@ int64_t wall_ms() {
 /// No new work, in-flight requests finish, storage flushed; bounded.
 void shut_down(caf::scoped_actor& self, const pipeline_handles& h) {
   auto deadline = 8s;
-  auto stop = [&](auto hdl) {
+  for (auto& [name, hdl] : stop_order(h))
     self->request(hdl, deadline, atom::stop_v)
-      .receive([](caf::ok_atom) {}, [](caf::error&) {});
-  };
-  stop(h.scanner);
-  stop(h.updater);
-  stop(h.peek);
-  stop(h.committer);
+      .receive([](caf::ok_atom) {},
+               [&, name = name](caf::error& err) {
+                 std::cerr << "keepa-pipeline: " << name
+                           << " did not stop: " << render(err) << "\n";
+               });
   self->request(h.storage, deadline, atom::flush_v)
     .receive([](caf::ok_atom) {},
              [](caf::error& err) {

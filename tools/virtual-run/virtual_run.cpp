@@ -131,15 +131,11 @@ std::vector<std::string> virtual_run::shut_down() {
   // Longer than the client's timeout: a stage waits for its request in
   // flight.
   auto patience = std::chrono::minutes{5};
-  auto stop = [&](const char* name, auto hdl) {
+  for (auto& [name, hdl] : stop_order(h)) {
     caf::ok_atom ok;
     if (!ask_within(*this, patience, hdl, ok, atom::stop_v))
       silent.emplace_back(name);
-  };
-  stop("scanner", h.scanner);
-  stop("updater", h.updater);
-  stop("peek-filter", h.peek);
-  stop("committer", h.committer);
+  }
   caf::ok_atom ok;
   if (!ask(*this, h.storage, ok, atom::flush_v))
     silent.emplace_back("storage");
