@@ -29,7 +29,7 @@ public:
       .add<double>("good-fraction", "share of good deals (default 0.03)")
       .add<double>("peek-pass-fraction", "share passing a peek (default 0.15)")
       .add<size_t>("seed", "catalogue seed (default 1)")
-      .add<caf::timespan>("max-time", "give up after (default 365d)")
+      .add<caf::timespan>("max-time", "give up after (default 8760h, 365 days)")
       .add<caf::timespan>("window",
                           "give up early once the growth over this last "
                           "stretch would not reach the target within "
