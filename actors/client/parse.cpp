@@ -345,7 +345,9 @@ parse(std::string& body, int32_t http_status, EnvOf env_of, Payload payload) {
   parsed<Page> out;
   dom_arena arena;
   rapidjson::Document doc{&arena.pool()};
-  doc.ParseInsitu(&body[0]);
+  // Iterative: the nesting depth of a hostile answer costs heap, not stack
+  // (the recursive parser overflowed the stack on 1 M levels).
+  doc.ParseInsitu<rapidjson::kParseIterativeFlag>(&body[0]);
   if (doc.HasParseError() || !doc.IsObject()) {
     std::string what = doc.HasParseError()
       ? rapidjson::GetParseError_En(doc.GetParseError())

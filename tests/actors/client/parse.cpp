@@ -140,6 +140,33 @@ TEST_CASE("deals and sellers", "[client][parse]") {
   CHECK(s.total_storefront_asins == -1);
 }
 
+// Issue 16, item 7: 1 M nesting levels in a 2 MB body crashed the process
+// (SIGSEGV in RapidJSON's recursive parser).
+TEST_CASE("deeply nested answers are errors, never crashes",
+          "[client][parse]") {
+  constexpr size_t depth = 1000000;
+  auto nested = [](const std::string& open, const std::string& close) {
+    std::string body;
+    body.reserve(depth * (open.size() + close.size()) + 64);
+    for (size_t i = 0; i < depth; ++i)
+      body += open;
+    for (size_t i = 0; i < depth; ++i)
+      body += close;
+    return body;
+  };
+  auto arrays = nested("[", "]");
+  CHECK(parse(arrays, parse_product_page).err == ec::malformed_answer);
+  CHECK(parse(arrays, parse_deal_page).err == ec::malformed_answer);
+  // Deep inside an otherwise well-formed answer, and cut off half-way.
+  auto inner = R"({"timestamp":1,"tokensLeft":5,"products":)" + nested("[", "]")
+    + "}";
+  CHECK(parse(inner, parse_product_page).err == ec::malformed_answer);
+  auto cut = R"({"timestamp":1,"tokensLeft":5,"deals":)"
+    + nested("{\"a\":", "}");
+  cut.resize(cut.size() / 2);
+  CHECK(parse(cut, parse_deal_page).err == ec::malformed_answer);
+}
+
 TEST_CASE("malformed answers are errors, never crashes", "[client][parse]") {
   const char* bodies[] = {
     "",
