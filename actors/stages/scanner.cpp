@@ -17,10 +17,6 @@
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
 
-#ifndef KEEPA_CONFIG_DIR
-#  define KEEPA_CONFIG_DIR "config"
-#endif
-
 namespace keepa {
 
 caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
