@@ -10,7 +10,7 @@ low_watermark::low_watermark(feed_position start) : value_(std::move(start)) {
 
 uint64_t low_watermark::track(const std::vector<feed_position>& xs) {
   for (auto& x : xs)
-    if (value_ < x && done_.count(x) == 0)
+    if (open(x) && done_.count(x) == 0)
       pending_.insert(x);
   return pending_.size();
 }
@@ -19,7 +19,7 @@ std::vector<feed_position>
 low_watermark::untracked(const std::vector<feed_position>& xs) const {
   std::vector<feed_position> result;
   for (auto& x : xs)
-    if (value_ < x && done_.count(x) == 0 && pending_.count(x) == 0)
+    if (open(x) && done_.count(x) == 0 && pending_.count(x) == 0)
       result.push_back(x);
   std::sort(result.begin(), result.end());
   result.erase(std::unique(result.begin(), result.end()), result.end());
@@ -31,7 +31,7 @@ low_watermark::preview(const std::vector<feed_position>& done) const {
   std::vector<feed_position> batch;
   batch.reserve(done.size());
   for (auto& x : done)
-    if (value_ < x)
+    if (open(x))
       batch.push_back(x);
   std::sort(batch.begin(), batch.end());
   // The lowest position still pending once `batch` is done bounds the result.
@@ -60,14 +60,17 @@ low_watermark::preview(const std::vector<feed_position>& done) const {
 void low_watermark::apply(const std::vector<feed_position>& done,
                           const feed_position& next) {
   for (auto& x : done)
-    if (value_ < x) {
+    if (open(x)) {
       pending_.erase(x);
       done_.insert(x);
     }
   if (value_ < next)
     value_ = next;
   done_.erase(done_.begin(), done_.upper_bound(value_));
-  pending_.erase(pending_.begin(), pending_.upper_bound(value_));
+  // `next` stays below every pending position; a pending one below value_
+  // (open in its minute) holds it back until done.
+  pending_.erase(pending_.begin(),
+                 pending_.lower_bound(feed_position{value_.last_update, ""}));
 }
 
 } // namespace keepa::db

@@ -2,6 +2,11 @@
 // every tracked position <= P is done. The STORAGE actor previews the value a
 // batch would reach, writes it in the batch's transaction and applies it only
 // once that transaction is durable.
+//
+// Keepa's lastUpdate counts minutes, so the watermark's own minute stays
+// open: a book updated later in that minute may sort below P by its ASIN
+// and still be new. Such a position is tracked like any newer one (it is
+// "open"), and while it is pending the watermark does not move.
 
 #pragma once
 
@@ -22,9 +27,9 @@ public:
 
   // -- modifiers --------------------------------------------------------------
 
-  /// Registers scanned positions that are not done yet. Positions at or below
-  /// the watermark and positions already done are ignored. Returns the
-  /// number of pending positions.
+  /// Registers scanned positions that are not done yet. Positions older than
+  /// the watermark's minute and positions already done are ignored. Returns
+  /// the number of pending positions.
   uint64_t track(const std::vector<feed_position>& xs);
 
   /// Marks `done` as done and moves the watermark to `next`, which must be
@@ -37,8 +42,8 @@ public:
   /// Never less than the current watermark.
   feed_position preview(const std::vector<feed_position>& done) const;
 
-  /// The positions of `xs` that `track` would add: above the watermark,
-  /// neither pending nor done yet, each once.
+  /// The positions of `xs` that `track` would add: open (not older than
+  /// the watermark's minute), neither pending nor done yet, each once.
   std::vector<feed_position>
   untracked(const std::vector<feed_position>& xs) const;
 
@@ -62,9 +67,14 @@ public:
     return done_.size();
   }
 
+  /// Whether `x` can still be tracked: in the watermark's minute or newer.
+  bool open(const feed_position& x) const noexcept {
+    return value_.last_update <= x.last_update;
+  }
+
 private:
   feed_position value_;
-  /// Tracked, not done, above value_.
+  /// Tracked, not done, open (possibly below value_ in its minute).
   std::set<feed_position> pending_;
   /// Done, above value_.
   std::set<feed_position> done_;

@@ -33,8 +33,11 @@ void feed_cursor::begin_pass() {
   pass_newest_ = upto_;
   pass_seen_.clear();
   pass_fresh_.clear();
-  // A resumed position at or below the floor cannot come again.
-  resumed_.erase(resumed_.begin(), resumed_.upper_bound(pass_floor_));
+  // A resumed position older than the floor's minute cannot come again;
+  // one in that minute can (the minute is still open).
+  resumed_.erase(
+    resumed_.begin(),
+    resumed_.lower_bound(feed_position{pass_floor_.last_update, ""}));
 }
 
 feed_cursor::page_result feed_cursor::take_page(std::vector<deal> deals) {

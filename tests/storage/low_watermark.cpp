@@ -71,12 +71,33 @@ TEST_CASE("untracked names what track would add, oldest first, once",
   w.track({p(12)});
   finish(w, {p(13)});
   using v = std::vector<feed_position>;
-  // Below the watermark, pending, done or repeated: left out.
-  CHECK(w.untracked({p(15), p(9), p(12), p(13), p(14), p(15), p(10)})
-        == v{p(14), p(15)});
+  // Older than the watermark's minute, pending, done or repeated: left out.
+  CHECK(w.untracked({p(15), p(9), p(12), p(13), p(14), p(15), p(10, "B")})
+        == v{p(10, "B"), p(14), p(15)});
   CHECK(w.pending_positions() == v{p(12)});
   CHECK(w.track(w.untracked({p(14), p(15)})) == 3);
   CHECK(w.pending_positions() == v{p(12), p(14), p(15)});
+}
+
+TEST_CASE("the watermark's minute stays open: a book updated later in it "
+          "that sorts below the watermark is tracked and holds it",
+          "[storage][low_watermark]") {
+  using v = std::vector<feed_position>;
+  low_watermark w{p(10, "B5")};
+  // B1 was updated later in minute 10 than B5 but sorts below it.
+  CHECK(w.untracked({p(10, "B1"), p(9, "B9")}) == v{p(10, "B1")});
+  CHECK(w.track({p(10, "B1"), p(11)}) == 2);
+  CHECK(w.pending_positions() == v{p(10, "B1"), p(11)});
+  // A newer position finishing first does not move the watermark past
+  // the pending one in its minute.
+  CHECK(finish(w, {p(11)}) == p(10, "B5"));
+  CHECK(w.pending_positions() == v{p(10, "B1")});
+  CHECK(finish(w, {p(10, "B1")}) == p(11));
+  CHECK(w.pending() == 0);
+  CHECK(w.held() == 0);
+  // Finished in the same batch as a newer one: the watermark moves at once.
+  w.track({p(11, "A"), p(12)});
+  CHECK(finish(w, {p(11, "A"), p(12)}) == p(12));
 }
 
 TEST_CASE("preview changes nothing until apply", "[storage][low_watermark]") {

@@ -3,10 +3,15 @@
 
 #include "actors/stages/scanner.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include <caf/send.hpp>
 
+#include "actors/storage/storage.hpp"
 #include "tests/support/stand_ins.hpp"
 
 using namespace keepa;
@@ -49,6 +54,79 @@ struct scanner_fixture : stage_fixture {
   void list(int32_t newest, int32_t n) {
     for (int32_t m = newest; m > newest - n; --m)
       feed.push_back(feed_deal(m, "m" + std::to_string(m)));
+  }
+};
+
+/// The scanner against a real STORAGE actor on a SQLite file that outlives
+/// the actors: `crash` ends scanner and storage at once (no stop, no
+/// flush), as kill -9 would, and `restart` opens the same file again.
+struct durable_scanner_fixture : scanner_fixture {
+  std::filesystem::path dir;
+  storage_actor db_actor;
+  scanner_actor s;
+
+  durable_scanner_fixture() {
+    auto tmpl
+      = (std::filesystem::temp_directory_path() / "keepa-scanner-XXXXXX")
+          .string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    dir = tmpl;
+    restart();
+  }
+
+  ~durable_scanner_fixture() {
+    crash();
+    std::filesystem::remove_all(dir);
+  }
+
+  void restart() {
+    storage_config sc;
+    sc.url = "sqlite:" + (dir / "keepa.db").string();
+    auto db = spawn_storage(sys, sc, false);
+    REQUIRE(db);
+    db_actor = *db;
+    ctx.storage = db_actor;
+    s = spawn_scanner(sys, ctx, cfg, peek);
+    sched.run();
+  }
+
+  void crash() {
+    caf::anon_send_exit(s, caf::exit_reason::kill);
+    caf::anon_send_exit(db_actor, caf::exit_reason::kill);
+    sched.run();
+  }
+
+  template<class T, class... Ts>
+  T ask_db(Ts&&... xs) {
+    caf::scoped_actor self{sys};
+    self->send(db_actor, std::forward<Ts>(xs)...);
+    sched.run();
+    T result{};
+    bool answered = false;
+    self->receive(
+      [&](T& x) {
+        result = std::move(x);
+        answered = true;
+      },
+      caf::after(std::chrono::seconds{0}) >> [] {});
+    REQUIRE(answered);
+    return result;
+  }
+
+  /// What the peek-filter and committer do once a position is finished.
+  void finish(std::vector<feed_position> done) {
+    upsert_batch b;
+    b.done = std::move(done);
+    ask_db<upsert_ack>(atom::upsert_v, std::move(b));
+  }
+
+  /// How often the peek-filter was offered `asin` since `from`.
+  size_t offered(const std::string& asin, size_t from = 0) {
+    size_t n = 0;
+    for (auto i = from; i < peeks().offers.size(); ++i)
+      for (auto& d : peeks().offers[i])
+        n += d.asin == asin ? 1 : 0;
+    return n;
   }
 };
 
@@ -230,4 +308,41 @@ TEST_CASE_METHOD(scanner_fixture,
   sched.run();
   CHECK(st.n.passes == 4);
   CHECK(peeks().backlog_asked == 2);
+}
+
+TEST_CASE_METHOD(durable_scanner_fixture,
+                 "scanner: a book updated later in the watermark's minute, "
+                 "sorting below it, is durable before it is handed on and "
+                 "comes back after a crash",
+                 "[pipeline][scanner][durable]") {
+  // Phase 1: A, updated in minute 1000, is handed on and finished; the
+  // watermark reaches it.
+  feed = {feed_deal(1000, "B00000000A")};
+  advance(cfg.interval);
+  REQUIRE(offered("B00000000A") == 1);
+  finish({{1000, "B00000000A"}});
+  REQUIRE(ask_db<feed_position>(atom::watermark_v)
+          == (feed_position{1000, "B00000000A"}));
+  // Phase 2: B, updated later in minute 1000, sorts below A by its ASIN;
+  // C is newer. Both are handed on; C is finished, B is not peeked yet.
+  feed = {feed_deal(1001, "B00000000C"), feed_deal(1000, "B00000000A"),
+          feed_deal(1000, "B000000001")};
+  advance(cfg.interval);
+  REQUIRE(offered("B000000001") == 1);
+  REQUIRE(offered("B00000000C") == 1);
+  finish({{1001, "B00000000C"}});
+  // kill -9 before B is peeked.
+  crash();
+  // Phase 3: a restart on the same database asks for B again, once, and
+  // the watermark has not passed B's minute.
+  auto before = peeks().offers.size();
+  restart();
+  auto wm = ask_db<feed_position>(atom::watermark_v);
+  INFO("watermark " << wm.last_update << ":" << wm.asin);
+  CHECK(wm.last_update <= 1000);
+  CHECK(offered("B000000001", before) == 1);
+  auto pending = ask_db<std::vector<feed_position>>(atom::pending_v);
+  CHECK(std::count(pending.begin(), pending.end(),
+                   feed_position{1000, "B000000001"})
+        == 1);
 }
