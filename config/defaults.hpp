@@ -132,6 +132,13 @@ constexpr auto interval = std::chrono::minutes{5};
 /// Do not scan while the peek-filter holds more candidates than this.
 constexpr size_t max_backlog = 2000;
 
+/// A failed /deal page (not options): attempts before the pass ends
+/// incomplete, and the backoff before the next attempt, doubling from
+/// `page_backoff` up to `page_backoff_max`.
+constexpr int32_t page_attempts = 6;
+constexpr auto page_backoff = std::chrono::seconds{2};
+constexpr auto page_backoff_max = std::chrono::minutes{1};
+
 } // namespace scan
 
 // -- PEEK-FILTER and COMMITTER (not options)

@@ -8,11 +8,11 @@
 // new, so the cursor remembers the positions it handed on in that minute and
 // lets the others through. Pages overlap when the feed moves during a pass:
 // a position seen twice in a pass is a duplicate. A pass hands on what it
-// found only once it is complete, oldest first; an incomplete one (an error,
-// a stop) hands on nothing and the next pass reads its pages again, so the
-// watermark never passes a page not yet read. Positions a previous run
-// handed on but did not finish are handed on again at start (resume), and
-// the feed does not hand them on a second time.
+// found only once it is complete, oldest first; an incomplete one (a page
+// that failed every attempt, a stop) hands on nothing and the next pass reads
+// its pages again, so the watermark never passes a page not yet read. Positions
+// a previous run handed on but did not finish are handed on again at start
+// (resume), and the feed does not hand them on a second time.
 
 #pragma once
 

@@ -54,6 +54,7 @@ const char* to_string(scan_phase x) {
     case scan_phase::asking_backlog: return "asking-backlog";
     case scan_phase::acquiring: return "acquiring";
     case scan_phase::fetching: return "fetching";
+    case scan_phase::backing_off: return "backing-off";
   }
   return "?";
 }
@@ -186,10 +187,16 @@ void finish_pass(scanner_pointer self, bool complete) {
 
 void next_page(scanner_pointer self);
 
+/// The `retry` that ends a page's backoff. TOKEN numbers its tickets from 1
+/// and reads 0 as "no ticket: a new request", so 0 never names a
+/// recharge-wait of the gate.
+constexpr uint64_t page_retry_ticket = 0;
+
 /// fetching -> acquiring (next page) or idle (the pass ends).
 void on_page(scanner_pointer self, deal_page& page) {
   auto& st = self->state;
   ++st.n.pages;
+  st.page_failures = 0;
   auto r = st.cursor.take_page(std::move(page.deals));
   st.n.seen += r.seen;
   st.n.duplicates += r.duplicates;
@@ -200,8 +207,26 @@ void on_page(scanner_pointer self, deal_page& page) {
   next_page(self);
 }
 
-/// fetching -> acquiring (429: the same page again) or idle (the pass ends
-/// incomplete).
+/// Whether asking for the same page again can give another answer: not
+/// when Keepa refused the request or the key, or the client is going down.
+bool retryable(const caf::error& err) {
+  return err != ec::request_rejected && err != ec::payment_required
+    && err != ec::not_found && err != ec::missing_key
+    && err != ec::invalid_config && err != ec::shutting_down;
+}
+
+/// The wait before attempt `failures + 1` at a page.
+caf::timespan page_backoff(const scanner_config& cfg, int32_t failures) {
+  auto d = cfg.page_backoff;
+  for (int32_t i = 1; i < failures && d < cfg.page_backoff_max; ++i)
+    d *= 2;
+  return std::min(d, cfg.page_backoff_max);
+}
+
+/// fetching -> acquiring (429: the same page again), backing_off (a
+/// failure: the same page after a backoff; the pass keeps what it read) or
+/// idle (the pass ends incomplete: a stop, a request that cannot succeed,
+/// or the page's attempts are used up).
 void on_page_error(scanner_pointer self, const caf::error& err) {
   auto& st = self->state;
   if (err == ec::not_enough_tokens && !st.stop.stopping()) {
@@ -209,9 +234,31 @@ void on_page_error(scanner_pointer self, const caf::error& err) {
     return;
   }
   ++st.n.errors;
-  stage_log(
-    self, "deal page " + std::to_string(st.cursor.page()) + ": " + render(err));
-  finish_pass(self, false);
+  auto what = "deal page " + std::to_string(st.cursor.page()) + ": "
+    + render(err);
+  ++st.page_failures;
+  if (st.stop.stopping() || !retryable(err)
+      || st.page_failures >= st.cfg.page_attempts) {
+    stage_log(self, what + "; the pass ends incomplete");
+    finish_pass(self, false);
+    return;
+  }
+  auto delay = page_backoff(st.cfg, st.page_failures);
+  ++st.n.page_retries;
+  stage_log(self,
+            what + "; again in " + caf::deep_to_string(delay) + " (attempt "
+              + std::to_string(st.page_failures + 1) + " of "
+              + std::to_string(st.cfg.page_attempts) + ")");
+  st.phase = scan_phase::backing_off;
+  self->delayed_send(self, delay, atom::retry_v, page_retry_ticket);
+  settle_stop(self);
+}
+
+/// backing_off -> acquiring: the backoff is over; the page costs tokens
+/// again like any request.
+void on_backoff_over(scanner_pointer self) {
+  if (self->state.phase == scan_phase::backing_off)
+    next_page(self);
 }
 
 /// acquiring -> fetching, or (after stop) the grant is released.
@@ -277,6 +324,7 @@ void start_pass(scanner_pointer self) {
     return;
   }
   ++st.n.passes;
+  st.page_failures = 0;
   st.cursor.begin_pass();
   next_page(self);
 }
@@ -327,12 +375,14 @@ void start(scanner_pointer self) {
       });
 }
 
-/// The `stop` handler: a pass waiting for tokens ends at once (its grant
-/// is released when it comes); a page in flight is awaited.
+/// The `stop` handler: a pass waiting for tokens (its grant is released
+/// when it comes) or for a failed page's backoff ends at once; a page in
+/// flight is awaited.
 caf::result<caf::ok_atom> on_stop(scanner_pointer self) {
   auto& st = self->state;
   auto rp = request_stop(self);
-  if (st.phase == scan_phase::acquiring) {
+  if (st.phase == scan_phase::acquiring
+      || st.phase == scan_phase::backing_off) {
     st.cursor.finish_pass(false);
     st.phase = scan_phase::idle;
   }
@@ -355,6 +405,7 @@ caf::settings to_settings(scanner_pointer self) {
   put("already-stored", st.n.already_stored);
   put("resumed", st.n.resumed);
   put("errors", st.n.errors);
+  put("page-retries", st.n.page_retries);
   put("peek-backlog", st.backlog);
   xs.emplace("scanning", st.scanning());
   xs.emplace("phase", std::string{to_string(st.phase)});
@@ -387,7 +438,12 @@ scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
       self->state.backlog = 0;
       start_pass(self);
     },
-    [self](atom::retry, uint64_t ticket) { on_retry(self, ticket); },
+    [self](atom::retry, uint64_t ticket) {
+      if (ticket == page_retry_ticket)
+        on_backoff_over(self);
+      else
+        on_retry(self, ticket);
+    },
     [self](atom::stop) { return on_stop(self); },
     [self](atom::status) { return to_settings(self); },
   };

@@ -5,6 +5,9 @@
 // no lower price, tracks the rest with storage and hands it to the
 // peek-filter oldest first. At start it hands on again what the previous
 // run tracked but did not finish (storage keeps those positions durably).
+// A failed page is asked for again after a growing backoff, through TOKEN
+// like any request; the pass keeps the pages it read, so a fault costs one
+// page, not the pass.
 
 #pragma once
 
@@ -27,6 +30,12 @@ struct scanner_config {
   caf::timespan interval = defaults::scan::interval;
   /// Do not scan while the peek-filter holds more than this many.
   uint64_t max_backlog = defaults::scan::max_backlog;
+  /// Attempts per /deal page before the pass ends incomplete.
+  int32_t page_attempts = defaults::scan::page_attempts;
+  /// The wait before a failed page is asked for again, doubling per
+  /// failure of the same page up to `page_backoff_max`.
+  caf::timespan page_backoff = defaults::scan::page_backoff;
+  caf::timespan page_backoff_max = defaults::scan::page_backoff_max;
 };
 
 /// Reads keepa.scan.* (query-file, interval, max-backlog); loads the query.
@@ -44,6 +53,8 @@ struct scanner_counters {
   uint64_t already_stored = 0;
   uint64_t resumed = 0;
   uint64_t errors = 0;
+  /// Failed pages asked for again.
+  uint64_t page_retries = 0;
 };
 
 /// What the SCANNER is doing. A pass is `acquiring` and `fetching` in
@@ -59,6 +70,9 @@ enum class scan_phase : uint8_t {
   acquiring,
   /// In a pass: a page request in flight.
   fetching,
+  /// In a pass: the page failed; asked for again after a backoff (the
+  /// pages read so far stay in the pass).
+  backing_off,
 };
 
 /// @relates scan_phase
@@ -77,11 +91,14 @@ struct scanner_state {
   /// The peek-filter's queue as it answered the last offer or backlog
   /// request (0 once it reported `drained`).
   uint64_t backlog = 0;
+  /// Failed attempts at the page the pass asks for next.
+  int32_t page_failures = 0;
   scanner_counters n;
 
   /// A pass is under way.
   bool scanning() const {
-    return phase == scan_phase::acquiring || phase == scan_phase::fetching;
+    return phase == scan_phase::acquiring || phase == scan_phase::fetching
+      || phase == scan_phase::backing_off;
   }
 
   /// No page request in flight and no answer from TOKEN outstanding.

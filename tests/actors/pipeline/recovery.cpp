@@ -163,3 +163,30 @@ TEST_CASE("every fault of keepa-sim at once: the run completes and the grant "
         == ts.totals.settled_grants + ts.totals.released_grants);
   CHECK(ts.totals.expired_grants == 0);
 }
+
+TEST_CASE("faults on 17 % of requests: a failed page costs that page, not "
+          "the pass; the first pass completes and deals are stored within "
+          "180 s",
+          "[pipeline][faults]") {
+  auto opts = busy_feed(100);
+  // 17 % of all requests fail; malformed and truncated answers (10 %)
+  // reach the scanner, the others the client retries under the same grant.
+  opts.rate_5xx = 0.03;
+  opts.rate_timeout = 0.02;
+  opts.rate_reset = 0.02;
+  opts.rate_malformed = 0.05;
+  opts.rate_truncated = 0.05;
+  harness f{opts, "faults-17", std::chrono::minutes{5}};
+  f.run_for(std::chrono::seconds{180});
+  auto scanner = f.status(caf::actor_cast<status_client_actor>(f.h.scanner));
+  auto stored = f.deal_count();
+  WARN("faults 17 %, 180 s: stored " << stored << " deals; scanner "
+                                     << caf::deep_to_string(scanner));
+  // Pages failed, and still the first pass read the whole feed and handed
+  // every deal of it on.
+  CHECK(get_int(scanner, "errors") > 0);
+  CHECK(get_int(scanner, "pages") > 20);
+  CHECK(get_int(scanner, "seen") > 3000);
+  CHECK(get_int(scanner, "candidates") == get_int(scanner, "seen"));
+  CHECK(stored > 0);
+}

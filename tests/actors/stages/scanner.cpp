@@ -217,12 +217,68 @@ TEST_CASE_METHOD(scanner_fixture,
 }
 
 TEST_CASE_METHOD(scanner_fixture,
-                 "scanner: an interrupted pass hands on nothing and the next "
-                 "pass reads it again",
-                 "[pipeline][scanner]") {
+                 "scanner: a failed page is asked for again after a growing "
+                 "backoff, through TOKEN, and the pass keeps the pages it "
+                 "read",
+                 "[pipeline][scanner][page-retry]") {
   db().watermark = feed_position{1000, "m1000"};
   list(1200, 300);
-  int failures = 1;
+  int failures = 2;
+  auto serve = keepa().deals;
+  keepa().deals = [&, serve](const deal_query& q) -> caf::expected<deal_page> {
+    if (q.page == 1 && failures-- > 0)
+      return caf::make_error(ec::malformed_answer, "page 1");
+    return serve(q);
+  };
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  auto pages = [&] {
+    std::string out;
+    for (auto& q : keepa().deal_queries)
+      out += std::to_string(q.page);
+    return out;
+  };
+  CHECK(pages() == "01");
+  CHECK(st.phase == scan_phase::backing_off);
+  CHECK(st.scanning());
+  CHECK(peeks().offers.empty());
+  CHECK(st.n.errors == 1);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0]
+        == "scanner: deal page 1: malformed_answer: page 1; again in 2s "
+           "(attempt 2 of 6)");
+  // Not before the backoff: no spinning.
+  advance(cfg.page_backoff - 1ms);
+  CHECK(pages() == "01");
+  advance(1ms);
+  CHECK(pages() == "011");
+  // Failed again: the backoff doubles.
+  advance(2 * cfg.page_backoff - 1ms);
+  CHECK(pages() == "011");
+  advance(1ms);
+  CHECK(pages() == "0111");
+  // Page 1 came; page 0 was not read again, and the pass is complete.
+  CHECK_FALSE(st.scanning());
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(peeks().offers[0].size() == 201);
+  CHECK(oldest_first(peeks().offers[0]));
+  CHECK(st.n.page_retries == 2);
+  CHECK(st.n.errors == 2);
+  // Every attempt was paid for with its own grant.
+  CHECK(tokens().acquires.size() == 4);
+  CHECK(keepa().deal_queries[1].grant_id != keepa().deal_queries[2].grant_id);
+  CHECK(st.cursor.upto() == (feed_position{1200, "m1200"}));
+}
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a page that fails every attempt ends the pass "
+                 "incomplete; the next pass reads it again",
+                 "[pipeline][scanner][page-retry]") {
+  db().watermark = feed_position{1000, "m1000"};
+  list(1200, 300);
+  cfg.page_attempts = 3;
+  int failures = 3;
   auto serve = keepa().deals;
   keepa().deals = [&, serve](const deal_query& q) -> caf::expected<deal_page> {
     if (q.page == 1 && failures-- > 0)
@@ -232,17 +288,52 @@ TEST_CASE_METHOD(scanner_fixture,
   auto s = spawn();
   sched.run();
   auto& st = state_of<scanner_state>(s);
-  CHECK(keepa().deal_queries.size() == 2);
+  advance(cfg.page_backoff);
+  advance(2 * cfg.page_backoff);
+  CHECK(keepa().deal_queries.size() == 4);
+  CHECK(st.phase == scan_phase::idle);
   CHECK(peeks().offers.empty());
   CHECK(db().tracked.empty());
-  CHECK(st.n.errors == 1);
+  CHECK(st.n.errors == 3);
+  CHECK(st.n.page_retries == 2);
   CHECK(st.cursor.upto() == (feed_position{1000, "m1000"}));
-  advance(5min);
-  REQUIRE(keepa().deal_queries.size() == 4);
-  CHECK(keepa().deal_queries[2].page == 0);
+  // The next interval reads the pass again from page 0.
+  advance(cfg.interval);
+  REQUIRE(keepa().deal_queries.size() == 6);
+  CHECK(keepa().deal_queries[4].page == 0);
   REQUIRE(peeks().offers.size() == 1);
   CHECK(peeks().offers[0].size() == 201);
   CHECK(st.cursor.upto() == (feed_position{1200, "m1200"}));
+}
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a rejected request is not asked again; a stop "
+                 "during a page's backoff ends the pass at once",
+                 "[pipeline][scanner][page-retry]") {
+  list(1200, 10);
+  auto rejected = GENERATE(true, false);
+  auto serve = keepa().deals;
+  keepa().deals = [&, serve](const deal_query&) -> caf::expected<deal_page> {
+    if (rejected)
+      return caf::make_error(ec::request_rejected, "bad selection");
+    return caf::make_error(ec::server_error, "HTTP 500");
+  };
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  if (rejected) {
+    CHECK(st.phase == scan_phase::idle);
+    CHECK(st.n.page_retries == 0);
+  } else {
+    CHECK(st.phase == scan_phase::backing_off);
+    send_stop(s);
+    CHECK(stop_answered());
+    CHECK(st.phase == scan_phase::idle);
+    advance(cfg.page_backoff_max);
+  }
+  CHECK(keepa().deal_queries.size() == 1);
+  CHECK(tokens().acquires.size() == 1);
+  CHECK(peeks().offers.empty());
 }
 
 TEST_CASE_METHOD(scanner_fixture,
