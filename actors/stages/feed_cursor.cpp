@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "storage/asin.hpp"
+
 namespace keepa {
 
 feed_cursor::feed_cursor(int32_t max_pages) : max_pages_(max_pages) {
@@ -57,6 +59,10 @@ feed_cursor::page_result feed_cursor::take_page(std::vector<deal> deals) {
       }
       if (upto_minute_.count(pos) != 0)
         continue;
+    }
+    if (!db::valid_asin(d.asin)) {
+      r.invalid.push_back(std::move(d.asin));
+      continue;
     }
     ++r.seen;
     if (!pass_seen_.insert(pos).second || resumed_.count(pos) != 0) {

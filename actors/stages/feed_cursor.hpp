@@ -7,7 +7,9 @@
 // later in the floor's minute sorts below the floor by its ASIN and is still
 // new, so the cursor remembers the positions it handed on in that minute and
 // lets the others through. Pages overlap when the feed moves during a pass:
-// a position seen twice in a pass is a duplicate. A pass hands on what it
+// a position seen twice in a pass is a duplicate. A deal whose ASIN storage
+// would refuse (db::valid_asin) is left out alone, and its page still counts
+// as full. A pass hands on what it
 // found only once it is complete, oldest first; an incomplete one (a page
 // that failed every attempt, a stop) hands on nothing and the next pass reads
 // its pages again, so the watermark never passes a page not yet read. Positions
@@ -19,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "messages/keepa.hpp"
@@ -48,6 +51,8 @@ public:
     size_t duplicates = 0;
     /// New deals this page added to the pass.
     size_t fresh = 0;
+    /// ASINs storage would refuse (db::valid_asin): skipped, each alone.
+    std::vector<std::string> invalid;
     /// The page went below the floor's minute: older pages hold nothing new.
     bool reached = false;
     /// No page follows in this pass: the floor, the end of the feed (a

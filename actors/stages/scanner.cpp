@@ -16,6 +16,7 @@
 #include "actors/client/costs.hpp"
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
+#include "storage/asin.hpp"
 
 namespace keepa {
 
@@ -197,9 +198,16 @@ void on_page(scanner_pointer self, deal_page& page) {
   auto& st = self->state;
   ++st.n.pages;
   st.page_failures = 0;
+  auto number = st.cursor.page();
   auto r = st.cursor.take_page(std::move(page.deals));
   st.n.seen += r.seen;
   st.n.duplicates += r.duplicates;
+  st.n.invalid += r.invalid.size();
+  for (auto& x : r.invalid)
+    stage_log(self,
+              "deal page " + std::to_string(number)
+                + ": skipped a deal with an invalid ASIN \""
+                + db::printable_asin(x) + "\"");
   if (r.last || st.stop.stopping()) {
     finish_pass(self, !st.stop.stopping());
     return;
@@ -404,6 +412,7 @@ caf::settings to_settings(scanner_pointer self) {
   put("remembered", st.n.remembered);
   put("already-stored", st.n.already_stored);
   put("resumed", st.n.resumed);
+  put("invalid", st.n.invalid);
   put("errors", st.n.errors);
   put("page-retries", st.n.page_retries);
   put("peek-backlog", st.backlog);

@@ -52,6 +52,8 @@ struct scanner_counters {
   uint64_t remembered = 0;
   uint64_t already_stored = 0;
   uint64_t resumed = 0;
+  /// Deals skipped for an ASIN storage would refuse.
+  uint64_t invalid = 0;
   uint64_t errors = 0;
   /// Failed pages asked for again.
   uint64_t page_retries = 0;

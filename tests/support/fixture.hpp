@@ -5,8 +5,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+#include <utility>
 
 #include <caf/actor_system.hpp>
+#include <caf/after.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -45,6 +48,19 @@ struct deterministic_fixture {
   void advance(caf::timespan d) {
     sched.advance_time(d);
     sched.run();
+  }
+
+  /// Sends `xs` to `a`, runs what is due now and returns the answer, or
+  /// nothing if `a` answered nothing of type `T` (virtual time stands still).
+  template<class T, class Handle, class... Ts>
+  std::optional<T> ask(const Handle& a, Ts&&... xs) {
+    caf::scoped_actor self{sys};
+    self->send(a, std::forward<Ts>(xs)...);
+    sched.run();
+    std::optional<T> result;
+    self->receive([&](T& x) { result = std::move(x); },
+                  caf::after(std::chrono::seconds{0}) >> [] {});
+    return result;
   }
 
   /// Runs until virtual time reaches `end`, jumping from one pending timeout

@@ -178,7 +178,7 @@ TEST_CASE("faults on 17 % of requests: a failed page costs that page, not "
   opts.rate_truncated = 0.05;
   harness f{opts, "faults-17", std::chrono::minutes{5}};
   f.run_for(std::chrono::seconds{180});
-  auto scanner = f.status(caf::actor_cast<status_client_actor>(f.h.scanner));
+  auto scanner = f.status_of(f.h.scanner);
   auto stored = f.deal_count();
   WARN("faults 17 %, 180 s: stored " << stored << " deals; scanner "
                                      << caf::deep_to_string(scanner));

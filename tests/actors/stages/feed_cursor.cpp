@@ -206,3 +206,29 @@ TEST_CASE("feed cursor: positions resumed from the previous run are not "
   c.begin_pass();
   CHECK(c.take_page({at_minute(1005, "R3")}).fresh == 1);
 }
+
+TEST_CASE("feed cursor: a deal with an invalid ASIN is left out of the pass "
+          "alone; its full page still leads to the next one",
+          "[pipeline][feed_cursor]") {
+  feed_cursor c{67};
+  c.start(feed_position{});
+  c.begin_pass();
+  auto page0 = minutes_down(1300, 150);
+  page0[10].asin = "bad asin";
+  page0[20].asin = "";
+  auto r = c.take_page(page0);
+  CHECK(r.invalid == std::vector<std::string>{"bad asin", ""});
+  CHECK(r.seen == 148);
+  CHECK(r.fresh == 148);
+  CHECK_FALSE(r.last);
+  CHECK(c.page() == 1);
+  r = c.take_page(minutes_down(1150, 5));
+  CHECK(r.last);
+  CHECK(r.invalid.empty());
+  auto found = c.finish_pass(true);
+  CHECK(found.size() == 153);
+  CHECK(std::none_of(found.begin(), found.end(), [](const deal& d) {
+    return d.asin == "bad asin" || d.asin.empty();
+  }));
+  CHECK(c.upto() == (feed_position{1300, "m1300"}));
+}

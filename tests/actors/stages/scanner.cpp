@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
 #include <catch2/catch.hpp>
 
@@ -47,6 +48,25 @@ struct scanner_fixture : stage_fixture {
 
   peek_stand_in_state& peeks() {
     return state_of<peek_stand_in_state>(peek);
+  }
+
+  /// Page `page` fails `n` times with `code` before it is served.
+  void fail_page(int32_t page, int n, ec code) {
+    auto serve = keepa().deals;
+    auto left = std::make_shared<int>(n);
+    keepa().deals = [=](const deal_query& q) -> caf::expected<deal_page> {
+      if (q.page == page && (*left)-- > 0)
+        return caf::make_error(code, "page " + std::to_string(page));
+      return serve(q);
+    };
+  }
+
+  /// The pages asked for so far, in order ("0111").
+  std::string pages() {
+    std::string out;
+    for (auto& q : keepa().deal_queries)
+      out += std::to_string(q.page);
+    return out;
   }
 
   /// Puts `n` deals, one a minute from `newest` down, behind what the feed
@@ -98,19 +118,9 @@ struct durable_scanner_fixture : scanner_fixture {
 
   template<class T, class... Ts>
   T ask_db(Ts&&... xs) {
-    caf::scoped_actor self{sys};
-    self->send(db_actor, std::forward<Ts>(xs)...);
-    sched.run();
-    T result{};
-    bool answered = false;
-    self->receive(
-      [&](T& x) {
-        result = std::move(x);
-        answered = true;
-      },
-      caf::after(std::chrono::seconds{0}) >> [] {});
-    REQUIRE(answered);
-    return result;
+    auto result = ask<T>(db_actor, std::forward<Ts>(xs)...);
+    REQUIRE(result);
+    return std::move(*result);
   }
 
   /// What the peek-filter and committer do once a position is finished.
@@ -223,22 +233,10 @@ TEST_CASE_METHOD(scanner_fixture,
                  "[pipeline][scanner][page-retry]") {
   db().watermark = feed_position{1000, "m1000"};
   list(1200, 300);
-  int failures = 2;
-  auto serve = keepa().deals;
-  keepa().deals = [&, serve](const deal_query& q) -> caf::expected<deal_page> {
-    if (q.page == 1 && failures-- > 0)
-      return caf::make_error(ec::malformed_answer, "page 1");
-    return serve(q);
-  };
+  fail_page(1, 2, ec::malformed_answer);
   auto s = spawn();
   sched.run();
   auto& st = state_of<scanner_state>(s);
-  auto pages = [&] {
-    std::string out;
-    for (auto& q : keepa().deal_queries)
-      out += std::to_string(q.page);
-    return out;
-  };
   CHECK(pages() == "01");
   CHECK(st.phase == scan_phase::backing_off);
   CHECK(st.scanning());
@@ -278,19 +276,13 @@ TEST_CASE_METHOD(scanner_fixture,
   db().watermark = feed_position{1000, "m1000"};
   list(1200, 300);
   cfg.page_attempts = 3;
-  int failures = 3;
-  auto serve = keepa().deals;
-  keepa().deals = [&, serve](const deal_query& q) -> caf::expected<deal_page> {
-    if (q.page == 1 && failures-- > 0)
-      return caf::make_error(ec::server_error, "page 1");
-    return serve(q);
-  };
+  fail_page(1, 3, ec::server_error);
   auto s = spawn();
   sched.run();
   auto& st = state_of<scanner_state>(s);
   advance(cfg.page_backoff);
   advance(2 * cfg.page_backoff);
-  CHECK(keepa().deal_queries.size() == 4);
+  CHECK(pages() == "0111");
   CHECK(st.phase == scan_phase::idle);
   CHECK(peeks().offers.empty());
   CHECK(db().tracked.empty());
@@ -299,8 +291,7 @@ TEST_CASE_METHOD(scanner_fixture,
   CHECK(st.cursor.upto() == (feed_position{1000, "m1000"}));
   // The next interval reads the pass again from page 0.
   advance(cfg.interval);
-  REQUIRE(keepa().deal_queries.size() == 6);
-  CHECK(keepa().deal_queries[4].page == 0);
+  CHECK(pages() == "011101");
   REQUIRE(peeks().offers.size() == 1);
   CHECK(peeks().offers[0].size() == 201);
   CHECK(st.cursor.upto() == (feed_position{1200, "m1200"}));
@@ -436,4 +427,28 @@ TEST_CASE_METHOD(durable_scanner_fixture,
   CHECK(std::count(pending.begin(), pending.end(),
                    feed_position{1000, "B000000001"})
         == 1);
+}
+
+TEST_CASE_METHOD(durable_scanner_fixture,
+                 "scanner: a deal with a malformed ASIN is skipped, counted "
+                 "and logged; storage tracks the valid ones of the pass and "
+                 "they are handed on",
+                 "[pipeline][scanner][durable]") {
+  feed = {feed_deal(1002, "B000000002"), feed_deal(1001, "B00\xff\xfe 0;1"),
+          feed_deal(1000, "B000000001"), feed_deal(1000, "")};
+  advance(cfg.interval);
+  auto& st = state_of<scanner_state>(s);
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(asins(peeks().offers[0]) == "B000000001 B000000002");
+  auto pending = ask_db<std::vector<feed_position>>(atom::pending_v);
+  CHECK(pending
+        == (std::vector<feed_position>{{1000, "B000000001"},
+                                       {1002, "B000000002"}}));
+  CHECK(st.n.invalid == 2);
+  CHECK(st.n.errors == 0);
+  std::string lines;
+  for (auto& x : log)
+    lines += x + "\n";
+  CHECK(lines.find(R"(invalid ASIN "B00\xff\xfe 0;1")") != std::string::npos);
+  CHECK(lines.find(R"(invalid ASIN "")") != std::string::npos);
 }
