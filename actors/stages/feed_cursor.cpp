@@ -32,6 +32,8 @@ std::vector<deal> feed_cursor::resume(const std::vector<feed_position>& xs) {
 void feed_cursor::begin_pass() {
   page_ = 0;
   pass_floor_ = upto_;
+  pass_had_upto_ = has_upto_;
+  pass_floor_minute_ = upto_minute_;
   pass_newest_ = upto_;
   pass_seen_.clear();
   pass_fresh_.clear();
@@ -100,6 +102,12 @@ std::vector<deal> feed_cursor::finish_pass(bool complete) {
       upto_minute_.insert(position_of(d));
   std::reverse(found.begin(), found.end());
   return found;
+}
+
+void feed_cursor::rewind_pass() {
+  upto_ = pass_floor_;
+  has_upto_ = pass_had_upto_;
+  upto_minute_ = pass_floor_minute_;
 }
 
 } // namespace keepa

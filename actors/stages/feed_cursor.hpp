@@ -87,6 +87,11 @@ public:
   /// incomplete one returns nothing and moves nothing.
   std::vector<deal> finish_pass(bool complete);
 
+  /// Moves the cursor back to where the last complete pass began: what it
+  /// found could not be handed on (storage did not track it), so the next
+  /// pass reads it again. Call it before the next pass begins.
+  void rewind_pass();
+
   // -- inspectors -------------------------------------------------------------
 
   /// The newest position handed on (or the watermark at start).
@@ -117,6 +122,9 @@ private:
   std::set<feed_position> upto_minute_;
   /// `upto_` when the pass began: the pass stops before its minute.
   feed_position pass_floor_;
+  /// `has_upto_` and `upto_minute_` when the pass began (for rewind_pass).
+  bool pass_had_upto_ = false;
+  std::set<feed_position> pass_floor_minute_;
   feed_position pass_newest_;
   /// Positions seen in this pass.
   std::set<feed_position> pass_seen_;

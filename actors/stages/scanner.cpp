@@ -56,6 +56,7 @@ const char* to_string(scan_phase x) {
     case scan_phase::acquiring: return "acquiring";
     case scan_phase::fetching: return "fetching";
     case scan_phase::backing_off: return "backing-off";
+    case scan_phase::handing_on: return "handing-on";
   }
   return "?";
 }
@@ -127,6 +128,18 @@ void storage_failed(scanner_pointer self, const caf::error& err) {
   stage_log(self, "storage: " + render(err));
 }
 
+/// handing_on -> idle: the pass went on (`tracked`), or STORAGE failed and
+/// the next pass reads it again.
+void handed_on(scanner_pointer self, bool tracked) {
+  auto& st = self->state;
+  if (!tracked) {
+    st.cursor.rewind_pass();
+    stage_log(self, "the pass was not tracked; the next pass reads it again");
+  }
+  st.phase = scan_phase::idle;
+  settle_stop(self);
+}
+
 /// Stores the free rejections and offers the candidates.
 void send_on(scanner_pointer self, sorted_out x) {
   auto& st = self->state;
@@ -148,18 +161,25 @@ void track(scanner_pointer self, sorted_out x) {
   self
     ->request(self->state.ctx.storage, caf::infinite, atom::track_v,
               std::move(tracked))
-    .then([self,
-           x{std::move(x)}](uint64_t) mutable { send_on(self, std::move(x)); },
-          [self](caf::error& err) { storage_failed(self, err); });
+    .then(
+      [self, x{std::move(x)}](uint64_t) mutable {
+        send_on(self, std::move(x));
+        handed_on(self, true);
+      },
+      [self](caf::error& err) {
+        storage_failed(self, err);
+        handed_on(self, false);
+      });
 }
 
-/// Sorts out what a complete pass found (oldest first) by what storage
-/// knows of it, tracks it, then stores the free rejections and offers the
-/// candidates.
+/// idle -> handing_on: sorts out what a complete pass found (oldest first)
+/// by what storage knows of it, tracks it, then stores the free rejections
+/// and offers the candidates.
 void hand_on(scanner_pointer self, std::vector<deal> fresh) {
   auto& st = self->state;
   if (fresh.empty())
     return;
+  st.phase = scan_phase::handing_on;
   std::vector<std::string> asins;
   for (auto& d : fresh)
     asins.push_back(d.asin);
@@ -168,15 +188,18 @@ void hand_on(scanner_pointer self, std::vector<deal> fresh) {
       [self, fresh{std::move(fresh)}](std::vector<asin_memory>& mem) mutable {
         track(self, sort_out(self, std::move(fresh), mem));
       },
-      [self](caf::error& err) { storage_failed(self, err); });
+      [self](caf::error& err) {
+        storage_failed(self, err);
+        handed_on(self, false);
+      });
 }
 
 // -- transitions --------------------------------------------------------------
 
-/// Ends the pass (-> idle). A `complete` one (it reached its floor, the end
-/// of the feed or the page limit) hands on what it found, oldest first; an
-/// incomplete one (an error, a stop) drops it, and the next pass fetches it
-/// again.
+/// Ends the pass (-> idle, or handing_on). A `complete` one (it reached its
+/// floor, the end of the feed or the page limit) hands on what it found,
+/// oldest first; an incomplete one (a page that failed every attempt, a
+/// stop) drops it, and the next pass fetches it again.
 void finish_pass(scanner_pointer self, bool complete) {
   auto& st = self->state;
   st.phase = scan_phase::idle;

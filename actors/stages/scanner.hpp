@@ -75,6 +75,9 @@ enum class scan_phase : uint8_t {
   /// In a pass: the page failed; asked for again after a backoff (the
   /// pages read so far stay in the pass).
   backing_off,
+  /// The pass is complete: asking STORAGE what it knows of the deals and
+  /// tracking them; they go on once tracked.
+  handing_on,
 };
 
 /// @relates scan_phase
@@ -103,9 +106,11 @@ struct scanner_state {
       || phase == scan_phase::backing_off;
   }
 
-  /// No page request in flight and no answer from TOKEN outstanding.
+  /// No page request in flight, no pass being handed on and no answer
+  /// from TOKEN outstanding.
   bool stoppable() const {
-    return phase != scan_phase::fetching && gate.settled();
+    return phase != scan_phase::fetching && phase != scan_phase::handing_on
+      && gate.settled();
   }
 
   /// TOKEN refused the page: the pass ends incomplete.

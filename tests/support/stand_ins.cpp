@@ -129,7 +129,10 @@ storage_actor::behavior_type storage_stand_in(storage_stand_in_actor self) {
       self->state.upserts.push_back(std::move(b));
       return ack;
     },
-    [self](atom::track, std::vector<feed_position>& xs) {
+    [self](atom::track,
+           std::vector<feed_position>& xs) -> caf::result<uint64_t> {
+      if (self->state.track_error)
+        return self->state.track_error;
       self->state.tracked.push_back(xs);
       return static_cast<uint64_t>(xs.size());
     },

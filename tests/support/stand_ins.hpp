@@ -118,6 +118,8 @@ struct storage_stand_in_state {
   std::deque<std::vector<deal_record>> stalest;
   /// Answer to `expire`.
   uint64_t expire_count = 0;
+  /// While set, `track` answers this error and tracks nothing.
+  caf::error track_error;
 
   std::vector<upsert_batch> upserts;
   std::vector<std::vector<feed_position>> tracked;

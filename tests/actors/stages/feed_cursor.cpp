@@ -232,3 +232,25 @@ TEST_CASE("feed cursor: a deal with an invalid ASIN is left out of the pass "
   }));
   CHECK(c.upto() == (feed_position{1300, "m1300"}));
 }
+
+TEST_CASE("feed cursor: a pass that was not handed on is rewound and read "
+          "again by the next one",
+          "[pipeline][feed_cursor]") {
+  feed_cursor c{67};
+  c.start(feed_position{1000, "m1000"});
+  auto feed = minutes_down(1010, 20);
+  // m1001..m1010, and m1000 again: after a start the cursor does not know
+  // what went on in the watermark's minute.
+  CHECK(pass(c, {feed}).size() == 11);
+  CHECK(c.upto() == (feed_position{1010, "m1010"}));
+  // One more book in minute 1010 and a newer one; storage refuses them.
+  feed.insert(feed.begin(), at_minute(1010, "a"));
+  feed.insert(feed.begin(), at_minute(1011, "m1011"));
+  CHECK(positions(pass(c, {feed})) == "1010:a 1011:m1011");
+  c.rewind_pass();
+  CHECK(c.upto() == (feed_position{1010, "m1010"}));
+  // The next pass finds them again, and only them.
+  CHECK(positions(pass(c, {feed})) == "1010:a 1011:m1011");
+  CHECK(c.upto() == (feed_position{1011, "m1011"}));
+  CHECK(pass(c, {feed}).empty());
+}

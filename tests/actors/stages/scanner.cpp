@@ -270,6 +270,32 @@ TEST_CASE_METHOD(scanner_fixture,
 }
 
 TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a pass that storage does not track is not handed "
+                 "on, and the next pass reads it again",
+                 "[pipeline][scanner]") {
+  db().watermark = feed_position{1000, "m1000"};
+  list(1200, 300);
+  db().track_error = caf::make_error(ec::storage_error, "disk full");
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  CHECK(pages() == "01");
+  CHECK(peeks().offers.empty());
+  CHECK(st.n.errors == 1);
+  CHECK(st.phase == scan_phase::idle);
+  // Storage is back: the next pass reads the same deals again and hands
+  // them on.
+  db().track_error = caf::error{};
+  advance(cfg.interval);
+  CHECK(pages() == "0101");
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(peeks().offers[0].size() == 201);
+  REQUIRE(db().tracked.size() == 1);
+  CHECK(db().tracked[0].size() == 201);
+  CHECK(st.cursor.upto() == (feed_position{1200, "m1200"}));
+}
+
+TEST_CASE_METHOD(scanner_fixture,
                  "scanner: a page that fails every attempt ends the pass "
                  "incomplete; the next pass reads it again",
                  "[pipeline][scanner][page-retry]") {
