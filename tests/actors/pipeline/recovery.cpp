@@ -180,7 +180,8 @@ TEST_CASE("faults on 17 % of requests: a failed page costs that page, not "
   f.run_for(std::chrono::seconds{180});
   auto scanner = f.status_of(f.h.scanner);
   auto stored = f.deal_count();
-  WARN("faults 17 %, 180 s: stored " << stored << " deals; scanner "
+  WARN("faults 17 %, 180 s: stored " << stored << " deals; " << f.summary()
+                                     << "; scanner "
                                      << caf::deep_to_string(scanner));
   // Pages failed, and still the first pass read the whole feed and handed
   // every deal of it on.
