@@ -1,6 +1,7 @@
 #include "config/api_key.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,10 @@ std::string trim(const std::string& x) {
 caf::expected<std::string> load_api_key(const std::string& key_file) {
   if (auto* env = std::getenv("KEEPA_API_KEY"); env != nullptr && *env != 0) {
     auto key = trim(env);
+    if (key.find_first_of(" \t\r\n") != std::string::npos)
+      return caf::make_error(ec::missing_key,
+                             "KEEPA_API_KEY holds whitespace inside the key "
+                             "(key not shown)");
     if (!key.empty())
       return key;
   }
@@ -34,6 +39,14 @@ caf::expected<std::string> load_api_key(const std::string& key_file) {
 }
 
 caf::expected<std::string> read_api_key_file(const std::string& key_file) {
+  std::error_code fs_err;
+  auto kind = std::filesystem::status(key_file, fs_err).type();
+  if (kind == std::filesystem::file_type::directory)
+    return caf::make_error(ec::missing_key,
+                           "key file " + key_file + " is a directory");
+  if (!fs_err && kind != std::filesystem::file_type::regular)
+    return caf::make_error(ec::missing_key,
+                           "key file " + key_file + " is not a regular file");
   std::ifstream in{key_file};
   if (!in)
     return caf::make_error(ec::missing_key, "cannot read key file " + key_file);

@@ -73,6 +73,9 @@ constexpr const char* key_file = "";
 /// CA bundle for TLS verification; empty = the system's default.
 constexpr const char* ca_file = "";
 
+/// Allow http:// to a host that is not loopback (the key in cleartext).
+constexpr bool allow_insecure = false;
+
 /// Limit per transfer.
 constexpr auto timeout = std::chrono::seconds{120};
 

@@ -133,6 +133,10 @@ void add_client_options(caf::config_option_set& opts) {
                       with_default("CA bundle for TLS verification; none = "
                                    "the system's",
                                    ca_file))
+    .add<bool>("allow-insecure",
+               with_default("flag: allow http:// to a host that is not "
+                            "loopback, which sends the API key in cleartext",
+                            allow_insecure))
     .add<caf::timespan>("timeout", with_default("limit per transfer", timeout))
     .add<caf::timespan>("connect-timeout",
                         with_default("connect limit", connect_timeout))

@@ -67,6 +67,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.client.endpoint", "https://api.keepa.com"},
   {"keepa.client.key-file", "none"},
   {"keepa.client.ca-file", "none"},
+  {"keepa.client.allow-insecure", "false"},
   {"keepa.client.timeout", "120s"},
   {"keepa.client.connect-timeout", "30s"},
   {"keepa.client.max-answer-size", "67108864"},

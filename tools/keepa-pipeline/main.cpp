@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
   auto max_deals = caf::get_or(cfg, "keepa.max-deals", defaults::max_deals);
   auto every = caf::get_or(cfg, "keepa.status-every",
                            caf::timespan{defaults::status_every});
+  if (!settings->client.cleartext_host.empty())
+    std::cerr << "keepa-pipeline: WARNING: --keepa.client.allow-insecure: the "
+                 "API key goes in CLEARTEXT over http:// to "
+              << settings->client.cleartext_host
+              << "; anyone on the path can read and use it\n";
   bool tty = isatty(STDERR_FILENO) != 0;
   settings->log = [tty](const std::string& line) {
     std::cerr << (tty ? "\r\x1b[K" : "") << line << "\n";
