@@ -612,3 +612,54 @@ TEST_CASE("one peer cannot make the process allocate much", "[introspection]") {
   // The endpoint still answers its owner.
   CHECK(fetch_remote(p).doc["token"].IsObject());
 }
+
+TEST_CASE("the default token file lives in a directory only its owner may "
+          "enter",
+          "[introspection]") {
+  live_pipeline p;
+  auto runtime = p.dir / "runtime";
+  std::filesystem::create_directories(runtime / "keepa-pipeline");
+  auto* old = std::getenv("XDG_RUNTIME_DIR");
+  std::string saved = old != nullptr ? old : "";
+  ::setenv("XDG_RUNTIME_DIR", runtime.c_str(), 1);
+  introspection_options opts;
+  opts.http_port = 0;
+  {
+    // Others may enter: no token written, no endpoint served.
+    std::filesystem::permissions(runtime / "keepa-pipeline",
+                                 std::filesystem::perms::owner_all
+                                   | std::filesystem::perms::group_all
+                                   | std::filesystem::perms::others_all);
+    log_capture logs;
+    introspection_service svc{p.sys, p.h, opts, logs.sink()};
+    CHECK(svc.http_port() == 0);
+    CHECK(svc.token_file().empty());
+    auto lines = logs.snapshot();
+    REQUIRE(!lines.empty());
+    CHECK(lines[0].find("nobody else may access (mode 0700)")
+          != std::string::npos);
+  }
+  {
+    std::filesystem::permissions(runtime / "keepa-pipeline",
+                                 std::filesystem::perms::owner_all);
+    log_capture logs;
+    introspection_service svc{p.sys, p.h, opts, logs.sink()};
+    REQUIRE(svc.http_port() != 0);
+    CHECK(svc.token_file() == default_token_file(svc.http_port()));
+    CHECK(svc.token_file().find(runtime.string()) == 0);
+    struct stat st;
+    REQUIRE(::stat(svc.token_file().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto token = read_token_file(svc.token_file());
+    REQUIRE(token);
+    CHECK(token->size() == 64);
+    // Each run has its own token; stop() removes the file.
+    CHECK(*token != token_of(p));
+    svc.stop();
+    CHECK(!std::filesystem::exists(default_token_file(svc.http_port())));
+  }
+  if (old != nullptr)
+    ::setenv("XDG_RUNTIME_DIR", saved.c_str(), 1);
+  else
+    ::unsetenv("XDG_RUNTIME_DIR");
+}
