@@ -2,16 +2,13 @@
 // each program's --help and --long-help list every option of the registry
 // exactly once, with the registry's help text.
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -20,6 +17,7 @@
 #include <caf/config_option_set.hpp>
 
 #include "config/pipeline_config.hpp"
+#include "tests/support/run_program.hpp"
 
 using namespace keepa;
 
@@ -31,15 +29,7 @@ std::string str(caf::string_view x) {
 
 /// What a program prints on stdout and stderr.
 std::string run(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe{
-    popen((cmd + " 2>&1").c_str(), "r"), pclose};
-  REQUIRE(pipe);
-  std::string result;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe.get())) > 0)
-    result.append(buf, n);
-  return result;
+  return keepa::test::run_program(cmd).output;
 }
 
 /// The keepa.* options of a help text ("  --keepa.x=<type>  : text"):
@@ -95,31 +85,11 @@ TEST_CASE("keepa-pipeline, keepa-eta, keepa-bench and the token demo list "
 
 namespace {
 
-/// What one run of a program printed and how it ended.
-struct outcome {
-  int exit_code = -1;
-  std::string output;
-};
-
-/// Runs `cmd` (through sh and env, stdout and stderr together) with a 10 s
-/// bound:
-/// a configuration wrongly accepted makes keepa-pipeline run on, and the
-/// bound turns that into exit code 124.
-outcome run_bounded(const std::string& cmd) {
-  outcome result;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe{
-    popen(("timeout -s KILL 10 env " + cmd + " 2>&1").c_str(), "r"), nullptr};
-  REQUIRE(pipe);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe.get())) > 0)
-    result.output.append(buf, n);
-  auto status = pclose(pipe.release());
-  if (WIFEXITED(status))
-    result.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status))
-    result.exit_code = 128 + WTERMSIG(status);
-  return result;
+/// Runs `cmd` (through sh and env) with a 10 s bound: a configuration
+/// wrongly accepted makes keepa-pipeline run on, and the bound turns that
+/// into exit code 137.
+keepa::test::program_outcome run_bounded(const std::string& cmd) {
+  return keepa::test::run_program("timeout -s KILL 10 env " + cmd);
 }
 
 /// A scratch directory, removed afterwards.

@@ -8,9 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 
@@ -28,6 +30,7 @@
 #include "actors/pipeline/pipeline.hpp"
 #include "tests/support/loopback.hpp"
 #include "tests/support/refusing_port.hpp"
+#include "tests/support/run_program.hpp"
 #include "tools/keepa-pipeline/service.hpp"
 
 using namespace client_test;
@@ -662,4 +665,45 @@ TEST_CASE("the default token file lives in a directory only its owner may "
     ::setenv("XDG_RUNTIME_DIR", saved.c_str(), 1);
   else
     ::unsetenv("XDG_RUNTIME_DIR");
+}
+
+namespace {
+
+/// Exit code and output (stdout and stderr) of `cmd`, within 20 s.
+std::pair<int, std::string> run_status(const std::string& cmd) {
+  auto r = keepa::test::run_program("timeout -s KILL 20 " + cmd);
+  return {r.exit_code, r.output};
+}
+
+} // namespace
+
+TEST_CASE("keepa-status prints with the owner's token file, and refuses "
+          "without it",
+          "[introspection]") {
+  live_pipeline p;
+  p.await_committed(1);
+  auto base = std::string{KEEPA_STATUS_EXE}
+    + " --port=" + std::to_string(p.svc->http_port());
+  auto [code, out] = run_status(base + " --token-file=" + p.svc->token_file());
+  INFO(out);
+  CHECK(code == 0);
+  CHECK(out.find("token: balance") != std::string::npos);
+  CHECK(out.find("committer:") != std::string::npos);
+  auto json = run_status(base + " --json --token-file=" + p.svc->token_file());
+  CHECK(json.first == 0);
+  CHECK(json.second.rfind("{\"unix_ms\":", 0) == 0);
+  // Another token: refused by the endpoint.
+  auto wrong = (p.dir / "wrong.token").string();
+  std::ofstream{wrong} << std::string(64, '0') << "\n";
+  auto refused = run_status(base + " --token-file=" + wrong);
+  INFO(refused.second);
+  CHECK(refused.first == 1);
+  CHECK(refused.second.find("HTTP 401") != std::string::npos);
+  CHECK(refused.second.find("balance") == std::string::npos);
+  // No token file: nothing asked.
+  auto missing
+    = run_status(base + " --token-file=" + (p.dir / "none.token").string());
+  INFO(missing.second);
+  CHECK(missing.first == 2);
+  CHECK(missing.second.find("cannot read token file") != std::string::npos);
 }
