@@ -8,6 +8,8 @@
 
 #include <caf/expected.hpp>
 
+#include "messages/error.hpp"
+
 namespace keepa {
 
 /// Reads the key from KEEPA_API_KEY, else from `key_file` (see
@@ -18,5 +20,10 @@ caf::expected<std::string> load_api_key(const std::string& key_file);
 /// trimmed. Fails with ec::missing_key when the file is unreadable, empty
 /// or holds more than one word.
 caf::expected<std::string> read_api_key_file(const std::string& key_file);
+
+/// Reads one word from the regular file `path` (surrounding whitespace
+/// trimmed); errors say `what` and `path`, never the content, with `code`.
+caf::expected<std::string> read_secret_file(const std::string& path,
+                                            const std::string& what, ec code);
 
 } // namespace keepa

@@ -73,6 +73,9 @@ constexpr const char* key_file = "";
 /// CA bundle for TLS verification; empty = the system's default.
 constexpr const char* ca_file = "";
 
+/// Allow http:// to a host that is not loopback (the key in cleartext).
+constexpr bool allow_insecure = false;
+
 /// Limit per transfer.
 constexpr auto timeout = std::chrono::seconds{120};
 
@@ -244,14 +247,9 @@ constexpr int32_t min_profit = 500;
 
 } // namespace business
 
-// -- keepa.introspection.* and keepa.http.*: keepa-pipeline's endpoints
-// --------
+// -- keepa.http.*: keepa-pipeline's status endpoint ------------------------
 
 namespace introspection {
-
-/// Where INTROSPECTION is published for keepa-status; port 0 = off.
-constexpr const char* host = "127.0.0.1";
-constexpr uint16_t port = 4270;
 
 /// Bound for each status request an endpoint sends (not an option).
 constexpr auto ask_timeout = std::chrono::seconds{2};
@@ -260,9 +258,14 @@ constexpr auto ask_timeout = std::chrono::seconds{2};
 
 namespace http {
 
-/// Where /status and /metrics are served; port 0 = off.
+/// Where /status, /status.txt and /metrics are served; port 0 = off.
 constexpr const char* host = "127.0.0.1";
 constexpr uint16_t port = 4271;
+
+/// The file (mode 0600) that holds the per-run token every request must
+/// carry; empty = http-PORT.token in $XDG_RUNTIME_DIR/keepa-pipeline, else
+/// in ~/.keepa-pipeline (a directory of mode 0700).
+constexpr const char* token_file = "";
 
 } // namespace http
 

@@ -133,6 +133,10 @@ void add_client_options(caf::config_option_set& opts) {
                       with_default("CA bundle for TLS verification; none = "
                                    "the system's",
                                    ca_file))
+    .add<bool>("allow-insecure",
+               with_default("flag: allow http:// to a host that is not "
+                            "loopback, which sends the API key in cleartext",
+                            allow_insecure))
     .add<caf::timespan>("timeout", with_default("limit per transfer", timeout))
     .add<caf::timespan>("connect-timeout",
                         with_default("connect limit", connect_timeout))
@@ -253,24 +257,22 @@ void add_business_options(caf::config_option_set& opts) {
 }
 
 void add_introspection_options(caf::config_option_set& opts) {
-  caf::config_option_adder{opts, "keepa.introspection"}
-    .add<std::string>("host",
-                      with_default("keepa-pipeline: address keepa-status "
-                                   "connects to",
-                                   defaults::introspection::host))
-    .add<uint16_t>("port",
-                   with_default("keepa-pipeline: port keepa-status "
-                                "connects to, 0 = off",
-                                defaults::introspection::port));
   caf::config_option_adder{opts, "keepa.http"}
     .add<std::string>("host",
                       with_default("keepa-pipeline: address of /status and "
-                                   "/metrics",
+                                   "/metrics (keepa-status reads /status)",
                                    defaults::http::host))
     .add<uint16_t>("port",
                    with_default("keepa-pipeline: port of /status and "
                                 "/metrics, 0 = off",
-                                defaults::http::port));
+                                defaults::http::port))
+    .add<std::string>("token-file",
+                      with_default("keepa-pipeline: file (mode 0600) "
+                                   "receiving the token each request must "
+                                   "carry; none = http-PORT.token in "
+                                   "$XDG_RUNTIME_DIR/keepa-pipeline or "
+                                   "~/.keepa-pipeline",
+                                   defaults::http::token_file));
 }
 
 } // namespace

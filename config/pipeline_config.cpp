@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include <caf/config_option_adder.hpp>
 #include <caf/config_option_set.hpp>
 #include <caf/settings.hpp>
+#include <caf/timespan.hpp>
 
 #include "config/defaults.hpp"
 #include "config/options.hpp"
@@ -62,6 +64,90 @@ bool wants_help(int argc, char** argv) {
   return help;
 }
 
+/// `text` with every command-line value of `argv` replaced: an option error
+/// must not echo a value (it may be the API key, or a password in a URL).
+std::string redact_arguments(std::string text, int argc, char** argv) {
+  auto replace_all = [&](const std::string& needle, const std::string& with) {
+    if (needle.empty())
+      return;
+    for (auto pos = text.find(needle); pos != std::string::npos;
+         pos = text.find(needle, pos + with.size()))
+      text.replace(pos, needle.size(), with);
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto eq = arg.find('=');
+    if (arg.compare(0, 1, "-") == 0 && eq == std::string::npos)
+      continue; // a flag or a name without value
+    auto shown = eq == std::string::npos ? std::string{"<value>"}
+                                         : arg.substr(0, eq) + "=<value>";
+    replace_all(arg, shown);
+    if (eq != std::string::npos)
+      replace_all(arg.substr(eq + 1), "<value>");
+  }
+  return text;
+}
+
+/// The config file CAF read, or empty when there was none.
+std::string config_file_of(const caf::settings& content,
+                           const std::string& default_path) {
+  if (auto x = caf::get_if<std::string>(&content, "config-file"))
+    return *x;
+  std::error_code ec;
+  if (!default_path.empty() && std::filesystem::exists(default_path, ec))
+    return default_path;
+  return {};
+}
+
+/// Checks every key of `xs` (read from `file`, below `category`) against the
+/// registered options: CAF 0.17 drops unknown keys and values of the wrong
+/// type silently. Messages name the key, never its value.
+caf::error check_keys(const caf::config_option_set& opts,
+                      const caf::settings& xs, const std::string& category,
+                      const std::string& file) {
+  for (auto& [name, value] : xs) {
+    auto full = category.empty() ? name : category + "." + name;
+    if (auto dict = caf::get_if<caf::settings>(&value)) {
+      if (auto err = check_keys(opts, *dict, full, file))
+        return err;
+      continue;
+    }
+    auto opt = opts.qualified_name_lookup(
+      category.empty() ? "global" : category, name);
+    if (opt == nullptr)
+      return caf::make_error(ec::invalid_config,
+                             "unknown key " + full + " in " + file
+                               + " (no such option; --long-help lists them)");
+    if (opt->check(value))
+      return caf::make_error(
+        ec::invalid_config,
+        "wrong type for " + full + " in " + file + " (expected "
+          + std::string{opt->type_name().begin(), opt->type_name().end()}
+          + "; value not shown)");
+  }
+  return caf::none;
+}
+
+/// Values CAF accepts that the programs cannot run with.
+caf::error check_values(const caf::settings& content) {
+  auto bad = [](std::string what) {
+    return caf::make_error(ec::invalid_config, std::move(what));
+  };
+  if (caf::get_or(content, "keepa.run-for", caf::timespan{defaults::run_for})
+        .count()
+      < 0)
+    return bad("keepa.run-for must not be negative (0s = never stop)");
+  if (caf::get_or(content, "keepa.status-every",
+                  caf::timespan{defaults::status_every})
+        .count()
+      <= 0)
+    return bad("keepa.status-every must be positive");
+  if (auto n = caf::get_if<size_t>(&content, "scheduler.max-threads");
+      n && *n == 0)
+    return bad("scheduler.max-threads must be at least 1");
+  return caf::none;
+}
+
 } // namespace
 
 caf::error pipeline_config::load(int argc, char** argv) {
@@ -72,12 +158,24 @@ caf::error pipeline_config::load(int argc, char** argv) {
     return caf::none;
   }
   if (auto err = parse(argc, argv))
-    return caf::make_error(ec::invalid_config, render(err));
+    return caf::make_error(ec::invalid_config,
+                           redact_arguments(render(err), argc, argv));
   if (cli_helptext_printed)
     return caf::none;
   if (!remainder.empty())
     return caf::make_error(ec::invalid_config,
-                           "unknown argument: " + remainder.front());
+                           "unknown argument: "
+                             + redact_arguments(remainder.front(), argc, argv));
+  if (auto file = config_file_of(content, config_file_path); !file.empty()) {
+    auto raw = parse_config_file(file.c_str());
+    if (!raw)
+      return caf::make_error(ec::invalid_config,
+                             "cannot read config file " + file);
+    if (auto err = check_keys(custom_options_, *raw, "", file))
+      return err;
+  }
+  if (auto err = check_values(content))
+    return err;
   return load_profiles(*this);
 }
 

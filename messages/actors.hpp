@@ -7,7 +7,8 @@
 //   UPDATER refreshes the stalest stored deals and expires the dead ones.
 //   Each of them asks TOKEN before it spends and sends its Keepa requests
 //   through the KEEPA CLIENT, which settles every answer with TOKEN.
-//   INTROSPECTION hands the handles of all of them to keepa-status.
+//   INTROSPECTION relays STORAGE's counts and status inside the process;
+//   nothing is published (keepa-status reads HTTP /status).
 
 #pragma once
 
@@ -152,13 +153,11 @@ using updater = typed_actor_fwd<
   caf::reacts_to<atom::tick>, caf::reacts_to<atom::retry, uint64_t>,
   caf::replies_to<atom::stop>::with<caf::ok_atom>>::extend_with<status_client>;
 
-/// The INTROSPECTION actor: the one actor keepa-pipeline publishes
-/// (keepa.introspection.port); keepa-status asks it for the handles of
-/// the others.
+/// The INTROSPECTION actor: read-only, in-process only (never published;
+/// issue 16 item 9). It answers counts and status and hands out no handle,
+/// so nothing that can spend or stop is reachable through it.
 using introspection = typed_actor_fwd<
-  // Handles of the pipeline actors keepa-status asks directly.
-  caf::replies_to<atom::handles>::with<pipeline_directory>,
-  // STORAGE's counts, relayed (STORAGE is never exposed remotely).
+  // STORAGE's counts, relayed.
   caf::replies_to<atom::counts>::with<storage_counts>,
   // The status of the named actor ("storage"), relayed.
   caf::replies_to<atom::status, std::string>::with<caf::settings>>::
@@ -197,6 +196,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(keepa_actors, caf::id_block::keepa_types::end)
   CAF_ADD_TYPE_ID(keepa_actors, (keepa::committer_actor))
   CAF_ADD_TYPE_ID(keepa_actors, (keepa::updater_actor))
   CAF_ADD_TYPE_ID(keepa_actors, (keepa::introspection_actor))
-  CAF_ADD_TYPE_ID(keepa_actors, (keepa::pipeline_directory))
 
 CAF_END_TYPE_ID_BLOCK(keepa_actors)

@@ -49,6 +49,5 @@ KEEPA_ATOM(flush, "flush")
 KEEPA_ATOM(transfer, "transfer") // a transport finished an HTTP transfer
 
 // -- introspection ----------------------------------------------------------
-KEEPA_ATOM(handles, "handles") // the handles of a pipeline's actors
 
 #undef KEEPA_ATOM

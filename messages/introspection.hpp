@@ -1,16 +1,17 @@
-// What the INTROSPECTION actor hands out: the handles of one pipeline's
-// actors, so keepa-status (over the middleman) can ask each of them itself.
+// The handles of one pipeline's actors that the status report asks, inside
+// keepa-pipeline's process only: this directory never crosses a process
+// boundary (it has no type ID), since a handle lets its holder spend tokens
+// or stop an actor.
 
 #pragma once
 
-#include <caf/meta/type_name.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "messages/actors.hpp"
 
 namespace keepa {
 
-/// Handles of the actors of one pipeline that keepa-status asks directly.
+/// Handles of the actors of one pipeline that the status report asks.
 struct pipeline_directory {
   token_actor token;
   keepa_client_actor client;
@@ -20,11 +21,5 @@ struct pipeline_directory {
   committer_actor committer;
   updater_actor updater;
 };
-
-template<class Inspector>
-typename Inspector::result_type inspect(Inspector& f, pipeline_directory& x) {
-  return f(caf::meta::type_name("pipeline_directory"), x.token, x.client,
-           x.probe_client, x.scanner, x.peek, x.committer, x.updater);
-}
 
 } // namespace keepa

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <unordered_map>
@@ -48,8 +50,38 @@ caf::expected<location> parse_location(const std::string& url) {
     return bad_url(url, "empty");
   if (url.find('\0') != std::string::npos)
     return bad_url(url, "contains a NUL byte");
-  if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
-    return location{backend_kind::postgresql, url};
+  if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
+    // SOCI takes a URI for keywords (postgresql://u@h:5432/deals asked for
+    // a database "deals="), so libpq's own parser turns it into keywords.
+    char* why = nullptr;
+    std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> opts{
+      PQconninfoParse(url.c_str(), &why), PQconninfoFree};
+    if (!opts) {
+      std::string text = why != nullptr ? why : "out of memory";
+      PQfreemem(why);
+      while (!text.empty()
+             && std::isspace(static_cast<unsigned char>(text.back())))
+        text.pop_back();
+      return bad_url(url, text.c_str());
+    }
+    std::map<std::string, std::string> kw;
+    for (auto* o = opts.get(); o->keyword != nullptr; ++o)
+      if (o->val != nullptr && *o->val != '\0')
+        kw.emplace(o->keyword, o->val);
+    std::string target;
+    for (auto& [key, val] : kw) {
+      if (!target.empty())
+        target += ' ';
+      target += key + "='";
+      for (auto c : val) {
+        if (c == '\\' || c == '\'')
+          target += '\\';
+        target += c;
+      }
+      target += '\'';
+    }
+    return location{backend_kind::postgresql, std::move(target)};
+  }
   if (starts_with(url, "postgresql:") || starts_with(url, "postgres:")) {
     auto kw = url.substr(url.find(':') + 1);
     if (kw.find('=') == std::string::npos)

@@ -10,12 +10,15 @@
 #include "actors/client/transport.hpp"
 
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
+#include "messages/error.hpp"
 #include "messages/keepa.hpp"
 
 namespace keepa {
@@ -254,7 +257,57 @@ private:
   std::thread io_;
 };
 
+/// Whether `host` (as libcurl returns it: IPv6 in brackets) is loopback.
+bool is_loopback(std::string host) {
+  if (host == "localhost")
+    return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
 } // namespace
+
+caf::expected<endpoint_info> check_endpoint(const std::string& endpoint) {
+  auto bad = [](std::string why) {
+    return caf::make_error(ec::invalid_config,
+                           "keepa.client.endpoint: " + std::move(why));
+  };
+  std::unique_ptr<CURLU, void (*)(CURLU*)> url{curl_url(), curl_url_cleanup};
+  if (!url)
+    return bad("out of memory");
+  if (auto rc = curl_url_set(url.get(), CURLUPART_URL, endpoint.c_str(), 0))
+    return bad(std::string{"not a URL: "} + curl_url_strerror(rc)
+               + " (expected https://HOST[:PORT])");
+  auto part = [&](CURLUPart what) {
+    char* x = nullptr;
+    std::string result;
+    if (curl_url_get(url.get(), what, &x, 0) == CURLUE_OK && x != nullptr)
+      result = x;
+    curl_free(x);
+    return result;
+  };
+  auto scheme = part(CURLUPART_SCHEME);
+  if (scheme != "https" && scheme != "http")
+    return bad("must start with https:// or http://");
+  endpoint_info info;
+  info.host = part(CURLUPART_HOST);
+  if (info.host.empty())
+    return bad("no host");
+  if (!part(CURLUPART_USER).empty() || !part(CURLUPART_QUERY).empty()
+      || !part(CURLUPART_FRAGMENT).empty())
+    return bad("no user, query or fragment allowed");
+  if (part(CURLUPART_PORT) == "0")
+    return bad("port 0");
+  info.cleartext = scheme == "http" && !is_loopback(info.host);
+  return info;
+}
 
 std::unique_ptr<transport>
 make_curl_transport(std::string endpoint, std::string key,

@@ -1,5 +1,7 @@
 #include "actors/client/keepa_client.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <unordered_map>
 
@@ -65,9 +67,24 @@ caf::expected<client_config> client_config_from(const caf::settings& opts) {
   auto bad = [](std::string what) {
     return caf::make_error(ec::invalid_config, std::move(what));
   };
-  if (cfg.endpoint.rfind("https://", 0) != 0
-      && cfg.endpoint.rfind("http://", 0) != 0)
-    return bad("keepa.client.endpoint must start with https:// or http://");
+  auto where = check_endpoint(cfg.endpoint);
+  if (!where)
+    return where.error();
+  if (where->cleartext) {
+    if (!caf::get_or(opts, "keepa.client.allow-insecure",
+                     client::allow_insecure))
+      return bad("keepa.client.endpoint: http:// to " + where->host
+                 + ", which is not loopback, would send the API key in "
+                   "cleartext; use https:// or, knowingly, "
+                   "--keepa.client.allow-insecure");
+    cfg.cleartext_host = where->host;
+  }
+  if (!t.ca_file.empty()) {
+    std::error_code fs_err;
+    if (!std::filesystem::is_regular_file(t.ca_file, fs_err)
+        || !std::ifstream{t.ca_file})
+      return bad("keepa.client.ca-file: cannot read " + t.ca_file);
+  }
   if (t.timeout.count() <= 0 || t.connect_timeout.count() <= 0)
     return bad("keepa.client timeouts must be positive");
   if (t.max_answer_bytes < 1024)

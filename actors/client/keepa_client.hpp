@@ -41,6 +41,9 @@ struct client_config {
   std::string endpoint = defaults::client::endpoint;
   /// The API key (never logged).
   std::string key;
+  /// Set to the endpoint's host when the key goes there in cleartext
+  /// (http:// to a host that is not loopback, keepa.client.allow-insecure).
+  std::string cleartext_host;
   transport_options transport;
   /// Attempts per request for 5xx, timeouts and resets (>= 1).
   int32_t attempts = defaults::client::attempts;

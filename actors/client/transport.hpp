@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <caf/actor_clock.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
@@ -76,6 +77,18 @@ public:
 
 /// Receives results on the transport's I/O thread.
 using transfer_sink = std::function<void(transfer_result)>;
+
+/// What check_endpoint found out about an endpoint.
+struct endpoint_info {
+  std::string host;
+  /// http:// to a host that is not loopback: the key would travel in
+  /// cleartext.
+  bool cleartext = false;
+};
+
+/// Parses `endpoint` with libcurl's URL parser: http or https, a host, a
+/// port in 1..65535, nothing after the path. Errors name the option.
+caf::expected<endpoint_info> check_endpoint(const std::string& endpoint);
 
 /// HTTPS (or HTTP for loopback) to `endpoint` (e.g. "https://api.keepa.com"
 /// or "http://127.0.0.1:8080").

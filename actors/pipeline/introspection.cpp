@@ -38,10 +38,6 @@ introspection(introspection_actor::stateful_pointer<introspection_state> self,
   // Relayed answers come from INTROSPECTION, never from STORAGE itself.
   auto relay_timeout = std::chrono::seconds{5};
   return {
-    [self](atom::handles) {
-      ++self->state.requests;
-      return self->state.dir;
-    },
     [self, relay_timeout](atom::counts) -> caf::result<storage_counts> {
       ++self->state.requests;
       auto rp = self->make_response_promise<storage_counts>();

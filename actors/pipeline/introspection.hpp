@@ -1,16 +1,16 @@
-// Live introspection of a running keepa-pipeline.
+// Live introspection of a running keepa-pipeline, inside its process:
 //
-//   keepa-status --(middleman)--> INTROSPECTION: handles
-//   keepa-status --(middleman)--> TOKEN: snapshot, status; STORAGE: counts,
-//                                 status; every stage and client: status
+//   status report --> TOKEN: snapshot, status; every stage and client:
+//                     status; INTROSPECTION: STORAGE's counts and status
 //
-// The INTROSPECTION actor is the one actor keepa-pipeline publishes; it
-// answers the handles of every pipeline actor, and keepa-status then asks
-// each of them itself, except STORAGE: INTROSPECTION relays its `counts`
-// and `status`. STORAGE runs detached, and once one of its own messages
-// had crossed the network, the middleman kept a reference to it that made
-// the actor system's shutdown wait for its thread forever. The report the
-// answers make is actors/pipeline/report.hpp.
+// INTROSPECTION is read-only: it relays STORAGE's `counts` and `status`
+// and reports its own; it hands out no handle and is never published
+// (issue 16 item 9: a published actor that handed out handles let any
+// local user spend the owner's tokens and stop the scanner, and CAF 0.17's
+// middleman allocates whatever a peer's BASP header announces). Other
+// processes read the report over keepa-pipeline's HTTP /status, which asks
+// for a token (tools/keepa-pipeline/service.hpp). The report the answers
+// make is actors/pipeline/report.hpp.
 
 #pragma once
 

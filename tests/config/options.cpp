@@ -67,6 +67,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.client.endpoint", "https://api.keepa.com"},
   {"keepa.client.key-file", "none"},
   {"keepa.client.ca-file", "none"},
+  {"keepa.client.allow-insecure", "false"},
   {"keepa.client.timeout", "120s"},
   {"keepa.client.connect-timeout", "30s"},
   {"keepa.client.max-answer-size", "67108864"},
@@ -99,10 +100,9 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.business.referral-percent", "15"},
   {"keepa.business.pick-pack-fee", "350"},
   {"keepa.business.min-profit", "500"},
-  {"keepa.introspection.host", "127.0.0.1"},
-  {"keepa.introspection.port", "4270"},
   {"keepa.http.host", "127.0.0.1"},
   {"keepa.http.port", "4271"},
+  {"keepa.http.token-file", "none"},
 };
 
 /// A program with a group of its own, like keepa-eta's eta.*.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <sstream>
 
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "messages/error.hpp"
 #include "tests/storage/fixtures.hpp"
+#include "tests/support/pg_server.hpp"
 
 using namespace keepa;
 using keepa::test::make_deal;
@@ -117,6 +119,28 @@ TEST_CASE("an unreachable or malformed PostgreSQL URL is storage_error",
   err = open_error("postgresql:host=127.0.0.1 port=1 password=s3cret");
   CHECK(err == ec::storage_error);
   CHECK_THAT(render(err), !Catch::Contains("s3cret"));
+}
+
+TEST_CASE("the documented postgresql://user@host:port/db URL opens",
+          "[storage][bad_input]") {
+  // Issue 16: SOCI took the URI for keywords and asked for a database
+  // named "deals=" (here "postgres="); libpq's own parser reads it now.
+  auto& pg = test::pg_server::instance();
+  std::smatch port;
+  REQUIRE(std::regex_search(pg.conninfo(), port, std::regex{R"(port=(\d+))"}));
+  for (auto scheme : {"postgresql://", "postgres://"}) {
+    auto url = std::string{scheme} + "keepa@127.0.0.1:" + port[1].str()
+      + "/postgres";
+    INFO(url);
+    db::open_options opts;
+    opts.url = url;
+    auto res = db::soci_backend::open(opts);
+    if (!res)
+      FAIL(render(res.error()));
+    CHECK((*res)->schema_version() >= 1);
+  }
+  CHECK(db::parse_location("postgresql://u:pw@h:5433/deals")->target
+        == "dbname='deals' host='h' password='pw' port='5433' user='u'");
 }
 
 TEST_CASE_METHOD(test::sqlite_fixture,

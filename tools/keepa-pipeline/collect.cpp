@@ -2,8 +2,9 @@
 
 #include <chrono>
 
+#include <httplib.h>
+
 #include <caf/actor_system.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/pipeline/introspection.hpp"
@@ -72,20 +73,26 @@ pipeline_report collect_report(caf::scoped_actor& self,
   return r;
 }
 
-caf::expected<pipeline_report>
-fetch_remote_report(caf::actor_system& sys, const std::string& host,
-                    uint16_t port, caf::timespan timeout) {
-  auto hdl = sys.middleman().remote_actor<introspection_actor>(host, port);
-  if (!hdl)
-    return hdl.error();
-  caf::scoped_actor self{sys};
-  caf::expected<pipeline_directory> dir{caf::error{}};
-  self->request(*hdl, timeout, atom::handles_v)
-    .receive([&](pipeline_directory& d) { dir = std::move(d); },
-             [&](caf::error& err) { dir = std::move(err); });
-  if (!dir)
-    return dir.error();
-  return collect_report(self, *dir, *hdl, timeout);
+caf::expected<std::string>
+fetch_status(const std::string& host, uint16_t port, const std::string& token,
+             const std::string& path, caf::timespan timeout) {
+  httplib::Client cli{host, port};
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout);
+  cli.set_connection_timeout(us);
+  cli.set_read_timeout(us);
+  cli.set_write_timeout(us);
+  auto res = cli.Get(path.c_str(), {{"Authorization", "Bearer " + token}});
+  if (!res)
+    return caf::make_error(ec::transport_error,
+                           "no answer: " + httplib::to_string(res.error()));
+  if (res->status == 401)
+    return caf::make_error(ec::transport_error,
+                           "refused: the token does not match this "
+                           "keepa-pipeline's (HTTP 401)");
+  if (res->status != 200)
+    return caf::make_error(ec::transport_error,
+                           "HTTP " + std::to_string(res->status));
+  return res->body;
 }
 
 } // namespace keepa

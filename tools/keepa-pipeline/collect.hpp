@@ -1,6 +1,6 @@
 // Collects a pipeline_report by asking the actors (blocking, from a
-// scoped actor): locally for keepa-pipeline's status line and HTTP
-// endpoint, over the middleman for keepa-status.
+// scoped actor) inside keepa-pipeline, for its status line and HTTP
+// endpoint; and fetches that endpoint's answers for keepa-status.
 
 #pragma once
 
@@ -32,11 +32,12 @@ collect_report(caf::scoped_actor& self, const pipeline_directory& d,
                const introspection_actor& relay, caf::timespan timeout,
                report_scope scope = report_scope::full);
 
-/// Connects to the INTROSPECTION actor at host:port and collects a report
-/// over the network. Needs the middleman loaded and the introspection types
-/// registered.
-caf::expected<pipeline_report>
-fetch_remote_report(caf::actor_system& sys, const std::string& host,
-                    uint16_t port, caf::timespan timeout);
+/// GETs `path` (/status, /status.txt, /metrics) from keepa-pipeline's HTTP
+/// endpoint at host:port with `token`; the body on status 200. Fails with
+/// ec::transport_error when nothing answers, on a refusal (401: not this
+/// run's token) and on any other status.
+caf::expected<std::string>
+fetch_status(const std::string& host, uint16_t port, const std::string& token,
+             const std::string& path, caf::timespan timeout);
 
 } // namespace keepa

@@ -7,9 +7,9 @@
 //   --keepa.client.endpoint=http://127.0.0.1:PORT
 //     --keepa.storage.url=sqlite:deals.db --keepa.run-for=60s
 //
-// While it runs, keepa-status (CAF middleman, keepa.introspection.port,
-// default 4270) and HTTP /status and /metrics (keepa.http.port, default
-// 4271) show every actor's state; see service.hpp.
+// While it runs, HTTP /status, /status.txt (what keepa-status prints) and
+// /metrics (keepa.http.port, default 4271, read-only, behind a per-run
+// token) show every actor's state; see service.hpp.
 
 #include <atomic>
 #include <chrono>
@@ -22,7 +22,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/config_value.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -43,16 +42,6 @@ std::atomic<int> stop_signal{0};
 extern "C" void on_signal(int sig) {
   stop_signal = sig;
 }
-
-class cli_config : public pipeline_config {
-public:
-  cli_config() {
-    // Every keepa.* option, run control included, comes with
-    // pipeline_config. pipeline_config::load(argc, argv) hides the module
-    // loader.
-    actor_system_config::load<caf::io::middleman>();
-  }
-};
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -87,7 +76,9 @@ void exit_all(caf::scoped_actor& self, const pipeline_handles& h) {
 } // namespace
 
 int main(int argc, char** argv) {
-  cli_config cfg;
+  // Every keepa.* option, run control included, comes with pipeline_config.
+  // No middleman: nothing is published (service.hpp says why).
+  pipeline_config cfg;
   if (auto err = cfg.load(argc, argv)) {
     std::cerr << "keepa-pipeline: " << render(err) << "\n";
     return 2;
@@ -104,6 +95,11 @@ int main(int argc, char** argv) {
   auto max_deals = caf::get_or(cfg, "keepa.max-deals", defaults::max_deals);
   auto every = caf::get_or(cfg, "keepa.status-every",
                            caf::timespan{defaults::status_every});
+  if (!settings->client.cleartext_host.empty())
+    std::cerr << "keepa-pipeline: WARNING: --keepa.client.allow-insecure: the "
+                 "API key goes in CLEARTEXT over http:// to "
+              << settings->client.cleartext_host
+              << "; anyone on the path can read and use it\n";
   bool tty = isatty(STDERR_FILENO) != 0;
   settings->log = [tty](const std::string& line) {
     std::cerr << (tty ? "\r\x1b[K" : "") << line << "\n";

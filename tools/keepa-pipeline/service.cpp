@@ -1,18 +1,30 @@
 #include "tools/keepa-pipeline/service.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/settings.hpp>
 
 #include "actors/pipeline/pipeline.hpp"
+#include "config/api_key.hpp"
+#include "messages/error.hpp"
 
 namespace keepa {
 
@@ -24,20 +36,210 @@ std::string endpoint(const std::string& host, uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
+/// 32 bytes from the kernel's CSPRNG, as 64 hex digits.
+caf::expected<std::string> random_token() {
+  unsigned char bytes[32];
+  std::ifstream in{"/dev/urandom", std::ios::binary};
+  if (!in.read(reinterpret_cast<char*>(bytes), sizeof(bytes)))
+    return caf::make_error(ec::invalid_config, "cannot read /dev/urandom");
+  static constexpr const char* hex = "0123456789abcdef";
+  std::string result;
+  for (auto b : bytes) {
+    result += hex[b >> 4];
+    result += hex[b & 0x0f];
+  }
+  return result;
+}
+
+/// Creates `dir` with mode 0700, or checks that the existing one is ours
+/// and closed to everyone else.
+caf::error private_directory(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return caf::make_error(ec::invalid_config,
+                           "cannot create " + dir + ": " + errno_text());
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0)
+    return caf::make_error(ec::invalid_config,
+                           "cannot inspect " + dir + ": " + errno_text());
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()
+      || (st.st_mode & 077) != 0)
+    return caf::make_error(ec::invalid_config,
+                           dir
+                             + " must be a directory of this user that "
+                               "nobody else may access (mode 0700)");
+  return caf::none;
+}
+
+/// Writes `token` to `path` (mode 0600, never through a symlink).
+caf::error write_token(const std::string& path, const std::string& token) {
+  int fd = ::open(path.c_str(),
+                  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return caf::make_error(ec::invalid_config,
+                           "cannot write " + path + ": " + errno_text());
+  struct stat st;
+  auto text = token + "\n";
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+    && st.st_uid == ::geteuid() && ::fchmod(fd, 0600) == 0
+    && ::write(fd, text.data(), text.size())
+      == static_cast<ssize_t>(text.size());
+  auto why = errno_text();
+  ::close(fd);
+  if (!ok)
+    return caf::make_error(ec::invalid_config,
+                           "cannot write " + path
+                             + " as a private file of this user: " + why);
+  return caf::none;
+}
+
+/// Compares without stopping at the first difference.
+bool same_secret(const std::string& x, const std::string& y) {
+  if (x.size() != y.size())
+    return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    diff |= static_cast<unsigned char>(x[i] ^ y[i]);
+  return diff == 0;
+}
+
+// -- a bound on what one peer can make the server hold ------------------------
+
+/// What one connection may send: the request line and headers of a GET.
+/// httplib 0.11.4 bounds each line to 8 KiB but keeps any number of them
+/// (measured: 160 MB of header lines took the process from 34 MB to 273 MB).
+constexpr size_t max_request_bytes = 16 * 1024;
+
+/// How long one connection may take to send its request, and each write.
+constexpr auto max_request_time = std::chrono::seconds{5};
+
+std::string address_text(const sockaddr_storage& addr, int& port) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    auto& x = reinterpret_cast<const sockaddr_in&>(addr);
+    ::inet_ntop(AF_INET, &x.sin_addr, buf, sizeof(buf));
+    port = ntohs(x.sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    auto& x = reinterpret_cast<const sockaddr_in6&>(addr);
+    ::inet_ntop(AF_INET6, &x.sin6_addr, buf, sizeof(buf));
+    port = ntohs(x.sin6_port);
+  }
+  return buf;
+}
+
+/// A socket that yields at most `max_request_bytes` and fails reads after
+/// `max_request_time`.
+class bounded_stream : public httplib::Stream {
+public:
+  explicit bounded_stream(socket_t sock)
+    : sock_(sock),
+      left_(max_request_bytes),
+      deadline_(std::chrono::steady_clock::now() + max_request_time) {
+    // nop
+  }
+
+  bool is_readable() const override {
+    return ready(POLLIN, deadline_);
+  }
+
+  bool is_writable() const override {
+    return ready(POLLOUT, std::chrono::steady_clock::now() + max_request_time);
+  }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (left_ == 0 || !is_readable())
+      return -1;
+    auto n = ::recv(sock_, ptr, std::min(size, left_), 0);
+    if (n > 0)
+      left_ -= static_cast<size_t>(n);
+    return n;
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable())
+      return -1;
+    return ::send(sock_, ptr, size, MSG_NOSIGNAL);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      ip = address_text(addr, port);
+  }
+
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      ip = address_text(addr, port);
+  }
+
+  socket_t socket() const override {
+    return sock_;
+  }
+
+private:
+  bool ready(short events, std::chrono::steady_clock::time_point until) const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return false;
+    pollfd pfd{sock_, events, 0};
+    int rc;
+    do {
+      rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    } while (rc < 0 && errno == EINTR);
+    return rc > 0 && (pfd.revents & events) != 0;
+  }
+
+  socket_t sock_;
+  size_t left_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+/// httplib's server with one request per connection over a bounded_stream.
+class bounded_server : public httplib::Server {
+private:
+  bool process_and_close_socket(socket_t sock) override {
+    bounded_stream strm{sock};
+    bool closed = false;
+    auto ok = process_request(strm, true, closed, [](httplib::Request&) {});
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+};
+
 } // namespace
 
 introspection_options introspection_options_from(const caf::settings& content) {
   introspection_options o;
-  o.host = caf::get_or(content, "keepa.introspection.host",
-                       std::string{defaults::introspection::host});
-  o.port = caf::get_or(content, "keepa.introspection.port",
-                       defaults::introspection::port);
-  o.publish = o.port != 0;
   o.http_host = caf::get_or(content, "keepa.http.host",
                             std::string{defaults::http::host});
   o.http_port = caf::get_or(content, "keepa.http.port", defaults::http::port);
   o.serve_http = o.http_port != 0;
+  o.token_file = caf::get_or(content, "keepa.http.token-file",
+                             std::string{defaults::http::token_file});
   return o;
+}
+
+std::string default_token_file(uint16_t port) {
+  std::string dir;
+  if (auto* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != 0)
+    dir = std::string{x} + "/keepa-pipeline";
+  else if (auto* home = std::getenv("HOME"); home != nullptr && *home != 0)
+    dir = std::string{home} + "/.keepa-pipeline";
+  else
+    dir = ".keepa-pipeline";
+  return dir + "/http-" + std::to_string(port) + ".token";
+}
+
+caf::expected<std::string> read_token_file(const std::string& path) {
+  return read_secret_file(path, "token file", ec::invalid_config);
 }
 
 struct introspection_service::impl {
@@ -47,9 +249,10 @@ struct introspection_service::impl {
   introspection_options opts;
   log_sink log;
   introspection_actor actor;
-  uint16_t port = 0;
   uint16_t http_port = 0;
-  httplib::Server http;
+  std::string token;
+  std::string token_file;
+  bounded_server http;
   std::thread http_thread;
   bool stopped = false;
 
@@ -73,31 +276,71 @@ struct introspection_service::impl {
     return collect_report(self, dir, actor, opts.ask_timeout, scope);
   }
 
-  void publish() {
-    actor = spawn_introspection(sys, dir, storage);
-    if (!opts.publish)
-      return;
-    auto bound = sys.middleman().publish(actor, opts.port, opts.host.c_str());
-    if (!bound) {
-      say("keepa-pipeline: introspection: cannot listen on "
-          + endpoint(opts.host, opts.port) + " (" + sys.render(bound.error())
-          + "); keepa-status will not reach this process, the pipeline "
-            "runs on (--keepa.introspection.port=N picks another port, 0 "
-            "turns it off)");
-      return;
+  /// Whether `req` carries this run's token.
+  bool authorized(const httplib::Request& req) const {
+    auto value = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    return value.compare(0, prefix.size(), prefix) == 0
+      && same_secret(value.substr(prefix.size()), token);
+  }
+
+  /// Writes a fresh token for the bound port; false (logged) on failure.
+  bool issue_token() {
+    auto fresh = random_token();
+    if (!fresh) {
+      say("keepa-pipeline: http: " + render(fresh.error()));
+      return false;
     }
-    port = *bound;
-    say("keepa-pipeline: introspection on " + endpoint(opts.host, port)
-        + " (keepa-status --host=" + opts.host
-        + " --port=" + std::to_string(port) + ")");
+    auto path = opts.token_file;
+    if (path.empty()) {
+      path = default_token_file(http_port);
+      auto parent = path.substr(0, path.rfind('/'));
+      if (auto err = private_directory(parent)) {
+        say("keepa-pipeline: http: " + render(err));
+        return false;
+      }
+    }
+    if (auto err = write_token(path, *fresh)) {
+      say("keepa-pipeline: http: " + render(err));
+      return false;
+    }
+    token = std::move(*fresh);
+    token_file = std::move(path);
+    return true;
   }
 
   void serve() {
+    actor = spawn_introspection(sys, dir, storage);
     if (!opts.serve_http)
       return;
+    // Read-only and behind the token: anything but GET or HEAD is 405,
+    // a request without this run's token 401, before any handler runs.
+    http.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (req.method != "GET" && req.method != "HEAD") {
+          res.status = 405;
+          res.set_header("Allow", "GET, HEAD");
+          res.set_content("read-only: GET only\n", "text/plain");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (!authorized(req)) {
+          res.status = 401;
+          res.set_header("WWW-Authenticate", "Bearer");
+          res.set_content("a token is required (Authorization: Bearer, "
+                          "from the token file keepa-pipeline wrote)\n",
+                          "text/plain");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
+    http.set_payload_max_length(0);
     http.Get("/status",
              [this](const httplib::Request&, httplib::Response& res) {
                res.set_content(to_json(report()) + "\n", "application/json");
+             });
+    http.Get("/status.txt",
+             [this](const httplib::Request&, httplib::Response& res) {
+               res.set_content(to_text(report()), "text/plain");
              });
     http.Get("/metrics",
              [this](const httplib::Request&, httplib::Response& res) {
@@ -125,12 +368,20 @@ struct introspection_service::impl {
       return;
     }
     http_port = static_cast<uint16_t>(bound);
+    if (!issue_token()) {
+      say("keepa-pipeline: http: no token, so /status and /metrics are off; "
+          "the pipeline runs on (--keepa.http.token-file=F picks another "
+          "file)");
+      http_port = 0;
+      return;
+    }
     http_thread = std::thread{[this] { http.listen_after_bind(); }};
     // stop() only ends a server that runs; wait (bounded) until it does.
     for (int i = 0; i < 500 && !http.is_running(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     say("keepa-pipeline: http on " + endpoint(opts.http_host, http_port)
-        + " (/status, /metrics)");
+        + " (/status, /status.txt, /metrics; token in " + token_file
+        + "; keepa-status --port=" + std::to_string(http_port) + ")");
   }
 
   void stop() {
@@ -141,8 +392,8 @@ struct introspection_service::impl {
       http.stop();
       http_thread.join();
     }
-    if (port != 0)
-      sys.middleman().unpublish(actor, port);
+    if (!token_file.empty())
+      ::unlink(token_file.c_str());
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   }
 };
@@ -153,7 +404,6 @@ introspection_service::introspection_service(caf::actor_system& sys,
                                              log_sink log)
   : impl_(std::make_unique<impl>(sys, directory_of(h), h.storage,
                                  std::move(opts), std::move(log))) {
-  impl_->publish();
   impl_->serve();
 }
 
@@ -161,12 +411,12 @@ introspection_service::~introspection_service() {
   impl_->stop();
 }
 
-uint16_t introspection_service::port() const {
-  return impl_->port;
-}
-
 uint16_t introspection_service::http_port() const {
   return impl_->http_port;
+}
+
+const std::string& introspection_service::token_file() const {
+  return impl_->token_file;
 }
 
 const introspection_actor& introspection_service::actor() const {

@@ -1,17 +1,25 @@
 // Live introspection: keepa-sim over loopback, the real pipeline on a real
-// scheduler, and keepa-pipeline's introspection service (the same code
-// main.cpp runs) on free ports. A second actor system connects through the
-// middleman like keepa-status; HTTP /status and /metrics are fetched with
-// a real HTTP client. Every wait is bounded.
+// scheduler, and keepa-pipeline's status endpoint (the same code main.cpp
+// runs) on a free port. HTTP /status and /metrics are fetched with a real
+// HTTP client and the token the service wrote, like keepa-status; a
+// stranger without the token, and one speaking CAF's BASP, gets nothing.
+// Every wait is bounded.
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -22,19 +30,13 @@
 #include "actors/pipeline/pipeline.hpp"
 #include "tests/support/loopback.hpp"
 #include "tests/support/refusing_port.hpp"
+#include "tests/support/run_program.hpp"
 #include "tools/keepa-pipeline/service.hpp"
 
 using namespace client_test;
 using namespace keepa;
 
 namespace {
-
-struct intro_config : threaded_config {
-  intro_config() {
-    // pipeline_config::load(argc, argv) hides the module loader.
-    actor_system_config::load<caf::io::middleman>();
-  }
-};
 
 sim::options busy_sim() {
   auto o = sim_options();
@@ -46,12 +48,12 @@ sim::options busy_sim() {
 
 std::atomic<int> instance{0};
 
-/// keepa-sim, the pipeline against it, and the introspection service on
-/// free ports (what keepa-pipeline runs with --keepa.introspection.port and
-/// --keepa.http.port).
+/// keepa-sim, the pipeline against it, and the status endpoint on a free
+/// port (what keepa-pipeline runs with --keepa.http.port), its token in a
+/// file of the test's directory.
 struct live_pipeline {
   sim_server srv{busy_sim()};
-  intro_config cfg;
+  threaded_config cfg;
   caf::actor_system sys{cfg};
   log_capture logs;
   std::filesystem::path dir;
@@ -88,11 +90,11 @@ struct live_pipeline {
     REQUIRE(spawned);
     h = *spawned;
     introspection_options opts;
-    opts.port = 0;
     opts.http_port = 0;
+    opts.token_file = (dir / "http.token").string();
     svc = std::make_unique<introspection_service>(sys, h, opts, logs.sink());
-    REQUIRE(svc->port() != 0);
     REQUIRE(svc->http_port() != 0);
+    REQUIRE(svc->token_file() == opts.token_file);
   }
 
   ~live_pipeline() {
@@ -155,34 +157,55 @@ struct live_pipeline {
   }
 };
 
-/// A second actor system, like keepa-status.
-struct remote_side {
-  struct config : caf::actor_system_config {
-    config() {
-      keepa::add_message_types(*this);
-      load<caf::io::middleman>();
-      set("scheduler.max-threads", 2);
-    }
-  } cfg;
-  caf::actor_system sys{cfg};
+/// keepa-status's path: /status with the token from the token file.
+struct remote_report {
+  rapidjson::Document doc;
 
-  pipeline_report fetch(uint16_t port) {
-    auto r = fetch_remote_report(sys, "127.0.0.1", port, 5s);
-    REQUIRE(r);
-    return std::move(*r);
+  /// The integer at `path` (0 when absent).
+  int64_t at(std::initializer_list<const char*> path) const {
+    const rapidjson::Value* v = &doc;
+    for (auto key : path) {
+      if (!v->IsObject() || !v->HasMember(key))
+        return 0;
+      v = &(*v)[key];
+    }
+    return v->IsInt64() ? v->GetInt64() : 0;
+  }
+
+  int64_t num(const char* actor, const char* key) const {
+    return at({"actors", actor, key});
   }
 };
+
+std::string token_of(const live_pipeline& p) {
+  auto token = read_token_file(p.svc->token_file());
+  REQUIRE(token);
+  return *token;
+}
+
+remote_report fetch_remote(const live_pipeline& p) {
+  auto body = fetch_status("127.0.0.1", p.svc->http_port(), token_of(p),
+                           "/status", 5s);
+  if (!body)
+    FAIL(render(body.error()));
+  remote_report r;
+  r.doc.Parse(body->c_str());
+  REQUIRE(!r.doc.HasParseError());
+  REQUIRE(r.doc.IsObject());
+  return r;
+}
 
 int64_t num(const caf::settings& xs, const char* key) {
   return caf::get_or(xs, key, int64_t{0});
 }
 
-std::string http_get(uint16_t port, const std::string& path,
+std::string http_get(const live_pipeline& p, const std::string& path,
                      std::string* content_type = nullptr) {
-  httplib::Client cli{"127.0.0.1", port};
+  httplib::Client cli{"127.0.0.1", p.svc->http_port()};
   cli.set_connection_timeout(5);
   cli.set_read_timeout(10);
-  auto res = cli.Get(path.c_str());
+  auto res = cli.Get(path.c_str(),
+                     {{"Authorization", "Bearer " + token_of(p)}});
   REQUIRE(res);
   REQUIRE(res->status == 200);
   if (content_type != nullptr)
@@ -232,46 +255,46 @@ scrape parse_metrics(const std::string& text) {
 
 } // namespace
 
-TEST_CASE("keepa-status's path: remote report agrees with the actors",
+TEST_CASE("keepa-status's path: /status with the token agrees with the "
+          "actors",
           "[introspection]") {
   live_pipeline p;
   p.await_committed(1);
-  remote_side remote;
   // While it runs: every monotonic figure of the remote report lies between
   // two local readings taken before and after it.
   auto tok1 = p.token();
   auto com1 = p.status(p.h.committer);
   auto peek1 = p.status(p.h.peek);
-  auto r = remote.fetch(p.svc->port());
+  auto r = fetch_remote(p);
   auto tok2 = p.token();
   auto com2 = p.status(p.h.committer);
   auto peek2 = p.status(p.h.peek);
-  REQUIRE(r.token_ok);
-  REQUIRE(r.counts_ok);
-  CHECK(r.token.refill_rate == tok1.refill_rate);
-  CHECK(r.token.cap == tok1.cap);
-  CHECK(r.token.profile == tok1.profile);
-  CHECK(tok1.totals.consumed <= r.token.totals.consumed);
-  CHECK(r.token.totals.consumed <= tok2.totals.consumed);
+  REQUIRE(r.doc["token"].IsObject());
+  REQUIRE(r.doc["storage"].IsObject());
+  CHECK(r.at({"token", "refill_rate"}) == tok1.refill_rate);
+  CHECK(r.at({"token", "cap"}) == tok1.cap);
+  CHECK(r.doc["token"]["profile"].GetString() == tok1.profile);
+  auto consumed = r.at({"token", "totals", "consumed"});
+  CHECK(tok1.totals.consumed <= consumed);
+  CHECK(consumed <= tok2.totals.consumed);
   CHECK(num(com1, "committed") <= r.num("committer", "committed"));
   CHECK(r.num("committer", "committed") <= num(com2, "committed"));
   CHECK(num(peek1, "peeked") <= r.num("peek-filter", "peeked"));
   CHECK(r.num("peek-filter", "peeked") <= num(peek2, "peeked"));
-  for (auto& a : r.actors) {
-    INFO(a.name << ": " << a.error);
-    CHECK(a.ok);
+  auto& actors = r.doc["actors"];
+  REQUIRE(actors.IsObject());
+  CHECK(actors.MemberCount() == 9);
+  for (auto& a : actors.GetObject()) {
+    INFO(a.name.GetString());
+    CHECK(!a.value.HasMember("error"));
   }
-  CHECK(r.actors.size() == 9);
   CHECK(r.num("introspection", "requests") >= 2);
-  CHECK(r.status_of("storage") != nullptr);
-  CHECK(r.status_of("token") != nullptr);
   // Stopped: the figures stand still and must agree exactly.
   p.stop_stages();
   auto tok = p.token();
-  auto r2 = remote.fetch(p.svc->port());
-  CHECK(r2.token.totals.consumed == tok.totals.consumed);
-  CHECK(r2.token.totals.granted == tok.totals.granted);
-  CHECK(r2.token.totals.consumed_by_stage == tok.totals.consumed_by_stage);
+  auto r2 = fetch_remote(p);
+  CHECK(r2.at({"token", "totals", "consumed"}) == tok.totals.consumed);
+  CHECK(r2.at({"token", "totals", "granted"}) == tok.totals.granted);
   CHECK(r2.num("committer", "committed") == p.committed());
   CHECK(r2.num("scanner", "candidates")
         == num(p.status(p.h.scanner), "candidates"));
@@ -280,13 +303,14 @@ TEST_CASE("keepa-status's path: remote report agrees with the actors",
   CHECK(r2.num("client", "requests") == num(p.status(p.h.client), "requests"));
   CHECK(r2.num("storage", "deals-written")
         == num(p.status(p.h.storage), "deals-written"));
-  CHECK(r2.counts.deals
-        == static_cast<uint64_t>(r2.num("committer", "stored")));
-  // The text view names every actor.
-  auto text = to_text(r2);
+  CHECK(r2.at({"storage", "deals"}) == r2.num("committer", "stored"));
+  // keepa-status's text view names every actor.
+  auto text = fetch_status("127.0.0.1", p.svc->http_port(), token_of(p),
+                           "/status.txt", 5s);
+  REQUIRE(text);
   for (auto name : {"token:", "client:", "storage:", "scanner:", "peek-filter:",
                     "committer:", "updater:"})
-    CHECK(text.find(name) != std::string::npos);
+    CHECK(text->find(name) != std::string::npos);
 }
 
 TEST_CASE("HTTP /status is the report as JSON", "[introspection]") {
@@ -294,7 +318,7 @@ TEST_CASE("HTTP /status is the report as JSON", "[introspection]") {
   p.await_committed(1);
   auto before = p.committed();
   std::string type;
-  auto body = http_get(p.svc->http_port(), "/status", &type);
+  auto body = http_get(p, "/status", &type);
   CHECK(type == "application/json");
   rapidjson::Document doc;
   doc.Parse(body.c_str());
@@ -337,10 +361,9 @@ TEST_CASE("HTTP /status is the report as JSON", "[introspection]") {
   CHECK(actors["committer"]["in-flight"].IsInt64());
   CHECK(actors["introspection"]["actor-ids"]["storage"].IsInt64());
   CHECK(body.find(secret_key) == std::string::npos);
-  // keepa-status --json prints the same document shape.
-  remote_side remote;
+  // The local report has the same document shape.
   rapidjson::Document doc2;
-  doc2.Parse(to_json(remote.fetch(p.svc->port())).c_str());
+  doc2.Parse(to_json(p.svc->report()).c_str());
   REQUIRE(!doc2.HasParseError());
   for (auto& m : doc.GetObject()) {
     INFO(m.name.GetString());
@@ -353,7 +376,7 @@ TEST_CASE("HTTP /metrics is Prometheus text and counters never go back",
   live_pipeline p;
   p.await_committed(1);
   std::string type;
-  auto first = parse_metrics(http_get(p.svc->http_port(), "/metrics", &type));
+  auto first = parse_metrics(http_get(p, "/metrics", &type));
   CHECK(type.find("text/plain") == 0);
   CHECK(first.samples["keepa_deals_total{stage=\"committed\"}"] >= 1);
   // New good deals come when the simulator's updates make them, which can
@@ -368,7 +391,7 @@ TEST_CASE("HTTP /metrics is Prometheus text and counters never go back",
     auto deadline = std::chrono::steady_clock::now() + 60s;
     do {
       self->receive(caf::after(std::chrono::milliseconds{200}) >> [] {});
-      body = http_get(p.svc->http_port(), "/metrics");
+      body = http_get(p, "/metrics");
       second = parse_metrics(body);
     } while (second.samples[scan_tokens] <= first.samples[scan_tokens]
              && std::chrono::steady_clock::now() < deadline);
@@ -404,34 +427,283 @@ TEST_CASE("HTTP /metrics is Prometheus text and counters never go back",
   CHECK(counters >= 10);
 }
 
-TEST_CASE("ports in use: logged, the pipeline runs on", "[introspection]") {
+TEST_CASE("port in use: logged, the pipeline runs on", "[introspection]") {
   live_pipeline p;
   introspection_options opts;
-  opts.port = p.svc->port();
   opts.http_port = p.svc->http_port();
+  opts.token_file = (p.dir / "second.token").string();
   log_capture logs;
   introspection_service second{p.sys, p.h, opts, logs.sink()};
-  CHECK(second.port() == 0);
   CHECK(second.http_port() == 0);
+  CHECK(!std::filesystem::exists(opts.token_file));
   auto lines = logs.snapshot();
-  REQUIRE(lines.size() == 2);
-  CHECK(lines[0].find("introspection: cannot listen on 127.0.0.1:"
-                      + std::to_string(opts.port))
-        != std::string::npos);
-  CHECK(lines[1].find("http: cannot listen on 127.0.0.1:"
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("http: cannot listen on 127.0.0.1:"
                       + std::to_string(opts.http_port))
         != std::string::npos);
   // Both services still answer locally, the first one remotely too.
   CHECK(second.report().token_ok);
   p.await_committed(1);
-  remote_side remote;
-  CHECK(remote.fetch(p.svc->port()).token_ok);
+  CHECK(fetch_remote(p).doc["token"].IsObject());
 }
 
 TEST_CASE("nothing listens: a clear error", "[introspection]") {
   keepa::test::refusing_port refusing;
-  remote_side remote;
-  auto r = fetch_remote_report(remote.sys, "127.0.0.1", refusing.port(), 5s);
+  auto r = fetch_status("127.0.0.1", refusing.port(), "any", "/status", 5s);
   REQUIRE(!r);
-  CHECK(r.error() == caf::sec::cannot_connect_to_node);
+  CHECK(r.error() == ec::transport_error);
+  CHECK_THAT(render(r.error()), Catch::Contains("no answer"));
+}
+
+namespace {
+
+/// The status of a request to the endpoint of `p` without its token (or
+/// with `token`), by `method`.
+int stranger_status(const live_pipeline& p, const std::string& method,
+                    const std::string& path, const std::string& token = "") {
+  httplib::Client cli{"127.0.0.1", p.svc->http_port()};
+  cli.set_connection_timeout(5);
+  cli.set_read_timeout(10);
+  httplib::Headers hdrs;
+  if (!token.empty())
+    hdrs.emplace("Authorization", "Bearer " + token);
+  httplib::Result res{nullptr, httplib::Error::Unknown};
+  if (method == "GET")
+    res = cli.Get(path.c_str(), hdrs);
+  else if (method == "POST")
+    res = cli.Post(path.c_str(), hdrs, "asin=0000000000", "text/plain");
+  else if (method == "PUT")
+    res = cli.Put(path.c_str(), hdrs, "", "text/plain");
+  else if (method == "DELETE")
+    res = cli.Delete(path.c_str(), hdrs);
+  return res ? res->status : -1;
+}
+
+/// VmHWM of this process, kB.
+int64_t peak_rss_kb() {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.compare(0, 6, "VmHWM:") == 0)
+      return std::stoll(line.substr(6));
+  return -1;
+}
+
+/// Sends `head`, then `line` until `total` bytes went or the other side
+/// closed, to 127.0.0.1:port; then waits (bounded) for the server's end.
+void send_raw(uint16_t port, const std::string& head,
+              const std::string& line = "", size_t total = 0) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  auto send_all = [&](const std::string& bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent,
+                      MSG_NOSIGNAL);
+      if (n <= 0)
+        return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  };
+  auto ok = send_all(head);
+  for (size_t sent = head.size(); ok && !line.empty() && sent < total;
+       sent += line.size())
+    ok = send_all(line);
+  char buf[256];
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  while (::recv(fd, buf, sizeof(buf), 0) > 0) {
+    // drain
+  }
+  ::close(fd);
+}
+
+} // namespace
+
+TEST_CASE("a stranger can neither read, spend nor stop", "[introspection]") {
+  live_pipeline p;
+  p.await_committed(1);
+  auto token = token_of(p);
+  // The token file is the owner's alone.
+  struct stat st;
+  REQUIRE(::stat(p.svc->token_file().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto stranger = [&] {
+    // Without the token, or with a wrong one: 401, nothing shown.
+    for (auto path : {"/status", "/status.txt", "/metrics"}) {
+      INFO(path);
+      CHECK(stranger_status(p, "GET", path) == 401);
+      CHECK(stranger_status(p, "GET", path, std::string(token.size(), 'a'))
+            == 401);
+    }
+    // Read-only, even with the token: no method but GET, no endpoint that
+    // acts.
+    for (auto method : {"POST", "PUT", "DELETE"})
+      for (auto path : {"/status", "/stop", "/product", "/handles"}) {
+        INFO(method << " " << path);
+        CHECK(stranger_status(p, method, path) == 405);
+        CHECK(stranger_status(p, method, path, token) == 405);
+      }
+    for (auto path : {"/stop", "/product", "/handles"})
+      CHECK(stranger_status(p, "GET", path, token) == 404);
+    // CAF's BASP finds no actor: nothing is published through the
+    // middleman, and the HTTP port does not speak it.
+    struct basp_config : caf::actor_system_config {
+      basp_config() {
+        keepa::add_message_types(*this);
+        load<caf::io::middleman>();
+        set("scheduler.max-threads", 2);
+        set("logger.console-verbosity", caf::atom("quiet"));
+      }
+    } cfg;
+    caf::actor_system sys{cfg};
+    auto hdl = sys.middleman().remote_actor<introspection_actor>(
+      "127.0.0.1", p.svc->http_port());
+    CHECK(!hdl);
+  };
+  // While it runs: the stranger fails, and the scanner still works (its
+  // next pass comes, every 5 s).
+  auto passes = num(p.status(p.h.scanner), "passes");
+  stranger();
+  {
+    caf::scoped_actor self{p.sys};
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (num(p.status(p.h.scanner), "passes") <= passes
+           && std::chrono::steady_clock::now() < deadline)
+      self->receive(caf::after(std::chrono::milliseconds{100}) >> [] {});
+  }
+  CHECK(num(p.status(p.h.scanner), "passes") > passes);
+  // Stopped by its owner: whatever the stranger tries spends nothing.
+  p.stop_stages();
+  auto before = p.token();
+  auto requests = num(p.status(p.h.client), "requests");
+  stranger();
+  auto after = p.token();
+  CHECK(after.totals.consumed == before.totals.consumed);
+  CHECK(after.totals.granted == before.totals.granted);
+  CHECK(num(p.status(p.h.client), "requests") == requests);
+}
+
+TEST_CASE("one peer cannot make the process allocate much", "[introspection]") {
+  live_pipeline p;
+  p.await_committed(1);
+  auto before = peak_rss_kb();
+  REQUIRE(before > 0);
+  // The header that took keepa-pipeline from 28 MB to 4.2 GB through the
+  // middleman: a BASP client handshake announcing a payload of ~4 GiB.
+  std::string basp(32, '\0');
+  basp[0] = 1; // client_handshake
+  basp[4] = basp[5] = basp[6] = '\xff'; // payload_len 0xfffffff0
+  basp[7] = '\xf0';
+  basp[15] = 3; // BASP version
+  send_raw(p.svc->http_port(), basp);
+  // 64 MiB of header lines (httplib alone keeps them all: 160 MB took
+  // keepa-pipeline from 34 MB to 273 MB).
+  send_raw(p.svc->http_port(), "GET /status HTTP/1.1\r\nHost: x\r\n",
+           "X-A: " + std::string(8000, 'a') + "\r\n", size_t{64} << 20);
+  auto growth_kb = peak_rss_kb() - before;
+  INFO("peak RSS grew by " << growth_kb << " kB");
+  // Bounded: 24 kB measured (12 MB when the pipeline was still warming
+  // up); 113 MB with httplib's own connection handling.
+  CHECK(growth_kb < 32 * 1024);
+  // The endpoint still answers its owner.
+  CHECK(fetch_remote(p).doc["token"].IsObject());
+}
+
+TEST_CASE("the default token file lives in a directory only its owner may "
+          "enter",
+          "[introspection]") {
+  live_pipeline p;
+  auto runtime = p.dir / "runtime";
+  std::filesystem::create_directories(runtime / "keepa-pipeline");
+  auto* old = std::getenv("XDG_RUNTIME_DIR");
+  std::string saved = old != nullptr ? old : "";
+  ::setenv("XDG_RUNTIME_DIR", runtime.c_str(), 1);
+  introspection_options opts;
+  opts.http_port = 0;
+  {
+    // Others may enter: no token written, no endpoint served.
+    std::filesystem::permissions(runtime / "keepa-pipeline",
+                                 std::filesystem::perms::owner_all
+                                   | std::filesystem::perms::group_all
+                                   | std::filesystem::perms::others_all);
+    log_capture logs;
+    introspection_service svc{p.sys, p.h, opts, logs.sink()};
+    CHECK(svc.http_port() == 0);
+    CHECK(svc.token_file().empty());
+    auto lines = logs.snapshot();
+    REQUIRE(!lines.empty());
+    CHECK(lines[0].find("nobody else may access (mode 0700)")
+          != std::string::npos);
+  }
+  {
+    std::filesystem::permissions(runtime / "keepa-pipeline",
+                                 std::filesystem::perms::owner_all);
+    log_capture logs;
+    introspection_service svc{p.sys, p.h, opts, logs.sink()};
+    REQUIRE(svc.http_port() != 0);
+    CHECK(svc.token_file() == default_token_file(svc.http_port()));
+    CHECK(svc.token_file().find(runtime.string()) == 0);
+    struct stat st;
+    REQUIRE(::stat(svc.token_file().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto token = read_token_file(svc.token_file());
+    REQUIRE(token);
+    CHECK(token->size() == 64);
+    // Each run has its own token; stop() removes the file.
+    CHECK(*token != token_of(p));
+    svc.stop();
+    CHECK(!std::filesystem::exists(default_token_file(svc.http_port())));
+  }
+  if (old != nullptr)
+    ::setenv("XDG_RUNTIME_DIR", saved.c_str(), 1);
+  else
+    ::unsetenv("XDG_RUNTIME_DIR");
+}
+
+namespace {
+
+/// Exit code and output (stdout and stderr) of `cmd`, within 20 s.
+std::pair<int, std::string> run_status(const std::string& cmd) {
+  auto r = keepa::test::run_program("timeout -s KILL 20 " + cmd);
+  return {r.exit_code, r.output};
+}
+
+} // namespace
+
+TEST_CASE("keepa-status prints with the owner's token file, and refuses "
+          "without it",
+          "[introspection]") {
+  live_pipeline p;
+  p.await_committed(1);
+  auto base = std::string{KEEPA_STATUS_EXE}
+    + " --port=" + std::to_string(p.svc->http_port());
+  auto [code, out] = run_status(base + " --token-file=" + p.svc->token_file());
+  INFO(out);
+  CHECK(code == 0);
+  CHECK(out.find("token: balance") != std::string::npos);
+  CHECK(out.find("committer:") != std::string::npos);
+  auto json = run_status(base + " --json --token-file=" + p.svc->token_file());
+  CHECK(json.first == 0);
+  CHECK(json.second.rfind("{\"unix_ms\":", 0) == 0);
+  // Another token: refused by the endpoint.
+  auto wrong = (p.dir / "wrong.token").string();
+  std::ofstream{wrong} << std::string(64, '0') << "\n";
+  auto refused = run_status(base + " --token-file=" + wrong);
+  INFO(refused.second);
+  CHECK(refused.first == 1);
+  CHECK(refused.second.find("HTTP 401") != std::string::npos);
+  CHECK(refused.second.find("balance") == std::string::npos);
+  // No token file: nothing asked.
+  auto missing
+    = run_status(base + " --token-file=" + (p.dir / "none.token").string());
+  INFO(missing.second);
+  CHECK(missing.first == 2);
+  CHECK(missing.second.find("cannot read token file") != std::string::npos);
 }

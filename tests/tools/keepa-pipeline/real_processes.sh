@@ -29,11 +29,11 @@ read -r -t 30 line <&"${SIM[0]}" || fail "keepa-sim did not start"
 port=${line##*:}
 
 # stderr is a file, not a terminal: one plain status line per second. The
-# introspection ports are off, so parallel tests cannot collide on them.
+# status port is off, so parallel tests cannot collide on it.
 "$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \
             --keepa.storage.url="sqlite:$dir/deals.db" \
             --keepa.status-every=1s \
-            --keepa.introspection.port=0 --keepa.http.port=0 \
+            --keepa.http.port=0 \
             >"$dir/out" 2>"$dir/err" &
 pipeline_pid=$!
 
