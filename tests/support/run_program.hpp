@@ -21,9 +21,8 @@ struct program_outcome {
 /// Runs `cmd` with `sh -c` (append " 2>&1" is done here); callers bound its
 /// time themselves (`timeout -s KILL N cmd`).
 inline program_outcome run_program(const std::string& cmd) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe{popen((cmd + " 2>&1").c_str(),
-                                                   "r"),
-                                             nullptr};
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe{
+    popen((cmd + " 2>&1").c_str(), "r"), nullptr};
   if (!pipe)
     throw std::runtime_error("popen failed: " + cmd);
   program_outcome result;
