@@ -12,6 +12,7 @@
 #include "messages/token.hpp"
 #include "storage/schema.hpp"
 #include "storage/soci.hpp"
+#include "storage/text.hpp"
 
 namespace keepa::db {
 
@@ -87,13 +88,40 @@ bool is_busy(const soci::soci_error& e) {
   return false;
 }
 
-caf::error to_error(const soci::soci_error& e, const char* what) {
-  auto code = is_busy(e) ? ec::storage_busy : ec::storage_error;
+/// Whether `e` means "the server is out of reach": a lost connection (class
+/// 08), an administrator or crash shutdown (57P01, 57P02), a server still
+/// starting (57P03), no free connection slot (53300), or any error after
+/// which the session is no longer connected.
+bool is_unreachable(const soci::soci_error& e, soci::session& sql) {
+  if (dynamic_cast<const soci::sqlite3_soci_error*>(&e))
+    return false;
+  if (auto pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    auto state = pg->sqlstate();
+    if (state.compare(0, 2, "08") == 0 || state == "57P01" || state == "57P02"
+        || state == "57P03" || state == "53300")
+      return true;
+  }
+  try {
+    return !sql.is_connected();
+  } catch (...) {
+    return true;
+  }
+}
+
+caf::error to_error(const soci::soci_error& e, soci::session& sql,
+                    const char* what) {
+  auto code = is_busy(e)     ? ec::storage_busy
+    : is_unreachable(e, sql) ? ec::storage_unavailable
+                             : ec::storage_error;
   return caf::make_error(code, std::string{what},
                          std::string{e.get_error_message()});
 }
 
 } // namespace
+
+bool transient(const caf::error& err) {
+  return err == ec::storage_busy || err == ec::storage_unavailable;
+}
 
 // -- the implementation -------------------------------------------------------
 
@@ -140,7 +168,7 @@ struct soci_backend::impl {
         if (is_busy(e) && attempt < opts.lock_retries)
           continue;
         if (!is_busy(e))
-          return to_error(e, what);
+          return to_error(e, sql, what);
         return caf::make_error(ec::storage_busy, std::string{what},
                                std::string{e.get_error_message()},
                                "still locked after "
@@ -158,13 +186,14 @@ struct soci_backend::impl {
     try {
       return f();
     } catch (const soci::soci_error& e) {
-      return to_error(e, what);
+      return to_error(e, sql, what);
     } catch (const std::exception& e) {
       return caf::make_error(ec::storage_error, std::string{what},
                              std::string{e.what()});
     }
   }
 
+  /// Opens the session and sets it up; throws on failure.
   void connect() {
     if (sqlite()) {
       sql.open(soci::sqlite3, loc.target);
@@ -288,6 +317,7 @@ struct deal_rows {
     for (auto& x : xs) {
       asin.push_back(x.asin);
       title.push_back(x.title);
+      repair_utf8(title.back());
       buy_price.push_back(x.buy_price);
       est_sell_price.push_back(x.est_sell_price);
       avg365.push_back(x.avg365);
@@ -417,6 +447,7 @@ soci_backend::commit(const upsert_batch& batch,
         asin.push_back(r.asin);
         where.push_back(to_string(r.where));
         reason.push_back(r.reason);
+        repair_utf8(reason.back());
         price.push_back(r.price_seen);
         at.push_back(r.at_ms);
         retry.push_back(r.retry_below);
@@ -511,6 +542,19 @@ caf::expected<uint64_t> soci_backend::expire(int64_t cutoff_ms) {
   if (!res)
     return std::move(res.error());
   return result;
+}
+
+caf::expected<void> soci_backend::reconnect() {
+  try {
+    impl_->sql.close();
+    impl_->connect();
+    return caf::unit;
+  } catch (const std::exception& e) {
+    // A file that cannot be opened again stays so; a server may come back.
+    auto code = impl_->sqlite() ? ec::storage_error : ec::storage_unavailable;
+    return caf::make_error(code, "reconnect to " + redact(impl_->opts.url),
+                           std::string{e.what()});
+  }
 }
 
 caf::expected<void> soci_backend::flush() {
