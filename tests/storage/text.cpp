@@ -28,17 +28,25 @@ TEST_CASE("each byte starting no valid sequence becomes U+FFFD",
           "[storage][text]") {
   // A Latin-1 byte, a stray continuation byte, a truncated sequence at the
   // end, an overlong '/', a surrogate, a code point above U+10FFFF.
-  CHECK(repaired("Caf\xE9!") == std::pair<std::string, bool>("Caf" + fffd + "!", true));
-  CHECK(repaired("a\x80" "b") == std::pair<std::string, bool>("a" + fffd + "b", true));
-  CHECK(repaired("euro \xE2\x82") == std::pair<std::string, bool>("euro " + fffd + fffd, true));
-  CHECK(repaired("\xC0\xAF") == std::pair<std::string, bool>(fffd + fffd, true));
-  CHECK(repaired("\xED\xA0\x80") == std::pair<std::string, bool>(fffd + fffd + fffd, true));
+  CHECK(repaired("Caf\xE9!")
+        == std::pair<std::string, bool>("Caf" + fffd + "!", true));
+  CHECK(repaired("a\x80"
+                 "b")
+        == std::pair<std::string, bool>("a" + fffd + "b", true));
+  CHECK(repaired("euro \xE2\x82")
+        == std::pair<std::string, bool>("euro " + fffd + fffd, true));
+  CHECK(repaired("\xC0\xAF")
+        == std::pair<std::string, bool>(fffd + fffd, true));
+  CHECK(repaired("\xED\xA0\x80")
+        == std::pair<std::string, bool>(fffd + fffd + fffd, true));
   CHECK(repaired("\xF4\x90\x80\x80")
         == std::pair<std::string, bool>(fffd + fffd + fffd + fffd, true));
   // What follows a bad byte is decoded afresh.
-  CHECK(repaired("\xE2(\xC3\xA9") == std::pair<std::string, bool>(fffd + "(\xC3\xA9", true));
+  CHECK(repaired("\xE2(\xC3\xA9")
+        == std::pair<std::string, bool>(fffd + "(\xC3\xA9", true));
 }
 
 TEST_CASE("NUL bytes are dropped", "[storage][text]") {
-  CHECK(repaired(std::string{"a\0b\0", 4}) == std::pair<std::string, bool>("ab", true));
+  CHECK(repaired(std::string{"a\0b\0", 4})
+        == std::pair<std::string, bool>("ab", true));
 }
