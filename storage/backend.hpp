@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,11 @@ public:
   /// Drops the session and connects again (after a transient error); a
   /// server still out of reach is `ec::storage_unavailable`.
   virtual caf::expected<void> reconnect() = 0;
+
+  /// Calls `f` on the calling thread whenever a statement starts waiting
+  /// for a lock another connection holds (SQLite; PostgreSQL waits on the
+  /// server and tells nothing), before the busy timeout runs out.
+  virtual void on_lock_wait(std::function<void()> f) = 0;
 
   // -- inspectors -------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 #include "storage/soci_backend.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <regex>
 #include <sstream>
@@ -130,6 +131,24 @@ struct soci_backend::impl {
   location loc;
   soci::session sql;
   int32_t version = 0;
+  std::function<void()> lock_wait;
+  std::chrono::steady_clock::time_point wait_start;
+
+  /// SQLite's busy handler: the busy timeout of `PRAGMA busy_timeout`, plus
+  /// telling `lock_wait` when a wait begins.
+  static int on_busy(void* ptr, int count) {
+    auto self = static_cast<impl*>(ptr);
+    auto now = std::chrono::steady_clock::now();
+    if (count == 0) {
+      self->wait_start = now;
+      if (self->lock_wait)
+        self->lock_wait();
+    }
+    if (now - self->wait_start >= self->opts.busy_timeout)
+      return 0; // SQLITE_BUSY
+    sqlite_api::sqlite3_sleep(count < 10 ? 1 : 10);
+    return 1;
+  }
 
   bool sqlite() const {
     return loc.kind == backend_kind::sqlite;
@@ -207,7 +226,8 @@ struct soci_backend::impl {
         throw std::runtime_error("cannot enable WAL (journal_mode=" + mode
                                  + ")");
       sql << "PRAGMA synchronous=FULL";
-      sql << "PRAGMA busy_timeout=" << opts.busy_timeout.count();
+      auto be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
+      sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
     } else {
       sql.open(soci::postgresql, loc.target);
       sql << "SET lock_timeout = " << opts.busy_timeout.count();
@@ -555,6 +575,10 @@ caf::expected<void> soci_backend::reconnect() {
     return caf::make_error(code, "reconnect to " + redact(impl_->opts.url),
                            std::string{e.what()});
   }
+}
+
+void soci_backend::on_lock_wait(std::function<void()> f) {
+  impl_->lock_wait = std::move(f);
 }
 
 caf::expected<void> soci_backend::flush() {

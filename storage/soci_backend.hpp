@@ -76,6 +76,8 @@ public:
 
   caf::expected<void> reconnect() override;
 
+  void on_lock_wait(std::function<void()> f) override;
+
   // -- inspectors -------------------------------------------------------------
 
   caf::expected<std::vector<asin_memory>>

@@ -134,10 +134,23 @@ void stall(storage_pointer self, storage_op op, caf::error err) {
                  "storage cannot write: " + st.last_error);
     log(self, "cannot write (" + st.last_error + "); spending held, retrying");
   }
+  st.waiting = false;
   st.stalled = std::move(op);
   st.stall_error = std::move(err);
   self->delayed_send(self, st.backoff, atom::retry_v);
   st.backoff = std::min(st.backoff * 2, st.cfg.retry_max);
+}
+
+/// A statement waits for another connection's lock: holds TOKEN at once
+/// rather than after the busy timeout (spending meanwhile would wait for
+/// storage all the same).
+void lock_wait(storage_pointer self) {
+  auto& st = self->state;
+  ++st.lock_waits;
+  if (st.stalled || st.waiting || !st.token)
+    return;
+  st.waiting = true;
+  self->send(st.token, atom::hold_v, std::string{"storage waits for a lock"});
 }
 
 /// Tries `op`; an outage ends once its stalled operation is answered.
@@ -152,6 +165,12 @@ void run(storage_pointer self, storage_op op) {
     fail(self, op, err);
     if (op.modifier)
       return; // STORAGE ends.
+  }
+  if (st.waiting && !st.stalled) {
+    // The lock went away within the busy timeout.
+    st.waiting = false;
+    self->send(st.token, atom::resume_v);
+    return;
   }
   if (st.stalled) {
     auto down = self->clock().now() - st.stalled_since;
@@ -239,6 +258,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
   st.marks = db::low_watermark{counts->watermark};
   st.marks.track(*pending);
   st.schema_version = counts->schema_version;
+  st.db->on_lock_wait([self] { lock_wait(self); });
   return {
     [self](atom::upsert, upsert_batch& batch) -> caf::result<upsert_ack> {
       auto& st = self->state;
@@ -357,6 +377,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       caf::put(result, "writable", !st.stalled);
       caf::put(result, "outages", static_cast<int64_t>(st.outages));
       caf::put(result, "retries", static_cast<int64_t>(st.retries));
+      caf::put(result, "lock-waits", static_cast<int64_t>(st.lock_waits));
       if (st.stalled) {
         caf::put(result, "stalled", st.stalled->what);
         caf::put(result, "stalled-for",

@@ -82,6 +82,9 @@ struct storage_state {
   caf::actor_clock::time_point stalled_since;
   uint64_t outages = 0;
   uint64_t retries = 0;
+  /// TOKEN holds because a statement waits for a lock (no outage yet).
+  bool waiting = false;
+  uint64_t lock_waits = 0;
 };
 
 using storage_pointer = storage_actor::stateful_pointer<storage_state>;

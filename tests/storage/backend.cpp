@@ -352,3 +352,27 @@ TEST_CASE_METHOD(keepa::test::postgresql_fixture,
                  "backend contract on PostgreSQL", "[storage][postgresql]") {
   keepa::test::run_backend_contract(*this);
 }
+
+TEST_CASE_METHOD(keepa::test::sqlite_fixture,
+                 "a wait for another connection's lock is told at once",
+                 "[storage][sqlite]") {
+  using namespace keepa;
+  auto db = open();
+  auto other = raw();
+  lock_all(*other);
+  int waits = 0;
+  // The lock goes away as soon as the wait is told: the commit then goes
+  // through within the busy timeout.
+  db->on_lock_wait([&] {
+    ++waits;
+    *other << "ROLLBACK";
+  });
+  upsert_batch batch;
+  batch.deals = {test::make_deal("B000000001", 1)};
+  REQUIRE_OK(db->commit(batch, std::nullopt));
+  CHECK(waits == 1);
+  CHECK(*db->find("B000000001"));
+  // No lock, no wait.
+  REQUIRE_OK(db->commit(batch, std::nullopt));
+  CHECK(waits == 1);
+}
