@@ -113,8 +113,8 @@ constexpr const char* busy_timeout_key = "keepa.storage.busy-timeout";
 constexpr auto busy_timeout = std::chrono::seconds{5};
 
 /// How often a locked transaction is tried again at once (each try waiting
-/// up to busy-timeout) before STORAGE holds TOKEN and retries with backoff.
-/// 0: spending stops after one busy-timeout of a locked database.
+/// up to busy-timeout, STORAGE blocked meanwhile) before STORAGE reports an
+/// outage and retries with backoff.
 constexpr const char* lock_retries_key = "keepa.storage.lock-retries";
 constexpr int64_t lock_retries = 0;
 
