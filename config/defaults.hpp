@@ -115,9 +115,16 @@ constexpr const char* url = "sqlite:keepa.db";
 constexpr const char* busy_timeout_key = "keepa.storage.busy-timeout";
 constexpr auto busy_timeout = std::chrono::seconds{5};
 
-/// How often a locked transaction is tried again before giving up.
+/// How often a locked transaction is tried again at once (each try waiting
+/// up to busy-timeout, STORAGE blocked meanwhile) before STORAGE reports an
+/// outage and retries with backoff.
 constexpr const char* lock_retries_key = "keepa.storage.lock-retries";
-constexpr int64_t lock_retries = 3;
+constexpr int64_t lock_retries = 0;
+
+/// After a transient error (locked, server out of reach) STORAGE tries
+/// again after `retry_min`, doubling the wait up to `retry_max`.
+constexpr auto retry_min = std::chrono::milliseconds{250};
+constexpr auto retry_max = std::chrono::seconds{2};
 
 } // namespace storage
 

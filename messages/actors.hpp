@@ -72,6 +72,11 @@ using token = typed_actor_fwd<
   caf::reacts_to<atom::settle, settlement>,
   // Gives back a grant whose request was never sent.
   caf::reacts_to<atom::release, uint64_t>,
+  // STORAGE cannot write (the reason): answer every acquire with a
+  // recharge-wait naming it, grant nothing, until `resume`.
+  caf::reacts_to<atom::hold, std::string>,
+  // STORAGE writes again: grant as before.
+  caf::reacts_to<atom::resume>,
   // Typed snapshot of balance, queue and totals.
   caf::replies_to<atom::snapshot>::with<token_status>>::
   extend_with<status_client>;
@@ -90,7 +95,10 @@ using keepa_client = typed_actor_fwd<
   caf::reacts_to<atom::retry, uint64_t>>::extend_with<token_probe>::
   extend_with<status_client>;
 
-/// The STORAGE actor: owns the database session.
+/// The STORAGE actor: owns the database session. While the database is
+/// locked or its server out of reach it keeps the operation that failed,
+/// retries it with backoff and holds TOKEN; every other request waits in the
+/// mailbox and is answered late. A permanent error ends it.
 using storage = typed_actor_fwd<
   // Stores deals and rejections, marks positions done, advances the
   // watermark; all in one transaction.
@@ -115,7 +123,12 @@ using storage = typed_actor_fwd<
   // The number of stored deals alone (cheaper than all counts).
   caf::replies_to<atom::counts, atom::deal>::with<uint64_t>,
   // Makes everything acknowledged so far durable, then answers.
-  caf::replies_to<atom::flush>::with<caf::ok_atom>>::extend_with<status_client>;
+  caf::replies_to<atom::flush>::with<caf::ok_atom>,
+  // Wiring, sent once by the pipeline: the TOKEN that STORAGE tells `hold`
+  // while it cannot write and `resume` once it can.
+  caf::reacts_to<atom::hold, token::unwrap>,
+  // Internal: the backoff after a transient error is over; try again.
+  caf::reacts_to<atom::retry>>::extend_with<status_client>;
 
 /// The SCANNER actor: pages /deal down to the watermark.
 using scanner = typed_actor_fwd<

@@ -17,6 +17,8 @@ KEEPA_ATOM(release, "release") // give back a grant that was never used
 KEEPA_ATOM(snapshot, "snapshot") // typed status of the token actor
 KEEPA_ATOM(probe, "probe") // ask Keepa's free /token endpoint
 KEEPA_ATOM(retry, "retry") // self-addressed: present a ticket again
+KEEPA_ATOM(hold, "hold") // grant nothing until resume (STORAGE cannot write)
+KEEPA_ATOM(resume, "resume") // grant again after a hold
 
 // -- Keepa client
 // ---------------------------------------------------------------

@@ -29,6 +29,7 @@ const char* to_string(ec x) {
     case ec::schema_too_new: return "schema_too_new";
     case ec::storage_busy: return "storage_busy";
     case ec::shutting_down: return "shutting_down";
+    case ec::storage_unavailable: return "storage_unavailable";
   }
   return "unknown";
 }

@@ -52,6 +52,9 @@ enum class ec : uint8_t {
   storage_busy,
   /// The actor is shutting down and takes no new work.
   shutting_down,
+  /// The database server cannot be reached right now (connection lost,
+  /// server restarting); reconnecting later may succeed.
+  storage_unavailable,
 };
 
 /// @relates ec

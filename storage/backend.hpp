@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,7 +19,17 @@ namespace keepa::db {
 /// The schema version this program writes and understands.
 constexpr int32_t current_schema_version = 4;
 
+/// Whether `err` may pass by itself: the database is locked
+/// (`ec::storage_busy`) or its server is out of reach for now
+/// (`ec::storage_unavailable`). Retrying the same operation later, after
+/// `backend::reconnect`, may succeed. Every other error is permanent: the
+/// schema, the disk or the data are wrong, and retrying cannot help.
+bool transient(const caf::error& err);
+
 /// An abstract database holding deals, rejections and the scan watermark.
+/// Text columns are stored as valid UTF-8: invalid sequences are replaced
+/// by U+FFFD and NUL bytes dropped (repair_utf8), so one bad title never
+/// fails a batch.
 class backend {
 public:
   virtual ~backend();
@@ -45,6 +56,15 @@ public:
 
   /// Makes every committed transaction durable (a WAL checkpoint for SQLite).
   virtual caf::expected<void> flush() = 0;
+
+  /// Drops the session and connects again (after a transient error); a
+  /// server still out of reach is `ec::storage_unavailable`.
+  virtual caf::expected<void> reconnect() = 0;
+
+  /// Calls `f` on the calling thread whenever a statement starts waiting
+  /// for a lock another connection holds (SQLite; PostgreSQL waits on the
+  /// server and tells nothing), before the busy timeout runs out.
+  virtual void on_lock_wait(std::function<void()> f) = 0;
 
   // -- inspectors -------------------------------------------------------------
 

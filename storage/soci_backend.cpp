@@ -1,6 +1,7 @@
 #include "storage/soci_backend.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "messages/token.hpp"
 #include "storage/schema.hpp"
 #include "storage/soci.hpp"
+#include "storage/text.hpp"
 
 namespace keepa::db {
 
@@ -119,13 +121,40 @@ bool is_busy(const soci::soci_error& e) {
   return false;
 }
 
-caf::error to_error(const soci::soci_error& e, const char* what) {
-  auto code = is_busy(e) ? ec::storage_busy : ec::storage_error;
+/// Whether `e` means "the server is out of reach": a lost connection (class
+/// 08), an administrator or crash shutdown (57P01, 57P02), a server still
+/// starting (57P03), no free connection slot (53300), or any error after
+/// which the session is no longer connected.
+bool is_unreachable(const soci::soci_error& e, soci::session& sql) {
+  if (dynamic_cast<const soci::sqlite3_soci_error*>(&e))
+    return false;
+  if (auto pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    auto state = pg->sqlstate();
+    if (state.compare(0, 2, "08") == 0 || state == "57P01" || state == "57P02"
+        || state == "57P03" || state == "53300")
+      return true;
+  }
+  try {
+    return !sql.is_connected();
+  } catch (...) {
+    return true;
+  }
+}
+
+caf::error to_error(const soci::soci_error& e, soci::session& sql,
+                    const char* what) {
+  auto code = is_busy(e)     ? ec::storage_busy
+    : is_unreachable(e, sql) ? ec::storage_unavailable
+                             : ec::storage_error;
   return caf::make_error(code, std::string{what},
                          std::string{e.get_error_message()});
 }
 
 } // namespace
+
+bool transient(const caf::error& err) {
+  return err == ec::storage_busy || err == ec::storage_unavailable;
+}
 
 // -- the implementation -------------------------------------------------------
 
@@ -134,6 +163,24 @@ struct soci_backend::impl {
   location loc;
   soci::session sql;
   int32_t version = 0;
+  std::function<void()> lock_wait;
+  std::chrono::steady_clock::time_point wait_start;
+
+  /// SQLite's busy handler: the busy timeout of `PRAGMA busy_timeout`, plus
+  /// telling `lock_wait` when a wait begins.
+  static int on_busy(void* ptr, int count) {
+    auto self = static_cast<impl*>(ptr);
+    auto now = std::chrono::steady_clock::now();
+    if (count == 0) {
+      self->wait_start = now;
+      if (self->lock_wait)
+        self->lock_wait();
+    }
+    if (now - self->wait_start >= self->opts.busy_timeout)
+      return 0; // SQLITE_BUSY
+    sqlite_api::sqlite3_sleep(count < 10 ? 1 : 10);
+    return 1;
+  }
 
   bool sqlite() const {
     return loc.kind == backend_kind::sqlite;
@@ -172,7 +219,7 @@ struct soci_backend::impl {
         if (is_busy(e) && attempt < opts.lock_retries)
           continue;
         if (!is_busy(e))
-          return to_error(e, what);
+          return to_error(e, sql, what);
         return caf::make_error(ec::storage_busy, std::string{what},
                                std::string{e.get_error_message()},
                                "still locked after "
@@ -190,13 +237,14 @@ struct soci_backend::impl {
     try {
       return f();
     } catch (const soci::soci_error& e) {
-      return to_error(e, what);
+      return to_error(e, sql, what);
     } catch (const std::exception& e) {
       return caf::make_error(ec::storage_error, std::string{what},
                              std::string{e.what()});
     }
   }
 
+  /// Opens the session and sets it up; throws on failure.
   void connect() {
     if (sqlite()) {
       sql.open(soci::sqlite3, loc.target);
@@ -210,7 +258,8 @@ struct soci_backend::impl {
         throw std::runtime_error("cannot enable WAL (journal_mode=" + mode
                                  + ")");
       sql << "PRAGMA synchronous=FULL";
-      sql << "PRAGMA busy_timeout=" << opts.busy_timeout.count();
+      auto be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
+      sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
     } else {
       sql.open(soci::postgresql, loc.target);
       sql << "SET lock_timeout = " << opts.busy_timeout.count();
@@ -320,6 +369,7 @@ struct deal_rows {
     for (auto& x : xs) {
       asin.push_back(x.asin);
       title.push_back(x.title);
+      repair_utf8(title.back());
       buy_price.push_back(x.buy_price);
       est_sell_price.push_back(x.est_sell_price);
       avg365.push_back(x.avg365);
@@ -449,6 +499,7 @@ soci_backend::commit(const upsert_batch& batch,
         asin.push_back(r.asin);
         where.push_back(to_string(r.where));
         reason.push_back(r.reason);
+        repair_utf8(reason.back());
         price.push_back(r.price_seen);
         at.push_back(r.at_ms);
         retry.push_back(r.retry_below);
@@ -543,6 +594,23 @@ caf::expected<uint64_t> soci_backend::expire(int64_t cutoff_ms) {
   if (!res)
     return std::move(res.error());
   return result;
+}
+
+caf::expected<void> soci_backend::reconnect() {
+  try {
+    impl_->sql.close();
+    impl_->connect();
+    return caf::unit;
+  } catch (const std::exception& e) {
+    // A file that cannot be opened again stays so; a server may come back.
+    auto code = impl_->sqlite() ? ec::storage_error : ec::storage_unavailable;
+    return caf::make_error(code, "reconnect to " + redact(impl_->opts.url),
+                           std::string{e.what()});
+  }
+}
+
+void soci_backend::on_lock_wait(std::function<void()> f) {
+  impl_->lock_wait = std::move(f);
 }
 
 caf::expected<void> soci_backend::flush() {

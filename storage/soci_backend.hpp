@@ -56,7 +56,9 @@ public:
 
   /// Connects, configures the session and migrates the schema. Errors:
   /// `invalid_config` (malformed URL), `storage_error` (cannot connect, open
-  /// or write), `schema_too_new`, `storage_busy`.
+  /// or write), `schema_too_new`, `storage_busy`. Operations afterwards
+  /// fail with `storage_busy` (locked), `storage_unavailable` (the server
+  /// went out of reach; see `reconnect`) or `storage_error` (permanent).
   static caf::expected<std::unique_ptr<soci_backend>>
   open(const open_options& opts);
 
@@ -71,6 +73,10 @@ public:
   caf::expected<uint64_t> expire(int64_t cutoff_ms) override;
 
   caf::expected<void> flush() override;
+
+  caf::expected<void> reconnect() override;
+
+  void on_lock_wait(std::function<void()> f) override;
 
   // -- inspectors -------------------------------------------------------------
 

@@ -13,6 +13,7 @@ packages=(
   libcpp-httplib-dev libssl-dev
   sqlite3
   postgresql                      # initdb/pg_ctl for the storage tests
+  curl jq                         # the storage-outage tests read /status
   gnuplot-nox                     # keepa-bench's balance plot
   clang-format                    # tools/format.sh, the `format` test
 )

@@ -42,7 +42,9 @@ pipeline_settings_from(const pipeline_config& cfg) {
 caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
                                                pipeline_settings s) {
   pipeline_handles h;
-  auto storage = spawn_storage(sys, s.storage, s.detached_storage);
+  auto storage_cfg = s.storage;
+  storage_cfg.log = s.log;
+  auto storage = spawn_storage(sys, storage_cfg, s.detached_storage);
   if (!storage)
     return storage.error();
   h.storage = *storage;
@@ -54,6 +56,8 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
   auto token_cfg = s.token;
   token_cfg.probe = h.probe_client;
   h.token = sys.spawn(keepa::token, token_cfg);
+  // STORAGE holds TOKEN while it cannot write: no grants, no spending.
+  caf::anon_send(h.storage, atom::hold_v, h.token);
   auto client_cfg = s.client;
   client_cfg.token = h.token;
   client_cfg.log = s.log;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/config_value.hpp>
@@ -93,13 +94,140 @@ std::string to_text(const feed_position& x) {
   return std::to_string(x.last_update) + ":" + x.asin;
 }
 
-/// Ends the actor after a failed modifier; the caller gets `err` first.
-caf::error fail(storage_pointer self, caf::error err) {
+void log(storage_pointer self, const std::string& line) {
+  if (auto& f = self->state.cfg.log)
+    f(std::string{storage_state::name} + ": " + line);
+}
+
+std::string seconds(caf::timespan d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100)
+    + " s";
+}
+
+/// A permanent error: answers it; a modifier's also holds TOKEN for good
+/// and ends the actor (the pipeline sees it go down and stops).
+void fail(storage_pointer self, storage_op& op, const caf::error& err) {
   auto& st = self->state;
   ++st.failures;
   st.last_error = render(err);
+  op.refuse(err);
+  if (!op.modifier)
+    return;
+  log(self, "cannot write, stopping: " + st.last_error);
+  if (st.token)
+    self->send(st.token, atom::hold_v, "storage failed: " + st.last_error);
   self->quit(err);
-  return err;
+}
+
+/// A transient error: keeps `op`, holds TOKEN on the first one and tries
+/// again after the backoff, which doubles per failed try.
+void stall(storage_pointer self, storage_op op, caf::error err) {
+  auto& st = self->state;
+  st.last_error = render(err);
+  if (!st.stalled) {
+    ++st.outages;
+    st.stalled_since = self->clock().now();
+    st.backoff = st.cfg.retry_min;
+    if (st.token)
+      self->send(st.token, atom::hold_v,
+                 "storage cannot write: " + st.last_error);
+    log(self, "cannot write (" + st.last_error + "); spending held, retrying");
+  }
+  st.waiting = false;
+  st.stalled = std::move(op);
+  st.stall_error = std::move(err);
+  self->delayed_send(self, st.backoff, atom::retry_v);
+  st.backoff = std::min(st.backoff * 2, st.cfg.retry_max);
+}
+
+/// A statement waits for another connection's lock: holds TOKEN at once
+/// rather than after the busy timeout (spending meanwhile would wait for
+/// storage all the same).
+void lock_wait(storage_pointer self) {
+  auto& st = self->state;
+  ++st.lock_waits;
+  if (st.stalled || st.waiting || !st.token)
+    return;
+  st.waiting = true;
+  self->send(st.token, atom::hold_v, std::string{"storage waits for a lock"});
+}
+
+/// Tries `op`; an outage ends once its stalled operation is answered.
+void run(storage_pointer self, storage_op op) {
+  auto& st = self->state;
+  auto err = op.attempt();
+  if (err && db::transient(err)) {
+    stall(self, std::move(op), std::move(err));
+    return;
+  }
+  if (err) {
+    fail(self, op, err);
+    if (op.modifier)
+      return; // STORAGE ends.
+  }
+  if (st.waiting && !st.stalled) {
+    // The lock went away within the busy timeout.
+    st.waiting = false;
+    self->send(st.token, atom::resume_v);
+    return;
+  }
+  if (st.stalled) {
+    auto down = self->clock().now() - st.stalled_since;
+    st.stalled.reset();
+    st.stall_error = caf::none;
+    if (st.token)
+      self->send(st.token, atom::resume_v);
+    log(self, "writes again after " + seconds(down) + "; spending resumed");
+  }
+}
+
+/// Runs `f` (returning caf::expected<T>) as an operation answered through a
+/// promise; while an earlier one is stalled, leaves the request in the
+/// mailbox (a handler that moves from its message checks that first: the
+/// skipped message is handled again later).
+template<class T, class F>
+caf::result<T>
+perform(storage_pointer self, std::string what, bool modifier, F f) {
+  if (self->state.stalled)
+    return caf::skip;
+  auto rp = self->make_response_promise<T>();
+  storage_op op;
+  op.what = std::move(what);
+  op.modifier = modifier;
+  op.attempt = [rp, f]() mutable -> caf::error {
+    auto res = f();
+    if (!res)
+      return std::move(res.error());
+    rp.deliver(std::move(*res));
+    return caf::none;
+  };
+  op.refuse = [rp](const caf::error& err) mutable { rp.deliver(err); };
+  run(self, std::move(op));
+  return std::as_const(rp);
+}
+
+/// The retry handler: reconnects after a lost connection, then tries the
+/// stalled operation again (`stalled` stays set until the outage ends).
+void retry(storage_pointer self) {
+  auto& st = self->state;
+  if (!st.stalled)
+    return;
+  ++st.retries;
+  auto op = std::move(*st.stalled);
+  if (st.stall_error == ec::storage_unavailable) {
+    if (auto res = st.db->reconnect(); !res) {
+      if (db::transient(res.error())) {
+        stall(self, std::move(op), std::move(res.error()));
+        return;
+      }
+      // Without a session nothing can be stored any more.
+      op.modifier = true;
+      fail(self, op, res.error());
+      return;
+    }
+  }
+  run(self, std::move(op));
 }
 
 } // namespace
@@ -130,85 +258,107 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
   st.marks = db::low_watermark{counts->watermark};
   st.marks.track(*pending);
   st.schema_version = counts->schema_version;
+  st.db->on_lock_wait([self] { lock_wait(self); });
   return {
     [self](atom::upsert, upsert_batch& batch) -> caf::result<upsert_ack> {
       auto& st = self->state;
+      if (st.stalled)
+        return caf::skip;
       if (auto err = check(batch)) {
         // Hostile input: refuse the batch, keep running, store nothing.
         ++st.failures;
         st.last_error = render(err);
         return err;
       }
-      auto next = st.marks.preview(batch.done);
-      std::optional<feed_position> advance;
-      if (st.marks.value() < next)
-        advance = next;
-      if (auto res = st.db->commit(batch, advance); !res)
-        return fail(self, std::move(res.error()));
-      st.marks.apply(batch.done, next);
-      ++st.batches;
-      st.deals_written += batch.deals.size();
-      st.rejections_written += batch.rejections.size();
-      return upsert_ack{batch.deals.size(), batch.rejections.size(),
-                        st.marks.value()};
+      return perform<upsert_ack>(
+        self, "upsert", true,
+        [self, batch{std::move(batch)}]() -> caf::expected<upsert_ack> {
+          auto& st = self->state;
+          auto next = st.marks.preview(batch.done);
+          std::optional<feed_position> advance;
+          if (st.marks.value() < next)
+            advance = next;
+          if (auto res = st.db->commit(batch, advance); !res)
+            return std::move(res.error());
+          st.marks.apply(batch.done, next);
+          ++st.batches;
+          st.deals_written += batch.deals.size();
+          st.rejections_written += batch.rejections.size();
+          return upsert_ack{batch.deals.size(), batch.rejections.size(),
+                            st.marks.value()};
+        });
     },
     [self](atom::track,
-           const std::vector<feed_position>& xs) -> caf::result<uint64_t> {
+           std::vector<feed_position>& xs) -> caf::result<uint64_t> {
+      if (self->state.stalled)
+        return caf::skip;
       for (auto& x : xs)
         if (!valid_asin(x.asin))
           return caf::make_error(ec::storage_error, "invalid feed position",
                                  x.asin.substr(0, 40));
       // Durable before the scanner hands them on: a restart finishes them.
-      auto& st = self->state;
-      auto fresh = st.marks.untracked(xs);
-      if (auto res = st.db->track(fresh); !res)
-        return fail(self, std::move(res.error()));
-      return st.marks.track(fresh);
+      return perform<uint64_t>(
+        self, "track", true,
+        [self, xs{std::move(xs)}]() -> caf::expected<uint64_t> {
+          auto& st = self->state;
+          auto fresh = st.marks.untracked(xs);
+          if (auto res = st.db->track(fresh); !res)
+            return std::move(res.error());
+          return st.marks.track(fresh);
+        });
     },
     [self](atom::pending) -> std::vector<feed_position> {
       return self->state.marks.pending_positions();
     },
-    [self](atom::known, const std::vector<std::string>& asins)
+    [self](atom::known, std::vector<std::string>& asins)
       -> caf::result<std::vector<asin_memory>> {
-      auto res = self->state.db->known(asins);
-      if (!res)
-        return std::move(res.error());
-      return std::move(*res);
+      // Before moving from the message: a skipped one is handled again.
+      if (self->state.stalled)
+        return caf::skip;
+      return perform<std::vector<asin_memory>>(
+        self, "known", false, [self, asins{std::move(asins)}] {
+          return self->state.db->known(asins);
+        });
     },
     [self](atom::stalest, uint32_t n,
            int64_t seen_before_ms) -> caf::result<std::vector<deal_record>> {
-      auto res = self->state.db->stalest(n, seen_before_ms);
-      if (!res)
-        return std::move(res.error());
-      return std::move(*res);
+      return perform<std::vector<deal_record>>(
+        self, "stalest", false, [self, n, seen_before_ms] {
+          return self->state.db->stalest(n, seen_before_ms);
+        });
     },
     [self](atom::expire, int64_t cutoff_ms) -> caf::result<uint64_t> {
-      auto res = self->state.db->expire(cutoff_ms);
-      if (!res)
-        return fail(self, std::move(res.error()));
-      return *res;
+      return perform<uint64_t>(self, "expire", true, [self, cutoff_ms] {
+        return self->state.db->expire(cutoff_ms);
+      });
     },
     [self](atom::watermark) -> feed_position {
       return self->state.marks.value();
     },
     [self](atom::counts) -> caf::result<storage_counts> {
-      auto res = self->state.db->counts();
-      if (!res)
-        return std::move(res.error());
-      res->pending = self->state.marks.pending();
-      return std::move(*res);
+      return perform<storage_counts>(self, "counts", false, [self] {
+        auto res = self->state.db->counts();
+        if (res)
+          res->pending = self->state.marks.pending();
+        return res;
+      });
     },
     [self](atom::counts, atom::deal) -> caf::result<uint64_t> {
-      auto res = self->state.db->deal_count();
-      if (!res)
-        return std::move(res.error());
-      return *res;
+      return perform<uint64_t>(self, "deal count", false,
+                               [self] { return self->state.db->deal_count(); });
     },
     [self](atom::flush) -> caf::result<caf::ok_atom> {
-      if (auto res = self->state.db->flush(); !res)
-        return fail(self, std::move(res.error()));
-      return caf::ok_atom_v;
+      return perform<caf::ok_atom>(
+        self, "flush", true, [self]() -> caf::expected<caf::ok_atom> {
+          if (auto res = self->state.db->flush(); !res)
+            return std::move(res.error());
+          return caf::ok_atom_v;
+        });
     },
+    [self](atom::hold, token_actor& token) {
+      self->state.token = std::move(token);
+    },
+    [self](atom::retry) { retry(self); },
     [self](atom::status) {
       auto& st = self->state;
       caf::settings result;
@@ -224,6 +374,15 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       caf::put(result, "rejections-written",
                static_cast<int64_t>(st.rejections_written));
       caf::put(result, "failures", static_cast<int64_t>(st.failures));
+      caf::put(result, "writable", !st.stalled);
+      caf::put(result, "outages", static_cast<int64_t>(st.outages));
+      caf::put(result, "retries", static_cast<int64_t>(st.retries));
+      caf::put(result, "lock-waits", static_cast<int64_t>(st.lock_waits));
+      if (st.stalled) {
+        caf::put(result, "stalled", st.stalled->what);
+        caf::put(result, "stalled-for",
+                 caf::timespan{self->clock().now() - st.stalled_since});
+      }
       if (!st.last_error.empty())
         caf::put(result, "last-error", st.last_error);
       put_mailbox(self, result);

@@ -8,9 +8,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -27,6 +30,12 @@ struct storage_config {
   std::string url = defaults::storage::url;
   caf::timespan busy_timeout = defaults::storage::busy_timeout;
   int64_t lock_retries = defaults::storage::lock_retries;
+  /// The first wait after a transient error, doubled per failed try up to
+  /// `retry_max`.
+  caf::timespan retry_min = defaults::storage::retry_min;
+  caf::timespan retry_max = defaults::storage::retry_max;
+  /// Where outages and their end are reported; may be empty.
+  std::function<void(const std::string&)> log;
 };
 
 /// Reads `keepa.storage.*` from `opts`, using the defaults for missing keys.
@@ -35,6 +44,20 @@ storage_config storage_config_from(const caf::settings& opts);
 /// Checks the URL syntax and the ranges: a busy timeout in (0, 10 min],
 /// lock retries in [0, 100].
 caf::error validate(const storage_config& cfg);
+
+/// A database operation that may have to wait for the database: tried at
+/// once, kept and tried again after a transient error.
+struct storage_op {
+  /// What it does, for errors and status ("upsert", "known", ...).
+  std::string what;
+  /// Tries once; on success answers the caller and returns none, otherwise
+  /// returns the error and answers nothing.
+  std::function<caf::error()> attempt;
+  /// Answers the caller with a permanent error.
+  std::function<void(const caf::error&)> refuse;
+  /// A modifier's permanent error ends STORAGE; a read's only answers it.
+  bool modifier = false;
+};
 
 struct storage_state {
   static constexpr const char* name = "storage";
@@ -48,15 +71,32 @@ struct storage_state {
   uint64_t rejections_written = 0;
   uint64_t failures = 0;
   std::string last_error;
+  /// Told `hold` during an outage and `resume` after it (may be null).
+  token_actor token;
+  /// The operation that failed with a transient error, retried after
+  /// `backoff`; while set, every other database request waits (skipped in
+  /// the mailbox, answered in order once it succeeded).
+  std::optional<storage_op> stalled;
+  caf::error stall_error;
+  caf::timespan backoff{0};
+  caf::actor_clock::time_point stalled_since;
+  uint64_t outages = 0;
+  uint64_t retries = 0;
+  /// TOKEN holds because a statement waits for a lock (no outage yet).
+  bool waiting = false;
+  uint64_t lock_waits = 0;
 };
 
 using storage_pointer = storage_actor::stateful_pointer<storage_state>;
 
 /// The behavior of the STORAGE actor. Opens the database of `cfg` unless
 /// `db` is already open. A bad config or a database that cannot be opened
-/// ends the actor with that error. A failed upsert answers the error and
-/// ends the actor too: the pipeline must stop rather than run ahead of what
-/// is stored.
+/// ends the actor with that error. A transient error (db::transient: locked,
+/// server out of reach) stalls it: TOKEN is told to hold, the operation is
+/// retried with backoff (reconnecting after a lost connection) and every
+/// other request is answered late, in order, once it succeeded. A modifier
+/// that fails permanently answers the error, holds TOKEN and ends the actor
+/// with it: the pipeline must stop rather than run ahead of what is stored.
 storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
                                      std::shared_ptr<db::backend> db);
 

@@ -121,7 +121,7 @@ void maybe_probe(token_pointer self) {
         s.refill_in_ms = env.refill_in_ms;
         s.refill_rate = env.refill_rate;
         s.server_timestamp_ms = env.timestamp_ms;
-        apply(self, s);
+        keepa::apply(self, s); // Qualified: ADL would find std::apply.
       },
       [self](const caf::error&) {
         // The next acquire asks again; waiting callers retry on their own.
@@ -186,6 +186,20 @@ std::string active_profile(token_pointer self) {
 token_status snapshot(token_pointer self) {
   auto result = self->state.sched.status(self->clock().now());
   result.profile = active_profile(self);
+  if (!self->state.held.empty())
+    result.mode = "held";
+  return result;
+}
+
+/// The answer to every acquire while held: come back after `probe_retry`
+/// with the same ticket (its place in the queue may lapse meanwhile).
+recharge_wait held_wait(token_pointer self, const token_request& req) {
+  auto& st = self->state;
+  ++st.held_acquires;
+  recharge_wait result;
+  result.ticket = req.ticket;
+  result.retry_after = st.cfg.probe_retry;
+  result.reason = "held: " + st.held;
   return result;
 }
 
@@ -207,6 +221,8 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
   return {
     [self](atom::acquire,
            const token_request& req) -> caf::result<token_reply> {
+      if (!self->state.held.empty())
+        return token_reply{held_wait(self, req)};
       maybe_probe(self);
       auto d = self->state.sched.acquire(req, self->clock().now());
       if (d.error != ec::none)
@@ -219,13 +235,25 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
       }
       return token_reply{d.wait};
     },
-    [self](atom::settle, const settlement& s) { apply(self, s); },
+    [self](atom::settle, const settlement& s) { keepa::apply(self, s); },
     [self](atom::release, uint64_t grant_id) {
       self->state.sched.release(grant_id, self->clock().now());
     },
+    [self](atom::hold, std::string& why) {
+      auto& st = self->state;
+      if (st.held.empty())
+        ++st.holds;
+      st.held = why.empty() ? "unnamed" : std::move(why);
+    },
+    [self](atom::resume) { self->state.held.clear(); },
     [self](atom::snapshot) -> token_status { return snapshot(self); },
     [self](atom::status) -> caf::settings {
+      auto& st = self->state;
       auto xs = to_settings(snapshot(self));
+      if (!st.held.empty())
+        xs.emplace("held", st.held);
+      xs.emplace("holds", static_cast<int64_t>(st.holds));
+      xs.emplace("held-acquires", static_cast<int64_t>(st.held_acquires));
       put_mailbox(self, xs);
       return xs;
     },

@@ -29,6 +29,7 @@ struct token_config {
   duration stagger = defaults::token::stagger;
   duration ticket_grace = defaults::token::ticket_grace;
   duration grant_ttl = defaults::token::grant_ttl;
+  /// Retry time handed out while no observation exists, and while held.
   duration probe_retry = defaults::token::probe_retry;
   /// The admission rule; the default is the floor rule of the profiles.
   token_strategy strategy;
@@ -53,6 +54,11 @@ struct token_state {
   const profile* active = nullptr;
   bool probing = false;
   uint64_t profile_switches = 0;
+  /// Why TOKEN grants nothing now (`hold`); empty while it grants.
+  std::string held;
+  /// Holds received, and acquires answered with a hold's recharge-wait.
+  uint64_t holds = 0;
+  uint64_t held_acquires = 0;
 };
 
 using token_pointer = token_actor::stateful_pointer<token_state>;

@@ -78,7 +78,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.client.gzip", "true"},
   {"keepa.storage.url", "sqlite:keepa.db"},
   {"keepa.storage.busy-timeout", "5s"},
-  {"keepa.storage.lock-retries", "3"},
+  {"keepa.storage.lock-retries", "0"},
   {"keepa.scan.query-file", defaults::scan::query_file()},
   {"keepa.scan.interval", "5min"},
   {"keepa.scan.max-backlog", "2000"},

@@ -2,8 +2,11 @@
 
 #include "actors/storage/storage.hpp"
 
+#include <optional>
+
 #include <catch2/catch.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/config_value.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/settings.hpp>
@@ -12,6 +15,7 @@
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
 #include "tests/support/fixture.hpp"
+#include "tests/support/stand_ins.hpp"
 #include "tests/storage/fixtures.hpp"
 
 using namespace keepa;
@@ -43,6 +47,16 @@ struct actor_fixture_t : test::deterministic_fixture {
       FAIL(render(result.error()));
     sched.run();
     return *result;
+  }
+
+  /// STORAGE with `p1` and `p2` tracked and a deal for `p1` stored.
+  storage_actor spawn_tracking(const feed_position& p1,
+                               const feed_position& p2) {
+    auto a = spawn();
+    ask<uint64_t>(a, atom::track_v, std::vector<feed_position>{p1, p2});
+    REQUIRE_OK(
+      ask<upsert_ack>(a, atom::upsert_v, batch({make_deal(p1.asin, 1)}, {p1})));
+    return a;
   }
 
   /// Sends `xs` to `a`, runs the scheduler and returns the answer.
@@ -273,38 +287,160 @@ TEST_CASE_METHOD(actor_fixture,
   CHECK(on_disk() == p1);
 }
 
+/// Where an answer arrives that is asked for now and may come much later.
+template<class T>
+using answer_box = std::shared_ptr<std::optional<caf::expected<T>>>;
+
+/// Asks `a` from an event-based actor on the test scheduler; the answer
+/// lands in the box (requests go out in the order of these calls).
+template<class T, class Fixture, class... Ts>
+answer_box<T> ask_later(Fixture& fix, const storage_actor& a, Ts... xs) {
+  auto box = std::make_shared<std::optional<caf::expected<T>>>();
+  fix.sys.spawn([=](caf::event_based_actor* self) {
+    self->request(a, caf::infinite, xs...)
+      .then([=](T& x) { *box = std::move(x); },
+            [=](caf::error& err) { *box = std::move(err); });
+  });
+  return box;
+}
+
+template<class T>
+std::string show(const answer_box<T>& x) {
+  if (!*x)
+    return "no answer yet";
+  if (!**x)
+    return "error: " + render((*x)->error());
+  return "answered";
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "a locked database delays the answer instead of ending "
+                 "STORAGE",
+                 "[storage][actor][sqlite][outage]") {
+  auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
+  auto a = spawn_tracking(p1, p2);
+  // Another process holds the write lock (BEGIN IMMEDIATE/EXCLUSIVE).
+  auto other = db.raw();
+  db.lock_all(*other);
+  auto up = ask_later<upsert_ack>(*this, a, atom::upsert_v,
+                                  batch({make_deal(p2.asin, 2)}, {p2}));
+  // A read sent later is answered after the batch, not before.
+  auto rd = ask_later<std::vector<asin_memory>>(
+    *this, a, atom::known_v, std::vector<std::string>{p2.asin});
+  sched.run();
+  CHECK(show(up) == "no answer yet");
+  // Minutes of virtual time: STORAGE keeps trying, nothing is answered.
+  for (int i = 0; i < 20; ++i)
+    advance(std::chrono::seconds(10));
+  CHECK(show(up) == "no answer yet");
+  CHECK(show(rd) == "no answer yet");
+  *other << "ROLLBACK";
+  advance(defaults::storage::retry_max);
+  REQUIRE(show(up) == "answered");
+  CHECK((**up)->deals == 1);
+  CHECK((**up)->watermark == p2);
+  REQUIRE(show(rd) == "answered");
+  REQUIRE((**rd)->size() == 1);
+  CHECK((***rd)[0].stored);
+  CHECK(on_disk() == p2);
+  CHECK(ask<storage_counts>(a, atom::counts_v)->deals == 2);
+}
+
+TEST_CASE_METHOD(pg_actor_fixture,
+                 "a lost PostgreSQL connection is reconnected and the batch "
+                 "stored",
+                 "[storage][actor][postgresql][outage]") {
+  auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
+  auto a = spawn_tracking(p1, p2);
+  // What a server restart does to STORAGE's session: terminated (57P01).
+  *db.raw() << "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+               " WHERE pid <> pg_backend_pid() AND backend_type = 'client "
+               "backend'";
+  auto up = ask_later<upsert_ack>(*this, a, atom::upsert_v,
+                                  batch({make_deal(p2.asin, 2)}, {p2}));
+  sched.run();
+  advance(defaults::storage::retry_max);
+  REQUIRE(show(up) == "answered");
+  CHECK((**up)->watermark == p2);
+  CHECK(on_disk() == p2);
+  CHECK(ask<storage_counts>(a, atom::counts_v)->deals == 2);
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "STORAGE holds TOKEN while it cannot write, resumes it after",
+                 "[storage][actor][sqlite][outage]") {
+  auto a = spawn();
+  auto tok = test::spawn_token_stand_in(sys, "small");
+  caf::anon_send(a, atom::hold_v, tok);
+  sched.run();
+  auto& holds = test::state_of<test::token_stand_in_state>(tok).holds;
+  auto other = db.raw();
+  db.lock_all(*other);
+  auto up = ask_later<upsert_ack>(*this, a, atom::upsert_v,
+                                  batch({make_deal("B000000001", 1)}, {}));
+  sched.run();
+  // At the first wait for the lock, then with the error once the busy
+  // timeout ran out.
+  REQUIRE(holds.size() == 2);
+  CHECK(holds[0] == "storage waits for a lock");
+  CHECK_THAT(holds[1], Catch::StartsWith("storage cannot write: storage_busy"));
+  auto st = ask<caf::settings>(a, atom::status_v);
+  REQUIRE_OK(st);
+  CHECK(!caf::get_or(*st, "writable", true));
+  CHECK(caf::get_or(*st, "stalled", std::string{}) == "upsert");
+  // Retries with backoff: 250 ms, 500 ms, 1 s, ... (virtual time).
+  advance(defaults::storage::retry_min);
+  advance(defaults::storage::retry_min * 2);
+  CHECK(
+    caf::get_or(*ask<caf::settings>(a, atom::status_v), "retries", int64_t{0})
+    == 2);
+  CHECK(holds.size() == 2);
+  CHECK(show(up) == "no answer yet");
+  *other << "ROLLBACK";
+  advance(defaults::storage::retry_min * 4);
+  CHECK(show(up) == "answered");
+  REQUIRE(holds.size() == 3);
+  CHECK(holds[2].empty()); // resume
+  st = ask<caf::settings>(a, atom::status_v);
+  CHECK(caf::get_or(*st, "writable", false));
+  CHECK(caf::get_or(*st, "outages", int64_t{0}) == 1);
+}
+
 template<class Fixture>
 void failed_upsert_case(Fixture& fix) {
-  auto a = fix.spawn();
   auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
-  fix.template ask<uint64_t>(a, atom::track_v,
-                             std::vector<feed_position>{p1, p2});
-  REQUIRE_OK(fix.template ask<upsert_ack>(
-    a, atom::upsert_v, Fixture::batch({make_deal(p1.asin, 1)}, {p1})));
-  auto other = fix.db.raw();
-  fix.db.lock_all(*other);
+  auto a = fix.spawn_tracking(p1, p2);
+  auto tok = test::spawn_token_stand_in(fix.sys, "small");
+  caf::anon_send(a, atom::hold_v, tok);
+  // A permanent error: a statement the database refuses.
+  fix.db.plant_failing_trigger();
   caf::scoped_actor self{fix.sys};
   self->monitor(a);
-  auto res = fix.template ask<upsert_ack>(
-    a, atom::upsert_v, Fixture::batch({make_deal(p2.asin, 1)}, {p2}));
+  auto b = Fixture::batch({make_deal(p2.asin, 1)}, {p2});
+  b.rejections = {make_rejection("B000000003", 100, 1)};
+  auto res = fix.template ask<upsert_ack>(a, atom::upsert_v, b);
   REQUIRE(!res);
-  CHECK(res.error() == ec::storage_busy);
+  CHECK(res.error() == ec::storage_error);
   caf::error reason;
   self->receive([&](caf::down_msg& msg) { reason = msg.reason; });
-  CHECK(reason == ec::storage_busy);
-  *other << "ROLLBACK";
+  CHECK(reason == ec::storage_error);
+  CHECK_THAT(render(reason), Catch::Contains("boom"));
+  // TOKEN grants nothing more: nothing could be stored.
+  auto& holds = test::state_of<test::token_stand_in_state>(tok).holds;
+  REQUIRE(holds.size() == 1);
+  CHECK_THAT(holds[0], Catch::StartsWith("storage failed: storage_error"));
   CHECK(fix.on_disk() == p1);
   CHECK(!*fix.db.open()->find(p2.asin));
 }
 
 TEST_CASE_METHOD(actor_fixture,
-                 "a failed upsert stores nothing and stops the actor",
+                 "a permanent error stores nothing and stops the actor",
                  "[storage][actor][sqlite]") {
   failed_upsert_case(*this);
 }
 
 TEST_CASE_METHOD(pg_actor_fixture,
-                 "a failed upsert stores nothing and stops the actor (pg)",
+                 "a permanent error stores nothing and stops the actor (pg)",
                  "[storage][actor][postgresql]") {
   failed_upsert_case(*this);
 }

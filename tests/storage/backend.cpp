@@ -256,6 +256,29 @@ void run_backend_contract(const backend_fixture& fix) {
                           pos(20, "B000000002")));
     CHECK(*db->watermark() == pos(20, "B000000002"));
   }
+  SECTION("text that is not valid UTF-8 is stored repaired") {
+    // A raw byte, a lone surrogate (as a JSON \ud800 decodes) and a NUL:
+    // PostgreSQL refuses each, and failed the whole batch.
+    auto db = fix.open();
+    auto deal = make_deal("B000000001", 1);
+    const char raw_title[] = "Caf\xE9 \xED\xA0\x80 a\0b \xF0\x9F\x93\x9A";
+    deal.title = std::string(raw_title, sizeof(raw_title) - 1);
+    auto rejection = make_rejection("B000000002", 100, 2);
+    rejection.reason = "commit_failed: \xFF";
+    upsert_batch batch = deals_batch({deal});
+    batch.rejections = {rejection};
+    REQUIRE_OK(db->commit(batch, pos(10, "B000000002")));
+    auto found = db->find("B000000001");
+    REQUIRE_OK(found);
+    REQUIRE(*found);
+    CHECK((*found)->title
+          == "Caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD ab"
+             " \xF0\x9F\x93\x9A");
+    std::string reason;
+    *fix.raw() << "SELECT reason FROM rejections", soci::into(reason);
+    CHECK(reason == "commit_failed: \xEF\xBF\xBD");
+    CHECK(*db->watermark() == pos(10, "B000000002"));
+  }
   SECTION("an older schema is upgraded, keeping its data") {
     {
       auto old = fix.open(1);
@@ -328,4 +351,28 @@ TEST_CASE_METHOD(keepa::test::sqlite_fixture, "backend contract on SQLite",
 TEST_CASE_METHOD(keepa::test::postgresql_fixture,
                  "backend contract on PostgreSQL", "[storage][postgresql]") {
   keepa::test::run_backend_contract(*this);
+}
+
+TEST_CASE_METHOD(keepa::test::sqlite_fixture,
+                 "a wait for another connection's lock is told at once",
+                 "[storage][sqlite]") {
+  using namespace keepa;
+  auto db = open();
+  auto other = raw();
+  lock_all(*other);
+  int waits = 0;
+  // The lock goes away as soon as the wait is told: the commit then goes
+  // through within the busy timeout.
+  db->on_lock_wait([&] {
+    ++waits;
+    *other << "ROLLBACK";
+  });
+  upsert_batch batch;
+  batch.deals = {test::make_deal("B000000001", 1)};
+  REQUIRE_OK(db->commit(batch, std::nullopt));
+  CHECK(waits == 1);
+  CHECK(*db->find("B000000001"));
+  // No lock, no wait.
+  REQUIRE_OK(db->commit(batch, std::nullopt));
+  CHECK(waits == 1);
 }

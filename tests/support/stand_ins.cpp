@@ -58,6 +58,10 @@ token_actor::behavior_type token_stand_in(token_stand_in_actor self,
       f();
     },
     [self](atom::release, uint64_t id) { self->state.releases.push_back(id); },
+    [self](atom::hold, std::string& why) {
+      self->state.holds.push_back(std::move(why));
+    },
+    [self](atom::resume) { self->state.holds.emplace_back(); },
     [self](atom::snapshot) -> token_status {
       ++self->state.snapshots;
       token_status ts;
@@ -166,6 +170,12 @@ storage_actor::behavior_type storage_stand_in(storage_stand_in_actor self) {
     [](atom::counts) { return storage_counts{}; },
     [](atom::counts, atom::deal) { return uint64_t{0}; },
     [](atom::flush) { return caf::ok_atom::value; },
+    [](atom::hold, const token_actor&) {
+      // The stand-in never stalls.
+    },
+    [](atom::retry) {
+      // nop
+    },
     [](atom::status) { return caf::settings{}; },
   };
 }

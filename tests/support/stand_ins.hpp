@@ -69,6 +69,8 @@ struct token_stand_in_state {
   std::vector<token_grant> grants;
   std::vector<uint64_t> releases;
   size_t snapshots = 0;
+  /// `hold` (the reason) and `resume` (an empty string), in order.
+  std::vector<std::string> holds;
 };
 
 using token_stand_in_actor

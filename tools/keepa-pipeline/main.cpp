@@ -16,7 +16,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <thread>
+#include <map>
+#include <string>
 
 #include <unistd.h>
 
@@ -50,7 +51,8 @@ int64_t wall_ms() {
 }
 
 /// No new work, in-flight requests finish, storage flushed; bounded.
-void shut_down(caf::scoped_actor& self, const pipeline_handles& h) {
+/// Returns whether storage confirmed the flush.
+bool shut_down(caf::scoped_actor& self, const pipeline_handles& h) {
   auto deadline = 8s;
   for (auto& [name, hdl] : stop_order(h))
     self->request(hdl, deadline, atom::stop_v)
@@ -59,12 +61,28 @@ void shut_down(caf::scoped_actor& self, const pipeline_handles& h) {
                  std::cerr << "keepa-pipeline: " << name
                            << " did not stop: " << render(err) << "\n";
                });
+  bool flushed = false;
   self->request(h.storage, deadline, atom::flush_v)
-    .receive([](caf::ok_atom) {},
+    .receive([&](caf::ok_atom) { flushed = true; },
              [](caf::error& err) {
                std::cerr << "keepa-pipeline: flush failed: " << render(err)
                          << "\n";
              });
+  return flushed;
+}
+
+/// Monitors every actor of `h`; returns their names by address.
+std::map<caf::actor_addr, std::string> watch(caf::scoped_actor& self,
+                                             const pipeline_handles& h) {
+  std::map<caf::actor_addr, std::string> result;
+  auto all = status_actors(h);
+  all.emplace_back("probe-client",
+                   caf::actor_cast<status_client_actor>(h.probe_client));
+  for (auto& [name, hdl] : all) {
+    self->monitor(hdl);
+    result.emplace(hdl.address(), name);
+  }
+  return result;
 }
 
 void exit_all(caf::scoped_actor& self, const pipeline_handles& h) {
@@ -117,6 +135,10 @@ int main(int argc, char** argv) {
   introspection_service introspection{
     sys, h, introspection_options_from(cfg.content), settings->log};
   caf::scoped_actor self{sys};
+  // No actor ends while the pipeline runs: any that does (STORAGE after a
+  // permanent database error, say) stops the whole program, non-zero.
+  auto watched = watch(self, h);
+  std::string died;
   auto started = std::chrono::steady_clock::now();
   auto next_status = started;
   pipeline_report last;
@@ -144,14 +166,23 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    // The main thread only watches the clock and signals; all work runs in
-    // actors. Waking every 50 ms keeps SIGTERM handling prompt.
-    std::this_thread::sleep_for(50ms);
+    // The main thread only watches the clock, signals and the actors' ends;
+    // all work runs in actors. Waking every 50 ms keeps SIGTERM handling
+    // prompt.
+    self->receive(
+      [&](caf::down_msg& msg) {
+        died = watched[msg.source] + " ended: " + render(msg.reason);
+      },
+      caf::after(50ms) >> [] {});
+    if (!died.empty()) {
+      why = died;
+      break;
+    }
   }
   if (tty)
     std::cerr << "\n";
   std::cerr << "keepa-pipeline: stopping (" << why << ")\n";
-  shut_down(self, h);
+  auto flushed = shut_down(self, h);
   last = introspection.report(report_scope::status_line);
   std::cout << "keepa-pipeline summary: " << status_line(last) << "\n"
             << "  stored deals " << last.counts.deals << ", rejections "
@@ -162,5 +193,15 @@ int main(int argc, char** argv) {
             << last.token.totals.released << ")\n";
   introspection.stop();
   exit_all(self, h);
+  if (!died.empty()) {
+    std::cerr << "keepa-pipeline: failed: " << died << "\n";
+    return 1;
+  }
+  if (!flushed) {
+    std::cerr << "keepa-pipeline: failed: storage did not confirm the flush"
+                 " (what it had not acknowledged is scanned again on the "
+                 "next start)\n";
+    return 1;
+  }
   return 0;
 }

@@ -37,6 +37,19 @@ struct token_fixture : test::deterministic_fixture {
     return result;
   }
 
+  /// Asks `tok` for `cost` commit tokens (presenting `ticket`).
+  token_reply acquire(const token_actor& tok, int64_t cost,
+                      uint64_t ticket = 0) {
+    token_reply result;
+    caf::scoped_actor self{sys};
+    auto rh = self->request(tok, caf::infinite, atom::acquire_v,
+                            token_request{"test", stage::commit, cost, ticket});
+    sched.run();
+    rh.receive([&](token_reply& r) { result = std::move(r); },
+               [&](caf::error& err) { FAIL(sys.render(err)); });
+    return result;
+  }
+
   token_status snapshot(const token_actor& tok) {
     token_status result;
     caf::scoped_actor self{sys};
@@ -223,22 +236,13 @@ TEST_CASE_METHOD(token_fixture, "release and settle through the actor",
   auto cfg = make_config();
   auto tok = sys.spawn(token, cfg);
   caf::scoped_actor self{sys};
-  auto acquire = [&](int64_t cost, uint64_t ticket = 0) {
-    token_reply result;
-    auto rh = self->request(tok, caf::infinite, atom::acquire_v,
-                            token_request{"test", stage::commit, cost, ticket});
-    sched.run();
-    rh.receive([&](token_reply& r) { result = std::move(r); },
-               [&](caf::error& err) { FAIL(sys.render(err)); });
-    return result;
-  };
   // No observation yet (no probe configured): a recharge-wait.
-  auto first = acquire(50);
+  auto first = acquire(tok, 50);
   REQUIRE(caf::holds_alternative<recharge_wait>(first));
   CHECK(caf::get<recharge_wait>(first).reason == "no balance observation yet");
   self->send(tok, atom::settle_v, keepa.observe(now()));
   sched.run();
-  auto second = acquire(50, caf::get<recharge_wait>(first).ticket);
+  auto second = acquire(tok, 50, caf::get<recharge_wait>(first).ticket);
   REQUIRE(caf::holds_alternative<token_grant>(second));
   auto g = caf::get<token_grant>(second);
   CHECK(g.projected_after == 50);
@@ -263,6 +267,47 @@ TEST_CASE_METHOD(token_fixture, "release and settle through the actor",
     [&](caf::settings& xs) {
       CHECK(caf::get_or(xs, "projected", int64_t{0}) == 100);
       CHECK(caf::get_or(xs, "mode", std::string{}) == "spending");
+    },
+    [&](caf::error& e) { FAIL(sys.render(e)); });
+  anon_send_exit(tok, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(token_fixture,
+                 "a hold grants nothing until resume, naming the reason",
+                 "[token][protocol][hold]") {
+  auto start = now();
+  keepa_model keepa{5, 100, start};
+  auto tok = sys.spawn(token, make_config());
+  caf::scoped_actor self{sys};
+  self->send(tok, atom::settle_v, keepa.observe(now()));
+  self->send(tok, atom::hold_v, std::string{"storage cannot write: locked"});
+  sched.run();
+  // A full balance, yet every acquire waits while held.
+  for (int i = 0; i < 3; ++i) {
+    auto r = acquire(tok, 10);
+    REQUIRE(caf::holds_alternative<recharge_wait>(r));
+    auto& w = caf::get<recharge_wait>(r);
+    CHECK(w.reason == "held: storage cannot write: locked");
+    CHECK(w.retry_after == caf::timespan{defaults::token::probe_retry});
+    advance(w.retry_after);
+  }
+  auto st = snapshot(tok);
+  CHECK(st.mode == "held");
+  CHECK(st.totals.granted == 0);
+  CHECK(st.outstanding == 0);
+  self->send(tok, atom::resume_v);
+  sched.run();
+  auto r = acquire(tok, 10);
+  REQUIRE(caf::holds_alternative<token_grant>(r));
+  CHECK(caf::get<token_grant>(r).cost == 10);
+  CHECK(snapshot(tok).mode == "spending");
+  auto rh = self->request(tok, caf::infinite, atom::status_v);
+  sched.run();
+  rh.receive(
+    [&](caf::settings& xs) {
+      CHECK(caf::get_or(xs, "holds", int64_t{0}) == 1);
+      CHECK(caf::get_or(xs, "held-acquires", int64_t{0}) == 3);
+      CHECK(!caf::get_if(&xs, "held"));
     },
     [&](caf::error& e) { FAIL(sys.render(e)); });
   anon_send_exit(tok, caf::exit_reason::user_shutdown);
