@@ -1,7 +1,6 @@
 #include "actors/storage/storage.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <utility>
 
 #include <caf/actor_system.hpp>
@@ -13,6 +12,7 @@
 #include "actors/status.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
+#include "storage/asin.hpp"
 #include "storage/soci_backend.hpp"
 
 namespace keepa {
@@ -65,18 +65,13 @@ open_backend(const storage_config& cfg) {
   return std::shared_ptr<db::backend>{std::move(*db)};
 }
 
-/// ASINs are short alphanumeric keys; anything else is hostile input.
-bool valid_asin(const std::string& x) {
-  return !x.empty() && x.size() <= 32
-    && std::all_of(x.begin(), x.end(),
-                   [](char c) { return std::isalnum(c) != 0; });
-}
+using db::valid_asin;
 
 caf::error check(const upsert_batch& batch) {
   auto bad = [](const char* what, const std::string& asin) {
     return caf::make_error(ec::storage_error, "invalid batch",
-                           std::string{what} + " ASIN \"" + asin.substr(0, 40)
-                             + "\"");
+                           std::string{what} + " ASIN \""
+                             + db::printable_asin(asin) + "\"");
   };
   for (auto& x : batch.deals)
     if (!valid_asin(x.asin))
@@ -295,7 +290,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       for (auto& x : xs)
         if (!valid_asin(x.asin))
           return caf::make_error(ec::storage_error, "invalid feed position",
-                                 x.asin.substr(0, 40));
+                                 db::printable_asin(x.asin));
       // Durable before the scanner hands them on: a restart finishes them.
       return perform<uint64_t>(
         self, "track", true,
