@@ -418,8 +418,10 @@ enum class place : uint8_t {
 /// without a document.
 class bounded_builder {
 public:
-  bounded_builder(rapidjson::Document& doc, const answer_limits& limits)
-    : doc_(doc), limits_(limits) {
+  /// `max_values`: values in the whole answer; 0 = no limit.
+  bounded_builder(rapidjson::Document& doc, const answer_limits& limits,
+                  size_t max_values)
+    : doc_(doc), limits_(limits), max_values_(max_values) {
     root_.SetObject();
   }
 
@@ -502,8 +504,11 @@ private:
     }
   };
 
-  /// Counts one more item of the enclosing array.
+  /// Counts one more value, and one more item of the enclosing array.
   void count_item() {
+    if (max_values_ > 0 && ++values_ > max_values_ && refusal_.empty())
+      refusal_ = "more than " + std::to_string(max_values_)
+        + " values in one answer";
     if (frames_.empty() || depth_ != frames_.size())
       return;
     auto& f = frames_.back();
@@ -581,6 +586,8 @@ private:
 
   rapidjson::Document& doc_;
   const answer_limits& limits_;
+  size_t max_values_;
+  size_t values_ = 0;
   std::vector<frame> frames_;
   size_t depth_ = 0;
   std::string refusal_;
@@ -606,11 +613,12 @@ std::string clock_check(const envelope& env, const answer_limits& limits) {
 /// answer is a 200; fills `out.page.env` (via `env_of`) in any case.
 template<class Page, class EnvOf, class Payload>
 parsed<Page> parse(std::string& body, int32_t http_status,
-                   const answer_limits& limits, EnvOf env_of, Payload payload) {
+                   const answer_limits& limits, size_t max_values, EnvOf env_of,
+                   Payload payload) {
   parsed<Page> out;
   dom_arena arena;
   rapidjson::Document doc{&arena.pool()};
-  bounded_builder builder{doc, limits};
+  bounded_builder builder{doc, limits, max_values};
   rapidjson::Reader reader;
   rapidjson::InsituStringStream in{&body[0]};
   bool built = false;
@@ -707,14 +715,15 @@ bool valid_asin(const std::string& x) {
 parsed<envelope> parse_envelope(std::string& body, int32_t http_status,
                                 const answer_limits& limits) {
   return parse<envelope>(
-    body, http_status, limits, [](envelope& env) -> envelope& { return env; },
+    body, http_status, limits, 0,
+    [](envelope& env) -> envelope& { return env; },
     [](const value&, parsed<envelope>&) {});
 }
 
 parsed<product_page> parse_product_page(std::string& body, int32_t http_status,
                                         const answer_limits& limits) {
   return parse<product_page>(
-    body, http_status, limits, env_member<product_page>,
+    body, http_status, limits, 0, env_member<product_page>,
     [](const value& doc, parsed<product_page>& out) {
       auto* products = member(doc, "products");
       if (products == nullptr || !products->IsArray())
@@ -730,8 +739,8 @@ parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status,
                                   const answer_limits& limits) {
   auto bound = last_update_bound(limits);
   return parse<deal_page>(
-    body, http_status, limits, env_member<deal_page>,
-    [bound](const value& doc, parsed<deal_page>& out) {
+    body, http_status, limits, limits.max_deal_page_values,
+    env_member<deal_page>, [bound](const value& doc, parsed<deal_page>& out) {
       auto* deals = member(doc, "deals");
       if (deals == nullptr || !deals->IsObject())
         throw malformed{"no deals object"};
@@ -746,22 +755,22 @@ parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status,
 
 parsed<seller_page> parse_seller_page(std::string& body, int32_t http_status,
                                       const answer_limits& limits) {
-  return parse<seller_page>(body, http_status, limits, env_member<seller_page>,
-                            [](const value& doc, parsed<seller_page>& out) {
-                              auto& page = out.page;
-                              auto* sellers = member(doc, "sellers");
-                              if (sellers == nullptr || sellers->IsNull())
-                                return; // nothing found
-                              if (!sellers->IsObject())
-                                throw malformed{"sellers is not an object"};
-                              for (auto& kvp : sellers->GetObject()) {
-                                page.sellers.emplace_back();
-                                read_seller(kvp.value, page.sellers.back());
-                                if (page.sellers.back().seller_id.empty())
-                                  page.sellers.back().seller_id
-                                    = kvp.name.GetString();
-                              }
-                            });
+  return parse<seller_page>(
+    body, http_status, limits, 0, env_member<seller_page>,
+    [](const value& doc, parsed<seller_page>& out) {
+      auto& page = out.page;
+      auto* sellers = member(doc, "sellers");
+      if (sellers == nullptr || sellers->IsNull())
+        return; // nothing found
+      if (!sellers->IsObject())
+        throw malformed{"sellers is not an object"};
+      for (auto& kvp : sellers->GetObject()) {
+        page.sellers.emplace_back();
+        read_seller(kvp.value, page.sellers.back());
+        if (page.sellers.back().seller_id.empty())
+          page.sellers.back().seller_id = kvp.name.GetString();
+      }
+    });
 }
 
 } // namespace keepa

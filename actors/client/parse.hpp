@@ -31,6 +31,11 @@ struct answer_limits {
   size_t max_deals = 150;
   /// Products per /product answer: at most 100 ASINs per request.
   size_t max_products = 100;
+  /// JSON values (numbers, strings, arrays, ...) in a /deal answer: a deal
+  /// holds about 600 (a few arrays over 36 price types), so 4000 a deal and
+  /// room for the category lists; bounds the memory of a page. /product
+  /// answers are bounded by their body only (histories are long).
+  size_t max_deal_page_values = 150 * 4000 + 100000;
   /// Entries of one product's `offers`: live and historical offers, so more
   /// than the 100 a request may ask for; Keepa collapses near-duplicates.
   size_t max_offers = 1000;

@@ -3,7 +3,11 @@
 // answer limit). Prints the peak resident size before and after the parse
 // (getrusage), so the parse's own share is the difference.
 //
-// Usage: keepa-deal-flood-bench [deals]
+// With `wide`, the answer holds 150 deals (as many as a page may) whose
+// `categories` arrays together hold ~21 M numbers (~43 MB): the most a
+// well-counted answer of that size can cost.
+//
+// Usage: keepa-deal-flood-bench [deals | wide]
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,16 +29,24 @@ long peak_kb() {
 } // namespace
 
 int main(int argc, char** argv) {
-  long n = argc > 1 ? std::atol(argv[1]) : 1000000;
+  bool wide = argc > 1 && std::string{argv[1]} == "wide";
+  long n = wide ? 150 : argc > 1 ? std::atol(argv[1]) : 1000000;
   std::string body = R"({"timestamp":1790000000000,"tokensLeft":95,)"
                      R"("refillIn":30000,"refillRate":20,"tokensConsumed":5,)"
                      R"("deals":{"dr":[)";
-  body.reserve(static_cast<size_t>(n) * 44 + 256);
+  body.reserve(size_t{44} * 1000000 + 256);
   for (long i = 0; i < n; ++i) {
     if (i > 0)
       body += ',';
     body += R"({"asin":"B)" + std::to_string(100000000 + i)
-      + R"(","lastUpdate":7000000})";
+      + R"(","lastUpdate":7000000)";
+    if (wide) {
+      body += R"(,"categories":[1)";
+      for (long k = 1; k < 1000000 * 21 / 150; ++k)
+        body += ",1";
+      body += "]";
+    }
+    body += "}";
   }
   body += "]}}";
   auto before = peak_kb();

@@ -320,6 +320,19 @@ TEST_CASE("answers with more items than a request can return are refused",
   auto many_offers = products(1, 21);
   CHECK(parse_product_page(many_offers, 200, limits).err
         == ec::malformed_answer);
+  // So is a page of 150 deals too big to be deals: 150 x 5000 categories.
+  std::string wide;
+  for (size_t i = 0; i < 150; ++i) {
+    wide += std::string{i == 0 ? "" : ","} + R"({"asin":"B)"
+      + std::to_string(100000000 + i) + R"(","categories":[1)";
+    for (size_t k = 1; k < 5000; ++k)
+      wide += ",1";
+    wide += "]}";
+  }
+  auto too_wide = parse(answer(R"("deals":{"dr":[)" + wide + "]}"),
+                        parse_deal_page);
+  CHECK(too_wide.err == ec::malformed_answer);
+  CHECK(too_wide.envelope_ok);
   // Nesting deeper than any Keepa answer is refused as well.
   auto deep = answer(R"("products":[{"asin":"B000000001","csv":)"
                      + std::string(100, '[') + std::string(100, ']') + "}]");
