@@ -57,6 +57,10 @@ constexpr auto grant_ttl = std::chrono::minutes{10};
 /// Retry time handed out while no balance observation exists.
 constexpr auto probe_retry = std::chrono::seconds{1};
 
+/// Longest wait after repeated HTTP 429s (the wait doubles from one refill
+/// step per 429 in a row, up to this).
+constexpr auto refusal_backoff_max = std::chrono::minutes{4};
+
 } // namespace token
 
 // -- keepa.client.*: KEEPA CLIENT and its transport ---------------------------
@@ -99,6 +103,10 @@ constexpr auto backoff_max = std::chrono::seconds{30};
 
 /// Ask for gzip-compressed answers.
 constexpr bool gzip = true;
+
+/// How far an answer's timestamp may lie from the local clock (either way),
+/// and a deal's lastUpdate ahead of it, before it is refused.
+constexpr auto clock_tolerance = std::chrono::minutes{10};
 
 } // namespace client
 

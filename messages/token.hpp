@@ -114,12 +114,16 @@ struct settlement {
   /// charged `tokens_consumed` (with a grant: the grant's cost), so TOKEN
   /// keeps that amount subtracted until a newer observation arrives.
   int64_t server_timestamp_ms = 0;
+  /// Keepa refused the request (HTTP 429: the balance was not positive,
+  /// whatever the envelope says). It cost nothing; TOKEN backs off.
+  bool refused = false;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settlement& x) {
   return f(caf::meta::type_name("settlement"), x.grant_id, x.tokens_consumed,
-           x.tokens_left, x.refill_in_ms, x.refill_rate, x.server_timestamp_ms);
+           x.tokens_left, x.refill_in_ms, x.refill_rate, x.server_timestamp_ms,
+           x.refused);
 }
 
 /// One request waiting in the TOKEN actor's queue.

@@ -111,6 +111,8 @@ enum class call_kind : uint8_t { token, product, deal, seller };
 struct call {
   call_kind what = call_kind::token;
   uint64_t grant_id = 0;
+  /// Products requested (an answer may not hold more).
+  size_t max_items = 0;
   /// Worst-case cost, charged as unconfirmed when an answer is lost.
   int64_t cost = 0;
   http_request req;
@@ -130,6 +132,12 @@ struct counters {
   uint64_t connect_failures = 0;
   uint64_t malformed = 0;
   uint64_t too_large = 0;
+  /// Items (deals, products) left out of answers as unusable.
+  uint64_t skipped_items = 0;
+  /// Titles dropped as not UTF-8.
+  uint64_t titles_dropped = 0;
+  /// Answers whose timestamp lay outside the clock tolerance.
+  uint64_t clock_refused = 0;
   uint64_t retries = 0;
   uint64_t settled = 0;
   uint64_t released = 0;
@@ -188,6 +196,7 @@ void settle(client_pointer self, const call& c, const envelope& env,
   s.refill_in_ms = env.refill_in_ms;
   s.refill_rate = env.refill_rate;
   s.server_timestamp_ms = env.timestamp_ms;
+  s.refused = env.http_status == 429;
   if (with_grant)
     ++st.n.settled;
   self->send(st.cfg.token, atom::settle_v, s);
@@ -279,13 +288,45 @@ std::string status_detail(const envelope& env) {
   return result;
 }
 
+/// Counts and logs what a parse left out or refused.
+template<class Parsed>
+void report_items(client_pointer self, const call& c, const Parsed& p) {
+  auto& st = self->state;
+  if (p.skipped > 0) {
+    st.n.skipped_items += p.skipped;
+    log(self,
+        describe(c) + ": left out " + std::to_string(p.skipped)
+          + " unusable item(s) of the answer");
+    for (auto& why : p.skip_reasons)
+      log(self, "  " + why);
+  }
+  if (p.titles_dropped > 0) {
+    st.n.titles_dropped += p.titles_dropped;
+    log(self,
+        describe(c) + ": dropped " + std::to_string(p.titles_dropped)
+          + " title(s) that are not UTF-8");
+  }
+  if (!p.clock_refusal.empty()) {
+    ++st.n.clock_refused;
+    log(self, describe(c) + ": " + p.clock_refusal);
+  }
+}
+
 /// Parses the body for the call's endpoint; delivers the page on success.
 template<class Page, class Parser>
 void answer_with(client_pointer self, uint64_t id, transfer_result& res,
                  Parser parser) {
   auto& st = self->state;
   auto& c = st.calls[id];
-  auto p = parser(res.body, res.http_status);
+  answer_limits limits;
+  limits.now_unix_ms = st.io->unix_ms();
+  limits.clock_tolerance_ms
+    = std::chrono::duration_cast<std::chrono::milliseconds>(
+        st.cfg.clock_tolerance)
+        .count();
+  if (c.what == call_kind::product)
+    limits.max_products = c.max_items;
+  auto p = parser(res.body, res.http_status, limits);
   auto& env = [&]() -> envelope& {
     if constexpr (std::is_same<Page, envelope>::value)
       return p.page;
@@ -293,9 +334,20 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
       return p.page.env;
   }();
   auto status = res.http_status;
+  env.http_status = status;
+  report_items(self, c, p);
   if (status == 200 && !p.err) {
+    if (!p.envelope_ok && c.what == call_kind::token) {
+      // A /token answer is nothing but its envelope.
+      ++st.n.malformed;
+      fail(self, id, caf::make_error(ec::malformed_answer, p.clock_refusal));
+      return;
+    }
     ++st.n.ok;
-    settle(self, c, env, true);
+    if (p.envelope_ok)
+      settle(self, c, env, true);
+    else
+      settle_unknown(self, c, true);
     c.rp.deliver(std::move(p.page));
     st.calls.erase(id);
     return;
@@ -328,11 +380,17 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
   else
     ++st.n.client_errors;
   // 4xx: the request did not run. Settle to learn the balance, or release.
-  if (p.envelope_ok)
+  // A 429 always settles: it tells TOKEN that its model was wrong, even
+  // when the envelope is missing or not to be trusted.
+  if (p.envelope_ok) {
     settle(self, c, env, true);
-  else
+  } else if (status == 429) {
+    envelope refused;
+    refused.http_status = 429;
+    settle(self, c, refused, true);
+  } else {
     release(self, c);
-  env.http_status = status;
+  }
   fail(self, id,
        caf::make_error(error_for_status(status),
                        redact(status_detail(env), st.cfg.key)));
@@ -415,6 +473,9 @@ caf::settings to_settings(client_pointer self) {
   put("connect-failures", n.connect_failures);
   put("malformed", n.malformed);
   put("too-large", n.too_large);
+  put("skipped-items", n.skipped_items);
+  put("titles-dropped", n.titles_dropped);
+  put("clock-refused", n.clock_refused);
   put("retries", n.retries);
   put("settled", n.settled);
   put("released", n.released);
@@ -461,6 +522,7 @@ keepa_client_actor::behavior_type client(client_pointer self,
         return err;
       }
       c.cost = worst_case_cost(q);
+      c.max_items = q.asins.size();
       c.req = to_request(q);
       return start(self, std::move(c));
     },

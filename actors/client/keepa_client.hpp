@@ -49,6 +49,9 @@ struct client_config {
   int32_t attempts = defaults::client::attempts;
   caf::timespan backoff = defaults::client::backoff;
   caf::timespan backoff_max = defaults::client::backoff_max;
+  /// How far an answer's timestamp may lie from the local clock, and a
+  /// deal's lastUpdate ahead of it, before it is refused.
+  caf::timespan clock_tolerance = defaults::client::clock_tolerance;
   /// Seeds the backoff jitter; 0 = from std::random_device.
   uint64_t seed = 0;
   /// Where settlements and releases go; may be invalid (nothing settled).

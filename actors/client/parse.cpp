@@ -1,6 +1,8 @@
 #include "actors/client/parse.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -9,7 +11,10 @@
 #include <caf/make_message.hpp>
 
 #include <rapidjson/document.h>
+#include <rapidjson/encodings.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stream.h>
 
 #include "messages/error.hpp"
 
@@ -23,6 +28,26 @@ using value = rapidjson::Value;
 struct malformed {
   std::string what;
 };
+
+/// `x` for a log line: at most 40 characters, bytes outside printable
+/// ASCII as \xNN.
+std::string printable(const std::string& x) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string result;
+  for (size_t i = 0; i < x.size() && i < 40; ++i) {
+    auto c = static_cast<unsigned char>(x[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+      result += static_cast<char>(c);
+    } else {
+      result += "\\x";
+      result += hex[c >> 4];
+      result += hex[c & 0xf];
+    }
+  }
+  if (x.size() > 40)
+    result += "...";
+  return result;
+}
 
 const value* member(const value& obj, const char* name) {
   if (!obj.IsObject())
@@ -72,6 +97,28 @@ std::string str(const value* v) {
   if (v == nullptr || !v->IsString())
     return {};
   return std::string{v->GetString(), v->GetStringLength()};
+}
+
+/// A string member that must be UTF-8 (titles): anything else is dropped
+/// and counted, the item kept.
+std::string utf8(const value* v, size_t& dropped) {
+  auto x = str(v);
+  if (std::all_of(x.begin(), x.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0x80) == 0;
+      }))
+    return x;
+  // Validate reads up to 3 bytes past a truncated sequence: pad.
+  std::string padded = x + std::string(4, '\0');
+  rapidjson::StringStream in{padded.c_str()};
+  struct sink {
+    void Put(char) {}
+  } out;
+  while (in.Tell() < x.size())
+    if (!rapidjson::UTF8<>::Validate(in, out)) {
+      ++dropped;
+      return {};
+    }
+  return x;
 }
 
 /// Clamps to T's range (int32 fields must not wrap).
@@ -223,14 +270,23 @@ void read_offers(const value& offers, const value* order, offer_summary& sum) {
   }
 }
 
-void read_product(const value& v, product& p) {
+/// What every item needs: an ASIN we can key by.
+std::string item_asin(const value& v, const char* what) {
   if (!v.IsObject())
-    throw malformed{"product is not an object"};
+    throw malformed{std::string{what} + " is not an object"};
   auto* asin = member(v, "asin");
   if (asin == nullptr || !asin->IsString())
-    throw malformed{"product without asin"};
-  p.asin = str(asin);
-  p.title = str(member(v, "title"));
+    throw malformed{std::string{what} + " without asin"};
+  auto x = str(asin);
+  if (!valid_asin(x))
+    throw malformed{std::string{what} + " with ASIN \"" + printable(x)
+                    + "\" (not 1 to 32 letters and digits)"};
+  return x;
+}
+
+void read_product(const value& v, product& p, size_t& titles_dropped) {
+  p.asin = item_asin(v, "product");
+  p.title = utf8(member(v, "title"), titles_dropped);
   p.domain_id = i32(member(v, "domainId"), 1);
   p.product_type = i32(member(v, "productType"), 0);
   p.root_category = i64(member(v, "rootCategory"), 0);
@@ -256,18 +312,21 @@ void read_product(const value& v, product& p) {
   p.monthly_sold = i32(member(v, "monthlySold"), -1);
 }
 
-void read_deal(const value& v, deal& d) {
-  if (!v.IsObject())
-    throw malformed{"deal is not an object"};
-  auto* asin = member(v, "asin");
-  if (asin == nullptr || !asin->IsString())
-    throw malformed{"deal without asin"};
-  d.asin = str(asin);
-  d.title = str(member(v, "title"));
+void read_deal(const value& v, deal& d, size_t& titles_dropped,
+               int32_t max_last_update) {
+  d.asin = item_asin(v, "deal");
+  d.title = utf8(member(v, "title"), titles_dropped);
   d.root_category = i64(member(v, "rootCat"), 0);
   numbers<int64_t>(member(v, "categories"), d.categories, "categories");
   d.creation_date = i32(member(v, "creationDate"), 0);
   d.last_update = i32(member(v, "lastUpdate"), 0);
+  // The watermark follows lastUpdate: one from the future would stop the
+  // feed for good.
+  if (d.last_update > max_last_update)
+    throw malformed{
+      "deal " + d.asin + ": lastUpdate " + std::to_string(d.last_update)
+      + " lies in the future (Keepa minutes; local clock "
+      + "plus tolerance: " + std::to_string(max_last_update) + ")"};
   numbers<int32_t>(member(v, "current"), d.current, "current");
   nested(member(v, "avg"), d.avg, "avg");
   nested(member(v, "delta"), d.delta, "delta");
@@ -337,40 +396,297 @@ private:
   std::optional<rapidjson::MemoryPoolAllocator<>> pool_;
 };
 
+/// Keepa's answers nest about 6 levels deep; nothing we read is deeper.
+constexpr size_t max_depth = 32;
+
+/// Where an array sits in an answer, for its limit.
+enum class place : uint8_t {
+  other,
+  root,
+  deals, // root.deals
+  deal_list, // root.deals.dr
+  products, // root.products
+  product, // root.products[i]
+  offers, // root.products[i].offers
+};
+
+/// RapidJSON SAX events on their way into the document, counted: an array
+/// holding more items than the request can return, or nesting deeper than
+/// max_depth, is refused at the first item too many, before it is built.
+/// After a refusal the events are no longer built (the rest of the body is
+/// only read, for the envelope's numbers at the root); the parse then ends
+/// without a document.
+class bounded_builder {
+public:
+  /// `max_values`: values in the whole answer; 0 = no limit.
+  bounded_builder(rapidjson::Document& doc, const answer_limits& limits,
+                  size_t max_values)
+    : doc_(doc), limits_(limits), max_values_(max_values) {
+    root_.SetObject();
+  }
+
+  /// Why the answer was refused; empty if it was not.
+  const std::string& refusal() const {
+    return refusal_;
+  }
+
+  /// The numbers at the root of the answer (the envelope), read also after
+  /// a refusal.
+  const rapidjson::Document& root_numbers() const {
+    return root_;
+  }
+
+  // -- RapidJSON's handler interface ----------------------------------------
+
+  bool Null() {
+    return scalar([&] { return doc_.Null(); });
+  }
+  bool Bool(bool x) {
+    return scalar([&] { return doc_.Bool(x); });
+  }
+  bool Int(int x) {
+    keep_root_number(rapidjson::Value{x});
+    return scalar([&] { return doc_.Int(x); });
+  }
+  bool Uint(unsigned x) {
+    keep_root_number(rapidjson::Value{x});
+    return scalar([&] { return doc_.Uint(x); });
+  }
+  bool Int64(int64_t x) {
+    keep_root_number(rapidjson::Value{x});
+    return scalar([&] { return doc_.Int64(x); });
+  }
+  bool Uint64(uint64_t x) {
+    keep_root_number(rapidjson::Value{x});
+    return scalar([&] { return doc_.Uint64(x); });
+  }
+  bool Double(double x) {
+    keep_root_number(rapidjson::Value{x});
+    return scalar([&] { return doc_.Double(x); });
+  }
+  bool RawNumber(const char* str, rapidjson::SizeType len, bool copy) {
+    return scalar([&] { return doc_.RawNumber(str, len, copy); });
+  }
+  bool String(const char* str, rapidjson::SizeType len, bool copy) {
+    return scalar([&] { return doc_.String(str, len, copy); });
+  }
+  bool Key(const char* str, rapidjson::SizeType len, bool copy) {
+    if (!frames_.empty() && depth_ == frames_.size()) {
+      frames_.back().key = str;
+      frames_.back().key_len = len;
+    }
+    return refusal_.empty() ? doc_.Key(str, len, copy) : true;
+  }
+  bool StartObject() {
+    return open(false, [&] { return doc_.StartObject(); });
+  }
+  bool EndObject(rapidjson::SizeType n) {
+    return close([&] { return doc_.EndObject(n); });
+  }
+  bool StartArray() {
+    return open(true, [&] { return doc_.StartArray(); });
+  }
+  bool EndArray(rapidjson::SizeType n) {
+    return close([&] { return doc_.EndArray(n); });
+  }
+
+private:
+  struct frame {
+    place where;
+    size_t items = 0;
+    size_t limit;
+    const char* key = nullptr;
+    rapidjson::SizeType key_len = 0;
+
+    bool key_is(const char* name) const {
+      return key != nullptr && std::strlen(name) == key_len
+        && std::memcmp(key, name, key_len) == 0;
+    }
+  };
+
+  /// Counts one more value, and one more item of the enclosing array.
+  void count_item() {
+    if (max_values_ > 0 && ++values_ > max_values_ && refusal_.empty())
+      refusal_ = "more than " + std::to_string(max_values_)
+        + " values in one answer";
+    if (frames_.empty() || depth_ != frames_.size())
+      return;
+    auto& f = frames_.back();
+    if (f.where == place::other || f.limit == 0)
+      return;
+    if (++f.items > f.limit && refusal_.empty())
+      refusal_ = "more than " + std::to_string(f.limit) + " " + name_of(f.where)
+        + " in one answer";
+  }
+
+  static const char* name_of(place where) {
+    switch (where) {
+      case place::deal_list: return "deals";
+      case place::products: return "products";
+      case place::offers: return "offers of one product";
+      default: return "items";
+    }
+  }
+
+  template<class F>
+  bool scalar(F build) {
+    count_item();
+    return refusal_.empty() ? build() : true;
+  }
+
+  void keep_root_number(rapidjson::Value x) {
+    if (depth_ != 1 || frames_.empty() || frames_[0].key == nullptr
+        || frames_[0].where != place::root)
+      return;
+    auto& alloc = root_.GetAllocator();
+    rapidjson::Value name{frames_[0].key, frames_[0].key_len, alloc};
+    root_.RemoveMember(name);
+    root_.AddMember(name, x, alloc);
+  }
+
+  template<class F>
+  bool open(bool array, F build) {
+    count_item();
+    if (depth_ >= max_depth) {
+      // Deeper than any answer: stop reading (the parser's own stack would
+      // grow with the depth).
+      if (refusal_.empty())
+        refusal_ = "nesting deeper than " + std::to_string(max_depth)
+          + " levels";
+      return false;
+    }
+    auto where = place::other;
+    size_t limit = 0;
+    if (frames_.empty()) {
+      where = array ? place::other : place::root;
+    } else {
+      auto& up = frames_.back();
+      if (up.where == place::root && !array && up.key_is("deals"))
+        where = place::deals;
+      else if (up.where == place::deals && array && up.key_is("dr"))
+        where = place::deal_list, limit = limits_.max_deals;
+      else if (up.where == place::root && array && up.key_is("products"))
+        where = place::products, limit = limits_.max_products;
+      else if (up.where == place::products && !array)
+        where = place::product;
+      else if (up.where == place::product && array && up.key_is("offers"))
+        where = place::offers, limit = limits_.max_offers;
+    }
+    frames_.push_back(frame{where, 0, limit});
+    ++depth_;
+    return refusal_.empty() ? build() : true;
+  }
+
+  template<class F>
+  bool close(F build) {
+    frames_.pop_back();
+    --depth_;
+    return refusal_.empty() ? build() : true;
+  }
+
+  rapidjson::Document& doc_;
+  const answer_limits& limits_;
+  size_t max_values_;
+  size_t values_ = 0;
+  std::vector<frame> frames_;
+  size_t depth_ = 0;
+  std::string refusal_;
+  rapidjson::Document root_;
+};
+
+/// `timestamp` against the local clock; empty if within the tolerance.
+std::string clock_check(const envelope& env, const answer_limits& limits) {
+  if (limits.now_unix_ms <= 0)
+    return {};
+  auto off = env.timestamp_ms - limits.now_unix_ms;
+  if (off >= -limits.clock_tolerance_ms && off <= limits.clock_tolerance_ms)
+    return {};
+  auto secs = (off < 0 ? -off : off) / 1000;
+  return "timestamp " + std::to_string(env.timestamp_ms) + " lies "
+    + std::to_string(secs) + " s " + (off > 0 ? "ahead of" : "behind")
+    + " the local clock (tolerance "
+    + std::to_string(limits.clock_tolerance_ms / 1000)
+    + " s): its balance is not used";
+}
+
 /// Parses `body` in place and runs `payload` on the document when the
 /// answer is a 200; fills `out.page.env` (via `env_of`) in any case.
 template<class Page, class EnvOf, class Payload>
-parsed<Page>
-parse(std::string& body, int32_t http_status, EnvOf env_of, Payload payload) {
+parsed<Page> parse(std::string& body, int32_t http_status,
+                   const answer_limits& limits, size_t max_values, EnvOf env_of,
+                   Payload payload) {
   parsed<Page> out;
   dom_arena arena;
   rapidjson::Document doc{&arena.pool()};
-  // Iterative: the nesting depth of a hostile answer costs heap, not stack
-  // (the recursive parser overflowed the stack on 1 M levels).
-  doc.ParseInsitu<rapidjson::kParseIterativeFlag>(&body[0]);
-  if (doc.HasParseError() || !doc.IsObject()) {
-    std::string what = doc.HasParseError()
-      ? rapidjson::GetParseError_En(doc.GetParseError())
+  bounded_builder builder{doc, limits, max_values};
+  rapidjson::Reader reader;
+  rapidjson::InsituStringStream in{&body[0]};
+  bool built = false;
+  auto generate = [&](rapidjson::Document&) {
+    // Iterative: the nesting depth of a hostile answer costs heap, not
+    // stack (the recursive parser overflowed the stack on 1 M levels).
+    auto ok = reader.Parse<rapidjson::kParseIterativeFlag
+                           | rapidjson::kParseInsituFlag>(in, builder);
+    built = ok && builder.refusal().empty();
+    return built;
+  };
+  doc.Populate(generate);
+  auto refused = !builder.refusal().empty();
+  if (refused || reader.HasParseError() || !doc.IsObject()) {
+    std::string what = refused ? builder.refusal()
+      : reader.HasParseError()
+      ? rapidjson::GetParseError_En(reader.GetParseErrorCode())
       : "the answer is not a JSON object";
-    out.err = caf::make_error(ec::malformed_answer,
-                              std::move(what) + " (offset "
-                                + std::to_string(doc.GetErrorOffset()) + ")");
+    if (!refused || reader.HasParseError())
+      what += " (offset " + std::to_string(reader.GetErrorOffset()) + ")";
+    out.err = caf::make_error(ec::malformed_answer, std::move(what));
+    // A refused answer still tells the balance, if it was well-formed.
+    if (refused && !reader.HasParseError())
+      out.envelope_ok = read_envelope(builder.root_numbers(), env_of(out.page),
+                                      http_status);
     return out;
   }
   out.envelope_ok = read_envelope(doc, env_of(out.page), http_status);
+  if (out.envelope_ok) {
+    out.clock_refusal = clock_check(env_of(out.page), limits);
+    out.envelope_ok = out.clock_refusal.empty();
+  }
   if (http_status != 200)
     return out;
-  if (!out.envelope_ok) {
+  if (!out.envelope_ok && out.clock_refusal.empty()) {
     out.err = caf::make_error(ec::malformed_answer,
                               std::string{"no token fields in a 200 answer"});
     return out;
   }
   try {
-    payload(doc, out.page);
+    payload(doc, out);
   } catch (const malformed& x) {
     out.err = caf::make_error(ec::malformed_answer, x.what);
   }
   return out;
+}
+
+/// Reads each item of `array` into `out` with `read`; an item that throws
+/// is left out and counted.
+template<class T, class Out, class Read>
+void read_items(const value& array, std::vector<T>& items, Out& out,
+                Read read) {
+  constexpr size_t max_reasons = 8;
+  items.reserve(array.Size());
+  size_t i = 0;
+  for (auto& x : array.GetArray()) {
+    items.emplace_back();
+    try {
+      read(x, items.back());
+    } catch (const malformed& bad) {
+      items.pop_back();
+      ++out.skipped;
+      if (out.skip_reasons.size() < max_reasons)
+        out.skip_reasons.push_back("item " + std::to_string(i) + ": "
+                                   + bad.what);
+    }
+    ++i;
+  }
 }
 
 template<class Page>
@@ -378,60 +694,83 @@ envelope& env_member(Page& page) {
   return page.env;
 }
 
+/// The newest lastUpdate (Keepa minutes) taken as true.
+int32_t last_update_bound(const answer_limits& limits) {
+  if (limits.now_unix_ms <= 0)
+    return std::numeric_limits<int32_t>::max();
+  auto ms = limits.now_unix_ms + limits.clock_tolerance_ms;
+  return narrow<int32_t>(ms / 60000 - 21564000);
+}
+
 } // namespace
 
-parsed<envelope> parse_envelope(std::string& body, int32_t http_status) {
+bool valid_asin(const std::string& x) {
+  return !x.empty() && x.size() <= 32
+    && std::all_of(x.begin(), x.end(), [](char c) {
+         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')
+           || (c >= 'a' && c <= 'z');
+       });
+}
+
+parsed<envelope> parse_envelope(std::string& body, int32_t http_status,
+                                const answer_limits& limits) {
   return parse<envelope>(
-    body, http_status, [](envelope& env) -> envelope& { return env; },
-    [](const value&, envelope&) {});
+    body, http_status, limits, 0,
+    [](envelope& env) -> envelope& { return env; },
+    [](const value&, parsed<envelope>&) {});
 }
 
-parsed<product_page> parse_product_page(std::string& body,
-                                        int32_t http_status) {
-  return parse<product_page>(body, http_status, env_member<product_page>,
-                             [](const value& doc, product_page& page) {
-                               auto* products = member(doc, "products");
-                               if (products == nullptr || !products->IsArray())
-                                 throw malformed{"no products array"};
-                               page.products.resize(products->Size());
-                               size_t i = 0;
-                               for (auto& p : products->GetArray())
-                                 read_product(p, page.products[i++]);
-                             });
+parsed<product_page> parse_product_page(std::string& body, int32_t http_status,
+                                        const answer_limits& limits) {
+  return parse<product_page>(
+    body, http_status, limits, 0, env_member<product_page>,
+    [](const value& doc, parsed<product_page>& out) {
+      auto* products = member(doc, "products");
+      if (products == nullptr || !products->IsArray())
+        throw malformed{"no products array"};
+      read_items(*products, out.page.products, out,
+                 [&](const value& v, product& p) {
+                   read_product(v, p, out.titles_dropped);
+                 });
+    });
 }
 
-parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status) {
-  return parse<deal_page>(body, http_status, env_member<deal_page>,
-                          [](const value& doc, deal_page& page) {
-                            auto* deals = member(doc, "deals");
-                            if (deals == nullptr || !deals->IsObject())
-                              throw malformed{"no deals object"};
-                            auto* dr = member(*deals, "dr");
-                            if (dr == nullptr || !dr->IsArray())
-                              throw malformed{"no deals.dr array"};
-                            page.deals.resize(dr->Size());
-                            size_t i = 0;
-                            for (auto& d : dr->GetArray())
-                              read_deal(d, page.deals[i++]);
-                          });
+parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status,
+                                  const answer_limits& limits) {
+  auto bound = last_update_bound(limits);
+  return parse<deal_page>(
+    body, http_status, limits, limits.max_deal_page_values,
+    env_member<deal_page>, [bound](const value& doc, parsed<deal_page>& out) {
+      auto* deals = member(doc, "deals");
+      if (deals == nullptr || !deals->IsObject())
+        throw malformed{"no deals object"};
+      auto* dr = member(*deals, "dr");
+      if (dr == nullptr || !dr->IsArray())
+        throw malformed{"no deals.dr array"};
+      read_items(*dr, out.page.deals, out, [&](const value& v, deal& d) {
+        read_deal(v, d, out.titles_dropped, bound);
+      });
+    });
 }
 
-parsed<seller_page> parse_seller_page(std::string& body, int32_t http_status) {
-  return parse<seller_page>(body, http_status, env_member<seller_page>,
-                            [](const value& doc, seller_page& page) {
-                              auto* sellers = member(doc, "sellers");
-                              if (sellers == nullptr || sellers->IsNull())
-                                return; // nothing found
-                              if (!sellers->IsObject())
-                                throw malformed{"sellers is not an object"};
-                              for (auto& kvp : sellers->GetObject()) {
-                                page.sellers.emplace_back();
-                                read_seller(kvp.value, page.sellers.back());
-                                if (page.sellers.back().seller_id.empty())
-                                  page.sellers.back().seller_id
-                                    = kvp.name.GetString();
-                              }
-                            });
+parsed<seller_page> parse_seller_page(std::string& body, int32_t http_status,
+                                      const answer_limits& limits) {
+  return parse<seller_page>(
+    body, http_status, limits, 0, env_member<seller_page>,
+    [](const value& doc, parsed<seller_page>& out) {
+      auto& page = out.page;
+      auto* sellers = member(doc, "sellers");
+      if (sellers == nullptr || sellers->IsNull())
+        return; // nothing found
+      if (!sellers->IsObject())
+        throw malformed{"sellers is not an object"};
+      for (auto& kvp : sellers->GetObject()) {
+        page.sellers.emplace_back();
+        read_seller(kvp.value, page.sellers.back());
+        if (page.sellers.back().seller_id.empty())
+          page.sellers.back().seller_id = kvp.name.GetString();
+      }
+    });
 }
 
 } // namespace keepa

@@ -1,10 +1,17 @@
 #include "actors/client/transport.hpp"
 
 #include <cctype>
+#include <chrono>
 
 namespace keepa {
 
 transport::~transport() = default;
+
+int64_t transport::unix_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
 
 namespace {
 

@@ -73,6 +73,10 @@ public:
   /// Starts a transfer; its result is reported exactly once (unless the
   /// transport is destroyed first).
   virtual void submit(uint64_t transfer_id, http_request req) = 0;
+
+  /// The local clock, Unix milliseconds, that answers' times are judged
+  /// against: the wall clock (default), or a simulator's own clock.
+  virtual int64_t unix_ms() const;
 };
 
 /// Receives results on the transport's I/O thread.

@@ -4,19 +4,48 @@
 
 namespace keepa {
 
+namespace {
+
+/// Balances beyond this either way are garbage (60 x the highest rate).
+constexpr int64_t max_balance = cap_minutes * max_refill_rate;
+
+} // namespace
+
 bool token_bucket::observe(int64_t balance, int64_t refill_in_ms, int64_t rate,
                            int64_t server_ms, time_point now) {
   if (observed_ && server_ms < server_ms_)
     return false;
+  if (rate < 0 || rate > max_refill_rate || balance > max_balance
+      || balance < -max_balance)
+    return false;
   observed_ = true;
   balance_ = balance;
-  rate_ = std::max<int64_t>(rate, 0);
+  rate_ = rate;
   server_ms_ = server_ms;
   at_ = now;
   // A refillIn of 0 (or garbage) means "now"; beyond a period is impossible.
   auto in = std::clamp<int64_t>(refill_in_ms, 0, 60000);
   first_step_ = now + std::chrono::milliseconds(in);
   return true;
+}
+
+void token_bucket::refused(int64_t balance, int64_t refill_in_ms, int64_t rate,
+                           int64_t server_ms, time_point now) {
+  auto plausible = server_ms > 0 && rate >= 0 && rate <= max_refill_rate
+    && balance <= max_balance && balance >= -max_balance;
+  if (plausible) {
+    balance = std::min<int64_t>(balance, 0);
+  } else {
+    balance = std::min<int64_t>(projected(now), 0);
+    rate = rate_;
+    refill_in_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     next_refill_after(now) - now)
+                     .count();
+    server_ms = server_ms_;
+  }
+  auto newest = std::max(server_ms, server_ms_);
+  observed_ = false;
+  observe(balance, refill_in_ms, rate, newest, now);
 }
 
 int64_t token_bucket::steps_until(time_point t) const {
@@ -30,6 +59,12 @@ int64_t token_bucket::projected(time_point t) const {
   if (steps == 0)
     return balance_;
   // Each step adds R and clamps to the cap; clamping once is the same.
+  // Overflow-safe: rate and balance are bounded (observe), and once the
+  // steps would fill the bucket from below -cap the answer is the cap.
+  if (rate_ == 0)
+    return balance_;
+  if (steps > (cap() - balance_) / rate_ + 1)
+    return cap();
   return std::min(cap(), balance_ + steps * rate_);
 }
 

@@ -18,6 +18,11 @@ constexpr auto refill_period = std::chrono::minutes(1);
 /// Unused tokens expire after an hour, so the bucket holds at most 60 x R.
 constexpr int64_t cap_minutes = 60;
 
+/// The highest refill rate (tokens per minute) taken as true: far above
+/// any Keepa plan. Higher rates, and balances beyond cap_minutes times it
+/// either way, are refused as observations.
+constexpr int64_t max_refill_rate = 10'000'000;
+
 /// Keepa's bucket for one key as seen from one observation (an answer's
 /// envelope): R tokens per minute in whole steps at the phase `refillIn`
 /// gives, capped at 60 x R. Never overestimates: a projection assumes the
@@ -29,8 +34,18 @@ public:
 
   /// Takes an observation made at `now` (local time of arrival). Returns
   /// false and changes nothing if a newer observation (by server timestamp)
-  /// is already held.
+  /// is already held, or if the rate or balance is absurd (a negative rate,
+  /// one above max_refill_rate, a balance beyond cap_minutes times that).
   bool observe(int64_t balance, int64_t refill_in_ms, int64_t rate,
+               int64_t server_ms, time_point now);
+
+  /// Takes an HTTP 429 made at `now`: Keepa refused, so the balance was not
+  /// positive, whatever the envelope said. Keeps the envelope's rate and
+  /// phase when given (`server_ms` > 0 and plausible), else the held ones;
+  /// the balance becomes min(`balance`, 0), or min(projection, 0). Replaces
+  /// the observation whatever its timestamp: a refusal is the freshest
+  /// fact there is.
+  void refused(int64_t balance, int64_t refill_in_ms, int64_t rate,
                int64_t server_ms, time_point now);
 
   // -- inspectors -------------------------------------------------------------
@@ -43,6 +58,7 @@ public:
     return rate_;
   }
 
+  /// 60 x R; 0 when nothing refills (then there is no cap to speak of).
   int64_t cap() const {
     return cap_minutes * rate_;
   }

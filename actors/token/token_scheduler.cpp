@@ -95,7 +95,12 @@ void token_scheduler::end_event(time_point now, bool granted) {
 }
 
 bool token_scheduler::stale(time_point now, duration max_age) const {
-  return !bucket_.has_observation() || now - bucket_.observed_at() > max_age;
+  if (!bucket_.has_observation())
+    return true;
+  auto age = now - bucket_.observed_at();
+  // A rate of 0 is asked again soon: it may be a passing state (tracking
+  // reduced the rate), and nothing else would ever tell.
+  return age > max_age || (bucket_.rate() == 0 && age >= refill_period);
 }
 
 std::vector<token_scheduler::plan_item>
@@ -138,6 +143,13 @@ token_scheduler::plan(time_point now) const {
     auto at = prev == time_point::max()
       ? time_point::max()
       : bucket_.earliest(needed(e->req.cost, recharging), spent, now);
+    if (at != time_point::max()) {
+      // Backing off after 429s: nothing before the hold ends, then one
+      // request per refill step.
+      at = std::max(at, hold_until_);
+      if (refusals_ > 0 && !result.empty())
+        at = std::max(at, bucket_.next_refill_after(prev));
+    }
     if (!result.empty() && at != time_point::max())
       at = std::max(at, prev + policy_.stagger);
     if (paced && at != time_point::max()) {
@@ -168,6 +180,9 @@ token_grant token_scheduler::make_grant(const entry& e, time_point now) {
   totals_.granted += cost;
   ++totals_.grants;
   last_grant_ = now;
+  // While 429s repeat, this grant is the one request of its refill step.
+  if (refusals_ > 0)
+    hold_until_ = std::max(hold_until_, bucket_.next_refill_after(now));
   update_mode(now);
   return g;
 }
@@ -220,7 +235,9 @@ token_scheduler::acquire_impl(const token_request& req, time_point now) {
   if (!bucket_.has_observation())
     return wait(now + policy_.no_observation_retry, needed(req.cost),
                 "no balance observation yet");
-  if (needed(req.cost) > bucket_.cap()) {
+  // With a rate of 0 nothing refills and there is no cap: the request
+  // waits for what is there, or for a rate (the observation is re-probed).
+  if (bucket_.rate() > 0 && needed(req.cost) > bucket_.cap()) {
     drop();
     result.error = ec::cost_exceeds_budget;
     return result;
@@ -244,7 +261,11 @@ token_scheduler::acquire_impl(const token_request& req, time_point now) {
       return wait(now + refill_period, target,
                   "no refill: the refill rate is 0");
     if (k == 0)
-      return wait(p[k].at, target, "recharging");
+      return wait(p[k].at, target,
+                  refusals_ > 0 && p[k].at == hold_until_
+                    ? "backing off after " + std::to_string(refusals_)
+                      + " HTTP 429 in a row"
+                    : std::string{"recharging"});
     std::string reason = "queued behind ";
     reason += to_string(p[0].e->req.what);
     return wait(p[k].at, target, std::move(reason));
@@ -262,11 +283,43 @@ bool token_scheduler::settle(const settlement& s, time_point now) {
   return result;
 }
 
+void token_scheduler::refused(const settlement& s, time_point now) {
+  bucket_.refused(s.tokens_left, s.refill_in_ms, s.refill_rate,
+                  s.server_timestamp_ms, now);
+  lost_accounted_ = now;
+  outstanding_ -= unconfirmed_;
+  unconfirmed_ = 0;
+  // Requests granted before the previous 429 were sent on the same wrong
+  // model: their 429s are one refusal, not several.
+  auto i = grants_.find(s.grant_id);
+  auto issued = i != grants_.end() ? i->second.issued : now;
+  if (refusals_ == 0 || issued >= refused_at_) {
+    ++refusals_;
+    refused_at_ = now;
+    // Wait 1, 2, 4, ... refill steps (bounded), ending at a refill step.
+    auto backoff = duration{refill_period};
+    for (int k = 1; k < refusals_ && backoff < policy_.refusal_backoff_max; ++k)
+      backoff *= 2;
+    backoff = std::min(backoff, policy_.refusal_backoff_max);
+    hold_until_ = std::max(
+      hold_until_, bucket_.next_refill_after(now + backoff - refill_period));
+  }
+}
+
 bool token_scheduler::settle_impl(const settlement& s, time_point now) {
   account_lost(now);
   ++totals_.settlements;
-  auto answered = s.server_timestamp_ms > 0;
-  if (answered
+  if (s.refused)
+    refused(s, now);
+  else if (auto g = grants_.find(s.grant_id); g != grants_.end()
+           && s.server_timestamp_ms > 0 && g->second.issued >= refused_at_) {
+    // A request sent after the 429s ran: the model holds again.
+    refusals_ = 0;
+    hold_until_ = time_point::min();
+  }
+  // A 429 ran nothing: it settles its grant at no cost.
+  auto answered = s.server_timestamp_ms > 0 || s.refused;
+  if (s.server_timestamp_ms > 0 && !s.refused
       && bucket_.observe(s.tokens_left, s.refill_in_ms, s.refill_rate,
                          s.server_timestamp_ms, now)) {
     lost_accounted_ = now;
@@ -289,7 +342,7 @@ bool token_scheduler::settle_impl(const settlement& s, time_point now) {
     return false;
   outstanding_ -= i->second.cost;
   ++totals_.settled_grants;
-  auto consumed = answered ? s.tokens_consumed : i->second.cost;
+  auto consumed = s.refused ? 0 : answered ? s.tokens_consumed : i->second.cost;
   if (!answered)
     charge_unconfirmed(consumed);
   totals_.consumed += consumed;

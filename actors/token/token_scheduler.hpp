@@ -67,6 +67,9 @@ struct scheduler_policy {
   duration grant_ttl = defaults::token::grant_ttl;
   /// Retry time handed out while no observation exists yet.
   duration no_observation_retry = defaults::token::probe_retry;
+  /// Longest wait after 429s in a row (the wait doubles from one refill
+  /// step).
+  duration refusal_backoff_max = defaults::token::refusal_backoff_max;
   /// The admission rule.
   token_strategy strategy;
 };
@@ -146,8 +149,14 @@ public:
     return queue_.size();
   }
 
-  /// Whether the observation is missing or older than `max_age`.
+  /// Whether the observation is missing or older than `max_age`, or says
+  /// that nothing refills (rate 0) and is older than one refill step.
   bool stale(time_point now, duration max_age) const;
+
+  /// HTTP 429s in a row (0 once a request ran).
+  int refusals() const {
+    return refusals_;
+  }
 
   const token_totals& totals() const {
     return totals_;
@@ -190,6 +199,9 @@ private:
   decision acquire_impl(const token_request& req, time_point now);
 
   bool settle_impl(const settlement& s, time_point now);
+
+  /// A 429: resyncs the bucket (balance not positive) and backs off.
+  void refused(const settlement& s, time_point now);
 
   /// Hysteresis: enters recharge mode below `stop_below`, leaves it at
   /// `resume_at`.
@@ -238,6 +250,12 @@ private:
   bool recharging_ = false;
   /// When the last grant was made (min_interval); min() before the first.
   time_point last_grant_ = time_point::min();
+  /// 429s in a row: while positive, at most one grant per refill step.
+  int refusals_ = 0;
+  /// When the latest 429 arrived.
+  time_point refused_at_ = time_point::min();
+  /// No grant before this (backoff after 429s); min() = none.
+  time_point hold_until_ = time_point::min();
   /// The held-back span: open since `held_since_`; `last_event_` is the
   /// time of the latest acquire, settle or release.
   bool held_ = false;

@@ -22,6 +22,11 @@ public:
     // nop
   }
 
+  /// The model's clock: its answers' times are judged against it.
+  int64_t unix_ms() const override {
+    return now_();
+  }
+
   void submit(uint64_t transfer_id, http_request req) override {
     sim::request sreq;
     sreq.method = req.method;

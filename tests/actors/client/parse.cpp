@@ -20,7 +20,7 @@ std::string answer(const std::string& payload) {
 
 template<class F>
 auto parse(std::string body, F f, int32_t status = 200) {
-  return f(body, status);
+  return f(body, status, answer_limits{});
 }
 
 } // namespace
@@ -177,6 +177,19 @@ TEST_CASE("malformed answers are errors, never crashes", "[client][parse]") {
     R"({"tokensLeft":5,"products":[]})",
     R"({"timestamp":1,"tokensLeft":5})",
     R"({"timestamp":1,"tokensLeft":5,"products":{}})",
+  };
+  for (auto* body : bodies) {
+    INFO(body);
+    auto p = parse(body, parse_product_page);
+    CHECK(p.err == ec::malformed_answer);
+  }
+  // The envelope of a broken payload is still usable for settling.
+  auto p = parse(R"({"timestamp":1,"tokensLeft":5,"products":{}})",
+                 parse_product_page);
+  CHECK(p.envelope_ok);
+  CHECK(p.page.env.tokens_left == 5);
+  // A malformed product is left out, the answer stays.
+  const char* bad_products[] = {
     R"({"timestamp":1,"tokensLeft":5,"products":[7]})",
     R"({"timestamp":1,"tokensLeft":5,"products":[{"title":"no asin"}]})",
     R"({"timestamp":1,"tokensLeft":5,"products":[{"asin":"0123456789",)"
@@ -188,26 +201,32 @@ TEST_CASE("malformed answers are errors, never crashes", "[client][parse]") {
     R"({"timestamp":1,"tokensLeft":5,"products":[{"asin":"0123456789",)"
     R"("stats":[1]}]})",
   };
-  for (auto* body : bodies) {
+  for (auto* body : bad_products) {
     INFO(body);
-    auto p = parse(body, parse_product_page);
-    CHECK(p.err == ec::malformed_answer);
+    auto q = parse(body, parse_product_page);
+    CHECK_FALSE(q.err);
+    CHECK(q.page.products.empty());
+    CHECK(q.skipped == 1);
   }
-  // The envelope of a broken payload is still usable for settling.
-  auto p = parse(R"({"timestamp":1,"tokensLeft":5,"products":[7]})",
-                 parse_product_page);
-  CHECK(p.envelope_ok);
-  CHECK(p.page.env.tokens_left == 5);
   const char* deal_bodies[] = {
     R"({"timestamp":1,"tokensLeft":5})",
     R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":{}}})",
-    R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"lastUpdate":1}]}})",
-    R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"asin":"0123456789",)"
-    R"("avg":[1,2]}]}})",
   };
   for (auto* body : deal_bodies) {
     INFO(body);
     CHECK(parse(body, parse_deal_page).err == ec::malformed_answer);
+  }
+  const char* bad_deals[] = {
+    R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"lastUpdate":1}]}})",
+    R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"asin":"0123456789",)"
+    R"("avg":[1,2]}]}})",
+  };
+  for (auto* body : bad_deals) {
+    INFO(body);
+    auto q = parse(body, parse_deal_page);
+    CHECK_FALSE(q.err);
+    CHECK(q.page.deals.empty());
+    CHECK(q.skipped == 1);
   }
   // Huge numbers are clamped, not wrapped.
   auto big = parse(R"({"timestamp":1,"tokensLeft":5,"products":[)"
@@ -218,4 +237,104 @@ TEST_CASE("malformed answers are errors, never crashes", "[client][parse]") {
   CHECK(big.page.products[0].last_update == INT32_MAX);
   CHECK(big.page.products[0].csv[0][0] == INT32_MAX);
   CHECK(big.page.products[0].csv[0][1] == INT32_MIN);
+}
+
+// Issue 16, item 3: one deal with a non-UTF-8 or punctuated ASIN made
+// storage refuse the whole batch, so the valid deals of that pass were
+// never peeked. The client now leaves out only the bad item.
+TEST_CASE("one unusable deal or product is left out instead of the answer",
+          "[client][parse]") {
+  auto deals = parse(answer(R"("deals":{"dr":[)"
+                            R"({"asin":"0123456789","title":"good",)"
+                            R"("lastUpdate":7000000},)"
+                            "{\"asin\":\"B00\xff\xfe"
+                            "ABCDE\",\"lastUpdate\":7000000},"
+                            R"({"asin":"B00;DROP--","lastUpdate":7000000},)"
+                            R"({"asin":"","lastUpdate":7000000},)"
+                            R"({"asin":"B000000002","current":"oops"},)"
+                            "{\"asin\":\"B000000003\",\"title\":\"caf\xc3("
+                            "\",\"lastUpdate\":7000001}"
+                            "]}"),
+                     parse_deal_page);
+  REQUIRE_FALSE(deals.err);
+  REQUIRE(deals.page.deals.size() == 2);
+  CHECK(deals.page.deals[0].asin == "0123456789");
+  CHECK(deals.page.deals[0].title == "good");
+  CHECK(deals.page.deals[1].asin == "B000000003");
+  // A title that is not UTF-8 is dropped, the deal kept.
+  CHECK(deals.page.deals[1].title.empty());
+  CHECK(deals.titles_dropped == 1);
+  CHECK(deals.skipped == 4);
+  CHECK(deals.skip_reasons.size() == 4);
+  for (auto& deal : deals.page.deals)
+    CHECK(valid_asin(deal.asin));
+  auto products = parse(answer(R"("products":[{"asin":"0123456789"},)"
+                               "{\"asin\":\"\xe2\x82\xac"
+                               "123456789\"},"
+                               R"({"asin":"B000000001"}])"),
+                        parse_product_page);
+  REQUIRE_FALSE(products.err);
+  REQUIRE(products.page.products.size() == 2);
+  CHECK(products.page.products[1].asin == "B000000001");
+  CHECK(products.skipped == 1);
+  CHECK_FALSE(valid_asin("B00\xff\xfe"));
+  CHECK_FALSE(valid_asin(std::string(33, 'A')));
+  CHECK(valid_asin("B00ABCDEFG"));
+}
+
+// Issue 16, item 8: nothing bounded a page; a /deal answer of a million
+// deals peaked at 1.45 GB. More items than the request can return are
+// refused while reading, before any of them is built.
+TEST_CASE("answers with more items than a request can return are refused",
+          "[client][parse]") {
+  auto deals = [](size_t n) {
+    std::string dr;
+    for (size_t i = 0; i < n; ++i)
+      dr += std::string{i == 0 ? "" : ","} + R"({"asin":"B)"
+        + std::to_string(100000000 + i) + R"(","lastUpdate":7000000})";
+    return answer(R"("deals":{"dr":[)" + dr + "]}");
+  };
+  auto full = parse(deals(150), parse_deal_page);
+  REQUIRE_FALSE(full.err);
+  CHECK(full.page.deals.size() == 150);
+  auto over = parse(deals(151), parse_deal_page);
+  CHECK(over.err == ec::malformed_answer);
+  CHECK(over.page.deals.empty());
+  // The envelope still settles the grant.
+  CHECK(over.envelope_ok);
+  auto products = [](size_t n, size_t offers) {
+    std::string ps;
+    std::string os;
+    for (size_t i = 0; i < offers; ++i)
+      os += std::string{i == 0 ? "" : ","} + R"({"condition":2})";
+    for (size_t i = 0; i < n; ++i)
+      ps += std::string{i == 0 ? "" : ","} + R"({"asin":"B)"
+        + std::to_string(100000000 + i) + R"(","offers":[)" + os + "]}";
+    return answer(R"("products":[)" + ps + "]");
+  };
+  CHECK_FALSE(parse(products(100, 3), parse_product_page).err);
+  CHECK(parse(products(101, 0), parse_product_page).err
+        == ec::malformed_answer);
+  answer_limits limits;
+  limits.max_offers = 20;
+  auto many_offers = products(1, 21);
+  CHECK(parse_product_page(many_offers, 200, limits).err
+        == ec::malformed_answer);
+  // So is a page of 150 deals too big to be deals: 150 x 5000 categories.
+  std::string wide;
+  for (size_t i = 0; i < 150; ++i) {
+    wide += std::string{i == 0 ? "" : ","} + R"({"asin":"B)"
+      + std::to_string(100000000 + i) + R"(","categories":[1)";
+    for (size_t k = 1; k < 5000; ++k)
+      wide += ",1";
+    wide += "]}";
+  }
+  auto too_wide = parse(answer(R"("deals":{"dr":[)" + wide + "]}"),
+                        parse_deal_page);
+  CHECK(too_wide.err == ec::malformed_answer);
+  CHECK(too_wide.envelope_ok);
+  // Nesting deeper than any Keepa answer is refused as well.
+  auto deep = answer(R"("products":[{"asin":"B000000001","csv":)"
+                     + std::string(100, '[') + std::string(100, ']') + "}]");
+  CHECK(parse(deep, parse_product_page).err == ec::malformed_answer);
 }

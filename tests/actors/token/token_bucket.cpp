@@ -88,3 +88,22 @@ TEST_CASE("the projection never overestimates Keepa's balance",
     }
   }
 }
+
+// Issue 16, item 6: absurd rates made cap = 60 x R overflow (and balances of
+// 1e300 clamp to INT64_MAX); such observations are refused, whatever came
+// before stays.
+TEST_CASE("absurd rates and balances are refused", "[token_bucket]") {
+  token_bucket b;
+  REQUIRE(b.observe(100, 10'000, 20, 1000, t0()));
+  CHECK_FALSE(b.observe(100, 10'000, INT64_MAX, 2000, t0()));
+  CHECK_FALSE(b.observe(100, 10'000, -5, 2000, t0()));
+  CHECK_FALSE(b.observe(INT64_MAX, 10'000, 20, 2000, t0()));
+  CHECK_FALSE(b.observe(INT64_MIN, 10'000, 20, 2000, t0()));
+  CHECK(b.rate() == 20);
+  CHECK(b.cap() == 1200);
+  CHECK(b.projected(t0() + 1h) == 1200);
+  // The largest accepted rate projects far ahead without overflowing.
+  REQUIRE(b.observe(-100, 10'000, max_refill_rate, 3000, t0()));
+  CHECK(b.cap() == 60 * max_refill_rate);
+  CHECK(b.projected(time_point::max()) == b.cap());
+}

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/backoff_checks.hpp"
 #include "tests/support/bucket_model.hpp"
 
 using namespace keepa;
@@ -304,4 +305,80 @@ TEST_CASE("status lists the queue with ETAs", "[token_scheduler]") {
   CHECK(st.queue[0].eta < st.queue[1].eta);
   CHECK(st.waiting_for == 1);
   CHECK(st.next_refill == 60s);
+}
+
+// Issue 16, item 6: with refillRate 0 the cap was 0, so every acquire
+// answered cost_exceeds_budget until the observation aged out (1 h). A rate
+// of 0 means "no refill": spend what is there, then wait, and the
+// observation counts as stale after one refill step so TOKEN asks again.
+TEST_CASE("a refill rate of 0 is no refill and no zero budget",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(12, 30'000, 0, 1000), t0());
+  auto d = s.acquire(req(stage::scan, 5), t0());
+  REQUIRE(d.error == ec::none);
+  CHECK(d.granted);
+  s.settle(obs(0, 30'000, 0, 2000, d.grant.grant_id, 5), t0());
+  auto w = s.acquire(req(stage::scan, 5), t0());
+  REQUIRE(w.error == ec::none);
+  REQUIRE_FALSE(w.granted);
+  CHECK(w.wait.retry_after <= caf::timespan{1min});
+  CHECK_FALSE(s.stale(t0() + 30s, 1h));
+  CHECK(s.stale(t0() + 1min, 1h));
+  // The rate comes back: the waiting request goes.
+  s.settle(obs(40, 30'000, 20, 3000), t0() + 1min);
+  auto g = s.acquire(req(stage::scan, 5, w.wait.ticket), t0() + 1min);
+  CHECK(g.granted);
+}
+
+// Issue 16, item 5: a 429 means the balance was not positive, whatever its
+// envelope says; while 429s repeat, at most one request per refill step
+// and the waits double (bounded).
+TEST_CASE("429s resync the balance and back off per refill step",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(500, 30'000, 20, 1000), t0());
+  auto refused = [](uint64_t grant, int64_t server_ms) {
+    auto x = obs(500, 30'000, 20, server_ms, grant, 0);
+    x.refused = true;
+    return x;
+  };
+  std::vector<time_point> sent;
+  int believed = 0;
+  auto now = t0();
+  uint64_t ticket = 0;
+  int64_t server_ms = 2000;
+  // Bounded: before the fix every acquire was granted at the same instant.
+  while (now < t0() + 1h && sent.size() < 100) {
+    auto d = s.acquire(req(stage::scan, 5, ticket), now);
+    REQUIRE(d.error == ec::none);
+    if (!d.granted) {
+      ticket = d.wait.ticket;
+      REQUIRE(d.wait.retry_after > caf::timespan{0});
+      now += d.wait.retry_after;
+      continue;
+    }
+    ticket = 0;
+    sent.push_back(now);
+    s.settle(refused(d.grant.grant_id, server_ms += 1000), now);
+    // Resynced: the 429's 500 is not believed.
+    if (s.projected(now) > 0)
+      ++believed;
+  }
+  CHECK(believed == 0);
+  // 0, +30 s (the next step), then waits of 2 and 4 refill steps, then of
+  // 4 (the cap), each ending at a refill step (so up to one step shorter):
+  // about 19 requests in the hour, where 60 refill steps passed.
+  REQUIRE(sent.size() >= 5);
+  CHECK(sent.size() <= 21);
+  test::check_backoff(sent, 30s);
+  // A request that runs ends the backoff.
+  auto d = s.acquire(req(stage::scan, 5), now + 20min);
+  REQUIRE(d.granted);
+  s.settle(obs(100, 30'000, 20, server_ms += 1000, d.grant.grant_id, 5),
+           now + 20min);
+  auto e = s.acquire(req(stage::scan, 5), now + 20min);
+  CHECK(e.granted);
+  auto f = s.acquire(req(stage::scan, 5), now + 20min);
+  CHECK(f.granted);
 }
