@@ -16,6 +16,7 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/stream.h>
 
+#include "messages/asin.hpp"
 #include "messages/error.hpp"
 
 namespace keepa {
@@ -703,14 +704,6 @@ int32_t last_update_bound(const answer_limits& limits) {
 }
 
 } // namespace
-
-bool valid_asin(const std::string& x) {
-  return !x.empty() && x.size() <= 32
-    && std::all_of(x.begin(), x.end(), [](char c) {
-         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')
-           || (c >= 'a' && c <= 'z');
-       });
-}
 
 parsed<envelope> parse_envelope(std::string& body, int32_t http_status,
                                 const answer_limits& limits) {

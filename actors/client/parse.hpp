@@ -49,10 +49,6 @@ struct answer_limits {
         .count();
 };
 
-/// Whether `x` is an ASIN we keep: 1 to 32 ASCII letters and digits (Amazon's
-/// are 10; storage accepts the same).
-bool valid_asin(const std::string& x);
-
 /// The outcome of parsing one answer body. `envelope_ok` says whether the
 /// token fields were readable (and `page.env` holds them), even when the
 /// payload was not.

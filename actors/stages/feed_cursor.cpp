@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
-#include "storage/asin.hpp"
+#include "messages/asin.hpp"
 
 namespace keepa {
 
@@ -62,7 +62,7 @@ feed_cursor::page_result feed_cursor::take_page(std::vector<deal> deals) {
       if (upto_minute_.count(pos) != 0)
         continue;
     }
-    if (!db::valid_asin(d.asin)) {
+    if (!valid_asin(d.asin)) {
       r.invalid.push_back(std::move(d.asin));
       continue;
     }

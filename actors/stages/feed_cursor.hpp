@@ -8,7 +8,7 @@
 // new, so the cursor remembers the positions it handed on in that minute and
 // lets the others through. Pages overlap when the feed moves during a pass:
 // a position seen twice in a pass is a duplicate. A deal whose ASIN storage
-// would refuse (db::valid_asin) is left out alone, and its page still counts
+// would refuse (valid_asin) is left out alone, and its page still counts
 // as full. A pass hands on what it
 // found only once it is complete, oldest first; an incomplete one (a page
 // that failed every attempt, a stop) hands on nothing and the next pass reads
@@ -51,7 +51,7 @@ public:
     size_t duplicates = 0;
     /// New deals this page added to the pass.
     size_t fresh = 0;
-    /// ASINs storage would refuse (db::valid_asin): skipped, each alone.
+    /// ASINs storage would refuse (valid_asin): skipped, each alone.
     std::vector<std::string> invalid;
     /// The page went below the floor's minute: older pages hold nothing new.
     bool reached = false;

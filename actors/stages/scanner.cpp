@@ -16,7 +16,7 @@
 #include "actors/client/costs.hpp"
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
-#include "storage/asin.hpp"
+#include "messages/asin.hpp"
 
 namespace keepa {
 
@@ -229,8 +229,8 @@ void on_page(scanner_pointer self, deal_page& page) {
   for (auto& x : r.invalid)
     stage_log(self,
               "deal page " + std::to_string(number)
-                + ": skipped a deal with an invalid ASIN \""
-                + db::printable_asin(x) + "\"");
+                + ": skipped a deal with an invalid ASIN \"" + printable_asin(x)
+                + "\"");
   if (r.last || st.stop.stopping()) {
     finish_pass(self, !st.stop.stopping());
     return;

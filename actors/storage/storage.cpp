@@ -12,7 +12,7 @@
 #include "actors/status.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
-#include "storage/asin.hpp"
+#include "messages/asin.hpp"
 #include "storage/soci_backend.hpp"
 
 namespace keepa {
@@ -65,13 +65,11 @@ open_backend(const storage_config& cfg) {
   return std::shared_ptr<db::backend>{std::move(*db)};
 }
 
-using db::valid_asin;
-
 caf::error check(const upsert_batch& batch) {
   auto bad = [](const char* what, const std::string& asin) {
     return caf::make_error(ec::storage_error, "invalid batch",
-                           std::string{what} + " ASIN \""
-                             + db::printable_asin(asin) + "\"");
+                           std::string{what} + " ASIN \"" + printable_asin(asin)
+                             + "\"");
   };
   for (auto& x : batch.deals)
     if (!valid_asin(x.asin))
@@ -290,7 +288,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       for (auto& x : xs)
         if (!valid_asin(x.asin))
           return caf::make_error(ec::storage_error, "invalid feed position",
-                                 db::printable_asin(x.asin));
+                                 printable_asin(x.asin));
       // Durable before the scanner hands them on: a restart finishes them.
       return perform<uint64_t>(
         self, "track", true,

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/client/parse.hpp"
+#include "messages/asin.hpp"
 #include "messages/error.hpp"
 
 using namespace keepa;

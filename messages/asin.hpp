@@ -1,20 +1,20 @@
-// What storage accepts as an ASIN: a short alphanumeric key. Storage refuses
-// a batch or a track holding anything else, so callers check each item with
-// this first and skip only the bad one.
+// What an ASIN may be: a short key of ASCII letters and digits. The client
+// leaves out an item whose ASIN is anything else, the scanner skips it, and
+// storage refuses a batch or a track holding one; all use this one rule.
 
 #pragma once
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 
-namespace keepa::db {
+namespace keepa {
 
 /// Whether `x` is non-empty, at most 32 bytes, and ASCII letters and digits.
 inline bool valid_asin(const std::string& x) {
   return !x.empty() && x.size() <= 32
     && std::all_of(x.begin(), x.end(), [](char c) {
-         return std::isalnum(static_cast<unsigned char>(c)) != 0;
+         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')
+           || (c >= 'a' && c <= 'z');
        });
 }
 
@@ -38,4 +38,4 @@ inline std::string printable_asin(const std::string& x) {
   return out;
 }
 
-} // namespace keepa::db
+} // namespace keepa
