@@ -23,6 +23,9 @@
 // Exit codes: 0 printed, 1 nothing listens, refused or no answer, 2 bad
 // options, or no credentials or token file.
 
+#include <cstdio>
+#include <cstdlib>
+#include <future>
 #include <iostream>
 
 #include <arpa/inet.h>
@@ -122,8 +125,19 @@ int via_caf(status_config& cfg, bool fallback) {
   cfg.load<caf::openssl::manager>();
   caf::actor_system sys{cfg};
   auto where = cfg.host + ":" + std::to_string(cfg.caf_port) + " (CAF)";
-  auto relay = caf::openssl::remote_actor<keepa::introspection_actor>(
-    sys, cfg.host, cfg.caf_port);
+  // CAF's remote_actor has no timeout: a listener that never finishes the
+  // TLS handshake would hold keepa-status forever.
+  auto connecting = std::async(std::launch::async, [&] {
+    return caf::openssl::remote_actor<keepa::introspection_actor>(sys, cfg.host,
+                                                                  cfg.caf_port);
+  });
+  if (connecting.wait_for(cfg.timeout) != std::future_status::ready) {
+    std::cerr << "keepa-status: no INTROSPECTION at " << where
+              << " (no TLS handshake within the timeout)\n";
+    std::fflush(nullptr);
+    std::_Exit(1); // the connection attempt cannot be cancelled
+  }
+  auto relay = connecting.get();
   if (!relay) {
     std::cerr << "keepa-status: no INTROSPECTION at " << where << " ("
               << sys.render(relay.error()) << ")\n";

@@ -875,6 +875,27 @@ TEST_CASE("the owner reads INTROSPECTION over CAF with the owner's "
   INFO(refused.second);
   CHECK(refused.first == 1);
   CHECK(refused.second.find("balance") == std::string::npos);
+  // A listener that never answers the TLS handshake: exit 1 within the
+  // timeout (CAF's remote_actor alone would wait forever).
+  {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd, 4) == 0);
+    socklen_t len = sizeof(addr);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    auto silent = run_status("env XDG_RUNTIME_DIR=" + owner_xdg() + " "
+                             + std::string{KEEPA_STATUS_EXE}
+                             + " --via=caf --timeout=1s --caf-port="
+                             + std::to_string(ntohs(addr.sin_port)));
+    ::close(fd);
+    INFO(silent.second);
+    CHECK(silent.first == 1);
+    CHECK(silent.second.find("no TLS handshake") != std::string::npos);
+  }
   // --via=http still reads /status.txt with the token file.
   auto http
     = run_status(status + " --via=http --token-file=" + p.svc->token_file());
