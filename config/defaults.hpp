@@ -262,9 +262,14 @@ constexpr int32_t min_profit = 500;
 
 } // namespace business
 
-// -- keepa.http.*: keepa-pipeline's status endpoint ------------------------
+// -- keepa.introspection.* and keepa.http.*: keepa-pipeline's endpoints ----
 
 namespace introspection {
+
+/// Where the read-only INTROSPECTION actor is published over CAF's OpenSSL
+/// module (mutual TLS, openssl.* options); port 0 = off.
+constexpr const char* host = "127.0.0.1";
+constexpr uint16_t port = 4270;
 
 /// Bound for each status request an endpoint sends (not an option).
 constexpr auto ask_timeout = std::chrono::seconds{2};

@@ -257,6 +257,17 @@ void add_business_options(caf::config_option_set& opts) {
 }
 
 void add_introspection_options(caf::config_option_set& opts) {
+  caf::config_option_adder{opts, "keepa.introspection"}
+    .add<std::string>("host",
+                      with_default("keepa-pipeline: address of the "
+                                   "read-only INTROSPECTION actor, "
+                                   "published over CAF's OpenSSL module",
+                                   defaults::introspection::host))
+    .add<uint16_t>("port",
+                   with_default("keepa-pipeline: its port (mutual TLS with "
+                                "openssl.*, or the owner's own "
+                                "certificates), 0 = off",
+                                defaults::introspection::port));
   caf::config_option_adder{opts, "keepa.http"}
     .add<std::string>("host",
                       with_default("keepa-pipeline: address of /status and "

@@ -15,7 +15,7 @@ namespace keepa {
 
 /// Registers keepa.* (profile and run control), keepa.token.*,
 /// keepa.client.*, keepa.storage.*, keepa.scan.*, keepa.update.*,
-/// keepa.filter.*, keepa.business.* and keepa.http.*.
+/// keepa.filter.*, keepa.business.*, keepa.introspection.* and keepa.http.*.
 /// Each help text ends in "(default X)", X as one would pass it on the command
 /// line ("none" for an empty string).
 void add_keepa_options(caf::config_option_set& opts);

@@ -7,8 +7,9 @@
 //   UPDATER refreshes the stalest stored deals and expires the dead ones.
 //   Each of them asks TOKEN before it spends and sends its Keepa requests
 //   through the KEEPA CLIENT, which settles every answer with TOKEN.
-//   INTROSPECTION relays STORAGE's counts and status inside the process;
-//   nothing is published (keepa-status reads HTTP /status).
+//   INTROSPECTION relays TOKEN's snapshot, STORAGE's counts and every
+//   actor's status; it is the one actor published (over CAF's OpenSSL
+//   module, mutual TLS) and hands out no handle.
 
 #pragma once
 
@@ -166,13 +167,17 @@ using updater = typed_actor_fwd<
   caf::reacts_to<atom::tick>, caf::reacts_to<atom::retry, uint64_t>,
   caf::replies_to<atom::stop>::with<caf::ok_atom>>::extend_with<status_client>;
 
-/// The INTROSPECTION actor: read-only, in-process only (never published;
-/// issue 16 item 9). It answers counts and status and hands out no handle,
-/// so nothing that can spend or stop is reachable through it.
+/// The INTROSPECTION actor: read-only. keepa-pipeline publishes it over
+/// CAF's OpenSSL module (mutual TLS, keepa.introspection.port); it answers
+/// snapshots, counts and status and hands out no handle, so nothing that
+/// can spend or stop is reachable through it (issue 16 item 9).
 using introspection = typed_actor_fwd<
+  // TOKEN's snapshot, relayed.
+  caf::replies_to<atom::snapshot>::with<token_status>,
   // STORAGE's counts, relayed.
   caf::replies_to<atom::counts>::with<storage_counts>,
-  // The status of the named actor ("storage"), relayed.
+  // The status of the named actor ("token", "client", "probe-client",
+  // "scanner", "peek-filter", "committer", "updater", "storage"), relayed.
   caf::replies_to<atom::status, std::string>::with<caf::settings>>::
   extend_with<status_client>;
 

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libcaf-dev                      # CAF 0.17.6 (caf_core, caf_io)
+  libcaf-openssl0.17              # caf_openssl: INTROSPECTION over mutual TLS
   rapidjson-dev
   libsoci-dev libsqlite3-dev libpq-dev
   catch2                          # Catch2 v2

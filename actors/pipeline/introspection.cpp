@@ -10,6 +10,7 @@
 #include "messages/error.hpp"
 #include "messages/introspection.hpp"
 #include "messages/storage.hpp"
+#include "messages/token.hpp"
 
 namespace keepa {
 
@@ -29,6 +30,17 @@ struct introspection_state {
   uint64_t requests = 0;
 };
 
+/// Answers `rp` with what `hdl` answers `xs`, or with its error.
+template<class T, class Self, class Handle, class... Ts>
+caf::typed_response_promise<T> relay_to(Self self, caf::timespan timeout,
+                                        caf::typed_response_promise<T> rp,
+                                        const Handle& hdl, Ts... xs) {
+  self->request(hdl, timeout, xs...)
+    .then([rp](T& x) mutable { rp.deliver(std::move(x)); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 introspection_actor::behavior_type
 introspection(introspection_actor::stateful_pointer<introspection_state> self,
               pipeline_directory d, storage_actor storage) {
@@ -36,27 +48,32 @@ introspection(introspection_actor::stateful_pointer<introspection_state> self,
   self->state.storage = std::move(storage);
   self->state.started_ms = wall_ms();
   // Relayed answers come from INTROSPECTION, never from STORAGE itself.
-  auto relay_timeout = std::chrono::seconds{5};
+  auto relay_timeout = caf::timespan{std::chrono::seconds{5}};
+  auto relay = [self, relay_timeout](auto rp, const auto& hdl, auto... xs) {
+    return relay_to(self, relay_timeout, rp, hdl, xs...);
+  };
   return {
-    [self, relay_timeout](atom::counts) -> caf::result<storage_counts> {
+    [self, relay](atom::snapshot) -> caf::result<token_status> {
       ++self->state.requests;
-      auto rp = self->make_response_promise<storage_counts>();
-      self->request(self->state.storage, relay_timeout, atom::counts_v)
-        .then([rp](storage_counts& c) mutable { rp.deliver(c); },
-              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      return relay(self->make_response_promise<token_status>(),
+                   self->state.dir.token, atom::snapshot_v);
     },
-    [self, relay_timeout](
-      atom::status, const std::string& name) -> caf::result<caf::settings> {
+    [self, relay](atom::counts) -> caf::result<storage_counts> {
       ++self->state.requests;
-      if (name != "storage")
-        return caf::make_error(caf::sec::unexpected_message,
-                               "no relay for " + name);
+      return relay(self->make_response_promise<storage_counts>(),
+                   self->state.storage, atom::counts_v);
+    },
+    [self, relay](atom::status,
+                  const std::string& name) -> caf::result<caf::settings> {
+      ++self->state.requests;
       auto rp = self->make_response_promise<caf::settings>();
-      self->request(self->state.storage, relay_timeout, atom::status_v)
-        .then([rp](caf::settings& xs) mutable { rp.deliver(std::move(xs)); },
-              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      if (name == "storage")
+        return relay(rp, self->state.storage, atom::status_v);
+      for (auto& kvp : named_actors(self->state.dir))
+        if (kvp.first == name && kvp.second)
+          return relay(rp, kvp.second, atom::status_v);
+      return caf::make_error(caf::sec::unexpected_message,
+                             "no relay for " + name);
     },
     [self](atom::status) {
       auto& st = self->state;

@@ -1,16 +1,18 @@
-// Live introspection of a running keepa-pipeline, inside its process:
+// Live introspection of a running keepa-pipeline:
 //
 //   status report --> TOKEN: snapshot, status; every stage and client:
 //                     status; INTROSPECTION: STORAGE's counts and status
+//   CAF client (mutual TLS) --> INTROSPECTION: TOKEN's snapshot, STORAGE's
+//                     counts, every actor's status, relayed
 //
-// INTROSPECTION is read-only: it relays STORAGE's `counts` and `status`
-// and reports its own; it hands out no handle and is never published
-// (issue 16 item 9: a published actor that handed out handles let any
-// local user spend the owner's tokens and stop the scanner, and CAF 0.17's
-// middleman allocates whatever a peer's BASP header announces). Other
-// processes read the report over keepa-pipeline's HTTP /status, which asks
-// for a token (tools/keepa-pipeline/service.hpp). The report the answers
-// make is actors/pipeline/report.hpp.
+// INTROSPECTION is read-only: it relays snapshots, counts and status and
+// reports its own; it hands out no handle (issue 16 item 9: a published
+// actor that handed out handles let any local user spend the owner's
+// tokens and stop the scanner). keepa-pipeline publishes it only over
+// CAF's OpenSSL module with client certificates required, so a stranger's
+// connection ends in the TLS handshake before the middleman parses any
+// BASP header (tools/keepa-pipeline/service.hpp, tls.hpp). The report the
+// answers make is actors/pipeline/report.hpp.
 
 #pragma once
 

@@ -100,6 +100,8 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.business.referral-percent", "15"},
   {"keepa.business.pick-pack-fee", "350"},
   {"keepa.business.min-profit", "500"},
+  {"keepa.introspection.host", "127.0.0.1"},
+  {"keepa.introspection.port", "4270"},
   {"keepa.http.host", "127.0.0.1"},
   {"keepa.http.port", "4271"},
   {"keepa.http.token-file", "none"},

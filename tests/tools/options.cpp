@@ -168,7 +168,7 @@ TEST_CASE("keepa-pipeline refuses bad configuration: exit 2, a clear "
                 std::string{KEEPA_PIPELINE_EXE}
                   + " --keepa.client.endpoint=http://127.0.0.1:1"
                     " --keepa.storage.url=sqlite:"
-                  + db + " --keepa.http.port=0");
+                  + db + " --keepa.http.port=0 --keepa.introspection.port=0");
     INFO(cmd);
     auto r = run_bounded(cmd);
     INFO(r.output.substr(0, 400));
@@ -188,13 +188,13 @@ TEST_CASE("keepa-pipeline sends the key in cleartext to a host that is not "
   scratch s;
   auto db = (s.dir / "deals.db").string();
   // 192.0.2.1 (TEST-NET-1) is not loopback and answers nobody.
-  auto r = run_bounded("KEEPA_API_KEY=k3y-not-to-be-shown "
-                       + std::string{KEEPA_PIPELINE_EXE}
-                       + " --keepa.client.endpoint=http://192.0.2.1:9"
-                         " --keepa.client.allow-insecure"
-                         " --keepa.client.connect-timeout=1s"
-                         " --keepa.run-for=1s --keepa.storage.url=sqlite:"
-                       + db + " --keepa.http.port=0");
+  auto r = run_bounded(
+    "KEEPA_API_KEY=k3y-not-to-be-shown " + std::string{KEEPA_PIPELINE_EXE}
+    + " --keepa.client.endpoint=http://192.0.2.1:9"
+      " --keepa.client.allow-insecure"
+      " --keepa.client.connect-timeout=1s"
+      " --keepa.run-for=1s --keepa.storage.url=sqlite:"
+    + db + " --keepa.http.port=0 --keepa.introspection.port=0");
   INFO(r.output.substr(0, 600));
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("WARNING: --keepa.client.allow-insecure: the API key "

@@ -10,6 +10,8 @@
 #include "actors/pipeline/introspection.hpp"
 #include "messages/error.hpp"
 #include "messages/introspection.hpp"
+#include "messages/storage.hpp"
+#include "messages/token.hpp"
 
 namespace keepa {
 
@@ -21,22 +23,23 @@ int64_t wall_ms() {
     .count();
 }
 
-} // namespace
-
-pipeline_report collect_report(caf::scoped_actor& self,
-                               const pipeline_directory& d,
-                               const introspection_actor& relay,
-                               caf::timespan timeout, report_scope scope) {
-  pipeline_report r;
-  r.unix_ms = wall_ms();
-  if (d.token)
-    self->request(d.token, timeout, atom::snapshot_v)
+/// Puts TOKEN's snapshot, as `hdl` answers it, into `r`.
+template<class Handle>
+void ask_token(caf::scoped_actor& self, caf::timespan timeout,
+               pipeline_report& r, const Handle& hdl) {
+  if (hdl)
+    self->request(hdl, timeout, atom::snapshot_v)
       .receive(
         [&](token_status& st) {
           r.token = std::move(st);
           r.token_ok = true;
         },
         [](caf::error&) {});
+}
+
+/// Puts STORAGE's counts, as `relay` answers them, into `r`.
+void ask_counts(caf::scoped_actor& self, caf::timespan timeout,
+                pipeline_report& r, const introspection_actor& relay) {
   if (relay)
     self->request(relay, timeout, atom::counts_v)
       .receive(
@@ -45,31 +48,67 @@ pipeline_report collect_report(caf::scoped_actor& self,
           r.counts_ok = true;
         },
         [](caf::error&) {});
-  // Asks `hdl` for its status (with `xs` after the status atom).
-  auto ask = [&](std::string name, const auto& hdl, auto... xs) {
-    actor_report a;
-    a.name = std::move(name);
-    if (!hdl) {
-      a.error = "no such actor";
-    } else {
-      self->request(hdl, timeout, atom::status_v, xs...)
-        .receive(
-          [&](caf::settings& status) {
-            a.status = std::move(status);
-            a.ok = true;
-          },
-          [&](caf::error& err) { a.error = self->system().render(err); });
-    }
-    r.actors.push_back(std::move(a));
-  };
-  auto full = scope == report_scope::full;
-  for (auto& kvp : named_actors(d))
-    if (full || (kvp.first != "token" && kvp.first != "probe-client"))
-      ask(kvp.first, kvp.second);
-  if (full) {
-    ask("storage", relay, std::string{"storage"});
-    ask("introspection", relay);
+}
+
+/// Adds the status `hdl` answers (with `xs` after the status atom) as the
+/// actor `name` of `r`.
+template<class Handle, class... Ts>
+void ask_status(caf::scoped_actor& self, caf::timespan timeout,
+                pipeline_report& r, std::string name, const Handle& hdl,
+                Ts... xs) {
+  actor_report a;
+  a.name = std::move(name);
+  if (!hdl) {
+    a.error = "no such actor";
+  } else {
+    self->request(hdl, timeout, atom::status_v, xs...)
+      .receive(
+        [&](caf::settings& status) {
+          a.status = std::move(status);
+          a.ok = true;
+        },
+        [&](caf::error& err) { a.error = self->system().render(err); });
   }
+  r.actors.push_back(std::move(a));
+}
+
+/// Whether the actor `name` belongs in a report of `scope`.
+bool in_scope(const std::string& name, report_scope scope) {
+  return scope == report_scope::full
+    || (name != "token" && name != "probe-client");
+}
+
+} // namespace
+
+pipeline_report collect_report(caf::scoped_actor& self,
+                               const pipeline_directory& d,
+                               const introspection_actor& relay,
+                               caf::timespan timeout, report_scope scope) {
+  pipeline_report r;
+  r.unix_ms = wall_ms();
+  ask_token(self, timeout, r, d.token);
+  ask_counts(self, timeout, r, relay);
+  for (auto& kvp : named_actors(d))
+    if (in_scope(kvp.first, scope))
+      ask_status(self, timeout, r, kvp.first, kvp.second);
+  if (scope == report_scope::full) {
+    ask_status(self, timeout, r, "storage", relay, std::string{"storage"});
+    ask_status(self, timeout, r, "introspection", relay);
+  }
+  return r;
+}
+
+pipeline_report collect_remote_report(caf::scoped_actor& self,
+                                      const introspection_actor& relay,
+                                      caf::timespan timeout) {
+  pipeline_report r;
+  r.unix_ms = wall_ms();
+  ask_token(self, timeout, r, relay);
+  ask_counts(self, timeout, r, relay);
+  for (auto& kvp : named_actors(pipeline_directory{}))
+    ask_status(self, timeout, r, kvp.first, relay, kvp.first);
+  ask_status(self, timeout, r, "storage", relay, std::string{"storage"});
+  ask_status(self, timeout, r, "introspection", relay);
   return r;
 }
 

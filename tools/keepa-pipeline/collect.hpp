@@ -1,6 +1,7 @@
 // Collects a pipeline_report by asking the actors (blocking, from a
 // scoped actor) inside keepa-pipeline, for its status line and HTTP
-// endpoint; and fetches that endpoint's answers for keepa-status.
+// endpoint, or a remote INTROSPECTION (keepa-status over CAF); and fetches
+// the HTTP endpoint's answers for keepa-status.
 
 #pragma once
 
@@ -31,6 +32,13 @@ pipeline_report
 collect_report(caf::scoped_actor& self, const pipeline_directory& d,
                const introspection_actor& relay, caf::timespan timeout,
                report_scope scope = report_scope::full);
+
+/// The full report, every part asked through `relay` (a remote
+/// INTROSPECTION, over CAF's OpenSSL module), each request bounded by
+/// `timeout`.
+pipeline_report collect_remote_report(caf::scoped_actor& self,
+                                      const introspection_actor& relay,
+                                      caf::timespan timeout);
 
 /// GETs `path` (/status, /status.txt, /metrics) from keepa-pipeline's HTTP
 /// endpoint at host:port with `token`; the body on status 200. Fails with

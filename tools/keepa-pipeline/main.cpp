@@ -7,9 +7,10 @@
 //   --keepa.client.endpoint=http://127.0.0.1:PORT
 //     --keepa.storage.url=sqlite:deals.db --keepa.run-for=60s
 //
-// While it runs, HTTP /status, /status.txt (what keepa-status prints) and
-// /metrics (keepa.http.port, default 4271, read-only, behind a per-run
-// token) show every actor's state; see service.hpp.
+// While it runs, the read-only INTROSPECTION actor (keepa.introspection.port,
+// default 4270, over CAF's OpenSSL module with mutual TLS) and HTTP /status,
+// /status.txt and /metrics (keepa.http.port, default 4271, read-only,
+// behind a per-run token) show every actor's state; see service.hpp.
 
 #include <atomic>
 #include <chrono>
@@ -95,7 +96,8 @@ void exit_all(caf::scoped_actor& self, const pipeline_handles& h) {
 
 int main(int argc, char** argv) {
   // Every keepa.* option, run control included, comes with pipeline_config.
-  // No middleman: nothing is published (service.hpp says why).
+  // The middleman and OpenSSL module come with keepa.introspection.port
+  // (prepare_publication; service.hpp).
   pipeline_config cfg;
   if (auto err = cfg.load(argc, argv)) {
     std::cerr << "keepa-pipeline: " << render(err) << "\n";
@@ -123,6 +125,11 @@ int main(int argc, char** argv) {
     std::cerr << (tty ? "\r\x1b[K" : "") << line << "\n";
   };
   settings->unix0_ms = wall_ms();
+  auto introspection_opts = introspection_options_from(cfg.content);
+  if (auto err = prepare_publication(cfg, introspection_opts, settings->log)) {
+    std::cerr << "keepa-pipeline: " << render(err) << "\n";
+    return 2;
+  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   caf::actor_system sys{cfg};
@@ -132,8 +139,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto& h = *spawned;
-  introspection_service introspection{
-    sys, h, introspection_options_from(cfg.content), settings->log};
+  introspection_service introspection{sys, h, introspection_opts,
+                                      settings->log};
   caf::scoped_actor self{sys};
   // No actor ends while the pipeline runs: any that does (STORAGE after a
   // permanent database error, say) stops the whole program, non-zero.

@@ -3,21 +3,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <thread>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/settings.hpp>
@@ -25,6 +25,8 @@
 #include "actors/pipeline/pipeline.hpp"
 #include "config/api_key.hpp"
 #include "messages/error.hpp"
+#include "tools/keepa-pipeline/owner_files.hpp"
+#include "tools/keepa-pipeline/tls.hpp"
 
 namespace keepa {
 
@@ -34,10 +36,6 @@ constexpr const char* prometheus_type = "text/plain; version=0.0.4";
 
 std::string endpoint(const std::string& host, uint16_t port) {
   return host + ":" + std::to_string(port);
-}
-
-std::string errno_text() {
-  return std::strerror(errno);
 }
 
 /// 32 bytes from the kernel's CSPRNG, as 64 hex digits.
@@ -53,47 +51,6 @@ caf::expected<std::string> random_token() {
     result += hex[b & 0x0f];
   }
   return result;
-}
-
-/// Creates `dir` with mode 0700, or checks that the existing one is ours
-/// and closed to everyone else.
-caf::error private_directory(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return caf::make_error(ec::invalid_config,
-                           "cannot create " + dir + ": " + errno_text());
-  struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0)
-    return caf::make_error(ec::invalid_config,
-                           "cannot inspect " + dir + ": " + errno_text());
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()
-      || (st.st_mode & 077) != 0)
-    return caf::make_error(ec::invalid_config,
-                           dir
-                             + " must be a directory of this user that "
-                               "nobody else may access (mode 0700)");
-  return caf::none;
-}
-
-/// Writes `token` to `path` (mode 0600, never through a symlink).
-caf::error write_token(const std::string& path, const std::string& token) {
-  int fd = ::open(path.c_str(),
-                  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return caf::make_error(ec::invalid_config,
-                           "cannot write " + path + ": " + errno_text());
-  struct stat st;
-  auto text = token + "\n";
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
-    && st.st_uid == ::geteuid() && ::fchmod(fd, 0600) == 0
-    && ::write(fd, text.data(), text.size())
-      == static_cast<ssize_t>(text.size());
-  auto why = errno_text();
-  ::close(fd);
-  if (!ok)
-    return caf::make_error(ec::invalid_config,
-                           "cannot write " + path
-                             + " as a private file of this user: " + why);
-  return caf::none;
 }
 
 /// Compares without stopping at the first difference.
@@ -218,6 +175,11 @@ private:
 
 introspection_options introspection_options_from(const caf::settings& content) {
   introspection_options o;
+  o.host = caf::get_or(content, "keepa.introspection.host",
+                       std::string{defaults::introspection::host});
+  o.port = caf::get_or(content, "keepa.introspection.port",
+                       defaults::introspection::port);
+  o.publish = o.port != 0;
   o.http_host = caf::get_or(content, "keepa.http.host",
                             std::string{defaults::http::host});
   o.http_port = caf::get_or(content, "keepa.http.port", defaults::http::port);
@@ -228,14 +190,31 @@ introspection_options introspection_options_from(const caf::settings& content) {
 }
 
 std::string default_token_file(uint16_t port) {
-  std::string dir;
-  if (auto* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != 0)
-    dir = std::string{x} + "/keepa-pipeline";
-  else if (auto* home = std::getenv("HOME"); home != nullptr && *home != 0)
-    dir = std::string{home} + "/.keepa-pipeline";
-  else
-    dir = ".keepa-pipeline";
-  return dir + "/http-" + std::to_string(port) + ".token";
+  return owner_dir() + "/http-" + std::to_string(port) + ".token";
+}
+
+caf::error prepare_publication(caf::actor_system_config& cfg,
+                               introspection_options& opts, const log_sink& log,
+                               const std::string& tls_dir) {
+  if (!opts.publish)
+    return caf::none;
+  if (!tls_configured(cfg)) {
+    auto files = owner_tls_files(tls_dir, tls_role::server);
+    if (!files) {
+      if (log)
+        log("keepa-pipeline: introspection: " + render(files.error())
+            + "; INTROSPECTION is not published, the pipeline runs on "
+              "(openssl.* options name other credentials)");
+      opts.publish = false;
+      return caf::none;
+    }
+    use_tls_files(cfg, *files);
+  }
+  if (auto err = check_tls(cfg))
+    return err;
+  cfg.load<caf::io::middleman>();
+  cfg.load<caf::openssl::manager>();
+  return caf::none;
 }
 
 caf::expected<std::string> read_token_file(const std::string& path) {
@@ -249,6 +228,7 @@ struct introspection_service::impl {
   introspection_options opts;
   log_sink log;
   introspection_actor actor;
+  uint16_t port = 0;
   uint16_t http_port = 0;
   std::string token;
   std::string token_file;
@@ -300,7 +280,7 @@ struct introspection_service::impl {
         return false;
       }
     }
-    if (auto err = write_token(path, *fresh)) {
+    if (auto err = write_private_file(path, *fresh + "\n")) {
       say("keepa-pipeline: http: " + render(err));
       return false;
     }
@@ -309,8 +289,38 @@ struct introspection_service::impl {
     return true;
   }
 
+  /// Publishes INTROSPECTION over CAF's OpenSSL module, only with client
+  /// certificates required.
+  void publish() {
+    auto& cfg = sys.config();
+    if (!sys.has_openssl_manager()
+        || !sys.openssl_manager().authentication_enabled() || check_tls(cfg)) {
+      say("keepa-pipeline: introspection: not published: it needs CAF's "
+          "OpenSSL module with openssl.certificate, openssl.key and "
+          "openssl.cafile (prepare_publication)");
+      return;
+    }
+    auto bound = caf::openssl::publish(actor, opts.port, opts.host.c_str(),
+                                       true);
+    if (!bound) {
+      say("keepa-pipeline: introspection: cannot listen on "
+          + endpoint(opts.host, opts.port) + " (" + render(bound.error())
+          + "); INTROSPECTION is not published, the pipeline runs on "
+            "(--keepa.introspection.port=N picks another port, 0 turns it "
+            "off)");
+      return;
+    }
+    port = *bound;
+    say("keepa-pipeline: introspection on " + endpoint(opts.host, port)
+        + " (CAF, mutual TLS: certificate " + cfg.openssl_certificate
+        + ", peers of CA " + cfg.openssl_cafile + cfg.openssl_capath
+        + "; keepa-status --caf-port=" + std::to_string(port) + ")");
+  }
+
   void serve() {
     actor = spawn_introspection(sys, dir, storage);
+    if (opts.publish)
+      publish();
     if (!opts.serve_http)
       return;
     // Read-only and behind the token: anything but GET or HEAD is 405,
@@ -388,6 +398,10 @@ struct introspection_service::impl {
     if (stopped)
       return;
     stopped = true;
+    // caf::openssl::unpublish does not compile in CAF 0.17.6; both
+    // middleman actors share one BASP broker, which closes the port.
+    if (port != 0)
+      sys.middleman().unpublish(actor, port);
     if (http_thread.joinable()) {
       http.stop();
       http_thread.join();
@@ -409,6 +423,10 @@ introspection_service::introspection_service(caf::actor_system& sys,
 
 introspection_service::~introspection_service() {
   impl_->stop();
+}
+
+uint16_t introspection_service::port() const {
+  return impl_->port;
 }
 
 uint16_t introspection_service::http_port() const {

@@ -133,6 +133,9 @@ void check_equal(const token_config& x, const token_config& y) {
 
 void check_equal(const introspection_options& x,
                  const introspection_options& y) {
+  CHECK(x.publish == y.publish);
+  CHECK(x.host == y.host);
+  CHECK(x.port == y.port);
   CHECK(x.serve_http == y.serve_http);
   CHECK(x.http_host == y.http_host);
   CHECK(x.http_port == y.http_port);

@@ -1,8 +1,10 @@
 // Live introspection: keepa-sim over loopback, the real pipeline on a real
-// scheduler, and keepa-pipeline's status endpoint (the same code main.cpp
-// runs) on a free port. HTTP /status and /metrics are fetched with a real
-// HTTP client and the token the service wrote, like keepa-status; a
-// stranger without the token, and one speaking CAF's BASP, gets nothing.
+// scheduler, and keepa-pipeline's endpoints (the same code main.cpp runs)
+// on free ports: INTROSPECTION published over CAF's OpenSSL module with the
+// owner's own certificates (made once per test run), and HTTP /status and
+// /metrics, fetched with a real HTTP client and the token the service
+// wrote. keepa-status (the real binary) reads both; a stranger without the
+// token or the owner's certificates, plain BASP included, gets nothing.
 // Every wait is bounded.
 
 #include <catch2/catch.hpp>
@@ -26,6 +28,8 @@
 #include <rapidjson/document.h>
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/remote_actor.hpp>
 
 #include "actors/pipeline/pipeline.hpp"
 #include "tests/support/loopback.hpp"
@@ -48,12 +52,75 @@ sim::options busy_sim() {
 
 std::atomic<int> instance{0};
 
+/// A directory of this test run, removed at its end.
+struct run_dir {
+  std::filesystem::path path;
+
+  run_dir() {
+    path = std::filesystem::temp_directory_path()
+      / ("keepa-introspection-run-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path / "xdg");
+    std::filesystem::permissions(path / "xdg",
+                                 std::filesystem::perms::owner_all);
+  }
+
+  ~run_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+const run_dir& this_run() {
+  static run_dir dir;
+  return dir;
+}
+
+/// What keepa-pipeline would use as $XDG_RUNTIME_DIR: the owner's
+/// certificates are made once in keepa-pipeline/introspection-tls below it.
+std::string owner_xdg() {
+  return (this_run().path / "xdg").string();
+}
+
+std::string owner_tls_dir() {
+  return owner_xdg() + "/keepa-pipeline/introspection-tls";
+}
+
+/// The pipeline's actor system, prepared to publish INTROSPECTION like
+/// keepa-pipeline's main (the owner's certificates, made on first use).
+struct publishing_config : threaded_config {
+  introspection_options opts;
+
+  publishing_config() {
+    opts.port = 0;
+    opts.http_port = 0;
+    auto err = prepare_publication(*this, opts, {}, owner_tls_dir());
+    REQUIRE(!err);
+    REQUIRE(opts.publish);
+  }
+};
+
+/// A CAF program of another process: the middleman, with CAF's OpenSSL
+/// module when `tls` (openssl.* as `files` say; none = anonymous).
+struct peer_config : caf::actor_system_config {
+  peer_config(bool tls, const tls_files* files = nullptr) {
+    keepa::add_message_types(*this);
+    load<caf::io::middleman>();
+    if (tls)
+      load<caf::openssl::manager>();
+    if (files != nullptr)
+      use_tls_files(*this, *files);
+    set("scheduler.max-threads", 2);
+    set("logger.console-verbosity", caf::atom("quiet"));
+  }
+};
+
 /// keepa-sim, the pipeline against it, and the status endpoint on a free
 /// port (what keepa-pipeline runs with --keepa.http.port), its token in a
 /// file of the test's directory.
 struct live_pipeline {
   sim_server srv{busy_sim()};
-  threaded_config cfg;
+  publishing_config cfg;
   caf::actor_system sys{cfg};
   log_capture logs;
   std::filesystem::path dir;
@@ -89,10 +156,10 @@ struct live_pipeline {
     auto spawned = spawn_pipeline(sys, s);
     REQUIRE(spawned);
     h = *spawned;
-    introspection_options opts;
-    opts.http_port = 0;
+    auto opts = cfg.opts;
     opts.token_file = (dir / "http.token").string();
     svc = std::make_unique<introspection_service>(sys, h, opts, logs.sink());
+    REQUIRE(svc->port() != 0);
     REQUIRE(svc->http_port() != 0);
     REQUIRE(svc->token_file() == opts.token_file);
   }
@@ -429,16 +496,21 @@ TEST_CASE("HTTP /metrics is Prometheus text and counters never go back",
 
 TEST_CASE("port in use: logged, the pipeline runs on", "[introspection]") {
   live_pipeline p;
-  introspection_options opts;
+  auto opts = p.cfg.opts;
+  opts.port = p.svc->port();
   opts.http_port = p.svc->http_port();
   opts.token_file = (p.dir / "second.token").string();
   log_capture logs;
   introspection_service second{p.sys, p.h, opts, logs.sink()};
+  CHECK(second.port() == 0);
   CHECK(second.http_port() == 0);
   CHECK(!std::filesystem::exists(opts.token_file));
   auto lines = logs.snapshot();
-  REQUIRE(lines.size() == 1);
-  CHECK(lines[0].find("http: cannot listen on 127.0.0.1:"
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].find("introspection: cannot listen on 127.0.0.1:"
+                      + std::to_string(opts.port))
+        != std::string::npos);
+  CHECK(lines[1].find("http: cannot listen on 127.0.0.1:"
                       + std::to_string(opts.http_port))
         != std::string::npos);
   // Both services still answer locally, the first one remotely too.
@@ -477,6 +549,33 @@ int stranger_status(const live_pipeline& p, const std::string& method,
   else if (method == "DELETE")
     res = cli.Delete(path.c_str(), hdrs);
   return res ? res->status : -1;
+}
+
+/// The report keepa-status --via=caf makes: INTROSPECTION over CAF's
+/// OpenSSL module with the owner's client certificate.
+pipeline_report owner_report(const live_pipeline& p) {
+  auto files = owner_tls_files(owner_tls_dir(), tls_role::client);
+  REQUIRE(files);
+  peer_config cfg{true, &*files};
+  caf::actor_system sys{cfg};
+  auto relay = caf::openssl::remote_actor<introspection_actor>(sys, "127.0.0.1",
+                                                               p.svc->port());
+  if (!relay)
+    FAIL(sys.render(relay.error()));
+  caf::scoped_actor self{sys};
+  return collect_remote_report(self, *relay, 5s);
+}
+
+/// A certificate signed by a CA of the stranger's own (made once).
+tls_files stranger_files() {
+  auto dir = (this_run().path / "stranger").string();
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  auto made = owner_tls_files(dir + "/tls", tls_role::server);
+  REQUIRE(made);
+  auto files = owner_tls_files(dir + "/tls", tls_role::client);
+  REQUIRE(files);
+  return *files;
 }
 
 /// VmHWM of this process, kB.
@@ -552,20 +651,27 @@ TEST_CASE("a stranger can neither read, spend nor stop", "[introspection]") {
       }
     for (auto path : {"/stop", "/product", "/handles"})
       CHECK(stranger_status(p, "GET", path, token) == 404);
-    // CAF's BASP finds no actor: nothing is published through the
-    // middleman, and the HTTP port does not speak it.
-    struct basp_config : caf::actor_system_config {
-      basp_config() {
-        keepa::add_message_types(*this);
-        load<caf::io::middleman>();
-        set("scheduler.max-threads", 2);
-        set("logger.console-verbosity", caf::atom("quiet"));
-      }
-    } cfg;
-    caf::actor_system sys{cfg};
-    auto hdl = sys.middleman().remote_actor<introspection_actor>(
-      "127.0.0.1", p.svc->http_port());
-    CHECK(!hdl);
+    // CAF: no handle without a certificate of the owner's CA, neither over
+    // plain BASP, nor over TLS anonymously or with a CA of one's own; nor
+    // does the HTTP port speak BASP.
+    for (auto port : {p.svc->port(), p.svc->http_port()}) {
+      peer_config plain{false};
+      caf::actor_system sys{plain};
+      auto hdl = sys.middleman().remote_actor<introspection_actor>("127.0.0.1",
+                                                                   port);
+      INFO("plain BASP to " << port);
+      CHECK(!hdl);
+    }
+    auto other = stranger_files();
+    for (const tls_files* files : {static_cast<const tls_files*>(nullptr),
+                                   static_cast<const tls_files*>(&other)}) {
+      peer_config tls{true, files};
+      caf::actor_system sys{tls};
+      auto hdl = caf::openssl::remote_actor<introspection_actor>(
+        sys, "127.0.0.1", p.svc->port());
+      INFO("TLS " << (files != nullptr ? "with a CA of its own" : "anonymous"));
+      CHECK(!hdl);
+    }
   };
   // While it runs: the stranger fails, and the scanner still works (its
   // next pass comes, every 5 s).
@@ -603,6 +709,9 @@ TEST_CASE("one peer cannot make the process allocate much", "[introspection]") {
   basp[7] = '\xf0';
   basp[15] = 3; // BASP version
   send_raw(p.svc->http_port(), basp);
+  // The same to INTROSPECTION's port: TLS wants a ClientHello, so the
+  // handshake fails before the middleman reads a BASP header.
+  send_raw(p.svc->port(), basp);
   // 64 MiB of header lines (httplib alone keeps them all: 160 MB took
   // keepa-pipeline from 34 MB to 273 MB).
   send_raw(p.svc->http_port(), "GET /status HTTP/1.1\r\nHost: x\r\n",
@@ -610,10 +719,12 @@ TEST_CASE("one peer cannot make the process allocate much", "[introspection]") {
   auto growth_kb = peak_rss_kb() - before;
   INFO("peak RSS grew by " << growth_kb << " kB");
   // Bounded: 24 kB measured (12 MB when the pipeline was still warming
-  // up); 113 MB with httplib's own connection handling.
+  // up); 113 MB with httplib's own connection handling, 4.2 GB with the
+  // header sent to a plain middleman port.
   CHECK(growth_kb < 32 * 1024);
-  // The endpoint still answers its owner.
+  // The endpoints still answer their owner.
   CHECK(fetch_remote(p).doc["token"].IsObject());
+  CHECK(owner_report(p).token_ok);
 }
 
 TEST_CASE("the default token file lives in a directory only its owner may "
@@ -626,6 +737,7 @@ TEST_CASE("the default token file lives in a directory only its owner may "
   std::string saved = old != nullptr ? old : "";
   ::setenv("XDG_RUNTIME_DIR", runtime.c_str(), 1);
   introspection_options opts;
+  opts.publish = false;
   opts.http_port = 0;
   {
     // Others may enter: no token written, no endpoint served.
@@ -706,4 +818,162 @@ TEST_CASE("keepa-status prints with the owner's token file, and refuses "
   INFO(missing.second);
   CHECK(missing.first == 2);
   CHECK(missing.second.find("cannot read token file") != std::string::npos);
+}
+
+TEST_CASE("the owner reads INTROSPECTION over CAF with the owner's "
+          "certificates; it holds no handle",
+          "[introspection]") {
+  live_pipeline p;
+  p.await_committed(1);
+  // CAF's own tooling: caf::openssl::remote_actor with the owner's client
+  // certificate; each figure lies between two local readings.
+  auto tok1 = p.token();
+  auto com1 = p.status(p.h.committer);
+  auto r = owner_report(p);
+  auto tok2 = p.token();
+  auto com2 = p.status(p.h.committer);
+  REQUIRE(r.token_ok);
+  REQUIRE(r.counts_ok);
+  CHECK(r.token.refill_rate == 3000);
+  CHECK(tok1.totals.consumed <= r.token.totals.consumed);
+  CHECK(r.token.totals.consumed <= tok2.totals.consumed);
+  CHECK(num(com1, "committed") <= r.num("committer", "committed"));
+  CHECK(r.num("committer", "committed") <= num(com2, "committed"));
+  REQUIRE(r.actors.size() == 9);
+  for (auto& a : r.actors) {
+    INFO(a.name << ": " << a.error);
+    CHECK(a.ok);
+  }
+  // The published interface is snapshots, counts and status only: no
+  // handle, stop, grant or product request is in it.
+  std::set<std::string> read_only{
+    "caf::replies_to<snapshot>::with<keepa::token_status>",
+    "caf::replies_to<counts>::with<keepa::storage_counts>",
+    "caf::replies_to<status,@str>::with<settings>",
+    "caf::replies_to<status>::with<settings>"};
+  CHECK(p.sys.message_types(p.svc->actor()) == read_only);
+  // keepa-status, the real binary: CAF by default when the port answers,
+  // with the owner's certificates from $XDG_RUNTIME_DIR/keepa-pipeline.
+  auto status = "env XDG_RUNTIME_DIR=" + owner_xdg() + " "
+    + std::string{KEEPA_STATUS_EXE}
+    + " --caf-port=" + std::to_string(p.svc->port())
+    + " --port=" + std::to_string(p.svc->http_port());
+  auto [code, out] = run_status(status);
+  INFO(out);
+  CHECK(code == 0);
+  CHECK(out.find("(CAF)") != std::string::npos);
+  CHECK(out.find("token: balance") != std::string::npos);
+  CHECK(out.find("committer:") != std::string::npos);
+  auto json = run_status(status + " --via=caf --json");
+  CHECK(json.first == 0);
+  CHECK(json.second.rfind("{\"unix_ms\":", 0) == 0);
+  // A certificate of another CA: refused in the handshake, exit 1.
+  auto other = stranger_files();
+  auto refused = run_status(status + " --via=caf --openssl.certificate="
+                            + other.certificate + " --openssl.key=" + other.key
+                            + " --openssl.cafile=" + other.cafile);
+  INFO(refused.second);
+  CHECK(refused.first == 1);
+  CHECK(refused.second.find("balance") == std::string::npos);
+  // A listener that never answers the TLS handshake: exit 1 within the
+  // timeout (CAF's remote_actor alone would wait forever).
+  {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd, 4) == 0);
+    socklen_t len = sizeof(addr);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    auto silent = run_status("env XDG_RUNTIME_DIR=" + owner_xdg() + " "
+                             + std::string{KEEPA_STATUS_EXE}
+                             + " --via=caf --timeout=1s --caf-port="
+                             + std::to_string(ntohs(addr.sin_port)));
+    ::close(fd);
+    INFO(silent.second);
+    CHECK(silent.first == 1);
+    CHECK(silent.second.find("no TLS handshake") != std::string::npos);
+  }
+  // --via=http still reads /status.txt with the token file.
+  auto http
+    = run_status(status + " --via=http --token-file=" + p.svc->token_file());
+  CHECK(http.first == 0);
+  CHECK(http.second.find("(CAF)") == std::string::npos);
+  CHECK(http.second.find("token: balance") != std::string::npos);
+}
+
+TEST_CASE("credentials that cannot serve are refused before the actor "
+          "system starts",
+          "[introspection]") {
+  auto dir = this_run().path / "prepare";
+  std::filesystem::create_directories(dir);
+  auto owner = owner_tls_files(owner_tls_dir(), tls_role::server);
+  REQUIRE(owner);
+  auto prepare = [](caf::actor_system_config& cfg, const std::string& tls_dir,
+                    std::vector<std::string>* lines = nullptr) {
+    introspection_options opts;
+    opts.port = 0;
+    auto err = prepare_publication(
+      cfg, opts,
+      [lines](const std::string& line) {
+        if (lines != nullptr)
+          lines->push_back(line);
+      },
+      tls_dir);
+    return std::make_pair(std::move(err), opts.publish);
+  };
+  SECTION("a certificate without its key (CAF would throw at start)") {
+    caf::actor_system_config cfg;
+    cfg.openssl_certificate = owner->certificate;
+    auto [err, publish] = prepare(cfg, owner_tls_dir());
+    REQUIRE(err);
+    CHECK_THAT(render(err), Catch::Contains("openssl.key is required"));
+  }
+  SECTION("no CA file: no peer could be verified") {
+    caf::actor_system_config cfg;
+    cfg.openssl_certificate = owner->certificate;
+    cfg.openssl_key = owner->key;
+    auto [err, publish] = prepare(cfg, owner_tls_dir());
+    REQUIRE(err);
+    CHECK_THAT(render(err), Catch::Contains("openssl.cafile is required"));
+  }
+  SECTION("files that do not load (CAF would abort at the first "
+          "connection)") {
+    auto bogus = (dir / "bogus.pem").string();
+    std::ofstream{bogus} << "not a certificate\n";
+    caf::actor_system_config cfg;
+    use_tls_files(cfg, *owner);
+    cfg.openssl_certificate = bogus;
+    auto [err, publish] = prepare(cfg, owner_tls_dir());
+    REQUIRE(err);
+    CHECK_THAT(
+      render(err),
+      Catch::Contains("openssl.certificate " + bogus + " cannot be loaded"));
+    cfg.openssl_certificate = owner->certificate;
+    cfg.openssl_key = stranger_files().key;
+    std::tie(err, publish) = prepare(cfg, owner_tls_dir());
+    REQUIRE(err);
+    // OpenSSL says why: "key values mismatch".
+    CHECK_THAT(render(err), Catch::Contains("key values mismatch"));
+  }
+  SECTION("the owner's directory may be entered by others: not published, "
+          "logged") {
+    auto open = dir / "open";
+    std::filesystem::create_directories(open);
+    std::filesystem::permissions(open,
+                                 std::filesystem::perms::owner_all
+                                   | std::filesystem::perms::others_all);
+    caf::actor_system_config cfg;
+    std::vector<std::string> lines;
+    auto [err, publish] = prepare(cfg, (open / "introspection-tls").string(),
+                                  &lines);
+    CHECK(!err);
+    CHECK(!publish);
+    CHECK(!tls_configured(cfg));
+    CHECK(!std::filesystem::exists(open / "introspection-tls"));
+    REQUIRE(lines.size() == 1);
+    CHECK_THAT(lines[0], Catch::Contains("nobody else may access"));
+  }
 }

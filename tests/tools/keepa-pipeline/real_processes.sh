@@ -14,26 +14,16 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
 
-coproc SIM { exec "$sim" --sim.port=0 --sim.refill-rate=3000 \
-                         --sim.products=5000 --sim.update-rate=300 \
-                         --sim.latency-ms=20; }
-sim_pid=$SIM_PID
-pipeline_pid=
-cleanup() {
-  [[ -n $pipeline_pid ]] && kill -KILL "$pipeline_pid" 2>/dev/null
-  kill "$sim_pid" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-read -r -t 30 line <&"${SIM[0]}" || fail "keepa-sim did not start"
-port=${line##*:}
+source "$(dirname "${BASH_SOURCE[0]}")/sim.sh"
+start_sim "$sim" --sim.refill-rate=3000 --sim.products=5000 \
+          --sim.update-rate=300 --sim.latency-ms=20
 
 # stderr is a file, not a terminal: one plain status line per second. The
-# status port is off, so parallel tests cannot collide on it.
+# status ports are off, so parallel tests cannot collide on them.
 "$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \
             --keepa.storage.url="sqlite:$dir/deals.db" \
             --keepa.status-every=1s \
-            --keepa.http.port=0 \
+            --keepa.http.port=0 --keepa.introspection.port=0 \
             >"$dir/out" 2>"$dir/err" &
 pipeline_pid=$!
 

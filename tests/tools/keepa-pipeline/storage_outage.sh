@@ -52,18 +52,7 @@ as_pg() {
   fi
 }
 
-# A loopback port nothing listens on (a connect attempt is refused).
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no free loopback port"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 
 # Waits up to $1 seconds for the command $2... to succeed.
 wait_until() {
@@ -111,6 +100,7 @@ http=$(free_port)
             --keepa.scan.interval=2s --keepa.status-every=1s \
             --keepa.update.interval=1s --keepa.update.refresh-after=2s \
             --keepa.http.port="$http" --keepa.http.token-file="$dir/token" \
+            --keepa.introspection.port=0 \
             >"$dir/out" 2>"$dir/err" &
 pipeline_pid=$!
 

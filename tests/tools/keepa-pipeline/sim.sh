@@ -1,0 +1,20 @@
+# Sourced by the real-process tests: keepa-sim on a free port, and the
+# cleanup of what a test started (keepa-pipeline, keepa-sim, $dir).
+
+cleanup() {
+  [[ -n $pipeline_pid ]] && kill -KILL "$pipeline_pid" 2>/dev/null
+  kill "$sim_pid" 2>/dev/null
+  rm -rf "$dir"
+}
+
+# start_sim KEEPA_SIM [OPTION...]: sets sim_pid and port.
+start_sim() {
+  local sim=$1 line
+  shift
+  coproc SIM { exec "$sim" --sim.port=0 "$@"; }
+  sim_pid=$SIM_PID
+  pipeline_pid=
+  trap cleanup EXIT
+  read -r -t 30 line <&"${SIM[0]}" || fail "keepa-sim did not start"
+  port=${line##*:}
+}
