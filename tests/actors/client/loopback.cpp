@@ -203,25 +203,22 @@ TEST_CASE("a scheduler thread stays free while 16 slow requests are in "
           });
   });
   auto t_sent = std::chrono::steady_clock::now();
-  // While the 16 transfers are held by the server, the 2-thread scheduler
-  // keeps answering: every round trip well under 10 ms.
+  // While the server holds the 16 transfers (1.5 s each), the 2-thread
+  // scheduler keeps answering: 20 round trips to another actor all come
+  // back before any of the 16 does. A client that blocked its thread per
+  // transfer would leave no thread for them (no wall-clock bound here: the
+  // order of events is the check).
   caf::scoped_actor self{lb.sys};
-  auto worst = caf::timespan{0};
   int rounds = 0;
-  auto until = std::chrono::steady_clock::now() + 1s;
-  while (std::chrono::steady_clock::now() < until) {
-    auto t0 = std::chrono::steady_clock::now();
+  for (; rounds < 20; ++rounds) {
+    bool ok = false;
     self->request(ping, 1s, int32_t{7})
-      .receive([](int32_t) {}, [](const caf::error&) {});
-    worst = std::max(worst,
-                     caf::timespan{std::chrono::steady_clock::now() - t0});
-    ++rounds;
+      .receive([&](int32_t) { ok = true; }, [](const caf::error&) {});
+    if (!ok)
+      break;
   }
+  CHECK(rounds == 20);
   CHECK(answered.load() == 0); // all 16 still in flight
-  CHECK(rounds > 50);
-  WARN("probe rounds " << rounds << ", worst round trip "
-                       << worst.count() / 1000 << " us");
-  CHECK(worst < std::chrono::milliseconds{10});
   // All 16 complete in parallel: well below 16 x 1.5 s.
   REQUIRE(done.wait_for(10s) == std::future_status::ready);
   CHECK(std::chrono::steady_clock::now() - t_sent < 5s);
