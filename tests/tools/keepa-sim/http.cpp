@@ -232,7 +232,7 @@ TEST_CASE("sim http: accepted connections have TCP_NODELAY (no 40 ms "
     CHECK(nodelay != 0);
     ++found;
   }
-  CHECK(found == 1);
+  CHECK(found >= 1);
 }
 
 TEST_CASE("sim http: survives garbage on the socket and oversized "
