@@ -16,6 +16,7 @@ packages=(
   postgresql                      # initdb/pg_ctl for the storage tests
   curl jq                         # the storage-outage tests read /status
   gnuplot-nox                     # keepa-bench's balance plot
+  wrk                             # sim-bench's load figures (bench only)
   clang-format                    # tools/format.sh, the `format` test
 )
 

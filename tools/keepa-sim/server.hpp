@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,7 +26,12 @@ struct server_options {
   int threads = 16;
   /// Largest request body accepted (bigger ones get 413).
   size_t max_payload = 1 << 20;
+  /// zlib level of gzip answers (1 fastest .. 9 smallest).
+  int gzip_level = 1;
 };
+
+/// `in` as one gzip member at zlib `level` (1 fastest .. 9 smallest).
+std::string gzip(const std::string& in, int level);
 
 class server {
 public:

@@ -4,11 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
 
 #include "tests/support/sim_helpers.hpp"
+#include "tools/keepa-sim/detail.hpp"
 
 using namespace sim_test;
 using keepa::sim::model;
@@ -235,4 +237,25 @@ TEST_CASE("sim catalogue: export_truth writes the good deals", "[sim]") {
   std::remove(path.c_str());
   CHECK(lines == m.good_deal_asins());
   CHECK_FALSE(lines.empty());
+}
+
+TEST_CASE("sim catalogue: updates grow a history by a little, not by "
+          "doubling it",
+          "[sim]") {
+  // keepa-eta with 400 000 books peaked at 5 GB: the first point an update
+  // pushed doubled every history it touched.
+  keepa::sim::detail::catalogue cat{1, 300, 0.15, 0.03};
+  for (uint64_t k = 0; k < 3000; ++k)
+    cat.update(k, static_cast<int32_t>(k + 1));
+  size_t size = 0;
+  size_t capacity = 0;
+  for (auto& b : cat.books)
+    for (int t = 0; t < keepa::sim::detail::n_types; ++t) {
+      auto& h = b.csv[static_cast<size_t>(t)];
+      INFO("type " << t << ", " << h.size() << " entries");
+      CHECK(h.capacity() <= h.size() + std::max<size_t>(16, h.size() / 8));
+      size += h.size();
+      capacity += h.capacity();
+    }
+  CHECK(capacity <= size + size / 8);
 }
