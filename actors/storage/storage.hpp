@@ -69,6 +69,12 @@ struct storage_state {
   uint64_t batches = 0;
   uint64_t deals_written = 0;
   uint64_t rejections_written = 0;
+  /// Rows in the database: counted once at start, then kept from what each
+  /// commit inserted and each expiry deleted, so counts and status never
+  /// walk a table (rows another program adds or deletes meanwhile are not
+  /// seen until a restart).
+  uint64_t stored_deals = 0;
+  uint64_t stored_rejections = 0;
   uint64_t failures = 0;
   std::string last_error;
   /// Told `hold` during an outage and `resume` after it (may be null).
