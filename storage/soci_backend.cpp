@@ -375,7 +375,15 @@ struct statements {
     // Schema 4 added retry_below (tests open older schemas).
     bool has_retry = version >= 4;
     auto opt = [has_retry](const char* text) { return has_retry ? text : ""; };
-    auto& r = rejection;
+    // Every value but the ASIN, in column order.
+    auto bind_rejection = [&](soci::statement& st) {
+      st.exchange(use(rejection.stage));
+      st.exchange(use(rejection.reason));
+      st.exchange(use(rejection.price));
+      st.exchange(use(rejection.at));
+      if (has_retry)
+        st.exchange(use(rejection.retry));
+    };
     prepare(insert_rejection,
             std::string{"INSERT INTO rejections"
                         " (asin, stage, reason, price_seen, at_ms"}
@@ -383,26 +391,16 @@ struct statements {
               + ") VALUES (:asin, :stage, :reason, :price, :at"
               + opt(", :retry") + ") ON CONFLICT (asin) DO NOTHING",
             [&](soci::statement& st) {
-              st.exchange(use(r.asin));
-              st.exchange(use(r.stage));
-              st.exchange(use(r.reason));
-              st.exchange(use(r.price));
-              st.exchange(use(r.at));
-              if (has_retry)
-                st.exchange(use(r.retry));
+              st.exchange(use(rejection.asin));
+              bind_rejection(st);
             });
     prepare(update_rejection,
             std::string{"UPDATE rejections SET stage = :stage,"
                         " reason = :reason, price_seen = :price, at_ms = :at"}
               + opt(", retry_below = :retry") + " WHERE asin = :asin",
             [&](soci::statement& st) {
-              st.exchange(use(r.stage));
-              st.exchange(use(r.reason));
-              st.exchange(use(r.price));
-              st.exchange(use(r.at));
-              if (has_retry)
-                st.exchange(use(r.retry));
-              st.exchange(use(r.asin));
+              bind_rejection(st);
+              st.exchange(use(rejection.asin));
             });
     prepare(put_state,
             "INSERT INTO system_state (key, value) VALUES (:k, :v)"

@@ -313,17 +313,33 @@ std::string show(const answer_box<T>& x) {
   return "answered";
 }
 
+/// STORAGE with `p1` stored and the batch finishing `p2` asked for while
+/// another connection holds the write lock (BEGIN IMMEDIATE/EXCLUSIVE).
+struct stalled_upsert {
+  storage_actor a;
+  std::unique_ptr<soci::session> other;
+  answer_box<upsert_ack> up;
+};
+
+template<class Fixture>
+stalled_upsert
+stall_upsert(Fixture& fix, const feed_position& p1, const feed_position& p2) {
+  stalled_upsert result;
+  result.a = fix.spawn_tracking(p1, p2);
+  result.other = fix.db.raw();
+  fix.db.lock_all(*result.other);
+  result.up
+    = ask_later<upsert_ack>(fix, result.a, atom::upsert_v,
+                            Fixture::batch({make_deal(p2.asin, 2)}, {p2}));
+  return result;
+}
+
 TEST_CASE_METHOD(actor_fixture,
                  "a locked database delays the answer instead of ending "
                  "STORAGE",
                  "[storage][actor][sqlite][outage]") {
   auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
-  auto a = spawn_tracking(p1, p2);
-  // Another process holds the write lock (BEGIN IMMEDIATE/EXCLUSIVE).
-  auto other = db.raw();
-  db.lock_all(*other);
-  auto up = ask_later<upsert_ack>(*this, a, atom::upsert_v,
-                                  batch({make_deal(p2.asin, 2)}, {p2}));
+  auto [a, other, up] = stall_upsert(*this, p1, p2);
   // A read sent later is answered after the batch, not before.
   auto rd = ask_later<std::vector<asin_memory>>(
     *this, a, atom::known_v, std::vector<std::string>{p2.asin});
@@ -351,11 +367,7 @@ TEST_CASE_METHOD(actor_fixture,
                  "write",
                  "[storage][actor][sqlite][outage]") {
   auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
-  auto a = spawn_tracking(p1, p2);
-  auto other = db.raw();
-  db.lock_all(*other);
-  auto up = ask_later<upsert_ack>(*this, a, atom::upsert_v,
-                                  batch({make_deal(p2.asin, 2)}, {p2}));
+  auto [a, other, up] = stall_upsert(*this, p1, p2);
   sched.run();
   REQUIRE(show(up) == "no answer yet");
   // A status scrape during the outage: answered at once, from memory.
