@@ -100,7 +100,9 @@ using storage_pointer = storage_actor::stateful_pointer<storage_state>;
 /// ends the actor with that error. A transient error (db::transient: locked,
 /// server out of reach) stalls it: TOKEN is told to hold, the operation is
 /// retried with backoff (reconnecting after a lost connection) and every
-/// other request is answered late, in order, once it succeeded. A modifier
+/// other database request is answered late, in order, once it succeeded
+/// (counts, watermark, pending and status answer from memory at once). A
+/// modifier
 /// that fails permanently answers the error, holds TOKEN and ends the actor
 /// with it: the pipeline must stop rather than run ahead of what is stored.
 storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
