@@ -26,6 +26,14 @@ constexpr int32_t current_schema_version = 4;
 /// schema, the disk or the data are wrong, and retrying cannot help.
 bool transient(const caf::error& err);
 
+/// What a commit added: rows that did not exist before it (an update of an
+/// existing row counts nothing), so a caller can keep row counts without
+/// asking the database.
+struct commit_result {
+  uint64_t new_deals = 0;
+  uint64_t new_rejections = 0;
+};
+
 /// An abstract database holding deals, rejections and the scan watermark.
 /// Text columns are stored as valid UTF-8: invalid sequences are replaced
 /// by U+FFFD and NUL bytes dropped (repair_utf8), so one bad title never
@@ -39,9 +47,10 @@ public:
   /// Stores `batch.deals` (insert or update by ASIN, keeping first_seen),
   /// records `batch.rejections` (one row per ASIN, the newest wins), forgets
   /// the tracked positions in `batch.done` and, if `watermark` is set,
-  /// stores it; all in one durable transaction. On error
+  /// stores it; all in one durable transaction. Returns how many deal and
+  /// rejection rows are new (inserted rather than updated). On error
   /// nothing of the batch is stored.
-  virtual caf::expected<void>
+  virtual caf::expected<commit_result>
   commit(const upsert_batch& batch,
          const std::optional<feed_position>& watermark)
     = 0;
@@ -87,7 +96,8 @@ public:
   /// The positions recorded by `track` and not done yet, oldest first.
   virtual caf::expected<std::vector<feed_position>> pending() = 0;
 
-  /// Row counts, watermark and schema version (pending is left 0).
+  /// Row counts, watermark and schema version (pending is left 0). Counting
+  /// walks the tables: callers keep counts from `commit` and `expire`.
   virtual caf::expected<storage_counts> counts() = 0;
 
   /// The number of stored deals alone: cheaper than `counts`, whose

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <unordered_map>
@@ -156,6 +157,290 @@ bool transient(const caf::error& err) {
   return err == ec::storage_busy || err == ec::storage_unavailable;
 }
 
+// -- kept statements ----------------------------------------------------------
+
+namespace {
+
+/// The columns of deals after asin, in table order.
+constexpr const char* deal_values[]
+  = {"title",         "buy_price",    "est_sell_price",
+     "avg365",        "all_in_cost",  "profit",
+     "margin_bp",     "roi_bp",       "min_listing_price",
+     "sales_rank",    "rank_drops90", "rank_drops365",
+     "offers_used",   "offers_new",   "last_update",
+     "first_seen_ms", "last_seen_ms", "written_by"};
+
+const char* deal_columns
+  = "asin, title, buy_price, est_sell_price, avg365, all_in_cost, profit,"
+    " margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,"
+    " rank_drops365, offers_used, offers_new, last_update, first_seen_ms,"
+    " last_seen_ms, written_by";
+
+/// One deal's values, which the kept statements read at each execution.
+struct deal_params {
+  deal_record d;
+  long long first_seen_ms = 0;
+  long long last_seen_ms = 0;
+  std::string written_by;
+
+  void set(const deal_record& x) {
+    d = x;
+    repair_utf8(d.title);
+    first_seen_ms = x.first_seen_ms;
+    last_seen_ms = x.last_seen_ms;
+    written_by = to_string(x.written_by);
+  }
+
+  /// Calls `f(v)` for the values of `deal_values`, in that order.
+  template<class F>
+  void each_value(F f) {
+    f(d.title);
+    for (auto* v : {&d.buy_price, &d.est_sell_price, &d.avg365, &d.all_in_cost,
+                    &d.profit, &d.margin_bp, &d.roi_bp, &d.min_listing_price,
+                    &d.sales_rank, &d.rank_drops90, &d.rank_drops365,
+                    &d.offers_used, &d.offers_new, &d.last_update})
+      f(*v);
+    f(first_seen_ms);
+    f(last_seen_ms);
+    f(written_by);
+  }
+};
+
+struct rejection_params {
+  std::string asin;
+  std::string stage;
+  std::string reason;
+  int price = 0;
+  long long at = 0;
+  int retry = 0;
+
+  void set(const rejection_record& x) {
+    asin = x.asin;
+    stage = to_string(x.where);
+    reason = x.reason;
+    repair_utf8(reason);
+    price = x.price_seen;
+    at = x.at_ms;
+    retry = x.retry_below;
+  }
+};
+
+/// Prepares `st` for `query` after `bind(st)` exchanged its elements.
+template<class Bind>
+void prepare(soci::statement& st, const std::string& query, Bind bind) {
+  bind(st);
+  st.alloc();
+  st.prepare(query);
+  st.define_and_bind();
+}
+
+/// known() for chunks of `n` ASINs: one statement bound to `in`, fetching
+/// into the column vectors (one spare row, see select_deals).
+struct known_query {
+  std::vector<std::string> in;
+  std::vector<std::string> asin;
+  std::vector<int> rejected;
+  std::vector<int> price;
+  std::vector<long long> at;
+  std::vector<int> retry;
+  soci::statement st;
+
+  known_query(soci::session& sql, size_t n, int32_t version) : in(n), st(sql) {
+    resize();
+    std::string marks;
+    for (size_t i = 0; i < n; ++i)
+      marks += (i == 0 ? ":a" : ", :a") + std::to_string(i);
+    std::string marks2 = marks;
+    for (size_t pos = 0; (pos = marks2.find(":a", pos)) != std::string::npos;)
+      marks2.replace(pos, 2, ":b");
+    // Schema 4 added retry_below (tests open older schemas).
+    std::string retry_below = version >= 4 ? "retry_below" : "-1";
+    prepare(st,
+            "SELECT asin, 0, last_update, 0, -1 FROM deals WHERE asin IN ("
+              + marks + ") UNION ALL SELECT asin, 1, price_seen, at_ms, "
+              + retry_below + " FROM rejections WHERE asin IN (" + marks2 + ")",
+            [this](soci::statement& x) {
+              x.exchange(soci::into(asin));
+              x.exchange(soci::into(rejected));
+              x.exchange(soci::into(price));
+              x.exchange(soci::into(at));
+              x.exchange(soci::into(retry));
+              for (int pass = 0; pass < 2; ++pass)
+                for (auto& a : in)
+                  x.exchange(soci::use(a));
+            });
+  }
+
+  /// Room for every row: a deal and a rejection per ASIN, plus the spare.
+  void resize() {
+    auto n = in.size() * 2 + 1;
+    for (auto* v : {&asin})
+      v->resize(n);
+    for (auto* v : {&rejected, &price, &retry})
+      v->resize(n);
+    at.resize(n);
+  }
+
+  /// Runs for `in.size()` ASINs from `first`; false if none is known.
+  bool run(std::vector<std::string>::const_iterator first) {
+    std::copy(first, first + static_cast<ptrdiff_t>(in.size()), in.begin());
+    resize();
+    return st.execute(true);
+  }
+};
+
+/// The statements of the write path, prepared once per connection and
+/// executed again with the values their parameter members hold. A new row
+/// and an update are separate statements (INSERT ... DO NOTHING, then
+/// UPDATE if nothing was inserted), so a commit knows which rows are new
+/// on SQLite and PostgreSQL alike.
+struct statements {
+  deal_params deal;
+  rejection_params rejection;
+  int last_update = 0;
+  std::string asin;
+  std::string key;
+  std::string value;
+  soci::statement begin;
+  soci::statement commit;
+  soci::statement insert_deal;
+  soci::statement update_deal;
+  soci::statement insert_rejection;
+  soci::statement update_rejection;
+  soci::statement put_state;
+  /// Schema 3 added the pending table (tests open older schemas).
+  std::optional<soci::statement> track;
+  std::optional<soci::statement> done;
+  std::optional<soci::statement> below_watermark;
+  /// known() by chunk size; a few sizes recur (the scanner's page size).
+  std::map<size_t, std::unique_ptr<known_query>> known;
+  soci::session& sql;
+  int32_t version;
+
+  /// The known() statement for chunks of `n` ASINs, prepared if need be.
+  known_query& known_for(size_t n) {
+    auto& ptr = known[n];
+    if (!ptr) {
+      if (known.size() > 8) {
+        // Sizes that do not recur: keep only this one.
+        known.clear();
+        return known_for(n);
+      }
+      ptr = std::make_unique<known_query>(sql, n, version);
+    }
+    return *ptr;
+  }
+
+  statements(soci::session& sql, dialect dia, int32_t version)
+    : sql(sql),
+      version(version),
+      begin(
+        sql.prepare << (dia == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN")),
+      commit(sql.prepare << "COMMIT"),
+      insert_deal(sql),
+      update_deal(sql),
+      insert_rejection(sql),
+      update_rejection(sql),
+      put_state(sql) {
+    using soci::use;
+    auto bind_value = [](soci::statement& st) {
+      return [&st](auto& v) { st.exchange(use(v)); };
+    };
+    std::string marks = ":asin";
+    std::string sets;
+    for (auto col : deal_values) {
+      marks += std::string{", :"} + col;
+      if (!sets.empty())
+        sets += ", ";
+      sets += std::string{col} + " = ";
+      if (std::string{col} == "first_seen_ms")
+        sets += std::string{least(dia)} + "(first_seen_ms, :first_seen_ms)";
+      else if (std::string{col} == "last_seen_ms")
+        sets += std::string{greatest(dia)} + "(last_seen_ms, :last_seen_ms)";
+      else
+        sets += std::string{":"} + col;
+    }
+    prepare(insert_deal,
+            std::string{"INSERT INTO deals ("} + deal_columns + ") VALUES ("
+              + marks + ") ON CONFLICT (asin) DO NOTHING",
+            [&](soci::statement& st) {
+              st.exchange(use(deal.d.asin));
+              deal.each_value(bind_value(st));
+            });
+    prepare(update_deal, "UPDATE deals SET " + sets + " WHERE asin = :asin",
+            [&](soci::statement& st) {
+              deal.each_value(bind_value(st));
+              st.exchange(use(deal.d.asin));
+            });
+    // Schema 4 added retry_below (tests open older schemas).
+    bool has_retry = version >= 4;
+    auto opt = [has_retry](const char* text) { return has_retry ? text : ""; };
+    // Every value but the ASIN, in column order.
+    auto bind_rejection = [&](soci::statement& st) {
+      st.exchange(use(rejection.stage));
+      st.exchange(use(rejection.reason));
+      st.exchange(use(rejection.price));
+      st.exchange(use(rejection.at));
+      if (has_retry)
+        st.exchange(use(rejection.retry));
+    };
+    prepare(insert_rejection,
+            std::string{"INSERT INTO rejections"
+                        " (asin, stage, reason, price_seen, at_ms"}
+              + opt(", retry_below")
+              + ") VALUES (:asin, :stage, :reason, :price, :at"
+              + opt(", :retry") + ") ON CONFLICT (asin) DO NOTHING",
+            [&](soci::statement& st) {
+              st.exchange(use(rejection.asin));
+              bind_rejection(st);
+            });
+    prepare(update_rejection,
+            std::string{"UPDATE rejections SET stage = :stage,"
+                        " reason = :reason, price_seen = :price, at_ms = :at"}
+              + opt(", retry_below = :retry") + " WHERE asin = :asin",
+            [&](soci::statement& st) {
+              bind_rejection(st);
+              st.exchange(use(rejection.asin));
+            });
+    prepare(put_state,
+            "INSERT INTO system_state (key, value) VALUES (:k, :v)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [&](soci::statement& st) {
+              st.exchange(use(key));
+              st.exchange(use(value));
+            });
+    if (version < 3)
+      return;
+    auto position = [&](std::optional<soci::statement>& st, const char* query,
+                        int uses_of_last_update) {
+      st.emplace(sql);
+      prepare(*st, query, [&](soci::statement& x) {
+        for (int i = 0; i < uses_of_last_update; ++i)
+          x.exchange(use(last_update));
+        x.exchange(use(asin));
+      });
+    };
+    position(track,
+             "INSERT INTO pending (last_update, asin) VALUES (:lu, :asin)"
+             " ON CONFLICT (last_update, asin) DO NOTHING",
+             1);
+    position(done,
+             "DELETE FROM pending WHERE last_update = :lu AND asin = :asin", 1);
+    position(below_watermark,
+             "DELETE FROM pending WHERE last_update < :lu"
+             " OR (last_update = :lu2 AND asin <= :asin)",
+             2);
+  }
+
+  /// Runs `st` with the current parameter values; returns the rows changed.
+  static uint64_t run(soci::statement& st) {
+    st.execute(true);
+    return static_cast<uint64_t>(st.get_affected_rows());
+  }
+};
+
+} // namespace
+
 // -- the implementation -------------------------------------------------------
 
 struct soci_backend::impl {
@@ -165,6 +450,17 @@ struct soci_backend::impl {
   int32_t version = 0;
   std::function<void()> lock_wait;
   std::chrono::steady_clock::time_point wait_start;
+  /// The write path's statements, prepared at the first write after
+  /// connecting (the tables exist by then) and dropped before the session
+  /// closes or after a failed transaction.
+  std::unique_ptr<statements> kept;
+
+  /// The kept statements, prepared if need be.
+  statements& prepared() {
+    if (!kept)
+      kept = std::make_unique<statements>(sql, dialect(), version);
+    return *kept;
+  }
 
   /// SQLite's busy handler: the busy timeout of `PRAGMA busy_timeout`, plus
   /// telling `lock_wait` when a wait begins.
@@ -193,7 +489,17 @@ struct soci_backend::impl {
   void begin() {
     // BEGIN IMMEDIATE takes SQLite's write lock up front, so the busy
     // timeout applies instead of a deadlock-avoiding SQLITE_BUSY later.
-    sql << (sqlite() ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (kept)
+      kept->begin.execute(true);
+    else
+      sql << (sqlite() ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
+
+  void commit() {
+    if (kept)
+      kept->commit.execute(true);
+    else
+      sql << "COMMIT";
   }
 
   void rollback() noexcept {
@@ -202,6 +508,7 @@ struct soci_backend::impl {
     } catch (...) {
       // The transaction is gone already (e.g. the connection failed).
     }
+    forget_statements();
   }
 
   /// Runs `f` in a write transaction, retrying `lock_retries` times while
@@ -212,7 +519,7 @@ struct soci_backend::impl {
       try {
         begin();
         f();
-        sql << "COMMIT";
+        commit();
         return caf::unit;
       } catch (const soci::soci_error& e) {
         rollback();
@@ -232,13 +539,25 @@ struct soci_backend::impl {
     }
   }
 
+  /// Drops the kept statements: one that failed may be left in any state,
+  /// and the next use prepares them afresh.
+  void forget_statements() noexcept {
+    try {
+      kept.reset();
+    } catch (...) {
+      // Finalizing on a lost connection; the session goes with reconnect.
+    }
+  }
+
   template<class F>
   auto read(const char* what, F f) -> caf::expected<decltype(f())> {
     try {
       return f();
     } catch (const soci::soci_error& e) {
+      forget_statements();
       return to_error(e, sql, what);
     } catch (const std::exception& e) {
+      forget_statements();
       return caf::make_error(ec::storage_error, std::string{what},
                              std::string{e.what()});
     }
@@ -321,12 +640,6 @@ soci_backend::open(const open_options& opts) {
 
 namespace {
 
-const char* deal_columns
-  = "asin, title, buy_price, est_sell_price, avg365, all_in_cost, profit,"
-    " margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,"
-    " rank_drops365, offers_used, offers_new, last_update, first_seen_ms,"
-    " last_seen_ms, written_by";
-
 write_stage parse_write_stage(const std::string& str) {
   for (auto x :
        {write_stage::commit, write_stage::light_update, write_stage::rescue})
@@ -363,31 +676,6 @@ struct deal_rows {
 
   explicit deal_rows(size_t n) {
     resize(n);
-  }
-
-  explicit deal_rows(const std::vector<deal_record>& xs) {
-    for (auto& x : xs) {
-      asin.push_back(x.asin);
-      title.push_back(x.title);
-      repair_utf8(title.back());
-      buy_price.push_back(x.buy_price);
-      est_sell_price.push_back(x.est_sell_price);
-      avg365.push_back(x.avg365);
-      all_in_cost.push_back(x.all_in_cost);
-      profit.push_back(x.profit);
-      margin_bp.push_back(x.margin_bp);
-      roi_bp.push_back(x.roi_bp);
-      min_listing_price.push_back(x.min_listing_price);
-      sales_rank.push_back(x.sales_rank);
-      rank_drops90.push_back(x.rank_drops90);
-      rank_drops365.push_back(x.rank_drops365);
-      offers_used.push_back(x.offers_used);
-      offers_new.push_back(x.offers_new);
-      last_update.push_back(x.last_update);
-      first_seen_ms.push_back(x.first_seen_ms);
-      last_seen_ms.push_back(x.last_seen_ms);
-      written_by.push_back(to_string(x.written_by));
-    }
   }
 
   deal_record at(size_t i) const {
@@ -452,112 +740,50 @@ std::vector<deal_record> select_deals(soci::session& sql,
 
 // -- modifiers ----------------------------------------------------------------
 
-caf::expected<void>
+caf::expected<commit_result>
 soci_backend::commit(const upsert_batch& batch,
                      const std::optional<feed_position>& watermark) {
-  auto& sql = impl_->sql;
-  return impl_->transaction("upsert", [&] {
-    if (!batch.deals.empty()) {
-      deal_rows rows{batch.deals};
-      soci::statement st{sql};
-      rows.bind([&](auto& v) { st.exchange(soci::use(v)); });
-      st.alloc();
-      st.prepare(
-        std::string{"INSERT INTO deals ("} + deal_columns
-        + ") VALUES (:asin, :title, :buy_price, :est_sell_price, :avg365,"
-          " :all_in_cost, :profit, :margin_bp, :roi_bp, :min_listing_price,"
-          " :sales_rank, :rank_drops90, :rank_drops365, :offers_used,"
-          " :offers_new, :last_update, :first_seen_ms, :last_seen_ms,"
-          " :written_by)"
-          " ON CONFLICT (asin) DO UPDATE SET title = excluded.title,"
-          " buy_price = excluded.buy_price,"
-          " est_sell_price = excluded.est_sell_price,"
-          " avg365 = excluded.avg365, all_in_cost = excluded.all_in_cost,"
-          " profit = excluded.profit, margin_bp = excluded.margin_bp,"
-          " roi_bp = excluded.roi_bp,"
-          " min_listing_price = excluded.min_listing_price,"
-          " sales_rank = excluded.sales_rank,"
-          " rank_drops90 = excluded.rank_drops90,"
-          " rank_drops365 = excluded.rank_drops365,"
-          " offers_used = excluded.offers_used,"
-          " offers_new = excluded.offers_new,"
-          " last_update = excluded.last_update,"
-          " first_seen_ms = "
-        + least(impl_->dialect())
-        + "(deals.first_seen_ms, excluded.first_seen_ms), last_seen_ms = "
-        + greatest(impl_->dialect())
-        + "(deals.last_seen_ms, excluded.last_seen_ms),"
-          " written_by = excluded.written_by");
-      st.define_and_bind();
-      st.execute(true);
+  commit_result result;
+  auto res = impl_->transaction("upsert", [&] {
+    result = commit_result{}; // A retried transaction starts over.
+    auto& ps = impl_->prepared();
+    for (auto& x : batch.deals) {
+      ps.deal.set(x);
+      if (statements::run(ps.insert_deal) > 0)
+        ++result.new_deals;
+      else
+        statements::run(ps.update_deal);
     }
-    if (!batch.rejections.empty()) {
-      std::vector<std::string> asin, where, reason;
-      std::vector<int> price, retry;
-      std::vector<long long> at;
-      for (auto& r : batch.rejections) {
-        asin.push_back(r.asin);
-        where.push_back(to_string(r.where));
-        reason.push_back(r.reason);
-        repair_utf8(reason.back());
-        price.push_back(r.price_seen);
-        at.push_back(r.at_ms);
-        retry.push_back(r.retry_below);
-      }
-      // Schema 4 added retry_below (tests open older schemas).
-      bool has_retry = impl_->version >= 4;
-      auto opt = [has_retry](const char* text) {
-        return has_retry ? text : "";
-      };
-      soci::statement st{sql};
-      st.exchange(soci::use(asin));
-      st.exchange(soci::use(where));
-      st.exchange(soci::use(reason));
-      st.exchange(soci::use(price));
-      st.exchange(soci::use(at));
-      if (has_retry)
-        st.exchange(soci::use(retry));
-      st.alloc();
-      st.prepare(std::string{"INSERT INTO rejections"
-                             " (asin, stage, reason, price_seen, at_ms"}
-                 + opt(", retry_below")
-                 + ") VALUES (:asin, :stage, :reason, :price, :at"
-                 + opt(", :retry")
-                 + ") ON CONFLICT (asin) DO UPDATE SET stage = excluded.stage,"
-                   " reason = excluded.reason,"
-                   " price_seen = excluded.price_seen, at_ms = excluded.at_ms"
-                 + opt(", retry_below = excluded.retry_below"));
-      st.define_and_bind();
-      st.execute(true);
+    for (auto& x : batch.rejections) {
+      ps.rejection.set(x);
+      if (statements::run(ps.insert_rejection) > 0)
+        ++result.new_rejections;
+      else
+        statements::run(ps.update_rejection);
     }
-    // Schema 3 added the pending table (tests open older schemas).
-    bool has_pending = impl_->version >= 3;
-    if (has_pending && !batch.done.empty()) {
-      std::vector<int> last_update;
-      std::vector<std::string> asin;
+    if (ps.done)
       for (auto& x : batch.done) {
-        last_update.push_back(x.last_update);
-        asin.push_back(x.asin);
+        ps.last_update = x.last_update;
+        ps.asin = x.asin;
+        statements::run(*ps.done);
       }
-      sql << "DELETE FROM pending WHERE last_update = :lu AND asin = :asin",
-        soci::use(last_update), soci::use(asin);
-    }
-    if (watermark && has_pending) {
-      int lu = watermark->last_update;
-      std::string asin = watermark->asin;
-      sql << "DELETE FROM pending WHERE last_update < :lu"
-             " OR (last_update = :lu2 AND asin <= :asin)",
-        soci::use(lu), soci::use(lu), soci::use(asin);
+    if (watermark && ps.below_watermark) {
+      ps.last_update = watermark->last_update;
+      ps.asin = watermark->asin;
+      statements::run(*ps.below_watermark);
     }
     if (watermark) {
-      std::vector<std::string> keys{"watermark.last_update", "watermark.asin"};
-      std::vector<std::string> values{std::to_string(watermark->last_update),
-                                      watermark->asin};
-      sql << "INSERT INTO system_state (key, value) VALUES (:k, :v)"
-             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        soci::use(keys), soci::use(values);
+      ps.key = "watermark.last_update";
+      ps.value = std::to_string(watermark->last_update);
+      statements::run(ps.put_state);
+      ps.key = "watermark.asin";
+      ps.value = watermark->asin;
+      statements::run(ps.put_state);
     }
   });
+  if (!res)
+    return std::move(res.error());
+  return result;
 }
 
 caf::expected<void> soci_backend::track(const std::vector<feed_position>& xs) {
@@ -567,16 +793,13 @@ caf::expected<void> soci_backend::track(const std::vector<feed_position>& xs) {
     return caf::make_error(ec::storage_error, "track",
                            "schema version " + std::to_string(impl_->version)
                              + " has no pending table");
-  std::vector<int> last_update;
-  std::vector<std::string> asin;
-  for (auto& x : xs) {
-    last_update.push_back(x.last_update);
-    asin.push_back(x.asin);
-  }
   return impl_->transaction("track", [&] {
-    impl_->sql << "INSERT INTO pending (last_update, asin) VALUES (:lu, :asin)"
-                  " ON CONFLICT (last_update, asin) DO NOTHING",
-      soci::use(last_update), soci::use(asin);
+    auto& ps = impl_->prepared();
+    for (auto& x : xs) {
+      ps.last_update = x.last_update;
+      ps.asin = x.asin;
+      statements::run(*ps.track);
+    }
   });
 }
 
@@ -598,6 +821,8 @@ caf::expected<uint64_t> soci_backend::expire(int64_t cutoff_ms) {
 
 caf::expected<void> soci_backend::reconnect() {
   try {
+    // Statements belong to the session they were prepared on.
+    impl_->kept.reset();
     impl_->sql.close();
     impl_->connect();
     return caf::unit;
@@ -637,36 +862,14 @@ soci_backend::known(const std::vector<std::string>& asins) {
     constexpr size_t chunk = 500;
     for (size_t first = 0; first < asins.size(); first += chunk) {
       auto last = std::min(asins.size(), first + chunk);
-      std::vector<std::string> in(asins.begin() + first, asins.begin() + last);
-      std::string marks;
-      for (size_t i = 0; i < in.size(); ++i)
-        marks += (i == 0 ? ":a" : ", :a") + std::to_string(i);
-      std::string marks2 = marks;
-      for (size_t pos = 0; (pos = marks2.find(":a", pos)) != std::string::npos;)
-        marks2.replace(pos, 2, ":b");
-      auto n = in.size() * 2 + 1; // See select_deals for the spare row.
-      std::vector<std::string> asin(n);
-      std::vector<int> rejected(n), price(n), retry(n);
-      std::vector<long long> at(n);
-      soci::statement st{impl_->sql};
-      st.exchange(soci::into(asin));
-      st.exchange(soci::into(rejected));
-      st.exchange(soci::into(price));
-      st.exchange(soci::into(at));
-      st.exchange(soci::into(retry));
-      for (auto& x : in)
-        st.exchange(soci::use(x));
-      for (auto& x : in)
-        st.exchange(soci::use(x));
-      st.alloc();
-      std::string retry_below = impl_->version >= 4 ? "retry_below" : "-1";
-      st.prepare("SELECT asin, 0, last_update, 0, -1 FROM deals WHERE asin IN ("
-                 + marks + ") UNION ALL SELECT asin, 1, price_seen, at_ms, "
-                 + retry_below + " FROM rejections WHERE asin IN (" + marks2
-                 + ")");
-      st.define_and_bind();
-      if (!st.execute(true))
+      auto& q = impl_->prepared().known_for(last - first);
+      if (!q.run(asins.begin() + static_cast<ptrdiff_t>(first)))
         continue;
+      auto& asin = q.asin;
+      auto& rejected = q.rejected;
+      auto& price = q.price;
+      auto& at = q.at;
+      auto& retry = q.retry;
       // Merge the deal and rejection rows of each ASIN.
       for (size_t i = 0; i < asin.size(); ++i) {
         auto& m = found[asin[i]];

@@ -64,7 +64,7 @@ public:
 
   // -- modifiers --------------------------------------------------------------
 
-  caf::expected<void>
+  caf::expected<commit_result>
   commit(const upsert_batch& batch,
          const std::optional<feed_position>& watermark) override;
 

@@ -251,6 +251,8 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
   st.marks = db::low_watermark{counts->watermark};
   st.marks.track(*pending);
   st.schema_version = counts->schema_version;
+  st.stored_deals = counts->deals;
+  st.stored_rejections = counts->rejections;
   st.db->on_lock_wait([self] { lock_wait(self); });
   return {
     [self](atom::upsert, upsert_batch& batch) -> caf::result<upsert_ack> {
@@ -271,8 +273,11 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
           std::optional<feed_position> advance;
           if (st.marks.value() < next)
             advance = next;
-          if (auto res = st.db->commit(batch, advance); !res)
+          auto res = st.db->commit(batch, advance);
+          if (!res)
             return std::move(res.error());
+          st.stored_deals += res->new_deals;
+          st.stored_rejections += res->new_rejections;
           st.marks.apply(batch.done, next);
           ++st.batches;
           st.deals_written += batch.deals.size();
@@ -322,24 +327,29 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
     },
     [self](atom::expire, int64_t cutoff_ms) -> caf::result<uint64_t> {
       return perform<uint64_t>(self, "expire", true, [self, cutoff_ms] {
-        return self->state.db->expire(cutoff_ms);
+        auto& st = self->state;
+        auto res = st.db->expire(cutoff_ms);
+        if (res)
+          st.stored_deals -= std::min(*res, st.stored_deals);
+        return res;
       });
     },
     [self](atom::watermark) -> feed_position {
       return self->state.marks.value();
     },
-    [self](atom::counts) -> caf::result<storage_counts> {
-      return perform<storage_counts>(self, "counts", false, [self] {
-        auto res = self->state.db->counts();
-        if (res)
-          res->pending = self->state.marks.pending();
-        return res;
-      });
+    // From memory, also while a write is stalled: a status scrape costs
+    // no query.
+    [self](atom::counts) {
+      auto& st = self->state;
+      storage_counts result;
+      result.deals = st.stored_deals;
+      result.rejections = st.stored_rejections;
+      result.watermark = st.marks.value();
+      result.schema_version = st.schema_version;
+      result.pending = st.marks.pending();
+      return result;
     },
-    [self](atom::counts, atom::deal) -> caf::result<uint64_t> {
-      return perform<uint64_t>(self, "deal count", false,
-                               [self] { return self->state.db->deal_count(); });
-    },
+    [self](atom::counts, atom::deal) { return self->state.stored_deals; },
     [self](atom::flush) -> caf::result<caf::ok_atom> {
       return perform<caf::ok_atom>(
         self, "flush", true, [self]() -> caf::expected<caf::ok_atom> {
@@ -366,6 +376,9 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       caf::put(result, "deals-written", static_cast<int64_t>(st.deals_written));
       caf::put(result, "rejections-written",
                static_cast<int64_t>(st.rejections_written));
+      caf::put(result, "deals", static_cast<int64_t>(st.stored_deals));
+      caf::put(result, "rejections",
+               static_cast<int64_t>(st.stored_rejections));
       caf::put(result, "failures", static_cast<int64_t>(st.failures));
       caf::put(result, "writable", !st.stalled);
       caf::put(result, "outages", static_cast<int64_t>(st.outages));

@@ -69,6 +69,12 @@ struct storage_state {
   uint64_t batches = 0;
   uint64_t deals_written = 0;
   uint64_t rejections_written = 0;
+  /// Rows in the database: counted once at start, then kept from what each
+  /// commit inserted and each expiry deleted, so counts and status never
+  /// walk a table (rows another program adds or deletes meanwhile are not
+  /// seen until a restart).
+  uint64_t stored_deals = 0;
+  uint64_t stored_rejections = 0;
   uint64_t failures = 0;
   std::string last_error;
   /// Told `hold` during an outage and `resume` after it (may be null).
@@ -94,7 +100,9 @@ using storage_pointer = storage_actor::stateful_pointer<storage_state>;
 /// ends the actor with that error. A transient error (db::transient: locked,
 /// server out of reach) stalls it: TOKEN is told to hold, the operation is
 /// retried with backoff (reconnecting after a lost connection) and every
-/// other request is answered late, in order, once it succeeded. A modifier
+/// other database request is answered late, in order, once it succeeded
+/// (counts, watermark, pending and status answer from memory at once). A
+/// modifier
 /// that fails permanently answers the error, holds TOKEN and ends the actor
 /// with it: the pipeline must stop rather than run ahead of what is stored.
 storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,

@@ -313,17 +313,33 @@ std::string show(const answer_box<T>& x) {
   return "answered";
 }
 
+/// STORAGE with `p1` stored and the batch finishing `p2` asked for while
+/// another connection holds the write lock (BEGIN IMMEDIATE/EXCLUSIVE).
+struct stalled_upsert {
+  storage_actor a;
+  std::unique_ptr<soci::session> other;
+  answer_box<upsert_ack> up;
+};
+
+template<class Fixture>
+stalled_upsert
+stall_upsert(Fixture& fix, const feed_position& p1, const feed_position& p2) {
+  stalled_upsert result;
+  result.a = fix.spawn_tracking(p1, p2);
+  result.other = fix.db.raw();
+  fix.db.lock_all(*result.other);
+  result.up
+    = ask_later<upsert_ack>(fix, result.a, atom::upsert_v,
+                            Fixture::batch({make_deal(p2.asin, 2)}, {p2}));
+  return result;
+}
+
 TEST_CASE_METHOD(actor_fixture,
                  "a locked database delays the answer instead of ending "
                  "STORAGE",
                  "[storage][actor][sqlite][outage]") {
   auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
-  auto a = spawn_tracking(p1, p2);
-  // Another process holds the write lock (BEGIN IMMEDIATE/EXCLUSIVE).
-  auto other = db.raw();
-  db.lock_all(*other);
-  auto up = ask_later<upsert_ack>(*this, a, atom::upsert_v,
-                                  batch({make_deal(p2.asin, 2)}, {p2}));
+  auto [a, other, up] = stall_upsert(*this, p1, p2);
   // A read sent later is answered after the batch, not before.
   auto rd = ask_later<std::vector<asin_memory>>(
     *this, a, atom::known_v, std::vector<std::string>{p2.asin});
@@ -344,6 +360,100 @@ TEST_CASE_METHOD(actor_fixture,
   CHECK((***rd)[0].stored);
   CHECK(on_disk() == p2);
   CHECK(ask<storage_counts>(a, atom::counts_v)->deals == 2);
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "counts and status answer from memory while STORAGE cannot "
+                 "write",
+                 "[storage][actor][sqlite][outage]") {
+  auto p1 = pos(100, "B000000001"), p2 = pos(101, "B000000002");
+  auto [a, other, up] = stall_upsert(*this, p1, p2);
+  sched.run();
+  REQUIRE(show(up) == "no answer yet");
+  // A status scrape during the outage: answered at once, from memory.
+  auto counts = ask_later<storage_counts>(*this, a, atom::counts_v);
+  auto deals = ask_later<uint64_t>(*this, a, atom::counts_v, atom::deal_v);
+  sched.run();
+  REQUIRE(show(counts) == "answered");
+  CHECK((**counts)->deals == 1);
+  CHECK((**counts)->pending == 1);
+  CHECK((**counts)->watermark == p1);
+  REQUIRE(show(deals) == "answered");
+  CHECK(***deals == 1);
+  *other << "ROLLBACK";
+  advance(defaults::storage::retry_max);
+  REQUIRE(show(up) == "answered");
+  CHECK(ask<storage_counts>(a, atom::counts_v)->deals == 2);
+}
+
+/// Row counts as a fresh `SELECT COUNT(*)` on another connection sees them.
+template<class Fixture>
+std::pair<uint64_t, uint64_t> counted(Fixture& fix) {
+  auto raw = fix.db.raw();
+  long long deals = 0, rejections = 0;
+  *raw << "SELECT COUNT(*) FROM deals", soci::into(deals);
+  *raw << "SELECT COUNT(*) FROM rejections", soci::into(rejections);
+  return {static_cast<uint64_t>(deals), static_cast<uint64_t>(rejections)};
+}
+
+template<class Fixture>
+void kept_counts_case(Fixture& fix) {
+  // Rows stored before STORAGE starts are counted once at start.
+  {
+    auto db = fix.db.open();
+    upsert_batch b;
+    b.deals = {make_deal("B000000001", 100), make_deal("B000000002", 100)};
+    b.rejections = {make_rejection("B000000009", 500, 1)};
+    REQUIRE_OK(db->commit(b, std::nullopt));
+  }
+  auto a = fix.spawn();
+  auto same = [&] {
+    auto c = fix.template ask<storage_counts>(a, atom::counts_v);
+    REQUIRE_OK(c);
+    auto [deals, rejections] = counted(fix);
+    CHECK(c->deals == deals);
+    CHECK(c->rejections == rejections);
+    CHECK(*fix.template ask<uint64_t>(a, atom::counts_v, atom::deal_v)
+          == deals);
+    return std::pair{c->deals, c->rejections};
+  };
+  CHECK(same() == std::pair<uint64_t, uint64_t>{2, 1});
+  // New deals, updates of stored ones, one ASIN twice in a batch, new and
+  // updated rejections.
+  upsert_batch b;
+  b.deals = {make_deal("B000000001", 200), make_deal("B000000003", 200),
+             make_deal("B000000004", 200), make_deal("B000000004", 250)};
+  b.rejections = {make_rejection("B000000009", 400, 2),
+                  make_rejection("B000000010", 400, 2),
+                  make_rejection("B000000011", 400, 2),
+                  make_rejection("B000000011", 300, 3)};
+  REQUIRE_OK(fix.template ask<upsert_ack>(a, atom::upsert_v, b));
+  CHECK(same() == std::pair<uint64_t, uint64_t>{4, 3});
+  // Only updates: nothing new.
+  b.deals = {make_deal("B000000002", 300), make_deal("B000000003", 300)};
+  b.rejections = {make_rejection("B000000010", 200, 4)};
+  REQUIRE_OK(fix.template ask<upsert_ack>(a, atom::upsert_v, b));
+  CHECK(same() == std::pair<uint64_t, uint64_t>{4, 3});
+  // Last seen: B000000001 200, B000000002 300, B000000003 300,
+  // B000000004 250; expiry at 260 deletes the first and the last.
+  CHECK(*fix.template ask<uint64_t>(a, atom::expire_v, int64_t{150}) == 0);
+  CHECK(*fix.template ask<uint64_t>(a, atom::expire_v, int64_t{260}) == 2);
+  CHECK(same() == std::pair<uint64_t, uint64_t>{2, 3});
+  REQUIRE_OK(fix.template ask<upsert_ack>(
+    a, atom::upsert_v, Fixture::batch({make_deal("B000000001", 400)}, {})));
+  CHECK(same() == std::pair<uint64_t, uint64_t>{3, 3});
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "the counts STORAGE keeps equal a fresh COUNT(*)",
+                 "[storage][actor][sqlite]") {
+  kept_counts_case(*this);
+}
+
+TEST_CASE_METHOD(pg_actor_fixture,
+                 "the counts STORAGE keeps equal a fresh COUNT(*) (pg)",
+                 "[storage][actor][postgresql]") {
+  kept_counts_case(*this);
 }
 
 TEST_CASE_METHOD(pg_actor_fixture,

@@ -78,11 +78,43 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK((*found)->first_seen_ms == 5000);
     CHECK((*found)->last_seen_ms == 9000);
     CHECK((*found)->written_by == write_stage::light_update);
+    auto expected = b;
+    expected.first_seen_ms = 5000;
+    CHECK(same(**found, expected));
     CHECK(db->counts()->deals == 2);
     CHECK(*db->deal_count() == 2);
     auto none = db->find("B00NOTHERE");
     REQUIRE(none);
     CHECK(!*none);
+  }
+  SECTION("commit tells how many deal and rejection rows are new") {
+    auto db = fix.open();
+    upsert_batch b;
+    b.deals = {make_deal("B000000001", 10), make_deal("B000000002", 10),
+               make_deal("B000000002", 20)};
+    b.rejections = {make_rejection("B000000003", 100, 1)};
+    auto res = db->commit(b, std::nullopt);
+    REQUIRE_OK(res);
+    CHECK(res->new_deals == 2);
+    CHECK(res->new_rejections == 1);
+    CHECK(db->find("B000000002")->value().last_seen_ms == 20);
+    // Updates of stored rows are not new; one unknown ASIN of each is.
+    b.deals = {make_deal("B000000001", 30), make_deal("B000000004", 30)};
+    b.rejections = {make_rejection("B000000003", 90, 2),
+                    make_rejection("B000000005", 90, 2)};
+    res = db->commit(b, std::nullopt);
+    REQUIRE_OK(res);
+    CHECK(res->new_deals == 1);
+    CHECK(res->new_rejections == 1);
+    auto c = db->counts();
+    REQUIRE_OK(c);
+    CHECK(c->deals == 3);
+    CHECK(c->rejections == 2);
+    auto known = db->known({"B000000003"});
+    REQUIRE_OK(known);
+    REQUIRE(known->size() == 1);
+    CHECK((*known)[0].rejected_price == 90);
+    CHECK((*known)[0].rejected_at_ms == 2);
   }
   SECTION("known answers stored and rejected ASINs in input order") {
     auto db = fix.open();

@@ -1,12 +1,13 @@
 // keepa-storage-bench [deals=1000000] [dir=/tmp]
 //
 // Figures for the STORAGE actor (label `bench`):
-//  1. Batched upserts per second through the actor (batches of 100 and of
+//  1. Batched upserts per second through the actor (batches of 10, 100 and
 //     1000 deals, one transaction each) against the raw SQLite C API
-//     inserting the same rows in one transaction, as a ratio in one run.
-//     Both use the same schema and pragmas (WAL, synchronous=FULL).
-//  2. Latency of known(100 ASINs) and stalest(50) through the actor with
-//     `deals` deals stored, and the process's peak RSS.
+//     inserting the same rows with one prepared statement, in transactions
+//     of the same size and in one transaction, as ratios in one run. All
+//     use the same schema and pragmas (WAL, synchronous=FULL).
+//  2. Latency of known(100 ASINs), stalest(50), counts and status through
+//     the actor with `deals` deals stored, and the process's peak RSS.
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +25,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/settings.hpp>
 
 #include "actors/storage/storage.hpp"
 #include "messages/error.hpp"
@@ -90,15 +92,15 @@ void check(int rc, sqlite3* db, const char* what) {
     die(std::string{what} + ": " + sqlite3_errmsg(db));
 }
 
-/// The baseline: raw C API, one prepared statement, one transaction.
-void raw_insert(const std::string& file, int64_t first, int64_t n) {
+/// The baseline: raw C API, one prepared statement, one transaction per
+/// `batch` rows.
+void raw_insert(const std::string& file, int64_t first, int64_t n,
+                int64_t batch) {
   sqlite3* db = nullptr;
   check(sqlite3_open(file.c_str(), &db), db, "open");
   check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
                      nullptr, nullptr, nullptr),
         db, "pragmas");
-  check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db,
-        "begin");
   sqlite3_stmt* st = nullptr;
   check(sqlite3_prepare_v2(
           db,
@@ -112,6 +114,9 @@ void raw_insert(const std::string& file, int64_t first, int64_t n) {
           -1, &st, nullptr),
         db, "prepare");
   for (int64_t i = first; i < first + n; ++i) {
+    if ((i - first) % batch == 0)
+      check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db,
+            "begin");
     auto d = deal_of(i);
     sqlite3_bind_text(st, 1, d.asin.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, d.title.c_str(), -1, SQLITE_TRANSIENT);
@@ -126,14 +131,24 @@ void raw_insert(const std::string& file, int64_t first, int64_t n) {
     sqlite3_bind_text(st, col, "commit", -1, SQLITE_STATIC);
     check(sqlite3_step(st), db, "insert");
     sqlite3_reset(st);
+    if ((i - first) % batch == batch - 1 || i + 1 == first + n)
+      check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db,
+            "commit");
   }
   sqlite3_finalize(st);
-  check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
   sqlite3_close(db);
 }
 
 double seconds_since(clk::time_point t0) {
   return std::chrono::duration<double>(clk::now() - t0).count();
+}
+
+/// CPU time of the whole process (every thread), user plus system.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec * 1e-6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 long peak_rss_kib() {
@@ -151,9 +166,15 @@ storage_actor spawn(caf::actor_system& sys, const std::string& file) {
   return *st;
 }
 
-/// Upserts `n` deals through the actor in batches of `size`; deals/s.
-double actor_rate(caf::actor_system& sys, const std::string& file, int64_t n,
-                  int64_t size) {
+/// Deals per second and CPU microseconds per deal (the whole process).
+struct rate {
+  double per_second;
+  double cpu_us;
+};
+
+/// Upserts `n` deals through the actor in batches of `size`.
+rate actor_rate(caf::actor_system& sys, const std::string& file, int64_t n,
+                int64_t size) {
   create(file);
   auto st = spawn(sys, file);
   caf::scoped_actor self{sys};
@@ -165,18 +186,25 @@ double actor_rate(caf::actor_system& sys, const std::string& file, int64_t n,
     batches.push_back(std::move(b));
   }
   auto t0 = clk::now();
+  auto c0 = cpu_seconds();
   for (auto& b : batches)
     self->request(st, caf::infinite, atom::upsert_v, b)
       .receive([](const upsert_ack&) {},
                [](const caf::error& err) { die(render(err)); });
   auto secs = seconds_since(t0);
+  auto cpu = cpu_seconds() - c0;
   self->send_exit(st, caf::exit_reason::user_shutdown);
-  return static_cast<double>(n) / secs;
+  return {static_cast<double>(n) / secs, cpu * 1e6 / static_cast<double>(n)};
 }
 
 struct stats {
   double median_us, p99_us, mean_us;
 };
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs[xs.size() / 2];
+}
 
 stats summarize(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
@@ -196,37 +224,45 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
 
   // -- 1. throughput against the raw C API ----------------------------------
-  // Five interleaved rounds; the medians are reported.
-  constexpr int64_t n = 20000;
+  // Five interleaved rounds per batch size; the medians are reported. Small
+  // batches pay one fsync each (synchronous=FULL), so they get fewer deals.
   constexpr int rounds = 5;
-  std::vector<double> raw, by100, by1000;
-  for (int round = 0; round < rounds; ++round) {
-    create(file);
-    auto t0 = clk::now();
-    raw_insert(file, 0, n);
-    raw.push_back(static_cast<double>(n) / seconds_since(t0));
-    by100.push_back(actor_rate(sys, file, n, 100));
-    by1000.push_back(actor_rate(sys, file, n, 1000));
-  }
-  auto median = [](std::vector<double> xs) {
-    std::sort(xs.begin(), xs.end());
-    return xs[xs.size() / 2];
-  };
-  auto raw_rate = median(raw);
-  printf("raw SQLite C API, %lld deals in 1 transaction: %.0f deals/s"
-         " (median of %d)\n",
-         static_cast<long long>(n), raw_rate, rounds);
-  for (auto [size, rates] : {std::pair{100, &by100}, {1000, &by1000}}) {
-    auto rate = median(*rates);
-    printf("STORAGE actor, %lld deals in batches of %d: %.0f deals/s"
-           " (%.0f upserts/s), ratio actor/raw = %.3f\n",
-           static_cast<long long>(n), size, rate, rate / size, rate / raw_rate);
+  std::vector<double> one_tx;
+  for (int64_t size : {10, 100, 1000}) {
+    int64_t n = size == 10 ? 2000 : 20000;
+    std::vector<double> raw, actor, raw_cpu, actor_cpu;
+    for (int round = 0; round < rounds; ++round) {
+      create(file);
+      auto t0 = clk::now();
+      raw_insert(file, 0, n, n);
+      one_tx.push_back(static_cast<double>(n) / seconds_since(t0));
+      create(file);
+      t0 = clk::now();
+      auto c0 = cpu_seconds();
+      raw_insert(file, 0, n, size);
+      raw.push_back(static_cast<double>(n) / seconds_since(t0));
+      raw_cpu.push_back((cpu_seconds() - c0) * 1e6 / static_cast<double>(n));
+      auto r = actor_rate(sys, file, n, size);
+      actor.push_back(r.per_second);
+      actor_cpu.push_back(r.cpu_us);
+    }
+    auto rate = median(actor);
+    printf("batches of %lld (%lld deals): raw C API %.0f deals/s, STORAGE"
+           " actor %.0f deals/s (%.0f upserts/s), ratio actor/raw = %.3f;"
+           " raw in 1 transaction %.0f deals/s, ratio actor/that = %.3f\n",
+           static_cast<long long>(size), static_cast<long long>(n), median(raw),
+           rate, rate / size, rate / median(raw), median(one_tx),
+           rate / median(one_tx));
+    printf("batches of %lld: CPU per deal raw C API %.1f us, STORAGE actor"
+           " %.1f us\n",
+           static_cast<long long>(size), median(raw_cpu), median(actor_cpu));
+    fflush(stdout);
   }
 
   // -- 2. latency with `total` deals stored ----------------------------------
   create(file);
   auto t0 = clk::now();
-  raw_insert(file, 0, total);
+  raw_insert(file, 0, total, total);
   printf("filled %lld deals in %.1f s (raw C API); peak RSS %ld KiB\n",
          static_cast<long long>(total), seconds_since(t0), peak_rss_kib());
   auto st = spawn(sys, file);
@@ -250,6 +286,26 @@ int main(int argc, char** argv) {
                [](const caf::error& err) { die(render(err)); });
     stalest_us.push_back(seconds_since(t) * 1e6);
   }
+  // counts and status: what every status tick and /status scrape asks.
+  std::vector<double> counts_us, status_us;
+  for (int round = 0; round < 300; ++round) {
+    auto t = clk::now();
+    self->request(st, caf::infinite, atom::counts_v)
+      .receive([](const storage_counts&) {},
+               [](const caf::error& err) { die(render(err)); });
+    counts_us.push_back(seconds_since(t) * 1e6);
+    t = clk::now();
+    self->request(st, caf::infinite, atom::status_v)
+      .receive([](const caf::settings&) {},
+               [](const caf::error& err) { die(render(err)); });
+    status_us.push_back(seconds_since(t) * 1e6);
+  }
+  auto c = summarize(counts_us);
+  auto u = summarize(status_us);
+  printf("counts with %lld deals: median %.0f us, p99 %.0f us, mean %.0f us\n",
+         static_cast<long long>(total), c.median_us, c.p99_us, c.mean_us);
+  printf("status with %lld deals: median %.0f us, p99 %.0f us, mean %.0f us\n",
+         static_cast<long long>(total), u.median_us, u.p99_us, u.mean_us);
   auto k = summarize(known_us);
   auto s = summarize(stalest_us);
   printf("known(100 ASINs, ~half stored) with %lld deals: median %.0f us,"
