@@ -30,26 +30,6 @@ struct malformed {
   std::string what;
 };
 
-/// `x` for a log line: at most 40 characters, bytes outside printable
-/// ASCII as \xNN.
-std::string printable(const std::string& x) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string result;
-  for (size_t i = 0; i < x.size() && i < 40; ++i) {
-    auto c = static_cast<unsigned char>(x[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-      result += static_cast<char>(c);
-    } else {
-      result += "\\x";
-      result += hex[c >> 4];
-      result += hex[c & 0xf];
-    }
-  }
-  if (x.size() > 40)
-    result += "...";
-  return result;
-}
-
 const value* member(const value& obj, const char* name) {
   if (!obj.IsObject())
     return nullptr;
@@ -280,7 +260,7 @@ std::string item_asin(const value& v, const char* what) {
     throw malformed{std::string{what} + " without asin"};
   auto x = str(asin);
   if (!valid_asin(x))
-    throw malformed{std::string{what} + " with ASIN \"" + printable(x)
+    throw malformed{std::string{what} + " with ASIN \"" + printable_asin(x)
                     + "\" (not 1 to 32 letters and digits)"};
   return x;
 }

@@ -98,12 +98,7 @@ growth=$((after - before))
 echo "peak RSS (VmHWM) $before kB -> $after kB after the crafted BASP header"
 ((growth < 32 * 1024)) || fail "peak RSS grew by $growth kB"
 
-kill -TERM "$pipeline_pid"
-timeout 10 tail --pid="$pipeline_pid" -f /dev/null \
-  || fail "keepa-pipeline still running 10 s after SIGTERM"
-rc=0
-wait "$pipeline_pid" || rc=$?
-pipeline_pid=
+stop_pipeline 10
 ((rc == 0)) || fail "exit status $rc after SIGTERM"
 ! grep -q -- "$key" "$dir/out" "$dir/err" || fail "the key was printed"
 echo "PASSED: the owner read INTROSPECTION over TLS, a stranger nothing"

@@ -31,13 +31,9 @@ pipeline_pid=$!
 if timeout 20 tail --pid="$pipeline_pid" -f /dev/null; then
   fail "keepa-pipeline ended early: $(cat "$dir/err")"
 fi
-kill -TERM "$pipeline_pid"
 start=$(date +%s%N)
-timeout 10 tail --pid="$pipeline_pid" -f /dev/null \
-  || fail "keepa-pipeline still running 10 s after SIGTERM"
-status=0
-wait "$pipeline_pid" || status=$?
-pipeline_pid=
+stop_pipeline 10
+status=$rc
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 cat "$dir/err" "$dir/out"
 ((status == 0)) || fail "exit status $status after SIGTERM"

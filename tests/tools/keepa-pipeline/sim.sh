@@ -18,3 +18,14 @@ start_sim() {
   read -r -t 30 line <&"${SIM[0]}" || fail "keepa-sim did not start"
   port=${line##*:}
 }
+
+# stop_pipeline SECONDS: SIGTERM to keepa-pipeline, fails the test when it
+# still runs after SECONDS; sets rc to its exit status.
+stop_pipeline() {
+  kill -TERM "$pipeline_pid"
+  timeout "$1" tail --pid="$pipeline_pid" -f /dev/null \
+    || fail "keepa-pipeline still running $1 s after SIGTERM"
+  rc=0
+  wait "$pipeline_pid" || rc=$?
+  pipeline_pid=
+}
