@@ -37,6 +37,21 @@ constexpr size_t max_deals = 0;
 /// keepa.status-every: status line interval (keepa-pipeline).
 constexpr auto status_every = std::chrono::seconds{1};
 
+// -- scheduler.*: CAF's scheduler (CAF's own options, our defaults) -----------
+
+namespace scheduler {
+
+/// scheduler.policy: `sharing` (one queue; idle workers block on a condition
+/// variable). CAF's default, `stealing`, polls while idle: 3.1 % of a core
+/// at R = 5 against 0.2 % (tools/cpu-bench/cpu-bench.sh).
+constexpr char policy[] = "sharing";
+
+/// scheduler.max-threads: actor work is a few percent of one core (storage
+/// runs detached, transfers on libcurl's thread), so two workers suffice.
+constexpr size_t max_threads = 2;
+
+} // namespace scheduler
+
 // -- keepa.token.*: TOKEN
 // ------------------------------------------------------
 

@@ -24,6 +24,10 @@ std::string default_profiles_dir() {
 pipeline_config::pipeline_config() {
   keepa::add_message_types(*this);
   add_keepa_options(custom_options_);
+  // Our defaults for CAF's scheduler; the config file and --scheduler.*
+  // override them (parse() only replaces what they name).
+  set("scheduler.policy", caf::atom(defaults::scheduler::policy));
+  set("scheduler.max-threads", defaults::scheduler::max_threads);
 }
 
 caf::config_option_adder pipeline_config::add_group(const char* category,

@@ -5,6 +5,7 @@
 #include "config/options.hpp"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -213,4 +214,28 @@ TEST_CASE("the config dump shows the profile and the loaded profiles",
   REQUIRE(profiles);
   CHECK(profiles->size() == 4);
   CHECK(profiles->count("below-10") == 1);
+}
+
+// Issue 17, item 1: CAF's work-stealing scheduler polls while idle.
+TEST_CASE("the scheduler defaults to work sharing on two workers, and the "
+          "command line overrides that",
+          "[config]") {
+  auto load = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "test");
+    std::vector<char*> argv;
+    for (auto& x : args)
+      argv.push_back(x.data());
+    auto cfg = std::make_unique<pipeline_config>();
+    REQUIRE(!cfg->load(static_cast<int>(argv.size()), argv.data()));
+    return cfg;
+  };
+  auto plain = load({});
+  CHECK(caf::get_or(*plain, "scheduler.policy", caf::atom("none"))
+        == caf::atom("sharing"));
+  CHECK(caf::get_or(*plain, "scheduler.max-threads", size_t{0}) == 2);
+  auto own = load({"--scheduler.policy=stealing", "--scheduler.max-threads=4",
+                   "--work-stealing.relaxed-sleep-duration=1s"});
+  CHECK(caf::get_or(*own, "scheduler.policy", caf::atom("none"))
+        == caf::atom("stealing"));
+  CHECK(caf::get_or(*own, "scheduler.max-threads", size_t{0}) == 4);
 }
