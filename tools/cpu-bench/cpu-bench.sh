@@ -66,7 +66,8 @@ for rate in "${rates[@]}"; do
     # shellcheck disable=SC2086
     "$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \
       --keepa.storage.url="sqlite:$dir/deals.db" --keepa.http.port=$http_port \
-      --keepa.http.token-file="$dir/http.token" $opts \
+      --keepa.http.token-file="$dir/http.token" --keepa.introspection.port=0 \
+      $opts \
       >"$dir/pipeline.out" 2>"$dir/pipeline.err" &
     pids+=($!)
     run_pids+=($!)

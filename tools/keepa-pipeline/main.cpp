@@ -12,6 +12,7 @@
 // /status.txt and /metrics (keepa.http.port, default 4271, read-only,
 // behind a per-run token) show every actor's state; see service.hpp.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -19,7 +20,9 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
@@ -39,11 +42,50 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::atomic<int> stop_signal{0};
+/// SIGINT and SIGTERM as a message, without polling: blocked in every
+/// thread (construct it before the actor system starts its threads), taken
+/// by one thread with sigwait, which sends `stop` to the main loop.
+class stop_signals {
+public:
+  stop_signals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
 
-extern "C" void on_signal(int sig) {
-  stop_signal = sig;
-}
+  stop_signals(const stop_signals&) = delete;
+  stop_signals& operator=(const stop_signals&) = delete;
+
+  /// Sends `stop` to `whom` at the first SIGINT or SIGTERM.
+  void tell(caf::actor whom) {
+    waiter_ = std::thread{[this, whom] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (!done_)
+        caf::anon_send(whom, atom::stop_v);
+    }};
+  }
+
+  ~stop_signals() {
+    forget();
+  }
+
+  /// Ends the waiter (the signals stay blocked: a later one is ignored).
+  void forget() {
+    if (!waiter_.joinable())
+      return;
+    done_ = true;
+    // Wakes the waiter if no signal came; ESRCH once it has returned.
+    pthread_kill(waiter_.native_handle(), SIGTERM);
+    waiter_.join();
+  }
+
+private:
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::thread waiter_;
+};
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -130,8 +172,7 @@ int main(int argc, char** argv) {
     std::cerr << "keepa-pipeline: " << render(err) << "\n";
     return 2;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  stop_signals signals;
   caf::actor_system sys{cfg};
   auto spawned = spawn_pipeline(sys, *settings);
   if (!spawned) {
@@ -142,6 +183,7 @@ int main(int argc, char** argv) {
   introspection_service introspection{sys, h, introspection_opts,
                                       settings->log};
   caf::scoped_actor self{sys};
+  signals.tell(caf::actor_cast<caf::actor>(self));
   // No actor ends while the pipeline runs: any that does (STORAGE after a
   // permanent database error, say) stops the whole program, non-zero.
   auto watched = watch(self, h);
@@ -151,8 +193,6 @@ int main(int argc, char** argv) {
   pipeline_report last;
   std::string why = "signal";
   for (;;) {
-    if (stop_signal != 0)
-      break;
     auto now = std::chrono::steady_clock::now();
     if (run_for.count() > 0 && now - started >= run_for) {
       why = "run-for reached";
@@ -173,19 +213,29 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    // The main thread only watches the clock, signals and the actors' ends;
-    // all work runs in actors. Waking every 50 ms keeps SIGTERM handling
-    // prompt.
+    // The main thread only watches the clock, the signals and the actors'
+    // ends; all work runs in actors. It sleeps until the next status line
+    // (or the end of run-for) unless a signal or an actor's end wakes it.
+    auto wake = next_status;
+    if (run_for.count() > 0)
+      wake = std::min(wake, started + run_for);
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(
+      std::max(wake - std::chrono::steady_clock::now(),
+               std::chrono::steady_clock::duration::zero()));
+    bool signalled = false;
     self->receive(
       [&](caf::down_msg& msg) {
         died = watched[msg.source] + " ended: " + render(msg.reason);
       },
-      caf::after(50ms) >> [] {});
+      [&](atom::stop) { signalled = true; }, caf::after(wait) >> [] {});
+    if (signalled)
+      break;
     if (!died.empty()) {
       why = died;
       break;
     }
   }
+  signals.forget();
   if (tty)
     std::cerr << "\n";
   std::cerr << "keepa-pipeline: stopping (" << why << ")\n";
