@@ -78,6 +78,10 @@ using token = typed_actor_fwd<
   caf::reacts_to<atom::hold, std::string>,
   // STORAGE writes again: grant as before.
   caf::reacts_to<atom::resume>,
+  // Internal (to itself after an event, behind what the mailbox holds):
+  // send `retry` with the ticket to whoever waits with a ticket that may
+  // now go earlier than its recharge-wait said.
+  caf::reacts_to<atom::tick>,
   // Typed snapshot of balance, queue and totals.
   caf::replies_to<atom::snapshot>::with<token_status>>::
   extend_with<status_client>;

@@ -1,6 +1,7 @@
 #include "actors/token/token.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
@@ -96,10 +97,52 @@ void follow_rate(token_pointer self) {
     activate(self, select_profile(st.cfg.profiles, st.sched.bucket().rate()));
 }
 
+/// Tells the presenter of a waiting ticket that became grantable before
+/// the retry time its recharge-wait said (`retry` with the ticket, as its
+/// own timer would), and comes back when the next one may; forgets
+/// presenters whose tickets no longer wait. Without it a request that
+/// became affordable through a settle charging less than its grant idled
+/// with the balance positive until its retry, up to a refill step later.
+void wake_early(token_pointer self) {
+  auto& st = self->state;
+  if (!st.held.empty())
+    return;
+  auto now = self->clock().now();
+  auto early = st.sched.earlier(now);
+  for (auto ticket : early.due) {
+    auto i = st.presenters.find(ticket);
+    if (i == st.presenters.end())
+      continue;
+    // Anonymous: a typed actor may send() only to typed ones.
+    if (auto to = caf::actor_cast<caf::actor>(i->second)) {
+      ++st.wakes;
+      caf::anon_send(to, atom::retry_v, ticket);
+    }
+  }
+  if (early.next < st.wake_at) {
+    st.wake_at = early.next;
+    self->delayed_send(self, early.next - now, atom::tick_v);
+  }
+  for (auto i = st.presenters.begin(); i != st.presenters.end();)
+    i = st.sched.queued(i->first) ? std::next(i) : st.presenters.erase(i);
+}
+
+/// Runs wake_early after the messages already in the mailbox: a stage
+/// whose settle is followed by its next acquire keeps its place ahead of
+/// the ones woken.
+void wake_early_soon(token_pointer self) {
+  auto& st = self->state;
+  if (st.tick_pending)
+    return;
+  st.tick_pending = true;
+  self->send(self, atom::tick_v);
+}
+
 void apply(token_pointer self, const settlement& s) {
   auto& st = self->state;
   st.sched.settle(s, self->clock().now());
   follow_rate(self);
+  wake_early_soon(self);
 }
 
 /// Asks /token when no observation is fresh enough; otherwise the envelopes
@@ -224,7 +267,11 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
       if (!self->state.held.empty())
         return token_reply{held_wait(self, req)};
       maybe_probe(self);
-      auto d = self->state.sched.acquire(req, self->clock().now());
+      auto& st = self->state;
+      auto d = st.sched.acquire(req, self->clock().now());
+      if (d.error == ec::none && !d.granted)
+        st.presenters[d.wait.ticket]
+          = caf::actor_cast<caf::actor_addr>(self->current_sender());
       if (d.error != ec::none)
         return caf::make_error(d.error,
                                req.consumer + " asked for "
@@ -238,6 +285,14 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
     [self](atom::settle, const settlement& s) { keepa::apply(self, s); },
     [self](atom::release, uint64_t grant_id) {
       self->state.sched.release(grant_id, self->clock().now());
+      wake_early_soon(self);
+    },
+    [self](atom::tick) {
+      auto& st = self->state;
+      st.tick_pending = false;
+      if (self->clock().now() >= st.wake_at)
+        st.wake_at = time_point::max();
+      wake_early(self);
     },
     [self](atom::hold, std::string& why) {
       auto& st = self->state;
@@ -254,6 +309,7 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
         xs.emplace("held", st.held);
       xs.emplace("holds", static_cast<int64_t>(st.holds));
       xs.emplace("held-acquires", static_cast<int64_t>(st.held_acquires));
+      xs.emplace("early-retries", static_cast<int64_t>(st.wakes));
       put_mailbox(self, xs);
       return xs;
     },

@@ -4,8 +4,12 @@
 
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include <caf/actor_addr.hpp>
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -59,6 +63,15 @@ struct token_state {
   /// Holds received, and acquires answered with a hold's recharge-wait.
   uint64_t holds = 0;
   uint64_t held_acquires = 0;
+  /// Who presented each waiting ticket: told `retry` with the ticket as
+  /// soon as it may come back earlier than its recharge-wait said.
+  std::map<uint64_t, caf::actor_addr> presenters;
+  /// Such early retries sent.
+  uint64_t wakes = 0;
+  /// A `tick` to itself is on its way (wake_early once for many events).
+  bool tick_pending = false;
+  /// When the delayed `tick` for the next early ticket comes; max() if none.
+  time_point wake_at = time_point::max();
 };
 
 using token_pointer = token_actor::stateful_pointer<token_state>;

@@ -209,7 +209,7 @@ token_scheduler::acquire_impl(const token_request& req, time_point now) {
   });
   if (i == queue_.end()) {
     // New request, or a ticket that expired: join the queue at the back.
-    queue_.push_back(entry{next_ticket_++, next_seq_++, req, now});
+    queue_.push_back(entry{next_ticket_++, next_seq_++, req, now, false});
     i = queue_.end() - 1;
   } else {
     i->req.cost = req.cost;
@@ -225,6 +225,7 @@ token_scheduler::acquire_impl(const token_request& req, time_point now) {
     auto& e = *std::find_if(queue_.begin(), queue_.end(),
                             [&](const entry& x) { return x.ticket == ticket; });
     e.retry_at = at;
+    e.woken = false;
     result.wait.ticket = ticket;
     result.wait.retry_after = at - now;
     result.wait.needed = target;
@@ -273,6 +274,31 @@ token_scheduler::acquire_impl(const token_request& req, time_point now) {
   // Unreachable: the entry is always in the plan.
   result.error = ec::unknown_ticket;
   return result;
+}
+
+token_scheduler::early token_scheduler::earlier(time_point now) {
+  early result;
+  if (queue_.empty() || !bucket_.has_observation())
+    return result;
+  for (auto& item : plan(now)) {
+    auto e = std::find_if(queue_.begin(), queue_.end(), [&](const entry& x) {
+      return x.ticket == item.e->ticket;
+    });
+    if (e->woken || item.at >= e->retry_at)
+      continue;
+    if (item.at <= now) {
+      e->woken = true;
+      result.due.push_back(e->ticket);
+    } else {
+      result.next = std::min(result.next, item.at);
+    }
+  }
+  return result;
+}
+
+bool token_scheduler::queued(uint64_t ticket) const {
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [&](const entry& e) { return e.ticket == ticket; });
 }
 
 bool token_scheduler::settle(const settlement& s, time_point now) {

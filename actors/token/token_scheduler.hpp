@@ -91,6 +91,16 @@ struct scheduler_policy {
 /// would have run it) and nothing was granted.
 class token_scheduler {
 public:
+  /// Waiting tickets that may come back before the retry time they were
+  /// told (see earlier()).
+  struct early {
+    /// Grantable now: their owners must be told now.
+    std::vector<uint64_t> due;
+    /// The next planned time, after now, that lies before its ticket's
+    /// retry time: ask earlier() again then. max() if none.
+    time_point next = time_point::max();
+  };
+
   /// Result of an acquire.
   struct decision {
     /// ec::none on a grant or wait.
@@ -118,6 +128,15 @@ public:
 
   /// Drops expired tickets and grants; accounts tokens lost at the cap.
   void tick(time_point now);
+
+  /// Waiting tickets whose planned grant time lies before the retry time
+  /// they were told last (a settle charged less than was granted, a
+  /// release, an expired ticket ahead): unless their owners are told, the
+  /// request idles with the balance positive until its retry. `due` holds
+  /// those grantable now (in pick order only the first can be), each
+  /// reported once until its next recharge-wait; the others are left for
+  /// `next`, since a more important request may arrive meanwhile.
+  early earlier(time_point now);
 
   /// Counts a /token probe in the totals.
   void count_probe() {
@@ -149,6 +168,9 @@ public:
     return queue_.size();
   }
 
+  /// Whether `ticket` waits in the queue.
+  bool queued(uint64_t ticket) const;
+
   /// Whether the observation is missing or older than `max_age`, or says
   /// that nothing refills (rate 0) and is older than one refill step.
   bool stale(time_point now, duration max_age) const;
@@ -177,6 +199,8 @@ private:
     token_request req;
     /// The retry time last handed out.
     time_point retry_at;
+    /// Reported by earlier() as due since the last recharge-wait.
+    bool woken = false;
   };
 
   struct grant_info {

@@ -1,7 +1,10 @@
 // A stage stand-in for the token tests and demo: always wants tokens (or a
 // limited number of grants), spends a random actual cost <= its estimate
 // against the bucket model, settles every answer, and retries exactly when
-// told. Header-only; used by tests/actors/token and its keepa-token-demo.
+// told: at its recharge-wait's retry_after, or earlier when TOKEN sends
+// `retry` with its ticket (like the stages, it presents a ticket only while
+// it waits with it). Header-only; used by tests/actors/token and its
+// keepa-token-demo.
 
 #pragma once
 
@@ -64,6 +67,8 @@ struct consumer_state {
   uint64_t ticket = 0;
   tp promised;
   bool promise = false;
+  /// A recharge-wait for `ticket` received, no acquire outstanding.
+  bool waiting = false;
   int remaining = 0;
 };
 
@@ -79,6 +84,7 @@ inline caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
     token_request req{std::string{to_string(what)} + "-consumer", what, cost,
                       st.ticket};
     auto at = self->clock().now();
+    st.waiting = false;
     if (st.ticket == 0 && log->grants == 0 && log->waits == 0)
       log->first_request = at;
     self->request(tok, caf::infinite, atom::acquire_v, req)
@@ -104,10 +110,11 @@ inline caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
           return;
         }
         auto& w = caf::get<recharge_wait>(reply);
-        if (st.ticket != 0 && st.promise && now == st.promised)
+        if (st.ticket != 0 && st.promise && now >= st.promised)
           ++log->broken_promises;
         ++log->waits;
         st.ticket = w.ticket;
+        st.waiting = true;
         st.promised = now + w.retry_after;
         // Waiting for the first observation is no promise.
         st.promise = w.reason != "no balance observation yet";
@@ -116,7 +123,10 @@ inline caf::behavior consumer(caf::stateful_actor<consumer_state>* self,
   };
   (*ask)();
   return {
-    [=](atom::retry, uint64_t) { (*ask)(); },
+    [=](atom::retry, uint64_t ticket) {
+      if (self->state.waiting && ticket == self->state.ticket)
+        (*ask)();
+    },
   };
 }
 

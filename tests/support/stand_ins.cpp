@@ -62,6 +62,9 @@ token_actor::behavior_type token_stand_in(token_stand_in_actor self,
       self->state.holds.push_back(std::move(why));
     },
     [self](atom::resume) { self->state.holds.emplace_back(); },
+    [](atom::tick) {
+      // nop: the stand-in grants at once, nobody waits to be told earlier
+    },
     [self](atom::snapshot) -> token_status {
       ++self->state.snapshots;
       token_status ts;

@@ -4,6 +4,7 @@
 #include "messages/introspection.hpp"
 #include "tools/virtual-run/sim_transport.hpp"
 
+#include <chrono>
 #include <map>
 #include <stdexcept>
 
@@ -167,7 +168,17 @@ int64_t virtual_run::generated_until(int64_t ms) const {
   return initial_balance + model->opts().refill_rate * ((ms - t0) / 60000 + 1);
 }
 
-void virtual_run::stop_scanner() {
+void virtual_run::stop_scanner(caf::timespan limit) {
+  auto between_passes = [this] {
+    auto phase
+      = caf::get_or(status(caf::actor_cast<status_client_actor>(h.scanner)),
+                    "phase", std::string{});
+    return phase == "idle" || phase == "asking-backlog";
+  };
+  auto step = std::chrono::seconds{10};
+  for (caf::timespan waited{0}; waited < limit && !between_passes();
+       waited += step)
+    run_for(step);
   caf::scoped_actor self{sys};
   self->send(h.scanner, atom::stop_v);
   sched.run();

@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/fwd.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
+#include <caf/timespan.hpp>
 
 #include "actors/pipeline/pipeline.hpp"
 #include "actors/pipeline/report.hpp"
@@ -117,8 +119,12 @@ public:
   /// balance plus one refill per minute begun (an upper bound).
   int64_t generated_until(int64_t ms) const;
 
-  /// Stops the scanner; the other stages finish what they hold.
-  void stop_scanner();
+  /// Stops the scanner between passes; the other stages finish what they
+  /// hold. A stop drops the pass it interrupts (none of it was handed on,
+  /// so the watermark stays below it and the next start reads it again),
+  /// while recall() counts every deal /deal served: so a pass in progress
+  /// is let finish first, for at most `limit` of virtual time.
+  void stop_scanner(caf::timespan limit = std::chrono::hours{1});
 
   /// Of the deals /deal served while they were good, how many are stored.
   /// One that is not stored and whose book changed after it was served is

@@ -312,3 +312,62 @@ TEST_CASE_METHOD(token_fixture,
     [&](caf::error& e) { FAIL(sys.render(e)); });
   anon_send_exit(tok, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE_METHOD(token_fixture,
+                 "a waiting commit goes as soon as a settle leaves the "
+                 "balance positive, not at the next refill (issue 17 item 7)",
+                 "[token][wake]") {
+  // R = 1 000 with the next refill a minute away. A peek granted at its
+  // worst case (220) drives the projection to -100, so the commit that
+  // arrives next is told to come back at the refill. Keepa then charges the
+  // peek 12, not 220: the balance is 108 and the commit affordable at once.
+  auto start = now();
+  keepa_model keepa{1000, 120, start, 60s};
+  auto tok = sys.spawn(token, make_config());
+  // Ends the actors also when a REQUIRE fails (else the system waits).
+  struct stop_all {
+    std::vector<caf::actor> xs;
+    ~stop_all() {
+      for (auto& x : xs)
+        anon_send_exit(x, caf::exit_reason::user_shutdown);
+    }
+  } stop{{caf::actor_cast<caf::actor>(tok)}};
+  caf::scoped_actor self{sys};
+  self->send(tok, atom::settle_v, keepa.observe(now()));
+  sched.run();
+  token_reply peek;
+  auto rh = self->request(tok, caf::infinite, atom::acquire_v,
+                          token_request{"peek", stage::peek, 220, 0});
+  sched.run();
+  rh.receive([&](token_reply& r) { peek = std::move(r); },
+             [&](caf::error& err) { FAIL(sys.render(err)); });
+  REQUIRE(caf::holds_alternative<token_grant>(peek));
+  consumer_log commit;
+  stop.xs.push_back(
+    sys.spawn(consumer, tok, &keepa, stage::commit, 120, 1, 5, &commit));
+  sched.run();
+  REQUIRE(commit.waits == 1);
+  REQUIRE(commit.grants == 0);
+  advance(1s);
+  bool rejected = false;
+  auto settled_at = now();
+  self->send(tok, atom::settle_v,
+             keepa.request(caf::get<token_grant>(peek).grant_id, 12, settled_at,
+                           rejected));
+  REQUIRE_FALSE(rejected);
+  run_until(settled_at + 1s);
+  auto st = snapshot(tok);
+  INFO("projected " << st.projected << ", waiting " << st.queue.size()
+                    << (st.queue.empty() ? std::string{}
+                                         : ", head ETA "
+                            + std::to_string(st.queue.front().eta.count()
+                                             / 1'000'000)
+                            + " ms"));
+  REQUIRE(commit.grants == 1);
+  CHECK(commit.grant_times.front() == settled_at);
+  CHECK(st.totals.longest_held_back == caf::timespan{0});
+  // The retry the commit had scheduled for the refill changes nothing.
+  run_until(start + 2min);
+  CHECK(commit.grants == 1);
+  CHECK(snapshot(tok).totals.grants == 2);
+}

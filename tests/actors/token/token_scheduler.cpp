@@ -382,3 +382,66 @@ TEST_CASE("429s resync the balance and back off per refill step",
   auto f = s.acquire(req(stage::scan, 5), now + 20min);
   CHECK(f.granted);
 }
+
+// Issue 17, item 7: a commit at the head of the queue showed ETA 0 with a
+// balance of 108 for a minute at R = 1 000. It had been told to come back
+// at the next refill while a peek's worst-case grant (220) was outstanding;
+// Keepa then charged the peek 12. earlier() names such a ticket, so TOKEN
+// can call its owner back at once.
+TEST_CASE("a settle charging less than granted makes the waiting head due",
+          "[token_scheduler][wake]") {
+  token_scheduler s;
+  s.settle(obs(120, 60'000, 1000, 1), t0());
+  auto peek = s.acquire(req(stage::peek, 220), t0());
+  REQUIRE(peek.granted);
+  auto commit = s.acquire(req(stage::commit, 120), t0());
+  REQUIRE_FALSE(commit.granted);
+  CHECK(commit.wait.retry_after == 60s);
+  CHECK(s.earlier(t0()).due.empty());
+  CHECK(s.earlier(t0()).next == time_point::max());
+  auto t1 = t0() + 1s;
+  s.settle(obs(108, 59'000, 1000, 2, peek.grant.grant_id, 12), t1);
+  auto st = s.status(t1);
+  CHECK(st.projected == 108);
+  REQUIRE(st.queue.size() == 1);
+  CHECK(st.queue[0].eta == caf::timespan{0});
+  auto e = s.earlier(t1);
+  CHECK(e.due == std::vector<uint64_t>{commit.wait.ticket});
+  CHECK(e.next == time_point::max());
+  // Named once: its owner has been told.
+  CHECK(s.earlier(t1).due.empty());
+  auto again = s.acquire(req(stage::commit, 120, commit.wait.ticket), t1);
+  CHECK(again.granted);
+  CHECK(s.status(t1).totals.longest_held_back == caf::timespan{0});
+}
+
+TEST_CASE("earlier() names a ticket whose time moved to a later refill "
+          "step only when that step comes",
+          "[token_scheduler][wake]") {
+  token_scheduler s;
+  s.settle(obs(10, 60'000, 5, 1), t0());
+  auto peek = s.acquire(req(stage::peek, 20), t0());
+  REQUIRE(peek.granted); // projected -10
+  auto commit = s.acquire(req(stage::commit, 60), t0());
+  REQUIRE_FALSE(commit.granted);
+  // -10 + 5k >= 1 -> 3 steps: 60 s + 2 min.
+  CHECK(commit.wait.retry_after == 3min);
+  // Keepa charged 15 of 20: -5 + 5k >= 1 -> 2 steps.
+  auto t1 = t0() + 1s;
+  s.settle(obs(-5, 59'000, 5, 2, peek.grant.grant_id, 15), t1);
+  auto e = s.earlier(t1);
+  CHECK(e.due.empty());
+  CHECK(e.next == t0() + 2min);
+  // A scan arriving meanwhile queues behind the commit and changes nothing.
+  auto scan = s.acquire(req(stage::scan, 5), t0() + 90s);
+  REQUIRE_FALSE(scan.granted);
+  CHECK(s.earlier(t0() + 90s).next == t0() + 2min);
+  auto due = s.earlier(t0() + 2min);
+  CHECK(due.due == std::vector<uint64_t>{commit.wait.ticket});
+  CHECK(
+    s.acquire(req(stage::commit, 60, commit.wait.ticket), t0() + 2min).granted);
+  // A new recharge-wait starts over: told again when its time moves.
+  auto w = s.acquire(req(stage::scan, 5, scan.wait.ticket), t0() + 2min);
+  REQUIRE_FALSE(w.granted);
+  CHECK(s.earlier(t0() + 2min).due.empty());
+}
