@@ -73,7 +73,8 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
   ctx.t0 = sys.clock().now();
   ctx.unix0_ms = s.unix0_ms;
   h.committer = spawn_committer(sys, ctx, s.commit);
-  h.peek = spawn_peek_filter(sys, ctx, s.peek, h.committer);
+  h.peek = s.peek_stand_in ? s.peek_stand_in(sys, ctx, h.committer)
+                           : spawn_peek_filter(sys, ctx, s.peek, h.committer);
   h.scanner = spawn_scanner(sys, ctx, s.scan, h.peek);
   // The scanner needs the peek-filter at spawn; the peek-filter learns its
   // upstream (told `drained` when its queue runs dry) right after.

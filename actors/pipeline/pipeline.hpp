@@ -4,6 +4,7 @@
 
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,11 @@ struct pipeline_settings {
   log_sink log;
   /// Unix ms at the moment of spawning (virtual in tests).
   int64_t unix0_ms = 0;
+  /// Spawns what takes the PEEK-FILTER's place (keepa-bench's oracle);
+  /// empty = the PEEK-FILTER with `peek`.
+  std::function<peek_filter_actor(caf::actor_system&, stage_context,
+                                  committer_actor)>
+    peek_stand_in;
 };
 
 /// Reads every setting from `cfg` (including the API key).

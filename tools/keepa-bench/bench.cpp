@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "actors/stages/updater.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
+#include "tools/keepa-bench/oracle.hpp"
 #include "tools/virtual-run/virtual_run.hpp"
 
 namespace keepa {
@@ -55,6 +57,10 @@ std::vector<bench_strategy> bench_strategies() {
      seeds_batches},
     {"wait-at-0", "the Python keepa client: wait while the balance is <= 0",
      use(token_strategy::hysteresis(1, 1))},
+    {"oracle",
+     "knows the simulator's truth: pays the scan pages and the commit of "
+     "each good deal, nothing else (the plan's limit)",
+     [](pipeline_settings&) {}, true},
   };
 }
 
@@ -62,23 +68,46 @@ namespace {
 
 /// Runs one strategy on one plan.
 caf::expected<bench_row> run_one(const bench_options& opts,
-                                 const run_config& base, int64_t rate,
-                                 const bench_strategy& strategy) {
+                                 const run_config& base, double pressure,
+                                 int64_t rate, const bench_strategy& strategy) {
   auto wall0 = std::chrono::steady_clock::now();
   auto sim = opts.sim;
   sim.refill_rate = rate;
-  sim.update_rate = opts.updates_per_token * double(rate);
-  virtual_run run{sim, "bench-r" + std::to_string(rate) + "-" + strategy.name,
+  sim.update_rate = pressure * double(rate);
+  virtual_run run{sim,
+                  "bench-p" + std::to_string(pressure) + "-r"
+                    + std::to_string(rate) + "-" + strategy.name,
                   opts.scan_interval};
   run.apply(base);
   strategy.apply(run.settings);
+  if (strategy.oracle)
+    run.settings.peek_stand_in = [model = run.model](caf::actor_system& sys,
+                                                     stage_context ctx,
+                                                     committer_actor c) {
+      return spawn_oracle(sys, std::move(ctx), std::move(c),
+                          [model](const deal& d) {
+                            return model->good_now(d.asin, d.last_update);
+                          });
+    };
   if (auto err = validate(run.settings.token))
     return err;
   if (auto err = run.spawn())
     return err;
   bench_row r;
   r.rate = rate;
+  r.pressure = pressure;
   r.strategy = strategy.name;
+  r.oracle = strategy.oracle;
+  // Every good deal the scanner's query could have shown: the result set
+  // is looked at every step (Keepa caches it 120 s).
+  auto observe = [&] {
+    auto err = run.model->observe_feed(run.settings.scan.selection,
+                                       run.now_ms());
+    return err.empty() ? caf::error{}
+                       : caf::make_error(ec::invalid_config, std::move(err));
+  };
+  if (auto err = observe())
+    return err;
   auto minutes = [](caf::timespan d) {
     return std::chrono::duration<double, std::ratio<60>>(d).count();
   };
@@ -89,6 +118,8 @@ caf::expected<bench_row> run_one(const bench_options& opts,
     run.min_balance = INT64_MAX;
     run.run_for(step);
     elapsed += step;
+    if (auto err = observe())
+      return err;
     auto now = run.model->balance(run.now_ms());
     auto low = std::min(run.min_balance, now);
     lowest = std::min(lowest, low);
@@ -102,6 +133,19 @@ caf::expected<bench_row> run_one(const bench_options& opts,
   r.longest_idle = ts.totals.longest_held_back;
   r.idle_total = ts.totals.held_back;
   r.committed = get_int(run.status_of(run.h.committer), "committed");
+  // A stored book is a good deal stored when the feed showed it good at
+  // or before the version stored (a stored product's lastUpdate is also
+  // moved by the offers fetch, so it is rarely the feed's version itself).
+  std::map<std::string, int64_t> first_good;
+  for (auto& d : run.model->good_in_feed())
+    first_good.emplace(d.asin, d.last_update);
+  r.good_in_feed = first_good.size();
+  for (auto& d : run.stored_deals()) {
+    ++r.stored;
+    auto i = first_good.find(d.asin);
+    if (i != first_good.end() && i->second <= d.last_update)
+      ++r.stored_good;
+  }
   r.peek_tokens
     = ts.totals.consumed_by_stage.at(static_cast<size_t>(stage::peek));
   r.peeked = get_int(run.status_of(run.h.peek), "peeked");
@@ -132,22 +176,24 @@ caf::expected<std::vector<bench_row>> run_bench(const bench_options& opts,
   if (!base)
     return std::move(base.error());
   struct job {
+    double pressure;
     int64_t rate;
     const bench_strategy* strategy;
     std::optional<bench_row> row;
     caf::error err;
   };
   std::vector<job> jobs;
-  for (auto rate : opts.rates)
-    for (auto& s : strategies)
-      jobs.push_back(job{rate, &s, std::nullopt, caf::error{}});
+  for (auto pressure : opts.pressures)
+    for (auto rate : opts.rates)
+      for (auto& s : strategies)
+        jobs.push_back(job{pressure, rate, &s, std::nullopt, caf::error{}});
   // Each run owns its actor system, simulator and database; runs share
   // nothing but the (read-only) configuration.
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (auto i = next++; i < jobs.size(); i = next++) {
       auto& j = jobs[i];
-      auto r = run_one(opts, *base, j.rate, *j.strategy);
+      auto r = run_one(opts, *base, j.pressure, j.rate, *j.strategy);
       if (r)
         j.row = std::move(*r);
       else
@@ -163,9 +209,10 @@ caf::expected<std::vector<bench_row>> run_bench(const bench_options& opts,
   std::vector<bench_row> rows;
   for (auto& j : jobs) {
     if (!j.row)
-      return caf::make_error(ec::invalid_config,
-                             j.strategy->name + " at R = "
-                               + std::to_string(j.rate) + ": " + render(j.err));
+      return caf::make_error(
+        ec::invalid_config,
+        j.strategy->name + " at R = " + std::to_string(j.rate) + ", pressure "
+          + std::to_string(j.pressure) + ": " + render(j.err));
     rows.push_back(std::move(*j.row));
   }
   return rows;

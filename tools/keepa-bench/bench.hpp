@@ -28,10 +28,12 @@ struct bench_strategy {
   /// Where it comes from, for the report.
   std::string origin;
   std::function<void(pipeline_settings&)> apply;
+  /// Knows the simulator's truth (see oracle.hpp): the plan's limit.
+  bool oracle = false;
 };
 
 /// keepa-pipeline as configured, then the seeds' strategies, then the
-/// Python client's "wait while the balance is <= 0".
+/// Python client's "wait while the balance is <= 0", then the oracle.
 std::vector<bench_strategy> bench_strategies();
 
 struct bench_options {
@@ -47,9 +49,10 @@ struct bench_options {
   /// The catalogue (products, good_fraction, peek_pass_fraction, seed);
   /// refill_rate and update_rate are set per plan.
   sim::options sim;
-  /// Book updates per minute per token per minute of the plan, so the feed
-  /// always offers more than the plan can peek.
-  double updates_per_token = 1.2;
+  /// Feed pressures: book updates per minute per token per minute of the
+  /// plan (above 1 the feed offers more than the plan can peek); each plan
+  /// runs at each.
+  std::vector<double> pressures{1.2};
   /// Runs in parallel (each run has its own actor system).
   size_t jobs = 1;
 };
@@ -65,11 +68,21 @@ struct balance_sample {
 /// The figures of one run.
 struct bench_row {
   int64_t rate = 0;
+  double pressure = 0;
   std::string strategy;
+  bool oracle = false;
   double hours = 0;
-  /// Deals the committer stored, and deals per hour.
+  /// Commit events of the committer (a book stored again counts again).
   uint64_t committed = 0;
-  /// Good deals (simulator truth) /deal showed, and how many are stored.
+  /// Distinct deals (books) stored, and those the feed showed as a good
+  /// deal (simulator truth) at or before the version stored.
+  uint64_t stored = 0;
+  uint64_t stored_good = 0;
+  /// Distinct books that were a good deal in the feed at some time of the
+  /// run (every minute's /deal result set for the scanner's query).
+  uint64_t good_in_feed = 0;
+  /// Good deals (simulator truth) /deal showed the scanner, and how many
+  /// are stored.
   uint64_t good_seen = 0;
   uint64_t good_committed = 0;
   int64_t consumed = 0;
@@ -87,16 +100,36 @@ struct bench_row {
   std::chrono::milliseconds wall{0};
   std::vector<balance_sample> balance;
 
-  double deals_per_hour() const {
-    return hours > 0 ? double(committed) / hours : 0;
+  double per_hour(uint64_t n) const {
+    return hours > 0 ? double(n) / hours : 0;
   }
 
+  /// Commit events per hour.
+  double commits_per_hour() const {
+    return per_hour(committed);
+  }
+
+  double good_per_hour() const {
+    return per_hour(stored_good);
+  }
+
+  /// Distinct good deals per 1 000 tokens consumed.
   double good_per_1000_tokens() const {
-    return consumed > 0 ? 1000.0 * double(good_committed) / double(consumed)
-                        : 0;
+    return consumed > 0 ? 1000.0 * double(stored_good) / double(consumed) : 0;
   }
 
+  /// Tokens consumed per distinct good deal; 0 without one.
+  double tokens_per_good() const {
+    return stored_good > 0 ? double(consumed) / double(stored_good) : 0;
+  }
+
+  /// Distinct good deals stored of those the feed showed over the run.
   double recall() const {
+    return good_in_feed > 0 ? double(stored_good) / double(good_in_feed) : 1.0;
+  }
+
+  /// Of the good deals /deal showed the scanner, the share stored.
+  double recall_seen() const {
     return good_seen > 0 ? double(good_committed) / double(good_seen) : 1.0;
   }
 
@@ -109,15 +142,16 @@ struct bench_row {
   }
 };
 
-/// Runs every plan and strategy (`opts.jobs` at a time), each with
-/// keepa-pipeline's settings from `cfg` changed by the strategy; rows by
-/// plan, then in strategy order.
+/// Runs every pressure, plan and strategy (`opts.jobs` at a time), each
+/// with keepa-pipeline's settings from `cfg` changed by the strategy; rows
+/// by pressure, then plan, then in strategy order.
 caf::expected<std::vector<bench_row>> run_bench(const bench_options& opts,
                                                 const pipeline_config& cfg);
 
 // -- report (report.cpp) ------------------------------------------------------
 
-/// The table, one block per plan.
+/// The table, one block per pressure and plan; every row's good deals per
+/// hour also as a fraction of the oracle's (when it ran).
 std::string render_table(const bench_options& opts,
                          const std::vector<bench_row>& rows);
 

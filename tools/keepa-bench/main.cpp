@@ -6,7 +6,9 @@
 //   keepa-bench --bench.rates=[5,250] --bench.duration=48h
 //               --bench.csv=out.csv --bench.plot=out/bench
 
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -32,8 +34,10 @@ public:
       .add<caf::timespan>("duration", "virtual time per run (default 24h)")
       .add<caf::timespan>("sample", "balance plot resolution (default 1min)")
       .add<int64_t>("products", "books in the catalogue (default 30000)")
-      .add<double>("updates-per-token",
-                   "book updates/min per token/min of the plan (default 1.2)")
+      .add<std::string>("updates-per-token",
+                        "feed pressures: book updates/min per "
+                        "token/min of the plan, each plan runs at "
+                        "each (default [1.2])")
       .add<double>("good-fraction", "share of good deals (default 0.03)")
       .add<double>("peek-pass-fraction", "share passing a peek (default 0.15)")
       .add<size_t>("seed", "catalogue seed (default 1)")
@@ -58,8 +62,24 @@ caf::expected<bench_options> bench_options_from(const caf::settings& xs) {
   auto& s = o.sim;
   s.products
     = static_cast<int>(caf::get_or(xs, "bench.products", int64_t{30000}));
-  o.updates_per_token = caf::get_or(xs, "bench.updates-per-token",
-                                    o.updates_per_token);
+  // A list of numbers, whole ones too: "[1, 10, 50]" or "1,10,50" (CAF's
+  // list-of-double parser refuses whole numbers).
+  if (auto text = caf::get_if<std::string>(&xs, "bench.updates-per-token")) {
+    auto list = *text;
+    for (auto& c : list)
+      if (c == '[' || c == ']' || c == ',')
+        c = ' ';
+    std::istringstream in{list};
+    o.pressures.clear();
+    for (std::string word; in >> word;) {
+      char* end = nullptr;
+      auto p = std::strtod(word.c_str(), &end);
+      if (end == word.c_str() || *end != '\0')
+        return caf::make_error(
+          ec::invalid_config, "bench.updates-per-token: not a number: " + word);
+      o.pressures.push_back(p);
+    }
+  }
   s.good_fraction = caf::get_or(xs, "bench.good-fraction", s.good_fraction);
   s.peek_pass_fraction = caf::get_or(xs, "bench.peek-pass-fraction",
                                      s.peek_pass_fraction);
@@ -79,8 +99,11 @@ caf::expected<bench_options> bench_options_from(const caf::settings& xs) {
     return bad("bench.duration and bench.sample must be positive");
   if (s.products < 1 || s.products > 1000000)
     return bad("bench.products must be in [1, 1000000]");
-  if (o.updates_per_token <= 0)
-    return bad("bench.updates-per-token must be positive");
+  if (o.pressures.empty())
+    return bad("bench.updates-per-token must not be empty");
+  for (auto p : o.pressures)
+    if (!(p > 0))
+      return bad("bench.updates-per-token must be positive");
   if (s.good_fraction < 0 || s.good_fraction > s.peek_pass_fraction
       || s.peek_pass_fraction > 1)
     return bad("need 0 <= bench.good-fraction <= bench.peek-pass-fraction "

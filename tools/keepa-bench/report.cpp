@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <utility>
 
 #include <spawn.h>
@@ -42,13 +43,31 @@ std::string span_text(caf::timespan d) {
   return format("%.1f h", s / 3600);
 }
 
-/// Rows grouped by plan, in the order they came.
-std::map<int64_t, std::vector<const bench_row*>>
-by_rate(const std::vector<bench_row>& rows) {
-  std::map<int64_t, std::vector<const bench_row*>> result;
+/// Rows grouped by feed pressure and plan, in the order they came.
+using group_key = std::pair<double, int64_t>;
+
+std::map<group_key, std::vector<const bench_row*>>
+by_plan(const std::vector<bench_row>& rows) {
+  std::map<group_key, std::vector<const bench_row*>> result;
   for (auto& r : rows)
-    result[r.rate].push_back(&r);
+    result[{r.pressure, r.rate}].push_back(&r);
   return result;
+}
+
+/// The oracle's row among `xs`, or nullptr.
+const bench_row* oracle_of(const std::vector<const bench_row*>& xs) {
+  for (auto* r : xs)
+    if (r->oracle)
+      return r;
+  return nullptr;
+}
+
+/// `r`'s distinct good deals per hour as a fraction of the oracle's; -1
+/// without an oracle row (or when the oracle found none).
+double of_oracle(const bench_row& r, const bench_row* oracle) {
+  if (oracle == nullptr || oracle->stored_good == 0)
+    return -1;
+  return r.good_per_hour() / oracle->good_per_hour();
 }
 
 } // namespace
@@ -58,55 +77,74 @@ std::string render_table(const bench_options& opts,
   std::string out;
   out += format(
     "keepa-bench: %.1f h of virtual time per run; catalogue "
-    "seed %llu, %d books, %.2f book updates/min per token/min, "
-    "%.1f %% good\n",
+    "seed %llu, %d books, %.1f %% good\n"
+    "good/h: distinct good deals stored per hour; of oracle: that against "
+    "the oracle's; deals/h: distinct deals stored per hour; commits/h: "
+    "commit events per hour (a book stored again counts again); recall: "
+    "distinct good deals stored of those the feed showed over the run\n",
     std::chrono::duration<double, std::ratio<3600>>(opts.duration).count(),
     static_cast<unsigned long long>(opts.sim.seed), opts.sim.products,
-    opts.updates_per_token, 100 * opts.sim.good_fraction);
-  for (auto& [rate, xs] : by_rate(rows)) {
-    out += format("\nR = %lld tokens/min (cap %lld)\n",
+    100 * opts.sim.good_fraction);
+  for (auto& [key, xs] : by_plan(rows)) {
+    auto [pressure, rate] = key;
+    auto* oracle = oracle_of(xs);
+    out += format("\nR = %lld tokens/min (cap %lld), feed pressure %.1f "
+                  "(%.0f book updates/min)\n",
                   static_cast<long long>(rate),
-                  static_cast<long long>(60 * rate));
-    out += format("%-16s %8s %11s %8s %5s %5s %7s %8s %5s %12s %7s %9s "
-                  "%7s\n",
-                  "strategy", "deals/h", "good/1k tok", "recall", "good",
-                  "seen", "util", "min bal", "429", "longest idle", "idle",
-                  "peek/ASIN", "wall");
-    for (auto* r : xs)
+                  static_cast<long long>(60 * rate), pressure,
+                  pressure * double(rate));
+    out += format("%-16s %7s %9s %8s %9s %8s %11s %8s %5s %5s %7s %8s %5s "
+                  "%12s %7s\n",
+                  "strategy", "good/h", "of oracle", "deals/h", "commits/h",
+                  "tok/good", "good/1k tok", "recall", "good", "feed", "util",
+                  "min bal", "429", "longest idle", "wall");
+    for (auto* r : xs) {
+      auto f = of_oracle(*r, oracle);
       out += format(
-        "%-16s %8.2f %11.2f %6.1f %% %5llu %5llu %5.1f %% %8lld "
-        "%5llu %12s %5.1f %% %9.2f %5.1f s\n",
-        r->strategy.c_str(), r->deals_per_hour(), r->good_per_1000_tokens(),
-        100 * r->recall(), static_cast<unsigned long long>(r->good_committed),
-        static_cast<unsigned long long>(r->good_seen), 100 * r->utilisation(),
-        static_cast<long long>(r->min_balance),
+        "%-16s %7.2f %9s %8.2f %9.2f %8.1f %11.2f %6.1f %% %5llu %5llu "
+        "%5.1f %% %8lld %5llu %12s %5.1f s\n",
+        r->strategy.c_str(), r->good_per_hour(),
+        f < 0 ? "-" : format("%.1f %%", 100 * f).c_str(),
+        r->per_hour(r->stored), r->commits_per_hour(), r->tokens_per_good(),
+        r->good_per_1000_tokens(), 100 * r->recall(),
+        static_cast<unsigned long long>(r->stored_good),
+        static_cast<unsigned long long>(r->good_in_feed),
+        100 * r->utilisation(), static_cast<long long>(r->min_balance),
         static_cast<unsigned long long>(r->http_429),
-        span_text(r->longest_idle).c_str(),
-        r->hours > 0 ? 100 * seconds(r->idle_total) / (3600 * r->hours) : 0.0,
-        r->peek_tokens_per_asin(), double(r->wall.count()) / 1000);
+        span_text(r->longest_idle).c_str(), double(r->wall.count()) / 1000);
+    }
   }
   return out;
 }
 
 std::string render_csv(const std::vector<bench_row>& rows) {
-  std::string out = "rate,strategy,hours,committed,deals_per_hour,"
-                    "good_seen,good_committed,good_per_1000_tokens,recall,"
-                    "consumed,generated,utilisation,min_balance,http_429,"
-                    "longest_idle_s,idle_total_s,peek_tokens,peeked,wall_s\n";
-  for (auto& r : rows)
+  std::string out = "pressure,rate,strategy,hours,committed,commits_per_hour,"
+                    "stored,stored_good,good_per_hour,of_oracle,good_in_feed,"
+                    "recall,tokens_per_good,good_seen,good_committed,"
+                    "recall_seen,good_per_1000_tokens,consumed,generated,"
+                    "utilisation,min_balance,http_429,longest_idle_s,"
+                    "idle_total_s,peek_tokens,peeked,wall_s\n";
+  auto groups = by_plan(rows);
+  for (auto& r : rows) {
+    auto* oracle = oracle_of(groups[{r.pressure, r.rate}]);
     out += format(
-      "%lld,%s,%.3f,%llu,%.4f,%llu,%llu,%.4f,%.4f,%lld,%lld,"
-      "%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.3f\n",
-      static_cast<long long>(r.rate), r.strategy.c_str(), r.hours,
-      static_cast<unsigned long long>(r.committed), r.deals_per_hour(),
+      "%.3f,%lld,%s,%.3f,%llu,%.4f,%llu,%llu,%.4f,%.4f,%llu,%.4f,%.2f,%llu,"
+      "%llu,%.4f,%.4f,%lld,%lld,%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.3f\n",
+      r.pressure, static_cast<long long>(r.rate), r.strategy.c_str(), r.hours,
+      static_cast<unsigned long long>(r.committed), r.commits_per_hour(),
+      static_cast<unsigned long long>(r.stored),
+      static_cast<unsigned long long>(r.stored_good), r.good_per_hour(),
+      of_oracle(r, oracle), static_cast<unsigned long long>(r.good_in_feed),
+      r.recall(), r.tokens_per_good(),
       static_cast<unsigned long long>(r.good_seen),
-      static_cast<unsigned long long>(r.good_committed),
-      r.good_per_1000_tokens(), r.recall(), static_cast<long long>(r.consumed),
+      static_cast<unsigned long long>(r.good_committed), r.recall_seen(),
+      r.good_per_1000_tokens(), static_cast<long long>(r.consumed),
       static_cast<long long>(r.generated), r.utilisation(),
       static_cast<long long>(r.min_balance),
       static_cast<unsigned long long>(r.http_429), seconds(r.longest_idle),
       seconds(r.idle_total), static_cast<long long>(r.peek_tokens),
       static_cast<unsigned long long>(r.peeked), double(r.wall.count()) / 1000);
+  }
   return out;
 }
 
@@ -200,8 +238,16 @@ std::string run_gnuplot(const std::string& script) {
 std::string plot(const std::string& prefix,
                  const std::vector<bench_row>& rows) {
   std::string out;
-  for (auto& [rate, xs] : by_rate(rows)) {
-    auto base = prefix + "-R" + std::to_string(rate);
+  auto groups = by_plan(rows);
+  std::set<double> pressures;
+  for (auto& kvp : groups)
+    pressures.insert(kvp.first.first);
+  for (auto& [key, xs] : groups) {
+    auto [pressure, rate] = key;
+    // Named by the plan alone while every run had the same pressure.
+    auto base = prefix
+      + (pressures.size() > 1 ? format("-P%g", pressure) : std::string{}) + "-R"
+      + std::to_string(rate);
     auto data = base + ".dat";
     auto script = base + ".gp";
     auto png = base + ".png";

@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "tools/keepa-sim/detail.hpp"
 #include "tools/keepa-sim/feed.hpp"
@@ -211,6 +212,29 @@ struct model::impl {
   feed::cache deal_cache;
   // Book index -> (lastUpdate relative minute as served, good then).
   std::unordered_map<int, std::pair<int32_t, bool>> served;
+  // (book index, lastUpdate relative minute) of the good versions /deal
+  // served or observe_feed saw: version_key.
+  std::unordered_set<uint64_t> good_versions;
+
+  static uint64_t version_key(int index, int32_t last_update) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(index)) << 32)
+      | static_cast<uint32_t>(last_update);
+  }
+
+  /// Remembers row `r` of a result set if its book is good at that version.
+  bool note_row(const feed::deal_row& r) {
+    auto& b = cat.books[static_cast<size_t>(r.index)];
+    auto good = b.good && b.last_update == r.last_update;
+    if (good)
+      good_versions.insert(version_key(r.index, r.last_update));
+    return good;
+  }
+
+  /// The book index of `asin`, -1 if none.
+  int index_of(const std::string& asin) const {
+    auto i = cat.by_asin.find(asin);
+    return i == cat.by_asin.end() ? -1 : i->second;
+  }
 
   explicit impl(options o)
     : opts(std::move(o)),
@@ -732,9 +756,7 @@ answer model::impl::deal(const request& req, int64_t now) {
       for (auto i = sel.page * feed::page_size;
            i < total && i < (sel.page + 1) * feed::page_size; ++i) {
         auto& r = *set.rows[static_cast<size_t>(i)];
-        auto& b = cat.books[static_cast<size_t>(r.index)];
-        served[r.index] = {r.last_update,
-                           b.good && b.last_update == r.last_update};
+        served[r.index] = {r.last_update, note_row(r)};
       }
     });
 }
@@ -861,6 +883,45 @@ std::vector<model::served_deal> model::served_deals() const {
               return x.asin < y.asin;
             });
   return out;
+}
+
+std::string model::observe_feed(const std::string& selection,
+                                int64_t now_unix_ms) {
+  auto& m = *impl_;
+  auto now = m.sync(now_unix_ms);
+  feed::selection sel;
+  std::string key;
+  if (auto err = feed::parse_selection(selection, false, sel, key);
+      !err.empty())
+    return "invalid selection: " + err;
+  // A cache entry of its own: what clients get stays as it would be.
+  auto& set = m.deal_cache.get(m.cat, "observe:" + key, sel, now, m.rel(now),
+                               m.origin_km());
+  for (auto& r : set.rows)
+    m.note_row(*r);
+  return {};
+}
+
+std::vector<model::feed_deal> model::good_in_feed() const {
+  std::vector<feed_deal> out;
+  out.reserve(impl_->good_versions.size());
+  for (auto key : impl_->good_versions) {
+    auto index = static_cast<size_t>(key >> 32);
+    auto rel = static_cast<int32_t>(static_cast<uint32_t>(key));
+    out.push_back({impl_->cat.books[index].asin, impl_->origin_km() + rel});
+  }
+  std::sort(out.begin(), out.end(), [](const feed_deal& x, const feed_deal& y) {
+    return x.asin != y.asin ? x.asin < y.asin : x.last_update < y.last_update;
+  });
+  return out;
+}
+
+bool model::good_now(const std::string& asin, int64_t last_update) const {
+  auto index = impl_->index_of(asin);
+  if (index < 0)
+    return false;
+  auto& b = impl_->cat.books[static_cast<size_t>(index)];
+  return b.good && impl_->origin_km() + b.last_update == last_update;
 }
 
 std::vector<std::string> model::asins() const {

@@ -143,6 +143,29 @@ public:
   /// deals did the client see, and were they still the same afterwards".
   std::vector<served_deal> served_deals() const;
 
+  /// Computes the /deal result set of `selection` (the JSON a client
+  /// posts) at `now_unix_ms` as Keepa would answer it (cached 120 s, at
+  /// most 10 000 deals), without charging tokens or counting it as served,
+  /// and remembers the good deals in it (see good_in_feed). A benchmark
+  /// calls it every virtual minute to learn every good deal a client with
+  /// that query could have seen. Returns an error text, "" if fine.
+  std::string observe_feed(const std::string& selection, int64_t now_unix_ms);
+
+  /// A good deal that appeared in the feed: the book and the lastUpdate
+  /// (Keepa minutes) of a version that was good when /deal showed it.
+  struct feed_deal {
+    std::string asin;
+    int64_t last_update = 0;
+  };
+
+  /// Every good version /deal served or observe_feed saw, by ASIN, then
+  /// lastUpdate.
+  std::vector<feed_deal> good_in_feed() const;
+
+  /// Simulator truth now: `asin` is a good deal and has not been updated
+  /// since `last_update` (Keepa minutes). For the benchmark's oracle.
+  bool good_now(const std::string& asin, int64_t last_update) const;
+
   /// All catalogue ASINs in generation order.
   std::vector<std::string> asins() const;
 

@@ -5,6 +5,7 @@
 #include "tools/virtual-run/sim_transport.hpp"
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -286,6 +287,15 @@ storage_counts virtual_run::counts() {
 uint64_t virtual_run::deal_count() {
   uint64_t result = 0;
   ask(*this, h.storage, result, atom::counts_v, atom::deal_v);
+  return result;
+}
+
+std::vector<deal_record> virtual_run::stored_deals() {
+  // STORAGE sizes its answer by the limit asked for.
+  auto n = static_cast<uint32_t>(deal_count() + 1);
+  std::vector<deal_record> result;
+  ask(*this, h.storage, result, atom::stalest_v, n,
+      std::numeric_limits<int64_t>::max());
   return result;
 }
 

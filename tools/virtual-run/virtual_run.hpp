@@ -151,6 +151,9 @@ public:
 
   /// Stored deals (cheaper than counts()).
   uint64_t deal_count();
+
+  /// Every stored deal (one per ASIN).
+  std::vector<deal_record> stored_deals();
 };
 
 int64_t get_int(const caf::settings& xs, const char* key);

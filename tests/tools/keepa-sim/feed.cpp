@@ -337,3 +337,44 @@ TEST_CASE("sim feed: the recency index and the row cache give the same set "
     }
   }
 }
+
+// keepa-bench's truth: what the feed showed as a good deal, and the
+// oracle's question "is this deal good now".
+TEST_CASE("sim feed: observe_feed learns the good deals of a query's result "
+          "set without charging or serving them",
+          "[sim]") {
+  model m{roomy()};
+  auto sel = selection(1);
+  auto now = t0 + 30 * minute;
+  auto before = m.balance(now);
+  CHECK(m.observe_feed(sel, now).empty());
+  CHECK(m.balance(now) == before);
+  CHECK(m.served_deals().empty());
+  auto observed = m.good_in_feed();
+  REQUIRE_FALSE(observed.empty());
+  CHECK(
+    std::is_sorted(observed.begin(), observed.end(),
+                   [](const model::feed_deal& x, const model::feed_deal& y) {
+                     return x.asin < y.asin;
+                   }));
+  // Every good deal a client's pages show, the observation saw too, and
+  // nothing else: the two agree on what is good.
+  all_pages(m, 1, now);
+  std::set<std::pair<std::string, int64_t>> good_served;
+  for (auto& d : m.served_deals())
+    if (d.good) {
+      good_served.emplace(d.asin, d.last_update);
+      CHECK(m.good_now(d.asin, d.last_update));
+      CHECK_FALSE(m.good_now(d.asin, d.last_update - 1));
+    }
+  REQUIRE_FALSE(good_served.empty());
+  std::set<std::pair<std::string, int64_t>> seen;
+  for (auto& d : m.good_in_feed())
+    seen.emplace(d.asin, d.last_update);
+  CHECK(seen == good_served);
+  for (auto& d : m.served_deals())
+    if (!d.good)
+      CHECK_FALSE(m.good_now(d.asin, d.last_update));
+  CHECK_FALSE(m.good_now("0000000000", 0));
+  CHECK_FALSE(m.observe_feed("{", now).empty());
+}
