@@ -190,6 +190,29 @@ constexpr int32_t attempts = 3;
 
 } // namespace peek
 
+/// The PEEK-FILTER's value gate (actors/stages/value_gate.hpp; options
+/// keepa.peek.value-gate.*).
+namespace value_gate {
+
+/// On: a scarce token goes to the likeliest candidates only.
+constexpr bool enabled = true;
+
+/// The balance, in minutes of refill, from which every candidate is worth
+/// a token.
+constexpr auto horizon = std::chrono::minutes{10};
+
+/// Weight of the overall pass rate in a bin's learned pass rate, in peeks.
+constexpr double prior_weight = 5;
+
+/// Half-life of the mix of arriving candidates.
+constexpr auto half_life = std::chrono::minutes{60};
+
+/// A candidate below the bar whose deal is older than this is let go
+/// (recorded as rejected "below-value-bar"; a later version comes again).
+constexpr auto max_wait = std::chrono::minutes{30};
+
+} // namespace value_gate
+
 namespace commit {
 
 /// Batches in flight at once.

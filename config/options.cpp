@@ -182,6 +182,22 @@ void add_scan_options(caf::config_option_set& opts) {
                               max_backlog));
 }
 
+void add_peek_options(caf::config_option_set& opts) {
+  using namespace defaults::value_gate;
+  caf::config_option_adder{opts, "keepa.peek"}
+    .add<bool>("value-gate",
+               with_default("peek only candidates worth a scarce token",
+                            enabled))
+    .add<caf::timespan>("value-horizon",
+                        with_default("balance (minutes of refill) from "
+                                     "which every candidate is worth a token",
+                                     horizon))
+    .add<caf::timespan>("max-wait",
+                        with_default("let go of a candidate below the value "
+                                     "bar whose deal is older",
+                                     max_wait));
+}
+
 void add_update_options(caf::config_option_set& opts) {
   using namespace defaults::update;
   caf::config_option_adder{opts, "keepa.update"}
@@ -294,6 +310,7 @@ void add_keepa_options(caf::config_option_set& opts) {
   add_client_options(opts);
   add_storage_options(opts);
   add_scan_options(opts);
+  add_peek_options(opts);
   add_update_options(opts);
   add_filter_options(opts);
   add_business_options(opts);

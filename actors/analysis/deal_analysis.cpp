@@ -130,6 +130,7 @@ const char* to_string(rejection_reason x) {
     case r::not_returned: return "not-returned";
     case r::peek_failed: return "peek-failed";
     case r::commit_failed: return "commit-failed";
+    case r::below_value_bar: return "below-value-bar";
   }
   return "?";
 }

@@ -106,12 +106,16 @@ enum class rejection_reason : uint8_t {
   /// ("peek-failed: ...", see failure_text).
   peek_failed,
   commit_failed,
+  /// Waited below the peek-filter's value bar until its deal was too old
+  /// (a later version of the book comes again).
+  below_value_bar,
 };
 
 /// "no-used-price", "price-out-of-range", "remembered", "bad-product-type",
 /// "no-stats", "no-buy-price", "no-sell-price", "sell-below-min",
 /// "buy-above-sell", "roi-below-min", "no-rank-drops", "profit-below-min",
-/// "no-profit", "not-returned", "peek-failed", "commit-failed"; "" for none.
+/// "no-profit", "not-returned", "peek-failed", "commit-failed",
+/// "below-value-bar"; "" for none.
 const char* to_string(rejection_reason x);
 
 /// The stored text of a failure: "peek-failed: <error>".

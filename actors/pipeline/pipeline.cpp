@@ -28,6 +28,10 @@ pipeline_settings_from(const pipeline_config& cfg) {
   if (!scan)
     return scan.error();
   s.scan = std::move(*scan);
+  auto peek = peek_filter_config_from(content);
+  if (!peek)
+    return peek.error();
+  s.peek = std::move(*peek);
   auto update = updater_config_from(content);
   if (!update)
     return update.error();

@@ -104,6 +104,31 @@ public:
       f(kvp.second);
   }
 
+  /// How many items from the front, at most `n`, satisfy `f`.
+  template<class F>
+  size_t count_while(size_t n, F f) const {
+    size_t result = 0;
+    for (auto i = xs_.begin(); result < n && i != xs_.end() && f(i->second);
+         ++i)
+      ++result;
+    return result;
+  }
+
+  /// Removes and returns the items that satisfy `f`, first to last.
+  template<class F>
+  std::vector<Item> take_if(F f) {
+    std::vector<Item> result;
+    for (auto i = xs_.begin(); i != xs_.end();) {
+      if (f(i->second)) {
+        result.push_back(std::move(i->second));
+        i = xs_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    return result;
+  }
+
 private:
   /// (-rank, arrival): the front's entries have the lowest rank key and
   /// count down.
@@ -154,6 +179,14 @@ struct batch_state_base {
   template<class Self>
   static void on_dry(Self) {
     // nop
+  }
+
+  /// Called before a batch is sized: calls `go(limit)` with the most items
+  /// worth a batch now, or not at all (the stage then pumps again later).
+  /// The base's: all of them, at once.
+  template<class Self, class F>
+  static void before_batch(Self, F go) {
+    go(std::numeric_limits<size_t>::max());
   }
 };
 
@@ -255,17 +288,18 @@ void start_batch(Self self, size_t n, product_query q, const token_grant& g) {
   pump(self);
 }
 
-/// Sizes the next batch by `p` and asks TOKEN for its cost.
+/// Sizes the next batch by `p`, at most `limit` items, and asks TOKEN for
+/// its cost.
 template<class Self>
-void size_batch(Self self, const profile& p) {
+void size_batch(Self self, const profile& p, size_t limit) {
   using state_type = std::decay_t<decltype(self->state)>;
   auto& st = self->state;
-  if (st.queue.empty()) {
+  if (st.queue.empty() || limit == 0) {
     settle_stop(self);
     return;
   }
-  auto n = std::min(st.queue.size(),
-                    static_cast<size_t>(state_type::batch_size(p)));
+  auto n = std::min(
+    {st.queue.size(), limit, static_cast<size_t>(state_type::batch_size(p))});
   // make_query only reads the items.
   auto q = st.queue.lend(n, [&](const auto& items) {
     return state_type::make_query(self, p, items);
@@ -283,7 +317,15 @@ void pump(Self self) {
   auto& st = self->state;
   if (st.gate.busy() || st.queue.empty() || st.in_flight >= st.max_in_flight)
     return;
-  with_profile(self, [self](const profile& p) { size_batch(self, p); });
+  using state_type = std::decay_t<decltype(self->state)>;
+  state_type::before_batch(self, [self](size_t limit) {
+    auto& st = self->state;
+    if (st.gate.busy() || st.queue.empty())
+      return;
+    with_profile(self, [self, limit](const profile& p) {
+      size_batch(self, p, limit);
+    });
+  });
 }
 
 /// Queues `x` behind every item of at least its priority.

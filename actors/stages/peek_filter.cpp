@@ -1,5 +1,6 @@
 #include "actors/stages/peek_filter.hpp"
 
+#include <limits>
 #include <map>
 
 #include <caf/actor_system.hpp>
@@ -13,6 +14,27 @@ namespace keepa {
 
 int64_t peek_state::priority(const deal& d) const {
   return deal_profit_estimate(d, *ctx.analysis).value_or(0);
+}
+
+int64_t peek_state::estimate(const deal& d) const {
+  auto e = deal_profit_estimate(d, *ctx.analysis);
+  return e ? int64_t{*e} : value_gate::unknown;
+}
+
+caf::expected<peek_filter_config>
+peek_filter_config_from(const caf::settings& opts) {
+  peek_filter_config cfg;
+  auto& g = cfg.gate;
+  g.enabled = caf::get_or(opts, "keepa.peek.value-gate", g.enabled);
+  g.horizon = caf::get_or(opts, "keepa.peek.value-horizon", g.horizon);
+  g.max_wait = caf::get_or(opts, "keepa.peek.max-wait", g.max_wait);
+  if (g.horizon.count() <= 0)
+    return caf::make_error(ec::invalid_config,
+                           "keepa.peek.value-horizon must be positive");
+  if (g.max_wait.count() <= 0)
+    return caf::make_error(ec::invalid_config,
+                           "keepa.peek.max-wait must be positive");
+  return cfg;
 }
 
 product_query peek_state::query(const profile& p) const {
@@ -76,6 +98,83 @@ rejection_record rejection_of(const deal& d, const peek_verdict& v,
 
 } // namespace
 
+namespace {
+
+/// Lets go of the candidates below the bar whose deals are older than
+/// `max_wait`: recorded as rejected (at the highest price, so the memory
+/// never holds a later version back), their positions done.
+void let_go(peek_pointer self) {
+  auto& st = self->state;
+  auto now = unix_now_ms(self, st.ctx);
+  auto max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    st.values.config().max_wait)
+                    .count();
+  auto old = st.queue.take_if([&](const deal& d) {
+    return !st.values.worth(st.estimate(d), st.bar)
+      && now - unix_ms_from_keepa_minute(d.last_update) > max_wait;
+  });
+  if (old.empty())
+    return;
+  std::vector<rejection_record> rs;
+  for (auto& d : old) {
+    ++st.reasons[rejection_reason::below_value_bar];
+    rs.push_back(rejection_record{d.asin, stage::peek,
+                                  to_string(rejection_reason::below_value_bar),
+                                  INT32_MAX, now});
+  }
+  reject_all(self, old, std::move(rs));
+}
+
+/// Looks again after `d` (once, however often asked).
+void look_later(peek_pointer self, caf::timespan d) {
+  auto& st = self->state;
+  if (st.look_pending)
+    return;
+  st.look_pending = true;
+  self->delayed_send(self, d, atom::retry_v, peek_state::look_ticket);
+}
+
+} // namespace
+
+template<class F>
+void peek_state::before_batch(peek_pointer self, F go) {
+  auto& st = self->state;
+  if (!st.values.config().enabled) {
+    go(std::numeric_limits<size_t>::max());
+    return;
+  }
+  st.gate.state = token_gate::phase::sizing;
+  self->request(st.ctx.token, caf::infinite, atom::snapshot_v)
+    .then(
+      [self, go](token_status& ts) mutable {
+        auto& st = self->state;
+        st.gate.state = token_gate::phase::idle;
+        st.bar = st.values.bar(ts.projected, ts.refill_rate,
+                               self->clock().now());
+        auto n = st.queue.count_while(
+          std::numeric_limits<size_t>::max(), [&](const deal& d) {
+            return st.values.worth(st.estimate(d), st.bar);
+          });
+        if (n > 0) {
+          go(n);
+          return;
+        }
+        // Nothing is worth a token now: the balance grows, or better
+        // candidates arrive (an offer pumps at once).
+        ++st.held;
+        let_go(self);
+        auto wait = ts.next_refill > caf::timespan::zero()
+          ? ts.next_refill
+          : caf::timespan{std::chrono::minutes{1}};
+        if (!st.queue.empty())
+          look_later(self, wait);
+        settle_stop(self);
+        if (st.queue.empty() && st.idle())
+          on_dry(self);
+      },
+      [self](caf::error& err) { on_gate_error(self, err); });
+}
+
 void peek_state::on_products(peek_pointer self, std::vector<deal> xs,
                              product_page& page) {
   auto& st = self->state;
@@ -90,6 +189,7 @@ void peek_state::on_products(peek_pointer self, std::vector<deal> xs,
     ++st.peeked;
     auto i = by_asin.find(d.asin);
     auto v = verdict_of(self, i == by_asin.end() ? nullptr : i->second);
+    st.values.outcome(st.estimate(d), v.viable);
     if (v.viable) {
       ++st.survived;
       survivor s;
@@ -137,6 +237,38 @@ void peek_state::on_dry(peek_pointer self) {
 
 namespace {
 
+/// The value gate's bar and what it learned, per estimate bin: "unknown",
+/// "below-0", "0-200", ... (cents of feed-side profit estimate).
+void put_values(caf::settings& xs, const peek_state& st) {
+  auto& g = st.values;
+  xs.emplace("value-gate", g.config().enabled);
+  xs.emplace("value-bar", st.bar);
+  xs.emplace("held-for-value", static_cast<int64_t>(st.held));
+  caf::settings bins;
+  int64_t lo = 0;
+  for (size_t i = 0; i < value_gate::num_bins; ++i) {
+    std::string name;
+    if (i == 0) {
+      name = "unknown";
+    } else if (i == 1) {
+      name = "below-0";
+    } else {
+      auto hi = value_gate::edges[i - 2];
+      name = std::to_string(lo) + "-"
+        + (hi == std::numeric_limits<int64_t>::max() ? std::string{"up"}
+                                                     : std::to_string(hi));
+      lo = hi;
+    }
+    auto& b = g.bins()[i];
+    caf::settings x;
+    x.emplace("peeked", static_cast<int64_t>(b.peeked));
+    x.emplace("passed", static_cast<int64_t>(b.passed));
+    x.emplace("pass-rate", g.bin_value(i));
+    bins.emplace(name, std::move(x));
+  }
+  xs.emplace("learned", std::move(bins));
+}
+
 caf::settings to_settings(peek_pointer self) {
   auto& st = self->state;
   caf::settings xs;
@@ -144,6 +276,7 @@ caf::settings to_settings(peek_pointer self) {
   xs.emplace("peeked", static_cast<int64_t>(st.peeked));
   xs.emplace("survived", static_cast<int64_t>(st.survived));
   xs.emplace("rejected", static_cast<int64_t>(st.rejected));
+  put_values(xs, st);
   caf::settings reasons;
   for (auto& kvp : st.reasons)
     reasons.emplace(std::string{to_string(kvp.first)},
@@ -163,15 +296,27 @@ peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
   st.max_in_flight = st.cfg.max_in_flight;
   st.attempts = st.cfg.attempts;
   st.committer = std::move(committer);
+  st.values = value_gate{st.cfg.gate};
   return {
     [self](atom::offer, std::vector<deal>& xs) -> uint64_t {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      for (auto& x : xs)
+        st.values.arrived(st.estimate(x), now);
       return accept(self, xs);
     },
     [self](atom::backlog) -> uint64_t { return self->state.queue.size(); },
     [self](atom::upstream, scanner_actor& up) {
       self->state.upstream = std::move(up);
     },
-    [self](atom::retry, uint64_t ticket) { on_retry(self, ticket); },
+    [self](atom::retry, uint64_t ticket) {
+      if (ticket == peek_state::look_ticket) {
+        self->state.look_pending = false;
+        pump(self);
+        return;
+      }
+      on_retry(self, ticket);
+    },
     [self](atom::stop) { return request_stop(self); },
     [self](atom::status) { return to_settings(self); },
   };

@@ -13,6 +13,7 @@
 
 #include "actors/stages/batch_stage.hpp"
 #include "actors/stages/stage.hpp"
+#include "actors/stages/value_gate.hpp"
 #include "config/defaults.hpp"
 
 namespace keepa {
@@ -24,7 +25,14 @@ struct peek_filter_config {
   int32_t max_in_flight = defaults::peek::max_in_flight;
   /// Attempts per candidate before it is recorded as failed.
   int32_t attempts = defaults::peek::attempts;
+  /// Which candidates are worth a token (keepa.peek.value-gate,
+  /// value-horizon, max-wait).
+  value_gate_config gate;
 };
+
+/// Reads keepa.peek.*.
+caf::expected<peek_filter_config>
+peek_filter_config_from(const caf::settings& opts);
 
 struct peek_state;
 
@@ -45,6 +53,24 @@ struct peek_state : batch_state_base<deal> {
   uint64_t rejected = 0;
   /// Rejections by reason (status "reasons").
   std::map<rejection_reason, uint64_t> reasons;
+  /// What a candidate is worth, learned from the peeks' outcomes.
+  value_gate values;
+  /// The bar at the last look, and how often nothing was worth a token.
+  double bar = 0;
+  uint64_t held = 0;
+  /// A look again is scheduled (a `retry` with look_ticket).
+  bool look_pending = false;
+  /// TOKEN numbers its tickets from 1: 0 never names a recharge-wait.
+  static constexpr uint64_t look_ticket = 0;
+
+  /// The feed-side profit estimate of `d` (value_gate::unknown if none).
+  int64_t estimate(const deal& d) const;
+
+  /// Asks TOKEN's balance, then calls `go` with how many of the first
+  /// queued candidates are worth a token now; when none is, lets go of
+  /// old ones below the bar and looks again at the next refill.
+  template<class F>
+  static void before_batch(peek_pointer self, F go);
 
   static int32_t batch_size(const profile& p) {
     return p.peek_batch;

@@ -69,6 +69,8 @@ token_actor::behavior_type token_stand_in(token_stand_in_actor self,
       ++self->state.snapshots;
       token_status ts;
       ts.profile = self->state.profile;
+      ts.projected = self->state.projected;
+      ts.refill_rate = self->state.refill_rate;
       return ts;
     },
     [](atom::status) { return caf::settings{}; },

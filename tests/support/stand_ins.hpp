@@ -59,6 +59,9 @@ struct token_stand_in_state {
   std::deque<token_reply> script;
   /// The profile snapshots and grants name.
   std::string profile;
+  /// The projected balance and refill rate snapshots report.
+  int64_t projected = 0;
+  int64_t refill_rate = 0;
   /// Answers `acquire` this much later (virtual time); 0 answers at once.
   caf::timespan latency{0};
   /// Answers waiting for their latency, by id.

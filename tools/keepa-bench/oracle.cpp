@@ -41,7 +41,8 @@ uint64_t sort_out(oracle_pointer self, std::vector<deal>& xs) {
     }
   }
   if (!done.done.empty())
-    self->request(st.ctx.storage, caf::infinite, atom::upsert_v, std::move(done))
+    self
+      ->request(st.ctx.storage, caf::infinite, atom::upsert_v, std::move(done))
       .then([](upsert_ack&) {}, [self](caf::error&) { ++self->state.errors; });
   if (!good.empty())
     self->request(st.committer, caf::infinite, atom::offer_v, std::move(good))

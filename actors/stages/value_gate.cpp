@@ -1,0 +1,108 @@
+#include "actors/stages/value_gate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace keepa {
+
+value_gate::value_gate(value_gate_config cfg) : cfg_(cfg) {
+  // nop
+}
+
+size_t value_gate::bin_of(int64_t estimate) {
+  if (estimate == unknown)
+    return 0;
+  if (estimate < 0)
+    return 1;
+  auto i = std::upper_bound(edges.begin(), edges.end() - 1, estimate);
+  return 2 + static_cast<size_t>(i - edges.begin());
+}
+
+double value_gate::arrivals(size_t i, time_point now) const {
+  auto dt = std::chrono::duration<double>(now - decayed_at_).count();
+  auto h = std::chrono::duration<double>(cfg_.half_life).count();
+  if (dt <= 0 || h <= 0)
+    return bins_[i].arrivals;
+  return bins_[i].arrivals * std::exp2(-dt / h);
+}
+
+void value_gate::arrived(int64_t estimate, time_point now) {
+  if (now > decayed_at_) {
+    for (size_t i = 0; i < num_bins; ++i)
+      bins_[i].arrivals = arrivals(i, now);
+    decayed_at_ = now;
+  }
+  bins_[bin_of(estimate)].arrivals += 1;
+}
+
+void value_gate::outcome(int64_t estimate, bool passed) {
+  auto& b = bins_[bin_of(estimate)];
+  ++b.peeked;
+  ++peeked_;
+  if (passed) {
+    ++b.passed;
+    ++passed_;
+  }
+}
+
+double value_gate::pass_rate() const {
+  return (static_cast<double>(passed_) + 1)
+    / (static_cast<double>(peeked_) + 2);
+}
+
+double value_gate::bin_value(size_t i) const {
+  auto& b = bins_[i];
+  auto w = cfg_.prior_weight;
+  return (static_cast<double>(b.passed) + w * pass_rate())
+    / (static_cast<double>(b.peeked) + w);
+}
+
+double value_gate::value(int64_t estimate) const {
+  return bin_value(bin_of(estimate));
+}
+
+double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
+  if (!cfg_.enabled)
+    return 0;
+  auto minutes
+    = std::chrono::duration<double, std::ratio<60>>(cfg_.horizon).count();
+  // The share of arrivals worth a token: 0 at a balance of 0, all of them
+  // from `horizon` minutes of refill. Nothing refills at rate 0: what is
+  // there is all there will be, so only the best.
+  auto share = rate > 0 && minutes > 0
+    ? static_cast<double>(balance) / (minutes * double(rate))
+    : 0.0;
+  if (share >= 1)
+    return 0;
+  std::array<size_t, num_bins> order;
+  std::iota(order.begin(), order.end(), size_t{0});
+  // Bins by learned value, best first.
+  std::array<double, num_bins> values;
+  std::array<double, num_bins> mix;
+  double total = 0;
+  for (size_t i = 0; i < num_bins; ++i) {
+    values[i] = bin_value(i);
+    mix[i] = arrivals(i, now);
+    total += mix[i];
+  }
+  if (total <= 0)
+    return 0;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return values[x] > values[y]; });
+  // Take bins best first until they make up the share; the last one taken
+  // sets the bar (at least the best bin that has arrivals).
+  double taken = 0;
+  double result = 0;
+  for (auto i : order) {
+    if (mix[i] <= 0)
+      continue;
+    result = values[i];
+    taken += mix[i] / total;
+    if (taken >= share)
+      break;
+  }
+  return result;
+}
+
+} // namespace keepa

@@ -1,0 +1,112 @@
+// Which candidates are worth a token now: the PEEK-FILTER's value gate as a
+// plain class, no actors, time always an argument.
+//
+// It learns from the peek's own outcomes how well the feed-side profit
+// estimate predicts a pass, per estimate bin (a bin's pass rate starts at the
+// overall one and moves to its own as peeks come back), and keeps the recent
+// mix of arriving candidates by bin. A token's price follows the bucket: at a
+// balance of 0 or less only the best share of what arrives is worth a peek
+// (the bins of highest learned value that together make up that share); as
+// the balance grows towards `horizon` minutes of refill, the share grows to
+// everything. The balance is the feedback: when the best candidates cannot
+// use the plan, it rises and the bar falls, so tokens never drift to the cap
+// while candidates wait; when candidates outrun the plan, it stays low and
+// only the likeliest are peeked, as a scarce token should be spent.
+
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
+#include <caf/actor_clock.hpp>
+#include <caf/timespan.hpp>
+
+#include "config/defaults.hpp"
+
+namespace keepa {
+
+struct value_gate_config {
+  /// Off: every candidate is worth a token (the bar is always 0).
+  bool enabled = defaults::value_gate::enabled;
+  /// The balance, in minutes of refill, from which every candidate is worth
+  /// a token.
+  caf::timespan horizon = defaults::value_gate::horizon;
+  /// Weight of the overall pass rate in a bin's estimate, in peeks.
+  double prior_weight = defaults::value_gate::prior_weight;
+  /// Half-life of the arrival mix.
+  caf::timespan half_life = defaults::value_gate::half_life;
+  /// A candidate below the bar whose deal is older than this is let go.
+  caf::timespan max_wait = defaults::value_gate::max_wait;
+};
+
+class value_gate {
+public:
+  using time_point = caf::actor_clock::time_point;
+
+  /// The estimate of a deal the feed gives no profit estimate for.
+  static constexpr int64_t unknown = std::numeric_limits<int64_t>::min();
+
+  /// Estimate bins: unknown, < 0, then from 0 cents at these upper edges.
+  static constexpr std::array<int64_t, 6> edges{
+    {200, 500, 1000, 2000, 4000, std::numeric_limits<int64_t>::max()}};
+  static constexpr size_t num_bins = 2 + edges.size();
+
+  struct bin {
+    /// Candidates peeked and passed, in this bin.
+    uint64_t peeked = 0;
+    uint64_t passed = 0;
+    /// Arrivals, decayed by `half_life`.
+    double arrivals = 0;
+  };
+
+  explicit value_gate(value_gate_config cfg = {});
+
+  static size_t bin_of(int64_t estimate);
+
+  /// A candidate with `estimate` arrived.
+  void arrived(int64_t estimate, time_point now);
+
+  /// A peeked candidate with `estimate` passed or not.
+  void outcome(int64_t estimate, bool passed);
+
+  /// The learned probability that a candidate with `estimate` passes.
+  double value(int64_t estimate) const;
+
+  /// The lowest value worth a token at projected `balance` with `rate`
+  /// tokens per minute; 0 = everything.
+  double bar(int64_t balance, int64_t rate, time_point now) const;
+
+  /// Whether a candidate of `estimate` is worth a token at `bar`.
+  bool worth(int64_t estimate, double bar) const {
+    return bar <= 0 || value(estimate) >= bar;
+  }
+
+  const value_gate_config& config() const {
+    return cfg_;
+  }
+
+  const std::array<bin, num_bins>& bins() const {
+    return bins_;
+  }
+
+  /// Overall pass rate so far (with one pass in two peeks as the prior).
+  double pass_rate() const;
+
+  /// The learned pass rate of bin `i`.
+  double bin_value(size_t i) const;
+
+private:
+  /// Arrivals of bin `i` decayed to `now`.
+  double arrivals(size_t i, time_point now) const;
+
+  value_gate_config cfg_;
+  std::array<bin, num_bins> bins_;
+  /// When the arrivals were last decayed.
+  time_point decayed_at_;
+  uint64_t peeked_ = 0;
+  uint64_t passed_ = 0;
+};
+
+} // namespace keepa

@@ -1,0 +1,109 @@
+// The PEEK-FILTER's value gate without actors: what it learns from the
+// peeks' outcomes, and the bar a scarce token sets.
+
+#include <catch2/catch.hpp>
+
+#include "actors/stages/value_gate.hpp"
+
+using namespace keepa;
+using namespace std::chrono_literals;
+
+namespace {
+
+using time_point = value_gate::time_point;
+
+time_point t0() {
+  return time_point{} + 1h;
+}
+
+/// `n` arrivals of `estimate` at `t`; `passed` of `peeked` of them peeked
+/// and passed.
+void feed(value_gate& g, int64_t estimate, int n, int peeked, int passed,
+          time_point t = t0()) {
+  for (int i = 0; i < n; ++i)
+    g.arrived(estimate, t);
+  for (int i = 0; i < peeked; ++i)
+    g.outcome(estimate, i < passed);
+}
+
+} // namespace
+
+TEST_CASE("value gate: estimates fall into bins by their edges",
+          "[value_gate]") {
+  CHECK(value_gate::bin_of(value_gate::unknown) == 0);
+  CHECK(value_gate::bin_of(-1) == 1);
+  CHECK(value_gate::bin_of(0) == 2);
+  CHECK(value_gate::bin_of(199) == 2);
+  CHECK(value_gate::bin_of(200) == 3);
+  CHECK(value_gate::bin_of(3999) == 6);
+  CHECK(value_gate::bin_of(4000) == 7);
+  CHECK(value_gate::bin_of(INT64_MAX) == 7);
+}
+
+TEST_CASE("value gate: a bin's pass rate starts at the overall one and "
+          "moves to its own",
+          "[value_gate]") {
+  value_gate g;
+  CHECK(g.value(100) == Approx(0.5));
+  feed(g, 100, 0, 40, 4);
+  feed(g, 3000, 0, 40, 32);
+  CHECK(g.pass_rate() == Approx(37.0 / 82));
+  // Five peeks of prior weight: close to the bin's own rate.
+  CHECK(g.value(100) == Approx((4 + 5 * g.pass_rate()) / 45));
+  CHECK(g.value(3000) == Approx((32 + 5 * g.pass_rate()) / 45));
+  CHECK(g.value(3000) > 0.7);
+  CHECK(g.value(100) < 0.2);
+  // A bin never peeked is worth the overall rate: it gets explored.
+  CHECK(g.value(-5) == Approx(g.pass_rate()));
+}
+
+TEST_CASE("value gate: at a balance of 0 only the best share is worth a "
+          "token; from the horizon everything is",
+          "[value_gate]") {
+  value_gate g; // horizon 10 min
+  feed(g, 100, 80, 40, 4); // many, poor
+  feed(g, 700, 15, 40, 12); // some, fair
+  feed(g, 3000, 5, 40, 32); // few, good
+  auto poor = g.value(100);
+  auto fair = g.value(700);
+  auto good = g.value(3000);
+  REQUIRE(poor < fair);
+  REQUIRE(fair < good);
+  // R = 5: the horizon is a balance of 50.
+  CHECK(g.bar(0, 5, t0()) == Approx(good));
+  CHECK(g.bar(-40, 5, t0()) == Approx(good));
+  CHECK(g.worth(3000, g.bar(0, 5, t0())));
+  CHECK_FALSE(g.worth(700, g.bar(0, 5, t0())));
+  // The best 5 % are not enough from a balance of 3: the fair bin joins
+  // (together 20 % of arrivals), the poor one from a balance of 10.
+  CHECK(g.bar(2, 5, t0()) == Approx(good));
+  CHECK(g.bar(3, 5, t0()) == Approx(fair));
+  CHECK(g.bar(10, 5, t0()) == Approx(fair));
+  CHECK(g.bar(11, 5, t0()) == Approx(poor));
+  CHECK(g.bar(50, 5, t0()) == 0);
+  CHECK(g.bar(300, 5, t0()) == 0);
+  // Nothing refills at rate 0: only the best.
+  CHECK(g.bar(1000, 0, t0()) == Approx(good));
+}
+
+TEST_CASE("value gate: the arrival mix forgets with its half-life; off, "
+          "everything is worth a token",
+          "[value_gate]") {
+  value_gate g; // half-life 60 min
+  feed(g, 100, 10, 40, 4, t0());
+  feed(g, 3000, 10, 40, 32, t0());
+  // Half and half: a balance worth half the horizon takes the good bin.
+  CHECK(g.bar(25, 5, t0()) == Approx(g.value(3000)));
+  CHECK(g.bar(26, 5, t0()) == Approx(g.value(100)));
+  // Two hours later the good ones weigh a quarter (10 / 4) against the
+  // poor ones' 10 / 4 + 10 fresh: the good bin alone is 1 / 6 of the mix.
+  feed(g, 100, 10, 0, 0, t0() + 2h);
+  CHECK(g.bar(8, 5, t0() + 2h) == Approx(g.value(3000)));
+  CHECK(g.bar(9, 5, t0() + 2h) == Approx(g.value(100)));
+  value_gate_config off;
+  off.enabled = false;
+  value_gate h{off};
+  feed(h, 3000, 10, 40, 32);
+  CHECK(h.bar(0, 5, t0()) == 0);
+  CHECK(value_gate{}.bar(0, 5, t0()) == 0); // nothing arrived
+}
