@@ -113,15 +113,24 @@ T narrow(int64_t x) {
   return static_cast<T>(x);
 }
 
+/// `v` if it is an array, nullptr if it is absent or null; anything else
+/// is malformed.
+const value* array_or_none(const value* v, const char* name) {
+  if (v == nullptr || v->IsNull())
+    return nullptr;
+  if (!v->IsArray())
+    throw malformed{std::string{name} + " is not an array"};
+  return v;
+}
+
 /// Calls `f` with each entry of an array of numbers or nulls. Absent or
 /// null arrays have none; anything else is malformed.
 template<class F>
 void each_number(const value* v, const char* name, F f) {
-  if (v == nullptr || v->IsNull())
+  auto* xs = array_or_none(v, name);
+  if (xs == nullptr)
     return;
-  if (!v->IsArray())
-    throw malformed{std::string{name} + " is not an array"};
-  for (auto& x : v->GetArray()) {
+  for (auto& x : xs->GetArray()) {
     if (!x.IsNumber() && !x.IsNull())
       throw malformed{std::string{name} + " holds a non-number"};
     f(x);
@@ -156,12 +165,11 @@ void check_numbers(const value* v, const char* name) {
 /// (csv, 2-D deal arrays); absent or null arrays have none.
 template<class F>
 void each_row(const value* v, const char* name, F f) {
-  if (v == nullptr || v->IsNull())
+  auto* rows = array_or_none(v, name);
+  if (rows == nullptr)
     return;
-  if (!v->IsArray())
-    throw malformed{std::string{name} + " is not an array"};
   size_t i = 0;
-  for (auto& x : v->GetArray())
+  for (auto& x : rows->GetArray())
     f(i++, x);
 }
 
@@ -174,12 +182,11 @@ void check_nested(const value* v, const char* name) {
 /// `min`/`max` style arrays: entries null or [time, value]; keeps values.
 void extremes(const value* v, std::vector<int32_t>& out, const char* name) {
   out.clear();
-  if (v == nullptr || v->IsNull())
+  auto* xs = array_or_none(v, name);
+  if (xs == nullptr)
     return;
-  if (!v->IsArray())
-    throw malformed{std::string{name} + " is not an array"};
-  out.reserve(v->Size());
-  for (auto& x : v->GetArray()) {
+  out.reserve(xs->Size());
+  for (auto& x : xs->GetArray()) {
     if (x.IsArray() && x.Size() >= 2)
       out.push_back(i32(&x[1], -1));
     else if (x.IsNull())

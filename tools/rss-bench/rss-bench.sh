@@ -27,16 +27,7 @@ variants=("keepa-pipeline|$build/tools/keepa-pipeline/keepa-pipeline")
 for exe in "$sim" "$fill" "${variants[@]#*|}"; do
   [[ -x $exe ]] || { echo "rss-bench: $exe not built" >&2; exit 2; }
 done
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-key="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
+source "$(dirname "$0")/../bench.sh"
 "$fill" fill "$tmp/seed.db" "$deals"
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 mib() { awk -v x="$1" 'BEGIN{printf "%.1f", x / 1024}'; }
@@ -50,13 +41,7 @@ for rate in "${rates[@]}"; do
     dir="$tmp/run${#dirs[@]}"
     mkdir -p "$dir"
     cp "$tmp/seed.db" "$dir/deals.db"
-    "$sim" --sim.port=0 --sim.refill-rate="$rate" \
-      --sim.products=20000 --sim.update-rate=$(( rate < 600 ? 600 : rate )) \
-      --sim.seed=7 >"$dir/sim.out" 2>"$dir/sim.err" &
-    pids+=($!)
-    for _ in $(seq 100); do grep -q listening "$dir/sim.out" 2>/dev/null && break; sleep 0.1; done
-    port=$(sed -n 's/.*://p' "$dir/sim.out" | head -1)
-    [[ -n $port ]] || { echo "rss-bench: keepa-sim did not start" >&2; exit 1; }
+    bench_sim "$sim" "$dir" "$rate"
     http_port=$((http_port + 1))
     "${v#*|}" --keepa.client.endpoint="http://127.0.0.1:$port" \
       --keepa.storage.url="sqlite:$dir/deals.db" --keepa.http.port=$http_port \
