@@ -185,7 +185,8 @@ typename Inspector::result_type inspect(Inspector& f, offer_summary& x) {
            x.lowest_by_condition);
 }
 
-/// A product object, reduced to what deal analysis reads.
+/// A product object, reduced to what deal analysis reads: its `csv`
+/// histories (the bulk of a full product) are checked, not kept.
 struct product {
   std::string asin;
   std::string title;
@@ -197,9 +198,6 @@ struct product {
   std::vector<int64_t> categories;
   int32_t last_update = 0;
   int32_t last_price_change = 0;
-  /// csv histories by price type: flat [t0, v0, t1, v1, ...] (triples for
-  /// the "with shipping" types); empty where Keepa sent null or history=0.
-  std::vector<std::vector<int32_t>> csv;
   bool has_stats = false;
   product_stats stats;
   bool has_offers = false;
@@ -216,36 +214,31 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product& x) {
   return f(caf::meta::type_name("product"), x.asin, x.title, x.domain_id,
            x.product_type, x.root_category, x.categories, x.last_update,
-           x.last_price_change, x.csv, x.has_stats, x.stats, x.has_offers,
+           x.last_price_change, x.has_stats, x.stats, x.has_offers,
            x.offers_successful, x.offers, x.fba_pick_pack_fee,
            x.referral_fee_percentage, x.monthly_sold);
 }
 
-/// A deal object from /deal.
+/// A deal object from /deal, reduced to what the stages read: a pass holds
+/// up to 10 000 of them (the peek backlog 2 000 more), so each keeps its
+/// ordering, its title and the two price rows the pre-filter and the peek
+/// order use, not the 2-D avg/delta arrays of the answer (~2.5 KB a deal).
 struct deal {
   std::string asin;
   std::string title;
-  int64_t root_category = 0;
-  std::vector<int64_t> categories;
-  /// Keepa minute the deal was found.
-  int32_t creation_date = 0;
   /// Keepa minute of the deal's last update; orders the feed.
   int32_t last_update = 0;
   /// Current values by price type; -1 = no offer.
   std::vector<int32_t> current;
-  /// 2-D arrays [date range][price type]: 0 day, 1 week, 2 month, 3 90 days.
-  std::vector<std::vector<int32_t>> avg;
-  /// avg - current: positive means the price dropped.
-  std::vector<std::vector<int32_t>> delta;
-  std::vector<std::vector<int32_t>> delta_percent;
-  std::vector<int32_t> delta_last;
+  /// The 90-day averages by price type (row 3 of the answer's `avg`,
+  /// [date range][price type]); empty when the answer had no such row.
+  std::vector<int32_t> avg90;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal& x) {
-  return f(caf::meta::type_name("deal"), x.asin, x.title, x.root_category,
-           x.categories, x.creation_date, x.last_update, x.current, x.avg,
-           x.delta, x.delta_percent, x.delta_last);
+  return f(caf::meta::type_name("deal"), x.asin, x.title, x.last_update,
+           x.current, x.avg90);
 }
 
 /// A seller object from /seller.

@@ -301,10 +301,8 @@ rejection_reason pre_reject(const deal& d, const analysis_config& cfg) {
 
 caf::optional<int32_t> deal_profit_estimate(const deal& d,
                                             const analysis_config& cfg) {
-  constexpr size_t ninety_days = 3;
   auto buy = deal_buy_price(d);
-  auto sell = d.avg.size() > ninety_days ? at(d.avg[ninety_days], csv::used)
-                                         : -1;
+  auto sell = at(d.avg90, csv::used);
   if (buy <= 0 || sell <= 0)
     return caf::none;
   return profit_math(buy, sell, cfg.referral_percent, cfg.pick_pack_fee, cfg)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -112,52 +113,80 @@ T narrow(int64_t x) {
   return static_cast<T>(x);
 }
 
+/// `v` if it is an array, nullptr if it is absent or null; anything else
+/// is malformed.
+const value* array_or_none(const value* v, const char* name) {
+  if (v == nullptr || v->IsNull())
+    return nullptr;
+  if (!v->IsArray())
+    throw malformed{std::string{name} + " is not an array"};
+  return v;
+}
+
+/// Calls `f` with each entry of an array of numbers or nulls. Absent or
+/// null arrays have none; anything else is malformed.
+template<class F>
+void each_number(const value* v, const char* name, F f) {
+  auto* xs = array_or_none(v, name);
+  if (xs == nullptr)
+    return;
+  for (auto& x : xs->GetArray()) {
+    if (!x.IsNumber() && !x.IsNull())
+      throw malformed{std::string{name} + " holds a non-number"};
+    f(x);
+  }
+}
+
 /// An array of numbers; null entries become `null_value`. Absent or null
 /// arrays are empty; anything else is malformed.
 template<class T>
 void numbers(const value* v, std::vector<T>& out, const char* name,
              T null_value = -1) {
   out.clear();
-  if (v == nullptr || v->IsNull())
-    return;
-  if (!v->IsArray())
-    throw malformed{std::string{name} + " is not an array"};
-  out.reserve(v->Size());
-  for (auto& x : v->GetArray()) {
+  if (v != nullptr && v->IsArray())
+    out.reserve(v->Size());
+  each_number(v, name, [&](const value& x) {
     if (x.IsInt64()) // the usual case first; i64() would say the same
       out.push_back(narrow<T>(x.GetInt64()));
     else if (x.IsNull())
       out.push_back(null_value);
-    else if (x.IsNumber())
-      out.push_back(narrow<T>(i64(&x, null_value)));
     else
-      throw malformed{std::string{name} + " holds a non-number"};
-  }
+      out.push_back(narrow<T>(i64(&x, null_value)));
+  });
 }
 
-/// An array of nullable number arrays (csv, 2-D deal arrays).
-void nested(const value* v, std::vector<std::vector<int32_t>>& out,
-            const char* name) {
-  out.clear();
-  if (v == nullptr || v->IsNull())
+/// Checks the shape of an array of numbers the stages do not read: a
+/// malformed one still leaves its item out.
+void check_numbers(const value* v, const char* name) {
+  each_number(v, name, [](const value&) {});
+}
+
+/// Calls `f(index, row)` for each row of an array of nullable number arrays
+/// (csv, 2-D deal arrays); absent or null arrays have none.
+template<class F>
+void each_row(const value* v, const char* name, F f) {
+  auto* rows = array_or_none(v, name);
+  if (rows == nullptr)
     return;
-  if (!v->IsArray())
-    throw malformed{std::string{name} + " is not an array"};
-  out.resize(v->Size());
   size_t i = 0;
-  for (auto& x : v->GetArray())
-    numbers<int32_t>(&x, out[i++], name);
+  for (auto& x : rows->GetArray())
+    f(i++, x);
+}
+
+/// Checks the shape of a 2-D array the stages do not read.
+void check_nested(const value* v, const char* name) {
+  each_row(v, name,
+           [name](size_t, const value& x) { check_numbers(&x, name); });
 }
 
 /// `min`/`max` style arrays: entries null or [time, value]; keeps values.
 void extremes(const value* v, std::vector<int32_t>& out, const char* name) {
   out.clear();
-  if (v == nullptr || v->IsNull())
+  auto* xs = array_or_none(v, name);
+  if (xs == nullptr)
     return;
-  if (!v->IsArray())
-    throw malformed{std::string{name} + " is not an array"};
-  out.reserve(v->Size());
-  for (auto& x : v->GetArray()) {
+  out.reserve(xs->Size());
+  for (auto& x : xs->GetArray()) {
     if (x.IsArray() && x.Size() >= 2)
       out.push_back(i32(&x[1], -1));
     else if (x.IsNull())
@@ -274,7 +303,8 @@ void read_product(const value& v, product& p, size_t& titles_dropped) {
   numbers<int64_t>(member(v, "categories"), p.categories, "categories");
   p.last_update = i32(member(v, "lastUpdate"), 0);
   p.last_price_change = i32(member(v, "lastPriceChange"), 0);
-  nested(member(v, "csv"), p.csv, "csv");
+  // Histories are read for their shape only: no stage uses them.
+  check_nested(member(v, "csv"), "csv");
   if (auto* st = member(v, "stats"); st != nullptr && !st->IsNull()) {
     if (!st->IsObject())
       throw malformed{"stats is not an object"};
@@ -297,9 +327,6 @@ void read_deal(const value& v, deal& d, size_t& titles_dropped,
                int32_t max_last_update) {
   d.asin = item_asin(v, "deal");
   d.title = utf8(member(v, "title"), titles_dropped);
-  d.root_category = i64(member(v, "rootCat"), 0);
-  numbers<int64_t>(member(v, "categories"), d.categories, "categories");
-  d.creation_date = i32(member(v, "creationDate"), 0);
   d.last_update = i32(member(v, "lastUpdate"), 0);
   // The watermark follows lastUpdate: one from the future would stop the
   // feed for good.
@@ -309,10 +336,20 @@ void read_deal(const value& v, deal& d, size_t& titles_dropped,
       + " lies in the future (Keepa minutes; local clock "
       + "plus tolerance: " + std::to_string(max_last_update) + ")"};
   numbers<int32_t>(member(v, "current"), d.current, "current");
-  nested(member(v, "avg"), d.avg, "avg");
-  nested(member(v, "delta"), d.delta, "delta");
-  nested(member(v, "deltaPercent"), d.delta_percent, "deltaPercent");
-  numbers<int32_t>(member(v, "deltaLast"), d.delta_last, "deltaLast");
+  // The rest is read for its shape only (an item with a malformed field is
+  // left out); of `avg` the stages keep the 90-day row.
+  constexpr size_t ninety_days = 3;
+  d.avg90.clear();
+  each_row(member(v, "avg"), "avg", [&d](size_t i, const value& row) {
+    if (i == ninety_days)
+      numbers<int32_t>(&row, d.avg90, "avg");
+    else
+      check_numbers(&row, "avg");
+  });
+  check_numbers(member(v, "categories"), "categories");
+  check_nested(member(v, "delta"), "delta");
+  check_nested(member(v, "deltaPercent"), "deltaPercent");
+  check_numbers(member(v, "deltaLast"), "deltaLast");
 }
 
 /// The last value of a flat [t, v, t, v, ...] csv history, or -1.
@@ -339,14 +376,21 @@ void read_seller(const value& v, seller& s) {
   s.total_storefront_asins = last_value(member(v, "totalStorefrontAsins"));
 }
 
-/// The memory of a parse's document, kept per thread from one answer to
-/// the next: a fresh document for every answer would allocate (and fault
-/// in) megabytes of new pages each time. Nothing of the document outlives
-/// the parse, since the answer is copied into our own structs.
+/// The memory of a parse's document: one buffer for the process, kept from
+/// one answer to the next, since a fresh document for every answer would
+/// allocate (and fault in) megabytes of new pages each time. Nothing of the
+/// document outlives the parse, as the answer is copied into our own
+/// structs. The KEEPA CLIENT parses one answer at a time, but on whichever
+/// scheduler thread runs it: a buffer per thread held one deal page's
+/// document (~2 MB) for each worker. A parse that finds the buffer in use
+/// (several clients in one process) takes a pool of its own.
 class dom_arena {
 public:
-  dom_arena() {
-    pool_.emplace(buffer().data(), buffer().size());
+  dom_arena() : lock_(mutex(), std::try_to_lock) {
+    if (lock_.owns_lock())
+      pool_.emplace(buffer().data(), buffer().size());
+    else
+      pool_.emplace();
   }
 
   ~dom_arena() {
@@ -355,7 +399,7 @@ public:
     // Grow for the next answer when this one did not fit (up to a cap, so
     // one huge answer does not pin its size forever).
     auto& buf = buffer();
-    if (used > buf.size() && used <= max_size)
+    if (lock_.owns_lock() && used > buf.size() && used <= max_size)
       buf.resize(used + used / 4);
   }
 
@@ -369,11 +413,19 @@ public:
 private:
   static constexpr size_t max_size = size_t{64} << 20;
 
-  static std::vector<char>& buffer() {
-    thread_local std::vector<char> buf(size_t{1} << 20);
-    return buf;
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
   }
 
+  static std::vector<char>& buffer() {
+    // Never destroyed: a scheduler thread may still parse while static
+    // objects are destroyed at exit.
+    static auto* buf = new std::vector<char>(size_t{1} << 20);
+    return *buf;
+  }
+
+  std::unique_lock<std::mutex> lock_;
   std::optional<rapidjson::MemoryPoolAllocator<>> pool_;
 };
 

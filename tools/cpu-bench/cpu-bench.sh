@@ -30,16 +30,7 @@ variants=(
   "stealing, 2, relaxed poll|--scheduler.policy=stealing --scheduler.max-threads=2 --work-stealing.aggressive-poll-attempts=10 --work-stealing.moderate-poll-attempts=0 --work-stealing.relaxed-sleep-duration=1s"
 )
 [[ -n ${CPU_BENCH_VARIANTS:-} ]] && mapfile -t variants <<<"$CPU_BENCH_VARIANTS"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-key="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
+source "$(dirname "$0")/../bench.sh"
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Summed over the process's threads (CAF's workers, libcurl's, storage).
@@ -55,13 +46,7 @@ for rate in "${rates[@]}"; do
     dir="$tmp/r$rate-$i"
     mkdir -p "$dir"
     # Steady state from the start: an empty bucket, a feed scaled to R.
-    "$sim" --sim.port=0 --sim.refill-rate="$rate" --sim.initial-tokens=0 \
-      --sim.products=20000 --sim.update-rate=$(( rate < 600 ? 600 : rate )) \
-      --sim.seed=7 >"$dir/sim.out" 2>"$dir/sim.err" &
-    pids+=($!)
-    for _ in $(seq 100); do grep -q listening "$dir/sim.out" 2>/dev/null && break; sleep 0.1; done
-    port=$(sed -n 's/.*://p' "$dir/sim.out" | head -1)
-    [[ -n $port ]] || { echo "cpu-bench: keepa-sim did not start" >&2; exit 1; }
+    bench_sim "$sim" "$dir" "$rate" --sim.initial-tokens=0
     http_port=$((http_port + 1))
     # shellcheck disable=SC2086
     "$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \

@@ -1,4 +1,5 @@
 // keepa-storage-bench [deals=1000000] [dir=/tmp]
+// keepa-storage-bench fill FILE DEALS [SPREAD_H=25]
 //
 // Figures for the STORAGE actor (label `bench`):
 //  1. Batched upserts per second through the actor (batches of 10, 100 and
@@ -94,8 +95,11 @@ void check(int rc, sqlite3* db, const char* what) {
 
 /// The baseline: raw C API, one prepared statement, one transaction per
 /// `batch` rows.
+/// `seen_from_ms` > 0 places the rows' first/last seen times between it
+/// and `seen_from_ms + seen_spread_ms` (as the deal's index spreads).
 void raw_insert(const std::string& file, int64_t first, int64_t n,
-                int64_t batch) {
+                int64_t batch, int64_t seen_from_ms = 0,
+                int64_t seen_spread_ms = 1) {
   sqlite3* db = nullptr;
   check(sqlite3_open(file.c_str(), &db), db, "open");
   check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
@@ -118,6 +122,9 @@ void raw_insert(const std::string& file, int64_t first, int64_t n,
       check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db,
             "begin");
     auto d = deal_of(i);
+    if (seen_from_ms > 0)
+      d.first_seen_ms = d.last_seen_ms = seen_from_ms
+        + (i * 7919) % seen_spread_ms;
     sqlite3_bind_text(st, 1, d.asin.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, d.title.c_str(), -1, SQLITE_TRANSIENT);
     int col = 3;
@@ -216,7 +223,29 @@ stats summarize(std::vector<double> xs) {
 
 } // namespace
 
+/// `fill FILE DEALS [SPREAD_H]`.
+int fill(int argc, char** argv) {
+  if (argc < 4)
+    die("usage: keepa-storage-bench fill FILE DEALS [SPREAD_H=25]");
+  std::string file = argv[2];
+  int64_t n = std::atoll(argv[3]);
+  int64_t spread_ms = (argc > 4 ? std::atoll(argv[4]) : 25) * 3'600'000;
+  if (n <= 0 || spread_ms <= 0)
+    die("fill: DEALS and SPREAD_H must be positive");
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  create(file);
+  auto t0 = clk::now();
+  raw_insert(file, 0, n, n, now_ms - spread_ms, spread_ms);
+  printf("filled %s with %lld deals in %.1f s\n", file.c_str(),
+         static_cast<long long>(n), seconds_since(t0));
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string{argv[1]} == "fill")
+    return fill(argc, argv);
   int64_t total = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
   std::string dir = argc > 2 ? argv[2] : "/tmp";
   auto file = dir + "/keepa-storage-bench-" + std::to_string(getpid()) + ".db";

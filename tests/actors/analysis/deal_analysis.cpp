@@ -284,8 +284,7 @@ TEST_CASE("the feed's profit estimate orders the peek backlog",
           "[pipeline][analysis]") {
   analysis_config cfg;
   auto with_avg90 = [](deal d, int32_t avg90) {
-    d.avg.assign(4, arr({}));
-    d.avg[3][csv::used] = avg90;
+    d.avg90 = arr({{csv::used, avg90}});
     return d;
   };
   // Sell at the 90-day used average 3000: referral 450, pick&pack 350.
@@ -311,7 +310,7 @@ TEST_CASE("the feed's profit estimate orders the peek backlog",
   CHECK_FALSE(deal_profit_estimate(with_avg90(feed_deal(-1), 3000), cfg));
   CHECK_FALSE(deal_profit_estimate(with_avg90(feed_deal(1200), -1), cfg));
   auto short_avg = feed_deal(1200);
-  short_avg.avg.assign(3, arr({{csv::used, 3000}}));
+  short_avg.avg90 = arr({{csv::new_, 3000}});
   CHECK_FALSE(deal_profit_estimate(short_avg, cfg));
 }
 

@@ -64,7 +64,6 @@ TEST_CASE("every endpoint answers over loopback and settles", "[client]") {
     CHECK(p.root_category == 283155);
     CHECK(p.has_stats);
     CHECK(p.stats.current.size() >= 34);
-    CHECK(p.csv.size() >= 34);
     CHECK(p.fba_pick_pack_fee > 0);
     CHECK(p.referral_fee_percentage > 0);
     CHECK_FALSE(p.has_offers);
@@ -91,7 +90,7 @@ TEST_CASE("every endpoint answers over loopback and settles", "[client]") {
     CHECK(d.asin.size() == 10);
     CHECK(d.last_update > 0);
     CHECK(d.current.size() >= 34);
-    CHECK(d.avg.size() == 4);
+    CHECK(d.avg90.size() >= 34);
   }
   // sortType 1: deal age, newest first.
   for (size_t i = 1; i < deals->deals.size(); ++i)

@@ -68,9 +68,6 @@ TEST_CASE("a product with missing and short fields", "[client][parse]") {
   REQUIRE(p.page.products.size() == 2);
   auto& a = p.page.products[0];
   CHECK(a.asin == "0123456789");
-  REQUIRE(a.csv.size() == 3);
-  CHECK(a.csv[0].empty());
-  CHECK(a.csv[1] == std::vector<int32_t>{1, 2000, 5, -1});
   CHECK(a.has_stats);
   CHECK(a.stats.current == std::vector<int32_t>{-1, 2500, 1800});
   CHECK(a.stats.min == std::vector<int32_t>{-1, 2400});
@@ -122,11 +119,18 @@ TEST_CASE("deals and sellers", "[client][parse]") {
   REQUIRE(deals.page.deals.size() == 1);
   auto& d = deals.page.deals[0];
   CHECK(d.last_update == 8000000);
-  CHECK(d.creation_date == 7999000);
-  CHECK(d.root_category == 283155);
-  CHECK(d.avg.size() == 2);
-  CHECK(d.delta.empty());
-  CHECK(d.delta_last[2] == -5);
+  CHECK(d.current == std::vector<int32_t>{-1, 2000, 1500});
+  // Two date ranges only: no 90-day row.
+  CHECK(d.avg90.empty());
+  // Of the four date ranges (day, week, month, 90 days) the 90-day row is
+  // kept.
+  auto four
+    = parse(answer(R"("deals":{"dr":[{"asin":"0123456789",)"
+                   R"("lastUpdate":8000000,"current":[1,2,3],)"
+                   R"("avg":[[1,2,3],[4,5,6],[7,8,9],[10,null,12]]}]})"),
+            parse_deal_page);
+  REQUIRE(four.page.deals.size() == 1);
+  CHECK(four.page.deals[0].avg90 == std::vector<int32_t>{10, -1, 12});
   auto sellers = parse(answer(R"("sellers":{"AX1":{"sellerName":"S",)"
                               R"("csv":[[1,90,2,95],[1,10,2,12]],)"
                               R"("hasFBA":true}})"),
@@ -221,6 +225,11 @@ TEST_CASE("malformed answers are errors, never crashes", "[client][parse]") {
     R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"lastUpdate":1}]}})",
     R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"asin":"0123456789",)"
     R"("avg":[1,2]}]}})",
+    // Fields no stage keeps are still checked.
+    R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"asin":"0123456789",)"
+    R"("delta":[[1],["x"]]}]}})",
+    R"({"timestamp":1,"tokensLeft":5,"deals":{"dr":[{"asin":"0123456789",)"
+    R"("categories":{}}]}})",
   };
   for (auto* body : bad_deals) {
     INFO(body);
@@ -236,8 +245,6 @@ TEST_CASE("malformed answers are errors, never crashes", "[client][parse]") {
                    parse_product_page);
   REQUIRE_FALSE(big.err);
   CHECK(big.page.products[0].last_update == INT32_MAX);
-  CHECK(big.page.products[0].csv[0][0] == INT32_MAX);
-  CHECK(big.page.products[0].csv[0][1] == INT32_MIN);
 }
 
 // Issue 16, item 3: one deal with a non-UTF-8 or punctuated ASIN made

@@ -18,8 +18,8 @@ deal offered(const std::string& asin, int32_t used, int32_t avg90) {
   d.asin = asin;
   d.current.assign(csv::count, -1);
   d.current[csv::used] = used;
-  d.avg.assign(4, std::vector<int32_t>(csv::count, -1));
-  d.avg[3][csv::used] = avg90;
+  d.avg90.assign(csv::count, -1);
+  d.avg90[csv::used] = avg90;
   return d;
 }
 

@@ -62,8 +62,8 @@ struct peek_fixture : stage_fixture {
 /// average (no estimate without either).
 deal ranked(const std::string& asin, int32_t used, int32_t avg90) {
   auto d = feed_deal(1000, asin, used);
-  d.avg.assign(4, std::vector<int32_t>(csv::count, -1));
-  d.avg[3][csv::used] = avg90;
+  d.avg90.assign(csv::count, -1);
+  d.avg90[csv::used] = avg90;
   return d;
 }
 
