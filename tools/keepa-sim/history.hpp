@@ -65,15 +65,19 @@ private:
     int32_t v;
   };
 
-  /// The encoded points of `type` in the block: [first, last), both null
-  /// when it holds none.
-  std::pair<const uint8_t*, const uint8_t*> segment(int type) const;
+  /// The encoded points of `type` in the block, and how many.
+  struct span {
+    const uint8_t* begin = nullptr;
+    size_t points = 0;
+  };
+
+  span segment(int type) const;
 
   /// Folds the pushed points into the block.
   void fold();
 
-  /// A bit per type that has points in the block, the byte length of
-  /// each such type's points, then the points, type by type.
+  /// A bit per type that has points in the block, the byte length and
+  /// number of each such type's points, then the points, type by type.
   std::vector<uint8_t> block_;
   std::vector<pushed> pushed_;
 };
