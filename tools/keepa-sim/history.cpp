@@ -1,7 +1,6 @@
 #include "tools/keepa-sim/history.hpp"
 
 #include <algorithm>
-#include <utility>
 
 namespace keepa::sim::detail {
 
@@ -31,33 +30,6 @@ T take(const uint8_t*& p) {
     if (byte < 0x80)
       return x;
   }
-}
-
-/// take<uint32_t> unrolled: most values here take two or three bytes.
-uint32_t take32(const uint8_t*& p) {
-  uint32_t x = p[0];
-  if (x < 0x80) {
-    p += 1;
-    return x;
-  }
-  x = (x & 0x7f) | (uint32_t{p[1]} << 7);
-  if (p[1] < 0x80) {
-    p += 2;
-    return x;
-  }
-  x = (x & 0x3fff) | (uint32_t{p[2]} << 14);
-  if (p[2] < 0x80) {
-    p += 3;
-    return x;
-  }
-  x = (x & 0x1fffff) | (uint32_t{p[3]} << 21);
-  if (p[3] < 0x80) {
-    p += 4;
-    return x;
-  }
-  x = (x & 0xfffffff) | (uint32_t{p[4]} << 28);
-  p += 5;
-  return x;
 }
 
 uint32_t zigzag(uint32_t x) {
@@ -199,14 +171,14 @@ int32_t histories::last_value(int type) const {
   auto s = segment(type);
   if (s.points == 0)
     return -1;
-  take32(s.begin);
-  return to_int(unzigzag(take32(s.begin)));
+  take<uint32_t>(s.begin);
+  return to_int(unzigzag(take<uint32_t>(s.begin)));
 }
 
 int32_t histories::last_time(int type) const {
   auto s = segment(type);
   bool any = s.points > 0;
-  auto last = any ? to_int(unzigzag(take32(s.begin))) : INT32_MIN;
+  auto last = any ? to_int(unzigzag(take<uint32_t>(s.begin))) : INT32_MIN;
   // A pushed point in the minute of the last one (or before) keeps its
   // time.
   for (auto& x : pushed_) {
@@ -225,14 +197,14 @@ void histories::get(int type, std::vector<int32_t>& out, int32_t since) const {
     // Newest first, so filled from the back.
     auto p = s.begin;
     auto first = out.data() + out.size();
-    auto t = unzigzag(take32(p));
-    auto v = unzigzag(take32(p));
+    auto t = unzigzag(take<uint32_t>(p));
+    auto v = unzigzag(take<uint32_t>(p));
     *--first = to_int(v);
     *--first = to_int(t);
     for (size_t left = s.points - 1;
          left > 0 && (to_int(t) >= since || left + 2 > s.points); --left) {
-      t -= take32(p);
-      v -= unzigzag(take32(p));
+      t -= take<uint32_t>(p);
+      v -= unzigzag(take<uint32_t>(p));
       *--first = to_int(v);
       *--first = to_int(t);
     }

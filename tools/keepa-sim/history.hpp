@@ -51,10 +51,10 @@ public:
   /// The time of the last point of `type`, INT32_MIN when empty.
   int32_t last_time(int type) const;
 
-  /// Writes the history of `type` to `out` (flat, stride 2): its points
-  /// from `since` on, after the one before `since`, and at least the last
-  /// two. The default, or `since` at or before the first point, gives the
-  /// whole history.
+  /// Writes the history of `type` to `out` (flat, stride 2): its last
+  /// points, at least those from `since` on, the one before them, and the
+  /// last two (the points pushed since the last fold come whole). The
+  /// default gives the whole history.
   void get(int type, std::vector<int32_t>& out,
            int32_t since = INT32_MIN) const;
 
