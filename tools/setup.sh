@@ -17,6 +17,7 @@ packages=(
   curl jq                         # the storage-outage tests read /status
   gnuplot-nox                     # keepa-bench's balance plot
   wrk                             # sim-bench's load figures (bench only)
+  time                            # eta-bench's peak RSS (bench only)
   clang-format                    # tools/format.sh, the `format` test
 )
 

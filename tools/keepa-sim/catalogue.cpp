@@ -40,26 +40,6 @@ int32_t clamp32(double x) {
   return static_cast<int32_t>(std::lround(x));
 }
 
-void push(std::vector<int32_t>& h, int32_t t, int32_t v) {
-  // A second point in the same minute replaces the first.
-  if (h.size() >= 2 && h[h.size() - 2] >= t) {
-    h.back() = v;
-    return;
-  }
-  h.push_back(t);
-  h.push_back(v);
-}
-
-/// push for a kept history: when full, it grows by an eighth (at least 8
-/// points), not by doubling. The catalogue's histories are stored at their
-/// exact size and most get a point now and then; doubling each on its
-/// first update took 5 GB for 400 000 books.
-void append(std::vector<int32_t>& h, int32_t t, int32_t v) {
-  if (h.size() + 2 > h.capacity())
-    h.reserve(h.size() + std::max<size_t>(16, h.size() / 8));
-  push(h, t, v);
-}
-
 } // namespace
 
 // -- arithmetic ---------------------------------------------------------------
@@ -263,10 +243,10 @@ int32_t rank_drops(const std::vector<int32_t>& h, int32_t from, int32_t to) {
   return drops;
 }
 
-int32_t est_sell(const book& b, int32_t now) {
+int32_t est_sell(const flat_histories& h, int32_t now) {
   const int32_t from[] = {now - 90 * day_min, now - year_min};
   int32_t avg[2];
-  window_avgs(b.csv[2], 2, now, from, avg, 2);
+  window_avgs(h[2], 2, now, from, avg, 2);
   auto a90 = avg[0];
   auto a365 = avg[1];
   if (a90 < 0)
@@ -276,13 +256,13 @@ int32_t est_sell(const book& b, int32_t now) {
   return std::min(a90, a365);
 }
 
-bool passes_peek(const book& b, int32_t now) {
-  auto buy = last_value(b.csv[2], 2);
+bool passes_peek(const flat_histories& h, int32_t now) {
+  auto buy = last_value(h[2], 2);
   if (buy <= 0)
-    buy = last_value(b.csv[1], 2);
+    buy = last_value(h[1], 2);
   if (buy <= 0)
     return false;
-  auto sell = est_sell(b, now);
+  auto sell = est_sell(h, now);
   if (sell < 1200)
     return false;
   if (buy * 10 > sell * 11)
@@ -290,16 +270,16 @@ bool passes_peek(const book& b, int32_t now) {
   // Gross ROI (sell - buy) / buy >= 20 %.
   if ((sell - buy) * 5 < buy)
     return false;
-  return rank_drops(b.csv[3], now - year_min, now) >= 1;
+  return rank_drops(h[3], now - year_min, now) >= 1;
 }
 
-int32_t profit_of(const book& b, const std::vector<offer>& offers,
-                  int32_t now) {
+int32_t profit_of(const book& b, const flat_histories& h,
+                  const std::vector<offer>& offers, int32_t now) {
   int32_t buy = INT32_MAX;
   for (auto& o : offers)
     if (o.condition >= 2 && o.condition <= 5)
       buy = std::min(buy, o.price + std::max(o.ship, 0));
-  auto sell = est_sell(b, now);
+  auto sell = est_sell(h, now);
   if (buy == INT32_MAX || sell < 0)
     return INT32_MIN;
   auto referral = (sell * b.referral_pct + 50) / 100;
@@ -463,9 +443,9 @@ void draw_identity(book& b, klass target, int32_t spread_min, rng& r) {
 /// The price histories: USED around the price level, now and then out of
 /// stock, then the current price at the last price change; NEW, AMAZON
 /// and LISTPRICE.
-void draw_prices(const catalogue& cat, book& b, rng& r) {
+void draw_prices(const catalogue& cat, book& b, flat_histories& csv, rng& r) {
   auto s = static_cast<double>(b.sell_ref);
-  auto& used = b.csv[2];
+  auto& used = csv[2];
   for (auto t = b.tracking_since; t < b.last_price_change;
        t += static_cast<int32_t>(r.range(2 * day_min, 9 * day_min))) {
     auto v = r.uniform() < 0.04 ? -1 : clamp32(s * r.between(0.88, 1.12));
@@ -473,11 +453,11 @@ void draw_prices(const catalogue& cat, book& b, rng& r) {
   }
   push(used, b.last_price_change, cat.draw_buy(b, r));
   // NEW, AMAZON, LISTPRICE.
-  auto& fresh = b.csv[1];
+  auto& fresh = csv[1];
   for (auto t = b.tracking_since; t < b.last_update;
        t += static_cast<int32_t>(r.range(5 * day_min, 15 * day_min)))
     push(fresh, t, b.n_new_offers == 0 ? -1 : clamp32(s * r.between(1.2, 1.6)));
-  auto& amazon = b.csv[0];
+  auto& amazon = csv[0];
   if (r.uniform() < 0.25) {
     for (auto t = b.tracking_since; t < b.last_update;
          t += static_cast<int32_t>(r.range(10 * day_min, 40 * day_min)))
@@ -486,13 +466,13 @@ void draw_prices(const catalogue& cat, book& b, rng& r) {
   } else {
     push(amazon, b.tracking_since, -1);
   }
-  push(b.csv[4], b.tracking_since, clamp32(s * 2.2));
+  push(csv[4], b.tracking_since, clamp32(s * 2.2));
 }
 
 /// The SALES rank: a random walk upwards, with drops (sales) at random
 /// points of the last year.
 void draw_ranks(book& b, klass target, rng& r, catalogue::scratch& tmp) {
-  auto& rank = b.csv[3];
+  auto& rank = tmp.csv[3];
   b.rank_base = r.between(std::log(5000.0), std::log(3.0e6));
   auto level = std::exp(b.rank_base);
   auto& times = tmp.times;
@@ -528,20 +508,20 @@ void draw_ranks(book& b, klass target, rng& r, catalogue::scratch& tmp) {
 }
 
 /// The offer counts; RATING and COUNT_REVIEWS, which most books have.
-void draw_counts(book& b, rng& r) {
-  push(b.csv[11], b.tracking_since, static_cast<int32_t>(r.range(0, 30)));
-  push(b.csv[11], b.last_update, b.n_new_offers);
-  push(b.csv[12], b.tracking_since, static_cast<int32_t>(r.range(0, 30)));
-  push(b.csv[12], b.last_update, b.n_used_offers);
+void draw_counts(book& b, flat_histories& csv, rng& r) {
+  push(csv[11], b.tracking_since, static_cast<int32_t>(r.range(0, 30)));
+  push(csv[11], b.last_update, b.n_new_offers);
+  push(csv[12], b.tracking_since, static_cast<int32_t>(r.range(0, 30)));
+  push(csv[12], b.last_update, b.n_used_offers);
   // RATING and COUNT_REVIEWS: most books have them.
   if (r.uniform() < 0.9) {
     auto rated = -static_cast<int32_t>(r.range(0, 60)) * day_min;
-    push(b.csv[16], b.tracking_since + day_min,
+    push(csv[16], b.tracking_since + day_min,
          static_cast<int32_t>(r.range(30, 50)));
-    push(b.csv[16], rated, static_cast<int32_t>(r.range(30, 50)));
-    push(b.csv[17], b.tracking_since + day_min,
+    push(csv[16], rated, static_cast<int32_t>(r.range(30, 50)));
+    push(csv[17], b.tracking_since + day_min,
          static_cast<int32_t>(r.range(0, 50)));
-    push(b.csv[17], rated, static_cast<int32_t>(r.range(50, 5000)));
+    push(csv[17], rated, static_cast<int32_t>(r.range(50, 5000)));
   }
 }
 
@@ -550,7 +530,7 @@ void draw_counts(book& b, rng& r) {
 void catalogue::generate(int index, std::string asin, klass target,
                          scratch& tmp) {
   auto& b = books[static_cast<size_t>(index)];
-  // Attempts grow the scratch histories; the kept one is copied to size.
+  // Attempts draw into the scratch histories; the book keeps the last.
   auto& csv = tmp.csv;
   for (int attempt = 0; attempt < 40; ++attempt) {
     rng r{seed, static_cast<uint64_t>(index),
@@ -558,27 +538,30 @@ void catalogue::generate(int index, std::string asin, klass target,
     for (auto& h : csv)
       h.clear();
     b = book{};
-    b.csv = std::move(csv);
     b.asin = asin;
     b.target = target;
     // The draws in this order: a seed replays the same books.
     draw_identity(b, target, spread_min, r);
-    draw_prices(*this, b, r);
+    draw_prices(*this, b, csv, r);
     draw_ranks(b, target, r, tmp);
-    draw_counts(b, r);
-    classify(index, 0);
+    draw_counts(b, csv, r);
+    classify(index, 0, csv);
     bool ok = target == klass::good ? b.good
       : target == klass::peek       ? b.peek_pass && !b.good
                                     : !b.peek_pass;
-    csv = std::move(b.csv);
     if (ok)
       break;
   }
-  for (size_t k = 0; k < csv.size(); ++k)
-    b.csv[k].assign(csv[k].begin(), csv[k].end());
+  b.csv.assign(csv);
 }
 
 std::vector<offer> catalogue::offers_of(int index) const {
+  auto& h = books[static_cast<size_t>(index)].csv;
+  return offers_for(index, h.last_value(2), h.last_value(1));
+}
+
+std::vector<offer> catalogue::offers_for(int index, int32_t used,
+                                         int32_t fresh) const {
   auto& b = books[static_cast<size_t>(index)];
   rng r{seed, static_cast<uint64_t>(index), 0x0ff0000ULL + b.version};
   std::vector<offer> out;
@@ -586,7 +569,6 @@ std::vector<offer> catalogue::offers_of(int index) const {
     return sellers[static_cast<size_t>(
       r.range(0, static_cast<int64_t>(sellers.size()) - 1))];
   };
-  auto used = last_value(b.csv[2], 2);
   if (used > 0) {
     for (int i = 0; i < b.n_used_offers; ++i) {
       offer o;
@@ -599,7 +581,6 @@ std::vector<offer> catalogue::offers_of(int index) const {
       out.push_back(std::move(o));
     }
   }
-  auto fresh = last_value(b.csv[1], 2);
   if (fresh > 0) {
     for (int i = 0; i < b.n_new_offers; ++i) {
       offer o;
@@ -620,11 +601,13 @@ std::vector<offer> catalogue::offers_of(int index) const {
   return out;
 }
 
-void catalogue::classify(int index, int32_t now) {
+void catalogue::classify(int index, int32_t now, const flat_histories& h) {
   auto& b = books[static_cast<size_t>(index)];
-  b.peek_pass = passes_peek(b, now);
+  b.peek_pass = passes_peek(h, now);
   b.good = b.peek_pass
-    && profit_of(b, offers_of(index), now) >= good_profit_cents;
+    && profit_of(
+         b, h, offers_for(index, last_value(h[2], 2), last_value(h[1], 2)), now)
+      >= good_profit_cents;
 }
 
 void catalogue::update(uint64_t k, int32_t now) {
@@ -638,29 +621,32 @@ void catalogue::update(uint64_t k, int32_t now) {
     return;
   ++b.version;
   rng r{seed, static_cast<uint64_t>(index), 0x0da7e0000ULL + b.version};
-  auto before = last_value(b.csv[2], 2);
+  auto before = b.csv.last_value(2);
   auto buy = draw_buy(b, r);
-  append(b.csv[2], now, buy);
+  b.csv.push(2, now, buy);
   if (buy != before)
     b.last_price_change = now;
   // A sale now and then (never for the books without rank drops).
-  auto& rank = b.csv[3];
-  auto level = static_cast<double>(last_value(rank, 2));
+  auto level = static_cast<double>(b.csv.last_value(3));
   if (level > 0) {
     bool sale = !(b.target == klass::bad && b.subtype == 2)
       && r.uniform() < 0.3;
-    append(rank, now, clamp32(next_rank(b, level, sale, r)));
+    b.csv.push(3, now, clamp32(next_rank(b, level, sale, r)));
   }
   if (b.n_used_offers > 0 && buy > 0)
     b.n_used_offers
       = std::max(1, b.n_used_offers + static_cast<int>(r.range(-2, 2)));
-  append(b.csv[12], now, b.n_used_offers);
+  b.csv.push(12, now, b.n_used_offers);
   b.last_update = now;
   b.creation = now;
   recent.emplace_back(now, index);
   while (!recent.empty() && recent.front().first < now - recent_span)
     recent.pop_front();
-  classify(index, now);
+  // The classification reads the last year of NEW, USED and SALES.
+  auto& h = update_tmp.csv;
+  for (int t : {1, 2, 3})
+    b.csv.get(t, h[static_cast<size_t>(t)], now - year_min);
+  classify(index, now, h);
 }
 
 } // namespace keepa::sim::detail

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tools/keepa-sim/history.hpp"
+
 namespace keepa::sim::detail {
 
 // -- deterministic random source ----------------------------------------------
@@ -63,9 +65,6 @@ private:
 
 // -- catalogue ----------------------------------------------------------------
 
-/// Number of csv price types Keepa currently knows.
-constexpr int n_types = 36;
-
 /// The Books root category.
 constexpr int64_t books_category = 283155;
 
@@ -99,9 +98,9 @@ struct book {
   double rank_base = 0;
   int32_t pick_pack = 0;
   int32_t referral_pct = 15;
-  /// Flat csv histories by type; empty = null. Types 19..22 are derived
+  /// The csv histories by type; empty = null. Types 19..22 are derived
   /// from USED when offers are asked.
-  std::array<std::vector<int32_t>, n_types> csv;
+  histories csv;
   int32_t tracking_since = 0;
   int32_t last_update = 0;
   int32_t last_price_change = 0;
@@ -151,20 +150,25 @@ int32_t rank_drops(const std::vector<int32_t>& h, int32_t from, int32_t to);
 /// The stride of a csv type (3 for the "with shipping" types).
 int stride_of(int type);
 
+/// The functions below read a book's NEW, USED and SALES histories as
+/// flat_histories, each at least from the point before `now` - 365 days on
+/// (histories::get with that `since`).
+
 /// Estimated sell price: the lower of the USED 90- and 365-day averages
 /// (whichever exist), -1 without data.
-int32_t est_sell(const book& b, int32_t now);
+int32_t est_sell(const flat_histories& h, int32_t now);
 
 /// Peek-style viability at `now`: buy = current USED (else NEW) exists,
 /// est. sell >= $12, buy <= 1.1 x sell, gross ROI >= 20 %, >= 1 sales-rank
 /// drop in 365 days.
-bool passes_peek(const book& b, int32_t now);
+bool passes_peek(const flat_histories& h, int32_t now);
 
 /// Full analysis: buy = lowest used landing price among the live offers,
 /// profit = sell - referral - pick&pack - buy; good iff the peek passes and
 /// profit >= good_profit_cents. Returns INT32_MIN without a used offer.
 constexpr int32_t good_profit_cents = 500;
-int32_t profit_of(const book& b, const std::vector<offer>& offers, int32_t now);
+int32_t profit_of(const book& b, const flat_histories& h,
+                  const std::vector<offer>& offers, int32_t now);
 
 /// A valid ISBN-10 for a catalogue index.
 std::string isbn10(uint64_t seed, int index);
@@ -230,21 +234,29 @@ struct catalogue {
   /// maybe a rank drop), keeping the book's class.
   void update(uint64_t k, int32_t now);
 
-  /// Recomputes peek_pass and good for one book.
-  void classify(int index, int32_t now);
+  /// Recomputes peek_pass and good for one book from its histories `h`
+  /// (as est_sell reads them).
+  void classify(int index, int32_t now, const flat_histories& h);
 
   /// Live offers of a book, cheapest landing price first, deterministic
   /// from seed, book and version; the cheapest used offer's price is the
   /// current USED value.
   std::vector<offer> offers_of(int index) const;
 
-  /// Working memory of `generate`, reused from one book to the next.
+  /// offers_of a book whose current USED value is `used` and NEW `fresh`.
+  std::vector<offer> offers_for(int index, int32_t used, int32_t fresh) const;
+
+  /// Working memory of `generate` and `update`, reused from one book to
+  /// the next.
   struct scratch {
-    std::array<std::vector<int32_t>, n_types> csv;
+    flat_histories csv;
     std::vector<int32_t> times;
     std::vector<size_t> recent;
     std::vector<bool> drop;
   };
+
+  /// update's working memory.
+  scratch update_tmp;
 
   /// Generates book `index` with its `asin` (all attempts are
   /// deterministic; books may be generated concurrently).

@@ -25,7 +25,7 @@ deal_row make_row(const catalogue& cat, int index, int32_t now) {
   r.index = index;
   r.last_update = b.last_update;
   r.creation = b.creation;
-  r.rating = last_value(b.csv[16], 2);
+  r.rating = b.csv.last_value(16);
   r.current.fill(-1);
   r.since.fill(-1);
   r.delta_last.fill(0);
@@ -38,8 +38,10 @@ deal_row make_row(const catalogue& cat, int index, int32_t now) {
   // The day entry averages 48 h.
   const int32_t from[n_ranges] = {now - 2 * day_min, now - 7 * day_min,
                                   now - 31 * day_min, now - 90 * day_min};
+  // The histories from the point before the earliest range on.
+  std::vector<int32_t> h;
   for (int t : {0, 1, 2, 3, 11, 12}) {
-    auto& h = b.csv[static_cast<size_t>(t)];
+    b.csv.get(t, h, from[n_ranges - 1]);
     if (h.empty())
       continue;
     auto cur = last_value(h, 2);
@@ -126,7 +128,7 @@ bool in_ranges(const selection& sel, const deal_row& row, int pt, int dr) {
 bool passes_filters(const selection& sel, const deal_row& row, const book& b) {
   if (sel.min_rating >= 0 && row.rating < sel.min_rating)
     return false;
-  if (sel.has_reviews && last_value(b.csv[17], 2) <= 0)
+  if (sel.has_reviews && b.csv.last_value(17) <= 0)
     return false;
   if (sel.must_have_amazon && row.current[0] < 0)
     return false;

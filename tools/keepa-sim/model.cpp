@@ -683,10 +683,11 @@ product_fetch model::impl::product_cost(const product_query& pq, int64_t now) {
     if (pq.update && *pq.update == 0 && age < hour_ms)
       f.cost += 1;
     // Q8: rating's token is charged with offers too.
-    auto fresh = [&](const std::vector<int32_t>& h) {
-      return h.size() >= 2 && h[h.size() - 2] >= view.now_rel - 14 * day_min;
+    auto fresh = [&](int type) {
+      return !b.csv.empty(type)
+        && b.csv.last_time(type) >= view.now_rel - 14 * day_min;
     };
-    if (view.rating && fresh(b.csv[16]) && fresh(b.csv[17]))
+    if (view.rating && fresh(16) && fresh(17))
       f.cost += 1;
   }
   return f;

@@ -14,6 +14,7 @@ namespace keepa::sim::objects {
 using detail::book;
 using detail::catalogue;
 using detail::day_min;
+using detail::flat_histories;
 using detail::last_value;
 using detail::n_types;
 using detail::stride_of;
@@ -35,8 +36,8 @@ double condition_factor(int type) {
 
 /// The history of a used-condition type (19..22) as sent: USED with the
 /// condition's factor and shipping, stride 3.
-void derived_series(const book& b, int type, std::vector<int32_t>& out) {
-  auto& used = b.csv[2];
+void derived_series(const std::vector<int32_t>& used, int type,
+                    std::vector<int32_t>& out) {
   out.clear();
   out.reserve(used.size() / 2 * 3);
   for (size_t i = 0; i + 1 < used.size(); i += 2) {
@@ -72,36 +73,35 @@ bool visible(int type, const product_view& v) {
 class sent_histories {
 public:
   sent_histories(const book& b, const product_view& v) {
+    // USED and SALES are always sent; the types 19..22 derive from USED.
+    b.csv.get(2, of_[2]);
+    b.csv.get(3, of_[3]);
     for (int t = 0; t < n_types; ++t) {
-      if (!visible(t, v))
+      auto& h = of_[static_cast<size_t>(t)];
+      sent_[static_cast<size_t>(t)] = visible(t, v);
+      if (!sent_[static_cast<size_t>(t)] || t == 2 || t == 3)
         continue;
-      if (t >= 19 && t <= 22) {
-        auto& h = derived_[static_cast<size_t>(t - 19)];
-        derived_series(b, t, h);
-        of_[t] = &h;
-      } else {
-        of_[t] = &b.csv[static_cast<size_t>(t)];
-      }
+      if (t >= 19 && t <= 22)
+        derived_series(of_[2], t, h);
+      else
+        b.csv.get(t, h);
     }
   }
 
-  // Holds pointers into itself.
-  sent_histories(const sent_histories&) = delete;
-  sent_histories& operator=(const sent_histories&) = delete;
-
   /// Whether type `t` is sent and holds data.
   bool has(int t) const {
-    return of_[t] != nullptr && !of_[t]->empty();
+    return sent_[static_cast<size_t>(t)]
+      && !of_[static_cast<size_t>(t)].empty();
   }
 
-  /// The history of type `t`; only when has(t).
+  /// The history of type `t`; empty unless has(t), USED and SALES always.
   const std::vector<int32_t>& operator[](int t) const {
-    return *of_[t];
+    return of_[static_cast<size_t>(t)];
   }
 
 private:
-  std::array<const std::vector<int32_t>*, n_types> of_{};
-  std::array<std::vector<int32_t>, 4> derived_;
+  std::array<bool, n_types> sent_{};
+  flat_histories of_;
 };
 
 /// Writes a flat history with Keepa-minute times, trimmed to `from`
@@ -120,8 +120,8 @@ void write_history(json::writer& w, const std::vector<int32_t>& h, int stride,
 }
 
 /// Writes `csv` (one entry per type sent) and `salesRanks`.
-void write_histories(json::writer& w, const book& b, const sent_histories& sent,
-                     int n_out, const product_view& v) {
+void write_histories(json::writer& w, const sent_histories& sent, int n_out,
+                     const product_view& v) {
   int32_t from = v.days > 0 ? v.now_rel - v.days * day_min : INT32_MIN;
   w.key("csv").begin_array();
   for (int t = 0; t < n_out; ++t) {
@@ -133,7 +133,7 @@ void write_histories(json::writer& w, const book& b, const sent_histories& sent,
   w.end_array();
   w.key("salesRanks").begin_object();
   w.key(std::to_string(detail::books_category));
-  write_history(w, b.csv[3], 2, v.origin_km, from);
+  write_history(w, sent[3], 2, v.origin_km, from);
   w.end_object();
 }
 
@@ -266,9 +266,9 @@ void write_stat_arrays(json::writer& w, const sent_histories& sent, int n_out,
   extreme_arr("maxInInterval", &extremes::max_in);
 }
 
-/// Writes salesRankDrops30 .. salesRankDrops365.
-void write_rank_drops(json::writer& w, const book& b, int32_t now) {
-  auto& rank = b.csv[3];
+/// Writes salesRankDrops30 .. salesRankDrops365 from the SALES history.
+void write_rank_drops(json::writer& w, const std::vector<int32_t>& rank,
+                      int32_t now) {
   w.key("salesRankDrops30")
     .num(detail::rank_drops(rank, now - 30 * day_min, now));
   w.key("salesRankDrops90")
@@ -322,7 +322,7 @@ void write_stats(json::writer& w, const book& b, const sent_histories& sent,
                  const std::vector<detail::offer>& offers) {
   w.key("stats").begin_object();
   write_stat_arrays(w, sent, n_out, v);
-  write_rank_drops(w, b, v.now_rel);
+  write_rank_drops(w, sent[3], v.now_rel);
   if (v.offers > 0) {
     write_offer_stats(w, b, offers, v.origin_km + v.now_rel);
   } else {
@@ -442,7 +442,7 @@ void write_header(json::writer& w, const book& b, int index,
     : int64_t{b.last_update};
   w.key("lastUpdate").num(km(std::max<int64_t>(b.last_update, refreshed)));
   w.key("lastPriceChange").num(km(b.last_price_change));
-  w.key("availabilityAmazon").num(last_value(b.csv[0], 2) >= 0 ? 0 : -1);
+  w.key("availabilityAmazon").num(b.csv.last_value(0) >= 0 ? 0 : -1);
   w.key("salesRankReference").num(detail::books_category);
   w.key("packageWeight").num(200 + index % 900);
   w.key("fbaFees").begin_object().key("pickAndPackFee").num(b.pick_pack);
@@ -470,7 +470,7 @@ void write_product(json::writer& w, const catalogue& cat, int index,
   sent_histories sent{b, v};
   auto n_out = detail::types_sent(index);
   if (v.history)
-    write_histories(w, b, sent, n_out, v);
+    write_histories(w, sent, n_out, v);
   auto offers = live_offers(cat, index, v, offers_failed);
   if (v.stats)
     write_stats(w, b, sent, n_out, v, offers);

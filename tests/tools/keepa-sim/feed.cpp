@@ -315,7 +315,7 @@ TEST_CASE("sim feed: the recency index and the row cache give the same set "
     for (int i = 0; i < static_cast<int>(cat.books.size()); ++i) {
       auto& b = cat.books[static_cast<size_t>(i)];
       if (b.last_update >= now - 12 * 60 && b.last_update <= now
-          && detail::last_value(b.csv[2], 2) >= 0)
+          && b.csv.last_value(2) >= 0)
         walk.emplace_back(b.asin, b.last_update);
     }
     std::sort(walk.begin(), walk.end(), [](auto& x, auto& y) {
@@ -330,8 +330,10 @@ TEST_CASE("sim feed: the recency index and the row cache give the same set "
       CHECK(row.last_update == walk[i].second);
       CHECK(fresh.rows[i]->index == row.index);
       // The 48 h average of USED up to the update, not up to `now`.
+      std::vector<int32_t> used;
+      b.csv.get(2, used);
       CHECK(row.avg[0][2]
-            == detail::window_avg(b.csv[2], 2, row.last_update - 2880,
+            == detail::window_avg(used, 2, row.last_update - 2880,
                                   row.last_update));
       CHECK(row.avg[3][2] == fresh.rows[i]->avg[3][2]);
     }
