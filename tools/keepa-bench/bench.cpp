@@ -43,6 +43,10 @@ std::vector<bench_strategy> bench_strategies() {
   return {
     {"keepa-pipeline", "as configured: the profiles' floor rule",
      [](pipeline_settings&) {}},
+    {"no-value-gate",
+     "as configured, but the peek-filter peeks whatever it holds as soon as "
+     "TOKEN grants (keepa.peek.value-gate=false)",
+     [](pipeline_settings& s) { s.peek.gate.enabled = false; }},
     {"threshold-50-55",
      "seed 003: spend while the balance is >= 50, after a stop wait for 55",
      use(token_strategy::hysteresis(50, 55))},
