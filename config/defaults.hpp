@@ -209,7 +209,11 @@ constexpr auto half_life = std::chrono::minutes{60};
 
 /// A candidate below the bar whose deal is older than this is let go
 /// (recorded as rejected "below-value-bar"; a later version comes again).
-constexpr auto max_wait = std::chrono::minutes{30};
+constexpr auto max_wait = std::chrono::hours{4};
+
+/// Candidates below the bar beyond this many queued are let go, worst
+/// first, so the scanner (which pauses above scan::max_backlog) reads on.
+constexpr size_t max_queue = scan::max_backlog / 2;
 
 } // namespace value_gate
 

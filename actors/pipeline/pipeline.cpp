@@ -32,6 +32,9 @@ pipeline_settings_from(const pipeline_config& cfg) {
   if (!peek)
     return peek.error();
   s.peek = std::move(*peek);
+  // Below-bar candidates beyond half the scanner's bound are let go, so the
+  // scanner, which pauses above it, reads on.
+  s.peek.gate.max_queue = s.scan.max_backlog / 2;
   auto update = updater_config_from(content);
   if (!update)
     return update.error();

@@ -114,6 +114,21 @@ public:
     return result;
   }
 
+  /// Removes and returns at most `n` items that satisfy `f`, last to
+  /// first.
+  template<class F>
+  std::vector<Item> take_back_if(size_t n, F f) {
+    std::vector<Item> result;
+    for (auto i = xs_.end(); result.size() < n && i != xs_.begin();) {
+      --i;
+      if (f(i->second)) {
+        result.push_back(std::move(i->second));
+        i = xs_.erase(i);
+      }
+    }
+    return result;
+  }
+
   /// Removes and returns the items that satisfy `f`, first to last.
   template<class F>
   std::vector<Item> take_if(F f) {

@@ -1,5 +1,5 @@
 // The COMMITTER: fetches survivors in sub-batches (profile commit-batch) as
-// full products (history, offers, 365-day stats), computes the deal record
+// full products (offers, 365-day stats, no history), computes the deal record
 // (actors/deal_analysis.hpp) and stores it; a survivor that does not pay is
 // stored as a rejection. Either way its feed position is done, so the
 // watermark advances even with several batches in flight.

@@ -101,7 +101,8 @@ rejection_record rejection_of(const deal& d, const peek_verdict& v,
 namespace {
 
 /// Lets go of the candidates below the bar whose deals are older than
-/// `max_wait`: recorded as rejected (at the highest price, so the memory
+/// `max_wait`, and of the worst below the bar beyond `max_queue`: recorded
+/// as rejected (at the highest price, so the memory
 /// never holds a later version back), their positions done.
 void let_go(peek_pointer self) {
   auto& st = self->state;
@@ -109,10 +110,18 @@ void let_go(peek_pointer self) {
   auto max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
                     st.values.config().max_wait)
                     .count();
+  auto below = [&](const deal& d) {
+    return !st.values.worth(st.estimate(d), st.bar);
+  };
   auto old = st.queue.take_if([&](const deal& d) {
-    return !st.values.worth(st.estimate(d), st.bar)
+    return below(d)
       && now - unix_ms_from_keepa_minute(d.last_update) > max_wait;
   });
+  // Beyond max_queue, the worst below the bar go too.
+  auto max_queue = st.values.config().max_queue;
+  if (st.queue.size() > max_queue)
+    for (auto& d : st.queue.take_back_if(st.queue.size() - max_queue, below))
+      old.push_back(std::move(d));
   if (old.empty())
     return;
   std::vector<rejection_record> rs;

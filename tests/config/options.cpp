@@ -96,7 +96,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.filter.skip-peek-profit", "false"},
   {"keepa.peek.value-gate", "true"},
   {"keepa.peek.value-horizon", "10min"},
-  {"keepa.peek.max-wait", "30min"},
+  {"keepa.peek.max-wait", "4h"},
   {"keepa.business.prep-fee", "0"},
   {"keepa.business.inbound-shipping", "0"},
   {"keepa.business.tax-percent", "0"},

@@ -22,11 +22,17 @@ struct scenario {
   caf::timespan drain;
   /// How long a rejection is remembered.
   caf::timespan memory = keepa::analysis_config{}.memory;
+  /// The peek-filter's value gate (keepa.peek.value-gate).
+  bool value_gate = true;
+  /// Least share of the good deals seen that must be stored, percent.
+  int64_t min_recall = 98;
 };
 
-void run(const scenario& sc) {
-  harness f{sc.opts, sc.label, sc.scan_interval,
-            [&](pipeline_settings& x) { x.analysis.memory = sc.memory; }};
+recall_figures run(const scenario& sc) {
+  harness f{sc.opts, sc.label, sc.scan_interval, [&](pipeline_settings& x) {
+              x.analysis.memory = sc.memory;
+              x.peek.gate.enabled = sc.value_gate;
+            }};
   f.run_for(sc.run);
   auto ts = f.token_status();
   auto generated = f.generated_until(f.now_ms());
@@ -48,12 +54,14 @@ void run(const scenario& sc) {
   CHECK(consumed * 100 >= generated * 99);
   CHECK(recall.good_seen > 0);
   INFO("missed: " << recall.missed_list());
-  CHECK(recall.committed * 100 >= recall.good_seen * 98);
+  CHECK(static_cast<int64_t>(recall.committed) * 100
+        >= static_cast<int64_t>(recall.good_seen) * sc.min_recall);
   // Every grant ends once: settled, released or expired.
   auto end = f.token_status();
   CHECK(end.totals.grants
         == end.totals.settled_grants + end.totals.released_grants
           + end.totals.expired_grants);
+  return recall;
 }
 
 } // namespace
@@ -69,7 +77,17 @@ TEST_CASE("R = 5 for three simulated days: every token spent, good deals "
   sc.opts.refill_rate = 5;
   sc.opts.products = 30000;
   sc.opts.update_rate = 10;
-  run(sc);
+  // The value gate lets go of the least promising candidates rather than
+  // peek them all, so it stores fewer of the good deals the scanner saw,
+  // but more good deals (issue 18: keepa-bench R = 5, pressure 2, seed 777,
+  // 24 h: 14.12 against 12.00 per hour).
+  sc.min_recall = 90;
+  auto gated = run(sc);
+  sc.label = "r5-3d-no-value-gate";
+  sc.value_gate = false;
+  sc.min_recall = 98;
+  auto plain = run(sc);
+  CHECK(gated.committed > plain.committed);
 }
 
 TEST_CASE("R = 250 for one simulated day: every token spent, good deals "
@@ -100,8 +118,12 @@ TEST_CASE("the scanner scans again once the peek backlog is below its bound, "
   opts.products = 30000;
   opts.update_rate = 6;
   constexpr uint64_t bound = 500;
-  harness f{opts, "backlog", std::chrono::minutes{5},
-            [](pipeline_settings& x) { x.scan.max_backlog = bound; }};
+  // Without the peek's value gate, which would let go of the first pass's
+  // worst candidates rather than peek them: the backlog drains by peeks.
+  harness f{opts, "backlog", std::chrono::minutes{5}, [](pipeline_settings& x) {
+              x.scan.max_backlog = bound;
+              x.peek.gate.enabled = false;
+            }};
   // The first pass reads the whole feed: thousands of candidates, hours of
   // peeks at 5 tokens a minute.
   int64_t first_pass = 0;

@@ -239,6 +239,7 @@ TEST_CASE_METHOD(peek_fixture,
                  "[pipeline][peek_filter][value_gate]") {
   tokens().refill_rate = 5;
   tokens().projected = 0;
+  cfg.gate.max_wait = 30min;
   auto peek = spawn();
   sched.run(); // The behaviour sets the gate up from the configuration.
   // What earlier peeks taught: estimates from 4 000 cents pass 4 in 5,
