@@ -152,7 +152,18 @@ caf::expected<bench_row> run_one(const bench_options& opts,
   }
   r.peek_tokens
     = ts.totals.consumed_by_stage.at(static_cast<size_t>(stage::peek));
-  r.peeked = get_int(run.status_of(run.h.peek), "peeked");
+  auto peek = run.status_of(run.h.peek);
+  r.peeked = get_int(peek, "peeked");
+  r.value_bar = caf::get_or(peek, "value-bar", 0.0);
+  if (auto bins = caf::get_if<caf::settings>(&peek, "learned"))
+    for (auto& [name, x] : *bins)
+      if (auto bin = caf::get_if<caf::settings>(&x)) {
+        char rate[32];
+        std::snprintf(rate, sizeof(rate), "%.3f",
+                      caf::get_or(*bin, "pass-rate", 0.0));
+        r.learned += (r.learned.empty() ? "" : " ") + name + "=" + rate + "/"
+          + std::to_string(get_int(*bin, "peeked"));
+      }
   r.http_429 = get_int(run.status_of(run.h.client), "http-429")
     + get_int(run.status_of(run.h.probe_client), "http-429");
   auto recall = run.recall();

@@ -97,6 +97,10 @@ struct bench_row {
   /// Tokens the peek-filter consumed and the ASINs it peeked.
   int64_t peek_tokens = 0;
   uint64_t peeked = 0;
+  /// The peek-filter's value bar at the end, and its learned pass rate per
+  /// estimate bin ("bin=rate/peeked ...").
+  double value_bar = 0;
+  std::string learned;
   std::chrono::milliseconds wall{0};
   std::vector<balance_sample> balance;
 

@@ -123,13 +123,15 @@ std::string render_csv(const std::vector<bench_row>& rows) {
                     "recall,tokens_per_good,good_seen,good_committed,"
                     "recall_seen,good_per_1000_tokens,consumed,generated,"
                     "utilisation,min_balance,http_429,longest_idle_s,"
-                    "idle_total_s,peek_tokens,peeked,wall_s\n";
+                    "idle_total_s,peek_tokens,peeked,value_bar,learned,"
+                    "wall_s\n";
   auto groups = by_plan(rows);
   for (auto& r : rows) {
     auto* oracle = oracle_of(groups[{r.pressure, r.rate}]);
     out += format(
       "%.3f,%lld,%s,%.3f,%llu,%.4f,%llu,%llu,%.4f,%.4f,%llu,%.4f,%.2f,%llu,"
-      "%llu,%.4f,%.4f,%lld,%lld,%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.3f\n",
+      "%llu,%.4f,%.4f,%lld,%lld,%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.4f,%s,"
+      "%.3f\n",
       r.pressure, static_cast<long long>(r.rate), r.strategy.c_str(), r.hours,
       static_cast<unsigned long long>(r.committed), r.commits_per_hour(),
       static_cast<unsigned long long>(r.stored),
@@ -143,7 +145,8 @@ std::string render_csv(const std::vector<bench_row>& rows) {
       static_cast<long long>(r.min_balance),
       static_cast<unsigned long long>(r.http_429), seconds(r.longest_idle),
       seconds(r.idle_total), static_cast<long long>(r.peek_tokens),
-      static_cast<unsigned long long>(r.peeked), double(r.wall.count()) / 1000);
+      static_cast<unsigned long long>(r.peeked), r.value_bar, r.learned.c_str(),
+      double(r.wall.count()) / 1000);
   }
   return out;
 }
