@@ -245,6 +245,12 @@ constexpr auto rejection_memory = std::chrono::hours{7 * 24};
 /// Whether the peek skips its profit bound (a flag).
 constexpr bool skip_peek_profit = false;
 
+/// A stored deal that reappears in the feed is refreshed from the feed's
+/// own fields (not bought again) while its price moved by at most this
+/// fraction of the stored buy price and the profit that move leaves still
+/// reaches keepa.business.min-profit.
+constexpr double refresh_tolerance = 0.1;
+
 } // namespace filter
 
 // -- keepa.business.*: deal analysis, the business math

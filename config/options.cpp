@@ -226,7 +226,15 @@ void add_filter_options(caf::config_option_set& opts) {
                             "(rejecting books whose profit at the used "
                             "price is below keepa.business.min-profit) and "
                             "applies the seeds' rules alone",
-                            skip_peek_profit));
+                            skip_peek_profit))
+    .add<double>("refresh-tolerance",
+                 with_default("a stored deal that reappears in the feed is "
+                              "refreshed from the feed (no request) while "
+                              "its price moved by at most this fraction of "
+                              "the stored buy price and its profit still "
+                              "reaches keepa.business.min-profit; else it is "
+                              "peeked and committed again",
+                              refresh_tolerance));
 }
 
 void add_business_options(caf::config_option_set& opts) {

@@ -100,6 +100,13 @@ sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
       out.free.done.push_back(position_of(d));
       continue;
     }
+    if (i != by_asin.end() && refresh_from_feed(d, i->second, *ctx.analysis)) {
+      // Seen again at a price that changes nothing: refreshed, not bought.
+      ++st.n.refreshed;
+      out.free.seen.push_back(deal_sighting{d.asin, d.last_update, now});
+      out.free.done.push_back(position_of(d));
+      continue;
+    }
     auto reason = pre_reject(d, *ctx.analysis);
     if (reason == rejection_reason::none && i != by_asin.end()
         && remembered_reject(d, i->second, *ctx.analysis, now)) {
@@ -434,6 +441,7 @@ caf::settings to_settings(scanner_pointer self) {
   put("pre-rejected", st.n.pre_rejected);
   put("remembered", st.n.remembered);
   put("already-stored", st.n.already_stored);
+  put("refreshed", st.n.refreshed);
   put("resumed", st.n.resumed);
   put("invalid", st.n.invalid);
   put("errors", st.n.errors);

@@ -51,6 +51,9 @@ struct scanner_counters {
   uint64_t pre_rejected = 0;
   uint64_t remembered = 0;
   uint64_t already_stored = 0;
+  /// Stored deals seen again at a price that cannot change the decision:
+  /// refreshed from the feed's fields, not bought again.
+  uint64_t refreshed = 0;
   uint64_t resumed = 0;
   /// Deals skipped for an ASIN storage would refuse.
   uint64_t invalid = 0;

@@ -94,6 +94,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.filter.max-price", "0"},
   {"keepa.filter.rejection-memory", "168h"},
   {"keepa.filter.skip-peek-profit", "false"},
+  {"keepa.filter.refresh-tolerance", "0.1"},
   {"keepa.business.prep-fee", "0"},
   {"keepa.business.inbound-shipping", "0"},
   {"keepa.business.tax-percent", "0"},

@@ -227,6 +227,50 @@ TEST_CASE_METHOD(scanner_fixture,
 }
 
 TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a stored deal that reappears at a price that cannot "
+                 "change the decision is refreshed from the feed, not bought "
+                 "again; one whose price moved enough goes to the peek",
+                 "[pipeline][scanner][reappear]") {
+  db().watermark = feed_position{1000, "m1000"};
+  // Stored at a buy price of $10.00 with $8.00 profit (min profit $5.00).
+  auto stored_at = [&](const std::string& asin) {
+    asin_memory m;
+    m.asin = asin;
+    m.stored = true;
+    m.stored_last_update = 900;
+    m.stored_buy_price = 1000;
+    m.stored_profit = 800;
+    db().memory[asin] = m;
+  };
+  for (auto asin : {"same", "slight", "rise", "drop"})
+    stored_at(asin);
+  feed.push_back(feed_deal(1004, "same", 1000));
+  // 2 % up: the profit stays $7.80.
+  feed.push_back(feed_deal(1003, "slight", 1020));
+  // $4.00 up: $4.00 profit is below the minimum; the decision changes.
+  feed.push_back(feed_deal(1002, "rise", 1400));
+  // Half the price: the record's figures would be far off.
+  feed.push_back(feed_deal(1001, "drop", 500));
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  // Only the big moves cost a peek (and then a full commit).
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(asins(peeks().offers[0]) == "drop rise");
+  CHECK(st.n.refreshed == 2);
+  // The others are refreshed in storage for free and their positions done.
+  REQUIRE(db().upserts.size() == 1);
+  auto& b = db().upserts[0];
+  CHECK(b.deals.empty());
+  REQUIRE(b.seen.size() == 2);
+  CHECK(b.seen[0].asin == "slight");
+  CHECK(b.seen[0].last_update == 1003);
+  CHECK(b.seen[1].asin == "same");
+  CHECK(b.seen[1].seen_ms == unix_now());
+  CHECK(b.done == std::vector<feed_position>{{1003, "slight"}, {1004, "same"}});
+}
+
+TEST_CASE_METHOD(scanner_fixture,
                  "scanner: a failed page is asked for again after a growing "
                  "backoff, through TOKEN, and the pass keeps the pages it "
                  "read",
