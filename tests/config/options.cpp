@@ -83,6 +83,8 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.scan.query-file", defaults::scan::query_file()},
   {"keepa.scan.interval", "5min"},
   {"keepa.scan.max-backlog", "2000"},
+  {"keepa.scan.price-bands", "[]"},
+  {"keepa.scan.max-slices", "0"},
   {"keepa.update.interval", "10min"},
   {"keepa.update.refresh-after", "24h"},
   {"keepa.update.grace", "72h"},
