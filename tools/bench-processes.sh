@@ -4,8 +4,9 @@
 #
 # bench_setup NAME BUILD_DIR: checks the programs, sets $sim, $pipeline,
 #   $tmp, a random key for both and the cleanup.
-# bench_sim DIR RATE PRODUCTS: starts keepa-sim with an empty bucket and a
-#   feed of max(600, RATE) updates a minute; sets $port.
+# bench_sim DIR RATE PRODUCTS [UPDATES]: starts keepa-sim with an empty
+#   bucket and a feed of UPDATES (default max(600, RATE)) book updates a
+#   minute; sets $port.
 # bench_pipeline DIR HTTP_PORT [OPTIONS...]: starts keepa-pipeline against
 #   $port with its SQLite file, HTTP endpoint and token in DIR; sets $pid.
 
@@ -31,9 +32,10 @@ bench_cleanup() {
 }
 
 bench_sim() {
-  local dir=$1 rate=$2 products=$3
+  local dir=$1 rate=$2 products=$3 updates=${4:-}
+  updates=${updates:-$(( rate < 600 ? 600 : rate ))}
   "$sim" --sim.port=0 --sim.refill-rate="$rate" --sim.initial-tokens=0 \
-    --sim.products="$products" --sim.update-rate=$(( rate < 600 ? 600 : rate )) \
+    --sim.products="$products" --sim.update-rate="$updates" \
     --sim.seed=7 >"$dir/sim.out" 2>"$dir/sim.err" &
   pids+=($!)
   # A big catalogue takes a while to build.

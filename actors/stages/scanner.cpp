@@ -1,8 +1,8 @@
 #include "actors/stages/scanner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -167,6 +167,17 @@ void storage_failed(scanner_pointer self, const caf::error& err) {
 
 void wake_for_pass(scanner_pointer self);
 
+/// How long the peek-filter has been dry waiting for the feed (0 if not).
+uint64_t dry_for_ms(scanner_pointer self) {
+  auto& st = self->state;
+  if (!st.dry_since)
+    return 0;
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now()
+                                                          - *st.dry_since)
+      .count());
+}
+
 /// handing_on -> idle: the pass went on (`tracked`), or STORAGE failed and
 /// the next pass reads it again. The next pass may start once the pass's
 /// result sets expired.
@@ -191,13 +202,8 @@ void send_on(scanner_pointer self, sorted_out x) {
       .then([](upsert_ack&) {},
             [self](caf::error& err) { storage_failed(self, err); });
   if (!x.keep.empty()) {
-    if (st.dry_since) {
-      st.n.dry_ms += static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-          self->clock().now() - *st.dry_since)
-          .count());
-      st.dry_since = caf::none;
-    }
+    st.n.dry_ms += dry_for_ms(self);
+    st.dry_since = caf::none;
     self->request(st.peek, caf::infinite, atom::offer_v, std::move(x.keep))
       .then([self](uint64_t backlog) { self->state.backlog = backlog; });
   }
@@ -605,13 +611,7 @@ caf::settings to_settings(scanner_pointer self) {
   put("max-slices", st.max_slices());
   xs.emplace("bands", st.slices.to_string());
   put("dry-waits", st.n.dry_waits);
-  auto dry = st.n.dry_ms;
-  if (st.dry_since)
-    dry += static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now()
-                                                            - *st.dry_since)
-        .count());
-  put("dry-ms", dry);
+  put("dry-ms", st.n.dry_ms + dry_for_ms(self));
   xs.emplace("feed",
              std::string{st.dry_since ? "feed-limited" : "plan-limited"});
   put("peek-backlog", st.backlog);

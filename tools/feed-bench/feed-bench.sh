@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whether keepa-pipeline spends what a plan generates: per refill rate, one
-# keepa-sim (an empty bucket, a feed of max(600, R) updates a minute over a
-# catalogue of PRODUCTS books) and one keepa-pipeline run side by side in
+# keepa-sim (an empty bucket, a feed of UPDATES, default max(600, R), book
+# updates a minute over a catalogue of PRODUCTS books) and one keepa-pipeline run side by side in
 # real time; after a warm-up, the tokens Keepa reports as consumed
 # (/metrics keepa_tokens_consumed_total) are sampled over a window and set
 # against the tokens the plan generated in it (R per minute). Prints spent,
@@ -9,7 +9,7 @@
 # the peek-filter was dry waiting for the feed (the scanner's dry-ms), and
 # the scanner's feed state and slices.
 #
-# usage: tools/feed-bench/feed-bench.sh [BUILD_DIR [WARMUP_S [WINDOW_S [RATE:PRODUCTS...]]]]
+# usage: tools/feed-bench/feed-bench.sh [BUILD_DIR [WARMUP_S [WINDOW_S [RATE:PRODUCTS[:UPDATES]...]]]]
 #        defaults: build 60 600 1000:30000 20000:300000
 # FEED_BENCH_OPTIONS adds keepa-pipeline options to every run.
 set -euo pipefail
@@ -26,11 +26,10 @@ bench_setup feed-bench "$build"
 http_port=$(( 24400 + RANDOM % 500 ))
 # All runs at once: one window for every rate.
 for run in "${runs[@]}"; do
-  rate=${run%%:*}
-  products=${run#*:}
+  IFS=: read -r rate products updates <<<"$run"
   dir="$tmp/r$rate"
   mkdir -p "$dir"
-  bench_sim "$dir" "$rate" "$products"
+  bench_sim "$dir" "$rate" "$products" "$updates"
   http_port=$((http_port + 1))
   echo "$http_port" >"$dir/http.port"
   # shellcheck disable=SC2086
@@ -43,7 +42,7 @@ get() { # get DIR PATH
 consumed() { get "$1" /metrics | awk '/^keepa_tokens_consumed_total/{s+=$2} END{print s+0}'; }
 balance() { get "$1" /metrics | awk '/^keepa_token_balance/{print $2}'; }
 scanner() { get "$1" /status.txt | grep '^scanner:' || true; }
-field() { grep -o "[[:space:]]$1=[^ ]*" | head -1 | cut -d= -f2 | tr -d '"'; }
+field() { { grep -o "[[:space:]]$1=[^ ]*" || true; } | head -1 | cut -d= -f2 | tr -d '"'; }
 sleep "$warmup"
 declare -A c0 d0
 for run in "${runs[@]}"; do
@@ -52,10 +51,10 @@ for run in "${runs[@]}"; do
   d0[$rate]=$(scanner "$tmp/r$rate" | field dry-ms)
 done
 sleep "$window"
-printf '%-7s %-9s %-7s %10s %10s %7s %10s %6s  %s\n' R products window spent generated "spent%" balance "dry%" "scanner"
+printf '%-7s %-9s %-7s %7s %10s %10s %7s %10s %6s  %s\n' R products updates window spent generated "spent%" balance "dry%" "scanner"
 for run in "${runs[@]}"; do
-  rate=${run%%:*}
-  products=${run#*:}
+  IFS=: read -r rate products updates <<<"$run"
+  updates=${updates:-$(( rate < 600 ? 600 : rate ))}
   dir="$tmp/r$rate"
   c1=$(consumed "$dir")
   gen=$(( rate * window / 60 ))
@@ -64,7 +63,7 @@ for run in "${runs[@]}"; do
   d1=$(field dry-ms <<<"$sc")
   dry=$(awk -v a="${d0[$rate]:-0}" -v b="${d1:-0}" -v w="$window" 'BEGIN{printf "%.1f", (b - a) / 10 / w}')
   feed="feed=$(field feed <<<"$sc") slices=$(field slices <<<"$sc") passes=$(field passes <<<"$sc") overflows=$(field overflows <<<"$sc") held-back=$(field held-back <<<"$sc")"
-  printf '%-7s %-9s %-7s %10s %10s %7s %10s %6s  %s\n' "$rate" "$products" "${window}s" \
+  printf '%-7s %-9s %-7s %7s %10s %10s %7s %10s %6s  %s\n' "$rate" "$products" "$updates" "${window}s" \
     "$((c1 - c0[$rate]))" "$gen" "$pct" "$(balance "$dir")" "$dry" "$feed"
   if [[ -n ${FEED_BENCH_KEEP:-} ]]; then
     mkdir -p "$FEED_BENCH_KEEP" && cp "$dir"/pipeline.err "$FEED_BENCH_KEEP/r$rate.err"
