@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace keepa::defaults {
 
@@ -165,6 +166,23 @@ constexpr auto interval = std::chrono::minutes{5};
 /// Do not scan while the peek-filter holds more candidates than this.
 constexpr size_t max_backlog = 2000;
 
+/// Price band boundaries (cents) the deal query starts split at; none = one
+/// query, split only when it overflows.
+inline std::vector<int64_t> price_bands() {
+  return {};
+}
+
+/// Most slices the query is split into (one /deal query lists at most
+/// 10 000 deals); 0 = one per `tokens_per_slice` tokens a minute the plan
+/// refills (at least 1, at most `max_auto_slices`).
+constexpr size_t max_slices = 0;
+constexpr int64_t tokens_per_slice = 2000;
+constexpr size_t max_auto_slices = 64;
+
+/// How long Keepa keeps a /deal result set (not an option): the same query
+/// within it answers the same deals, so a pass waits for it to expire.
+constexpr auto deal_cache = std::chrono::seconds{120};
+
 /// A failed /deal page (not options): attempts before the pass ends
 /// incomplete, and the backoff before the next attempt, doubling from
 /// `page_backoff` up to `page_backoff_max`.
@@ -271,6 +289,12 @@ constexpr auto rejection_memory = std::chrono::hours{7 * 24};
 
 /// Whether the peek skips its profit bound (a flag).
 constexpr bool skip_peek_profit = false;
+
+/// A stored deal that reappears in the feed is refreshed from the feed's
+/// own fields (not bought again) while its price moved by at most this
+/// fraction of the stored buy price and the profit that move leaves still
+/// reaches keepa.business.min-profit.
+constexpr double refresh_tolerance = 0.1;
 
 } // namespace filter
 

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <caf/config_option_adder.hpp>
 #include <caf/config_option_set.hpp>
@@ -34,6 +35,13 @@ std::string value_text(const std::string& x) {
 template<class T>
 std::enable_if_t<std::is_integral_v<T>, std::string> value_text(T x) {
   return std::to_string(x);
+}
+
+std::string value_text(const std::vector<int64_t>& xs) {
+  std::string out = "[";
+  for (auto x : xs)
+    out += (out.size() > 1 ? ", " : "") + std::to_string(x);
+  return out + "]";
 }
 
 std::string value_text(double x) {
@@ -179,7 +187,18 @@ void add_scan_options(caf::config_option_set& opts) {
                         with_default("scan again after this long", interval))
     .add<size_t>("max-backlog",
                  with_default("pause scanning above this peek backlog",
-                              max_backlog));
+                              max_backlog))
+    .add<std::vector<int64_t>>(
+      "price-bands",
+      with_default("split the deal query at these prices (cents, ascending) "
+                   "into disjoint slices, each a query of its own",
+                   price_bands()))
+    .add<size_t>("max-slices",
+                 with_default("most slices: a slice that lists 10 000 deals "
+                              "without reaching the last pass's newest is "
+                              "split at its median price; 0 = one per 2000 "
+                              "tokens a minute of the plan",
+                              max_slices));
 }
 
 void add_peek_options(caf::config_option_set& opts) {
@@ -242,7 +261,15 @@ void add_filter_options(caf::config_option_set& opts) {
                             "(rejecting books whose profit at the used "
                             "price is below keepa.business.min-profit) and "
                             "applies the seeds' rules alone",
-                            skip_peek_profit));
+                            skip_peek_profit))
+    .add<double>("refresh-tolerance",
+                 with_default("a stored deal that reappears in the feed is "
+                              "refreshed from the feed (no request) while "
+                              "its price moved by at most this fraction of "
+                              "the stored buy price and its profit still "
+                              "reaches keepa.business.min-profit; else it is "
+                              "peeked and committed again",
+                              refresh_tolerance));
 }
 
 void add_business_options(caf::config_option_set& opts) {

@@ -126,27 +126,49 @@ struct asin_memory {
   /// The stored deal's lastUpdate (Keepa minutes), 0 without a deal row: a
   /// feed entry no newer than this is already handled.
   int32_t stored_last_update = 0;
+  /// The stored deal's buy price and profit (cents), -1 and 0 without a
+  /// deal row: whether a new feed price can change the decision.
+  int32_t stored_buy_price = -1;
+  int32_t stored_profit = 0;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, asin_memory& x) {
   return f(caf::meta::type_name("asin_memory"), x.asin, x.stored, x.rejected,
            x.rejected_price, x.rejected_at_ms, x.rejected_retry_below,
-           x.stored_last_update);
+           x.stored_last_update, x.stored_buy_price, x.stored_profit);
 }
 
-/// One transaction: upsert deals, record rejections, mark feed positions
-/// done; the watermark advances only as far as every tracked position below
-/// it is done, and only once this batch is durable.
+/// A stored deal seen again in the feed at a price that cannot change the
+/// decision: its row keeps its figures and takes the new lastUpdate and
+/// the time it was seen.
+struct deal_sighting {
+  std::string asin;
+  /// Keepa minute of the deal's lastUpdate in the feed.
+  int32_t last_update = 0;
+  int64_t seen_ms = 0;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deal_sighting& x) {
+  return f(caf::meta::type_name("deal_sighting"), x.asin, x.last_update,
+           x.seen_ms);
+}
+
+/// One transaction: upsert deals, record rejections, refresh sighted deals,
+/// mark feed positions done; the watermark advances only as far as every
+/// tracked position below it is done, and only once this batch is durable.
 struct upsert_batch {
   std::vector<deal_record> deals;
   std::vector<rejection_record> rejections;
   std::vector<feed_position> done;
+  std::vector<deal_sighting> seen;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upsert_batch& x) {
-  return f(caf::meta::type_name("upsert_batch"), x.deals, x.rejections, x.done);
+  return f(caf::meta::type_name("upsert_batch"), x.deals, x.rejections, x.done,
+           x.seen);
 }
 
 /// Acknowledges a durable upsert_batch.

@@ -256,7 +256,8 @@ struct known_query {
     // Schema 4 added retry_below (tests open older schemas).
     std::string retry_below = version >= 4 ? "retry_below" : "-1";
     prepare(st,
-            "SELECT asin, 0, last_update, 0, -1 FROM deals WHERE asin IN ("
+            "SELECT asin, 0, last_update, profit, buy_price FROM deals WHERE "
+            "asin IN ("
               + marks + ") UNION ALL SELECT asin, 1, price_seen, at_ms, "
               + retry_below + " FROM rejections WHERE asin IN (" + marks2 + ")",
             [this](soci::statement& x) {
@@ -308,6 +309,9 @@ struct statements {
   soci::statement insert_rejection;
   soci::statement update_rejection;
   soci::statement put_state;
+  /// A sighted deal: its lastUpdate and when it was seen.
+  soci::statement sighted;
+  long long seen_ms = 0;
   /// Schema 3 added the pending table (tests open older schemas).
   std::optional<soci::statement> track;
   std::optional<soci::statement> done;
@@ -341,7 +345,8 @@ struct statements {
       update_deal(sql),
       insert_rejection(sql),
       update_rejection(sql),
-      put_state(sql) {
+      put_state(sql),
+      sighted(sql) {
     using soci::use;
     auto bind_value = [](soci::statement& st) {
       return [&st](auto& v) { st.exchange(use(v)); };
@@ -408,6 +413,15 @@ struct statements {
             [&](soci::statement& st) {
               st.exchange(use(key));
               st.exchange(use(value));
+            });
+    prepare(sighted,
+            std::string{"UPDATE deals SET last_update = "} + greatest(dia)
+              + "(last_update, :lu), last_seen_ms = " + greatest(dia)
+              + "(last_seen_ms, :seen) WHERE asin = :asin",
+            [&](soci::statement& st) {
+              st.exchange(use(last_update));
+              st.exchange(use(seen_ms));
+              st.exchange(use(asin));
             });
     if (version < 3)
       return;
@@ -761,6 +775,12 @@ soci_backend::commit(const upsert_batch& batch,
       else
         statements::run(ps.update_rejection);
     }
+    for (auto& x : batch.seen) {
+      ps.last_update = x.last_update;
+      ps.seen_ms = x.seen_ms;
+      ps.asin = x.asin;
+      statements::run(ps.sighted);
+    }
     if (ps.done)
       for (auto& x : batch.done) {
         ps.last_update = x.last_update;
@@ -882,6 +902,8 @@ soci_backend::known(const std::vector<std::string>& asins) {
         } else {
           m.stored = true;
           m.stored_last_update = price[i];
+          m.stored_profit = static_cast<int32_t>(at[i]);
+          m.stored_buy_price = retry[i];
         }
       }
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <initializer_list>
 #include <limits>
 
@@ -57,6 +58,8 @@ caf::expected<analysis_config> analysis_config_from(const caf::settings& xs) {
                          caf::timespan{filter::rejection_memory});
   c.peek_profit = !caf::get_or(xs, "keepa.filter.skip-peek-profit",
                                filter::skip_peek_profit);
+  c.refresh_tolerance = get_double(xs, "keepa.filter.refresh-tolerance",
+                                   filter::refresh_tolerance);
   c.prep_fee = get_i32(xs, "keepa.business.prep-fee", business::prep_fee);
   c.inbound_shipping = get_i32(xs, "keepa.business.inbound-shipping",
                                business::inbound_shipping);
@@ -93,6 +96,9 @@ caf::error validate(const analysis_config& c) {
     return bad("keepa.filter.max-price must be >= min-price (0 = no bound)");
   if (c.memory.count() < 0)
     return bad("keepa.filter.rejection-memory must be >= 0");
+  if (!finite(c.refresh_tolerance) || c.refresh_tolerance < 0
+      || c.refresh_tolerance > 1)
+    return bad("keepa.filter.refresh-tolerance must be in [0, 1]");
   if (c.prep_fee < 0 || c.inbound_shipping < 0 || c.pick_pack_fee < 0)
     return bad("keepa.business fees (prep-fee, inbound-shipping, "
                "pick-pack-fee) must be >= 0 cents");
@@ -325,6 +331,22 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
   auto price = deal_buy_price(d);
   // No price now cannot be a drop; the pre-filter deals with it.
   return price <= 0 || price >= bar;
+}
+
+bool refresh_from_feed(const deal& d, const asin_memory& mem,
+                       const analysis_config& cfg) {
+  if (!mem.stored || mem.stored_buy_price <= 0)
+    return false;
+  auto price = int64_t{deal_buy_price(d)};
+  if (price <= 0)
+    return false;
+  auto stored = int64_t{mem.stored_buy_price};
+  auto move = price - stored;
+  if (static_cast<double>(std::abs(move))
+      > cfg.refresh_tolerance * static_cast<double>(stored))
+    return false;
+  return int64_t{mem.stored_profit} - std::max<int64_t>(move, 0)
+    >= cfg.min_profit;
 }
 
 // -- peek ---------------------------------------------------------------------

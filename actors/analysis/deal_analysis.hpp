@@ -53,6 +53,10 @@ struct analysis_config {
   /// The peek rejects books whose profit at the used price (a bound of the
   /// commit's, which buys at a landing price) is below min_profit.
   bool peek_profit = !defaults::filter::skip_peek_profit;
+  /// A stored deal seen again is refreshed from the feed while its price
+  /// moved by at most this fraction of the stored buy price (and the
+  /// profit still reaches min_profit).
+  double refresh_tolerance = defaults::filter::refresh_tolerance;
   // -- keepa.business.* --
   int32_t prep_fee = defaults::business::prep_fee;
   int32_t inbound_shipping = defaults::business::inbound_shipping;
@@ -161,6 +165,15 @@ caf::optional<int32_t> deal_profit_estimate(const deal& d,
 /// price seen then).
 bool remembered_reject(const deal& d, const asin_memory& mem,
                        const analysis_config& cfg, int64_t now_ms);
+
+/// Whether a stored deal seen again in the feed (`mem.stored`, a newer
+/// lastUpdate) can be refreshed from the feed's own fields instead of being
+/// peeked and committed again: the feed has a buy price, it moved by at most
+/// `cfg.refresh_tolerance` of the stored buy price, and the stored profit
+/// less the rise still reaches `cfg.min_profit`. A bigger move (either way)
+/// changes the decision or the record's figures: it is bought again.
+bool refresh_from_feed(const deal& d, const asin_memory& mem,
+                       const analysis_config& cfg);
 
 // -- peek ---------------------------------------------------------------------
 

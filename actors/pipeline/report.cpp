@@ -436,6 +436,16 @@ std::string to_text(const pipeline_report& r) {
   return out;
 }
 
+/// " | feed-limited" while the SCANNER says the feed, not the plan, is the
+/// limit.
+std::string feed_limit(const pipeline_report& r) {
+  auto* st = r.status_of("scanner");
+  if (st == nullptr)
+    return {};
+  auto feed = caf::get_if<std::string>(st, "feed");
+  return feed && *feed == "feed-limited" ? " | feed-limited" : "";
+}
+
 std::string status_line(const pipeline_report& r) {
   auto& t = r.token;
   std::string mode = t.mode;
@@ -453,7 +463,7 @@ std::string status_line(const pipeline_report& r) {
     + std::to_string(dc.pre_rejected) + " peeked " + std::to_string(dc.peeked)
     + " committed " + std::to_string(dc.committed) + " rejected "
     + std::to_string(dc.rejected) + " updated " + std::to_string(dc.updated)
-    + " | tokens/deal " + per_deal;
+    + " | tokens/deal " + per_deal + feed_limit(r);
 }
 
 } // namespace keepa

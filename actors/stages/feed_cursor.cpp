@@ -29,8 +29,12 @@ std::vector<deal> feed_cursor::resume(const std::vector<feed_position>& xs) {
   return again;
 }
 
-void feed_cursor::begin_pass() {
+void feed_cursor::begin_pass(size_t slices) {
   page_ = 0;
+  slice_ = 0;
+  slices_ = std::max<size_t>(slices, 1);
+  slice_listed_ = 0;
+  bounds_.clear();
   pass_floor_ = upto_;
   pass_had_upto_ = has_upto_;
   pass_floor_minute_ = upto_minute_;
@@ -44,13 +48,24 @@ void feed_cursor::begin_pass() {
     resumed_.lower_bound(feed_position{pass_floor_.last_update, ""}));
 }
 
-feed_cursor::page_result feed_cursor::take_page(std::vector<deal> deals) {
+feed_cursor::page_result feed_cursor::take_page(std::vector<deal> deals,
+                                                int32_t snapshot_minute) {
   page_result r;
   auto full = deals.size() >= page_size;
   // Newest first by (lastUpdate, asin), whatever order Keepa sent.
   std::sort(deals.begin(), deals.end(), [](const deal& x, const deal& y) {
     return position_of(y) < position_of(x);
   });
+  slice_listed_ += deals.size();
+  if (page_ == 0) {
+    // Above every ASIN (ASCII letters and digits) of the minute.
+    feed_position bound{snapshot_minute, "\x7f"};
+    if (!deals.empty()
+        && (snapshot_minute <= 0 || bound < position_of(deals.front())))
+      bound = position_of(deals.front());
+    if (snapshot_minute > 0 || !deals.empty())
+      bounds_.push_back(std::move(bound));
+  }
   std::vector<deal> fresh;
   for (auto& d : deals) {
     auto pos = position_of(d);
@@ -78,17 +93,40 @@ feed_cursor::page_result feed_cursor::take_page(std::vector<deal> deals) {
     pass_newest_ = position_of(fresh.front());
   pass_fresh_.insert(pass_fresh_.end(), std::make_move_iterator(fresh.begin()),
                      std::make_move_iterator(fresh.end()));
-  r.last = r.reached || !full || page_ + 1 >= max_pages_;
-  if (!r.last)
+  r.slice_done = r.reached || !full || page_ + 1 >= max_pages_;
+  r.overflow = r.slice_done && !r.reached
+    && slice_listed_ >= page_size * static_cast<size_t>(max_pages_ - 1);
+  r.last = r.slice_done && slice_ + 1 >= slices_;
+  if (!r.slice_done) {
     ++page_;
+  } else if (!r.last) {
+    ++slice_;
+    page_ = 0;
+    slice_listed_ = 0;
+  }
   return r;
 }
 
 std::vector<deal> feed_cursor::finish_pass(bool complete) {
   auto found = std::move(pass_fresh_);
   pass_fresh_.clear();
+  held_back_ = 0;
   if (!complete)
     return {};
+  if (slices_ > 1 && !bounds_.empty()) {
+    // Up to the horizon: below it every slice was read.
+    auto horizon = *std::min_element(bounds_.begin(), bounds_.end());
+    auto above = [&](const deal& d) { return horizon < position_of(d); };
+    held_back_
+      = static_cast<size_t>(std::count_if(found.begin(), found.end(), above));
+    found.erase(std::remove_if(found.begin(), found.end(), above), found.end());
+    std::sort(found.begin(), found.end(), [](const deal& x, const deal& y) {
+      return position_of(y) < position_of(x);
+    });
+    pass_newest_ = found.empty() ? pass_floor_ : position_of(found.front());
+    if (pass_newest_ < pass_floor_)
+      pass_newest_ = pass_floor_;
+  }
   if (has_upto_ || !(pass_newest_ == feed_position{})) {
     if (upto_ < pass_newest_)
       upto_ = pass_newest_;

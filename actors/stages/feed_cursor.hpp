@@ -15,6 +15,18 @@
 // its pages again, so the watermark never passes a page not yet read. Positions
 // a previous run handed on but did not finish are handed on again at start
 // (resume), and the feed does not hand them on a second time.
+//
+// A pass may read several slices of the query (feed_slices), one after the
+// other from page 0, each down to the same floor. Each slice's result set
+// is a snapshot taken when its page 0 was asked for (in the Keepa minute
+// its answer names), so a slice read later lists deals newer than one read
+// earlier. A slice is read up to its bound, the end of its snapshot's minute
+// (its top when the answer names no time): every deal of an older minute is
+// in the snapshot, and one updated later in the snapshot's minute is found
+// by the next pass, whose floor's minute stays open. The pass hands on only
+// deals up to its horizon, the lowest bound of its slices: below it every
+// slice was read. The rest is read again by the next pass, so the watermark
+// never passes a page of any slice not yet read.
 
 #pragma once
 
@@ -55,8 +67,14 @@ public:
     std::vector<std::string> invalid;
     /// The page went below the floor's minute: older pages hold nothing new.
     bool reached = false;
-    /// No page follows in this pass: the floor, the end of the feed (a
+    /// No page follows in this slice: the floor, the end of the feed (a
     /// short page) or the page limit.
+    bool slice_done = false;
+    /// The slice ended at the result cap, not at its floor: it listed
+    /// `page_size` x the page limit deals or more, and older ones were cut
+    /// off (the slice should be split).
+    bool overflow = false;
+    /// No page follows in this pass: the last slice is done.
     bool last = false;
   };
 
@@ -76,14 +94,17 @@ public:
   /// lastUpdate survive a restart), in the given order.
   std::vector<deal> resume(const std::vector<feed_position>& xs);
 
-  /// Begins a pass at page 0 with the newest position handed on as floor.
-  void begin_pass();
+  /// Begins a pass of `slices` slices at page 0 of the first, with the
+  /// newest position handed on as floor.
+  void begin_pass(size_t slices = 1);
 
-  /// Takes the next page of the pass (any order; sorted here).
-  page_result take_page(std::vector<deal> deals);
+  /// Takes the next page of the pass (any order; sorted here);
+  /// `snapshot_minute` is the Keepa minute the answer names (its server
+  /// time), 0 if unknown.
+  page_result take_page(std::vector<deal> deals, int32_t snapshot_minute = 0);
 
-  /// Ends the pass. A `complete` one moves the cursor to the newest
-  /// position it found and returns what it found, oldest first; an
+  /// Ends the pass. A `complete` one returns what it found up to its
+  /// horizon, oldest first, and moves the cursor to the newest of it; an
   /// incomplete one returns nothing and moves nothing.
   std::vector<deal> finish_pass(bool complete);
 
@@ -107,6 +128,16 @@ public:
   /// The page a pass asks for next.
   int32_t page() const {
     return page_;
+  }
+
+  /// The slice a pass asks for next.
+  size_t slice() const {
+    return slice_;
+  }
+
+  /// Deals found this pass above its horizon so far: left to the next pass.
+  size_t held_back() const {
+    return held_back_;
   }
 
   /// Deals the current pass found so far.
@@ -133,6 +164,13 @@ private:
   /// Positions resumed from the previous run.
   std::set<feed_position> resumed_;
   int32_t page_ = 0;
+  size_t slice_ = 0;
+  size_t slices_ = 1;
+  /// Deals the current slice listed so far.
+  size_t slice_listed_ = 0;
+  /// How far each slice of the pass was read (see above), if known.
+  std::vector<feed_position> bounds_;
+  size_t held_back_ = 0;
 };
 
 } // namespace keepa

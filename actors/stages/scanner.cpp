@@ -1,8 +1,11 @@
 #include "actors/stages/scanner.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -45,7 +48,34 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   if (cfg.interval.count() <= 0)
     return caf::make_error(ec::invalid_config,
                            "keepa.scan.interval must be positive");
+  auto slices = feed_slices::make(cfg.selection,
+                                  caf::get_or(opts, "keepa.scan.price-bands",
+                                              defaults::scan::price_bands()));
+  if (!slices)
+    return caf::make_error(ec::invalid_config,
+                           path + ": " + render(slices.error()));
+  cfg.slices = std::move(*slices);
+  cfg.max_slices = caf::get_or(opts, "keepa.scan.max-slices",
+                               defaults::scan::max_slices);
   return cfg;
+}
+
+size_t scanner_state::max_slices() const {
+  if (cfg.max_slices > 0)
+    return std::max(cfg.max_slices, cfg.slices.size());
+  auto by_rate
+    = static_cast<size_t>((refill_rate + defaults::scan::tokens_per_slice - 1)
+                          / defaults::scan::tokens_per_slice);
+  return std::max({size_t{1}, cfg.slices.size(),
+                   std::min(by_rate, defaults::scan::max_auto_slices)});
+}
+
+uint64_t scanner_state::low_water() const {
+  // A peek costs a token per candidate.
+  auto minutes = std::chrono::duration<double, std::ratio<60>>{cfg.deal_cache};
+  auto plan = static_cast<uint64_t>(
+    static_cast<double>(std::max<int64_t>(refill_rate, 0)) * minutes.count());
+  return std::min<uint64_t>(cfg.max_backlog, plan);
 }
 
 const char* to_string(scan_phase x) {
@@ -100,6 +130,13 @@ sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
       out.free.done.push_back(position_of(d));
       continue;
     }
+    if (i != by_asin.end() && refresh_from_feed(d, i->second, *ctx.analysis)) {
+      // Seen again at a price that changes nothing: refreshed, not bought.
+      ++st.n.refreshed;
+      out.free.seen.push_back(deal_sighting{d.asin, d.last_update, now});
+      out.free.done.push_back(position_of(d));
+      continue;
+    }
     auto reason = pre_reject(d, *ctx.analysis);
     if (reason == rejection_reason::none && i != by_asin.end()
         && remembered_reject(d, i->second, *ctx.analysis, now)) {
@@ -128,8 +165,22 @@ void storage_failed(scanner_pointer self, const caf::error& err) {
   stage_log(self, "storage: " + render(err));
 }
 
+void wake_for_pass(scanner_pointer self);
+
+/// How long the peek-filter has been dry waiting for the feed (0 if not).
+uint64_t dry_for_ms(scanner_pointer self) {
+  auto& st = self->state;
+  if (!st.dry_since)
+    return 0;
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now()
+                                                          - *st.dry_since)
+      .count());
+}
+
 /// handing_on -> idle: the pass went on (`tracked`), or STORAGE failed and
-/// the next pass reads it again.
+/// the next pass reads it again. The next pass may start once the pass's
+/// result sets expired.
 void handed_on(scanner_pointer self, bool tracked) {
   auto& st = self->state;
   if (!tracked) {
@@ -138,6 +189,7 @@ void handed_on(scanner_pointer self, bool tracked) {
   }
   st.phase = scan_phase::idle;
   settle_stop(self);
+  wake_for_pass(self);
 }
 
 /// Stores the free rejections and offers the candidates.
@@ -149,9 +201,12 @@ void send_on(scanner_pointer self, sorted_out x) {
                 std::move(x.free))
       .then([](upsert_ack&) {},
             [self](caf::error& err) { storage_failed(self, err); });
-  if (!x.keep.empty())
+  if (!x.keep.empty()) {
+    st.n.dry_ms += dry_for_ms(self);
+    st.dry_since = caf::none;
     self->request(st.peek, caf::infinite, atom::offer_v, std::move(x.keep))
       .then([self](uint64_t backlog) { self->state.backlog = backlog; });
+  }
 }
 
 /// Tracks every position with storage first (so the watermark cannot pass
@@ -177,8 +232,10 @@ void track(scanner_pointer self, sorted_out x) {
 /// and offers the candidates.
 void hand_on(scanner_pointer self, std::vector<deal> fresh) {
   auto& st = self->state;
-  if (fresh.empty())
+  if (fresh.empty()) {
+    wake_for_pass(self);
     return;
+  }
   st.phase = scan_phase::handing_on;
   std::vector<std::string> asins;
   for (auto& d : fresh)
@@ -204,8 +261,23 @@ void finish_pass(scanner_pointer self, bool complete) {
   auto& st = self->state;
   st.phase = scan_phase::idle;
   auto found = st.cursor.finish_pass(complete);
+  st.n.held_back += st.cursor.held_back();
+  // Split the slices that overflowed, the last first (indices stay valid).
+  auto max = st.max_slices();
+  for (auto i = st.overflowed.rbegin(); i != st.overflowed.rend(); ++i)
+    if (st.slices.split(i->slice, std::move(i->prices), max, i->parts)) {
+      ++st.n.splits;
+      stage_log(self,
+                "a slice listed 10000 deals before the floor; now "
+                  + std::to_string(st.slices.size())
+                  + " slices: " + st.slices.to_string());
+    }
+  st.overflowed.clear();
+  st.slice_prices.clear();
   if (complete)
     hand_on(self, std::move(found));
+  else
+    wake_for_pass(self);
   settle_stop(self);
 }
 
@@ -216,13 +288,45 @@ void next_page(scanner_pointer self);
 /// recharge-wait of the gate.
 constexpr uint64_t page_retry_ticket = 0;
 
+/// Into how many slices an overflowing slice splits: its deals arrived at
+/// `listed` over the minutes it listed; each part should list at most
+/// 7000 (of the 10 000 a query lists) in a cache period and a minute.
+size_t split_parts(const scanner_state& st, size_t listed) {
+  auto span = std::max<int64_t>(1, int64_t{st.slice_newest} - st.slice_oldest);
+  auto minutes
+    = std::chrono::duration<double, std::ratio<60>>{st.cfg.deal_cache}.count()
+    + 1;
+  auto per_period = static_cast<double>(listed) / span * minutes;
+  return std::max<size_t>(2, static_cast<size_t>(std::ceil(per_period / 7000)));
+}
+
 /// fetching -> acquiring (next page) or idle (the pass ends).
 void on_page(scanner_pointer self, deal_page& page) {
   auto& st = self->state;
   ++st.n.pages;
   st.page_failures = 0;
   auto number = st.cursor.page();
-  auto r = st.cursor.take_page(std::move(page.deals));
+  auto slice = st.cursor.slice();
+  if (page.env.refill_rate > 0)
+    st.refill_rate = page.env.refill_rate;
+  auto pt = static_cast<size_t>(st.slices.price_type());
+  if (number == 0) {
+    st.slice_newest = 0;
+    st.slice_oldest = std::numeric_limits<int32_t>::max();
+  }
+  for (auto& d : page.deals) {
+    st.slice_newest = std::max(st.slice_newest, d.last_update);
+    st.slice_oldest = std::min(st.slice_oldest, d.last_update);
+    if (st.slices.price_type() >= 0 && pt < d.current.size()
+        && d.current[pt] >= 0)
+      st.slice_prices.push_back(d.current[pt]);
+  }
+  // The answer's time (never ahead of ours) dates the slice's snapshot.
+  auto snapshot = page.env.timestamp_ms > 0
+    ? static_cast<int32_t>(keepa_minute_from_unix_ms(
+      std::min(page.env.timestamp_ms, unix_now_ms(self, st.ctx))))
+    : 0;
+  auto r = st.cursor.take_page(std::move(page.deals), snapshot);
   st.n.seen += r.seen;
   st.n.duplicates += r.duplicates;
   st.n.invalid += r.invalid.size();
@@ -231,6 +335,13 @@ void on_page(scanner_pointer self, deal_page& page) {
               "deal page " + std::to_string(number)
                 + ": skipped a deal with an invalid ASIN \"" + printable_asin(x)
                 + "\"");
+  if (r.overflow) {
+    ++st.n.overflows;
+    auto parts = split_parts(st, st.slice_prices.size());
+    st.overflowed.push_back({slice, std::move(st.slice_prices), parts});
+  }
+  if (r.slice_done)
+    st.slice_prices.clear();
   if (r.last || st.stop.stopping()) {
     finish_pass(self, !st.stop.stopping());
     return;
@@ -301,6 +412,10 @@ void fetch_page(scanner_pointer self, deal_query q, const token_grant& g) {
   }
   q.grant_id = g.grant_id;
   st.phase = scan_phase::fetching;
+  // The pass's first result set is computed now: the next pass waits for
+  // it to expire.
+  if (st.cursor.slice() == 0 && st.cursor.page() == 0)
+    st.pass_began = self->clock().now();
   self->request(st.ctx.client, caf::infinite, atom::deal_v, q)
     .then([self](deal_page& page) { on_page(self, page); },
           [self](caf::error& err) { on_page_error(self, err); });
@@ -310,7 +425,8 @@ void fetch_page(scanner_pointer self, deal_query q, const token_grant& g) {
 void next_page(scanner_pointer self) {
   auto& st = self->state;
   deal_query q;
-  q.selection = st.cfg.selection;
+  q.selection = st.slices.size() > 0 ? st.slices.selection(st.cursor.slice())
+                                     : st.cfg.selection;
   q.page = st.cursor.page();
   q.sort_type = 1;
   st.phase = scan_phase::acquiring;
@@ -322,19 +438,19 @@ void next_page(scanner_pointer self) {
 
 void start_pass(scanner_pointer self);
 
-/// idle -> asking_backlog: too much was queued at the last offer; asks
-/// how much is queued now. The pass starts once the peek-filter caught up
-/// (else the next interval asks again).
-void ask_backlog(scanner_pointer self) {
+/// idle -> asking_backlog: more than `most` was queued at the last offer;
+/// asks how much is queued now. The pass starts once the peek-filter holds
+/// at most `most` (else the next chance asks again).
+void ask_backlog(scanner_pointer self, uint64_t most) {
   auto& st = self->state;
   st.phase = scan_phase::asking_backlog;
   self->request(st.peek, caf::infinite, atom::backlog_v)
     .then(
-      [self](uint64_t backlog) {
+      [self, most](uint64_t backlog) {
         auto& st = self->state;
         st.phase = scan_phase::idle;
         st.backlog = backlog;
-        if (backlog <= st.cfg.max_backlog)
+        if (backlog <= most)
           start_pass(self);
       },
       [self](caf::error& err) {
@@ -345,19 +461,62 @@ void ask_backlog(scanner_pointer self) {
       });
 }
 
-/// idle -> acquiring (a pass begins) or asking_backlog.
+/// When the result sets of the last pass expire.
+caf::actor_clock::time_point cache_expiry(scanner_pointer self) {
+  auto& st = self->state;
+  return st.has_pass ? st.pass_began + st.cfg.deal_cache : self->clock().now();
+}
+
+/// idle -> acquiring (a pass begins) or asking_backlog; before the last
+/// pass's result sets expired (the pass would read them again) a wake-up
+/// at their expiry instead.
 void start_pass(scanner_pointer self) {
   auto& st = self->state;
   if (st.phase != scan_phase::idle || st.stop.stopping())
     return;
   if (st.backlog > st.cfg.max_backlog) {
-    ask_backlog(self);
+    ask_backlog(self, st.cfg.max_backlog);
+    return;
+  }
+  if (self->clock().now() < cache_expiry(self)) {
+    wake_for_pass(self);
     return;
   }
   ++st.n.passes;
   st.page_failures = 0;
-  st.cursor.begin_pass();
+  st.has_pass = true;
+  st.pass_began = self->clock().now();
+  st.cursor.begin_pass(st.slices.size());
   next_page(self);
+}
+
+/// The `retry` that wakes the scanner when the last pass's result sets
+/// expired (TOKEN's tickets never reach it).
+constexpr uint64_t pass_retry_ticket = std::numeric_limits<uint64_t>::max();
+
+/// Schedules the next pass's chance at the last pass's cache expiry, once.
+void wake_for_pass(scanner_pointer self) {
+  auto& st = self->state;
+  if (st.wake_scheduled || st.stop.stopping())
+    return;
+  st.wake_scheduled = true;
+  auto now = self->clock().now();
+  auto at = std::max(now, cache_expiry(self));
+  self->delayed_send(self, at - now, atom::retry_v, pass_retry_ticket);
+}
+
+/// The cache expired: a pass starts if the peek-filter holds less than the
+/// plan peeks before the next chance (tokens would pile up otherwise).
+void on_wake(scanner_pointer self) {
+  auto& st = self->state;
+  st.wake_scheduled = false;
+  if (st.phase != scan_phase::idle || st.stop.stopping())
+    return;
+  auto most = st.low_water();
+  if (st.backlog <= most)
+    start_pass(self);
+  else if (most > 0)
+    ask_backlog(self, most);
 }
 
 /// Hands on again what the previous run tracked but did not finish.
@@ -376,7 +535,13 @@ void resume(scanner_pointer self, const std::vector<feed_position>& xs) {
 
 /// starting -> idle, and the first scan.
 void started(scanner_pointer self) {
-  self->state.phase = scan_phase::idle;
+  auto& st = self->state;
+  st.phase = scan_phase::idle;
+  if (st.cfg.slices.size() > 0) {
+    st.slices = st.cfg.slices;
+  } else if (auto xs = feed_slices::make(st.cfg.selection, {})) {
+    st.slices = std::move(*xs);
+  }
   self->send(self, atom::scan_v);
 }
 
@@ -434,10 +599,21 @@ caf::settings to_settings(scanner_pointer self) {
   put("pre-rejected", st.n.pre_rejected);
   put("remembered", st.n.remembered);
   put("already-stored", st.n.already_stored);
+  put("refreshed", st.n.refreshed);
   put("resumed", st.n.resumed);
   put("invalid", st.n.invalid);
   put("errors", st.n.errors);
   put("page-retries", st.n.page_retries);
+  put("overflows", st.n.overflows);
+  put("splits", st.n.splits);
+  put("held-back", st.n.held_back);
+  put("slices", st.slices.size());
+  put("max-slices", st.max_slices());
+  xs.emplace("bands", st.slices.to_string());
+  put("dry-waits", st.n.dry_waits);
+  put("dry-ms", st.n.dry_ms + dry_for_ms(self));
+  xs.emplace("feed",
+             std::string{st.dry_since ? "feed-limited" : "plan-limited"});
   put("peek-backlog", st.backlog);
   xs.emplace("scanning", st.scanning());
   xs.emplace("phase", std::string{to_string(st.phase)});
@@ -467,12 +643,21 @@ scanner_actor::behavior_type scanner(scanner_pointer self, stage_context ctx,
       self->delayed_send(self, st.cfg.interval, atom::scan_v);
     },
     [self](atom::drained) {
-      self->state.backlog = 0;
+      auto& st = self->state;
+      st.backlog = 0;
       start_pass(self);
+      if (!st.scanning() && st.phase != scan_phase::handing_on
+          && !st.dry_since) {
+        // Nothing to peek and no pass can read the feed yet.
+        ++st.n.dry_waits;
+        st.dry_since = self->clock().now();
+      }
     },
     [self](atom::retry, uint64_t ticket) {
       if (ticket == page_retry_ticket)
         on_backoff_over(self);
+      else if (ticket == pass_retry_ticket)
+        on_wake(self);
       else
         on_retry(self, ticket);
     },

@@ -8,15 +8,30 @@
 // A failed page is asked for again after a growing backoff, through TOKEN
 // like any request; the pass keeps the pages it read, so a fault costs one
 // page, not the pass.
+//
+// A pass reads every slice of the query (feed_slices: disjoint price bands,
+// each under /deal's 10 000-deal cap; a slice that overflows is split, up to
+// a number the plan's refill rate sets). Keepa keeps a result set for 120 s,
+// so a pass starts no sooner than that after the previous one began; it
+// starts then if the peek-filter holds less than the plan peeks in that time
+// (tokens would otherwise pile up), when the peek-filter runs dry, and every
+// `interval`. While the peek-filter is dry and the scanner waits for the
+// feed, the status says `feed="feed-limited"` (and counts the time in
+// `dry-ms`); otherwise `feed="plan-limited"`.
 
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
+#include <caf/optional.hpp>
 #include <caf/timespan.hpp>
 
 #include "actors/stages/feed_cursor.hpp"
+#include "actors/stages/feed_slices.hpp"
 #include "actors/stages/stage.hpp"
 #include "actors/stages/stop.hpp"
 #include "config/defaults.hpp"
@@ -36,9 +51,16 @@ struct scanner_config {
   /// failure of the same page up to `page_backoff_max`.
   caf::timespan page_backoff = defaults::scan::page_backoff;
   caf::timespan page_backoff_max = defaults::scan::page_backoff_max;
+  /// The slices the query starts with (keepa.scan.price-bands).
+  feed_slices slices;
+  /// Most slices; 0 = by the refill rate (keepa.scan.max-slices).
+  size_t max_slices = defaults::scan::max_slices;
+  /// How long Keepa keeps a result set.
+  caf::timespan deal_cache = defaults::scan::deal_cache;
 };
 
-/// Reads keepa.scan.* (query-file, interval, max-backlog); loads the query.
+/// Reads keepa.scan.* (query-file, interval, max-backlog, price-bands,
+/// max-slices); loads the query.
 caf::expected<scanner_config> scanner_config_from(const caf::settings& opts);
 
 /// What the SCANNER did since start (status keys of the same names).
@@ -51,12 +73,25 @@ struct scanner_counters {
   uint64_t pre_rejected = 0;
   uint64_t remembered = 0;
   uint64_t already_stored = 0;
+  /// Stored deals seen again at a price that cannot change the decision:
+  /// refreshed from the feed's fields, not bought again.
+  uint64_t refreshed = 0;
   uint64_t resumed = 0;
   /// Deals skipped for an ASIN storage would refuse.
   uint64_t invalid = 0;
   uint64_t errors = 0;
   /// Failed pages asked for again.
   uint64_t page_retries = 0;
+  /// Slices that listed 10 000 deals without reaching the floor.
+  uint64_t overflows = 0;
+  /// Slices split after an overflow.
+  uint64_t splits = 0;
+  /// Deals a pass found above its horizon, left to the next pass.
+  uint64_t held_back = 0;
+  /// Times the peek-filter ran dry while no pass could start.
+  uint64_t dry_waits = 0;
+  /// Milliseconds the peek-filter was dry before a pass handed on more.
+  uint64_t dry_ms = 0;
 };
 
 /// What the SCANNER is doing. A pass is `acquiring` and `fetching` in
@@ -99,6 +134,37 @@ struct scanner_state {
   /// Failed attempts at the page the pass asks for next.
   int32_t page_failures = 0;
   scanner_counters n;
+  /// The slices of the query (cfg.slices, split as they overflow).
+  feed_slices slices;
+  /// The prices the current slice listed, and the minutes of its newest and
+  /// oldest deals.
+  std::vector<int64_t> slice_prices;
+  int32_t slice_newest = 0;
+  int32_t slice_oldest = 0;
+  /// A slice of this pass that overflowed: split once the pass ends.
+  struct overflow {
+    size_t slice;
+    std::vector<int64_t> prices;
+    /// Into how many slices.
+    size_t parts;
+  };
+  std::vector<overflow> overflowed;
+  /// The refill rate the newest /deal answer named (0 = unknown).
+  int64_t refill_rate = 0;
+  /// When the last pass began (its result sets expire deal_cache later).
+  caf::actor_clock::time_point pass_began;
+  bool has_pass = false;
+  /// A wake-up for the next pass is scheduled.
+  bool wake_scheduled = false;
+  /// Since when the peek-filter is dry with no pass under way (if it is).
+  caf::optional<caf::actor_clock::time_point> dry_since;
+
+  /// The most slices the query may be split into.
+  size_t max_slices() const;
+
+  /// A pass starts at its earliest chance while the peek-filter holds at
+  /// most this many: what the plan peeks before the next one can start.
+  uint64_t low_water() const;
 
   /// A pass is under way.
   bool scanning() const {

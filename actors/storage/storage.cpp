@@ -80,6 +80,9 @@ caf::error check(const upsert_batch& batch) {
   for (auto& x : batch.done)
     if (!valid_asin(x.asin))
       return bad("feed position", x.asin);
+  for (auto& x : batch.seen)
+    if (!valid_asin(x.asin))
+      return bad("sighted deal", x.asin);
   return caf::none;
 }
 

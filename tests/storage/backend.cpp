@@ -155,6 +155,38 @@ void run_backend_contract(const backend_fixture& fix) {
     REQUIRE(empty);
     CHECK(empty->empty());
   }
+  SECTION("known answers a stored deal's buy price and profit; a sighting "
+          "moves its lastUpdate and last seen time and keeps its figures") {
+    auto db = fix.open();
+    upsert_batch batch;
+    batch.deals = {make_deal("B000000001", 10, 1000)};
+    batch.deals[0].buy_price = 1234;
+    batch.deals[0].profit = 567;
+    REQUIRE_OK(db->commit(batch, std::nullopt));
+    auto xs = db->known({"B000000001"});
+    REQUIRE_OK(xs);
+    REQUIRE(xs->size() == 1);
+    CHECK((*xs)[0].stored_buy_price == 1234);
+    CHECK((*xs)[0].stored_profit == 567);
+    upsert_batch seen;
+    seen.seen = {deal_sighting{"B000000001", 1005, 50},
+                 deal_sighting{"B00UNKNOWN", 1005, 50}};
+    REQUIRE_OK(db->commit(seen, std::nullopt));
+    auto d = db->find("B000000001");
+    REQUIRE_OK(d);
+    REQUIRE(d->has_value());
+    CHECK(d->value().last_update == 1005);
+    CHECK(d->value().last_seen_ms == 50);
+    CHECK(d->value().buy_price == 1234);
+    CHECK(d->value().profit == 567);
+    CHECK(d->value().written_by == write_stage::commit);
+    // A sighting never moves a row back, and creates none.
+    seen.seen = {deal_sighting{"B000000001", 1001, 20}};
+    REQUIRE_OK(db->commit(seen, std::nullopt));
+    CHECK(db->find("B000000001")->value().last_update == 1005);
+    CHECK(db->find("B000000001")->value().last_seen_ms == 50);
+    CHECK(db->counts()->deals == 1);
+  }
   SECTION("known handles batches larger than one statement") {
     auto db = fix.open();
     upsert_batch batch;

@@ -18,11 +18,9 @@ window=${3:-60}
 shift $(( $# < 3 ? $# : 3 ))
 rates=("$@")
 (( ${#rates[@]} )) || rates=(5 1000 20000)
-sim="$build/tools/keepa-sim/keepa-sim"
-pipeline="$build/tools/keepa-pipeline/keepa-pipeline"
-for exe in "$sim" "$pipeline"; do
-  [[ -x $exe ]] || { echo "cpu-bench: $exe not built" >&2; exit 2; }
-done
+# shellcheck source=../bench-processes.sh
+source "$(dirname "$0")/../bench-processes.sh"
+bench_setup cpu-bench "$build"
 # name|extra keepa-pipeline options (the first is the baseline)
 variants=(
   "CAF default: stealing, 4|--scheduler.policy=stealing --scheduler.max-threads=4"
@@ -30,7 +28,6 @@ variants=(
   "stealing, 2, relaxed poll|--scheduler.policy=stealing --scheduler.max-threads=2 --work-stealing.aggressive-poll-attempts=10 --work-stealing.moderate-poll-attempts=0 --work-stealing.relaxed-sleep-duration=1s"
 )
 [[ -n ${CPU_BENCH_VARIANTS:-} ]] && mapfile -t variants <<<"$CPU_BENCH_VARIANTS"
-source "$(dirname "$0")/../bench.sh"
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Summed over the process's threads (CAF's workers, libcurl's, storage).
@@ -46,16 +43,11 @@ for rate in "${rates[@]}"; do
     dir="$tmp/r$rate-$i"
     mkdir -p "$dir"
     # Steady state from the start: an empty bucket, a feed scaled to R.
-    bench_sim "$sim" "$dir" "$rate" --sim.initial-tokens=0
+    bench_sim "$dir" "$rate" 20000
     http_port=$((http_port + 1))
     # shellcheck disable=SC2086
-    "$pipeline" --keepa.client.endpoint="http://127.0.0.1:$port" \
-      --keepa.storage.url="sqlite:$dir/deals.db" --keepa.http.port=$http_port \
-      --keepa.http.token-file="$dir/http.token" --keepa.introspection.port=0 \
-      $opts \
-      >"$dir/pipeline.out" 2>"$dir/pipeline.err" &
-    pids+=($!)
-    run_pids+=($!)
+    bench_pipeline "$dir" "$http_port" $opts
+    run_pids+=($pid)
     echo "$name" >"$dir/name"
     i=$((i + 1))
   done

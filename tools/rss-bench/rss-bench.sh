@@ -20,14 +20,17 @@ deals=${3:-1000000}
 shift $(( $# < 3 ? $# : 3 ))
 rates=("$@")
 (( ${#rates[@]} )) || rates=(5 20000)
-sim="$build/tools/keepa-sim/keepa-sim"
 fill="$build/tools/storage-bench/keepa-storage-bench"
-variants=("keepa-pipeline|$build/tools/keepa-pipeline/keepa-pipeline")
+# shellcheck source=../bench-processes.sh
+source "$(dirname "$0")/../bench-processes.sh"
+bench_setup rss-bench "$build"
+variants=("keepa-pipeline|$pipeline")
 [[ -n ${RSS_BENCH_VARIANTS:-} ]] && mapfile -t variants <<<"$RSS_BENCH_VARIANTS"
-for exe in "$sim" "$fill" "${variants[@]#*|}"; do
+for exe in "$fill" "${variants[@]#*|}"; do
   [[ -x $exe ]] || { echo "rss-bench: $exe not built" >&2; exit 2; }
 done
-source "$(dirname "$0")/../bench.sh"
+# A full bucket: the pipeline spends at once, the peak comes early.
+bench_initial_tokens=-1
 "$fill" fill "$tmp/seed.db" "$deals"
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 mib() { awk -v x="$1" 'BEGIN{printf "%.1f", x / 1024}'; }
@@ -41,14 +44,11 @@ for rate in "${rates[@]}"; do
     dir="$tmp/run${#dirs[@]}"
     mkdir -p "$dir"
     cp "$tmp/seed.db" "$dir/deals.db"
-    bench_sim "$sim" "$dir" "$rate"
+    bench_sim "$dir" "$rate" 20000
     http_port=$((http_port + 1))
-    "${v#*|}" --keepa.client.endpoint="http://127.0.0.1:$port" \
-      --keepa.storage.url="sqlite:$dir/deals.db" --keepa.http.port=$http_port \
-      --keepa.http.token-file="$dir/http.token" --keepa.introspection.port=0 \
-      >"$dir/pipeline.out" 2>"$dir/pipeline.err" &
-    pids+=($!)
-    run_pids+=($!)
+    pipeline=${v#*|}
+    bench_pipeline "$dir" "$http_port"
+    run_pids+=($pid)
     echo "$rate|${v%%|*}" >"$dir/name"
     dirs+=("$dir")
   done

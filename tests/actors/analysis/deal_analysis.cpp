@@ -631,3 +631,37 @@ TEST_CASE("the option registry has every analysis key",
   CHECK_FALSE(c->peek_profit);
   CHECK(analysis_config{}.peek_profit);
 }
+
+TEST_CASE("refresh_from_feed: a stored deal is refreshed from the feed while "
+          "its price moved within the tolerance and the profit that leaves "
+          "reaches the minimum",
+          "[pipeline][analysis][reappear]") {
+  analysis_config cfg; // tolerance 10 %, min profit $5.00
+  asin_memory m;
+  m.asin = "0123456789";
+  m.stored = true;
+  m.stored_buy_price = 1000;
+  m.stored_profit = 560;
+  CHECK(refresh_from_feed(feed_deal(1000), m, cfg));
+  // Down by the tolerance exactly, and one cent more.
+  CHECK(refresh_from_feed(feed_deal(900), m, cfg));
+  CHECK_FALSE(refresh_from_feed(feed_deal(899), m, cfg));
+  // Up: the profit left decides first ($5.60 - $0.60 = $5.00).
+  CHECK(refresh_from_feed(feed_deal(1060), m, cfg));
+  CHECK_FALSE(refresh_from_feed(feed_deal(1061), m, cfg));
+  m.stored_profit = 5000;
+  CHECK(refresh_from_feed(feed_deal(1100), m, cfg));
+  CHECK_FALSE(refresh_from_feed(feed_deal(1101), m, cfg));
+  // No price in the feed, no stored price, not stored: bought as usual.
+  CHECK_FALSE(refresh_from_feed(feed_deal(-1), m, cfg));
+  m.stored_buy_price = -1;
+  CHECK_FALSE(refresh_from_feed(feed_deal(1000), m, cfg));
+  m.stored_buy_price = 1000;
+  m.stored = false;
+  CHECK_FALSE(refresh_from_feed(feed_deal(1000), m, cfg));
+  // A tolerance of 0 refreshes only an unchanged price.
+  m.stored = true;
+  cfg.refresh_tolerance = 0;
+  CHECK(refresh_from_feed(feed_deal(1000), m, cfg));
+  CHECK_FALSE(refresh_from_feed(feed_deal(999), m, cfg));
+}

@@ -254,3 +254,76 @@ TEST_CASE("feed cursor: a pass that was not handed on is rewound and read "
   CHECK(c.upto() == (feed_position{1011, "m1011"}));
   CHECK(pass(c, {feed}).empty());
 }
+
+TEST_CASE("feed cursor: a pass over slices reads each from page 0 down to the "
+          "floor and hands on only up to its horizon; the rest comes again",
+          "[pipeline][feed_cursor][slices]") {
+  feed_cursor c{67};
+  c.start(feed_position{1000, "m1000"});
+  c.begin_pass(2);
+  CHECK(c.slice() == 0);
+  // Slice 0, asked for in minute 1100: its newest deal is from 1090.
+  std::vector<deal> low;
+  for (int32_t m = 1090; m > 995; m -= 10)
+    low.push_back(at_minute(m, "low" + std::to_string(m)));
+  auto r = c.take_page(low, 1100);
+  CHECK(r.slice_done);
+  CHECK_FALSE(r.overflow);
+  CHECK_FALSE(r.last);
+  CHECK(c.slice() == 1);
+  CHECK(c.page() == 0);
+  // Slice 1, asked for a few minutes later: it lists deals up to 1104.
+  std::vector<deal> high;
+  for (int32_t m = 1104; m > 995; m -= 2)
+    high.push_back(at_minute(m, "high" + std::to_string(m)));
+  r = c.take_page(high, 1104);
+  CHECK(r.slice_done);
+  CHECK(r.last);
+  auto out = c.finish_pass(true);
+  // Slice 0 was read up to the end of minute 1100: high1102 and high1104
+  // wait for the next pass.
+  CHECK(c.held_back() == 2);
+  CHECK(out.back().asin == "high1100");
+  CHECK(
+    std::is_sorted(out.begin(), out.end(), [](const deal& x, const deal& y) {
+      return position_of(x) < position_of(y);
+    }));
+  CHECK(c.upto() == (feed_position{1100, "high1100"}));
+  // The next pass finds them and what arrived since in either slice, also
+  // books updated later in minute 1100 (the floor's minute stays open).
+  c.begin_pass(2);
+  low.insert(low.begin(), at_minute(1100, "alate"));
+  low.insert(low.begin(), at_minute(1100, "latelow"));
+  c.take_page(low, 1106);
+  high.insert(high.begin(), at_minute(1106, "high1106"));
+  c.take_page(high, 1106);
+  out = c.finish_pass(true);
+  CHECK(positions(out)
+        == "1100:alate 1100:latelow 1102:high1102 1104:high1104 "
+           "1106:high1106");
+  CHECK(c.held_back() == 0);
+}
+
+TEST_CASE("feed cursor: a slice that lists the whole result cap without "
+          "reaching the floor overflows",
+          "[pipeline][feed_cursor][slices]") {
+  feed_cursor c{3};
+  c.start(feed_position{100, "m100"});
+  c.begin_pass(2);
+  auto r = c.take_page(minutes_down(1000, 150), 1000);
+  CHECK_FALSE(r.slice_done);
+  r = c.take_page(minutes_down(850, 150), 1000);
+  CHECK_FALSE(r.slice_done);
+  // The page limit ends the slice above the floor.
+  r = c.take_page(minutes_down(700, 150), 1000);
+  CHECK(r.slice_done);
+  CHECK(r.overflow);
+  CHECK_FALSE(r.last);
+  // A slice that reaches its floor does not, however full its pages.
+  r = c.take_page(minutes_down(1000, 150), 1000);
+  r = c.take_page(minutes_down(850, 150), 1000);
+  r = c.take_page(minutes_down(150, 150), 1000);
+  CHECK(r.reached);
+  CHECK_FALSE(r.overflow);
+  CHECK(r.last);
+}

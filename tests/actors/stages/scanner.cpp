@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include <catch2/catch.hpp>
+
+#include <rapidjson/document.h>
 
 #include <caf/send.hpp>
 
@@ -227,6 +230,163 @@ TEST_CASE_METHOD(scanner_fixture,
 }
 
 TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a stored deal that reappears at a price that cannot "
+                 "change the decision is refreshed from the feed, not bought "
+                 "again; one whose price moved enough goes to the peek",
+                 "[pipeline][scanner][reappear]") {
+  db().watermark = feed_position{1000, "m1000"};
+  // Stored at a buy price of $10.00 with $8.00 profit (min profit $5.00).
+  auto stored_at = [&](const std::string& asin) {
+    asin_memory m;
+    m.asin = asin;
+    m.stored = true;
+    m.stored_last_update = 900;
+    m.stored_buy_price = 1000;
+    m.stored_profit = 800;
+    db().memory[asin] = m;
+  };
+  for (auto asin : {"same", "slight", "rise", "drop"})
+    stored_at(asin);
+  feed.push_back(feed_deal(1004, "same", 1000));
+  // 2 % up: the profit stays $7.80.
+  feed.push_back(feed_deal(1003, "slight", 1020));
+  // $4.00 up: $4.00 profit is below the minimum; the decision changes.
+  feed.push_back(feed_deal(1002, "rise", 1400));
+  // Half the price: the record's figures would be far off.
+  feed.push_back(feed_deal(1001, "drop", 500));
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  // Only the big moves cost a peek (and then a full commit).
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(asins(peeks().offers[0]) == "drop rise");
+  CHECK(st.n.refreshed == 2);
+  // The others are refreshed in storage for free and their positions done.
+  REQUIRE(db().upserts.size() == 1);
+  auto& b = db().upserts[0];
+  CHECK(b.deals.empty());
+  REQUIRE(b.seen.size() == 2);
+  CHECK(b.seen[0].asin == "slight");
+  CHECK(b.seen[0].last_update == 1003);
+  CHECK(b.seen[1].asin == "same");
+  CHECK(b.seen[1].seen_ms == unix_now());
+  CHECK(b.done == std::vector<feed_position>{{1003, "slight"}, {1004, "same"}});
+}
+
+namespace {
+
+/// A /deal feed like Keepa's for the scanner: newest first, at most 10 000
+/// deals per query, each query's result set kept for 120 s, and the
+/// selection's currentRange honoured (inclusive, on USED prices).
+struct capped_feed {
+  /// Every deal listed so far, in arrival order.
+  std::vector<deal> all;
+  struct result_set {
+    caf::actor_clock::time_point at;
+    std::vector<const deal*> rows;
+  };
+  std::map<std::string, result_set> cache;
+
+  caf::expected<deal_page> answer(const deal_query& q,
+                                  caf::actor_clock::time_point now,
+                                  int64_t unix_now) {
+    auto& set = cache[q.selection];
+    if (set.rows.empty() || now - set.at >= 120s) {
+      rapidjson::Document doc;
+      doc.Parse(q.selection.c_str());
+      int64_t lo = 0;
+      int64_t hi = INT64_MAX;
+      if (doc.HasMember("isRangeEnabled") && doc["isRangeEnabled"].GetBool()
+          && doc.HasMember("currentRange")) {
+        lo = doc["currentRange"][0].GetInt64();
+        hi = doc["currentRange"][1].GetInt64();
+      }
+      set.at = now;
+      set.rows.clear();
+      for (auto& d : all)
+        if (d.current[csv::used] >= lo && d.current[csv::used] <= hi)
+          set.rows.push_back(&d);
+      std::sort(set.rows.begin(), set.rows.end(),
+                [](const deal* x, const deal* y) {
+                  return position_of(*y) < position_of(*x);
+                });
+      if (set.rows.size() > 10000)
+        set.rows.resize(10000);
+    }
+    deal_page p;
+    p.page = q.page;
+    p.env.timestamp_ms = unix_now;
+    p.env.refill_rate = 20000;
+    auto from = static_cast<size_t>(q.page) * feed_cursor::page_size;
+    for (auto i = from;
+         i < std::min(from + feed_cursor::page_size, set.rows.size()); ++i)
+      p.deals.push_back(*set.rows[i]);
+    return p;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a feed of more than 10 000 deals per 120 s is "
+                 "read in disjoint price slices, again as soon as the result "
+                 "sets expired, and every deal is handed on once",
+                 "[pipeline][scanner][slices]") {
+  cfg.selection = R"({"domainId": 1, "priceTypes": [2], "sortType": 1,)"
+                  R"( "isRangeEnabled": false})";
+  capped_feed keepa_feed;
+  keepa().deals = [&](const deal_query& q) {
+    return keepa_feed.answer(q, now(), unix_now());
+  };
+  // 12 000 new deals a minute, USED prices spread over $1.00..$100.99: a
+  // single query lists 10 000 of the 24 000 that arrive between two
+  // passes.
+  auto minute = [&] {
+    return static_cast<int32_t>(keepa_minute_from_unix_ms(unix_now()));
+  };
+  auto arrive = [&] {
+    auto m = minute();
+    for (int i = 0; i < 12000; ++i)
+      keepa_feed.all.push_back(
+        feed_deal(m, "a" + std::to_string(m) + "x" + std::to_string(i),
+                  100 + (i * 7919) % 10000));
+  };
+  arrive();
+  auto first = minute();
+  auto s = spawn();
+  sched.run();
+  for (int i = 0; i < 20; ++i) {
+    advance(1min);
+    arrive();
+  }
+  auto& st = state_of<scanner_state>(s);
+  // Every deal that arrived from minute 10 to 15 went on exactly once.
+  std::map<std::string, int> handed;
+  for (auto& offer : peeks().offers)
+    for (auto& d : offer)
+      ++handed[d.asin];
+  size_t expected = 0;
+  size_t missing = 0;
+  size_t twice = 0;
+  for (auto& d : keepa_feed.all)
+    if (d.last_update >= first + 10 && d.last_update <= first + 15) {
+      ++expected;
+      auto i = handed.find(d.asin);
+      if (i == handed.end())
+        ++missing;
+      else if (i->second > 1)
+        ++twice;
+    }
+  CHECK(expected == 72000);
+  CHECK(missing == 0);
+  CHECK(twice == 0);
+  // A pass every 120 s, not every 5 min.
+  CHECK(st.n.passes >= 10);
+  CHECK(st.slices.size() > 2);
+  CHECK(st.slices.size() <= 10);
+}
+
+TEST_CASE_METHOD(scanner_fixture,
                  "scanner: a failed page is asked for again after a growing "
                  "backoff, through TOKEN, and the pass keeps the pages it "
                  "read",
@@ -378,7 +538,7 @@ TEST_CASE_METHOD(scanner_fixture,
 TEST_CASE_METHOD(scanner_fixture,
                  "scanner: no pass while the peek-filter's backlog is above "
                  "the bound; it asks with atom::backlog, and drained starts a "
-                 "pass at once",
+                 "pass as soon as the last pass's result sets expired",
                  "[pipeline][scanner]") {
   list(1200, 3);
   peeks().queued = 500;
@@ -404,16 +564,29 @@ TEST_CASE_METHOD(scanner_fixture,
   CHECK(st.n.passes == 2);
   REQUIRE(peeks().offers.size() == 2);
   CHECK(asins(peeks().offers[1]) == "new");
-  // `drained` means empty: a pass at once, without asking, even though
-  // the last offer was answered with more than the bound.
+  // `drained` means empty: a pass without asking, even though the last
+  // offer was answered with more than the bound; but Keepa answers the
+  // same deals until the last pass's result sets expire (120 s after it
+  // began), so the pass starts then, and meanwhile the feed is the limit.
   peeks().queued = 500;
   feed.insert(feed.begin(), feed_deal(1202, "newer"));
+  advance(1min);
+  caf::anon_send(s, atom::drained_v);
+  sched.run();
+  CHECK(st.n.passes == 2);
+  CHECK(st.n.dry_waits == 1);
+  CHECK(static_cast<bool>(st.dry_since));
+  advance(1min - 1ms);
+  CHECK(st.n.passes == 2);
+  advance(1ms);
+  CHECK(st.n.passes == 3);
+  CHECK(st.backlog == 500);
+  CHECK(st.n.dry_ms == 60000);
+  CHECK_FALSE(static_cast<bool>(st.dry_since));
   caf::anon_send(s, atom::drained_v);
   sched.run();
   CHECK(st.n.passes == 3);
-  CHECK(st.backlog == 500);
-  caf::anon_send(s, atom::drained_v);
-  sched.run();
+  advance(2min);
   CHECK(st.n.passes == 4);
   CHECK(peeks().backlog_asked == 2);
 }

@@ -145,6 +145,9 @@ struct live_pipeline {
     // A pass whose books are all remembered hands the peek-filter nothing,
     // so only the interval brings the next pass (and its scan tokens).
     s.scan.interval = std::chrono::seconds{5};
+    // The scanner waits for Keepa's result sets to expire (120 s) before it
+    // asks again; here a pass every 5 s is what the tests watch for.
+    s.scan.deal_cache = std::chrono::seconds{5};
     auto update = updater_config_from(caf::settings{});
     REQUIRE(update);
     s.update = *update;

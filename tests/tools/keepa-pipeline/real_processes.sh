@@ -40,7 +40,7 @@ cat "$dir/err" "$dir/out"
 echo "exited 0, ${elapsed_ms} ms after SIGTERM"
 
 # Status lines: the documented shape, counters never going back.
-status_re='^balance (-?[0-9]+) \| (spending|recharging|unknown)( \(waiting for [0-9]+ tokens, ETA [0-9]+ s\))? \| scanned ([0-9]+) pre-rejected ([0-9]+) peeked ([0-9]+) committed ([0-9]+) rejected ([0-9]+) updated ([0-9]+) \| tokens/deal ([0-9]+|-)$'
+status_re='^balance (-?[0-9]+) \| (spending|recharging|unknown)( \(waiting for [0-9]+ tokens, ETA [0-9]+ s\))? \| scanned ([0-9]+) pre-rejected ([0-9]+) peeked ([0-9]+) committed ([0-9]+) rejected ([0-9]+) updated ([0-9]+) \| tokens/deal ([0-9]+|-)( \| feed-limited)?$'
 lines=0
 prev=(0 0 0 0 0 0)
 while IFS= read -r l; do
