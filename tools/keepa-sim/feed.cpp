@@ -235,7 +235,13 @@ result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
   // Drop the rows of books that left the window (the rows of books that
   // changed since are replaced below).
   cache.drop_before(now_rel - 12 * 60);
-  for (auto i : window) {
+  constexpr size_t ahead = 8;
+  for (size_t k = 0; k < window.size(); ++k) {
+    if (k + 2 * ahead < window.size())
+      cache.prefetch_slot(window[k + 2 * ahead]);
+    if (k + ahead < window.size())
+      cache.prefetch_row(cat, window[k + ahead]);
+    auto i = window[k];
     auto& b = cat.books[static_cast<size_t>(i)];
     auto& ptr = cache.get(cat, i);
     auto& row = *ptr;
