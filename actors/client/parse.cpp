@@ -649,6 +649,13 @@ private:
     return what == shape::ignore || null ? doc_.Null() : doc_.Bool(true);
   }
 
+  /// Whether the value under way is built as it is: nothing refused, no
+  /// pruned field under way or starting with it.
+  bool built_as_is() const {
+    return refusal_.empty() && prune_.what == shape::keep
+      && next_ == shape::keep;
+  }
+
   /// An array that fails check_numbers: [true].
   bool failing_numbers() {
     doc_.StartArray();
@@ -659,16 +666,13 @@ private:
   template<class F>
   bool scalar(kind k, F build) {
     count_item();
+    if (built_as_is())
+      return build();
     if (!refusal_.empty())
       return true;
     auto& p = prune_;
-    if (p.what == shape::keep) {
-      if (next_ == shape::keep)
-        return build();
-      // A pruned field that is a scalar.
-      auto what = std::exchange(next_, shape::keep);
-      return stand_in(what, k == kind::null);
-    }
+    if (p.what == shape::keep) // a pruned field that is a scalar
+      return stand_in(std::exchange(next_, shape::keep), k == kind::null);
     if (p.pass)
       return build();
     if (!p.array || p.what == shape::ignore)
@@ -732,12 +736,12 @@ private:
     }
     frames_.push_back(frame{where, 0, limit});
     ++depth_;
+    if (built_as_is())
+      return build();
     if (!refusal_.empty())
       return true;
     auto& p = prune_;
     if (p.what == shape::keep) {
-      if (next_ == shape::keep)
-        return build();
       // A pruned field that is a container.
       p = pruning{};
       p.what = std::exchange(next_, shape::keep);
