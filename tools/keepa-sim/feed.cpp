@@ -196,11 +196,24 @@ void order_rows(const catalogue& cat, const selection& sel,
     return *x.asin < *y.asin;
   };
   auto n = std::min(order.size(), static_cast<size_t>(max_results));
-  if (n == order.size())
+  auto by_key = [](const entry& x, const entry& y) { return x.key < y.key; };
+  if (sel.sort_type == 1
+      && std::is_sorted(order.begin(), order.end(), by_key)) {
+    // Newest first, and the window comes oldest first: reversed, only the
+    // rows of one minute need ordering by ASIN.
+    std::reverse(order.begin(), order.end());
+    for (auto i = order.begin(); i != order.end();) {
+      auto j = std::find_if(i, order.end(),
+                            [&](const entry& x) { return x.key != i->key; });
+      std::sort(i, j, before);
+      i = j;
+    }
+  } else if (n == order.size()) {
     std::sort(order.begin(), order.end(), before);
-  else
+  } else {
     std::partial_sort(order.begin(), order.begin() + static_cast<long>(n),
                       order.end(), before);
+  }
   std::vector<row_ptr> sorted;
   sorted.reserve(n);
   for (size_t i = 0; i < n; ++i)
@@ -222,7 +235,13 @@ result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
   // Drop the rows of books that left the window (the rows of books that
   // changed since are replaced below).
   cache.drop_before(now_rel - 12 * 60);
-  for (auto i : window) {
+  constexpr size_t ahead = 8;
+  for (size_t k = 0; k < window.size(); ++k) {
+    if (k + 2 * ahead < window.size())
+      cache.prefetch_slot(window[k + 2 * ahead]);
+    if (k + ahead < window.size())
+      cache.prefetch_row(cat, window[k + ahead]);
+    auto i = window[k];
     auto& b = cat.books[static_cast<size_t>(i)];
     auto& ptr = cache.get(cat, i);
     auto& row = *ptr;

@@ -57,6 +57,22 @@ public:
   /// Forgets the rows of updates before `oldest`.
   void drop_before(int32_t oldest);
 
+  /// Asks the memory for what get(cat, index) reads, in two steps a few
+  /// books apart: first the slot of book `index`, then (once the slot is
+  /// cached) its row and book, so the misses of the window's scattered
+  /// books overlap.
+  void prefetch_slot(int index) const {
+    auto i = static_cast<size_t>(index);
+    if (i < rows_.size())
+      __builtin_prefetch(&rows_[i]);
+  }
+  void prefetch_row(const detail::catalogue& cat, int index) const {
+    auto i = static_cast<size_t>(index);
+    __builtin_prefetch(&cat.books[i].last_update);
+    if (i < rows_.size() && rows_[i])
+      __builtin_prefetch(rows_[i].get());
+  }
+
 private:
   /// By book index; null = none.
   std::vector<row_ptr> rows_;

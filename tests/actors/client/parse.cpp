@@ -247,6 +247,112 @@ TEST_CASE("malformed answers are errors, never crashes", "[client][parse]") {
   CHECK(big.page.products[0].last_update == INT32_MAX);
 }
 
+// Fields the stages check for their shape only are not built (issue 17,
+// item 4): each must still leave its item out with the error the whole
+// field gave, the first in field order, and pass whatever shape passed.
+TEST_CASE("fields read for their shape only are judged as when built",
+          "[client][parse]") {
+  auto deal = [](const std::string& fields) {
+    return parse(
+      answer(R"("deals":{"dr":[{"asin":"0123456789",)" + fields + "}]}"),
+      parse_deal_page);
+  };
+  auto product = [](const std::string& fields) {
+    return parse(answer(R"("products":[{"asin":"0123456789",)" + fields + "}]"),
+                 parse_product_page);
+  };
+  struct bad_case {
+    std::string fields;
+    std::string reason;
+  };
+  std::vector<bad_case> bad_deals = {
+    {R"("avg":7)", "avg is not an array"},
+    {R"("avg":{"a":[1]})", "avg is not an array"},
+    {R"("avg":[[1],"x"])", "avg is not an array"},
+    {R"("avg":[[1],[true]])", "avg holds a non-number"},
+    {R"("avg":[[1],[[1]]])", "avg holds a non-number"},
+    {R"("avg":[[1],[{}],{}])", "avg holds a non-number"},
+    {R"("avg":[[1],{},[true]])", "avg is not an array"},
+    {R"("avg":[null,null,null,{"a":1}])", "avg is not an array"},
+    {R"("avg":[null,null,null,["x"]])", "avg holds a non-number"},
+    {R"("avg":[null,null,null,[1,[2]]])", "avg holds a non-number"},
+    {R"("categories":"x")", "categories is not an array"},
+    {R"("categories":[1,null,[]])", "categories holds a non-number"},
+    {R"("categories":[1,{"a":[1]}])", "categories holds a non-number"},
+    {R"("deltaLast":[false])", "deltaLast holds a non-number"},
+    {R"("delta":{"a":1})", "delta is not an array"},
+    {R"("delta":[null,3])", "delta is not an array"},
+    {R"("deltaPercent":[[1],[2,"x"]])", "deltaPercent holds a non-number"},
+    // The first malformed field in read order decides.
+    {R"("deltaLast":["x"],"avg":[["x"]],"delta":7)", "avg holds a non-number"},
+    {R"("delta":[["x"]],"categories":7)", "categories is not an array"},
+    // Of a field given twice, the first counts.
+    {R"("delta":[["x"]],"delta":[])", "delta holds a non-number"},
+  };
+  // The one item is left out, for `reason`.
+  auto left_out = [](const auto& q, size_t kept, const std::string& reason) {
+    REQUIRE_FALSE(q.err);
+    CHECK(kept == 0);
+    REQUIRE(q.skip_reasons.size() == 1);
+    CHECK(q.skip_reasons[0] == "item 0: " + reason);
+  };
+  for (auto& x : bad_deals) {
+    INFO(x.fields);
+    auto q = deal(x.fields);
+    left_out(q, q.page.deals.size(), x.reason);
+  }
+  const char* good_deals[] = {
+    R"("avg":null,"categories":null,"delta":null,"deltaLast":null)",
+    R"("avg":[],"categories":[],"delta":[],"deltaPercent":[])",
+    R"("avg":[null,[1,null,2.5],[]],"delta":[[1],null,[-1e300]])",
+    R"("delta":[],"delta":7)",
+    // Fields no stage reads are not judged at all.
+    R"("extra":{"a":[["x",{"b":[1,true]}]]},"more":[[[[]]]],"x":"y")",
+  };
+  for (auto* fields : good_deals) {
+    INFO(fields);
+    auto q = deal(fields);
+    REQUIRE_FALSE(q.err);
+    CHECK(q.page.deals.size() == 1);
+  }
+  // The 90-day row is kept among rows that are only checked, wherever the
+  // other rows nest.
+  auto ninety = deal(R"("avg":[[1,2],null,[],[4,null,6.4],[7,"x"]],)"
+                     R"("current":[1,2],"lastUpdate":9,"title":"t",)"
+                     R"("extra":[1,[2,[3]]])");
+  REQUIRE(ninety.page.deals.empty());
+  CHECK(ninety.skip_reasons.at(0) == "item 0: avg holds a non-number");
+  auto good = deal(R"("avg":[[1,2],null,[],[4,null,6.4],[7]],)"
+                   R"("current":[1,2],"lastUpdate":9,"title":"t",)"
+                   R"("extra":[1,[2,[3]]])");
+  REQUIRE(good.page.deals.size() == 1);
+  auto& d = good.page.deals[0];
+  CHECK(d.avg90 == std::vector<int32_t>{4, -1, 6});
+  CHECK(d.current == std::vector<int32_t>{1, 2});
+  CHECK(d.last_update == 9);
+  CHECK(d.title == "t");
+  // Products: the csv histories are checked, not built.
+  std::vector<bad_case> bad_products = {
+    {R"("csv":5)", "csv is not an array"},
+    {R"("csv":[null,[1,2],"x"])", "csv is not an array"},
+    {R"("csv":[null,[1,2],[3,{}]])", "csv holds a non-number"},
+    {R"("categories":["x"],"csv":[["x"]])", "categories holds a non-number"},
+  };
+  for (auto& x : bad_products) {
+    INFO(x.fields);
+    auto q = product(x.fields);
+    left_out(q, q.page.products.size(), x.reason);
+  }
+  auto p = product(R"("csv":[null,[1,2,3,4],[]],"unknown":[{"a":["x"]}],)"
+                   R"("monthlySold":40,"categories":[5,6],)"
+                   R"("stats":{"current":[1,2],"min":[null,[1,3]]})");
+  REQUIRE(p.page.products.size() == 1);
+  CHECK(p.page.products[0].monthly_sold == 40);
+  CHECK(p.page.products[0].categories == std::vector<int64_t>{5, 6});
+  CHECK(p.page.products[0].stats.current == std::vector<int32_t>{1, 2});
+  CHECK(p.page.products[0].stats.min == std::vector<int32_t>{-1, 3});
+}
+
 // Issue 16, item 3: one deal with a non-UTF-8 or punctuated ASIN made
 // storage refuse the whole batch, so the valid deals of that pass were
 // never peeked. The client now leaves out only the bad item.
