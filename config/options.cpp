@@ -211,6 +211,10 @@ void add_peek_options(caf::config_option_set& opts) {
                         with_default("balance (minutes of refill) from "
                                      "which every candidate is worth a token",
                                      horizon))
+    .add<int64_t>("value-horizon-tokens",
+                  with_default("... or from this many tokens, whichever is "
+                               "less",
+                               horizon_tokens))
     .add<caf::timespan>("max-wait",
                         with_default("let go of a candidate below the value "
                                      "bar whose deal is older",

@@ -28,6 +28,11 @@ peek_filter_config_from(const caf::settings& opts) {
   g.enabled = caf::get_or(opts, "keepa.peek.value-gate", g.enabled);
   g.horizon = caf::get_or(opts, "keepa.peek.value-horizon", g.horizon);
   g.max_wait = caf::get_or(opts, "keepa.peek.max-wait", g.max_wait);
+  g.horizon_tokens = caf::get_or(opts, "keepa.peek.value-horizon-tokens",
+                                 g.horizon_tokens);
+  if (g.horizon_tokens <= 0)
+    return caf::make_error(ec::invalid_config,
+                           "keepa.peek.value-horizon-tokens must be positive");
   if (g.horizon.count() <= 0)
     return caf::make_error(ec::invalid_config,
                            "keepa.peek.value-horizon must be positive");

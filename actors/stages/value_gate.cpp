@@ -70,9 +70,9 @@ double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
   // The share of arrivals worth a token: 0 at a balance of 0, all of them
   // from `horizon` minutes of refill. Nothing refills at rate 0: what is
   // there is all there will be, so only the best.
-  auto share = rate > 0 && minutes > 0
-    ? static_cast<double>(balance) / (minutes * double(rate))
-    : 0.0;
+  auto full = std::min(minutes * double(rate),
+                       static_cast<double>(cfg_.horizon_tokens));
+  auto share = rate > 0 && full > 0 ? static_cast<double>(balance) / full : 0.0;
   if (share >= 1)
     return 0;
   std::array<size_t, num_bins> order;

@@ -33,6 +33,8 @@ struct value_gate_config {
   /// The balance, in minutes of refill, from which every candidate is worth
   /// a token.
   caf::timespan horizon = defaults::value_gate::horizon;
+  /// ... or from this many tokens, whichever is less.
+  int64_t horizon_tokens = defaults::value_gate::horizon_tokens;
   /// Weight of the overall pass rate in a bin's estimate, in peeks.
   double prior_weight = defaults::value_gate::prior_weight;
   /// Half-life of the arrival mix.
@@ -77,7 +79,8 @@ public:
   double value(int64_t estimate) const;
 
   /// The lowest value worth a token at projected `balance` with `rate`
-  /// tokens per minute; 0 = everything.
+  /// tokens per minute; 0 = everything (from min(`horizon` of refill,
+  /// `horizon_tokens`)).
   double bar(int64_t balance, int64_t rate, time_point now) const;
 
   /// Whether a candidate of `estimate` is worth a token at `bar`.
