@@ -170,6 +170,10 @@ void peek_state::before_batch(peek_pointer self, F go) {
             return st.values.worth(st.estimate(d), st.bar);
           });
         if (n > 0) {
+          // Worth-while ones keep coming: the queue is kept within bounds
+          // all the same, so the scanner reads on.
+          if (st.queue.size() > st.values.config().max_queue)
+            let_go(self);
           go(n);
           return;
         }
