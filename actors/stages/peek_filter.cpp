@@ -12,13 +12,14 @@
 
 namespace keepa {
 
-int64_t peek_state::priority(const deal& d) const {
-  return deal_profit_estimate(d, *ctx.analysis).value_or(0);
-}
-
 int64_t peek_state::estimate(const deal& d) const {
   auto e = deal_profit_estimate(d, *ctx.analysis);
   return e ? int64_t{*e} : value_gate::unknown;
+}
+
+int64_t peek_state::priority(const deal& d) const {
+  auto e = estimate(d);
+  return e == value_gate::unknown ? 0 : e;
 }
 
 caf::expected<peek_filter_config>
