@@ -1,17 +1,15 @@
 #include "config/defaults.hpp"
 
-#ifndef KEEPA_CONFIG_DIR
-#  define KEEPA_CONFIG_DIR "config"
-#endif
+#include "config/data_dir.hpp"
 
 namespace keepa::defaults {
 
 std::string profiles_dir() {
-  return KEEPA_CONFIG_DIR "/profiles";
+  return data_dir() + "/profiles";
 }
 
 std::string scan::query_file() {
-  return KEEPA_CONFIG_DIR "/deal_query.json";
+  return data_dir() + "/deal_query.json";
 }
 
 } // namespace keepa::defaults

@@ -25,7 +25,7 @@ namespace keepa::defaults {
 /// learned from Keepa's answers.
 constexpr const char* profile = "auto";
 
-/// keepa.profiles-dir: config/profiles of the source tree.
+/// keepa.profiles-dir: profiles/ of the data directory (config/data_dir.hpp).
 std::string profiles_dir();
 
 /// keepa.run-for: stop after this long; 0 = never (keepa-pipeline).
@@ -157,7 +157,8 @@ constexpr auto retry_max = std::chrono::seconds{2};
 
 namespace scan {
 
-/// The deal selection JSON: config/deal_query.json of the source tree.
+/// The deal selection JSON: deal_query.json of the data directory
+/// (config/data_dir.hpp).
 std::string query_file();
 
 /// Scan again after this long even if downstream is busy.
