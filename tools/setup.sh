@@ -13,6 +13,7 @@ packages=(
   libcurl4-openssl-dev zlib1g-dev
   libcpp-httplib-dev libssl-dev
   sqlite3
+  systemd                         # systemd-analyze: the install tests verify the unit
   postgresql                      # initdb/pg_ctl for the storage tests
   curl jq                         # the storage-outage tests read /status
   gnuplot-nox                     # keepa-bench's balance plot
