@@ -24,11 +24,11 @@ conf=$root/etc/keepa-pipeline/keepa-pipeline.conf
 # The defaults --help states lie in the copy, not in either tree.
 for tool in keepa-pipeline keepa-eta; do
   help=$("$bin/$tool" --help) || fail "$tool --help"
-  grep -q -F "(default $share/profiles)" <<<"$help" \
+  grep -q -F "$share/profiles" <<<"$help" \
     || fail "$tool --help: profiles not from $share: $(grep -F profiles-dir <<<"$help")"
   ! grep -F -e "$src" -e "$build" <<<"$help" || fail "$tool names a tree"
 done
-grep -q -F "(default $share/deal_query.json)" <<<"$("$bin/keepa-pipeline" --help)" \
+grep -q -F "$share/deal_query.json" <<<"$("$bin/keepa-pipeline" --help)" \
   || fail "the deal query is not the copy's"
 "$bin/keepa-status" --help >/dev/null || fail "keepa-status --help"
 
