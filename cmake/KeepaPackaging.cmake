@@ -49,8 +49,8 @@ set(CPACK_PACKAGE_CONTACT
     "Seed 39f48842 maintainers <maintainers@users.noreply.b-seed-39f48842.example>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "harvests Amazon deals from the Keepa API within a plan's token bucket")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
-keepa-pipeline scans Keepa's deal feed, checks each deal against
+# The body below the synopsis (CPACK_PACKAGE_DESCRIPTION_SUMMARY).
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "keepa-pipeline scans Keepa's deal feed, checks each deal against
 resale rules and stores the good ones in SQLite or PostgreSQL, spending
 the plan's tokens as fast as Keepa refills them and never overdrawing.
 It runs as the systemd service keepa-pipeline (key in
