@@ -61,7 +61,21 @@ const char* const accepted[] = {"isLowest",
                                 "type",
                                 "color",
                                 "size",
-                                "partNumber"};
+                                "partNumber",
+                                "model",
+                                "unitType",
+                                "scent",
+                                "itemForm",
+                                "pattern",
+                                "style",
+                                "itemTypeKeyword",
+                                "targetAudienceKeyword",
+                                "edition",
+                                "brandStoreName",
+                                "brandStoreUrlName",
+                                "websiteDisplayGroup",
+                                "websiteDisplayGroupName",
+                                "salesRankDisplayGroup"};
 
 template<size_t N>
 bool listed(const char* const (&names)[N], const std::string& name) {
@@ -194,7 +208,14 @@ void read_query(reader& in, selection& out) {
       && !(out.domain >= 1 && out.domain <= 12 && out.domain != 7))
     in.err = "invalid domainId";
   std::vector<int64_t> types;
-  in.get_list("priceTypes", types);
+  // The Python client's default is `"priceTypes": 0`, a number.
+  const rapidjson::Value* v = nullptr;
+  if (in.get_value("priceTypes", v) && !v->IsArray()) {
+    if (in.get_int("priceTypes", x, false))
+      types.push_back(x);
+  } else {
+    in.get_list("priceTypes", types);
+  }
   if (in.err.empty()) {
     static const int allowed[] = {0,  1,  2,  3,  5,  6,  7,  8, 9,
                                   10, 18, 19, 20, 21, 22, 32, 33};
