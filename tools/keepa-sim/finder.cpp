@@ -78,7 +78,9 @@ bool windowed(const std::string& name, const char* prefix,
     return false;
   auto n = rest.substr(0, us);
   if (!std::all_of(n.begin(), n.end(),
-                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })
+                   [](char c) {
+                     return std::isdigit(static_cast<unsigned char>(c));
+                   })
       || n.size() > 3)
     return false;
   auto d = std::stoi(n);
@@ -121,8 +123,8 @@ bool parse_field(const std::string& name, field& f) {
   // deltaPercent before delta: both start with "delta".
   return windowed(name, "deltaPercent", {1, 7, 30, 90}, metric::delta_percent,
                   f)
-         || windowed(name, "delta", {1, 7, 30, 90}, metric::delta, f)
-         || windowed(name, "avg", {1, 7, 30, 90, 180, 365}, metric::avg, f);
+    || windowed(name, "delta", {1, 7, 30, 90}, metric::delta, f)
+    || windowed(name, "avg", {1, 7, 30, 90, 180, 365}, metric::avg, f);
 }
 
 /// Q12: numbers, or numeric strings unless strict.
@@ -241,11 +243,10 @@ std::string parse_filter(const std::string& name, const rapidjson::Value& v,
     int64_t x = 0;
     if (!as_int(v, strict, x))
       return invalid();
-    auto i = std::find_if(out.bounds.begin(), out.bounds.end(),
-                          [&](const bound& b) {
-                            return b.f.what == f.what && b.f.type == f.type
-                                   && b.f.days == f.days;
-                          });
+    auto i
+      = std::find_if(out.bounds.begin(), out.bounds.end(), [&](const bound& b) {
+          return b.f.what == f.what && b.f.type == f.type && b.f.days == f.days;
+        });
     if (i == out.bounds.end())
       i = out.bounds.insert(out.bounds.end(), bound{f, {}, {}});
     (suffix == "_gte" ? i->gte : i->lte) = x;
@@ -263,7 +264,9 @@ std::string parse_filter(const std::string& name, const rapidjson::Value& v,
 std::optional<int64_t> value_of(const detail::book& b, const field& f,
                                 int32_t now, int64_t origin_km,
                                 std::vector<int32_t>& h) {
-  auto km = [&](int32_t rel) { return std::optional<int64_t>{origin_km + rel}; };
+  auto km = [&](int32_t rel) {
+    return std::optional<int64_t>{origin_km + rel};
+  };
   switch (f.what) {
     case metric::last_update: return km(b.last_update);
     case metric::last_price_change: return km(b.last_price_change);
@@ -422,7 +425,7 @@ std::vector<int> run(const detail::catalogue& cat, const query& q,
         return q.sort[k].descending ? *a > *c : *a < *c;
     }
     return cat.books[static_cast<size_t>(x.index)].asin
-           < cat.books[static_cast<size_t>(y.index)].asin;
+      < cat.books[static_cast<size_t>(y.index)].asin;
   });
   std::vector<int> out;
   out.reserve(found.size());
@@ -479,9 +482,8 @@ void write_category(json::writer& w, const detail::catalogue& cat, int domain,
 
 } // namespace
 
-void write_categories(json::writer& w, const detail::catalogue& cat,
-                      int domain, const std::vector<int64_t>& ids,
-                      bool parents) {
+void write_categories(json::writer& w, const detail::catalogue& cat, int domain,
+                      const std::vector<int64_t>& ids, bool parents) {
   std::vector<int64_t> shown;
   for (auto id : ids) {
     auto c = id == 0 ? detail::books_category : id;

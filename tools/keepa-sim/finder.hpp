@@ -84,9 +84,8 @@ std::vector<int> run(const detail::catalogue& cat, const query& q,
 
 /// Writes the category objects of `ids` (0 = the roots) as `categories`
 /// and, with `parents`, their ancestors as `categoryParents`.
-void write_categories(json::writer& w, const detail::catalogue& cat,
-                      int domain, const std::vector<int64_t>& ids,
-                      bool parents);
+void write_categories(json::writer& w, const detail::catalogue& cat, int domain,
+                      const std::vector<int64_t>& ids, bool parents);
 
 /// Whether `id` is a category of the catalogue's tree (0 = the roots).
 bool known_category(int64_t id);

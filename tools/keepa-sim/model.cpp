@@ -172,7 +172,9 @@ std::string parse_product_numbers(const query_map& q, product_query& pq) {
     return "invalid update";
   if (!get_int(q, "history", 0, 1, history))
     return "invalid history (0 or 1)";
-  if (!get_int(q, "days", 1, 100000, days))
+  // days=0 is "no limit": the Java client's full product request sends
+  // it, PHP's whenever days >= 0.
+  if (!get_int(q, "days", 0, 100000, days))
     return "invalid days";
   // offers must be 20..100; offers=0 is rejected too (seed 001).
   if (!get_int(q, "offers", 20, 100, offers))
@@ -689,7 +691,8 @@ std::string model::impl::parse_product(const request& req, int64_t now,
                                       "rating",  "buybox",
                                       "stock",   "code-limit",
                                       "rental",  "videos",
-                                      "aplus",   "historical-variations"};
+                                      "aplus",   "historical-variations",
+                                      "fbafees"};
   // Q12: lenient by default (Keepa evidently ignored `only_live_offers`);
   // --sim.strict rejects unknown parameters.
   if (opts.strict)

@@ -17,8 +17,7 @@ namespace {
 
 keepa::sim::answer finder(model& m, const std::string& sel, int64_t now,
                           const std::string& domain = "1") {
-  return m.handle(get("/query", {{"domain", domain}, {"selection", sel}}),
-                  now);
+  return m.handle(get("/query", {{"domain", domain}, {"selection", sel}}), now);
 }
 
 std::vector<std::string> asin_list(const rapidjson::Document& d) {
@@ -43,10 +42,12 @@ facts(model& m, const std::vector<std::string>& asins, int64_t now,
   for (size_t i = 0; i < asins.size(); i += 100) {
     std::vector<std::string> part(
       asins.begin() + static_cast<std::ptrdiff_t>(i),
-      asins.begin() + static_cast<std::ptrdiff_t>(std::min(i + 100, asins.size())));
-    auto a = m.handle(get("/product", {{"domain", domain},
-                                       {"stats", "90"},
-                                       {"asin", join(part, part.size())}}),
+      asins.begin()
+        + static_cast<std::ptrdiff_t>(std::min(i + 100, asins.size())));
+    auto a = m.handle(get("/product",
+                          {{"domain", domain},
+                           {"stats", "90"},
+                           {"asin", join(part, part.size())}}),
                       now);
     REQUIRE(a.status == 200);
     auto d = parse(a.body);
@@ -68,8 +69,8 @@ TEST_CASE("sim finder: /query answers asinList and totalResults, costs 10 "
   auto o = small(900);
   o.update_rate = 0;
   model m{o};
-  auto all = parse(
-    finder(m, R"({"rootCategory":[283155],"perPage":10000})", t0).body);
+  auto all
+    = parse(finder(m, R"({"rootCategory":[283155],"perPage":10000})", t0).body);
   auto total = all["totalResults"].GetInt64();
   auto listed = asin_list(all);
   CHECK(total == static_cast<int64_t>(listed.size()));
@@ -132,7 +133,7 @@ TEST_CASE("sim finder: sales rank, used price and rank-drop filters and the "
   size_t expected = 0;
   for (auto& [asin, x] : f)
     expected += x.rank >= 20000 && x.rank <= 900000 && x.used >= 1500
-                && x.used <= 6000 && x.drops90 >= 2;
+      && x.used <= 6000 && x.drops90 >= 2;
   CHECK(found.size() == expected);
   // POST with the selection as the body, on the trailing-slash path, and
   // the default order (current_SALES ascending).
@@ -156,12 +157,14 @@ TEST_CASE("sim finder: sales rank, used price and rank-drop filters and the "
 TEST_CASE("sim finder: bad queries get 400 and cost nothing", "[sim]") {
   model m{small()};
   auto left = m.balance(t0);
-  for (auto sel : {R"({"perPage":100})", R"({"rootCategory":[283155],)"
-                                         R"("page":1,"perPage":5001})",
-                   R"({"rootCategory":[283155],"perPage":10001})",
-                   R"({"rootCategory":[283155],"page":-1})",
-                   R"({"rootCategory":[283155],"sort":[["current_SALES","up"]]})",
-                   R"({"current_USED_gte":"cheap"})", "{", "[]"}) {
+  for (auto sel :
+       {R"({"perPage":100})",
+        R"({"rootCategory":[283155],)"
+        R"("page":1,"perPage":5001})",
+        R"({"rootCategory":[283155],"perPage":10001})",
+        R"({"rootCategory":[283155],"page":-1})",
+        R"({"rootCategory":[283155],"sort":[["current_SALES","up"]]})",
+        R"({"current_USED_gte":"cheap"})", "{", "[]"}) {
     INFO(sel);
     auto a = finder(m, sel, t0);
     CHECK(a.status == 400);
@@ -169,9 +172,9 @@ TEST_CASE("sim finder: bad queries get 400 and cost nothing", "[sim]") {
           == std::string{"REQUEST_REJECTED"});
   }
   CHECK(m.handle(get("/query", {{"domain", "1"}}), t0).status == 400);
-  CHECK(m.handle(get("/query", {{"selection", R"({"title":"the"})"}}), t0)
-          .status
-        == 400);
+  CHECK(
+    m.handle(get("/query", {{"selection", R"({"title":"the"})"}}), t0).status
+    == 400);
   CHECK(m.balance(t0) == left);
   // Strict mode rejects a field keepa-sim does not filter on; the default
   // ignores it.
@@ -189,10 +192,10 @@ TEST_CASE("sim finder: /category answers the Books tree and its parents for "
           "[sim]") {
   model m{small()};
   auto ask = [&](const std::string& ids, const std::string& parents) {
-    return m.handle(get("/category/", {{"domain", "1"},
-                                       {"category", ids},
-                                       {"parents", parents}}),
-                    t0);
+    return m.handle(
+      get("/category/",
+          {{"domain", "1"}, {"category", ids}, {"parents", parents}}),
+      t0);
   };
   auto root = ask("283155", "0");
   REQUIRE(root.status == 200);
@@ -217,8 +220,8 @@ TEST_CASE("sim finder: /category answers the Books tree and its parents for "
   for (auto& c : books["children"].GetArray()) {
     auto child = parse(ask(std::to_string(c.GetInt64()), "0").body);
     counted += child["categories"][std::to_string(c.GetInt64()).c_str()]
-                 ["productCount"]
-                   .GetInt();
+                    ["productCount"]
+                      .GetInt();
   }
   CHECK(counted == 600);
   CHECK(ask("1,2,3,4,5,6,9,10,17,75,283155", "0").status == 400);
@@ -271,11 +274,12 @@ TEST_CASE("sim locales: domain and domainId select catalogues of their own "
   CHECK(gbp / usd == Approx(0.79).epsilon(0.15));
   CHECK(eur / usd == Approx(0.92).epsilon(0.15));
   // /deal with domainId 3 lists DE books; /seller knows DE's sellers.
-  auto deals = parse(
-    m.handle(get("/deal", {{"selection", R"({"domainId":3,"priceTypes":[2],)"
-                                         R"("dateRange":3,"sortType":1})"}}),
-             t0)
-      .body);
+  auto deals = parse(m.handle(get("/deal",
+                                  {{"selection",
+                                    R"({"domainId":3,"priceTypes":[2],)"
+                                    R"("dateRange":3,"sortType":1})"}}),
+                              t0)
+                       .body);
   REQUIRE(deals["deals"]["dr"].Size() > 0);
   std::set<std::string> de(by_domain["3"].begin(), by_domain["3"].end());
   for (auto& r : deals["deals"]["dr"].GetArray())
