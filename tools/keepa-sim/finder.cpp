@@ -4,6 +4,8 @@
 
 #include "tools/keepa-sim/finder.hpp"
 
+#include "tools/keepa-sim/selection.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -127,27 +129,7 @@ bool parse_field(const std::string& name, field& f) {
     || windowed(name, "avg", {1, 7, 30, 90, 180, 365}, metric::avg, f);
 }
 
-/// Q12: numbers, or numeric strings unless strict.
-bool as_int(const rapidjson::Value& v, bool strict, int64_t& x) {
-  if (v.IsInt64()) {
-    x = v.GetInt64();
-    return true;
-  }
-  if (strict || !v.IsString())
-    return false;
-  std::string s = v.GetString();
-  if (s.empty() || s.size() > 18)
-    return false;
-  size_t i = s[0] == '-' ? 1 : 0;
-  if (i == s.size()
-      || !std::all_of(s.begin() + static_cast<std::ptrdiff_t>(i), s.end(),
-                      [](char c) {
-                        return std::isdigit(static_cast<unsigned char>(c));
-                      }))
-    return false;
-  x = std::stoll(s);
-  return true;
-}
+using feed::as_int;
 
 /// A number or an array of numbers (the docs' rootCategory is a Long
 /// array, their example a single number, the Java and Python clients send
@@ -207,10 +189,10 @@ std::string parse_sort(const rapidjson::Value& v, bool strict, query& out) {
   return {};
 }
 
-/// One filter field; `used` tells whether it counts as a filter.
+/// One filter field (a field keepa-sim does not filter on still counts as
+/// the query's filter, as it does for Keepa).
 std::string parse_filter(const std::string& name, const rapidjson::Value& v,
-                         bool strict, query& out, bool& used) {
-  used = true;
+                         bool strict, query& out) {
   auto invalid = [&] { return "invalid " + name; };
   if (name == "rootCategory")
     return as_ints(v, out.roots) ? "" : invalid();
@@ -255,7 +237,6 @@ std::string parse_filter(const std::string& name, const rapidjson::Value& v,
   // Known to Keepa (or not): keepa-sim does not filter on it.
   if (strict)
     return "unsupported field " + name;
-  used = false;
   return {};
 }
 
@@ -366,8 +347,7 @@ std::string parse(const std::string& text, bool strict, query& out) {
         return err;
       continue;
     }
-    bool used = false;
-    if (auto err = parse_filter(name, v, strict, out, used); !err.empty())
+    if (auto err = parse_filter(name, v, strict, out); !err.empty())
       return err;
     filters += 1;
   }

@@ -471,6 +471,9 @@ struct model::impl {
   answer seller(const request& req, int64_t now);
   answer query(const request& req, int64_t now);
   answer category(const request& req, int64_t now);
+  /// Q12: with --sim.strict, the first parameter not in `known`; else "".
+  std::string unknown_parameter(const query_map& q,
+                                std::initializer_list<const char*> known) const;
   /// `domain=` of a request: a valid domain id, else 0.
   int64_t domain_param(const query_map& q) const;
   /// The selection of /deal and /query: the POST body, else `selection=`.
@@ -858,10 +861,9 @@ answer model::impl::deal(const request& req, int64_t now) {
     return error(now, 400, "REQUEST_REJECTED", msg, true);
   };
   const auto& q = req.query;
-  if (opts.strict)
-    for (auto& [name, value] : q)
-      if (name != "key" && name != "selection" && name != "domain")
-        return reject("unknown parameter " + name);
+  if (auto err = unknown_parameter(q, {"key", "selection", "domain"});
+      !err.empty())
+    return reject(err);
   auto text = selection_text(req);
   if (text.empty())
     return reject("missing selection");
@@ -904,6 +906,18 @@ std::string model::impl::selection_text(const request& req) {
   return s != req.query.end() ? s->second : std::string{};
 }
 
+std::string
+model::impl::unknown_parameter(const query_map& q,
+                               std::initializer_list<const char*> known) const {
+  if (!opts.strict)
+    return {};
+  for (auto& [name, value] : q)
+    if (std::none_of(known.begin(), known.end(),
+                     [&](const char* k) { return name == k; }))
+      return "unknown parameter " + name;
+  return {};
+}
+
 int64_t model::impl::domain_param(const query_map& q) const {
   auto d = q.find("domain");
   int64_t domain = 0;
@@ -919,11 +933,9 @@ answer model::impl::query(const request& req, int64_t now) {
     return error(now, 400, "REQUEST_REJECTED", msg, true);
   };
   const auto& q = req.query;
-  if (opts.strict)
-    for (auto& [name, value] : q)
-      if (name != "key" && name != "domain" && name != "selection"
-          && name != "stats")
-        return reject("unknown parameter " + name);
+  if (auto err = unknown_parameter(q, {"key", "domain", "selection", "stats"});
+      !err.empty())
+    return reject(err);
   auto domain = domain_param(q);
   if (domain == 0)
     return reject("missing or invalid domain");
@@ -964,11 +976,9 @@ answer model::impl::category(const request& req, int64_t now) {
     return error(now, 400, "REQUEST_REJECTED", msg, true);
   };
   const auto& q = req.query;
-  if (opts.strict)
-    for (auto& [name, value] : q)
-      if (name != "key" && name != "domain" && name != "category"
-          && name != "parents")
-        return reject("unknown parameter " + name);
+  if (auto err = unknown_parameter(q, {"key", "domain", "category", "parents"});
+      !err.empty())
+    return reject(err);
   auto domain = domain_param(q);
   if (domain == 0)
     return reject("missing or invalid domain");
@@ -1009,11 +1019,10 @@ answer model::impl::seller(const request& req, int64_t now) {
     return error(now, 400, "REQUEST_REJECTED", msg, true);
   };
   const auto& q = req.query;
-  if (opts.strict)
-    for (auto& [name, value] : q)
-      if (name != "key" && name != "domain" && name != "seller"
-          && name != "storefront" && name != "update")
-        return reject("unknown parameter " + name);
+  if (auto err = unknown_parameter(
+        q, {"key", "domain", "seller", "storefront", "update"});
+      !err.empty())
+    return reject(err);
   auto domain = domain_param(q);
   if (domain == 0)
     return reject("missing or invalid domain");

@@ -77,6 +77,30 @@ const char* const accepted[] = {"isLowest",
                                 "websiteDisplayGroupName",
                                 "salesRankDisplayGroup"};
 
+} // namespace
+
+bool as_int(const rapidjson::Value& v, bool strict, int64_t& x) {
+  if (v.IsInt64()) {
+    x = v.GetInt64();
+    return true;
+  }
+  if (strict || !v.IsString())
+    return false;
+  std::string s = v.GetString();
+  if (s.empty() || s.size() > 18)
+    return false;
+  size_t i = s[0] == '-' ? 1 : 0;
+  if (i == s.size())
+    return false;
+  for (size_t k = i; k < s.size(); ++k)
+    if (!std::isdigit(static_cast<unsigned char>(s[k])))
+      return false;
+  x = std::stoll(s);
+  return true;
+}
+
+namespace {
+
 template<size_t N>
 bool listed(const char* const (&names)[N], const std::string& name) {
   return std::find(std::begin(names), std::end(names), name) != std::end(names);
@@ -174,26 +198,8 @@ public:
   }
 
 private:
-  /// Q12: numbers only in strict mode; numeric strings ("domainId":"1", as
-  /// the seeds sent) are accepted otherwise.
   bool as_int(const rapidjson::Value& v, int64_t& x) const {
-    if (v.IsInt64()) {
-      x = v.GetInt64();
-      return true;
-    }
-    if (strict_ || !v.IsString())
-      return false;
-    std::string s = v.GetString();
-    if (s.empty() || s.size() > 18)
-      return false;
-    size_t i = s[0] == '-' ? 1 : 0;
-    if (i == s.size())
-      return false;
-    for (size_t k = i; k < s.size(); ++k)
-      if (!std::isdigit(static_cast<unsigned char>(s[k])))
-        return false;
-    x = std::stoll(s);
-    return true;
+    return feed::as_int(v, strict_, x);
   }
 
   const rapidjson::Document& d_;
