@@ -324,11 +324,8 @@ bool cheap_match(const detail::book& b, const query& q) {
 
 std::string parse(const std::string& text, bool strict, query& out) {
   rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (d.HasParseError())
-    return "not valid JSON (offset " + std::to_string(d.GetErrorOffset()) + ")";
-  if (!d.IsObject())
-    return "not a JSON object";
+  if (auto err = feed::parse_object(text, d); !err.empty())
+    return err;
   int filters = 0;
   for (auto& m : d.GetObject()) {
     std::string name = m.name.GetString();

@@ -79,6 +79,16 @@ const char* const accepted[] = {"isLowest",
 
 } // namespace
 
+std::string parse_object(const std::string& text, rapidjson::Document& d) {
+  // Iterative parsing: a deeply nested body cannot exhaust the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  if (d.HasParseError())
+    return "not valid JSON (offset " + std::to_string(d.GetErrorOffset()) + ")";
+  if (!d.IsObject())
+    return "not a JSON object";
+  return {};
+}
+
 bool as_int(const rapidjson::Value& v, bool strict, int64_t& x) {
   if (v.IsInt64()) {
     x = v.GetInt64();
@@ -317,12 +327,8 @@ void read_title(reader& in, selection& out) {
 std::string parse_selection(const std::string& text, bool strict,
                             selection& out, std::string& cache_key) {
   rapidjson::Document d;
-  // Iterative parsing: a deeply nested body cannot exhaust the stack.
-  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (d.HasParseError())
-    return "not valid JSON (offset " + std::to_string(d.GetErrorOffset()) + ")";
-  if (!d.IsObject())
-    return "not a JSON object";
+  if (auto err = parse_object(text, d); !err.empty())
+    return err;
   for (auto& m : d.GetObject()) {
     std::string name = m.name.GetString();
     if (strict && !listed(honoured, name) && !listed(accepted, name))

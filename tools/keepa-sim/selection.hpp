@@ -48,6 +48,10 @@ struct selection {
   std::vector<std::string> title_words;
 };
 
+/// Parses the JSON object of a selection into `d`; returns an error text
+/// or "".
+std::string parse_object(const std::string& text, rapidjson::Document& d);
+
 /// Reads an integer of a selection: a JSON number, or (Q12, unless
 /// `strict`) a string of decimal digits such as the seeds' "domainId":"1".
 bool as_int(const rapidjson::Value& v, bool strict, int64_t& x);
