@@ -305,9 +305,28 @@ std::vector<int64_t> sub_category_ids() {
   return {std::begin(sub_categories), std::end(sub_categories)};
 }
 
+int64_t books_root(int64_t domain) {
+  // Amazon's browse nodes of the Books roots.
+  switch (domain) {
+    case 2: return 266239;
+    case 3: return 186606;
+    case 4: return 301061;
+    case 6: return 916520;
+    case 8: return 411663;
+    case 9: return 599364;
+    default: return books_category;
+  }
+}
+
 const char* category_name(int64_t id) {
   switch (id) {
     case books_category: return "Books";
+    case 266239: return "Books";
+    case 186606: return "Bücher";
+    case 301061: return "Livres";
+    case 916520: return "Books";
+    case 411663: return "Libri";
+    case 599364: return "Libros";
     case 1: return "Arts & Photography";
     case 2: return "Biographies & Memoirs";
     case 3: return "Business & Money";

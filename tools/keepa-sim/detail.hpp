@@ -65,8 +65,12 @@ private:
 
 // -- catalogue ----------------------------------------------------------------
 
-/// The Books root category.
+/// The Books root category (amazon.com's).
 constexpr int64_t books_category = 283155;
+
+/// The Books root category of a locale by Keepa domain id (amazon.com's,
+/// 283155, for the ones keepa-sim has no id of).
+int64_t books_root(int64_t domain);
 
 /// Minutes per day.
 constexpr int32_t day_min = 1440;
@@ -198,6 +202,10 @@ struct catalogue {
 
   /// Books' last updates at the start spread over this many minutes.
   int32_t spread_min = 72 * 60;
+
+  /// The Books root category of the catalogue's locale (every book's
+  /// rootCategory); the sub-categories are amazon.com's everywhere.
+  int64_t root = books_category;
 
   /// Prices in the locale's currency per US cent (1 for amazon.com): the
   /// books' price levels and fees scale by it.

@@ -306,8 +306,9 @@ bool contains(const std::vector<int64_t>& xs, int64_t x) {
 }
 
 /// The filters that need no history, checked first.
-bool cheap_match(const detail::book& b, const query& q) {
-  if (!q.roots.empty() && !contains(q.roots, detail::books_category))
+bool cheap_match(const detail::catalogue& cat, const detail::book& b,
+                 const query& q) {
+  if (!q.roots.empty() && !contains(q.roots, cat.root))
     return false;
   if (!q.include.empty() && !contains(q.include, b.sub_category))
     return false;
@@ -374,7 +375,7 @@ std::vector<int> run(const detail::catalogue& cat, const query& q,
   auto n = static_cast<int>(cat.books.size());
   for (int i = 0; i < n; ++i) {
     auto& b = cat.books[static_cast<size_t>(i)];
-    if (!cheap_match(b, q))
+    if (!cheap_match(cat, b, q))
       continue;
     bool ok = true;
     for (auto& bd : q.bounds) {
@@ -413,8 +414,8 @@ std::vector<int> run(const detail::catalogue& cat, const query& q,
 
 // -- categories ---------------------------------------------------------------
 
-bool known_category(int64_t id) {
-  if (id == 0 || id == detail::books_category)
+bool known_category(const detail::catalogue& cat, int64_t id) {
+  if (id == 0 || id == cat.root)
     return true;
   auto subs = detail::sub_category_ids();
   return std::find(subs.begin(), subs.end(), id) != subs.end();
@@ -424,7 +425,7 @@ namespace {
 
 void write_category(json::writer& w, const detail::catalogue& cat, int domain,
                     int64_t id) {
-  bool root = id == detail::books_category;
+  bool root = id == cat.root;
   int count = 0;
   int64_t best = INT64_MAX;
   int64_t worst = 0;
@@ -449,7 +450,7 @@ void write_category(json::writer& w, const detail::catalogue& cat, int domain,
     for (auto c : detail::sub_category_ids())
       w.num(c);
   w.end_array();
-  w.key("parent").num(root ? 0 : detail::books_category);
+  w.key("parent").num(root ? 0 : cat.root);
   w.key("highestRank").num(worst);
   w.key("lowestRank").num(best == INT64_MAX ? 0 : best);
   w.key("productCount").num(count);
@@ -463,8 +464,8 @@ void write_categories(json::writer& w, const detail::catalogue& cat, int domain,
                       const std::vector<int64_t>& ids, bool parents) {
   std::vector<int64_t> shown;
   for (auto id : ids) {
-    auto c = id == 0 ? detail::books_category : id;
-    if (known_category(id) && !contains(shown, c))
+    auto c = id == 0 ? cat.root : id;
+    if (known_category(cat, id) && !contains(shown, c))
       shown.push_back(c);
   }
   w.key("categories").begin_object();
@@ -474,11 +475,10 @@ void write_categories(json::writer& w, const detail::catalogue& cat, int domain,
   if (!parents)
     return;
   w.key("categoryParents").begin_object();
-  bool root_parent = std::any_of(shown.begin(), shown.end(), [](int64_t c) {
-    return c != detail::books_category;
-  });
+  bool root_parent = std::any_of(shown.begin(), shown.end(),
+                                 [&](int64_t c) { return c != cat.root; });
   if (root_parent)
-    write_category(w, cat, domain, detail::books_category);
+    write_category(w, cat, domain, cat.root);
   w.end_object();
 }
 

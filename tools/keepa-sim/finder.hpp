@@ -88,6 +88,6 @@ void write_categories(json::writer& w, const detail::catalogue& cat, int domain,
                       const std::vector<int64_t>& ids, bool parents);
 
 /// Whether `id` is a category of the catalogue's tree (0 = the roots).
-bool known_category(int64_t id);
+bool known_category(const detail::catalogue& cat, int64_t id);
 
 } // namespace keepa::sim::finder

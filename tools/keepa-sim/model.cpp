@@ -282,6 +282,7 @@ struct model::impl {
                           level},
         {},
         1});
+      m->cat.root = detail::books_root(domain);
       advance(m->cat, m->next_update, last_now);
     }
     return {&m->cat, &m->deal_cache};
@@ -706,6 +707,7 @@ std::string model::impl::parse_product(const request& req, int64_t now,
   if (auto err = parse_product_numbers(q, pq); !err.empty())
     return err;
   pq.cat = market_of(pq.domain).first;
+  pq.view.root = pq.cat ? pq.cat->root : detail::books_category;
   pq.view.origin_km = origin_km();
   pq.view.now_rel = rel(now);
   pq.view.now_ms = now;

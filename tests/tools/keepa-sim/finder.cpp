@@ -237,14 +237,25 @@ TEST_CASE("sim locales: domain and domainId select catalogues of their own "
   model m{o};
   auto us = m.asins();
   std::set<std::string> us_set(us.begin(), us.end());
-  auto sel = R"({"rootCategory":[283155],"perPage":800})";
+  // Each locale's Books root: amazon.co.uk 266239, amazon.de 186606; the
+  // amazon.com root finds nothing there.
   std::map<std::string, std::vector<std::string>> by_domain;
-  for (auto dom : {"2", "3"}) {
+  for (auto [dom, root] :
+       {std::pair{"2", "266239"}, std::pair{"3", "186606"}}) {
+    auto sel = std::string{R"({"rootCategory":[)"} + root
+      + R"(],"perPage":800})";
     auto d = parse(finder(m, sel, t0, dom).body);
     by_domain[dom] = asin_list(d);
     CHECK(by_domain[dom].size() == 800);
     for (auto& a : by_domain[dom])
       CHECK(us_set.count(a) == 0);
+    auto none = parse(
+      finder(m, R"({"rootCategory":[283155],"perPage":50})", t0, dom).body);
+    CHECK(none["totalResults"].GetInt() == 0);
+    auto cat = parse(
+      m.handle(get("/category", {{"domain", dom}, {"category", "0"}}), t0)
+        .body);
+    CHECK(cat["categories"][root]["productCount"].GetInt() == 800);
   }
   CHECK(by_domain["2"] != by_domain["3"]);
   // A book of the UK catalogue is unknown to amazon.com and the reverse.
@@ -254,6 +265,7 @@ TEST_CASE("sim locales: domain and domainId select catalogues of their own "
       m.handle(get("/product", {{"domain", dom}, {"asin", asin}}), t0).body);
   };
   CHECK(ask("2", uk)["products"][0].HasMember("csv"));
+  CHECK(ask("2", uk)["products"][0]["rootCategory"].GetInt64() == 266239);
   CHECK_FALSE(ask("1", uk)["products"][0].HasMember("csv"));
   CHECK_FALSE(ask("2", us[0])["products"][0].HasMember("csv"));
   // Price levels: the median used prices stand to amazon.com's as the
@@ -282,12 +294,15 @@ TEST_CASE("sim locales: domain and domainId select catalogues of their own "
                        .body);
   REQUIRE(deals["deals"]["dr"].Size() > 0);
   std::set<std::string> de(by_domain["3"].begin(), by_domain["3"].end());
-  for (auto& r : deals["deals"]["dr"].GetArray())
+  for (auto& r : deals["deals"]["dr"].GetArray()) {
     CHECK(de.count(r["asin"].GetString()) == 1);
-  // All of it came out of the one bucket (no tick yet at t0): two finder
-  // lists of 800 (18 each), three single products, 3 x 800 products with
-  // stats, one deal page.
+    CHECK(r["rootCat"].GetInt64() == 186606);
+  }
+  // All of it came out of the one bucket (no tick yet at t0): per locale
+  // a finder list of 800 (18), an empty one (10) and a category lookup
+  // (1); four single products, 3 x 800 products with stats, one deal
+  // page.
   auto spent = m.handle(get("/token", {}), t0);
   CHECK(parse(spent.body)["tokensLeft"].GetInt64()
-        == 12000 - 2 * 18 - 3 - 3 * 800 - 5);
+        == 12000 - 2 * (18 + 10 + 1) - 4 - 3 * 800 - 5);
 }
