@@ -147,9 +147,9 @@ bool passes_filters(const selection& sel, const deal_row& row, const book& b) {
 }
 
 /// The category filters (isFilterEnabled) of `sel`.
-bool in_categories(const selection& sel, const book& b) {
+bool in_categories(const catalogue& cat, const selection& sel, const book& b) {
   auto in = [&](const std::vector<int64_t>& xs) {
-    return std::find(xs.begin(), xs.end(), detail::books_category) != xs.end()
+    return std::find(xs.begin(), xs.end(), cat.root) != xs.end()
       || std::find(xs.begin(), xs.end(), b.sub_category) != xs.end();
   };
   return (sel.include.empty() || in(sel.include)) && !in(sel.exclude);
@@ -225,9 +225,8 @@ void order_rows(const catalogue& cat, const selection& sel,
 
 result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
                    row_cache* rows) {
+  // `cat` is the catalogue of sel.domain (the model picks it).
   result_set out;
-  if (sel.domain != 1)
-    return out;
   auto pt = sel.price_type;
   auto window = window_at(cat, now_rel);
   row_cache scratch;
@@ -252,8 +251,8 @@ result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
     if (sel.filter_enabled && !passes_filters(sel, row, b))
       continue;
     // Category counts ignore the category filters.
-    out.categories[detail::books_category] += 1;
-    if (sel.filter_enabled && !in_categories(sel, b))
+    out.categories[cat.root] += 1;
+    if (sel.filter_enabled && !in_categories(cat, sel, b))
       continue;
     out.rows.push_back(ptr);
   }
@@ -306,7 +305,7 @@ void write_deal(json::writer& w, const catalogue& cat, const deal_row& r,
   w.key("asin").str(b.asin);
   w.key("parentAsin").null();
   w.key("title").str(b.title);
-  w.key("rootCat").num(detail::books_category);
+  w.key("rootCat").num(cat.root);
   w.key("categories").begin_array().num(b.sub_category).end_array();
   w.key("image").begin_array();
   for (auto c : "51" + b.asin + ".jpg")

@@ -132,7 +132,7 @@ void write_histories(json::writer& w, const sent_histories& sent, int n_out,
   }
   w.end_array();
   w.key("salesRanks").begin_object();
-  w.key(std::to_string(detail::books_category));
+  w.key(std::to_string(v.root));
   write_history(w, sent[3], 2, v.origin_km, from);
   w.end_object();
 }
@@ -423,10 +423,10 @@ void write_header(json::writer& w, const book& b, int index,
   auto km = [&](int64_t rel) { return v.origin_km + rel; };
   w.key("productType").num(0);
   w.key("title").str(b.title);
-  w.key("rootCategory").num(detail::books_category);
+  w.key("rootCategory").num(v.root);
   w.key("categories").begin_array().num(b.sub_category).end_array();
   w.key("categoryTree").begin_array();
-  for (auto c : {detail::books_category, b.sub_category}) {
+  for (auto c : {v.root, b.sub_category}) {
     w.begin_object().key("catId").num(c).key("name");
     w.str(detail::category_name(c)).end_object();
   }
@@ -443,7 +443,7 @@ void write_header(json::writer& w, const book& b, int index,
   w.key("lastUpdate").num(km(std::max<int64_t>(b.last_update, refreshed)));
   w.key("lastPriceChange").num(km(b.last_price_change));
   w.key("availabilityAmazon").num(b.csv.last_value(0) >= 0 ? 0 : -1);
-  w.key("salesRankReference").num(detail::books_category);
+  w.key("salesRankReference").num(v.root);
   w.key("packageWeight").num(200 + index % 900);
   w.key("fbaFees").begin_object().key("pickAndPackFee").num(b.pick_pack);
   w.end_object();

@@ -29,6 +29,8 @@ struct product_view {
   bool rating = false;
   bool buybox = false;
   bool stock = false;
+  /// The Books root category of the catalogue's locale.
+  int64_t root = detail::books_category;
 };
 
 /// Writes one product object; `index` < 0 writes an unknown product
