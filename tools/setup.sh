@@ -13,6 +13,8 @@ packages=(
   libcurl4-openssl-dev zlib1g-dev
   libcpp-httplib-dev libssl-dev
   sqlite3
+  prometheus-cpp-dev              # /metrics: prometheus-cpp core
+  prometheus                      # promtool: the metrics and alert-rule tests
   postgresql                      # initdb/pg_ctl for the storage tests
   curl jq                         # the storage-outage tests read /status
   gnuplot-nox                     # keepa-bench's balance plot
