@@ -38,9 +38,8 @@ health_check balance_check(const pipeline_report& r, const health_options& o) {
     c.detail = "no balance observation from Keepa yet";
   else if (r.token.observation_age > o.max_observation_age)
     c.detail = "the newest balance observation is "
-               + secs(r.token.observation_age)
-               + " old (keepa.token.max-observation-age "
-               + secs(o.max_observation_age) + ")";
+      + secs(r.token.observation_age) + " old (keepa.token.max-observation-age "
+      + secs(o.max_observation_age) + ")";
   else {
     c.ok = true;
     c.detail = "balance observed " + secs(r.token.observation_age) + " ago";
@@ -55,7 +54,7 @@ health_check storage_check(const pipeline_report& r) {
     c.detail = "STORAGE did not answer";
   } else if (!caf::get_or(*st, "writable", false)) {
     c.detail = "STORAGE cannot write: "
-               + caf::get_or(*st, "stalled", std::string{"unknown cause"});
+      + caf::get_or(*st, "stalled", std::string{"unknown cause"});
     if (auto e = caf::get_if<std::string>(st, "last-error"))
       c.detail += " (" + *e + ")";
   } else {
@@ -71,26 +70,23 @@ health_check keepa_check(const pipeline_report& r, const health_options& o) {
   std::string failure;
   if (a.last_failure_unix_ms > 0)
     failure = "; last failure " + ms_ago(r, a.last_failure_unix_ms) + ": "
-              + a.last_failure;
-  auto max_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  o.ready_max_age)
-                  .count();
+      + a.last_failure;
+  auto max_ms
+    = std::chrono::duration_cast<std::chrono::milliseconds>(o.ready_max_age)
+        .count();
   if (a.auth_failures_in_row > 0)
     c.detail = "Keepa refused the API key on the last "
-               + std::to_string(a.auth_failures_in_row) + " answer(s)"
-               + failure;
+      + std::to_string(a.auth_failures_in_row) + " answer(s)" + failure;
   else if (a.last_success_unix_ms == 0)
     c.detail = "no successful Keepa answer yet" + failure;
   else if (r.unix_ms - a.last_success_unix_ms > max_ms)
     c.detail = "no successful Keepa answer for "
-               + secs(static_cast<double>(r.unix_ms - a.last_success_unix_ms)
-                      / 1000)
-               + " (keepa.http.ready-max-age " + secs(o.ready_max_age) + ")"
-               + failure;
+      + secs(static_cast<double>(r.unix_ms - a.last_success_unix_ms) / 1000)
+      + " (keepa.http.ready-max-age " + secs(o.ready_max_age) + ")" + failure;
   else {
     c.ok = true;
     c.detail = "last successful Keepa answer "
-               + ms_ago(r, a.last_success_unix_ms);
+      + ms_ago(r, a.last_success_unix_ms);
   }
   return c;
 }
@@ -110,9 +106,9 @@ health_options health_options_from(const caf::settings& content) {
   health_options o;
   o.ready_max_age = caf::get_or(content, "keepa.http.ready-max-age",
                                 caf::timespan{defaults::http::ready_max_age});
-  o.max_observation_age = caf::get_or(
-    content, "keepa.token.max-observation-age",
-    caf::timespan{defaults::token::max_observation_age});
+  o.max_observation_age
+    = caf::get_or(content, "keepa.token.max-observation-age",
+                  caf::timespan{defaults::token::max_observation_age});
   return o;
 }
 
@@ -161,8 +157,7 @@ health_verdict liveness(const pipeline_report& r) {
 }
 
 health_verdict readiness(const pipeline_report& r, const health_options& o) {
-  return verdict_of(
-    {balance_check(r, o), storage_check(r), keepa_check(r, o)});
+  return verdict_of({balance_check(r, o), storage_check(r), keepa_check(r, o)});
 }
 
 } // namespace keepa

@@ -67,9 +67,7 @@ double boot_time() {
 double open_fds() {
   std::error_code ec;
   double n = 0;
-  for (std::filesystem::directory_iterator
-         i{"/proc/self/fd", ec},
-       end;
+  for (std::filesystem::directory_iterator i{"/proc/self/fd", ec}, end;
        !ec && i != end; i.increment(ec))
     ++n;
   // The directory iterator holds one descriptor of its own.

@@ -97,16 +97,15 @@ struct plain_client {
 /// envelope with an error for 4xx.
 test::hostile_server scripted(std::vector<int> statuses) {
   return test::hostile_server{[statuses](const test::seen_request&, int64_t n) {
-    auto status = statuses[std::min<size_t>(static_cast<size_t>(n),
-                                            statuses.size() - 1)];
+    auto status
+      = statuses[std::min<size_t>(static_cast<size_t>(n), statuses.size() - 1)];
     auto env = test::envelope_json(wall_ms(), 100, 30000, 20, 0);
     test::scripted_answer a;
     a.status = status;
-    a.body = status == 200
-               ? "{" + env + "}"
-               : "{" + env
-                   + R"(,"error":{"type":"REFUSED","message":"no",)"
-                     R"("details":"no"}})";
+    a.body = status == 200 ? "{" + env + "}"
+                           : "{" + env
+        + R"(,"error":{"type":"REFUSED","message":"no",)"
+          R"("details":"no"}})";
     return a;
   }};
 }

@@ -170,9 +170,9 @@ TEST_CASE("readyz: each check fails alone and says why", "[health]") {
     status_of(r, "probe-client") = client_status(5000, 100, 2);
     auto v = readiness(r, o);
     CHECK_FALSE(v.ok);
-    CHECK_THAT(v.reason(),
-               Catch::StartsWith(
-                 "Keepa refused the API key on the last 2 answer(s)"));
+    CHECK_THAT(
+      v.reason(),
+      Catch::StartsWith("Keepa refused the API key on the last 2 answer(s)"));
   }
 }
 
@@ -213,10 +213,14 @@ TEST_CASE("metrics: requests by endpoint and code, latency, Unix times",
   CHECK(has(R"(keepa_requests_total{code="200",endpoint="/deal"} 7)"));
   CHECK(has(R"(keepa_requests_total{code="429",endpoint="/deal"} 2)"));
   CHECK(has("# TYPE keepa_request_duration_seconds histogram"));
-  CHECK(has(R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="0.01"} 4)"));
-  CHECK(has(R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="0.5"} 4)"));
-  CHECK(has(R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="1"} 9)"));
-  CHECK(has(R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="+Inf"} 9)"));
+  CHECK(has(
+    R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="0.01"} 4)"));
+  CHECK(has(
+    R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="0.5"} 4)"));
+  CHECK(
+    has(R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="1"} 9)"));
+  CHECK(has(
+    R"(keepa_request_duration_seconds_bucket{endpoint="/deal",le="+Inf"} 9)"));
   CHECK(has(R"(keepa_request_duration_seconds_count{endpoint="/deal"} 9)"));
   CHECK(has(R"(keepa_request_duration_seconds_sum{endpoint="/deal"} 2.5)"));
   CHECK(has("keepa_watermark_timestamp_seconds 1763393040"));
@@ -229,8 +233,7 @@ TEST_CASE("metrics: requests by endpoint and code, latency, Unix times",
   CHECK(text.find("stage=") == std::string::npos);
 }
 
-TEST_CASE("status line and /status show authentication failures",
-          "[health]") {
+TEST_CASE("status line and /status show authentication failures", "[health]") {
   auto r = healthy();
   CHECK(status_line(r).find("auth failures") == std::string::npos);
   status_of(r, "probe-client") = client_status(-1, 100, 2);

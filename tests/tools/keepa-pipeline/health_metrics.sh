@@ -120,7 +120,6 @@ for path in /healthz /readyz /metrics; do
 done
 stop_pipeline 15
 ((rc == 0)) || fail "keepa-pipeline exited $rc"
-kill "$sim_pid" 2>/dev/null
 
 # -- 2. nothing listens at the endpoint ----------------------------------------
 
