@@ -124,6 +124,11 @@ constexpr bool gzip = true;
 /// and a deal's lastUpdate ahead of it, before it is refused.
 constexpr auto clock_tolerance = std::chrono::minutes{10};
 
+/// Authentication failures (401, 402, 403) in a row, without a successful
+/// answer between them, after which keepa-pipeline stops (exit code 3);
+/// 0 = never stop.
+constexpr size_t max_auth_failures = 3;
+
 } // namespace client
 
 // -- keepa.storage.*: STORAGE -------------------------------------------------
@@ -357,6 +362,10 @@ constexpr uint16_t port = 4271;
 /// carry; empty = http-PORT.token in $XDG_RUNTIME_DIR/keepa-pipeline, else
 /// in ~/.keepa-pipeline (a directory of mode 0700).
 constexpr const char* token_file = "";
+
+/// /readyz: the newest successful Keepa answer may be this old (longer
+/// than keepa.scan.interval, so an idle pipeline that scans stays ready).
+constexpr auto ready_max_age = std::chrono::minutes{10};
 
 } // namespace http
 

@@ -163,7 +163,12 @@ void add_client_options(caf::config_option_set& opts) {
     .add<caf::timespan>("backoff", with_default("first retry delay", backoff))
     .add<caf::timespan>("backoff-max",
                         with_default("largest retry delay", backoff_max))
-    .add<bool>("gzip", with_default("ask for gzip-compressed answers", gzip));
+    .add<bool>("gzip", with_default("ask for gzip-compressed answers", gzip))
+    .add<size_t>("max-auth-failures",
+                 with_default("keepa-pipeline stops (exit code 3) after "
+                              "this many 401/402/403 answers in a row; "
+                              "0 = never",
+                              max_auth_failures));
 }
 
 void add_storage_options(caf::config_option_set& opts) {
@@ -330,7 +335,11 @@ void add_introspection_options(caf::config_option_set& opts) {
                                    "carry; none = http-PORT.token in "
                                    "$XDG_RUNTIME_DIR/keepa-pipeline or "
                                    "~/.keepa-pipeline",
-                                   defaults::http::token_file));
+                                   defaults::http::token_file))
+    .add<caf::timespan>("ready-max-age",
+                        with_default("keepa-pipeline: /readyz needs a "
+                                     "successful Keepa answer this recent",
+                                     defaults::http::ready_max_age));
 }
 
 } // namespace

@@ -30,6 +30,7 @@ const char* to_string(ec x) {
     case ec::storage_busy: return "storage_busy";
     case ec::shutting_down: return "shutting_down";
     case ec::storage_unavailable: return "storage_unavailable";
+    case ec::key_refused: return "key_refused";
   }
   return "unknown";
 }

@@ -55,6 +55,9 @@ enum class ec : uint8_t {
   /// The database server cannot be reached right now (connection lost,
   /// server restarting); reconnecting later may succeed.
   storage_unavailable,
+  /// Keepa refused the API key (401, 402 or 403): the KEEPA CLIENT ends
+  /// with it after keepa.client.max-auth-failures in a row.
+  key_refused,
 };
 
 /// @relates ec

@@ -14,6 +14,8 @@ packages=(
   libcpp-httplib-dev libssl-dev
   sqlite3
   systemd                         # systemd-analyze: the install tests verify the unit
+  prometheus-cpp-dev              # /metrics: prometheus-cpp core
+  prometheus                      # promtool: the metrics and alert-rule tests
   postgresql                      # initdb/pg_ctl for the storage tests
   curl jq                         # the storage-outage tests read /status
   gnuplot-nox                     # keepa-bench's balance plot

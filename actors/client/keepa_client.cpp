@@ -1,6 +1,9 @@
 #include "actors/client/keepa_client.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
+#include <map>
 #include <fstream>
 #include <random>
 #include <unordered_map>
@@ -64,6 +67,8 @@ caf::expected<client_config> client_config_from(const caf::settings& opts) {
                             caf::timespan{client::backoff});
   cfg.backoff_max = caf::get_or(opts, "keepa.client.backoff-max",
                                 caf::timespan{client::backoff_max});
+  cfg.max_auth_failures = caf::get_or(opts, "keepa.client.max-auth-failures",
+                                      client::max_auth_failures);
   auto bad = [](std::string what) {
     return caf::make_error(ec::invalid_config, std::move(what));
   };
@@ -117,7 +122,18 @@ struct call {
   int64_t cost = 0;
   http_request req;
   int32_t attempt = 1;
+  /// When the current attempt went out (actor clock).
+  caf::actor_clock::time_point sent;
   caf::response_promise rp;
+};
+
+/// Transfers of one endpoint: by status code, and their latency.
+struct endpoint_counts {
+  std::map<std::string, uint64_t> by_code;
+  /// Per bucket of `latency_bounds`, the last one beyond the largest bound.
+  std::vector<uint64_t> buckets
+    = std::vector<uint64_t>(std::size(latency_bounds) + 1, 0);
+  double seconds = 0;
 };
 
 struct counters {
@@ -143,6 +159,9 @@ struct counters {
   uint64_t released = 0;
   uint64_t unconfirmed = 0;
   uint64_t bytes = 0;
+  /// 401, 402 and 403 answers: all of them, and since the last success.
+  uint64_t auth_failures = 0;
+  uint64_t auth_failures_in_row = 0;
 };
 
 struct client_state {
@@ -154,6 +173,13 @@ struct client_state {
   uint64_t next_transfer = 1;
   std::mt19937_64 rng;
   counters n;
+  /// Transfers by endpoint ("/deal", ...).
+  std::map<std::string, endpoint_counts> endpoints;
+  /// Unix ms (the transport's clock) of the newest successful answer and of
+  /// the newest failure, and what failed; 0 / empty before the first.
+  int64_t last_success_ms = 0;
+  int64_t last_failure_ms = 0;
+  std::string last_failure;
 };
 
 using client_pointer = keepa_client_actor::stateful_pointer<client_state>;
@@ -229,7 +255,35 @@ void release(client_pointer self, const call& c) {
 void submit(client_pointer self, uint64_t id) {
   auto& st = self->state;
   ++st.n.transfers;
-  st.io->submit(id, st.calls[id].req);
+  auto& c = st.calls[id];
+  c.sent = self->clock().now();
+  st.io->submit(id, c.req);
+}
+
+/// Counts a finished transfer of `c` under `code` and times it.
+void count_transfer(client_pointer self, const call& c,
+                    const std::string& code) {
+  auto& e = self->state.endpoints[c.req.path];
+  ++e.by_code[code];
+  auto elapsed
+    = std::chrono::duration<double>(self->clock().now() - c.sent).count();
+  auto i = std::lower_bound(std::begin(latency_bounds),
+                            std::end(latency_bounds), elapsed)
+    - std::begin(latency_bounds);
+  ++e.buckets[static_cast<size_t>(i)];
+  e.seconds += elapsed;
+}
+
+void note_success(client_pointer self) {
+  auto& st = self->state;
+  st.last_success_ms = st.io->unix_ms();
+  st.n.auth_failures_in_row = 0;
+}
+
+void note_failure(client_pointer self, const call& c, const std::string& why) {
+  auto& st = self->state;
+  st.last_failure_ms = st.io->unix_ms();
+  st.last_failure = c.req.path + ": " + redact(why, st.cfg.key);
 }
 
 /// Starts a call; the returned promise is delivered on completion.
@@ -271,6 +325,8 @@ bool retry_later(client_pointer self, uint64_t id, const std::string& why) {
 ec error_for_status(int32_t status) {
   switch (status) {
     case 400: return ec::request_rejected;
+    case 401:
+    case 403: return ec::key_refused;
     case 402: return ec::payment_required;
     case 404:
     case 405: return ec::not_found;
@@ -344,6 +400,7 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
       return;
     }
     ++st.n.ok;
+    note_success(self);
     if (p.envelope_ok)
       settle(self, c, env, true);
     else
@@ -352,6 +409,8 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
     st.calls.erase(id);
     return;
   }
+  note_failure(self, c,
+               status == 200 ? "unreadable answer" : status_detail(env));
   if (status == 200) {
     // The request ran; its answer is unreadable.
     ++st.n.malformed;
@@ -379,6 +438,11 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
     ++st.n.too_many;
   else
     ++st.n.client_errors;
+  bool refused = status == 401 || status == 402 || status == 403;
+  if (refused) {
+    ++st.n.auth_failures;
+    ++st.n.auth_failures_in_row;
+  }
   // 4xx: the request did not run. Settle to learn the balance, or release.
   // A 429 always settles: it tells TOKEN that its model was wrong, even
   // when the envelope is missing or not to be trusted.
@@ -391,9 +455,15 @@ void answer_with(client_pointer self, uint64_t id, transfer_result& res,
   } else {
     release(self, c);
   }
-  fail(self, id,
-       caf::make_error(error_for_status(status),
-                       redact(status_detail(env), st.cfg.key)));
+  auto detail = redact(status_detail(env), st.cfg.key);
+  auto path = c.req.path;
+  fail(self, id, caf::make_error(error_for_status(status), detail));
+  auto limit = st.cfg.max_auth_failures;
+  if (refused && limit > 0 && st.n.auth_failures_in_row >= limit)
+    self->quit(caf::make_error(
+      ec::key_refused,
+      "Keepa refused the API key " + std::to_string(st.n.auth_failures_in_row)
+        + " times in a row (last: " + detail + " on " + path + ")"));
 }
 
 void on_transfer(client_pointer self, transfer_result& res) {
@@ -404,6 +474,12 @@ void on_transfer(client_pointer self, transfer_result& res) {
     return;
   auto& c = i->second;
   st.n.bytes += res.body.size();
+  count_transfer(self, c,
+                 res.failure == transfer_failure::none
+                   ? std::to_string(res.http_status)
+                   : std::string{"none"});
+  if (res.failure != transfer_failure::none)
+    note_failure(self, c, res.detail.empty() ? "transfer failed" : res.detail);
   switch (res.failure) {
     case transfer_failure::connect:
       ++st.n.connect_failures;
@@ -481,6 +557,33 @@ caf::settings to_settings(client_pointer self) {
   put("released", n.released);
   put("unconfirmed", n.unconfirmed);
   put("bytes", n.bytes);
+  put("auth-failures", n.auth_failures);
+  put("auth-failures-in-row", n.auth_failures_in_row);
+  result.emplace("last-success-unix-ms", st.last_success_ms);
+  result.emplace("last-failure-unix-ms", st.last_failure_ms);
+  if (!st.last_failure.empty())
+    result.emplace("last-failure", st.last_failure);
+  caf::settings answers;
+  caf::settings latency;
+  for (auto& [path, e] : st.endpoints) {
+    caf::settings codes;
+    for (auto& [code, count] : e.by_code)
+      codes.emplace(code, static_cast<int64_t>(count));
+    answers.emplace(path, std::move(codes));
+    caf::settings h;
+    std::vector<caf::config_value> le;
+    for (auto b : latency_bounds)
+      le.emplace_back(b);
+    std::vector<caf::config_value> counts;
+    for (auto x : e.buckets)
+      counts.emplace_back(static_cast<int64_t>(x));
+    h.emplace("le", std::move(le));
+    h.emplace("counts", std::move(counts));
+    h.emplace("sum", e.seconds);
+    latency.emplace(path, std::move(h));
+  }
+  result.emplace("answers", std::move(answers));
+  result.emplace("latency", std::move(latency));
   return result;
 }
 

@@ -11,7 +11,16 @@
 // KEEPA_API_KEY is unset), ca-file (TLS verification stays on), timeout,
 // connect-timeout, max-answer-size (decoded bytes), max-connections,
 // attempts (1 + retries), backoff (first retry; doubles, jittered),
-// backoff-max and gzip.
+// backoff-max, gzip and max-auth-failures.
+//
+// Its status counts every transfer by endpoint and HTTP status code
+// (`answers`, "none" when no status came: connect failure, timeout, reset,
+// too large) and times it (`latency`: the bounds in `latency_bounds`, the
+// count per bucket and the sum in seconds), and tells when Keepa last
+// answered well (`last-success-unix-ms`) and what failed last. Answers 401,
+// 402 and 403 count as authentication failures (`auth-failures`, and
+// `auth-failures-in-row` since the last successful answer); after
+// `max_auth_failures` in a row the client ends with ec::key_refused.
 //
 // The API key is read from the environment or a file only, never from the
 // command line (keepa::load_api_key, config/api_key.hpp), and never appears
@@ -52,6 +61,9 @@ struct client_config {
   /// How far an answer's timestamp may lie from the local clock, and a
   /// deal's lastUpdate ahead of it, before it is refused.
   caf::timespan clock_tolerance = defaults::client::clock_tolerance;
+  /// Authentication failures in a row after which the client ends with
+  /// ec::key_refused; 0 = never.
+  size_t max_auth_failures = defaults::client::max_auth_failures;
   /// Seeds the backoff jitter; 0 = from std::random_device.
   uint64_t seed = 0;
   /// Where settlements and releases go; may be invalid (nothing settled).
@@ -62,6 +74,10 @@ struct client_config {
   /// simulator's (tools/virtual-run/sim_transport.hpp).
   transport_factory make_transport;
 };
+
+/// Upper bounds (seconds) of the request-latency buckets in the status.
+inline constexpr double latency_bounds[]
+  = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
 
 /// Reads keepa.client.* from `opts` and loads the key; validates ranges.
 caf::expected<client_config> client_config_from(const caf::settings& opts);

@@ -3,13 +3,22 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
+#include <utility>
+#include <algorithm>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <caf/config_value.hpp>
 
 #include "messages/error.hpp"
+#include "messages/keepa.hpp"
 
 namespace keepa {
 
@@ -80,7 +89,7 @@ deal_counts deals_of(const pipeline_report& r) {
 
 /// Failures of actor `name` as one monotonic count.
 int64_t errors_of(const pipeline_report& r, const std::string& name) {
-  if (name == "client") {
+  if (name == "client" || name == "probe-client") {
     int64_t n = 0;
     for (auto key : {"http-4xx", "http-5xx", "timeouts", "resets",
                      "connect-failures", "malformed", "too-large"})
@@ -100,6 +109,95 @@ int64_t consumed_by(const token_totals& t, stage s) {
 constexpr stage all_stages[] = {stage::commit, stage::peek, stage::scan,
                                 stage::update};
 
+/// The actor that spends for stage `s` (the metrics' one label for a part
+/// of the pipeline is `actor`).
+const char* actor_of(stage s) {
+  switch (s) {
+    case stage::commit: return "committer";
+    case stage::peek: return "peek-filter";
+    case stage::scan: return "scanner";
+    case stage::update: return "updater";
+  }
+  return "unknown";
+}
+
+/// Both KEEPA CLIENTs: the stages' and TOKEN's probe client.
+constexpr const char* client_names[] = {"client", "probe-client"};
+
+/// Requests by endpoint and code, and their latency, from the `answers` and
+/// `latency` of both clients' status.
+void add_request_metrics(prometheus::Registry& reg, const pipeline_report& r) {
+  std::map<std::pair<std::string, std::string>, int64_t> requests;
+  struct merged {
+    std::vector<double> bounds;
+    std::vector<double> counts;
+    double sum = 0;
+  };
+  std::map<std::string, merged> latency;
+  for (auto name : client_names) {
+    auto* st = r.status_of(name);
+    if (st == nullptr)
+      continue;
+    if (auto answers = caf::get_if<caf::settings>(st, "answers"))
+      for (auto& [path, codes] : *answers)
+        if (auto xs = caf::get_if<caf::settings>(&codes))
+          for (auto& [code, n] : *xs)
+            if (auto i = caf::get_if<int64_t>(&n))
+              requests[std::make_pair(path, code)] += *i;
+    if (auto hs = caf::get_if<caf::settings>(st, "latency"))
+      for (auto& [path, h] : *hs) {
+        auto xs = caf::get_if<caf::settings>(&h);
+        if (!xs)
+          continue;
+        auto bounds = caf::get_or(*xs, "le", std::vector<double>{});
+        auto counts = caf::get_or(*xs, "counts", std::vector<int64_t>{});
+        if (counts.size() != bounds.size() + 1)
+          continue;
+        auto& m = latency[path];
+        if (m.bounds.empty()) {
+          m.bounds = bounds;
+          m.counts.assign(counts.size(), 0);
+        }
+        if (m.bounds != bounds)
+          continue;
+        for (size_t i = 0; i < counts.size(); ++i)
+          m.counts[i] += static_cast<double>(counts[i]);
+        m.sum += caf::get_or(*xs, "sum", 0.0);
+      }
+  }
+  auto& total = prometheus::BuildCounter()
+                  .Name("keepa_requests_total")
+                  .Help("Transfers to Keepa (each attempt) by endpoint and "
+                        "HTTP status code; code \"none\" when none came "
+                        "(cannot connect, timeout, reset, too large).")
+                  .Register(reg);
+  for (auto& [key, n] : requests)
+    total.Add({{"endpoint", key.first}, {"code", key.second}})
+      .Increment(static_cast<double>(n));
+  auto& seconds = prometheus::BuildHistogram()
+                    .Name("keepa_request_duration_seconds")
+                    .Help("Time from sending a transfer to Keepa to its "
+                          "answer or failure, by endpoint.")
+                    .Register(reg);
+  for (auto& [path, m] : latency)
+    seconds.Add({{"endpoint", path}}, m.bounds)
+      .ObserveMultiple(m.counts, m.sum);
+  auto answers = keepa_answers_of(r);
+  prometheus::BuildCounter()
+    .Name("keepa_auth_failures_total")
+    .Help("Answers 401, 402 or 403: Keepa refused the API key.")
+    .Register(reg)
+    .Add({})
+    .Increment(static_cast<double>(answers.auth_failures));
+  prometheus::BuildGauge()
+    .Name("keepa_last_success_timestamp_seconds")
+    .Help("Unix time of the newest successful Keepa answer (0 before the "
+          "first).")
+    .Register(reg)
+    .Add({})
+    .Set(static_cast<double>(answers.last_success_unix_ms) / 1000);
+}
+
 // -- text
 // ----------------------------------------------------------------------
 
@@ -111,6 +209,29 @@ std::string seconds(caf::timespan x) {
 }
 
 } // namespace
+
+keepa_answers keepa_answers_of(const pipeline_report& r) {
+  keepa_answers result;
+  for (auto name : client_names) {
+    auto* st = r.status_of(name);
+    if (st == nullptr)
+      continue;
+    auto num = [&](const char* key) {
+      return caf::get_or(*st, key, int64_t{0});
+    };
+    result.auth_failures += num("auth-failures");
+    result.auth_failures_in_row = std::max(result.auth_failures_in_row,
+                                           num("auth-failures-in-row"));
+    result.last_success_unix_ms = std::max(result.last_success_unix_ms,
+                                           num("last-success-unix-ms"));
+    auto failed = num("last-failure-unix-ms");
+    if (failed > result.last_failure_unix_ms) {
+      result.last_failure_unix_ms = failed;
+      result.last_failure = caf::get_or(*st, "last-failure", std::string{});
+    }
+  }
+  return result;
+}
 
 const caf::settings* pipeline_report::status_of(const std::string& name) const {
   for (auto& a : actors)
@@ -248,6 +369,20 @@ std::string to_json(const pipeline_report& r) {
   w.Key("updated");
   w.Int64(dc.updated);
   w.EndObject();
+  auto ka = keepa_answers_of(r);
+  w.Key("keepa");
+  w.StartObject();
+  w.Key("auth_failures");
+  w.Int64(ka.auth_failures);
+  w.Key("auth_failures_in_row");
+  w.Int64(ka.auth_failures_in_row);
+  w.Key("last_success_unix_ms");
+  w.Int64(ka.last_success_unix_ms);
+  w.Key("last_failure_unix_ms");
+  w.Int64(ka.last_failure_unix_ms);
+  w.Key("last_failure");
+  write_string(w, ka.last_failure);
+  w.EndObject();
   w.Key("actors");
   w.StartObject();
   for (auto& a : r.actors) {
@@ -266,113 +401,119 @@ std::string to_json(const pipeline_report& r) {
   return buf.GetString();
 }
 
-std::string to_metrics(const pipeline_report& r) {
-  std::string out;
-  auto family = [&](const char* name, const char* type, const char* help) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
+void add_metrics(prometheus::Registry& reg, const pipeline_report& r) {
+  using prometheus::Labels;
+  auto gauge = [&](const char* name, const char* help) -> auto& {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(reg);
   };
-  auto sample = [&](const char* name, const std::string& labels, int64_t x) {
-    out += name;
-    if (!labels.empty())
-      out += '{' + labels + '}';
-    out += ' ';
-    out += std::to_string(x);
-    out += '\n';
+  auto counter = [&](const char* name, const char* help) -> auto& {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(reg);
   };
-  auto label = [](const char* key, const std::string& value) {
-    // Our label values never hold quotes, backslashes or newlines.
-    return std::string{key} + "=\"" + value + "\"";
+  auto count = [](prometheus::Family<prometheus::Counter>& f,
+                  const Labels& labels, int64_t x) {
+    f.Add(labels).Increment(static_cast<double>(std::max(x, int64_t{0})));
   };
-  family("keepa_actor_up", "gauge",
-         "1 if the actor answered the status request, else 0.");
+  auto set = [](prometheus::Family<prometheus::Gauge>& f, const Labels& labels,
+                double x) { f.Add(labels).Set(x); };
+  auto& up = gauge("keepa_actor_up",
+                   "1 if the actor answered the status request, else 0.");
   for (auto& a : r.actors)
-    sample("keepa_actor_up", label("actor", a.name), a.ok ? 1 : 0);
+    set(up, {{"actor", a.name}}, a.ok ? 1 : 0);
   if (r.token_ok) {
     auto& t = r.token;
-    family("keepa_token_balance", "gauge",
-           "Projected token balance, unsettled grants counted as spent.");
-    sample("keepa_token_balance", "", t.projected);
-    family("keepa_token_outstanding", "gauge",
-           "Tokens granted but not yet settled or released.");
-    sample("keepa_token_outstanding", "", t.outstanding);
-    family("keepa_token_refill_rate", "gauge",
-           "Tokens Keepa refills per minute.");
-    sample("keepa_token_refill_rate", "", t.refill_rate);
-    family("keepa_token_cap", "gauge", "Largest balance the bucket holds.");
-    sample("keepa_token_cap", "", t.cap);
-    family("keepa_token_waiting_for", "gauge",
-           "Balance the head of the queue waits for (0 if nobody waits).");
-    sample("keepa_token_waiting_for", "", t.waiting_for);
-    family("keepa_token_queue_length", "gauge",
-           "Requests waiting in the TOKEN actor's queue.");
-    sample("keepa_token_queue_length", "",
-           static_cast<int64_t>(t.queue.size()));
-    family("keepa_tokens_consumed_total", "counter",
-           "Tokens Keepa reported as consumed, by purpose (pipeline stage).");
+    set(gauge("keepa_token_balance",
+              "Projected token balance, unsettled grants counted as spent."),
+        {}, static_cast<double>(t.projected));
+    set(gauge("keepa_token_outstanding",
+              "Tokens granted but not yet settled or released."),
+        {}, static_cast<double>(t.outstanding));
+    set(gauge("keepa_token_refill_rate_tokens_per_minute",
+              "Tokens Keepa refills per minute."),
+        {}, static_cast<double>(t.refill_rate));
+    set(gauge("keepa_token_cap", "Largest balance the bucket holds."), {},
+        static_cast<double>(t.cap));
+    set(gauge("keepa_token_floor",
+              "Lowest projected balance a grant may leave (the profile's "
+              "floor)."),
+        {}, static_cast<double>(t.floor));
+    set(gauge("keepa_token_waiting_for",
+              "Balance the head of the queue waits for (0 if nobody waits)."),
+        {}, static_cast<double>(t.waiting_for));
+    set(gauge("keepa_token_queue_length",
+              "Requests waiting in the TOKEN actor's queue."),
+        {}, static_cast<double>(t.queue.size()));
+    if (t.mode != "unknown")
+      set(gauge("keepa_token_observation_age_seconds",
+                "Age of TOKEN's newest balance observation from Keepa."),
+          {}, std::chrono::duration<double>(t.observation_age).count());
+    auto& consumed = counter("keepa_tokens_consumed_total",
+                             "Tokens Keepa reported as consumed, by the "
+                             "actor that spent them.");
     for (auto s : all_stages)
-      sample("keepa_tokens_consumed_total", label("purpose", to_string(s)),
-             consumed_by(t.totals, s));
-    family("keepa_tokens_granted_total", "counter",
-           "Tokens handed out in grants (worst-case costs).");
-    sample("keepa_tokens_granted_total", "", t.totals.granted);
-    family("keepa_tokens_released_total", "counter",
-           "Tokens of grants released unused.");
-    sample("keepa_tokens_released_total", "", t.totals.released);
-    family("keepa_tokens_lost_at_cap_total", "counter",
-           "Refill tokens lost because the bucket was full.");
-    sample("keepa_tokens_lost_at_cap_total", "", t.totals.lost_at_cap);
-    family("keepa_token_waits_total", "counter",
-           "Recharge-waits the TOKEN actor answered.");
-    sample("keepa_token_waits_total", "", static_cast<int64_t>(t.totals.waits));
+      count(consumed, {{"actor", actor_of(s)}}, consumed_by(t.totals, s));
+    count(counter("keepa_tokens_granted_total",
+                  "Tokens handed out in grants (worst-case costs)."),
+          {}, t.totals.granted);
+    count(counter("keepa_tokens_released_total",
+                  "Tokens of grants released unused."),
+          {}, t.totals.released);
+    count(counter("keepa_tokens_lost_at_cap_total",
+                  "Refill tokens lost because the bucket was full."),
+          {}, t.totals.lost_at_cap);
+    count(counter("keepa_token_waits_total",
+                  "Recharge-waits the TOKEN actor answered."),
+          {}, static_cast<int64_t>(t.totals.waits));
   }
   auto dc = deals_of(r);
-  family("keepa_deals_total", "counter", "Deals by pipeline stage.");
-  sample("keepa_deals_total", label("stage", "scanned"), dc.scanned);
-  sample("keepa_deals_total", label("stage", "pre-rejected"), dc.pre_rejected);
-  sample("keepa_deals_total", label("stage", "peeked"), dc.peeked);
-  sample("keepa_deals_total", label("stage", "committed"), dc.committed);
-  sample("keepa_deals_total", label("stage", "rejected"), dc.rejected);
-  sample("keepa_deals_total", label("stage", "updated"), dc.updated);
-  family("keepa_http_429_total", "counter",
-         "Answers with HTTP 429 (not enough tokens) from Keepa.");
-  sample("keepa_http_429_total", "", r.num("client", "http-429"));
-  family("keepa_requests_total", "counter", "Keepa requests sent.");
-  sample("keepa_requests_total", "", r.num("client", "requests"));
-  family("keepa_errors_total", "counter",
-         "Failures by actor (transport and HTTP errors of the client, "
-         "failed transactions of storage, failed batches of the stages).");
-  for (auto name :
-       {"client", "storage", "scanner", "peek-filter", "committer", "updater"})
+  auto& deals = counter("keepa_deals_total", "Deals by outcome.");
+  count(deals, {{"outcome", "scanned"}}, dc.scanned);
+  count(deals, {{"outcome", "pre-rejected"}}, dc.pre_rejected);
+  count(deals, {{"outcome", "peeked"}}, dc.peeked);
+  count(deals, {{"outcome", "committed"}}, dc.committed);
+  count(deals, {{"outcome", "rejected"}}, dc.rejected);
+  count(deals, {{"outcome", "updated"}}, dc.updated);
+  add_request_metrics(reg, r);
+  auto& errors = counter("keepa_errors_total",
+                         "Failures by actor (transport and HTTP errors of "
+                         "the clients, failed transactions of storage, "
+                         "failed batches of the stages).");
+  for (auto name : {"client", "probe-client", "storage", "scanner",
+                    "peek-filter", "committer", "updater"})
     if (r.status_of(name) != nullptr)
-      sample("keepa_errors_total", label("actor", name), errors_of(r, name));
-  family("keepa_stage_in_flight", "gauge", "Batches in flight by stage.");
+      count(errors, {{"actor", name}}, errors_of(r, name));
+  auto& in_flight = gauge("keepa_stage_in_flight",
+                          "Batches in flight by actor.");
+  auto& queued = gauge("keepa_stage_queued", "Deals queued by actor.");
   for (auto name : {"peek-filter", "committer"})
-    if (r.status_of(name) != nullptr)
-      sample("keepa_stage_in_flight", label("actor", name),
-             r.num(name, "in-flight"));
-  family("keepa_stage_queued", "gauge", "Deals queued by stage.");
-  for (auto name : {"peek-filter", "committer"})
-    if (r.status_of(name) != nullptr)
-      sample("keepa_stage_queued", label("actor", name), r.num(name, "queued"));
+    if (r.status_of(name) != nullptr) {
+      set(in_flight, {{"actor", name}},
+          static_cast<double>(r.num(name, "in-flight")));
+      set(queued, {{"actor", name}},
+          static_cast<double>(r.num(name, "queued")));
+    }
+  if (auto* st = r.status_of("storage"))
+    set(gauge("keepa_storage_writable",
+              "1 while STORAGE can write, 0 during an outage."),
+        {}, caf::get_or(*st, "writable", false) ? 1 : 0);
   if (r.counts_ok) {
-    family("keepa_stored_deals", "gauge", "Deals in the database.");
-    sample("keepa_stored_deals", "", static_cast<int64_t>(r.counts.deals));
-    family("keepa_stored_rejections", "gauge", "Rejections in the database.");
-    sample("keepa_stored_rejections", "",
-           static_cast<int64_t>(r.counts.rejections));
-    family("keepa_watermark_last_update", "gauge",
-           "Durable scan watermark (Keepa lastUpdate of the feed position).");
-    sample("keepa_watermark_last_update", "", r.counts.watermark.last_update);
+    set(gauge("keepa_stored_deals", "Deals in the database."), {},
+        static_cast<double>(r.counts.deals));
+    set(gauge("keepa_stored_rejections", "Rejections in the database."), {},
+        static_cast<double>(r.counts.rejections));
+    auto mark = r.counts.watermark.last_update;
+    set(gauge("keepa_watermark_timestamp_seconds",
+              "Durable scan watermark: the feed position's lastUpdate as "
+              "Unix time (0 before the first)."),
+        {},
+        mark > 0 ? static_cast<double>(unix_ms_from_keepa_minute(mark)) / 1000
+                 : 0);
   }
-  return out;
+}
+
+std::string to_metrics(const pipeline_report& r) {
+  prometheus::Registry reg;
+  add_metrics(reg, r);
+  return prometheus::TextSerializer{}.Serialize(reg.Collect());
 }
 
 std::string to_text(const pipeline_report& r) {
@@ -446,6 +587,12 @@ std::string feed_limit(const pipeline_report& r) {
   return feed && *feed == "feed-limited" ? " | feed-limited" : "";
 }
 
+/// " | auth failures N" once Keepa refused the key.
+std::string auth_failure_field(const pipeline_report& r) {
+  auto n = keepa_answers_of(r).auth_failures;
+  return n > 0 ? " | auth failures " + std::to_string(n) : "";
+}
+
 std::string status_line(const pipeline_report& r) {
   auto& t = r.token;
   std::string mode = t.mode;
@@ -463,7 +610,7 @@ std::string status_line(const pipeline_report& r) {
     + std::to_string(dc.pre_rejected) + " peeked " + std::to_string(dc.peeked)
     + " committed " + std::to_string(dc.committed) + " rejected "
     + std::to_string(dc.rejected) + " updated " + std::to_string(dc.updated)
-    + " | tokens/deal " + per_deal + feed_limit(r);
+    + " | tokens/deal " + per_deal + feed_limit(r) + auth_failure_field(r);
 }
 
 } // namespace keepa

@@ -15,6 +15,10 @@
 #include "messages/storage.hpp"
 #include "messages/token.hpp"
 
+namespace prometheus {
+class Registry;
+} // namespace prometheus
+
 namespace keepa {
 
 /// One actor's `status` answer, or why there is none.
@@ -42,10 +46,31 @@ struct pipeline_report {
   int64_t num(const std::string& name, const std::string& key) const;
 };
 
+/// Keepa's answers as both KEEPA CLIENTs (the stages' and TOKEN's probe
+/// client) saw them.
+struct keepa_answers {
+  /// 401, 402 and 403 answers, and the most of them in a row in one client
+  /// since its last successful answer.
+  int64_t auth_failures = 0;
+  int64_t auth_failures_in_row = 0;
+  /// Unix ms of the newest successful answer and the newest failure (0 =
+  /// none yet), and what failed ("/token: HTTP 402 ...").
+  int64_t last_success_unix_ms = 0;
+  int64_t last_failure_unix_ms = 0;
+  std::string last_failure;
+};
+
+keepa_answers keepa_answers_of(const pipeline_report& r);
+
 /// One JSON object (keepa-status --json, HTTP /status).
 std::string to_json(const pipeline_report& r);
 
-/// Prometheus text exposition format, version 0.0.4 (HTTP /metrics).
+/// Registers the report's metric families in `reg` (prometheus-cpp; README
+/// lists them).
+void add_metrics(prometheus::Registry& reg, const pipeline_report& r);
+
+/// Prometheus text exposition format, version 0.0.4, of add_metrics
+/// (keepa-pipeline's HTTP /metrics adds the process's own metrics).
 std::string to_metrics(const pipeline_report& r);
 
 /// keepa-pipeline's one-line status: balance, mode and what TOKEN waits

@@ -77,6 +77,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.client.backoff", "500ms"},
   {"keepa.client.backoff-max", "30s"},
   {"keepa.client.gzip", "true"},
+  {"keepa.client.max-auth-failures", "3"},
   {"keepa.storage.url", "sqlite:keepa.db"},
   {"keepa.storage.busy-timeout", "5s"},
   {"keepa.storage.lock-retries", "0"},
@@ -113,6 +114,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.http.host", "127.0.0.1"},
   {"keepa.http.port", "4271"},
   {"keepa.http.token-file", "none"},
+  {"keepa.http.ready-max-age", "10min"},
 };
 
 /// A program with a group of its own, like keepa-eta's eta.*.

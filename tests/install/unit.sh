@@ -67,7 +67,7 @@ check_unit() {
   want Service.NoNewPrivileges yes
   want Service.StateDirectory keepa-pipeline
   want Service.RuntimeDirectory keepa-pipeline
-  want Service.RestartPreventExitStatus "2 243"
+  want Service.RestartPreventExitStatus "2 3 243"
   want Service.CapabilityBoundingSet ""
   want Service.LoadCredential "keepa-api-key:$etc/keepa-pipeline/api-key"
   want Install.WantedBy multi-user.target

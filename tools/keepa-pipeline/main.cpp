@@ -87,6 +87,11 @@ private:
   std::thread waiter_;
 };
 
+/// Exit codes (README, "Exit codes"): 0 done, 1 an actor ended or storage
+/// did not confirm the final flush, 2 bad configuration, 3 Keepa refused
+/// the API key keepa.client.max-auth-failures times in a row.
+constexpr int exit_key_refused = 3;
+
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
@@ -188,6 +193,8 @@ int main(int argc, char** argv) {
   // permanent database error, say) stops the whole program, non-zero.
   auto watched = watch(self, h);
   std::string died;
+  // Why Keepa refused the key, when a KEEPA CLIENT ended for that.
+  std::string refused;
   auto started = std::chrono::steady_clock::now();
   auto next_status = started;
   pipeline_report last;
@@ -226,6 +233,10 @@ int main(int argc, char** argv) {
     self->receive(
       [&](caf::down_msg& msg) {
         died = watched[msg.source] + " ended: " + render(msg.reason);
+        if (msg.reason == ec::key_refused)
+          refused = msg.reason.context().match_elements<std::string>()
+            ? msg.reason.context().get_as<std::string>(0)
+            : render(msg.reason);
       },
       [&](atom::stop) { signalled = true; }, caf::after(wait) >> [] {});
     if (signalled)
@@ -250,6 +261,12 @@ int main(int argc, char** argv) {
             << last.token.totals.released << ")\n";
   introspection.stop();
   exit_all(self, h);
+  if (!refused.empty()) {
+    std::cerr << "keepa-pipeline: stopped: " << refused
+              << "; check KEEPA_API_KEY or --keepa.client.key-file (and the "
+                 "plan), or raise --keepa.client.max-auth-failures\n";
+    return exit_key_refused;
+  }
   if (!died.empty()) {
     std::cerr << "keepa-pipeline: failed: " << died << "\n";
     return 1;

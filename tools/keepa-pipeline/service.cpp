@@ -22,10 +22,15 @@
 #include <caf/send.hpp>
 #include <caf/settings.hpp>
 
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include "actors/pipeline/pipeline.hpp"
 #include "config/api_key.hpp"
 #include "messages/error.hpp"
+#include "tools/keepa-pipeline/health.hpp"
 #include "tools/keepa-pipeline/owner_files.hpp"
+#include "tools/keepa-pipeline/process_metrics.hpp"
 #include "tools/keepa-pipeline/tls.hpp"
 
 namespace keepa {
@@ -186,6 +191,7 @@ introspection_options introspection_options_from(const caf::settings& content) {
   o.serve_http = o.http_port != 0;
   o.token_file = caf::get_or(content, "keepa.http.token-file",
                              std::string{defaults::http::token_file});
+  o.health = health_options_from(content);
   return o;
 }
 
@@ -352,9 +358,25 @@ struct introspection_service::impl {
              [this](const httplib::Request&, httplib::Response& res) {
                res.set_content(to_text(report()), "text/plain");
              });
-    http.Get("/metrics",
+    http.Get(
+      "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        prometheus::Registry reg;
+        add_metrics(reg, report());
+        add_process_metrics(reg);
+        res.set_content(prometheus::TextSerializer{}.Serialize(reg.Collect()),
+                        prometheus_type);
+      });
+    http.Get("/healthz",
              [this](const httplib::Request&, httplib::Response& res) {
-               res.set_content(to_metrics(report()), prometheus_type);
+               auto v = liveness(report());
+               res.status = v.http_status();
+               res.set_content(v.to_json("down"), "application/json");
+             });
+    http.Get("/readyz",
+             [this](const httplib::Request&, httplib::Response& res) {
+               auto v = readiness(report(), opts.health);
+               res.status = v.http_status();
+               res.set_content(v.to_json("not ready"), "application/json");
              });
     // httplib's default sets SO_REUSEPORT: a second keepa-pipeline would
     // then share the port silently. SO_REUSEADDR alone still allows a quick
@@ -390,8 +412,9 @@ struct introspection_service::impl {
     for (int i = 0; i < 500 && !http.is_running(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     say("keepa-pipeline: http on " + endpoint(opts.http_host, http_port)
-        + " (/status, /status.txt, /metrics; token in " + token_file
-        + "; keepa-status --port=" + std::to_string(http_port) + ")");
+        + " (/status, /status.txt, /metrics, /healthz, /readyz; token in "
+        + token_file + "; keepa-status --port=" + std::to_string(http_port)
+        + ")");
   }
 
   void stop() {

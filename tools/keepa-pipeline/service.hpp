@@ -3,7 +3,8 @@
 //    mutual TLS (caf::openssl::remote_actor<introspection_actor> with a
 //    certificate of the owner's CA reaches it; tls.hpp);
 //  - an HTTP server (/status as JSON, /status.txt as keepa-status prints
-//    it, /metrics for Prometheus) on its own thread, behind a per-run token.
+//    it, /metrics for Prometheus, /healthz and /readyz for a monitor,
+//    health.hpp) on its own thread, behind a per-run token.
 //
 // Options (CAF, groups keepa.introspection and keepa.http, registered with
 // every keepa.* option by config/options.hpp; defaults in
@@ -16,6 +17,7 @@
 //   keepa.http.port        default 4271, 0 = off
 //   keepa.http.token-file  default http-PORT.token in
 //                          $XDG_RUNTIME_DIR/keepa-pipeline or ~/.keepa-pipeline
+//   keepa.http.ready-max-age  default 10min (/readyz, health.hpp)
 // A port that cannot be bound is logged; the pipeline runs on without it.
 //
 // Access (issue 16 item 9): CAF's OpenSSL module, once any openssl.*
@@ -45,6 +47,7 @@
 #include "actors/pipeline/introspection.hpp"
 #include "config/defaults.hpp"
 #include "tools/keepa-pipeline/collect.hpp"
+#include "tools/keepa-pipeline/health.hpp"
 #include "tools/keepa-pipeline/tls.hpp"
 
 namespace keepa {
@@ -65,6 +68,8 @@ struct introspection_options {
   uint16_t http_port = defaults::http::port;
   /// Where the token goes; empty = default_token_file(bound port).
   std::string token_file = defaults::http::token_file;
+  /// What /readyz requires (keepa.http.ready-max-age, ...).
+  health_options health;
   /// Bound for each status request an endpoint sends to an actor.
   caf::timespan ask_timeout = defaults::introspection::ask_timeout;
 };

@@ -119,6 +119,7 @@ void check_equal(const client_config& x, const client_config& y) {
   CHECK(x.transport.max_connections == y.transport.max_connections);
   CHECK(x.transport.gzip == y.transport.gzip);
   CHECK(x.transport.ca_file == y.transport.ca_file);
+  CHECK(x.max_auth_failures == y.max_auth_failures);
 }
 
 /// Everything but the profiles, which only the reader loads.
@@ -141,6 +142,8 @@ void check_equal(const introspection_options& x,
   CHECK(x.http_port == y.http_port);
   CHECK(x.token_file == y.token_file);
   CHECK(x.ask_timeout == y.ask_timeout);
+  CHECK(x.health.ready_max_age == y.health.ready_max_age);
+  CHECK(x.health.max_observation_age == y.health.max_observation_age);
 }
 
 /// Runs every reader on `xs` and compares with the struct defaults.

@@ -311,8 +311,17 @@ scrape parse_metrics(const std::string& text) {
       CHECK(result.types.count(m[1]) == 0);
       result.types[m[1]] = m[2];
     } else if (std::regex_match(line, m, sample)) {
-      // Every sample belongs to a family declared before it.
-      CHECK(result.types.count(m[1]) == 1);
+      // Every sample belongs to a family declared before it (a
+      // histogram's as name_bucket, name_sum and name_count).
+      auto family = m[1].str();
+      for (std::string suffix : {"_bucket", "_sum", "_count"}) {
+        auto n = family.size() - std::min(family.size(), suffix.size());
+        auto base = result.types.find(family.substr(0, n));
+        if (family.compare(n, std::string::npos, suffix) == 0
+            && base != result.types.end() && base->second == "histogram")
+          family = family.substr(0, n);
+      }
+      CHECK(result.types.count(family) == 1);
       auto series = m[1].str() + m[2].str();
       CHECK(result.samples.count(series) == 0);
       result.samples[series] = std::stod(m[3]);
@@ -448,12 +457,12 @@ TEST_CASE("HTTP /metrics is Prometheus text and counters never go back",
   std::string type;
   auto first = parse_metrics(http_get(p, "/metrics", &type));
   CHECK(type.find("text/plain") == 0);
-  CHECK(first.samples["keepa_deals_total{stage=\"committed\"}"] >= 1);
+  CHECK(first.samples["keepa_deals_total{outcome=\"committed\"}"] >= 1);
   // New good deals come when the simulator's updates make them, which can
   // take longer than a test may wait; a scan pass comes every 5 s and spends
   // tokens, so scrape until the scan counter has moved.
   const std::string scan_tokens
-    = "keepa_tokens_consumed_total{purpose=\"scan\"}";
+    = "keepa_tokens_consumed_total{actor=\"scanner\"}";
   std::string body;
   scrape second;
   {
@@ -469,21 +478,25 @@ TEST_CASE("HTTP /metrics is Prometheus text and counters never go back",
   CHECK(second.samples[scan_tokens] > first.samples[scan_tokens]);
   CHECK(body.find(secret_key) == std::string::npos);
   for (auto series :
-       {"keepa_token_balance", "keepa_token_refill_rate",
-        "keepa_tokens_consumed_total{purpose=\"commit\"}",
-        "keepa_tokens_consumed_total{purpose=\"peek\"}",
-        "keepa_tokens_consumed_total{purpose=\"scan\"}",
-        "keepa_tokens_consumed_total{purpose=\"update\"}",
-        "keepa_deals_total{stage=\"scanned\"}",
-        "keepa_deals_total{stage=\"peeked\"}",
-        "keepa_deals_total{stage=\"committed\"}",
-        "keepa_deals_total{stage=\"rejected\"}",
-        "keepa_deals_total{stage=\"updated\"}", "keepa_http_429_total",
-        "keepa_errors_total{actor=\"client\"}"}) {
+       {"keepa_token_balance", "keepa_token_refill_rate_tokens_per_minute",
+        "keepa_tokens_consumed_total{actor=\"committer\"}",
+        "keepa_tokens_consumed_total{actor=\"peek-filter\"}",
+        "keepa_tokens_consumed_total{actor=\"scanner\"}",
+        "keepa_tokens_consumed_total{actor=\"updater\"}",
+        "keepa_deals_total{outcome=\"scanned\"}",
+        "keepa_deals_total{outcome=\"peeked\"}",
+        "keepa_deals_total{outcome=\"committed\"}",
+        "keepa_deals_total{outcome=\"rejected\"}",
+        "keepa_deals_total{outcome=\"updated\"}",
+        "keepa_requests_total{code=\"200\",endpoint=\"/deal\"}",
+        "keepa_auth_failures_total", "keepa_last_success_timestamp_seconds",
+        "keepa_errors_total{actor=\"client\"}",
+        "keepa_errors_total{actor=\"probe-client\"}",
+        "process_resident_memory_bytes"}) {
     INFO(series);
     CHECK(second.samples.count(series) == 1);
   }
-  CHECK(second.samples["keepa_token_refill_rate"] == 3000);
+  CHECK(second.samples["keepa_token_refill_rate_tokens_per_minute"] == 3000);
   size_t counters = 0;
   for (auto& kvp : first.samples) {
     auto family = kvp.first.substr(0, kvp.first.find('{'));
