@@ -10,6 +10,28 @@ namespace keepa::db {
 
 namespace {
 
+/// The columns of a deal's figures, as migration 1 made them and migration
+/// 5 makes them again (SQLite rebuilds the table for its new key).
+#define KEEPA_DEAL_FIGURES               \
+  " buy_price INTEGER NOT NULL,"         \
+  " est_sell_price INTEGER NOT NULL,"    \
+  " avg365 INTEGER NOT NULL,"            \
+  " all_in_cost INTEGER NOT NULL,"       \
+  " profit INTEGER NOT NULL,"            \
+  " margin_bp INTEGER NOT NULL,"         \
+  " roi_bp INTEGER NOT NULL,"            \
+  " min_listing_price INTEGER NOT NULL," \
+  " sales_rank INTEGER NOT NULL,"        \
+  " rank_drops90 INTEGER NOT NULL,"      \
+  " rank_drops365 INTEGER NOT NULL,"     \
+  " offers_used INTEGER NOT NULL,"       \
+  " offers_new INTEGER NOT NULL,"        \
+  " last_update INTEGER NOT NULL,"       \
+  " first_seen_ms BIGINT NOT NULL,"      \
+  " last_seen_ms BIGINT NOT NULL,"       \
+  " written_by TEXT NOT NULL"            \
+  "  CHECK (written_by IN ('commit', 'light_update', 'rescue'))"
+
 /// The statements of each migration; index 0 is version 1. Types are chosen
 /// to mean the same in SQLite and PostgreSQL: INTEGER is 32 bits in
 /// PostgreSQL, so times in ms are BIGINT; money is integer cents.
@@ -19,25 +41,7 @@ const std::vector<std::vector<const char*>>& migrations() {
     {
       "CREATE TABLE deals ("
       " asin TEXT PRIMARY KEY,"
-      " title TEXT NOT NULL,"
-      " buy_price INTEGER NOT NULL,"
-      " est_sell_price INTEGER NOT NULL,"
-      " avg365 INTEGER NOT NULL,"
-      " all_in_cost INTEGER NOT NULL,"
-      " profit INTEGER NOT NULL,"
-      " margin_bp INTEGER NOT NULL,"
-      " roi_bp INTEGER NOT NULL,"
-      " min_listing_price INTEGER NOT NULL,"
-      " sales_rank INTEGER NOT NULL,"
-      " rank_drops90 INTEGER NOT NULL,"
-      " rank_drops365 INTEGER NOT NULL,"
-      " offers_used INTEGER NOT NULL,"
-      " offers_new INTEGER NOT NULL,"
-      " last_update INTEGER NOT NULL,"
-      " first_seen_ms BIGINT NOT NULL,"
-      " last_seen_ms BIGINT NOT NULL,"
-      " written_by TEXT NOT NULL"
-      "  CHECK (written_by IN ('commit', 'light_update', 'rescue')))",
+      " title TEXT NOT NULL," KEEPA_DEAL_FIGURES ")",
       "CREATE TABLE rejections ("
       " asin TEXT PRIMARY KEY,"
       " stage TEXT NOT NULL,"
@@ -92,25 +96,7 @@ void migrate_5(soci::session& sql, dialect d) {
            " asin TEXT NOT NULL,"
            " title TEXT NOT NULL,"
            " raw_title TEXT NOT NULL,"
-           " currency TEXT NOT NULL,"
-           " buy_price INTEGER NOT NULL,"
-           " est_sell_price INTEGER NOT NULL,"
-           " avg365 INTEGER NOT NULL,"
-           " all_in_cost INTEGER NOT NULL,"
-           " profit INTEGER NOT NULL,"
-           " margin_bp INTEGER NOT NULL,"
-           " roi_bp INTEGER NOT NULL,"
-           " min_listing_price INTEGER NOT NULL,"
-           " sales_rank INTEGER NOT NULL,"
-           " rank_drops90 INTEGER NOT NULL,"
-           " rank_drops365 INTEGER NOT NULL,"
-           " offers_used INTEGER NOT NULL,"
-           " offers_new INTEGER NOT NULL,"
-           " last_update INTEGER NOT NULL,"
-           " first_seen_ms BIGINT NOT NULL,"
-           " last_seen_ms BIGINT NOT NULL,"
-           " written_by TEXT NOT NULL"
-           "  CHECK (written_by IN ('commit', 'light_update', 'rescue')),"
+           " currency TEXT NOT NULL," KEEPA_DEAL_FIGURES ","
            " PRIMARY KEY (domain, asin))";
     sql << std::string{"INSERT INTO deals_v5 (domain, asin, title, raw_title,"
                        " currency, "}
@@ -194,6 +180,8 @@ void migrate_5(soci::session& sql, dialect d) {
     write.execute(true);
   }
 }
+
+#undef KEEPA_DEAL_FIGURES
 
 } // namespace
 

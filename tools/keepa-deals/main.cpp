@@ -69,13 +69,26 @@ public:
       .add(offset, "offset", "skip the first N deals")
       .add(csv, "csv", "print CSV (RFC 4180)")
       .add(json, "json", "print one JSON object per line")
-      .add(title_width, "title-width", "cut titles in the table to N characters");
+      .add(title_width, "title-width",
+           "cut titles in the table to N characters");
   }
 };
 
 int bad_option(const std::string& what) {
   std::cerr << "keepa-deals: " << what << "\n";
   return 2;
+}
+
+/// How the table's last line names `x`.
+const char* order_text(keepa::db::deal_listing::order x) {
+  using order = keepa::db::deal_listing::order;
+  switch (x) {
+    case order::roi: return "best ROI";
+    case order::profit: return "best profit";
+    case order::rank: return "best sales rank";
+    case order::newest:
+    default: return "newest";
+  }
 }
 
 int64_t now_ms() {
@@ -115,10 +128,9 @@ int main(int argc, char** argv) {
   if (cfg.seen_within.count() < 0)
     return bad_option("--seen-within must not be negative");
   if (cfg.seen_within.count() > 0)
-    q.seen_since_ms
-      = now_ms()
-        - std::chrono::duration_cast<std::chrono::milliseconds>(cfg.seen_within)
-            .count();
+    q.seen_since_ms = now_ms()
+      - std::chrono::duration_cast<std::chrono::milliseconds>(cfg.seen_within)
+          .count();
   if (!cfg.locale.empty()) {
     auto loc = parse_locale(cfg.locale);
     if (!loc)
@@ -167,13 +179,17 @@ int main(int argc, char** argv) {
     std::cerr << "keepa-deals: " << render(total.error()) << "\n";
     return 1;
   }
-  if (!all.empty())
-    std::cout << deals::table(all, cfg.title_width, cfg.offset + 1);
-  std::cout << (all.empty() ? "no deals" : "deals " + std::to_string(cfg.offset + 1)
-                                             + "-"
-                                             + std::to_string(cfg.offset
-                                                              + all.size()))
-            << " of " << *total << " matching, best " << db::to_string(q.by)
-            << " first\n";
+  if (*total == 0) {
+    std::cout << "no deals match\n";
+    return 0;
+  }
+  if (all.empty()) {
+    std::cout << "no deals after the first " << cfg.offset << " of " << *total
+              << " matching\n";
+    return 0;
+  }
+  std::cout << deals::table(all, cfg.title_width, cfg.offset + 1) << "deals "
+            << cfg.offset + 1 << "-" << cfg.offset + all.size() << " of "
+            << *total << " matching, " << order_text(q.by) << " first\n";
   return 0;
 }

@@ -118,7 +118,7 @@ void run_deals_contract(const test::backend_fixture& fix,
     CHECK_THAT(lines[4], Catch::Contains("\u00a331.00"));
     CHECK_THAT(lines[2], Catch::Contains("$9.05"));
     CHECK_THAT(lines[2], Catch::Contains("250.00"));
-    CHECK(lines[5] == "deals 1-4 of 4 matching, best roi first");
+    CHECK(lines[5] == "deals 1-4 of 4 matching, best ROI first");
     // Columns line up: every row's price column ends where the header's does.
     auto end_of = [](const std::string& line, const std::string& what) {
       return line.find(what) + what.size();
@@ -156,7 +156,10 @@ void run_deals_contract(const test::backend_fixture& fix,
     CHECK(asins("--locale=de").empty());
     auto out = deals(fix, "--locale=de");
     CHECK(out.exit_code == 0);
-    CHECK(out.output == "no deals of 0 matching, best roi first\n");
+    CHECK(out.output == "no deals match\n");
+    out = deals(fix, "--offset=4");
+    CHECK(out.exit_code == 0);
+    CHECK(out.output == "no deals after the first 4 of 4 matching\n");
   }
   SECTION("CSV, parsed back by Python's csv module") {
     auto out = deals(fix, "--csv --by=profit");
