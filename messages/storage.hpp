@@ -58,7 +58,16 @@ typename Inspector::result_type inspect(Inspector& f, feed_position& x) {
 /// A stored deal: what the committer computed from a full product.
 struct deal_record {
   std::string asin;
+  /// Keepa's domain id of the deal's Amazon locale (config/locale.hpp).
+  int32_t domain = 1;
+  /// The title as read back from storage: HTML entities decoded, tags
+  /// stripped, whitespace collapsed. Storage derives it from `raw_title`
+  /// (or, when that is empty, from this field as Keepa sent it).
   std::string title;
+  /// The title as Keepa sent it; empty until stored.
+  std::string raw_title;
+  /// ISO 4217 currency of the prices, the locale's; set by storage.
+  std::string currency;
   int32_t buy_price = -1;
   int32_t est_sell_price = -1;
   int32_t avg365 = -1;
@@ -83,11 +92,12 @@ struct deal_record {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal_record& x) {
-  return f(caf::meta::type_name("deal_record"), x.asin, x.title, x.buy_price,
-           x.est_sell_price, x.avg365, x.all_in_cost, x.profit, x.margin_bp,
-           x.roi_bp, x.min_listing_price, x.sales_rank, x.rank_drops90,
-           x.rank_drops365, x.offers_used, x.offers_new, x.last_update,
-           x.first_seen_ms, x.last_seen_ms, x.written_by);
+  return f(caf::meta::type_name("deal_record"), x.asin, x.domain, x.title,
+           x.raw_title, x.currency, x.buy_price, x.est_sell_price, x.avg365,
+           x.all_in_cost, x.profit, x.margin_bp, x.roi_bp, x.min_listing_price,
+           x.sales_rank, x.rank_drops90, x.rank_drops365, x.offers_used,
+           x.offers_new, x.last_update, x.first_seen_ms, x.last_seen_ms,
+           x.written_by);
 }
 
 /// Why a book was not bought, so it is not paid for again until its price

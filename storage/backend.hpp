@@ -17,7 +17,7 @@
 namespace keepa::db {
 
 /// The schema version this program writes and understands.
-constexpr int32_t current_schema_version = 4;
+constexpr int32_t current_schema_version = 5;
 
 /// Whether `err` may pass by itself: the database is locked
 /// (`ec::storage_busy`) or its server is out of reach for now
@@ -33,6 +33,34 @@ struct commit_result {
   uint64_t new_deals = 0;
   uint64_t new_rejections = 0;
 };
+
+/// Which stored deals `list_deals` and `count_deals` answer, and in which
+/// order. Money in cents, ROI in basis points, times in Unix ms.
+struct deal_listing {
+  /// Best first: highest ROI, highest profit, best (lowest) sales rank, or
+  /// most recently seen (last_seen_ms descending). Ties by domain, ASIN.
+  enum class order : uint8_t { roi, profit, rank, newest };
+  order by = order::roi;
+  /// Only deals with roi_bp >= this.
+  std::optional<int64_t> min_roi_bp;
+  /// Only deals with profit >= this (cents).
+  std::optional<int64_t> min_profit;
+  /// Only deals with a known sales rank (> 0) of at most this.
+  std::optional<int64_t> max_rank;
+  /// Only deals last seen at or after this (Unix ms).
+  std::optional<int64_t> seen_since_ms;
+  /// Only deals of this Amazon locale (Keepa domain id).
+  std::optional<int32_t> domain;
+  /// A page: at most `limit` deals after skipping `offset`.
+  uint32_t limit = 50;
+  uint32_t offset = 0;
+};
+
+/// @relates deal_listing
+const char* to_string(deal_listing::order x);
+
+/// Parses "roi", "profit", "rank" or "newest".
+std::optional<deal_listing::order> parse_order(const std::string& x);
 
 /// An abstract database holding deals, rejections and the scan watermark.
 /// Text columns are stored as valid UTF-8: invalid sequences are replaced
@@ -103,6 +131,13 @@ public:
   /// The number of stored deals alone: cheaper than `counts`, whose
   /// rejection count walks the largest table.
   virtual caf::expected<uint64_t> deal_count() = 0;
+
+  /// One page of stored deals matching `q`, best first (see deal_listing).
+  virtual caf::expected<std::vector<deal_record>>
+  list_deals(const deal_listing& q) = 0;
+
+  /// How many stored deals match `q`'s filters (its order and page aside).
+  virtual caf::expected<uint64_t> count_deals(const deal_listing& q) = 0;
 
   /// "sqlite" or "postgresql".
   virtual const char* kind() const noexcept = 0;

@@ -12,6 +12,7 @@
 
 #include <caf/error.hpp>
 
+#include "config/locale.hpp"
 #include "messages/error.hpp"
 #include "messages/token.hpp"
 #include "storage/schema.hpp"
@@ -161,20 +162,40 @@ bool transient(const caf::error& err) {
 
 namespace {
 
-/// The columns of deals after asin, in table order.
-constexpr const char* deal_values[]
-  = {"title",         "buy_price",    "est_sell_price",
-     "avg365",        "all_in_cost",  "profit",
-     "margin_bp",     "roi_bp",       "min_listing_price",
-     "sales_rank",    "rank_drops90", "rank_drops365",
-     "offers_used",   "offers_new",   "last_update",
-     "first_seen_ms", "last_seen_ms", "written_by"};
+/// The columns of deals besides the key (asin, and from schema 5 on the
+/// domain), in the order deal_params::each_value binds them.
+std::vector<std::string> deal_values(int32_t version) {
+  std::vector<std::string> result{"title"};
+  if (version >= 5) {
+    result.emplace_back("raw_title");
+    result.emplace_back("currency");
+  }
+  for (auto col :
+       {"buy_price", "est_sell_price", "avg365", "all_in_cost", "profit",
+        "margin_bp", "roi_bp", "min_listing_price", "sales_rank",
+        "rank_drops90", "rank_drops365", "offers_used", "offers_new",
+        "last_update", "first_seen_ms", "last_seen_ms", "written_by"})
+    result.emplace_back(col);
+  return result;
+}
 
-const char* deal_columns
-  = "asin, title, buy_price, est_sell_price, avg365, all_in_cost, profit,"
-    " margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,"
-    " rank_drops365, offers_used, offers_new, last_update, first_seen_ms,"
-    " last_seen_ms, written_by";
+/// The columns deal_rows reads, in its order. Before schema 5 every deal
+/// is domain 1 in dollars and its title is the raw one.
+std::string deal_columns(int32_t version) {
+  std::string result = version >= 5 ? "asin, domain, title, raw_title, currency"
+                                    : "asin, 1, title, title, 'USD'";
+  return result
+    + ", buy_price, est_sell_price, avg365, all_in_cost, profit,"
+      " margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,"
+      " rank_drops365, offers_used, offers_new, last_update, first_seen_ms,"
+      " last_seen_ms, written_by";
+}
+
+/// The key of a deal row in a WHERE clause, binding :domain (schema 5 on)
+/// and :asin.
+const char* deal_key(int32_t version) {
+  return version >= 5 ? "domain = :domain AND asin = :asin" : "asin = :asin";
+}
 
 /// One deal's values, which the kept statements read at each execution.
 struct deal_params {
@@ -185,16 +206,24 @@ struct deal_params {
 
   void set(const deal_record& x) {
     d = x;
-    repair_utf8(d.title);
+    d.raw_title = x.raw_title.empty() ? x.title : x.raw_title;
+    repair_utf8(d.raw_title);
+    d.title = clean_title(d.raw_title);
+    auto loc = locale_of(x.domain);
+    d.currency = loc ? std::string{loc->currency} : unknown_currency;
     first_seen_ms = x.first_seen_ms;
     last_seen_ms = x.last_seen_ms;
     written_by = to_string(x.written_by);
   }
 
-  /// Calls `f(v)` for the values of `deal_values`, in that order.
+  /// Calls `f(v)` for the values of `deal_values(version)`, in that order.
   template<class F>
-  void each_value(F f) {
+  void each_value(F f, int32_t version) {
     f(d.title);
+    if (version >= 5) {
+      f(d.raw_title);
+      f(d.currency);
+    }
     for (auto* v : {&d.buy_price, &d.est_sell_price, &d.avg365, &d.all_in_cost,
                     &d.profit, &d.margin_bp, &d.roi_bp, &d.min_listing_price,
                     &d.sales_rank, &d.rank_drops90, &d.rank_drops365,
@@ -245,7 +274,11 @@ struct known_query {
   std::vector<int> retry;
   soci::statement st;
 
-  known_query(soci::session& sql, size_t n, int32_t version) : in(n), st(sql) {
+  /// The domain asked about (schema 5 on).
+  int domain;
+
+  known_query(soci::session& sql, size_t n, int32_t version, int32_t domain)
+    : in(n), st(sql), domain(domain) {
     resize();
     std::string marks;
     for (size_t i = 0; i < n; ++i)
@@ -253,22 +286,30 @@ struct known_query {
     std::string marks2 = marks;
     for (size_t pos = 0; (pos = marks2.find(":a", pos)) != std::string::npos;)
       marks2.replace(pos, 2, ":b");
-    // Schema 4 added retry_below (tests open older schemas).
+    // Schema 4 added retry_below, schema 5 the domain (tests open older
+    // schemas).
     std::string retry_below = version >= 4 ? "retry_below" : "-1";
+    bool by_domain = version >= 5;
+    std::string in_domain = by_domain ? "domain = :da AND " : "";
+    std::string in_domain2 = by_domain ? "domain = :db AND " : "";
     prepare(st,
             "SELECT asin, 0, last_update, profit, buy_price FROM deals WHERE "
-            "asin IN ("
-              + marks + ") UNION ALL SELECT asin, 1, price_seen, at_ms, "
-              + retry_below + " FROM rejections WHERE asin IN (" + marks2 + ")",
-            [this](soci::statement& x) {
+              + in_domain + "asin IN (" + marks
+              + ") UNION ALL SELECT asin, 1, price_seen, at_ms, " + retry_below
+              + " FROM rejections WHERE " + in_domain2 + "asin IN (" + marks2
+              + ")",
+            [this, by_domain](soci::statement& x) {
               x.exchange(soci::into(asin));
               x.exchange(soci::into(rejected));
               x.exchange(soci::into(price));
               x.exchange(soci::into(at));
               x.exchange(soci::into(retry));
-              for (int pass = 0; pass < 2; ++pass)
+              for (int pass = 0; pass < 2; ++pass) {
+                if (by_domain)
+                  x.exchange(soci::use(this->domain));
                 for (auto& a : in)
                   x.exchange(soci::use(a));
+              }
             });
   }
 
@@ -320,6 +361,9 @@ struct statements {
   std::map<size_t, std::unique_ptr<known_query>> known;
   soci::session& sql;
   int32_t version;
+  /// The backend's domain: its rejections, tracked positions, sightings
+  /// and known() answers (schema 5 on).
+  int domain;
 
   /// The known() statement for chunks of `n` ASINs, prepared if need be.
   known_query& known_for(size_t n) {
@@ -330,12 +374,12 @@ struct statements {
         known.clear();
         return known_for(n);
       }
-      ptr = std::make_unique<known_query>(sql, n, version);
+      ptr = std::make_unique<known_query>(sql, n, version, domain);
     }
     return *ptr;
   }
 
-  statements(soci::session& sql, dialect dia, int32_t version)
+  statements(soci::session& sql, dialect dia, int32_t version, int32_t domain)
     : sql(sql),
       version(version),
       begin(
@@ -347,40 +391,54 @@ struct statements {
       update_rejection(sql),
       put_state(sql),
       sighted(sql) {
+    this->domain = domain;
     using soci::use;
     auto bind_value = [](soci::statement& st) {
       return [&st](auto& v) { st.exchange(use(v)); };
     };
-    std::string marks = ":asin";
+    // Schema 5 keys deals, rejections and pending by domain too (tests
+    // open older schemas).
+    bool by_domain = version >= 5;
+    auto key_of = [by_domain](const char* rest) {
+      return std::string{by_domain ? "domain, " : ""} + rest;
+    };
+    auto where_key = std::string{" WHERE "} + deal_key(version);
+    std::string cols = key_of("asin");
+    std::string marks = by_domain ? ":domain, :asin" : ":asin";
     std::string sets;
-    for (auto col : deal_values) {
-      marks += std::string{", :"} + col;
+    for (auto& col : deal_values(version)) {
+      cols += ", " + col;
+      marks += ", :" + col;
       if (!sets.empty())
         sets += ", ";
-      sets += std::string{col} + " = ";
-      if (std::string{col} == "first_seen_ms")
+      sets += col + " = ";
+      if (col == "first_seen_ms")
         sets += std::string{least(dia)} + "(first_seen_ms, :first_seen_ms)";
-      else if (std::string{col} == "last_seen_ms")
+      else if (col == "last_seen_ms")
         sets += std::string{greatest(dia)} + "(last_seen_ms, :last_seen_ms)";
       else
-        sets += std::string{":"} + col;
+        sets += ":" + col;
     }
     prepare(insert_deal,
-            std::string{"INSERT INTO deals ("} + deal_columns + ") VALUES ("
-              + marks + ") ON CONFLICT (asin) DO NOTHING",
+            "INSERT INTO deals (" + cols + ") VALUES (" + marks
+              + ") ON CONFLICT (" + key_of("asin") + ") DO NOTHING",
             [&](soci::statement& st) {
+              if (by_domain)
+                st.exchange(use(deal.d.domain));
               st.exchange(use(deal.d.asin));
-              deal.each_value(bind_value(st));
+              deal.each_value(bind_value(st), version);
             });
-    prepare(update_deal, "UPDATE deals SET " + sets + " WHERE asin = :asin",
+    prepare(update_deal, "UPDATE deals SET " + sets + where_key,
             [&](soci::statement& st) {
-              deal.each_value(bind_value(st));
+              deal.each_value(bind_value(st), version);
+              if (by_domain)
+                st.exchange(use(deal.d.domain));
               st.exchange(use(deal.d.asin));
             });
     // Schema 4 added retry_below (tests open older schemas).
     bool has_retry = version >= 4;
     auto opt = [has_retry](const char* text) { return has_retry ? text : ""; };
-    // Every value but the ASIN, in column order.
+    // Every value but the key, in column order.
     auto bind_rejection = [&](soci::statement& st) {
       st.exchange(use(rejection.stage));
       st.exchange(use(rejection.reason));
@@ -389,23 +447,28 @@ struct statements {
       if (has_retry)
         st.exchange(use(rejection.retry));
     };
+    auto bind_key = [&](soci::statement& st, std::string& asin) {
+      if (by_domain)
+        st.exchange(use(this->domain));
+      st.exchange(use(asin));
+    };
     prepare(insert_rejection,
-            std::string{"INSERT INTO rejections"
-                        " (asin, stage, reason, price_seen, at_ms"}
-              + opt(", retry_below")
-              + ") VALUES (:asin, :stage, :reason, :price, :at"
-              + opt(", :retry") + ") ON CONFLICT (asin) DO NOTHING",
+            "INSERT INTO rejections (" + key_of("asin")
+              + ", stage, reason, price_seen, at_ms" + opt(", retry_below")
+              + ") VALUES (" + (by_domain ? ":domain, " : "")
+              + ":asin, :stage, :reason, :price, :at" + opt(", :retry")
+              + ") ON CONFLICT (" + key_of("asin") + ") DO NOTHING",
             [&](soci::statement& st) {
-              st.exchange(use(rejection.asin));
+              bind_key(st, rejection.asin);
               bind_rejection(st);
             });
     prepare(update_rejection,
             std::string{"UPDATE rejections SET stage = :stage,"
                         " reason = :reason, price_seen = :price, at_ms = :at"}
-              + opt(", retry_below = :retry") + " WHERE asin = :asin",
+              + opt(", retry_below = :retry") + where_key,
             [&](soci::statement& st) {
               bind_rejection(st);
-              st.exchange(use(rejection.asin));
+              bind_key(st, rejection.asin);
             });
     prepare(put_state,
             "INSERT INTO system_state (key, value) VALUES (:k, :v)"
@@ -417,33 +480,41 @@ struct statements {
     prepare(sighted,
             std::string{"UPDATE deals SET last_update = "} + greatest(dia)
               + "(last_update, :lu), last_seen_ms = " + greatest(dia)
-              + "(last_seen_ms, :seen) WHERE asin = :asin",
+              + "(last_seen_ms, :seen)" + where_key,
             [&](soci::statement& st) {
               st.exchange(use(last_update));
               st.exchange(use(seen_ms));
-              st.exchange(use(asin));
+              bind_key(st, asin);
             });
     if (version < 3)
       return;
-    auto position = [&](std::optional<soci::statement>& st, const char* query,
-                        int uses_of_last_update) {
+    auto in_domain = by_domain ? "domain = :domain AND " : "";
+    auto position = [&](std::optional<soci::statement>& st,
+                        const std::string& query, int uses_of_last_update) {
       st.emplace(sql);
       prepare(*st, query, [&](soci::statement& x) {
+        if (by_domain)
+          x.exchange(use(this->domain));
         for (int i = 0; i < uses_of_last_update; ++i)
           x.exchange(use(last_update));
         x.exchange(use(asin));
       });
     };
     position(track,
-             "INSERT INTO pending (last_update, asin) VALUES (:lu, :asin)"
-             " ON CONFLICT (last_update, asin) DO NOTHING",
+             "INSERT INTO pending (" + key_of("last_update, asin")
+               + ") VALUES (" + (by_domain ? ":domain, " : "")
+               + ":lu, :asin) ON CONFLICT (" + key_of("last_update, asin")
+               + ") DO NOTHING",
              1);
     position(done,
-             "DELETE FROM pending WHERE last_update = :lu AND asin = :asin", 1);
-    position(below_watermark,
-             "DELETE FROM pending WHERE last_update < :lu"
-             " OR (last_update = :lu2 AND asin <= :asin)",
-             2);
+             std::string{"DELETE FROM pending WHERE "} + in_domain
+               + "last_update = :lu AND asin = :asin",
+             1);
+    position(
+      below_watermark,
+      std::string{"DELETE FROM pending WHERE "} + in_domain
+        + "(last_update < :lu OR (last_update = :lu2 AND asin <= :asin))",
+      2);
   }
 
   /// Runs `st` with the current parameter values; returns the rows changed.
@@ -472,7 +543,7 @@ struct soci_backend::impl {
   /// The kept statements, prepared if need be.
   statements& prepared() {
     if (!kept)
-      kept = std::make_unique<statements>(sql, dialect(), version);
+      kept = std::make_unique<statements>(sql, dialect(), version, opts.domain);
     return *kept;
   }
 
@@ -494,6 +565,18 @@ struct soci_backend::impl {
 
   bool sqlite() const {
     return loc.kind == backend_kind::sqlite;
+  }
+
+  /// "domain = N AND " for this backend's domain (empty before schema 5).
+  std::string in_domain() const {
+    return version >= 5 ? "domain = " + std::to_string(opts.domain) + " AND "
+                        : std::string{};
+  }
+
+  /// " WHERE domain = N" for this backend's domain (empty before schema 5).
+  std::string where_domain() const {
+    return version >= 5 ? " WHERE domain = " + std::to_string(opts.domain)
+                        : std::string{};
   }
 
   db::dialect dialect() const {
@@ -529,6 +612,9 @@ struct soci_backend::impl {
   /// the database is locked.
   template<class F>
   caf::expected<void> transaction(const char* what, F f) {
+    if (opts.read_only)
+      return caf::make_error(ec::storage_error, std::string{what},
+                             "the database is open read-only");
     for (uint32_t attempt = 0;; ++attempt) {
       try {
         begin();
@@ -579,7 +665,17 @@ struct soci_backend::impl {
 
   /// Opens the session and sets it up; throws on failure.
   void connect() {
-    if (sqlite()) {
+    if (sqlite() && opts.read_only) {
+      // SQLITE_OPEN_READONLY without SQLITE_OPEN_CREATE: a missing file is
+      // an error, not a new database. No journal_mode change: that writes.
+      if (loc.target.find('"') != std::string::npos)
+        throw std::runtime_error("a file name with '\"' cannot be opened"
+                                 " read-only");
+      sql.open(soci::sqlite3, "db=\"" + loc.target + "\" readonly=true");
+      sql << "PRAGMA query_only = 1";
+      auto be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
+      sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
+    } else if (sqlite()) {
       sql.open(soci::sqlite3, loc.target);
       // WAL: readers do not block the writer. synchronous=FULL: every
       // commit is fsync'ed before it returns, so an acknowledged batch
@@ -598,6 +694,8 @@ struct soci_backend::impl {
       sql << "SET lock_timeout = " << opts.busy_timeout.count();
       sql << "SET synchronous_commit = on";
       sql << "SET client_min_messages = warning";
+      if (opts.read_only)
+        sql << "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
     }
   }
 };
@@ -608,6 +706,37 @@ soci_backend::soci_backend(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
 
 soci_backend::~soci_backend() {
   // nop
+}
+
+caf::expected<std::unique_ptr<soci_backend>>
+soci_backend::open_read_only(std::unique_ptr<impl> ptr) {
+  auto where = redact(ptr->opts.url);
+  int version = 0;
+  soci::indicator ind = soci::i_null;
+  try {
+    ptr->sql << "SELECT version FROM schema_version WHERE id = 1",
+      soci::into(version, ind);
+    if (!ptr->sql.got_data() || ind != soci::i_ok)
+      version = 0;
+  } catch (const soci::soci_error& e) {
+    return caf::make_error(ec::storage_error, "cannot read " + where,
+                           "no keepa-pipeline database (no schema version)",
+                           std::string{e.get_error_message()});
+  }
+  if (version > current_schema_version)
+    return caf::make_error(ec::schema_too_new, where,
+                           "database schema version " + std::to_string(version)
+                             + ", this program knows up to "
+                             + std::to_string(current_schema_version));
+  if (version < current_schema_version)
+    return caf::make_error(ec::storage_error, "cannot read " + where,
+                           "database schema version " + std::to_string(version)
+                             + " is older than "
+                             + std::to_string(current_schema_version)
+                             + ": keepa-pipeline migrates it when it opens it"
+                               " (a read-only open never writes)");
+  ptr->version = version;
+  return std::unique_ptr<soci_backend>{new soci_backend(std::move(ptr))};
 }
 
 caf::expected<std::unique_ptr<soci_backend>>
@@ -628,6 +757,8 @@ soci_backend::open(const open_options& opts) {
     return caf::make_error(ec::storage_error, "cannot open " + where,
                            std::string{e.what()});
   }
+  if (opts.read_only)
+    return open_read_only(std::move(ptr));
   int32_t found = 0;
   auto res = ptr->transaction("migrate", [&] {
     found = read_schema_version(ptr->sql);
@@ -664,9 +795,9 @@ write_stage parse_write_stage(const std::string& str) {
 
 /// Deal rows as columns, for bulk binding in both directions.
 struct deal_rows {
-  std::vector<std::string> asin, title, written_by;
-  std::vector<int> buy_price, est_sell_price, avg365, all_in_cost, profit,
-    margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,
+  std::vector<std::string> asin, title, raw_title, currency, written_by;
+  std::vector<int> domain, buy_price, est_sell_price, avg365, all_in_cost,
+    profit, margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,
     rank_drops365, offers_used, offers_new, last_update;
   std::vector<long long> first_seen_ms, last_seen_ms;
 
@@ -681,7 +812,10 @@ struct deal_rows {
 
   void resize(size_t n) {
     asin.resize(n);
+    domain.resize(n);
     title.resize(n);
+    raw_title.resize(n);
+    currency.resize(n);
     written_by.resize(n);
     each_int([n](std::vector<int>& v) { v.resize(n); });
     first_seen_ms.resize(n);
@@ -695,7 +829,10 @@ struct deal_rows {
   deal_record at(size_t i) const {
     deal_record x;
     x.asin = asin[i];
+    x.domain = domain[i];
     x.title = title[i];
+    x.raw_title = raw_title[i];
+    x.currency = currency[i];
     x.buy_price = buy_price[i];
     x.est_sell_price = est_sell_price[i];
     x.avg365 = avg365[i];
@@ -722,7 +859,10 @@ struct deal_rows {
   template<class Bind>
   void bind(Bind bind) {
     bind(asin);
+    bind(domain);
     bind(title);
+    bind(raw_title);
+    bind(currency);
     each_int([&](std::vector<int>& v) { bind(v); });
     bind(first_seen_ms);
     bind(last_seen_ms);
@@ -730,7 +870,7 @@ struct deal_rows {
   }
 };
 
-std::vector<deal_record> select_deals(soci::session& sql,
+std::vector<deal_record> select_deals(soci::session& sql, int32_t version,
                                       const std::string& where, size_t limit,
                                       std::vector<long long> params) {
   std::vector<deal_record> result;
@@ -742,7 +882,7 @@ std::vector<deal_record> select_deals(soci::session& sql,
   for (auto& p : params)
     st.exchange(soci::use(p));
   st.alloc();
-  st.prepare(std::string{"SELECT "} + deal_columns + " FROM deals " + where);
+  st.prepare("SELECT " + deal_columns(version) + " FROM deals " + where);
   st.define_and_bind();
   if (st.execute(true))
     for (size_t i = 0; i < rows.asin.size(); ++i)
@@ -828,8 +968,8 @@ caf::expected<uint64_t> soci_backend::expire(int64_t cutoff_ms) {
   auto& sql = impl_->sql;
   auto res = impl_->transaction("expire", [&] {
     long long cutoff = cutoff_ms;
-    soci::statement st = (sql.prepare << "DELETE FROM deals"
-                                         " WHERE last_seen_ms < :cutoff",
+    soci::statement st = (sql.prepare << "DELETE FROM deals WHERE "
+                              + impl_->in_domain() + "last_seen_ms < :cutoff",
                           soci::use(cutoff));
     st.execute(true);
     result = static_cast<uint64_t>(st.get_affected_rows());
@@ -860,7 +1000,7 @@ void soci_backend::on_lock_wait(std::function<void()> f) {
 
 caf::expected<void> soci_backend::flush() {
   return impl_->read("flush", [&] {
-    if (impl_->sqlite()) {
+    if (impl_->sqlite() && !impl_->opts.read_only) {
       // Every commit is already fsync'ed (synchronous=FULL); checkpointing
       // moves the WAL into the main file and keeps the WAL short.
       int busy = 0, log = 0, done = 0;
@@ -922,9 +1062,10 @@ soci_backend::stalest(uint32_t n, int64_t seen_before_ms) {
   return impl_->read("stalest", [&] {
     if (n == 0)
       return std::vector<deal_record>{};
-    return select_deals(impl_->sql,
-                        "WHERE last_seen_ms < :before"
-                        " ORDER BY last_seen_ms, asin LIMIT :n",
+    return select_deals(impl_->sql, impl_->version,
+                        "WHERE " + impl_->in_domain()
+                          + "last_seen_ms < :before"
+                            " ORDER BY last_seen_ms, asin LIMIT :n",
                         n, {seen_before_ms, static_cast<long long>(n)});
   });
 }
@@ -938,8 +1079,8 @@ soci_backend::find(const std::string& asin) {
     rows.bind([&](auto& v) { st.exchange(soci::into(v)); });
     st.exchange(soci::use(key));
     st.alloc();
-    st.prepare(std::string{"SELECT "} + deal_columns
-               + " FROM deals WHERE asin = :asin");
+    st.prepare("SELECT " + deal_columns(impl_->version) + " FROM deals WHERE "
+               + impl_->in_domain() + "asin = :asin");
     st.define_and_bind();
     if (!st.execute(true) || rows.asin.empty())
       return std::nullopt;
@@ -968,9 +1109,9 @@ caf::expected<std::vector<feed_position>> soci_backend::pending() {
     std::vector<feed_position> result;
     if (impl_->version < 3)
       return result;
-    soci::rowset<soci::row> rows = (impl_->sql.prepare
-                                    << "SELECT last_update, asin FROM pending"
-                                       " ORDER BY last_update, asin");
+    soci::rowset<soci::row> rows
+      = (impl_->sql.prepare << "SELECT last_update, asin FROM pending"
+           + impl_->where_domain() + " ORDER BY last_update, asin");
     for (auto& row : rows)
       result.push_back(feed_position{row.get<int>(0), row.get<std::string>(1)});
     return result;
@@ -999,6 +1140,118 @@ caf::expected<uint64_t> soci_backend::deal_count() {
     long long deals = 0;
     impl_->sql << "SELECT COUNT(*) FROM deals", soci::into(deals);
     return static_cast<uint64_t>(deals);
+  });
+}
+
+namespace {
+
+/// The WHERE clause of `q`'s filters; appends their values to `params`.
+/// A filter on another column than the order's is written `+column`, which
+/// keeps SQLite from searching by it: without statistics (a reader cannot
+/// ANALYZE) it took a range on sales_rank for selective and then sorted
+/// every match (170 ms for a filtered first page of 100 000 deals), where
+/// walking the order's index and filtering stops after one page. When
+/// `counting`, only the domain is searched by (the primary key); a range
+/// on a figure's index costs a table lookup per match, more than reading
+/// the table (400 ms against 50 ms for 6 000 of 100 000 deals).
+/// PostgreSQL reads `+x` as `x` and plans by its own statistics.
+std::string listing_filter(const deal_listing& q,
+                           std::vector<long long>& params, bool counting) {
+  std::string result;
+  auto add = [&](const char* column, deal_listing::order own, const char* cond,
+                 long long value) {
+    result += result.empty() ? "WHERE " : " AND ";
+    auto searched = counting ? column == std::string{"domain"} : q.by == own;
+    if (!searched)
+      result += '+';
+    result += column;
+    result += cond;
+    params.push_back(value);
+  };
+  // `domain` is no order's first column; `rank` orders by an expression.
+  constexpr auto none = static_cast<deal_listing::order>(255);
+  if (q.domain)
+    add("domain", none, " = :domain", *q.domain);
+  if (q.min_roi_bp)
+    add("roi_bp", deal_listing::order::roi, " >= :min_roi", *q.min_roi_bp);
+  if (q.min_profit)
+    add("profit", deal_listing::order::profit, " >= :min_profit",
+        *q.min_profit);
+  if (q.max_rank)
+    add("sales_rank", none, " BETWEEN 1 AND :max_rank", *q.max_rank);
+  if (q.seen_since_ms)
+    add("last_seen_ms", deal_listing::order::newest, " >= :since",
+        *q.seen_since_ms);
+  return result;
+}
+
+/// The ORDER BY clause of `x`, matching the indexes of schema 5.
+const char* listing_order(deal_listing::order x) {
+  switch (x) {
+    case deal_listing::order::roi: return " ORDER BY roi_bp DESC, domain, asin";
+    case deal_listing::order::profit:
+      return " ORDER BY profit DESC, domain, asin";
+    case deal_listing::order::rank:
+      // Known ranks first (a rank <= 0 is unknown), as index deals_rank.
+      return " ORDER BY sales_rank <= 0, sales_rank, domain, asin";
+    case deal_listing::order::newest:
+    default: return " ORDER BY last_seen_ms DESC, domain DESC, asin DESC";
+  }
+}
+
+} // namespace
+
+const char* to_string(deal_listing::order x) {
+  switch (x) {
+    case deal_listing::order::roi: return "roi";
+    case deal_listing::order::profit: return "profit";
+    case deal_listing::order::rank: return "rank";
+    case deal_listing::order::newest:
+    default: return "newest";
+  }
+}
+
+std::optional<deal_listing::order> parse_order(const std::string& x) {
+  for (auto o : {deal_listing::order::roi, deal_listing::order::profit,
+                 deal_listing::order::rank, deal_listing::order::newest})
+    if (x == to_string(o))
+      return o;
+  return std::nullopt;
+}
+
+caf::expected<std::vector<deal_record>>
+soci_backend::list_deals(const deal_listing& q) {
+  return impl_->read("list deals", [&] {
+    if (impl_->version < 5)
+      throw std::runtime_error("listing needs schema version 5");
+    if (q.limit == 0)
+      return std::vector<deal_record>{};
+    std::vector<long long> params;
+    auto query = listing_filter(q, params, false) + listing_order(q.by)
+      + " LIMIT :limit OFFSET :offset";
+    params.push_back(q.limit);
+    params.push_back(q.offset);
+    return select_deals(impl_->sql, impl_->version, query, q.limit,
+                        std::move(params));
+  });
+}
+
+caf::expected<uint64_t> soci_backend::count_deals(const deal_listing& q) {
+  return impl_->read("count deals", [&] {
+    if (impl_->version < 5)
+      throw std::runtime_error("listing needs schema version 5");
+    std::vector<long long> params;
+    long long n = 0;
+    soci::statement st{impl_->sql};
+    st.exchange(soci::into(n));
+    auto filter = listing_filter(q, params, true);
+    for (auto& p : params)
+      st.exchange(soci::use(p));
+    st.alloc();
+    st.prepare("SELECT COUNT(*) FROM deals " + filter);
+    st.define_and_bind();
+    st.execute(true);
+    return static_cast<uint64_t>(n);
   });
 }
 

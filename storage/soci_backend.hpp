@@ -46,6 +46,15 @@ struct open_options {
   uint32_t lock_retries = 3;
   /// Migrate up to this schema version (tests create old databases with it).
   int32_t schema_version = current_schema_version;
+  /// Reads only: never creates, migrates or writes (SQLite opens the file
+  /// read-only and query_only, so it reads beside a writer in WAL mode;
+  /// PostgreSQL runs read-only transactions). The schema must be the
+  /// current one. Every modifier fails with `ec::storage_error`.
+  bool read_only = false;
+  /// The Amazon locale (Keepa domain id) whose rejections, tracked
+  /// positions, stale deals, sightings and known() answers this backend
+  /// keeps and reads; deals carry their own.
+  int32_t domain = 1;
 };
 
 class soci_backend final : public backend {
@@ -96,6 +105,11 @@ public:
   caf::expected<storage_counts> counts() override;
   caf::expected<uint64_t> deal_count() override;
 
+  caf::expected<std::vector<deal_record>>
+  list_deals(const deal_listing& q) override;
+
+  caf::expected<uint64_t> count_deals(const deal_listing& q) override;
+
   const char* kind() const noexcept override;
 
   /// The schema version found in the database after migrating.
@@ -105,6 +119,11 @@ private:
   struct impl;
 
   explicit soci_backend(std::unique_ptr<impl> ptr);
+
+  /// The rest of `open` for `open_options::read_only`: checks the schema
+  /// version without creating or migrating anything.
+  static caf::expected<std::unique_ptr<soci_backend>>
+  open_read_only(std::unique_ptr<impl> ptr);
 
   std::unique_ptr<impl> impl_;
 };

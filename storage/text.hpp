@@ -13,4 +13,15 @@ namespace keepa::db {
 /// Valid text comes back unchanged. Returns whether anything changed.
 bool repair_utf8(std::string& x);
 
+/// A Keepa title as people read it: HTML character references decoded
+/// (named, decimal and hexadecimal), tags stripped (block-level ones and
+/// <br> leave a space), whitespace (including no-break spaces) collapsed
+/// to one space and trimmed. Uses libxml2's HTML parser; `raw` must be
+/// valid UTF-8 (see repair_utf8).
+std::string clean_title(const std::string& raw);
+
+/// The currency of a deal whose domain is no known locale (ISO 4217's
+/// "no currency").
+constexpr const char* unknown_currency = "XXX";
+
 } // namespace keepa::db

@@ -9,6 +9,8 @@ packages=(
   libcaf-openssl0.17              # caf_openssl: INTROSPECTION over mutual TLS
   rapidjson-dev
   libsoci-dev libsqlite3-dev libpq-dev
+  libxml2-dev                     # storage: HTML entities and tags in titles
+  python3                         # keepa-deals tests parse its CSV
   catch2                          # Catch2 v2
   libcurl4-openssl-dev zlib1g-dev
   libcpp-httplib-dev libssl-dev

@@ -471,6 +471,7 @@ commit_verdict commit(const survivor& s, const product& full,
   deal_record r;
   r.asin = full.asin.empty() ? s.candidate.asin : full.asin;
   r.title = full.title.empty() ? s.candidate.title : full.title;
+  r.domain = full.domain_id;
   r.buy_price = buy;
   r.est_sell_price = sell;
   r.avg365 = full.has_stats ? at(st.avg365, csv::used) : -1;

@@ -26,11 +26,12 @@ feed_position pos(int32_t minute, std::string asin) {
 }
 
 bool same(const deal_record& x, const deal_record& y) {
-  return x.asin == y.asin && x.title == y.title && x.buy_price == y.buy_price
-    && x.est_sell_price == y.est_sell_price && x.avg365 == y.avg365
-    && x.all_in_cost == y.all_in_cost && x.profit == y.profit
-    && x.margin_bp == y.margin_bp && x.roi_bp == y.roi_bp
-    && x.min_listing_price == y.min_listing_price
+  return x.asin == y.asin && x.domain == y.domain && x.title == y.title
+    && x.raw_title == y.raw_title && x.currency == y.currency
+    && x.buy_price == y.buy_price && x.est_sell_price == y.est_sell_price
+    && x.avg365 == y.avg365 && x.all_in_cost == y.all_in_cost
+    && x.profit == y.profit && x.margin_bp == y.margin_bp
+    && x.roi_bp == y.roi_bp && x.min_listing_price == y.min_listing_price
     && x.sales_rank == y.sales_rank && x.rank_drops90 == y.rank_drops90
     && x.rank_drops365 == y.rank_drops365 && x.offers_used == y.offers_used
     && x.offers_new == y.offers_new && x.last_update == y.last_update
@@ -61,6 +62,9 @@ void run_backend_contract(const backend_fixture& fix) {
     a.title = "It's a \"quoted\" title'); DROP TABLE deals; --";
     REQUIRE_OK(db->commit(deals_batch({a, make_deal("B000000002", 6000)}),
                           std::nullopt));
+    // Storage keeps the raw title and sets the locale's currency.
+    a.raw_title = a.title;
+    a.currency = "USD";
     auto found = db->find("B000000001");
     REQUIRE_OK(found);
     REQUIRE(*found);
@@ -70,6 +74,8 @@ void run_backend_contract(const backend_fixture& fix) {
     b.buy_price = 42;
     b.first_seen_ms = 9000;
     b.written_by = write_stage::light_update;
+    b.raw_title = b.title;
+    b.currency = "USD";
     REQUIRE_OK(db->commit(deals_batch({b}), std::nullopt));
     found = db->find("B000000001");
     REQUIRE_OK(found);
@@ -383,6 +389,215 @@ void run_backend_contract(const backend_fixture& fix) {
     int version = 0;
     *fix.raw() << "SELECT version FROM schema_version", soci::into(version);
     CHECK(version == db::current_schema_version);
+  }
+  SECTION("list_deals pages the best deals by ROI, profit, rank, newest") {
+    auto db = fix.open();
+    // Five deals with distinct figures; C is a UK deal, E has no rank.
+    auto deal = [](const char* asin, int32_t roi, int32_t profit, int32_t rank,
+                   int64_t seen, int32_t domain = 1) {
+      auto x = make_deal(asin, seen);
+      x.roi_bp = roi;
+      x.profit = profit;
+      x.sales_rank = rank;
+      x.domain = domain;
+      return x;
+    };
+    REQUIRE_OK(
+      db->commit(deals_batch({deal("B00000000A", 5000, 900, 300, 10),
+                              deal("B00000000B", 9000, 400, 100, 40),
+                              deal("B00000000C", 7000, 1200, 200, 30, 2),
+                              deal("B00000000D", 7000, 700, 5000, 20),
+                              deal("B00000000E", 1000, 1500, -1, 50)}),
+                 std::nullopt));
+    auto asins = [&](const db::deal_listing& q) {
+      auto xs = db->list_deals(q);
+      REQUIRE_OK(xs);
+      std::string result;
+      for (auto& x : *xs)
+        result += x.asin.back();
+      return result;
+    };
+    auto count = [&](const db::deal_listing& q) {
+      auto n = db->count_deals(q);
+      REQUIRE_OK(n);
+      return *n;
+    };
+    db::deal_listing q;
+    CHECK(asins(q) == "BDCAE"); // ties by domain, then ASIN
+    CHECK(count(q) == 5);
+    q.by = db::deal_listing::order::profit;
+    CHECK(asins(q) == "ECADB");
+    q.by = db::deal_listing::order::rank;
+    CHECK(asins(q) == "BCADE"); // unknown rank last
+    q.by = db::deal_listing::order::newest;
+    CHECK(asins(q) == "EBCDA");
+    // Pages.
+    q.limit = 2;
+    CHECK(asins(q) == "EB");
+    q.offset = 2;
+    CHECK(asins(q) == "CD");
+    q.offset = 4;
+    CHECK(asins(q) == "A");
+    q.offset = 5;
+    CHECK(asins(q).empty());
+    CHECK(count(q) == 5); // no paging in counts
+    q.limit = 0;
+    CHECK(asins(q).empty());
+    // Filters, alone and together; counts follow them.
+    db::deal_listing f;
+    f.min_roi_bp = 7000;
+    CHECK(asins(f) == "BDC");
+    CHECK(count(f) == 3);
+    f.min_profit = 700;
+    CHECK(asins(f) == "DC");
+    f.max_rank = 1000;
+    CHECK(asins(f) == "C");
+    CHECK(count(f) == 1);
+    f = db::deal_listing{};
+    f.max_rank = 250; // a deal without a rank never passes a rank limit
+    CHECK(asins(f) == "BC");
+    f = db::deal_listing{};
+    f.seen_since_ms = 30;
+    CHECK(asins(f) == "BCE");
+    f.domain = 1;
+    CHECK(asins(f) == "BE");
+    CHECK(count(f) == 2);
+    f = db::deal_listing{};
+    f.domain = 2;
+    CHECK(asins(f) == "C");
+    f.domain = 3;
+    CHECK(asins(f).empty());
+    CHECK(count(f) == 0);
+    // Each deal comes back whole, with its locale's currency.
+    f = db::deal_listing{};
+    f.domain = 2;
+    auto xs = db->list_deals(f);
+    REQUIRE_OK(xs);
+    REQUIRE(xs->size() == 1);
+    auto expected = deal("B00000000C", 7000, 1200, 200, 30, 2);
+    expected.raw_title = expected.title;
+    expected.currency = "GBP";
+    CHECK(same(xs->front(), expected));
+    CHECK(xs->front().currency == "GBP");
+    CHECK(xs->front().domain == 2);
+    f.domain = 1;
+    f.limit = 1;
+    CHECK(db->list_deals(f)->front().currency == "USD");
+  }
+  SECTION("the same ASIN in two locales is two deals") {
+    auto db = fix.open();
+    auto us = make_deal("B000000001", 10);
+    auto uk = make_deal("B000000001", 20);
+    uk.domain = 2;
+    uk.buy_price = 777;
+    auto res = db->commit(deals_batch({us, uk}), std::nullopt);
+    REQUIRE_OK(res);
+    CHECK(res->new_deals == 2);
+    CHECK(*db->deal_count() == 2);
+    // find and known answer the backend's own locale (domain 1 here).
+    CHECK(db->find("B000000001")->value().buy_price == us.buy_price);
+    CHECK(db->find("B000000001")->value().domain == 1);
+    db::deal_listing q;
+    q.domain = 2;
+    auto xs = db->list_deals(q);
+    REQUIRE_OK(xs);
+    REQUIRE(xs->size() == 1);
+    CHECK(xs->front().buy_price == 777);
+    // Updating one leaves the other alone.
+    uk.buy_price = 555;
+    res = db->commit(deals_batch({uk}), std::nullopt);
+    REQUIRE_OK(res);
+    CHECK(res->new_deals == 0);
+    CHECK(db->list_deals(q)->front().buy_price == 555);
+    CHECK(db->find("B000000001")->value().buy_price == us.buy_price);
+    // A backend for domain 2 sees its own deal, rejections and positions.
+    auto opts = fix.options();
+    opts.domain = 2;
+    auto db2 = db::soci_backend::open(opts);
+    REQUIRE_OK(db2);
+    CHECK((*db2)->find("B000000001")->value().buy_price == 555);
+    upsert_batch b;
+    b.rejections = {make_rejection("B000000009", 100, 1)};
+    REQUIRE_OK((*db2)->commit(b, std::nullopt));
+    REQUIRE_OK((*db2)->track({pos(5, "B000000008")}));
+    CHECK((*db2)->known({"B000000009"})->size() == 1);
+    CHECK(db->known({"B000000009"})->empty());
+    CHECK((*db2)->pending()->size() == 1);
+    CHECK(db->pending()->empty());
+    CHECK((*db2)->stalest(10, 100)->size() == 1);
+    CHECK(db->stalest(10, 100)->size() == 1);
+  }
+  SECTION("titles are stored decoded, the raw title beside them") {
+    auto db = fix.open();
+    auto a = make_deal("B000000001", 1);
+    a.title = "The Bright Harbor &amp; Other  Stories";
+    auto b = make_deal("B000000002", 1);
+    b.title = "The Broken Harbor <i>Revised</i>&#8212;&#x263A;&nbsp;2nd";
+    REQUIRE_OK(db->commit(deals_batch({a, b}), std::nullopt));
+    auto x = db->find("B000000001");
+    REQUIRE_OK(x);
+    CHECK(x->value().title == "The Bright Harbor & Other Stories");
+    CHECK(x->value().raw_title == a.title);
+    auto y = db->find("B000000002");
+    REQUIRE_OK(y);
+    CHECK(y->value().title == "The Broken Harbor Revised\u2014\u263A 2nd");
+    CHECK(y->value().raw_title == b.title);
+    // Written back (as the updater does): decoded from the raw title again,
+    // never twice.
+    auto again = x->value();
+    again.raw_title = "AT&amp;amp;T";
+    REQUIRE_OK(db->commit(deals_batch({again}), std::nullopt));
+    CHECK(db->find("B000000001")->value().title == "AT&amp;T");
+  }
+  SECTION("a read-only open reads beside a writer and never writes") {
+    {
+      auto db = fix.open();
+      REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1)}),
+                            pos(10, "B000000001")));
+    }
+    auto before = fix.fingerprint();
+    auto opts = fix.options();
+    opts.read_only = true;
+    auto ro = db::soci_backend::open(opts);
+    REQUIRE_OK(ro);
+    auto& r = **ro;
+    CHECK(*r.count_deals({}) == 1);
+    CHECK(r.list_deals({})->front().asin == "B000000001");
+    // Every modifier fails; the database stays as it was.
+    auto res = r.commit(deals_batch({make_deal("B000000002", 2)}),
+                        std::nullopt);
+    REQUIRE(!res);
+    CHECK(res.error() == ec::storage_error);
+    CHECK_THAT(render(res.error()), Catch::Contains("read-only"));
+    CHECK(!r.track({pos(20, "B000000002")}));
+    CHECK(!r.expire(100));
+    REQUIRE_OK(r.flush());
+    CHECK(fix.fingerprint() == before);
+    // A writer commits meanwhile: the reader sees it at once.
+    auto db = fix.open();
+    REQUIRE_OK(
+      db->commit(deals_batch({make_deal("B000000002", 2)}), std::nullopt));
+    CHECK(*r.count_deals({}) == 2);
+  }
+  SECTION("a read-only open refuses what it cannot read without writing") {
+    auto opts = fix.options();
+    opts.read_only = true;
+    // No database yet: an error, and nothing created.
+    auto none = db::soci_backend::open(opts);
+    REQUIRE(!none);
+    CHECK(none.error() == ec::storage_error);
+    CHECK(fix.fingerprint() == fix.fingerprint_of_nothing());
+    // An older schema: an error; the database is left as it was.
+    {
+      auto old = fix.open(4);
+      REQUIRE_OK(
+        old->commit(deals_batch({make_deal("B000000001", 1)}), std::nullopt));
+    }
+    auto before = fix.fingerprint();
+    auto ro = db::soci_backend::open(opts);
+    REQUIRE(!ro);
+    CHECK_THAT(render(ro.error()), Catch::Contains("version 4"));
+    CHECK(fix.fingerprint() == before);
   }
   SECTION("a newer schema is refused and left alone") {
     {

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "messages/error.hpp"
 #include "tests/support/pg_server.hpp"
@@ -95,7 +97,63 @@ void sqlite_fixture::plant_failing_trigger() const {
             " BEGIN SELECT RAISE(ABORT, 'boom'); END";
 }
 
+namespace {
+
+/// A file's modification time (ns) and bytes; empty if it does not exist.
+std::string file_fingerprint(const std::string& path) {
+  std::error_code ec;
+  auto mtime = std::filesystem::last_write_time(path, ec);
+  if (ec)
+    return {};
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto content = bytes.str();
+  return std::to_string(mtime.time_since_epoch().count()) + " "
+    + std::to_string(content.size()) + " bytes, hash "
+    + std::to_string(std::hash<std::string>{}(content));
+}
+
+} // namespace
+
+std::string sqlite_fixture::fingerprint() const {
+  // A reader of a WAL database creates an empty WAL (and the shared-memory
+  // index) if there is none: that holds no content.
+  std::error_code ec;
+  auto wal = file + "-wal";
+  auto empty_wal = std::filesystem::exists(wal, ec)
+    && std::filesystem::file_size(wal, ec) == 0;
+  return file_fingerprint(file) + "|"
+    + (empty_wal ? std::string{} : file_fingerprint(wal));
+}
+
+std::string sqlite_fixture::fingerprint_of_nothing() const {
+  return "|";
+}
+
 // -- PostgreSQL ---------------------------------------------------------------
+
+std::string postgresql_fixture::fingerprint() const {
+  auto s = raw();
+  std::string result;
+  soci::rowset<std::string> tables
+    = (s->prepare << "SELECT table_name::text FROM information_schema.tables"
+                     " WHERE table_schema = 'public' ORDER BY table_name");
+  std::vector<std::string> names{tables.begin(), tables.end()};
+  for (auto& name : names) {
+    std::string digest;
+    soci::indicator ind = soci::i_null;
+    *s << "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + name
+        + " t",
+      soci::into(digest, ind);
+    result += name + "=" + (ind == soci::i_ok ? digest : "empty") + ";";
+  }
+  return result;
+}
+
+std::string postgresql_fixture::fingerprint_of_nothing() const {
+  return "";
+}
 
 postgresql_fixture::postgresql_fixture() {
   // RAII schema: every section starts from an empty database.

@@ -57,6 +57,14 @@ struct backend_fixture {
   /// Makes every INSERT into rejections fail.
   virtual void plant_failing_trigger() const = 0;
 
+  /// What changes whenever the database changes: the SQLite file's bytes
+  /// and modification time (and its WAL's, unless empty), or every
+  /// PostgreSQL table's rows.
+  virtual std::string fingerprint() const = 0;
+
+  /// The fingerprint of no database at all.
+  virtual std::string fingerprint_of_nothing() const = 0;
+
   db::open_options options(int32_t version = db::current_schema_version) const;
 
   /// Opens the database; REQUIREs success.
@@ -73,6 +81,8 @@ struct sqlite_fixture : backend_fixture {
   std::unique_ptr<soci::session> raw() const override;
   void lock_all(soci::session& s) const override;
   void plant_failing_trigger() const override;
+  std::string fingerprint() const override;
+  std::string fingerprint_of_nothing() const override;
 };
 
 struct postgresql_fixture : backend_fixture {
@@ -83,6 +93,8 @@ struct postgresql_fixture : backend_fixture {
   std::unique_ptr<soci::session> raw() const override;
   void lock_all(soci::session& s) const override;
   void plant_failing_trigger() const override;
+  std::string fingerprint() const override;
+  std::string fingerprint_of_nothing() const override;
 };
 
 /// Runs the backend-agnostic contract as SECTIONs against `fix`.
