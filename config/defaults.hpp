@@ -357,6 +357,11 @@ constexpr uint16_t port = 4271;
 /// in ~/.keepa-pipeline (a directory of mode 0700).
 constexpr const char* token_file = "";
 
+/// A token file of the user's (read, never written) whose token every
+/// request may carry instead; required to serve HTTP on a host other than
+/// 127.0.0.1, ::1 or localhost. Empty = none.
+constexpr const char* access_token_file = "";
+
 } // namespace http
 
 } // namespace keepa::defaults

@@ -330,7 +330,14 @@ void add_introspection_options(caf::config_option_set& opts) {
                                    "carry; none = http-PORT.token in "
                                    "$XDG_RUNTIME_DIR/keepa-pipeline or "
                                    "~/.keepa-pipeline",
-                                   defaults::http::token_file));
+                                   defaults::http::token_file))
+    .add<std::string>("access-token-file",
+                      with_default("keepa-pipeline: file (mode 0600) of "
+                                   "the user's own token (at least 16 "
+                                   "characters), read, never written; "
+                                   "needed for a host other than 127.0.0.1, "
+                                   "::1 or localhost",
+                                   defaults::http::access_token_file));
 }
 
 } // namespace

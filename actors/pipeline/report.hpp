@@ -42,6 +42,14 @@ struct pipeline_report {
   int64_t num(const std::string& name, const std::string& key) const;
 };
 
+/// Deals by stage, as the status line counts them.
+struct deal_counts {
+  int64_t scanned, pre_rejected, peeked, committed, rejected, updated;
+};
+
+/// @relates pipeline_report
+deal_counts deals_of(const pipeline_report& r);
+
 /// One JSON object (keepa-status --json, HTTP /status).
 std::string to_json(const pipeline_report& r);
 
