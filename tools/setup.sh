@@ -17,6 +17,7 @@ packages=(
   sqlite3
   postgresql                      # initdb/pg_ctl for the storage tests
   curl jq                         # the storage-outage tests read /status
+  chromium                        # the dashboard's browser test (label web)
   gnuplot-nox                     # keepa-bench's balance plot
   wrk                             # sim-bench's load figures (bench only)
   time                            # eta-bench's peak RSS (bench only)

@@ -21,10 +21,10 @@ std::string basic_password(std::string_view encoded) {
   if (encoded.empty() || encoded.size() > 4096 || encoded.size() % 4 != 0)
     return {};
   std::string out(encoded.size() / 4 * 3, '\0');
-  auto n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                           reinterpret_cast<const unsigned char*>(
-                             encoded.data()),
-                           static_cast<int>(encoded.size()));
+  auto n
+    = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(encoded.data()),
+                      static_cast<int>(encoded.size()));
   if (n < 0)
     return {};
   // EVP_DecodeBlock counts the bytes of the '=' padding as zeros.
@@ -127,8 +127,9 @@ bool http_access::admit(const httplib::Request& req,
       && known_token(req.get_param_value("token"))) {
     res.status = 303;
     res.set_header("Location", "/");
-    res.set_header("Set-Cookie", cookie_name() + "=" + session_
-                                   + "; Path=/; HttpOnly; SameSite=Strict");
+    res.set_header("Set-Cookie",
+                   cookie_name() + "=" + session_
+                     + "; Path=/; HttpOnly; SameSite=Strict");
     res.set_header("Cache-Control", "no-store");
     res.set_header("Referrer-Policy", "no-referrer");
     return false;

@@ -41,6 +41,14 @@ void text(writer& w, std::string_view x) {
   w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
 }
 
+/// `x`, or null for an empty string (a deal of a locale we do not know).
+void text_or_null(writer& w, const std::string& x) {
+  if (x.empty())
+    w.Null();
+  else
+    text(w, x);
+}
+
 void maybe(writer& w, const std::optional<double>& x) {
   if (x)
     w.Double(*x);
@@ -152,10 +160,9 @@ const dashboard_sample* sample_ring::since(int64_t now_ms,
     return nullptr;
   auto from = now_ms
     - std::chrono::duration_cast<std::chrono::milliseconds>(window).count();
-  auto i = std::find_if(xs_.begin(), xs_.end(),
-                        [&](const dashboard_sample& x) {
-                          return x.at_ms >= from;
-                        });
+  auto i = std::find_if(xs_.begin(), xs_.end(), [&](const dashboard_sample& x) {
+    return x.at_ms >= from;
+  });
   return i != xs_.end() ? &*i : &xs_.front();
 }
 
@@ -165,7 +172,7 @@ std::optional<double> per_hour(int64_t now, int64_t now_ms, int64_t then,
   if (dt < 60'000)
     return std::nullopt;
   return static_cast<double>(now - then) * 3'600'000.0
-         / static_cast<double>(dt);
+    / static_cast<double>(dt);
 }
 
 std::string summary_json(const pipeline_report& r, const sample_ring& ring) {
@@ -251,10 +258,10 @@ std::string summary_json(const pipeline_report& r, const sample_ring& ring) {
     w.StartObject();
     for (auto s : all_stages) {
       key(w, to_string(s));
-      maybe(w, then != nullptr
-                 ? rate(spent_by(t.totals, s),
-                        then->spent[static_cast<size_t>(s)])
-                 : std::nullopt);
+      maybe(w,
+            then != nullptr
+              ? rate(spent_by(t.totals, s), then->spent[static_cast<size_t>(s)])
+              : std::nullopt);
     }
     w.EndObject();
     w.EndObject();
@@ -269,8 +276,9 @@ std::string summary_json(const pipeline_report& r, const sample_ring& ring) {
     key(w, "count");
     w.Int64(dc.*c.value);
     key(w, "per_hour");
-    maybe(w, then != nullptr ? rate(dc.*c.value, then->deals.*c.value)
-                             : std::nullopt);
+    maybe(w,
+          then != nullptr ? rate(dc.*c.value, then->deals.*c.value)
+                          : std::nullopt);
     w.EndObject();
   }
   w.EndArray();
@@ -307,8 +315,7 @@ std::string balance_json(const sample_ring& ring) {
   w.Uint64(ring.capacity());
   column("at_unix_seconds",
          [](const dashboard_sample& x) { return x.at_ms / 1000; });
-  column("balance_tokens",
-         [](const dashboard_sample& x) { return x.balance; });
+  column("balance_tokens", [](const dashboard_sample& x) { return x.balance; });
   column("cap_tokens", [](const dashboard_sample& x) { return x.cap; });
   column("floor_tokens", [](const dashboard_sample& x) { return x.floor; });
   w.EndObject();
@@ -317,7 +324,7 @@ std::string balance_json(const sample_ring& ring) {
 
 caf::expected<db::deal_listing>
 parse_deal_listing(const std::multimap<std::string, std::string>& params,
-           int64_t now_ms) {
+                   int64_t now_ms) {
   db::deal_listing q;
   constexpr int64_t big = 1'000'000'000'000;
   for (auto& [name, value] : params) {
@@ -348,9 +355,9 @@ parse_deal_listing(const std::multimap<std::string, std::string>& params,
       int64_t lo, hi;
     };
     static constexpr bound bounds[] = {
-      {"min_roi_bp", -big, big},         {"min_profit_cents", -big, big},
-      {"max_rank", 1, big},              {"seen_within_seconds", 1, big},
-      {"limit", 1, max_deal_page},       {"offset", 0, 1'000'000'000},
+      {"min_roi_bp", -big, big},   {"min_profit_cents", -big, big},
+      {"max_rank", 1, big},        {"seen_within_seconds", 1, big},
+      {"limit", 1, max_deal_page}, {"offset", 0, 1'000'000'000},
     };
     auto b = std::find_if(std::begin(bounds), std::end(bounds),
                           [&](const bound& x) { return name == x.name; });
@@ -395,7 +402,12 @@ std::string deals_json(const db::deal_listing& q, uint64_t total,
   key(w, "deals");
   w.StartArray();
   for (auto& d : deals) {
-    auto l = locale_of(d.domain);
+    std::string code, amazon, keepa;
+    if (auto l = locale_of(d.domain)) {
+      code = l->code;
+      amazon = amazon_product_url(*l, d.asin);
+      keepa = keepa_product_url(*l, d.asin);
+    }
     w.StartObject();
     key(w, "asin");
     text(w, d.asin);
@@ -404,22 +416,13 @@ std::string deals_json(const db::deal_listing& q, uint64_t total,
     key(w, "domain");
     w.Int(d.domain);
     key(w, "locale");
-    if (l)
-      text(w, l->code);
-    else
-      w.Null();
+    text_or_null(w, code);
     key(w, "currency");
     text(w, d.currency);
     key(w, "amazon_url");
-    if (l)
-      text(w, amazon_product_url(*l, d.asin));
-    else
-      w.Null();
+    text_or_null(w, amazon);
     key(w, "keepa_url");
-    if (l)
-      text(w, keepa_product_url(*l, d.asin));
-    else
-      w.Null();
+    text_or_null(w, keepa);
     key(w, "buy_price_cents");
     known(w, d.buy_price);
     key(w, "sell_price_cents");
@@ -545,41 +548,41 @@ void dashboard::mount(httplib::Server& srv) {
     if (f.path == "/index.html")
       srv.Get("/", serve);
   }
-  srv.Get("/api/summary", [this](const httplib::Request&,
-                                 httplib::Response& res) {
-    auto r = report_();
-    std::string body;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      body = summary_json(r, ring_);
-    }
-    no_store(res);
-    res.set_content(body, "application/json");
-  });
-  srv.Get("/api/balance", [this](const httplib::Request&,
-                                 httplib::Response& res) {
-    std::string body;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      body = balance_json(ring_);
-    }
-    no_store(res);
-    res.set_content(body, "application/json");
-  });
+  srv.Get("/api/summary",
+          [this](const httplib::Request&, httplib::Response& res) {
+            auto r = report_();
+            std::string body;
+            {
+              std::lock_guard<std::mutex> guard{mtx_};
+              body = summary_json(r, ring_);
+            }
+            no_store(res);
+            res.set_content(body, "application/json");
+          });
+  srv.Get("/api/balance",
+          [this](const httplib::Request&, httplib::Response& res) {
+            std::string body;
+            {
+              std::lock_guard<std::mutex> guard{mtx_};
+              body = balance_json(ring_);
+            }
+            no_store(res);
+            res.set_content(body, "application/json");
+          });
   srv.Get("/api/locales", [](const httplib::Request&, httplib::Response& res) {
     no_store(res);
     res.set_content(locales_json(), "application/json");
   });
-  srv.Get("/api/deals", [this](const httplib::Request& req,
-                               httplib::Response& res) {
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-    auto [status, body] = deals(req.params, now);
-    res.status = status;
-    no_store(res);
-    res.set_content(body, "application/json");
-  });
+  srv.Get("/api/deals",
+          [this](const httplib::Request& req, httplib::Response& res) {
+            auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+            auto [status, body] = deals(req.params, now);
+            res.status = status;
+            no_store(res);
+            res.set_content(body, "application/json");
+          });
 }
 
 } // namespace keepa

@@ -102,7 +102,7 @@ std::string balance_json(const sample_ring& ring);
 /// A parsed /api/deals query.
 caf::expected<db::deal_listing>
 parse_deal_listing(const std::multimap<std::string, std::string>& params,
-           int64_t now_ms);
+                   int64_t now_ms);
 
 /// Largest page /api/deals answers.
 constexpr uint32_t max_deal_page = 200;

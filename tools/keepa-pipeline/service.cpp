@@ -224,9 +224,7 @@ caf::error prepare_http(introspection_options& opts) {
   if (!opts.access_token_file.empty()) {
     auto token = read_access_token(opts.access_token_file);
     if (!token)
-      return caf::make_error(ec::invalid_config,
-                             "keepa.http.access-token-file: "
-                               + render(token.error()));
+      return std::move(token.error());
     opts.access_token = std::move(*token);
   }
   if (!private_http_host(opts.http_host) && opts.access_token.empty())

@@ -112,7 +112,7 @@ struct temp_dir {
 };
 
 deal_record make_deal(std::string asin, int32_t domain, int32_t profit,
-                 int32_t roi_bp, int32_t rank, int64_t seen_ms) {
+                      int32_t roi_bp, int32_t rank, int64_t seen_ms) {
   deal_record d;
   d.asin = std::move(asin);
   d.domain = domain;
@@ -145,9 +145,9 @@ std::vector<std::string> asins_of(const rapidjson::Document& doc) {
   return result;
 }
 
-httplib::Request request(std::string path,
-                         std::vector<std::pair<std::string, std::string>>
-                           headers = {}) {
+httplib::Request
+request(std::string path,
+        std::vector<std::pair<std::string, std::string>> headers = {}) {
   httplib::Request req;
   req.method = "GET";
   req.path = std::move(path);
@@ -385,7 +385,7 @@ TEST_CASE("the dashboard pages, orders and filters the deals of a SQLite "
     char asin[16];
     std::snprintf(asin, sizeof(asin), "B%09d", i);
     batch.deals.push_back(make_deal(asin, i % 3 == 0 ? 2 : 1, 100 * i, 50 * i,
-                               100'000 - 100 * i, now - 60'000 * i));
+                                    100'000 - 100 * i, now - 60'000 * i));
   }
   REQUIRE((*writer)->commit(batch, std::nullopt));
   auto page = [&](params ps) {
@@ -403,10 +403,10 @@ TEST_CASE("the dashboard pages, orders and filters the deals of a SQLite "
   CHECK(std::string{third["deals"][0]["asin"].GetString()} == "B000000019");
   CHECK(page({{"offset", "500"}})["deals"].Size() == 0);
   auto newest = page({{"order", "newest"}, {"limit", "2"}});
-  CHECK(asins_of(newest) == std::vector<std::string>{"B000000000", "B000000001"});
-  auto filtered = page({{"min_roi_bp", "5000"},
-                        {"min_profit_cents", "10500"},
-                        {"domain", "uk"}});
+  CHECK(asins_of(newest)
+        == std::vector<std::string>{"B000000000", "B000000001"});
+  auto filtered = page(
+    {{"min_roi_bp", "5000"}, {"min_profit_cents", "10500"}, {"domain", "uk"}});
   // i >= 105 and i % 3 == 0: 105, 108, ..., 117.
   CHECK(filtered["total"].GetInt() == 5);
   CHECK(std::string{filtered["deals"][0]["currency"].GetString()} == "GBP");
@@ -466,11 +466,13 @@ TEST_CASE("requests show a token as Bearer, Basic or the session cookie; "
     res = httplib::Response{};
     return local.admit(req, res);
   };
-  CHECK(admitted(request("/api/summary", {{"Authorization", "Bearer " + token}})));
+  CHECK(
+    admitted(request("/api/summary", {{"Authorization", "Bearer " + token}})));
   // Any user name, the token as password.
-  CHECK(admitted(
-    request("/", {httplib::make_basic_authentication_header("anyone", token)})));
-  CHECK(admitted(request("/", {{"Cookie", "a=b; keepa_session_4271=" + session}})));
+  CHECK(admitted(request(
+    "/", {httplib::make_basic_authentication_header("anyone", token)})));
+  CHECK(
+    admitted(request("/", {{"Cookie", "a=b; keepa_session_4271=" + session}})));
   SECTION("no token, or a wrong one: 401, with Basic for the page") {
     CHECK_FALSE(admitted(request("/")));
     CHECK(res.status == 401);
@@ -485,9 +487,11 @@ TEST_CASE("requests show a token as Bearer, Basic or the session cookie; "
     CHECK_FALSE(admitted(request(
       "/", {httplib::make_basic_authentication_header("anyone", session)})));
     CHECK_FALSE(admitted(request("/", {{"Authorization", "Basic !!!!"}})));
-    CHECK_FALSE(admitted(request("/", {{"Cookie", "keepa_session_4271=" + token}})));
+    CHECK_FALSE(
+      admitted(request("/", {{"Cookie", "keepa_session_4271=" + token}})));
     // Another port's cookie.
-    CHECK_FALSE(admitted(request("/", {{"Cookie", "keepa_session_4272=" + session}})));
+    CHECK_FALSE(
+      admitted(request("/", {{"Cookie", "keepa_session_4272=" + session}})));
     CHECK(res.body.find(token) == std::string::npos);
   }
   SECTION("/?token= on a private host: a session cookie and a redirect") {
@@ -499,7 +503,7 @@ TEST_CASE("requests show a token as Bearer, Basic or the session cookie; "
     auto cookie = res.get_header_value("Set-Cookie");
     CHECK(cookie
           == "keepa_session_4271=" + session
-               + "; Path=/; HttpOnly; SameSite=Strict");
+            + "; Path=/; HttpOnly; SameSite=Strict");
     CHECK(cookie.find(token) == std::string::npos);
     auto wrong = request("/");
     wrong.params.emplace("token", session);
@@ -537,8 +541,7 @@ TEST_CASE("the page's files are embedded byte for byte and load nothing "
   }
   CHECK(paths
         == std::vector<std::string>{"/index.html", "/app.js", "/style.css"});
-  std::regex remote{R"((src|href)\s*=\s*["']?(https?:)?//)",
-                    std::regex::icase};
+  std::regex remote{R"((src|href)\s*=\s*["']?(https?:)?//)", std::regex::icase};
   std::regex remote_css{R"(url\(|@import)"};
   for (auto& f : embedded_files()) {
     std::string body{f.body};

@@ -16,7 +16,6 @@ const state = {
   total: 0,
   summary: null,
   balance: null,
-  firstDeals: false,
 };
 
 // -- formatting ---------------------------------------------------------------
@@ -162,13 +161,6 @@ function renderStages(s) {
     tr.append(el("td", STAGE_NAMES[x.name] || x.name), el("td", integer.format(x.count)),
       el("td", x.per_hour === null ? "\u2013" : decimal.format(x.per_hour)));
     body.append(tr);
-  }
-  const eta = $("eta");
-  if (s.eta && s.eta.text) {
-    eta.textContent = "ETA: " + s.eta.text;
-    eta.hidden = false;
-  } else {
-    eta.hidden = true;
   }
   const spent = $("spent");
   spent.replaceChildren();
@@ -328,11 +320,6 @@ function renderDeals(page) {
   $("next").disabled = page.offset + page.deals.length >= page.total;
   for (const th of document.querySelectorAll("#deals th[data-order]"))
     th.classList.toggle("sorted", th.dataset.order === page.order);
-  if (!state.firstDeals) {
-    state.firstDeals = true;
-    // When the first page of deals was on screen, in ms since navigation.
-    document.documentElement.dataset.firstDealsMs = Math.round(performance.now());
-  }
 }
 
 async function loadDeals() {
