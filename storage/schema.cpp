@@ -166,7 +166,8 @@ void migrate_5(soci::session& sql, dialect d) {
   sql << "CREATE INDEX deals_last_seen ON deals (last_seen_ms, domain, asin)";
   sql << "CREATE INDEX deals_roi ON deals (roi_bp DESC, domain, asin)";
   sql << "CREATE INDEX deals_profit ON deals (profit DESC, domain, asin)";
-  sql << "CREATE INDEX deals_rank ON deals (sales_rank, domain, asin)";
+  sql << "CREATE INDEX deals_rank"
+         " ON deals ((sales_rank <= 0), sales_rank, domain, asin)";
   // Titles as people read them; the raw ones stay in raw_title.
   struct change {
     int domain;

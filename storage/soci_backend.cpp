@@ -1146,24 +1146,42 @@ caf::expected<uint64_t> soci_backend::deal_count() {
 namespace {
 
 /// The WHERE clause of `q`'s filters; appends their values to `params`.
+/// A filter on another column than the order's is written `+column`, which
+/// keeps SQLite from searching by it: without statistics (a reader cannot
+/// ANALYZE) it took a range on sales_rank for selective and then sorted
+/// every match (170 ms for a filtered first page of 100 000 deals), where
+/// walking the order's index and filtering stops after one page. When
+/// `counting`, only the domain is searched by (the primary key); a range
+/// on a figure's index costs a table lookup per match, more than reading
+/// the table (400 ms against 50 ms for 6 000 of 100 000 deals).
+/// PostgreSQL reads `+x` as `x` and plans by its own statistics.
 std::string listing_filter(const deal_listing& q,
-                           std::vector<long long>& params) {
+                           std::vector<long long>& params, bool counting) {
   std::string result;
-  auto add = [&](const char* cond, long long value) {
+  auto add = [&](const char* column, deal_listing::order own, const char* cond,
+                 long long value) {
     result += result.empty() ? "WHERE " : " AND ";
+    auto searched = counting ? column == std::string{"domain"} : q.by == own;
+    if (!searched)
+      result += '+';
+    result += column;
     result += cond;
     params.push_back(value);
   };
+  // `domain` is no order's first column; `rank` orders by an expression.
+  constexpr auto none = static_cast<deal_listing::order>(255);
   if (q.domain)
-    add("domain = :domain", *q.domain);
+    add("domain", none, " = :domain", *q.domain);
   if (q.min_roi_bp)
-    add("roi_bp >= :min_roi", *q.min_roi_bp);
+    add("roi_bp", deal_listing::order::roi, " >= :min_roi", *q.min_roi_bp);
   if (q.min_profit)
-    add("profit >= :min_profit", *q.min_profit);
+    add("profit", deal_listing::order::profit, " >= :min_profit",
+        *q.min_profit);
   if (q.max_rank)
-    add("sales_rank > 0 AND sales_rank <= :max_rank", *q.max_rank);
+    add("sales_rank", none, " BETWEEN 1 AND :max_rank", *q.max_rank);
   if (q.seen_since_ms)
-    add("last_seen_ms >= :since", *q.seen_since_ms);
+    add("last_seen_ms", deal_listing::order::newest, " >= :since",
+        *q.seen_since_ms);
   return result;
 }
 
@@ -1174,7 +1192,7 @@ const char* listing_order(deal_listing::order x) {
     case deal_listing::order::profit:
       return " ORDER BY profit DESC, domain, asin";
     case deal_listing::order::rank:
-      // Known ranks first (a rank <= 0 is unknown).
+      // Known ranks first (a rank <= 0 is unknown), as index deals_rank.
       return " ORDER BY sales_rank <= 0, sales_rank, domain, asin";
     case deal_listing::order::newest:
     default: return " ORDER BY last_seen_ms DESC, domain DESC, asin DESC";
@@ -1209,7 +1227,7 @@ soci_backend::list_deals(const deal_listing& q) {
     if (q.limit == 0)
       return std::vector<deal_record>{};
     std::vector<long long> params;
-    auto query = listing_filter(q, params) + listing_order(q.by)
+    auto query = listing_filter(q, params, false) + listing_order(q.by)
       + " LIMIT :limit OFFSET :offset";
     params.push_back(q.limit);
     params.push_back(q.offset);
@@ -1226,7 +1244,7 @@ caf::expected<uint64_t> soci_backend::count_deals(const deal_listing& q) {
     long long n = 0;
     soci::statement st{impl_->sql};
     st.exchange(soci::into(n));
-    auto filter = listing_filter(q, params);
+    auto filter = listing_filter(q, params, true);
     for (auto& p : params)
       st.exchange(soci::use(p));
     st.alloc();

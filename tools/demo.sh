@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The embedded default, end to end: keepa-sim on 127.0.0.1 (a free port, a
 # high refill rate so progress shows within seconds) and keepa-pipeline
-# against it into a SQLite file for SECONDS, then the top deals by ROI.
+# against it into a SQLite file for SECONDS, then the top deals by ROI and
+# the newest (keepa-deals).
 #
 # usage: tools/demo.sh [BUILD_DIR [SECONDS]]     (defaults: build 60)
 set -euo pipefail
@@ -10,11 +11,11 @@ build=${1:-build}
 seconds=${2:-60}
 sim="$build/tools/keepa-sim/keepa-sim"
 pipeline="$build/tools/keepa-pipeline/keepa-pipeline"
+deals="$build/tools/keepa-deals/keepa-deals"
 db="$build/keepa-demo.db"
-for exe in "$sim" "$pipeline"; do
+for exe in "$sim" "$pipeline" "$deals"; do
   [[ -x $exe ]] || { echo "demo: $exe not built (cmake --build $build)" >&2; exit 2; }
 done
-command -v sqlite3 >/dev/null || { echo "demo: sqlite3 missing (bash tools/setup.sh)" >&2; exit 2; }
 
 # The simulator's one key; handed over in the environment, never printed.
 key="demo-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
@@ -36,18 +37,8 @@ echo "demo: keepa-pipeline for ${seconds}s into $db"
             --keepa.status-every=5s
 
 echo
-echo "Top deals by ROI (prices in dollars):"
-sqlite3 -header -column "$db" "
-  SELECT asin, substr(title, 1, 40) AS title,
-         printf('%.2f', buy_price / 100.0) AS buy,
-         printf('%.2f', est_sell_price / 100.0) AS sell,
-         printf('%.2f', profit / 100.0) AS profit,
-         printf('%.1f', roi_bp / 100.0) AS 'roi %',
-         printf('%.2f', min_listing_price / 100.0) AS 'list at'
-    FROM deals ORDER BY roi_bp DESC, asin LIMIT 10"
+echo "Top deals by ROI ($deals --keepa.storage.url=sqlite:$db --limit=10):"
+"$deals" --keepa.storage.url="sqlite:$db" --limit=10
 echo
-sqlite3 "$db" "SELECT 'stored deals: ' || count(*) || ', average ROI '
-               || printf('%.1f', avg(roi_bp) / 100.0) || ' %' FROM deals"
-sqlite3 "$db" "SELECT 'rejections by reason: ' || group_concat(reason || ' '
-               || n, ', ') FROM (SELECT reason, count(*) AS n FROM rejections
-               GROUP BY reason ORDER BY n DESC)"
+echo "The newest ($deals ... --by=newest --limit=5; --csv or --json to export):"
+"$deals" --keepa.storage.url="sqlite:$db" --by=newest --limit=5

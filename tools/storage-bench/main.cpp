@@ -111,8 +111,10 @@ void raw_insert(const std::string& file, int64_t first, int64_t n,
           "INSERT INTO deals (asin, title, buy_price, est_sell_price, avg365,"
           " all_in_cost, profit, margin_bp, roi_bp, min_listing_price,"
           " sales_rank, rank_drops90, rank_drops365, offers_used, offers_new,"
-          " last_update, first_seen_ms, last_seen_ms, written_by) VALUES"
-          " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (asin) DO"
+          " last_update, first_seen_ms, last_seen_ms, written_by, domain,"
+          " raw_title, currency) VALUES"
+          " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?2,'USD')"
+          " ON CONFLICT (domain, asin) DO"
           " UPDATE SET title = excluded.title, buy_price = excluded.buy_price,"
           " last_seen_ms = MAX(deals.last_seen_ms, excluded.last_seen_ms)",
           -1, &st, nullptr),
