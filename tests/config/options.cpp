@@ -113,6 +113,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.http.host", "127.0.0.1"},
   {"keepa.http.port", "4271"},
   {"keepa.http.token-file", "none"},
+  {"keepa.http.access-token-file", "none"},
 };
 
 /// A program with a group of its own, like keepa-eta's eta.*.
