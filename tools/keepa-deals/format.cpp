@@ -103,27 +103,25 @@ std::string csv_header() {
 }
 
 std::string csv_record(const deal_record& d) {
-  std::vector<std::string> fields{d.asin,
-                                  locale_code(d),
-                                  std::to_string(d.domain),
-                                  d.currency,
-                                  d.title,
-                                  money(d.buy_price),
-                                  money(d.est_sell_price),
-                                  money(d.all_in_cost),
-                                  money(d.profit, false),
-                                  percent(d.roi_bp),
-                                  percent(d.margin_bp),
-                                  d.sales_rank > 0 ? std::to_string(d.sales_rank)
-                                                   : std::string{},
-                                  d.offers_used >= 0
-                                    ? std::to_string(d.offers_used)
-                                    : std::string{},
-                                  iso_utc(d.first_seen_ms),
-                                  iso_utc(d.last_seen_ms),
-                                  amazon_url(d),
-                                  keepa_url(d),
-                                  d.raw_title};
+  std::vector<std::string> fields{
+    d.asin,
+    locale_code(d),
+    std::to_string(d.domain),
+    d.currency,
+    d.title,
+    money(d.buy_price),
+    money(d.est_sell_price),
+    money(d.all_in_cost),
+    money(d.profit, false),
+    percent(d.roi_bp),
+    percent(d.margin_bp),
+    d.sales_rank > 0 ? std::to_string(d.sales_rank) : std::string{},
+    d.offers_used >= 0 ? std::to_string(d.offers_used) : std::string{},
+    iso_utc(d.first_seen_ms),
+    iso_utc(d.last_seen_ms),
+    amazon_url(d),
+    keepa_url(d),
+    d.raw_title};
   std::string result;
   for (auto& f : fields) {
     if (!result.empty())
@@ -178,9 +176,9 @@ std::string json_line(const deal_record& d) {
 
 std::string table(const std::vector<deal_record>& deals, size_t title_width,
                   uint64_t first) {
-  std::vector<std::vector<std::string>> rows{
-    {"#", "ASIN", "loc", "title", "buy", "sell", "profit", "ROI %", "rank",
-     "last seen (UTC)"}};
+  std::vector<std::vector<std::string>> rows{{"#", "ASIN", "loc", "title",
+                                              "buy", "sell", "profit", "ROI %",
+                                              "rank", "last seen (UTC)"}};
   for (auto& d : deals) {
     auto loc = locale_of(d.domain);
     auto sym = loc ? std::string{loc->currency_symbol} : d.currency + " ";

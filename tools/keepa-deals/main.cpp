@@ -69,7 +69,8 @@ public:
       .add(offset, "offset", "skip the first N deals")
       .add(csv, "csv", "print CSV (RFC 4180)")
       .add(json, "json", "print one JSON object per line")
-      .add(title_width, "title-width", "cut titles in the table to N characters");
+      .add(title_width, "title-width",
+           "cut titles in the table to N characters");
   }
 };
 
@@ -115,10 +116,9 @@ int main(int argc, char** argv) {
   if (cfg.seen_within.count() < 0)
     return bad_option("--seen-within must not be negative");
   if (cfg.seen_within.count() > 0)
-    q.seen_since_ms
-      = now_ms()
-        - std::chrono::duration_cast<std::chrono::milliseconds>(cfg.seen_within)
-            .count();
+    q.seen_since_ms = now_ms()
+      - std::chrono::duration_cast<std::chrono::milliseconds>(cfg.seen_within)
+          .count();
   if (!cfg.locale.empty()) {
     auto loc = parse_locale(cfg.locale);
     if (!loc)
@@ -169,10 +169,9 @@ int main(int argc, char** argv) {
   }
   if (!all.empty())
     std::cout << deals::table(all, cfg.title_width, cfg.offset + 1);
-  std::cout << (all.empty() ? "no deals" : "deals " + std::to_string(cfg.offset + 1)
-                                             + "-"
-                                             + std::to_string(cfg.offset
-                                                              + all.size()))
+  std::cout << (all.empty() ? "no deals"
+                            : "deals " + std::to_string(cfg.offset + 1) + "-"
+                    + std::to_string(cfg.offset + all.size()))
             << " of " << *total << " matching, best " << db::to_string(q.by)
             << " first\n";
   return 0;

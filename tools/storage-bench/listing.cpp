@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     url = argv[2];
   } else {
     file = std::filesystem::temp_directory_path().string()
-           + "/keepa-listing-bench-" + std::to_string(getpid()) + ".db";
+      + "/keepa-listing-bench-" + std::to_string(getpid()) + ".db";
     url = "sqlite:" + file;
   }
   if (n <= 0)
@@ -120,9 +120,9 @@ int main(int argc, char** argv) {
     die("not every deal is stored");
   printf("%-7s %-34s %9s %9s %6s\n", "order", "query", "median", "worst",
          "rows");
-  for (auto by : {db::deal_listing::order::roi, db::deal_listing::order::profit,
-                  db::deal_listing::order::rank,
-                  db::deal_listing::order::newest}) {
+  for (auto by :
+       {db::deal_listing::order::roi, db::deal_listing::order::profit,
+        db::deal_listing::order::rank, db::deal_listing::order::newest}) {
     auto run = [&](const char* what, db::deal_listing q, bool count) {
       size_t rows = 0;
       auto [median, worst] = time_ms([&] {
