@@ -221,7 +221,8 @@ function renderChart() {
   const y0 = lo - pad, y1 = hi + pad;
   const x = (v) => L + (W - L - R) * (v - t0) / Math.max(1, t1 - t0);
   const y = (v) => T + (H - T - B) * (1 - (v - y0) / (y1 - y0));
-  $("chart-span").textContent = "last " + duration(t1 - t0) + ", " + t.length + " samples";
+  $("chart-span").textContent = "last " + duration(t1 - t0) + ", " + b.at_unix_seconds.length +
+    " samples, one per " + b.sample_every_seconds + " s at most, and now";
   // Grid and value labels.
   const step = niceStep(y1 - y0, 4);
   for (let v = Math.ceil(y0 / step) * step; v <= y1; v += step) {
