@@ -366,6 +366,10 @@ constexpr const char* token_file = "";
 /// /readyz: the newest successful Keepa answer may be this old (longer
 /// than keepa.scan.interval, so an idle pipeline that scans stays ready).
 constexpr auto ready_max_age = std::chrono::minutes{10};
+/// A token file of the user's (read, never written) whose token every
+/// request may carry instead; required to serve HTTP on a host other than
+/// 127.0.0.1, ::1 or localhost. Empty = none.
+constexpr const char* access_token_file = "";
 
 } // namespace http
 

@@ -339,7 +339,14 @@ void add_introspection_options(caf::config_option_set& opts) {
     .add<caf::timespan>("ready-max-age",
                         with_default("keepa-pipeline: /readyz needs a "
                                      "successful Keepa answer this recent",
-                                     defaults::http::ready_max_age));
+                                     defaults::http::ready_max_age))
+    .add<std::string>("access-token-file",
+                      with_default("keepa-pipeline: file (mode 0600) of "
+                                   "the user's own token (at least 16 "
+                                   "characters), read, never written; "
+                                   "needed for a host other than 127.0.0.1, "
+                                   "::1 or localhost",
+                                   defaults::http::access_token_file));
 }
 
 } // namespace

@@ -20,6 +20,7 @@ packages=(
   prometheus                      # promtool: the metrics and alert-rule tests
   postgresql                      # initdb/pg_ctl for the storage tests
   curl jq                         # the storage-outage tests read /status
+  chromium                        # the dashboard's browser test (label web)
   gnuplot-nox                     # keepa-bench's balance plot
   wrk                             # sim-bench's load figures (bench only)
   time                            # eta-bench's peak RSS (bench only)

@@ -73,20 +73,6 @@ void write_value(writer& w, const caf::config_value& x) {
   }
 }
 
-/// Deals by stage, as the status line counts them.
-struct deal_counts {
-  int64_t scanned, pre_rejected, peeked, committed, rejected, updated;
-};
-
-deal_counts deals_of(const pipeline_report& r) {
-  return {r.num("scanner", "candidates"),
-          r.num("scanner", "pre-rejected") + r.num("scanner", "remembered"),
-          r.num("peek-filter", "peeked"),
-          r.num("committer", "committed"),
-          r.num("peek-filter", "rejected") + r.num("committer", "rejected"),
-          r.num("updater", "refreshed")};
-}
-
 /// Failures of actor `name` as one monotonic count.
 int64_t errors_of(const pipeline_report& r, const std::string& name) {
   if (name == "client" || name == "probe-client") {
@@ -238,6 +224,15 @@ const caf::settings* pipeline_report::status_of(const std::string& name) const {
     if (a.name == name)
       return a.ok ? &a.status : nullptr;
   return nullptr;
+}
+
+deal_counts deals_of(const pipeline_report& r) {
+  return {r.num("scanner", "candidates"),
+          r.num("scanner", "pre-rejected") + r.num("scanner", "remembered"),
+          r.num("peek-filter", "peeked"),
+          r.num("committer", "committed"),
+          r.num("peek-filter", "rejected") + r.num("committer", "rejected"),
+          r.num("updater", "refreshed")};
 }
 
 int64_t pipeline_report::num(const std::string& name,

@@ -61,6 +61,13 @@ struct keepa_answers {
 };
 
 keepa_answers keepa_answers_of(const pipeline_report& r);
+/// Deals by stage, as the status line counts them.
+struct deal_counts {
+  int64_t scanned, pre_rejected, peeked, committed, rejected, updated;
+};
+
+/// @relates pipeline_report
+deal_counts deals_of(const pipeline_report& r);
 
 /// One JSON object (keepa-status --json, HTTP /status).
 std::string to_json(const pipeline_report& r);

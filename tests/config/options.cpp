@@ -115,6 +115,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.http.port", "4271"},
   {"keepa.http.token-file", "none"},
   {"keepa.http.ready-max-age", "10min"},
+  {"keepa.http.access-token-file", "none"},
 };
 
 /// A program with a group of its own, like keepa-eta's eta.*.

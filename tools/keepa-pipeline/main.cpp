@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
     std::cerr << "keepa-pipeline: " << render(err) << "\n";
     return 2;
   }
+  if (auto err = prepare_http(introspection_opts)) {
+    std::cerr << "keepa-pipeline: " << render(err) << "\n";
+    return 2;
+  }
   stop_signals signals;
   caf::actor_system sys{cfg};
   auto spawned = spawn_pipeline(sys, *settings);

@@ -29,6 +29,8 @@
 #include "config/api_key.hpp"
 #include "messages/error.hpp"
 #include "tools/keepa-pipeline/health.hpp"
+#include "tools/keepa-pipeline/access.hpp"
+#include "tools/keepa-pipeline/dashboard.hpp"
 #include "tools/keepa-pipeline/owner_files.hpp"
 #include "tools/keepa-pipeline/process_metrics.hpp"
 #include "tools/keepa-pipeline/tls.hpp"
@@ -56,16 +58,6 @@ caf::expected<std::string> random_token() {
     result += hex[b & 0x0f];
   }
   return result;
-}
-
-/// Compares without stopping at the first difference.
-bool same_secret(const std::string& x, const std::string& y) {
-  if (x.size() != y.size())
-    return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < x.size(); ++i)
-    diff |= static_cast<unsigned char>(x[i] ^ y[i]);
-  return diff == 0;
 }
 
 // -- a bound on what one peer can make the server hold ------------------------
@@ -192,6 +184,11 @@ introspection_options introspection_options_from(const caf::settings& content) {
   o.token_file = caf::get_or(content, "keepa.http.token-file",
                              std::string{defaults::http::token_file});
   o.health = health_options_from(content);
+  o.access_token_file
+    = caf::get_or(content, "keepa.http.access-token-file",
+                  std::string{defaults::http::access_token_file});
+  o.storage_url = caf::get_or(content, defaults::storage::url_key,
+                              std::string{defaults::storage::url});
   return o;
 }
 
@@ -227,6 +224,25 @@ caf::expected<std::string> read_token_file(const std::string& path) {
   return read_secret_file(path, "token file", ec::invalid_config);
 }
 
+caf::error prepare_http(introspection_options& opts) {
+  if (!opts.serve_http)
+    return caf::none;
+  if (!opts.access_token_file.empty()) {
+    auto token = read_access_token(opts.access_token_file);
+    if (!token)
+      return std::move(token.error());
+    opts.access_token = std::move(*token);
+  }
+  if (!private_http_host(opts.http_host) && opts.access_token.empty())
+    return caf::make_error(
+      ec::invalid_config,
+      "keepa.http.host " + opts.http_host
+        + " lets others reach the dashboard, /status and /metrics: it "
+          "needs keepa.http.access-token-file (a file of mode 0600 with a "
+          "token of at least 16 characters); 127.0.0.1 needs none");
+  return caf::none;
+}
+
 struct introspection_service::impl {
   caf::actor_system& sys;
   pipeline_directory dir;
@@ -238,6 +254,8 @@ struct introspection_service::impl {
   uint16_t http_port = 0;
   std::string token;
   std::string token_file;
+  std::unique_ptr<http_access> access;
+  dashboard dash;
   bounded_server http;
   std::thread http_thread;
   bool stopped = false;
@@ -248,7 +266,8 @@ struct introspection_service::impl {
       dir(std::move(d)),
       storage(std::move(st)),
       opts(std::move(o)),
-      log(std::move(l)) {
+      log(std::move(l)),
+      dash([this] { return report(); }, dashboard_options{opts.storage_url}) {
     // nop
   }
 
@@ -259,15 +278,9 @@ struct introspection_service::impl {
 
   pipeline_report report(report_scope scope = report_scope::full) {
     caf::scoped_actor self{sys};
-    return collect_report(self, dir, actor, opts.ask_timeout, scope);
-  }
-
-  /// Whether `req` carries this run's token.
-  bool authorized(const httplib::Request& req) const {
-    auto value = req.get_header_value("Authorization");
-    const std::string prefix = "Bearer ";
-    return value.compare(0, prefix.size(), prefix) == 0
-      && same_secret(value.substr(prefix.size()), token);
+    auto r = collect_report(self, dir, actor, opts.ask_timeout, scope);
+    dash.observe(r);
+    return r;
   }
 
   /// Writes a fresh token for the bound port; false (logged) on failure.
@@ -290,8 +303,16 @@ struct introspection_service::impl {
       say("keepa-pipeline: http: " + render(err));
       return false;
     }
+    auto session = random_token();
+    if (!session) {
+      say("keepa-pipeline: http: " + render(session.error()));
+      return false;
+    }
     token = std::move(*fresh);
     token_file = std::move(path);
+    access = std::make_unique<http_access>(
+      opts.http_host, http_port,
+      std::vector<std::string>{token, opts.access_token}, std::move(*session));
     return true;
   }
 
@@ -329,6 +350,10 @@ struct introspection_service::impl {
       publish();
     if (!opts.serve_http)
       return;
+    if (auto err = prepare_http(opts)) {
+      say("keepa-pipeline: http: " + render(err) + "; HTTP is off");
+      return;
+    }
     // Read-only and behind the token: anything but GET or HEAD is 405,
     // a request without this run's token 401, before any handler runs.
     http.set_pre_routing_handler(
@@ -339,15 +364,9 @@ struct introspection_service::impl {
           res.set_content("read-only: GET only\n", "text/plain");
           return httplib::Server::HandlerResponse::Handled;
         }
-        if (!authorized(req)) {
-          res.status = 401;
-          res.set_header("WWW-Authenticate", "Bearer");
-          res.set_content("a token is required (Authorization: Bearer, "
-                          "from the token file keepa-pipeline wrote)\n",
-                          "text/plain");
-          return httplib::Server::HandlerResponse::Handled;
-        }
-        return httplib::Server::HandlerResponse::Unhandled;
+        return access->admit(req, res)
+          ? httplib::Server::HandlerResponse::Unhandled
+          : httplib::Server::HandlerResponse::Handled;
       });
     http.set_payload_max_length(0);
     http.Get("/status",
@@ -378,6 +397,7 @@ struct introspection_service::impl {
                res.status = v.http_status();
                res.set_content(v.to_json("not ready"), "application/json");
              });
+    dash.mount(http);
     // httplib's default sets SO_REUSEPORT: a second keepa-pipeline would
     // then share the port silently. SO_REUSEADDR alone still allows a quick
     // restart (TIME_WAIT) but refuses a port someone listens on.
@@ -415,6 +435,7 @@ struct introspection_service::impl {
         + " (/status, /status.txt, /metrics, /healthz, /readyz; token in "
         + token_file + "; keepa-status --port=" + std::to_string(http_port)
         + ")");
+    say("keepa-pipeline: dashboard: " + access->login_url(token));
   }
 
   void stop() {

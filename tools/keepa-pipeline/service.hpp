@@ -4,7 +4,8 @@
 //    certificate of the owner's CA reaches it; tls.hpp);
 //  - an HTTP server (/status as JSON, /status.txt as keepa-status prints
 //    it, /metrics for Prometheus, /healthz and /readyz for a monitor,
-//    health.hpp) on its own thread, behind a per-run token.
+//    health.hpp, the dashboard at / with its /api/*, dashboard.hpp) on its
+//    own thread, behind a per-run token (access.hpp).
 //
 // Options (CAF, groups keepa.introspection and keepa.http, registered with
 // every keepa.* option by config/options.hpp; defaults in
@@ -18,6 +19,9 @@
 //   keepa.http.token-file  default http-PORT.token in
 //                          $XDG_RUNTIME_DIR/keepa-pipeline or ~/.keepa-pipeline
 //   keepa.http.ready-max-age  default 10min (/readyz, health.hpp)
+//   keepa.http.access-token-file  a token of the user's (read, never
+//                          written), required for a host other than
+//                          127.0.0.1, ::1 or localhost
 // A port that cannot be bound is logged; the pipeline runs on without it.
 //
 // Access (issue 16 item 9): CAF's OpenSSL module, once any openssl.*
@@ -29,10 +33,11 @@
 // module would accept anyone, so INTROSPECTION is then not published.
 // Every HTTP start writes a fresh random token to the token file (mode
 // 0600, in a directory of mode 0700 by default), and every request must
-// carry it (`Authorization: Bearer TOKEN`); others get 401. Only GET and
-// HEAD are served (405 otherwise) and no endpoint acts: none spends a
-// token, stops an actor or hands out a handle. A request body is refused
-// (413) and a connection may send 16 KiB in 5 s.
+// carry it (`Authorization: Bearer TOKEN`, Basic, or the dashboard's
+// session cookie; access.hpp); others get 401. Only GET and HEAD are served
+// (405 otherwise) and no endpoint acts: none spends a token, stops an actor or
+// hands out a handle. A request body is refused (413) and a connection may send
+// 16 KiB in 5 s.
 
 #pragma once
 
@@ -70,6 +75,13 @@ struct introspection_options {
   std::string token_file = defaults::http::token_file;
   /// What /readyz requires (keepa.http.ready-max-age, ...).
   health_options health;
+  /// The user's own token file (never written) and its token, read by
+  /// prepare_http; required for an http_host other than 127.0.0.1, ::1 or
+  /// localhost (access.hpp).
+  std::string access_token_file = defaults::http::access_token_file;
+  std::string access_token;
+  /// The database the pipeline writes, which the dashboard reads.
+  std::string storage_url = defaults::storage::url;
   /// Bound for each status request an endpoint sends to an actor.
   caf::timespan ask_timeout = defaults::introspection::ask_timeout;
 };
@@ -95,6 +107,10 @@ caf::expected<std::string> read_token_file(const std::string& path);
 caf::error prepare_publication(caf::actor_system_config& cfg,
                                introspection_options& opts, const log_sink& log,
                                const std::string& tls_dir = default_tls_dir());
+
+/// Reads the configured access token (opts.access_token_file) and refuses
+/// an HTTP host other than 127.0.0.1, ::1 or localhost without one.
+caf::error prepare_http(introspection_options& opts);
 
 /// Publishes INTROSPECTION and runs the HTTP server until `stop()` or
 /// destruction.
