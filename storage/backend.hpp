@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -70,6 +71,14 @@ public:
   /// server still out of reach is `ec::storage_unavailable`.
   virtual caf::expected<void> reconnect() = 0;
 
+  /// Keeps key/values for the system_state table, written in the
+  /// transaction of the next commit that stores a watermark or by the next
+  /// flush, whichever comes first (a later call replaces values not yet
+  /// written). STORAGE's run counters (actors/analysis/eta_model.hpp) go
+  /// so: durable with the watermark, never a transaction of their own.
+  virtual void keep_state(std::vector<std::pair<std::string, std::string>> kvs)
+    = 0;
+
   /// Calls `f` on the calling thread whenever a statement starts waiting
   /// for a lock another connection holds (SQLite; PostgreSQL waits on the
   /// server and tells nothing), before the busy timeout runs out.
@@ -103,6 +112,10 @@ public:
   /// The number of stored deals alone: cheaper than `counts`, whose
   /// rejection count walks the largest table.
   virtual caf::expected<uint64_t> deal_count() = 0;
+
+  /// The system_state rows whose key begins with `prefix`, by key.
+  virtual caf::expected<std::vector<std::pair<std::string, std::string>>>
+  state(const std::string& prefix) = 0;
 
   /// "sqlite" or "postgresql".
   virtual const char* kind() const noexcept = 0;

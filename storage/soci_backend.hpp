@@ -78,6 +78,9 @@ public:
 
   void on_lock_wait(std::function<void()> f) override;
 
+  void
+  keep_state(std::vector<std::pair<std::string, std::string>> kvs) override;
+
   // -- inspectors -------------------------------------------------------------
 
   caf::expected<std::vector<asin_memory>>
@@ -95,6 +98,9 @@ public:
 
   caf::expected<storage_counts> counts() override;
   caf::expected<uint64_t> deal_count() override;
+
+  caf::expected<std::vector<std::pair<std::string, std::string>>>
+  state(const std::string& prefix) override;
 
   const char* kind() const noexcept override;
 

@@ -186,6 +186,7 @@ introspection_options introspection_options_from(const caf::settings& content) {
   o.serve_http = o.http_port != 0;
   o.token_file = caf::get_or(content, "keepa.http.token-file",
                              std::string{defaults::http::token_file});
+  o.max_deals = caf::get_or(content, "keepa.max-deals", defaults::max_deals);
   return o;
 }
 
@@ -253,7 +254,9 @@ struct introspection_service::impl {
 
   pipeline_report report(report_scope scope = report_scope::full) {
     caf::scoped_actor self{sys};
-    return collect_report(self, dir, actor, opts.ask_timeout, scope);
+    auto r = collect_report(self, dir, actor, opts.ask_timeout, scope);
+    r.max_deals = opts.max_deals;
+    return r;
   }
 
   /// Whether `req` carries this run's token.

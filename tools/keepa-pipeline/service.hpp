@@ -65,6 +65,8 @@ struct introspection_options {
   uint16_t http_port = defaults::http::port;
   /// Where the token goes; empty = default_token_file(bound port).
   std::string token_file = defaults::http::token_file;
+  /// keepa.max-deals: reports carry the ETA to it (0 = none).
+  uint64_t max_deals = defaults::max_deals;
   /// Bound for each status request an endpoint sends to an actor.
   caf::timespan ask_timeout = defaults::introspection::ask_timeout;
 };
