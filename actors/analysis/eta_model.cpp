@@ -138,7 +138,7 @@ caf::expected<eta_mixture> fit(const run_sample& x, const fit_minimums& min) {
   if (x.feed_items == 0)
     return too_little("no new feed items counted");
   auto acquire = x.tokens_of(stage::scan) + x.tokens_of(stage::peek)
-                 + x.tokens_of(stage::commit);
+    + x.tokens_of(stage::commit);
   if (acquire <= 0)
     return too_little("no tokens counted");
   auto hours = hours_of(x.run_time);
@@ -146,18 +146,18 @@ caf::expected<eta_mixture> fit(const run_sample& x, const fit_minimums& min) {
   m.from = x;
   auto span = x.feed_span();
   m.feed_per_hour = double(x.feed_items)
-                    / (span > caf::timespan{0} ? hours_of(span) : hours);
+    / (span > caf::timespan{0} ? hours_of(span) : hours);
   m.pass_rate = double(std::min(x.passes, x.peeks)) / double(x.peeks);
   m.good_rate = double(std::min(x.commits, x.peeks)) / double(x.peeks);
   m.good_per_feed = double(x.commits) / double(x.feed_items);
   m.tokens_per_deal = double(acquire) / double(x.commits);
   m.refresh_per_deal_hour = double(x.tokens_of(stage::update))
-                            / double(std::max<uint64_t>(x.stored, 1)) / hours;
+    / double(std::max<uint64_t>(x.stored, 1)) / hours;
   return m;
 }
 
-eta_answer estimate(const eta_mixture& m, const eta_plan& plan,
-                    uint64_t stored, uint64_t more) {
+eta_answer estimate(const eta_mixture& m, const eta_plan& plan, uint64_t stored,
+                    uint64_t more) {
   eta_answer result;
   // Per hour: tokens the plan refills, deals the feed brings.
   auto income = 60.0 * double(std::max<int64_t>(plan.refill_rate, 0));
@@ -180,19 +180,18 @@ eta_answer estimate(const eta_mixture& m, const eta_plan& plan,
   if (n1 >= cap || income <= 0 || feed <= 0)
     return result;
   // Below the stock n* the feed limits, above it the plan.
-  auto switch_at = u > 0 ? (income - feed * c) / u
-                         : (paid(0) < feed
-                              ? -std::numeric_limits<double>::infinity()
-                              : std::numeric_limits<double>::infinity());
+  auto switch_at = u > 0
+    ? (income - feed * c) / u
+    : (paid(0) < feed ? -std::numeric_limits<double>::infinity()
+                      : std::numeric_limits<double>::infinity());
   double hours = 0;
   auto feed_end = std::clamp(switch_at, n0, n1);
   hours += (feed_end - n0) / feed;
   auto from = std::max(n0, feed_end);
   if (n1 > from) {
     auto token_hours = u > 0
-                         ? c / u * std::log((income - u * from)
-                                            / (income - u * n1))
-                         : (n1 - from) * c / income;
+      ? c / u * std::log((income - u * from) / (income - u * n1))
+      : (n1 - from) * c / income;
     // The balance pays for deals ahead of the refill (a debt delays them).
     token_hours -= double(plan.balance) / (income - u * from);
     hours += std::max(0.0, token_hours);
@@ -223,18 +222,16 @@ std::string human_duration(caf::timespan x) {
 std::string describe(const eta_mixture& m) {
   auto& x = m.from;
   return "fitted from " + std::to_string(x.peeks) + " peeks, "
-         + std::to_string(x.commits) + " deals and "
-         + std::to_string(x.feed_items) + " feed items"
-         + (x.feed_span() > caf::timespan{0}
-              ? " (" + human_duration(x.feed_span()) + " of feed)"
-              : std::string{})
-         + " over " + human_duration(x.run_time)
-         + " of running: " + percent(m.pass_rate)
-         + " pass a peek, " + percent(m.good_rate) + " good, "
-         + number(m.tokens_per_deal) + " tokens/deal, "
-         + number(m.feed_per_hour, "%.0f") + " feed items/h, "
-         + number(m.refresh_per_deal_hour, "%.3f")
-         + " refresh tokens/deal/h";
+    + std::to_string(x.commits) + " deals and " + std::to_string(x.feed_items)
+    + " feed items"
+    + (x.feed_span() > caf::timespan{0}
+         ? " (" + human_duration(x.feed_span()) + " of feed)"
+         : std::string{})
+    + " over " + human_duration(x.run_time)
+    + " of running: " + percent(m.pass_rate) + " pass a peek, "
+    + percent(m.good_rate) + " good, " + number(m.tokens_per_deal)
+    + " tokens/deal, " + number(m.feed_per_hour, "%.0f") + " feed items/h, "
+    + number(m.refresh_per_deal_hour, "%.3f") + " refresh tokens/deal/h";
 }
 
 } // namespace keepa

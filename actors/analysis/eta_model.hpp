@@ -133,8 +133,8 @@ struct eta_answer {
 };
 
 /// How long `more` more deals take from a stock of `stored`, on `plan`.
-eta_answer estimate(const eta_mixture& m, const eta_plan& plan,
-                    uint64_t stored, uint64_t more);
+eta_answer estimate(const eta_mixture& m, const eta_plan& plan, uint64_t stored,
+                    uint64_t more);
 
 /// "1 d 3 h", "5 h 12 min", "11 min 51 s", "40 s".
 std::string human_duration(caf::timespan x);

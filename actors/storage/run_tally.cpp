@@ -54,8 +54,7 @@ void run_tally::stored(const upsert_batch& batch) {
     }
   for (auto& x : batch.rejections) {
     if (x.where == stage::peek
-        && !starts_with(x.reason,
-                        to_string(rejection_reason::below_value_bar))
+        && !starts_with(x.reason, to_string(rejection_reason::below_value_bar))
         && !starts_with(x.reason, to_string(rejection_reason::peek_failed))) {
       ++now_.peeks;
     } else if (x.where == stage::commit

@@ -59,8 +59,9 @@ TEST_CASE("fit refuses a sample too small to say anything", "[eta_model]") {
   };
   auto x = hour_of_run();
   x.run_time = 10s;
-  CHECK_THAT(refused(x), Catch::Contains("too little data to fit: needs 30 s "
-                                         "of running time"));
+  CHECK_THAT(refused(x),
+             Catch::Contains("too little data to fit: needs 30 s "
+                             "of running time"));
   x = hour_of_run();
   x.peeks = 29;
   CHECK_THAT(refused(x), Catch::Contains("needs 30 peeks (have 29 peeks"));
@@ -91,8 +92,7 @@ TEST_CASE("the ETA follows the limit: the feed or the plan", "[eta_model]") {
   // The answer changes with the data: dearer deals take longer.
   auto dear = hour_of_run();
   dear.tokens[static_cast<size_t>(stage::commit)] += 900;
-  CHECK(hours(estimate(*fit(dear), eta_plan{5, 0}, 30, 60).time)
-        == Approx(12));
+  CHECK(hours(estimate(*fit(dear), eta_plan{5, 0}, 30, 60).time) == Approx(12));
   CHECK(estimate(m, eta_plan{5, 0}, 30, 0).time == caf::timespan{0});
 }
 
@@ -111,12 +111,12 @@ TEST_CASE("refreshes cap the deals a plan keeps", "[eta_model]") {
   auto b = estimate(m, eta_plan{20, 0}, 30, 1000);
   REQUIRE(b.reachable);
   auto feed_part = (600.0 - 30) / 30;
-  auto plan_part = 30 / 0.5 * std::log((1200 - 0.5 * 600) / (1200 - 0.5 * 1030));
+  auto plan_part = 30 / 0.5
+    * std::log((1200 - 0.5 * 600) / (1200 - 0.5 * 1030));
   CHECK(hours(b.time) == Approx(feed_part + plan_part));
 }
 
-TEST_CASE("a sample round-trips through system_state values",
-          "[eta_model]") {
+TEST_CASE("a sample round-trips through system_state values", "[eta_model]") {
   auto x = hour_of_run();
   x.stored = 0;
   auto back = sample_from_state(to_state(x));
@@ -158,8 +158,9 @@ TEST_CASE("the feed rate is over the feed's own time, not the reading's",
   auto m = fit(x);
   REQUIRE(m);
   CHECK(m->feed_per_hour == Approx(300));
-  CHECK_THAT(describe(*m), Catch::Contains("600 feed items (2 h of feed) over "
-                                           "1 min of running"));
+  CHECK_THAT(describe(*m),
+             Catch::Contains("600 feed items (2 h of feed) over "
+                             "1 min of running"));
   // Another run widens the span.
   auto y = x;
   y.feed_first = 8000000 + 100;
