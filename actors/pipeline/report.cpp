@@ -158,9 +158,12 @@ caf::expected<eta_answer> eta_to_max_deals(const pipeline_report& r) {
     return std::move(mix.error());
   auto done = static_cast<uint64_t>(
     std::max<int64_t>(r.num("committer", "committed"), 0));
+  // Before TOKEN's first observation (rate 0) the plan the counters last
+  // saw stands in.
   eta_plan plan;
-  plan.refill_rate = r.token_ok ? r.token.refill_rate : sample->refill_rate;
-  plan.balance = r.token_ok ? r.token.projected : 0;
+  auto observed = r.token_ok && r.token.refill_rate > 0;
+  plan.refill_rate = observed ? r.token.refill_rate : sample->refill_rate;
+  plan.balance = observed ? r.token.projected : 0;
   return estimate(*mix, plan, sample->stored,
                   r.max_deals > done ? r.max_deals - done : 0);
 }

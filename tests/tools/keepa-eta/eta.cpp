@@ -198,10 +198,13 @@ TEST_CASE("keepa-eta fits its mixture from a database keepa-pipeline filled",
   CHECK_THAT(render(none.error()),
              Catch::Contains("too little data to fit: needs 30 s of "
                              "running time"));
-  run.run_for(std::chrono::hours{2});
-  REQUIRE(run.shut_down().empty());
-  auto r = run.report();
-  auto first = fit_eta(fo);
+  // Two hours, a shutdown (flushed), then the report and the fit.
+  auto two_hours = [&] {
+    run.run_for(std::chrono::hours{2});
+    REQUIRE(run.shut_down().empty());
+    return std::make_pair(run.report(), fit_eta(fo));
+  };
+  auto [r, first] = two_hours();
   REQUIRE(first);
   // STORAGE's counters are the pipeline's own.
   auto& x = first->mixture.from;
@@ -243,10 +246,7 @@ TEST_CASE("keepa-eta fits its mixture from a database keepa-pipeline filled",
   // A restart adds to the counters: the fit follows the data.
   run.exit_all();
   REQUIRE(!run.spawn());
-  run.run_for(std::chrono::hours{2});
-  REQUIRE(run.shut_down().empty());
-  auto r2 = run.report();
-  auto second = fit_eta(fo);
+  auto [r2, second] = two_hours();
   REQUIRE(second);
   auto& y = second->mixture.from;
   CHECK(y.run_time >= x.run_time + std::chrono::hours{2});
@@ -302,6 +302,15 @@ TEST_CASE("/status carries the ETA to keepa.max-deals", "[eta][status]") {
   CHECK_THAT(doc["eta"]["basis"].GetString(), Catch::Contains("fitted from"));
   CHECK_THAT(status_line(r),
              Catch::Contains("max-deals in " + human_duration(eta->time)));
+  // Before TOKEN's first observation (rate 0, balance 0) the plan the
+  // counters last saw stands in: not "out of reach".
+  auto unobserved = r;
+  unobserved.token.refill_rate = 0;
+  unobserved.token.projected = 0;
+  auto blind = eta_to_max_deals(unobserved);
+  REQUIRE(blind);
+  CHECK(blind->reachable);
+  CHECK_THAT(status_line(unobserved), Catch::Contains("max-deals in "));
   // Further away is later.
   r.max_deals = done + 40;
   auto later = eta_to_max_deals(r);
