@@ -175,7 +175,9 @@ void ask_tokens(storage_pointer self) {
       || (st.tally.asked && now - *st.tally.asked < tally_tokens_every))
     return;
   st.tally.asked = now;
-  self->request(st.token, tally_tokens_every, atom::snapshot_v)
+  // No timeout: TOKEN always answers a snapshot (a TOKEN that is gone
+  // answers an error at once), and a timer would keep STORAGE alive.
+  self->request(st.token, caf::infinite, atom::snapshot_v)
     .then(
       [self](token_status& ts) {
         self->state.tally.tokens(ts.totals.consumed_by_stage, ts.refill_rate);
@@ -426,7 +428,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
           self->state.tokens_fresh = true;
           rp.delegate(caf::actor_cast<storage_actor>(self), atom::flush_v);
         };
-        self->request(st.token, tally_tokens_every, atom::snapshot_v)
+        self->request(st.token, caf::infinite, atom::snapshot_v)
           .then(
             [self, again](token_status& ts) mutable {
               self->state.tally.tokens(ts.totals.consumed_by_stage,
