@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -98,6 +99,14 @@ public:
   /// server still out of reach is `ec::storage_unavailable`.
   virtual caf::expected<void> reconnect() = 0;
 
+  /// Keeps key/values for the system_state table, written in the
+  /// transaction of the next commit that stores a watermark or by the next
+  /// flush, whichever comes first (a later call replaces values not yet
+  /// written). STORAGE's run counters (actors/analysis/eta_model.hpp) go
+  /// so: durable with the watermark, never a transaction of their own.
+  virtual void keep_state(std::vector<std::pair<std::string, std::string>> kvs)
+    = 0;
+
   /// Calls `f` on the calling thread whenever a statement starts waiting
   /// for a lock another connection holds (SQLite; PostgreSQL waits on the
   /// server and tells nothing), before the busy timeout runs out.
@@ -138,6 +147,9 @@ public:
 
   /// How many stored deals match `q`'s filters (its order and page aside).
   virtual caf::expected<uint64_t> count_deals(const deal_listing& q) = 0;
+  /// The system_state rows whose key begins with `prefix`, by key.
+  virtual caf::expected<std::vector<std::pair<std::string, std::string>>>
+  state(const std::string& prefix) = 0;
 
   /// "sqlite" or "postgresql".
   virtual const char* kind() const noexcept = 0;

@@ -535,6 +535,8 @@ struct soci_backend::impl {
   int32_t version = 0;
   std::function<void()> lock_wait;
   std::chrono::steady_clock::time_point wait_start;
+  /// keep_state's values not written yet.
+  std::vector<std::pair<std::string, std::string>> kept_state;
   /// The write path's statements, prepared at the first write after
   /// connecting (the tables exist by then) and dropped before the session
   /// closes or after a failed transaction.
@@ -939,10 +941,17 @@ soci_backend::commit(const upsert_batch& batch,
       ps.key = "watermark.asin";
       ps.value = watermark->asin;
       statements::run(ps.put_state);
+      for (auto& [key, value] : impl_->kept_state) {
+        ps.key = key;
+        ps.value = value;
+        statements::run(ps.put_state);
+      }
     }
   });
   if (!res)
     return std::move(res.error());
+  if (watermark)
+    impl_->kept_state.clear();
   return result;
 }
 
@@ -998,7 +1007,25 @@ void soci_backend::on_lock_wait(std::function<void()> f) {
   impl_->lock_wait = std::move(f);
 }
 
+void soci_backend::keep_state(
+  std::vector<std::pair<std::string, std::string>> kvs) {
+  impl_->kept_state = std::move(kvs);
+}
+
 caf::expected<void> soci_backend::flush() {
+  if (!impl_->kept_state.empty()) {
+    auto res = impl_->transaction("state", [&] {
+      auto& ps = impl_->prepared();
+      for (auto& [key, value] : impl_->kept_state) {
+        ps.key = key;
+        ps.value = value;
+        statements::run(ps.put_state);
+      }
+    });
+    if (!res)
+      return res;
+    impl_->kept_state.clear();
+  }
   return impl_->read("flush", [&] {
     if (impl_->sqlite() && !impl_->opts.read_only) {
       // Every commit is already fsync'ed (synchronous=FULL); checkpointing
@@ -1252,6 +1279,22 @@ caf::expected<uint64_t> soci_backend::count_deals(const deal_listing& q) {
     st.define_and_bind();
     st.execute(true);
     return static_cast<uint64_t>(n);
+  });
+}
+
+caf::expected<std::vector<std::pair<std::string, std::string>>>
+soci_backend::state(const std::string& prefix) {
+  return impl_->read("state", [&] {
+    std::vector<std::pair<std::string, std::string>> result;
+    soci::rowset<soci::row> rows = (impl_->sql.prepare
+                                    << "SELECT key, value FROM system_state"
+                                       " ORDER BY key");
+    for (auto& row : rows) {
+      auto key = row.get<std::string>(0);
+      if (key.compare(0, prefix.size(), prefix) == 0)
+        result.emplace_back(std::move(key), row.get<std::string>(1));
+    }
+    return result;
   });
 }
 

@@ -87,6 +87,9 @@ public:
 
   void on_lock_wait(std::function<void()> f) override;
 
+  void
+  keep_state(std::vector<std::pair<std::string, std::string>> kvs) override;
+
   // -- inspectors -------------------------------------------------------------
 
   caf::expected<std::vector<asin_memory>>
@@ -109,6 +112,8 @@ public:
   list_deals(const deal_listing& q) override;
 
   caf::expected<uint64_t> count_deals(const deal_listing& q) override;
+  caf::expected<std::vector<std::pair<std::string, std::string>>>
+  state(const std::string& prefix) override;
 
   const char* kind() const noexcept override;
 

@@ -241,6 +241,49 @@ int64_t pipeline_report::num(const std::string& name,
   return xs != nullptr ? caf::get_or(*xs, key, int64_t{0}) : 0;
 }
 
+caf::expected<run_sample> run_sample_of(const pipeline_report& r) {
+  auto st = r.status_of("storage");
+  const caf::settings* run = nullptr;
+  if (st != nullptr)
+    if (auto i = st->find("run"); i != st->end())
+      run = caf::get_if<caf::settings>(&i->second);
+  if (run == nullptr)
+    return caf::make_error(ec::invalid_config,
+                           "storage reports no run "
+                           "counters");
+  state_values xs;
+  for (auto& [key, value] : *run)
+    if (auto n = caf::get_if<int64_t>(&value))
+      xs.emplace_back(run_state_prefix + key, std::to_string(*n));
+  auto result = sample_from_state(xs);
+  if (result)
+    result->stored = r.counts_ok
+      ? r.counts.deals
+      : static_cast<uint64_t>(caf::get_or(*run, "stored", int64_t{0}));
+  return result;
+}
+
+caf::expected<eta_answer> eta_to_max_deals(const pipeline_report& r) {
+  if (r.max_deals == 0)
+    return caf::make_error(ec::invalid_config, "no keepa.max-deals");
+  auto sample = run_sample_of(r);
+  if (!sample)
+    return std::move(sample.error());
+  auto mix = fit(*sample);
+  if (!mix)
+    return std::move(mix.error());
+  auto done = static_cast<uint64_t>(
+    std::max<int64_t>(r.num("committer", "committed"), 0));
+  // Before TOKEN's first observation (rate 0) the plan the counters last
+  // saw stands in.
+  eta_plan plan;
+  auto observed = r.token_ok && r.token.refill_rate > 0;
+  plan.refill_rate = observed ? r.token.refill_rate : sample->refill_rate;
+  plan.balance = observed ? r.token.projected : 0;
+  return estimate(*mix, plan, sample->stored,
+                  r.max_deals > done ? r.max_deals - done : 0);
+}
+
 std::string to_json(const pipeline_report& r) {
   rapidjson::StringBuffer buf;
   writer w{buf};
@@ -378,6 +421,38 @@ std::string to_json(const pipeline_report& r) {
   w.Key("last_failure");
   write_string(w, ka.last_failure);
   w.EndObject();
+  if (r.max_deals > 0) {
+    // The ETA to keepa.max-deals (null while it cannot be fitted or is out
+    // of reach; `eta` says why).
+    auto eta = eta_to_max_deals(r);
+    w.Key("eta_to_max_deals_seconds");
+    if (eta && eta->reachable)
+      w.Double(std::chrono::duration<double>(eta->time).count());
+    else
+      w.Null();
+    w.Key("eta");
+    w.StartObject();
+    w.Key("max_deals");
+    w.Uint64(r.max_deals);
+    if (!eta) {
+      w.Key("error");
+      write_string(w, render(eta.error()));
+    } else {
+      w.Key("reachable");
+      w.Bool(eta->reachable);
+      w.Key("deals_per_hour");
+      w.Double(eta->deals_per_hour);
+      w.Key("limit");
+      w.String(eta->plan_limited ? "plan" : "feed");
+      w.Key("ceiling");
+      w.Uint64(eta->ceiling);
+      if (auto mix = fit(*run_sample_of(r))) {
+        w.Key("basis");
+        write_string(w, describe(*mix));
+      }
+    }
+    w.EndObject();
+  }
   w.Key("actors");
   w.StartObject();
   for (auto& a : r.actors) {
@@ -588,6 +663,18 @@ std::string auth_failure_field(const pipeline_report& r) {
   return n > 0 ? " | auth failures " + std::to_string(n) : "";
 }
 
+/// " | max-deals in 3 h 2 min" (or why there is no ETA) with a max-deals.
+std::string max_deals_eta(const pipeline_report& r) {
+  if (r.max_deals == 0)
+    return {};
+  auto eta = eta_to_max_deals(r);
+  if (!eta)
+    return " | max-deals ETA: fitting";
+  if (!eta->reachable)
+    return " | max-deals out of reach";
+  return " | max-deals in " + human_duration(eta->time);
+}
+
 std::string status_line(const pipeline_report& r) {
   auto& t = r.token;
   std::string mode = t.mode;
@@ -605,7 +692,8 @@ std::string status_line(const pipeline_report& r) {
     + std::to_string(dc.pre_rejected) + " peeked " + std::to_string(dc.peeked)
     + " committed " + std::to_string(dc.committed) + " rejected "
     + std::to_string(dc.rejected) + " updated " + std::to_string(dc.updated)
-    + " | tokens/deal " + per_deal + feed_limit(r) + auth_failure_field(r);
+    + " | tokens/deal " + per_deal + feed_limit(r) + auth_failure_field(r)
+    + max_deals_eta(r);
 }
 
 } // namespace keepa

@@ -12,6 +12,7 @@
 
 #include <caf/settings.hpp>
 
+#include "actors/analysis/eta_model.hpp"
 #include "messages/storage.hpp"
 #include "messages/token.hpp"
 
@@ -38,6 +39,9 @@ struct pipeline_report {
   bool counts_ok = false;
   storage_counts counts;
   std::vector<actor_report> actors;
+  /// keepa.max-deals of the run (0 = none): /status and the status line
+  /// show the ETA to it (eta_to_max_deals).
+  uint64_t max_deals = 0;
 
   /// The status of actor `name`, or nullptr.
   const caf::settings* status_of(const std::string& name) const;
@@ -68,6 +72,15 @@ struct deal_counts {
 
 /// @relates pipeline_report
 deal_counts deals_of(const pipeline_report& r);
+/// The run counters STORAGE reports in its status (`run`), with the stored
+/// deals; ec::invalid_config when the report holds none.
+caf::expected<run_sample> run_sample_of(const pipeline_report& r);
+
+/// The ETA to `r.max_deals` committed deals (the committer's count of this
+/// run), by the model keepa-eta uses (eta_model.hpp), fitted from STORAGE's
+/// run counters on TOKEN's plan and balance; an error says why there is
+/// none (no max-deals, too little data).
+caf::expected<eta_answer> eta_to_max_deals(const pipeline_report& r);
 
 /// One JSON object (keepa-status --json, HTTP /status).
 std::string to_json(const pipeline_report& r);

@@ -149,6 +149,53 @@ void lock_wait(storage_pointer self) {
   self->send(st.token, atom::hold_v, std::string{"storage waits for a lock"});
 }
 
+/// How often STORAGE asks TOKEN for the tokens of this run (virtual time
+/// in tests); the counters are written with the watermark anyway.
+constexpr auto tally_tokens_every = std::chrono::seconds{30};
+
+/// The run counters so far, `batch` (about to be committed) included, kept
+/// for the next write of the watermark or flush.
+void keep_tally(storage_pointer self, const upsert_batch* batch = nullptr) {
+  auto& st = self->state;
+  if (!st.tally_error.empty())
+    return;
+  auto tally = st.tally;
+  if (batch != nullptr)
+    tally.stored(*batch);
+  st.db->keep_state(
+    to_state(tally.total(self->clock().now(), st.stored_deals)));
+}
+
+/// Asks TOKEN for this run's tokens by stage, at most every
+/// `tally_tokens_every`.
+void ask_tokens(storage_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (!st.token
+      || (st.tally.asked && now - *st.tally.asked < tally_tokens_every))
+    return;
+  st.tally.asked = now;
+  // No timeout: TOKEN always answers a snapshot (a TOKEN that is gone
+  // answers an error at once), and a timer would keep STORAGE alive.
+  self->request(st.token, caf::infinite, atom::snapshot_v)
+    .then(
+      [self](token_status& ts) {
+        self->state.tally.tokens(ts.totals.consumed_by_stage, ts.refill_rate);
+      },
+      [](caf::error&) {
+        // Asked again after the next batch.
+      });
+}
+
+caf::settings to_settings(const run_sample& x) {
+  caf::settings result;
+  for (auto& [key, value] : to_state(x))
+    result.emplace(key.substr(std::char_traits<char>::length(run_state_prefix)),
+                   static_cast<int64_t>(std::stoll(value)));
+  result.emplace("stored", static_cast<int64_t>(x.stored));
+  return result;
+}
+
 /// Tries `op`; an outage ends once its stalled operation is answered.
 void run(storage_pointer self, storage_op op) {
   auto& st = self->state;
@@ -257,6 +304,17 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
   st.stored_deals = counts->deals;
   st.stored_rejections = counts->rejections;
   st.db->on_lock_wait([self] { lock_wait(self); });
+  if (auto before = read_run_sample(*st.db); before) {
+    st.tally = run_tally{*before, self->clock().now()};
+  } else if (before.error() == ec::invalid_config) {
+    // The counters only feed the ETA: keep the pipeline running, leave
+    // them as they are and say why.
+    st.tally_error = render(before.error());
+    log(self, "run counters not kept: " + st.tally_error);
+  } else {
+    self->quit(before.error());
+    return storage_actor::behavior_type::make_empty_behavior();
+  }
   return {
     [self](atom::upsert, upsert_batch& batch) -> caf::result<upsert_ack> {
       auto& st = self->state;
@@ -274,11 +332,15 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
           auto& st = self->state;
           auto next = st.marks.preview(batch.done);
           std::optional<feed_position> advance;
-          if (st.marks.value() < next)
+          if (st.marks.value() < next) {
             advance = next;
+            keep_tally(self, &batch);
+          }
           auto res = st.db->commit(batch, advance);
           if (!res)
             return std::move(res.error());
+          st.tally.stored(batch);
+          ask_tokens(self);
           st.stored_deals += res->new_deals;
           st.stored_rejections += res->new_rejections;
           st.marks.apply(batch.done, next);
@@ -305,6 +367,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
           auto fresh = st.marks.untracked(xs);
           if (auto res = st.db->track(fresh); !res)
             return std::move(res.error());
+          st.tally.tracked(fresh);
           return st.marks.track(fresh);
         });
     },
@@ -354,8 +417,31 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
     },
     [self](atom::counts, atom::deal) { return self->state.stored_deals; },
     [self](atom::flush) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (st.stalled)
+        return caf::skip;
+      if (st.token && !st.tokens_fresh && st.tally_error.empty()) {
+        // The run counters go with the flush: ask TOKEN for this run's
+        // tokens first, then flush (answered or not).
+        auto rp = self->make_response_promise<caf::ok_atom>();
+        auto again = [self, rp]() mutable {
+          self->state.tokens_fresh = true;
+          rp.delegate(caf::actor_cast<storage_actor>(self), atom::flush_v);
+        };
+        self->request(st.token, caf::infinite, atom::snapshot_v)
+          .then(
+            [self, again](token_status& ts) mutable {
+              self->state.tally.tokens(ts.totals.consumed_by_stage,
+                                       ts.refill_rate);
+              again();
+            },
+            [again](caf::error&) mutable { again(); });
+        return rp;
+      }
+      st.tokens_fresh = false;
       return perform<caf::ok_atom>(
         self, "flush", true, [self]() -> caf::expected<caf::ok_atom> {
+          keep_tally(self);
           if (auto res = self->state.db->flush(); !res)
             return std::move(res.error());
           return caf::ok_atom_v;
@@ -394,6 +480,12 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       }
       if (!st.last_error.empty())
         caf::put(result, "last-error", st.last_error);
+      if (st.tally_error.empty())
+        result.emplace(
+          "run",
+          to_settings(st.tally.total(self->clock().now(), st.stored_deals)));
+      else
+        caf::put(result, "run-error", st.tally_error);
       put_mailbox(self, result);
       return result;
     },

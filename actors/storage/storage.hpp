@@ -18,6 +18,7 @@
 #include <caf/timespan.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/storage/run_tally.hpp"
 #include "config/defaults.hpp"
 #include "messages/actors.hpp"
 #include "storage/backend.hpp"
@@ -91,6 +92,12 @@ struct storage_state {
   /// TOKEN holds because a statement waits for a lock (no outage yet).
   bool waiting = false;
   uint64_t lock_waits = 0;
+  /// The run counters for the ETA (run_tally.hpp); not written when the
+  /// database's could not be read (`tally_error`).
+  run_tally tally;
+  std::string tally_error;
+  /// A flush asked TOKEN for its tokens and comes again to write them.
+  bool tokens_fresh = false;
 };
 
 using storage_pointer = storage_actor::stateful_pointer<storage_state>;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "messages/error.hpp"
+#include "actors/storage/run_tally.hpp"
 #include "tests/storage/fixtures.hpp"
 
 using namespace keepa;
@@ -259,6 +260,73 @@ void run_backend_contract(const backend_fixture& fix) {
     auto db = fix.open();
     CHECK(*db->watermark() == pos(700, "B000000001"));
     CHECK(db->counts()->deals == 2);
+  }
+  SECTION("kept state goes with the next watermark or flush, not before") {
+    {
+      auto db = fix.open();
+      db->keep_state({{"run.peeks", "12"}, {"run.ms", "60000"}});
+      // No watermark: not written yet.
+      REQUIRE_OK(
+        db->commit(deals_batch({make_deal("B000000001", 1)}), std::nullopt));
+      CHECK(db->state("run.")->empty());
+      REQUIRE_OK(db->commit(deals_batch({make_deal("B000000002", 1)}),
+                            pos(700, "B000000002")));
+      using kvs = std::vector<std::pair<std::string, std::string>>;
+      CHECK(*db->state("run.")
+            == kvs{{"run.ms", "60000"}, {"run.peeks", "12"}});
+      // The prefix selects; the watermark's keys are not run.*.
+      CHECK(db->state("watermark.")->size() == 2);
+      // A flush writes what was kept since, replacing older values.
+      db->keep_state({{"run.peeks", "30"}});
+      REQUIRE_OK(db->flush());
+    }
+    auto db = fix.open();
+    using kvs = std::vector<std::pair<std::string, std::string>>;
+    CHECK(*db->state("run.") == kvs{{"run.ms", "60000"}, {"run.peeks", "30"}});
+  }
+  SECTION("run counters kept with the watermark fit the same after "
+          "reopening") {
+    run_sample x;
+    x.run_time = std::chrono::minutes{90};
+    x.feed_items = 900;
+    x.feed_first = 8000000;
+    x.feed_last = 8000089;
+    x.peeks = 400;
+    x.passes = 40;
+    x.commits = 2;
+    x.tokens = {300, 400, 20, 7};
+    x.refill_rate = 20;
+    {
+      auto db = fix.open();
+      db->keep_state(to_state(x));
+      REQUIRE_OK(db->commit(
+        deals_batch({make_deal("B000000001", 1), make_deal("B000000002", 1)}),
+        pos(700, "B000000002")));
+    }
+    auto db = fix.open();
+    auto y = read_run_sample(*db);
+    REQUIRE_OK(y);
+    CHECK(to_state(*y) == to_state(x));
+    CHECK(y->stored == 2);
+    // Two deals are too few to fit; the third makes it.
+    auto m = fit(*y);
+    REQUIRE_FALSE(m);
+    CHECK_THAT(render(m.error()), Catch::Contains("needs 3 committed deals"));
+    x.commits = 3;
+    db->keep_state(to_state(x));
+    REQUIRE_OK(db->flush());
+    auto z = read_run_sample(*db);
+    REQUIRE_OK(z);
+    auto fitted = fit(*z);
+    REQUIRE_OK(fitted);
+    CHECK(fitted->feed_per_hour == Approx(600));
+    CHECK(fitted->tokens_per_deal == Approx(240));
+    // A malformed counter is refused with its key.
+    *fix.raw() << "UPDATE system_state SET value = 'x' WHERE key = 'run.peeks'";
+    auto bad = read_run_sample(*db);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error() == ec::invalid_config);
+    CHECK_THAT(render(bad.error()), Catch::Contains("run.peeks"));
   }
   SECTION("tracked positions survive reopening until they are done") {
     auto a = pos(10, "B000000001"), b = pos(20, "B000000002"),

@@ -5,14 +5,17 @@
 #include <cstdarg>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
+#include "actors/storage/run_tally.hpp"
 #include "actors/token/token.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
+#include "storage/soci_backend.hpp"
 #include "tools/virtual-run/virtual_run.hpp"
 
 namespace keepa {
@@ -31,6 +34,8 @@ caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
   o.limit = caf::get_or(xs, "eta.max-time", o.limit);
   o.window = caf::get_or(xs, "eta.window", o.window);
   o.scan_interval = caf::get_or(xs, "eta.scan-interval", o.scan_interval);
+  o.from = caf::get_or(xs, "eta.from", std::string{});
+  o.refill_given = caf::get_if(&xs, "eta.refill-rate") != nullptr;
   auto bad = [](const char* what) {
     return caf::make_error(ec::invalid_config, what);
   };
@@ -147,9 +152,86 @@ std::string duration_text(caf::timespan d) {
 
 } // namespace
 
+caf::expected<fitted_eta> fit_eta(const eta_options& opts, db::backend& db) {
+  auto sample = read_run_sample(db);
+  if (!sample)
+    return std::move(sample.error());
+  auto stored = sample->stored;
+  auto mix = fit(*sample);
+  if (!mix)
+    return caf::make_error(ec::invalid_config,
+                           db::redact(opts.from) + ": " + render(mix.error()));
+  fitted_eta result;
+  result.mixture = std::move(*mix);
+  result.stored = stored;
+  result.plan.refill_rate = opts.refill_given ? opts.sim.refill_rate
+                                              : sample->refill_rate;
+  if (result.plan.refill_rate <= 0)
+    return caf::make_error(ec::invalid_config,
+                           db::redact(opts.from)
+                             + " does not say the plan's refill rate; give "
+                               "--eta.refill-rate");
+  result.plan.balance = std::max<int64_t>(opts.sim.initial_tokens, 0);
+  auto more = opts.target > stored ? opts.target - stored : 0;
+  result.answer = estimate(result.mixture, result.plan, stored, more);
+  return result;
+}
+
+caf::expected<fitted_eta> fit_eta(const eta_options& opts) {
+  auto loc = db::parse_location(opts.from);
+  if (!loc)
+    return std::move(loc.error());
+  if (loc->kind == db::backend_kind::sqlite
+      && !std::filesystem::exists(loc->target))
+    return caf::make_error(ec::invalid_config,
+                           "eta.from: no such database: " + loc->target);
+  db::open_options oo;
+  oo.url = opts.from;
+  auto db = db::soci_backend::open(oo);
+  if (!db)
+    return std::move(db.error());
+  return fit_eta(opts, **db);
+}
+
+std::string render(const eta_options& opts, const fitted_eta& r) {
+  std::string out;
+  out += "mixture: " + describe(r.mixture) + " of " + db::redact(opts.from)
+    + "\n";
+  out += format("plan: %lld tokens/min (%s), starting balance %lld%s\n",
+                static_cast<long long>(r.plan.refill_rate),
+                opts.refill_given ? "--eta.refill-rate"
+                                  : "the database's last seen",
+                static_cast<long long>(r.plan.balance),
+                opts.sim.initial_tokens < 0 ? " (assumed; --eta.balance)" : "");
+  out += format("stored deals: %llu now, %.2f deals/hour at this stock "
+                "(%s-limited)\n",
+                static_cast<unsigned long long>(r.stored),
+                r.answer.deals_per_hour,
+                r.answer.plan_limited ? "plan" : "feed");
+  if (r.answer.reachable)
+    out += format("ETA for %llu deals: %s (fitted model)\n",
+                  static_cast<unsigned long long>(opts.target),
+                  human_duration(r.answer.time).c_str());
+  else
+    out += format("out of reach: %llu deals%s\n",
+                  static_cast<unsigned long long>(opts.target),
+                  r.answer.ceiling > 0
+                    ? format(": the plan keeps at most about %llu deals "
+                             "refreshed",
+                             static_cast<unsigned long long>(r.answer.ceiling))
+                        .c_str()
+                    : "");
+  return out;
+}
+
 std::string render(const eta_options& opts, const eta_result& r) {
   auto& s = opts.sim;
   std::string out;
+  out += format("mixture: the simulator's%s, not fitted (--eta.from="
+                "STORAGE_URL fits it from a run)\n",
+                s.good_fraction == 0.03 && s.peek_pass_fraction == 0.15
+                  ? " defaults"
+                  : ", as given");
   out += format("plan: %lld tokens/min, starting balance %s\n",
                 static_cast<long long>(s.refill_rate),
                 s.initial_tokens < 0

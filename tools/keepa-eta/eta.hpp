@@ -13,6 +13,7 @@
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
+#include "actors/analysis/eta_model.hpp"
 #include "messages/token.hpp"
 #include "tools/keepa-sim/model.hpp"
 
@@ -37,6 +38,13 @@ struct eta_options {
   /// target down to once a minute.
   caf::timespan step = std::chrono::minutes{30};
   caf::timespan scan_interval = std::chrono::minutes{5};
+  /// eta.from: the storage URL of a database keepa-pipeline filled; the
+  /// mixture is fitted from its run counters instead of simulated (empty =
+  /// the simulator).
+  std::string from;
+  /// Whether eta.refill-rate was given (with `from`, else the database's
+  /// last seen plan).
+  bool refill_given = false;
 };
 
 struct eta_result {
@@ -85,5 +93,33 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
 
 /// A readable multi-line report.
 std::string render(const eta_options& opts, const eta_result& r);
+
+namespace db {
+class backend;
+} // namespace db
+
+/// keepa-eta --eta.from: the ETA model (eta_model.hpp, the same keepa-pipeline
+/// shows for --keepa.max-deals) fitted from a database's run counters.
+struct fitted_eta {
+  eta_mixture mixture;
+  eta_plan plan;
+  /// Deals stored now.
+  uint64_t stored = 0;
+  eta_answer answer;
+};
+
+/// Fits the mixture from `db` (run counters and stored deals) and estimates
+/// the time to `opts.target` stored deals on the plan of `opts` (its
+/// refill rate if given, else the one the database last saw; the balance
+/// if given, else 0). Too little data is ec::invalid_config saying what is
+/// missing.
+caf::expected<fitted_eta> fit_eta(const eta_options& opts, db::backend& db);
+
+/// Opens `opts.from` (refusing a SQLite file that does not exist) and calls
+/// fit_eta.
+caf::expected<fitted_eta> fit_eta(const eta_options& opts);
+
+/// A readable multi-line report of a fitted ETA.
+std::string render(const eta_options& opts, const fitted_eta& r);
 
 } // namespace keepa

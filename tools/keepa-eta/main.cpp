@@ -2,6 +2,7 @@
 // actors in virtual time against the in-process simulator.
 //
 //   keepa-eta --eta.refill-rate=5 --eta.deals=10000
+//   keepa-eta --eta.from=sqlite:deals.db --eta.deals=10000  (fitted)
 //   keepa-eta --eta.refill-rate=20 --eta.products=20000 --eta.update-rate=30
 //             --keepa.filter.min-roi=0.3 --keepa.profile=below-60
 
@@ -34,7 +35,11 @@ public:
                           "give up early once the growth over this last "
                           "stretch would not reach the target within "
                           "max-time (default 168h, 0s = never)")
-      .add<caf::timespan>("scan-interval", "scanner interval (default 5min)");
+      .add<caf::timespan>("scan-interval", "scanner interval (default 5min)")
+      .add<std::string>("from",
+                        "fit the mixture from this storage URL (sqlite:FILE "
+                        "or postgresql:...), a database keepa-pipeline "
+                        "filled, instead of simulating (default: simulate)");
     // The keepa.* options (keepa.update.*: stored deals cost a refresh
     // each, so a shorter refresh-after caps how many deals a plan can hold;
     // keepa.filter.*, keepa.business.*) come with pipeline_config.
@@ -55,6 +60,15 @@ int main(int argc, char** argv) {
   if (!opts) {
     std::cerr << "keepa-eta: " << render(opts.error()) << "\n";
     return 2;
+  }
+  if (!opts->from.empty()) {
+    auto fitted = fit_eta(*opts);
+    if (!fitted) {
+      std::cerr << "keepa-eta: " << render(fitted.error()) << "\n";
+      return 2;
+    }
+    std::cout << render(*opts, *fitted);
+    return fitted->answer.reachable ? 0 : 1;
   }
   auto res = run_eta(*opts, cfg);
   if (!res) {

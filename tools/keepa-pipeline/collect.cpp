@@ -91,10 +91,10 @@ pipeline_report collect_report(caf::scoped_actor& self,
   for (auto& kvp : named_actors(d))
     if (in_scope(kvp.first, scope))
       ask_status(self, timeout, r, kvp.first, kvp.second);
-  if (scope == report_scope::full) {
-    ask_status(self, timeout, r, "storage", relay, std::string{"storage"});
+  // STORAGE's status (from memory) carries the run counters of the ETA.
+  ask_status(self, timeout, r, "storage", relay, std::string{"storage"});
+  if (scope == report_scope::full)
     ask_status(self, timeout, r, "introspection", relay);
-  }
   return r;
 }
 

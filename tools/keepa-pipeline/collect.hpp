@@ -21,8 +21,9 @@ namespace keepa {
 enum class report_scope {
   /// TOKEN, STORAGE's counts and every actor's status (keepa-status, HTTP).
   full,
-  /// Only what the status line shows: TOKEN, STORAGE's counts, both
-  /// clients and the four stages.
+  /// Only what the status line shows: TOKEN, STORAGE's counts and status
+  /// (its run counters feed the max-deals ETA), the client and the four
+  /// stages.
   status_line,
 };
 

@@ -189,6 +189,7 @@ introspection_options introspection_options_from(const caf::settings& content) {
                   std::string{defaults::http::access_token_file});
   o.storage_url = caf::get_or(content, defaults::storage::url_key,
                               std::string{defaults::storage::url});
+  o.max_deals = caf::get_or(content, "keepa.max-deals", defaults::max_deals);
   return o;
 }
 
@@ -279,6 +280,7 @@ struct introspection_service::impl {
   pipeline_report report(report_scope scope = report_scope::full) {
     caf::scoped_actor self{sys};
     auto r = collect_report(self, dir, actor, opts.ask_timeout, scope);
+    r.max_deals = opts.max_deals;
     dash.observe(r);
     return r;
   }

@@ -82,6 +82,8 @@ struct introspection_options {
   std::string access_token;
   /// The database the pipeline writes, which the dashboard reads.
   std::string storage_url = defaults::storage::url;
+  /// keepa.max-deals: reports carry the ETA to it (0 = none).
+  uint64_t max_deals = defaults::max_deals;
   /// Bound for each status request an endpoint sends to an actor.
   caf::timespan ask_timeout = defaults::introspection::ask_timeout;
 };

@@ -227,6 +227,12 @@ pipeline_report virtual_run::report() {
       a.error = "no answer";
     r.actors.push_back(std::move(a));
   }
+  actor_report st;
+  st.name = "storage";
+  st.ok = ask(*this, h.storage, st.status, atom::status_v);
+  if (!st.ok)
+    st.error = "no answer";
+  r.actors.push_back(std::move(st));
   return r;
 }
 

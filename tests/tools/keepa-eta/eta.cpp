@@ -3,6 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
+
+#include <rapidjson/document.h>
+
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
@@ -10,6 +14,7 @@
 #include "messages/error.hpp"
 #include "messages/token.hpp"
 #include "tools/keepa-eta/eta.hpp"
+#include "tools/virtual-run/virtual_run.hpp"
 
 using namespace keepa;
 
@@ -145,4 +150,170 @@ TEST_CASE("keepa-eta rejects bad options with a readable error", "[eta]") {
   REQUIRE(defaults);
   CHECK(defaults->target == 10000);
   CHECK(defaults->sim.refill_rate == 5);
+}
+
+namespace {
+
+/// The pipeline of `o` in virtual time, spawned on a fresh database.
+struct fitted_run {
+  pipeline_config cfg;
+  std::unique_ptr<virtual_run> run;
+
+  explicit fitted_run(const eta_options& o, const std::string& name) {
+    REQUIRE(!load_profiles(cfg));
+    auto rc = run_config_from(cfg);
+    REQUIRE(rc);
+    run = std::make_unique<virtual_run>(o.sim, name, o.scan_interval);
+    run->apply(*rc);
+    REQUIRE(!run->spawn());
+  }
+
+  eta_options fit_options(uint64_t target) const {
+    eta_options o;
+    o.from = run->settings.storage.url;
+    o.target = target;
+    return o;
+  }
+};
+
+/// `r`'s /status as a JSON document.
+rapidjson::Document status_json(const pipeline_report& r) {
+  rapidjson::Document doc;
+  doc.Parse(to_json(r).c_str());
+  REQUIRE_FALSE(doc.HasParseError());
+  return doc;
+}
+
+} // namespace
+
+TEST_CASE("keepa-eta fits its mixture from a database keepa-pipeline filled",
+          "[eta][fit]") {
+  auto o = small_plan(20, 60);
+  fitted_run fr{o, "eta-fit"};
+  auto& run = *fr.run;
+  auto fo = fr.fit_options(500);
+  // A fresh database holds too little.
+  auto none = fit_eta(fo);
+  REQUIRE_FALSE(none);
+  CHECK_THAT(render(none.error()),
+             Catch::Contains("too little data to fit: needs 30 s of "
+                             "running time"));
+  // Two hours, a shutdown (flushed), then the report and the fit.
+  auto two_hours = [&] {
+    run.run_for(std::chrono::hours{2});
+    REQUIRE(run.shut_down().empty());
+    return std::make_pair(run.report(), fit_eta(fo));
+  };
+  auto [r, first] = two_hours();
+  REQUIRE(first);
+  // STORAGE's counters are the pipeline's own.
+  auto& x = first->mixture.from;
+  CHECK(x.commits == static_cast<uint64_t>(r.num("committer", "committed")));
+  CHECK(x.passes
+        == static_cast<uint64_t>(r.num("committer", "committed")
+                                 + r.num("committer", "rejected")));
+  for (auto s : {stage::scan, stage::peek, stage::commit, stage::update})
+    CHECK(x.tokens_of(s)
+          == r.token.totals.consumed_by_stage[static_cast<size_t>(s)]);
+  CHECK(x.run_time >= std::chrono::hours{2});
+  CHECK(x.run_time < std::chrono::hours{2} + std::chrono::minutes{10});
+  CHECK(x.feed_items >= x.peeks);
+  CHECK(x.feed_span() > caf::timespan{0});
+  CHECK(x.refill_rate == 20);
+  CHECK(first->stored == run.deal_count());
+  CHECK(first->plan.refill_rate == 20);
+  REQUIRE(first->answer.reachable);
+  CHECK(first->answer.time > caf::timespan{0});
+  auto text = render(fo, *first);
+  INFO(text);
+  CHECK_THAT(text,
+             Catch::Contains("mixture: fitted from " + std::to_string(x.peeks)
+                             + " peeks"));
+  CHECK_THAT(text, Catch::Contains("ETA for 500 deals: "));
+  // This plan keeps up with the feed; a plan given on the command line that
+  // cannot (1 token a minute) limits the rate and takes longer.
+  CHECK_FALSE(first->answer.plan_limited);
+  auto small = fo;
+  small.sim.refill_rate = 1;
+  small.refill_given = true;
+  auto later = fit_eta(small);
+  REQUIRE(later);
+  CHECK(later->plan.refill_rate == 1);
+  CHECK(later->answer.plan_limited);
+  CHECK(later->answer.time > first->answer.time);
+  CHECK_THAT(render(small, *later),
+             Catch::Contains("plan: 1 tokens/min (--eta.refill-rate)"));
+  // A restart adds to the counters: the fit follows the data.
+  run.exit_all();
+  REQUIRE(!run.spawn());
+  auto [r2, second] = two_hours();
+  REQUIRE(second);
+  auto& y = second->mixture.from;
+  CHECK(y.run_time >= x.run_time + std::chrono::hours{2});
+  CHECK(y.commits
+        == x.commits + static_cast<uint64_t>(r2.num("committer", "committed")));
+  CHECK(y.peeks > x.peeks);
+  CHECK(second->stored > first->stored);
+  CHECK(second->answer.time != first->answer.time);
+}
+
+TEST_CASE("keepa-eta refuses a database it cannot fit from", "[eta][fit]") {
+  eta_options fo;
+  fo.from = "sqlite:/nonexistent/keepa-eta/none.db";
+  auto r = fit_eta(fo);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(render(r.error()), Catch::Contains("no such database"));
+  fo.from = "mysql://x";
+  CHECK_FALSE(fit_eta(fo));
+}
+
+TEST_CASE("/status carries the ETA to keepa.max-deals", "[eta][status]") {
+  auto o = small_plan(20, 60);
+  fitted_run fr{o, "eta-status"};
+  auto& run = *fr.run;
+  // Without max-deals: no ETA.
+  run.run_for(std::chrono::seconds{10});
+  auto r = run.report();
+  CHECK_FALSE(status_json(r).HasMember("eta_to_max_deals_seconds"));
+  CHECK_THAT(status_line(r), !Catch::Contains("max-deals"));
+  // With it, but too little data yet: null, and why.
+  r.max_deals = 1000;
+  auto early = status_json(r);
+  REQUIRE(early.HasMember("eta_to_max_deals_seconds"));
+  CHECK(early["eta_to_max_deals_seconds"].IsNull());
+  CHECK_THAT(early["eta"]["error"].GetString(),
+             Catch::Contains("too little data"));
+  CHECK_THAT(status_line(r), Catch::Contains("max-deals ETA: fitting"));
+  // Once the run has seen enough: seconds, the same the model says.
+  run.run_for(std::chrono::hours{1});
+  r = run.report();
+  auto done = static_cast<uint64_t>(r.num("committer", "committed"));
+  REQUIRE(done > 3);
+  r.max_deals = done + 20;
+  auto eta = eta_to_max_deals(r);
+  REQUIRE(eta);
+  REQUIRE(eta->reachable);
+  auto doc = status_json(r);
+  REQUIRE(doc["eta_to_max_deals_seconds"].IsNumber());
+  auto seconds = doc["eta_to_max_deals_seconds"].GetDouble();
+  CHECK(seconds > 0);
+  CHECK(seconds == Approx(std::chrono::duration<double>(eta->time).count()));
+  CHECK(doc["eta"]["max_deals"].GetUint64() == done + 20);
+  CHECK_THAT(doc["eta"]["basis"].GetString(), Catch::Contains("fitted from"));
+  CHECK_THAT(status_line(r),
+             Catch::Contains("max-deals in " + human_duration(eta->time)));
+  // Before TOKEN's first observation (rate 0, balance 0) the plan the
+  // counters last saw stands in: not "out of reach".
+  auto unobserved = r;
+  unobserved.token.refill_rate = 0;
+  unobserved.token.projected = 0;
+  auto blind = eta_to_max_deals(unobserved);
+  REQUIRE(blind);
+  CHECK(blind->reachable);
+  CHECK_THAT(status_line(unobserved), Catch::Contains("max-deals in "));
+  // Further away is later.
+  r.max_deals = done + 40;
+  auto later = eta_to_max_deals(r);
+  REQUIRE(later);
+  CHECK(later->time > eta->time);
 }
