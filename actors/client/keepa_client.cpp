@@ -195,6 +195,7 @@ void settle(client_pointer self, const call& c, const envelope& env,
   s.tokens_left = env.tokens_left;
   s.refill_in_ms = env.refill_in_ms;
   s.refill_rate = env.refill_rate;
+  s.token_flow_reduction = env.token_flow_reduction;
   s.server_timestamp_ms = env.timestamp_ms;
   s.refused = env.http_status == 429;
   if (with_grant)

@@ -17,6 +17,7 @@
 
 #include "actors/status.hpp"
 #include "actors/client/costs.hpp"
+#include "actors/token/token_bucket.hpp"
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
 #include "messages/asin.hpp"
@@ -308,7 +309,8 @@ void on_page(scanner_pointer self, deal_page& page) {
   auto number = st.cursor.page();
   auto slice = st.cursor.slice();
   if (page.env.refill_rate > 0)
-    st.refill_rate = page.env.refill_rate;
+    st.refill_rate = net_refill_rate(page.env.refill_rate,
+                                     page.env.token_flow_reduction);
   auto pt = static_cast<size_t>(st.slices.price_type());
   if (number == 0) {
     st.slice_newest = 0;

@@ -149,7 +149,8 @@ struct scanner_state {
     size_t parts;
   };
   std::vector<overflow> overflowed;
-  /// The refill rate the newest /deal answer named (0 = unknown).
+  /// The net refill rate the newest /deal answer named (refillRate less
+  /// tokenFlowReduction; 0 = unknown).
   int64_t refill_rate = 0;
   /// When the last pass began (its result sets expire deal_cache later).
   caf::actor_clock::time_point pass_began;
