@@ -106,7 +106,7 @@ caf::expected<client_config> client_config_from(const caf::settings& opts) {
 
 namespace {
 
-enum class call_kind : uint8_t { token, product, deal, seller };
+enum class call_kind : uint8_t { token, product, deal, seller, finder };
 
 struct call {
   call_kind what = call_kind::token;
@@ -450,6 +450,9 @@ void on_transfer(client_pointer self, transfer_result& res) {
     case call_kind::seller:
       answer_with<seller_page>(self, id, res, parse_seller_page);
       break;
+    case call_kind::finder:
+      answer_with<finder_page>(self, id, res, parse_finder_page);
+      break;
   }
 }
 
@@ -551,6 +554,19 @@ keepa_client_actor::behavior_type client(client_pointer self,
       }
       c.cost = worst_case_cost(q);
       c.req = to_request(q);
+      return start(self, std::move(c));
+    },
+    [self](atom::finder, finder_query& q) -> caf::result<finder_page> {
+      call c;
+      c.what = call_kind::finder;
+      c.grant_id = q.grant_id;
+      c.cost = worst_case_cost(q);
+      auto req = to_request(q);
+      if (!req) {
+        release(self, c);
+        return std::move(req.error());
+      }
+      c.req = std::move(*req);
       return start(self, std::move(c));
     },
     [self](atom::probe) -> caf::result<envelope> {
