@@ -255,8 +255,14 @@ struct known_query {
       marks2.replace(pos, 2, ":b");
     // Schema 4 added retry_below (tests open older schemas).
     std::string retry_below = version >= 4 ? "retry_below" : "-1";
+    // The fourth column holds a deal's profit or a rejection's at_ms (Unix
+    // ms, beyond 32 bits). On SQLite, SOCI reads a UNION's column by the
+    // declared type of its first SELECT: profit INTEGER cut at_ms to 32
+    // bits (every remembered rejection looked decades old, so forgotten).
+    // A CAST has no declared type: the values are read as they are.
     prepare(st,
-            "SELECT asin, 0, last_update, profit, buy_price FROM deals WHERE "
+            "SELECT asin, 0, last_update, CAST(profit AS BIGINT), buy_price "
+            "FROM deals WHERE "
             "asin IN ("
               + marks + ") UNION ALL SELECT asin, 1, price_seen, at_ms, "
               + retry_below + " FROM rejections WHERE asin IN (" + marks2 + ")",
