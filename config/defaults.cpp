@@ -14,4 +14,8 @@ std::string scan::query_file() {
   return KEEPA_CONFIG_DIR "/deal_query.json";
 }
 
+std::string scan::finder_query_file() {
+  return KEEPA_CONFIG_DIR "/finder_query.json";
+}
+
 } // namespace keepa::defaults

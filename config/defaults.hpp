@@ -160,6 +160,13 @@ namespace scan {
 /// The deal selection JSON: config/deal_query.json of the source tree.
 std::string query_file();
 
+/// Where the scanner discovers candidates: "deals" (the /deal feed),
+/// "finder" (Product Finder, /query) or "both" (passes alternate).
+constexpr const char* source = "deals";
+
+/// The Product Finder query JSON: config/finder_query.json (books).
+std::string finder_query_file();
+
 /// Scan again after this long even if downstream is busy.
 constexpr auto interval = std::chrono::minutes{5};
 
