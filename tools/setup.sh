@@ -19,6 +19,7 @@ packages=(
   wrk                             # sim-bench's load figures (bench only)
   time                            # eta-bench's peak RSS (bench only)
   clang-format                    # tools/format.sh, the `format` test
+  python3-requests                # sim-python-requests: the Python keepa client's requests
 )
 
 missing=()

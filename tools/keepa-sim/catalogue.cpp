@@ -301,6 +301,10 @@ std::string isbn10(uint64_t seed, int index) {
   return out;
 }
 
+std::vector<int64_t> sub_category_ids() {
+  return {std::begin(sub_categories), std::end(sub_categories)};
+}
+
 const char* category_name(int64_t id) {
   switch (id) {
     case books_category: return "Books";
@@ -321,8 +325,8 @@ const char* category_name(int64_t id) {
 // -- catalogue ----------------------------------------------------------------
 
 catalogue::catalogue(uint64_t seed_, int products, double peek_fraction,
-                     double good_fraction, int32_t spread)
-  : seed(seed_), spread_min(std::max(spread, 0)) {
+                     double good_fraction, int32_t spread, double level)
+  : seed(seed_), spread_min(std::max(spread, 0)), price_level(level) {
   rng sr{seed, 0x5e11e5};
   const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   for (int i = 0; i < 500; ++i) {
@@ -413,22 +417,27 @@ namespace {
 
 /// Draws what a book is: title, category, fees, the subtype of a bad book,
 /// its price level, its dates and its offer counts.
-void draw_identity(book& b, klass target, int32_t spread_min, rng& r) {
+void draw_identity(book& b, klass target, int32_t spread_min, double level,
+                   rng& r) {
   b.title = std::string{"The "} + adjectives[r.range(0, 19)] + " "
     + nouns[r.range(0, 19)] + suffixes[r.range(0, 7)];
   b.sub_category = sub_categories[r.range(0, 9)];
-  b.pick_pack = static_cast<int32_t>(r.range(250, 450));
+  b.pick_pack = clamp32(static_cast<double>(r.range(250, 450)) * level);
   b.referral_pct = 15;
   if (target == klass::bad) {
     auto v = r.uniform();
     b.subtype = v < 0.45 ? 0 : v < 0.55 ? 1 : v < 0.70 ? 2 : 3;
   }
   switch (target) {
-    case klass::good: b.sell_ref = clamp32(r.between(4500, 12000)); break;
-    case klass::peek: b.sell_ref = clamp32(r.between(2000, 9000)); break;
+    case klass::good:
+      b.sell_ref = clamp32(r.between(4500, 12000) * level);
+      break;
+    case klass::peek:
+      b.sell_ref = clamp32(r.between(2000, 9000) * level);
+      break;
     default:
-      b.sell_ref = b.subtype == 0 ? clamp32(r.between(300, 1100))
-                                  : clamp32(r.between(1500, 8000));
+      b.sell_ref = b.subtype == 0 ? clamp32(r.between(300, 1100) * level)
+                                  : clamp32(r.between(1500, 8000) * level);
   }
   b.tracking_since = -static_cast<int32_t>(r.range(400, 1500)) * day_min;
   b.last_update = -static_cast<int32_t>(r.range(0, spread_min));
@@ -541,7 +550,7 @@ void catalogue::generate(int index, std::string asin, klass target,
     b.asin = asin;
     b.target = target;
     // The draws in this order: a seed replays the same books.
-    draw_identity(b, target, spread_min, r);
+    draw_identity(b, target, spread_min, price_level, r);
     draw_prices(*this, b, csv, r);
     draw_ranks(b, target, r, tmp);
     draw_counts(b, csv, r);

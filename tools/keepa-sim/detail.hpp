@@ -173,6 +173,9 @@ int32_t profit_of(const book& b, const flat_histories& h,
 /// A valid ISBN-10 for a catalogue index.
 std::string isbn10(uint64_t seed, int index);
 
+/// The Books root's sub-categories, the books' `categories`.
+std::vector<int64_t> sub_category_ids();
+
 /// The name of a category of the catalogue (the Books root or one of its
 /// sub-categories); "?" for others.
 const char* category_name(int64_t id);
@@ -195,6 +198,10 @@ struct catalogue {
 
   /// Books' last updates at the start spread over this many minutes.
   int32_t spread_min = 72 * 60;
+
+  /// Prices in the locale's currency per US cent (1 for amazon.com): the
+  /// books' price levels and fees scale by it.
+  double price_level = 1.0;
 
   /// How far back `updated_since` reaches: the feed shows 12 h, so two
   /// days leave room.
@@ -228,7 +235,8 @@ struct catalogue {
   }
 
   catalogue(uint64_t seed, int products, double peek_fraction,
-            double good_fraction, int32_t spread_min = 72 * 60);
+            double good_fraction, int32_t spread_min = 72 * 60,
+            double price_level = 1.0);
 
   /// Applies update number `k` at relative minute `now` (a new price point,
   /// maybe a rank drop), keeping the book's class.

@@ -225,9 +225,8 @@ void order_rows(const catalogue& cat, const selection& sel,
 
 result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
                    row_cache* rows) {
+  // `cat` is the catalogue of sel.domain (the model picks it).
   result_set out;
-  if (sel.domain != 1)
-    return out;
   auto pt = sel.price_type;
   auto window = window_at(cat, now_rel);
   row_cache scratch;

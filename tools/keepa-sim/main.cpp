@@ -50,6 +50,11 @@ public:
       .add<std::string>("key-file", "file holding the key (one word)")
       .add<int64_t>("refill-rate", "tokens per minute (5)")
       .add<int64_t>("initial-tokens", "starting balance (-1 = full, 60 x R)")
+      .add<double>("flow-reduction",
+                   "tokenFlowReduction: trackings' cut of the refill (0)")
+      .add<std::string>("flow-schedule",
+                        "changes of it: MINUTE:VALUE,... (minutes after "
+                        "the start)")
       .add<int64_t>("lockout-floor",
                     "refuse requests that would go below this (off)")
       .add<int64_t>("seed", "catalogue, feed and fault seed (1)")
@@ -131,6 +136,34 @@ caf::error bad(const std::string& what) {
   return caf::make_error(ec::invalid_config, what);
 }
 
+/// `MINUTE:VALUE,...` (minutes after the start, ascending; values >= 0)
+/// into the model's flow_schedule; "" is an empty schedule.
+bool parse_flow_schedule(const std::string& text,
+                         std::vector<std::pair<int64_t, double>>& out) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = std::min(text.find(',', pos), text.size());
+    auto item = text.substr(pos, end - pos);
+    pos = end + 1;
+    auto colon = item.find(':');
+    if (colon == std::string::npos)
+      return false;
+    char* rest = nullptr;
+    auto minute = std::strtoll(item.c_str(), &rest, 10);
+    if (rest != item.c_str() + colon || colon == 0 || minute < 0
+        || minute > INT_MAX)
+      return false;
+    auto value_text = item.substr(colon + 1);
+    auto value = std::strtod(value_text.c_str(), &rest);
+    if (value_text.empty() || *rest != '\0' || !(value >= 0))
+      return false;
+    if (!out.empty() && minute * 60000 < out.back().first)
+      return false;
+    out.emplace_back(minute * 60000, value);
+  }
+  return true;
+}
+
 /// Reads the `sim.*` options over the defaults and checks their ranges.
 caf::expected<sim_setup> setup_from(const caf::settings& cfg) {
   sim_setup s;
@@ -163,6 +196,13 @@ caf::expected<sim_setup> setup_from(const caf::settings& cfg) {
   o.rate_offers_fail = real("rate-offers-fail", o.rate_offers_fail);
   o.timeout_hold_ms = num("timeout-hold-ms", o.timeout_hold_ms);
   o.strict = caf::get_or(cfg, "sim.strict", false);
+  o.flow_reduction = real("flow-reduction", o.flow_reduction);
+  if (!(o.flow_reduction >= 0))
+    return bad("sim.flow-reduction must be >= 0");
+  auto plan = caf::get_or(cfg, "sim.flow-schedule", std::string{});
+  if (!parse_flow_schedule(plan, o.flow_schedule))
+    return bad("sim.flow-schedule must be MINUTE:VALUE,... with minutes "
+               "in order and values >= 0");
   s.truth = caf::get_or(cfg, "sim.export-truth", std::string{});
   if (port < 0 || port > 65535)
     return bad("sim.port must be in 0..65535");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <fstream>
@@ -16,8 +17,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "config/locale.hpp"
 #include "tools/keepa-sim/detail.hpp"
 #include "tools/keepa-sim/feed.hpp"
+#include "tools/keepa-sim/finder.hpp"
 #include "tools/keepa-sim/json.hpp"
 #include "tools/keepa-sim/product_json.hpp"
 
@@ -138,6 +141,8 @@ bool get_int(const query_map& q, const char* name, int64_t lo, int64_t hi,
 /// A /product request, parsed.
 struct product_query {
   int64_t domain = 0;
+  /// The catalogue of `domain`; null for a locale keepa-sim does not carry.
+  detail::catalogue* cat = nullptr;
   std::optional<int64_t> update;
   objects::product_view view;
   /// Catalogue index per identifier asked for; -1 = unknown product.
@@ -167,7 +172,9 @@ std::string parse_product_numbers(const query_map& q, product_query& pq) {
     return "invalid update";
   if (!get_int(q, "history", 0, 1, history))
     return "invalid history (0 or 1)";
-  if (!get_int(q, "days", 1, 100000, days))
+  // days=0 is "no limit": the Java client's full product request sends
+  // it, PHP's whenever days >= 0.
+  if (!get_int(q, "days", 0, 100000, days))
     return "invalid days";
   // offers must be 20..100; offers=0 is rejected too (seed 001).
   if (!get_int(q, "offers", 20, 100, offers))
@@ -210,6 +217,14 @@ struct model::impl {
   int storm_left = 0;
   // /deal result sets (cached 120 s like Keepa's).
   feed::cache deal_cache;
+  // The catalogues of the other locales, made on first use; all share the
+  // one bucket.
+  struct market {
+    detail::catalogue cat;
+    feed::cache deal_cache;
+    uint64_t next_update = 1;
+  };
+  std::map<int64_t, std::unique_ptr<market>> markets;
   // Book index -> (lastUpdate relative minute as served, good then).
   std::unordered_map<int, std::pair<int32_t, bool>> served;
   // (book index, lastUpdate relative minute) of the good versions /deal
@@ -230,6 +245,62 @@ struct model::impl {
     return good;
   }
 
+  /// Prices per US cent of the locales keepa-sim carries, by the currency
+  /// of config/locale.hpp; 0 = not carried (its products are unknown, its
+  /// feeds empty).
+  static double price_level(int64_t domain) {
+    auto l = locale_of(static_cast<int32_t>(domain));
+    if (!l)
+      return 0;
+    if (l->currency == "USD")
+      return 1.0;
+    if (l->currency == "GBP")
+      return 0.79;
+    if (l->currency == "EUR")
+      return 0.92;
+    if (l->currency == "CAD")
+      return 1.37;
+    return 0;
+  }
+
+  /// The catalogue and the deal cache of `domain` (domain 1 is `cat`, the
+  /// others are made at first use from their own seed); null for a locale
+  /// keepa-sim does not carry.
+  std::pair<detail::catalogue*, feed::cache*> market_of(int64_t domain) {
+    if (domain == 1)
+      return {&cat, &deal_cache};
+    auto level = price_level(domain);
+    if (level <= 0)
+      return {nullptr, nullptr};
+    auto& m = markets[domain];
+    if (!m) {
+      auto seed = detail::rng::mix(
+        opts.seed ^ (0x10ca1e5ULL * static_cast<uint64_t>(domain)));
+      m.reset(new market{
+        detail::catalogue{seed, opts.products, opts.peek_pass_fraction,
+                          opts.good_fraction, opts.initial_update_spread_min,
+                          level},
+        {},
+        1});
+      advance(m->cat, m->next_update, last_now);
+    }
+    return {&m->cat, &m->deal_cache};
+  }
+
+  /// Applies the product updates of `c` due by `now` (update_rate a minute
+  /// from the origin on).
+  void advance(detail::catalogue& c, uint64_t& next, int64_t now) {
+    if (opts.update_rate <= 0)
+      return;
+    auto interval = static_cast<int64_t>(minute_ms / opts.update_rate);
+    interval = std::max<int64_t>(interval, 1);
+    while (origin_ms + static_cast<int64_t>(next) * interval <= now) {
+      auto t = origin_ms + static_cast<int64_t>(next) * interval;
+      c.update(next, rel(t));
+      ++next;
+    }
+  }
+
   /// The book index of `asin`, -1 if none.
   int index_of(const std::string& asin) const {
     auto i = cat.by_asin.find(asin);
@@ -245,10 +316,52 @@ struct model::impl {
       throw std::invalid_argument("refill_rate must be >= 0");
     if (opts.products < 0)
       throw std::invalid_argument("products must be >= 0");
+    if (!(opts.flow_reduction >= 0))
+      throw std::invalid_argument("flow_reduction must be >= 0");
+    for (size_t i = 0; i < opts.flow_schedule.size(); ++i)
+      if (!(opts.flow_schedule[i].second >= 0)
+          || opts.flow_schedule[i].first < 0
+          || (i > 0
+              && opts.flow_schedule[i].first < opts.flow_schedule[i - 1].first))
+        throw std::invalid_argument(
+          "flow_schedule: times >= 0 in order, values >= 0");
+  }
+
+  /// The tokenFlowReduction in force and the next flow_schedule entry.
+  double flow = 0;
+  size_t flow_next = 0;
+  /// Unix ms the model started (flow_schedule counts from it).
+  int64_t start_ms = 0;
+
+  /// Tokens a tick adds: the plan's rate less the reduction rounded up
+  /// (Q9, the harder way), at least 0.
+  int64_t net_rate() const {
+    auto cut = static_cast<int64_t>(std::ceil(std::max(flow, 0.0) - 1e-9));
+    return std::max<int64_t>(opts.refill_rate - cut, 0);
   }
 
   int64_t cap() const {
-    return 60 * opts.refill_rate;
+    return 60 * net_rate();
+  }
+
+  /// Applies the refill ticks due at or before `until`.
+  void tick_until(int64_t until) {
+    if (until < next_tick)
+      return;
+    auto ticks = (until - next_tick) / minute_ms + 1;
+    next_tick += ticks * minute_ms;
+    // Q2: a hard cap at 60 x rate; a balance above the cap (a large
+    // --sim.initial-tokens, a raised reduction) is not cut, it only stops
+    // growing.
+    auto rate = net_rate();
+    if (balance < cap()) {
+      auto room = cap() - balance;
+      // (ticks > room only guards the product against overflow.)
+      auto add = rate == 0 ? 0 : ticks > room ? room : ticks * rate;
+      balance = std::min(balance + add, cap());
+    }
+    if (locked && balance > 0)
+      locked = false;
   }
 
   int32_t rel(int64_t ms) const {
@@ -269,6 +382,8 @@ struct model::impl {
       auto start = opts.start_unix_ms > 0 ? opts.start_unix_ms : now;
       origin_ms = start - start % minute_ms;
       last_now = now;
+      start_ms = start;
+      flow = opts.flow_reduction;
       balance = opts.initial_tokens == -1 ? cap() : opts.initial_tokens;
       // Q1: ticks once per minute at a per-key phase drawn from the seed.
       detail::rng phase{opts.seed, std::hash<std::string>{}(opts.key)};
@@ -276,28 +391,17 @@ struct model::impl {
     }
     now = std::max(now, last_now);
     last_now = now;
-    if (now >= next_tick) {
-      auto ticks = (now - next_tick) / minute_ms + 1;
-      next_tick += ticks * minute_ms;
-      // Q2: a hard cap at 60 x rate; a balance above the cap (a large
-      // --sim.initial-tokens) is not cut, it only stops growing.
-      if (balance < cap()) {
-        auto room = cap() - balance;
-        auto add = ticks > room ? room : ticks * opts.refill_rate;
-        balance = std::min(balance + add, cap());
-      }
-      if (locked && balance > 0)
-        locked = false;
+    // Ticks before a scheduled change add the old net rate.
+    auto& plan = opts.flow_schedule;
+    while (flow_next < plan.size() && start_ms + plan[flow_next].first <= now) {
+      tick_until(start_ms + plan[flow_next].first - 1);
+      flow = plan[flow_next].second;
+      ++flow_next;
     }
-    if (opts.update_rate > 0) {
-      auto interval = static_cast<int64_t>(minute_ms / opts.update_rate);
-      interval = std::max<int64_t>(interval, 1);
-      while (origin_ms + static_cast<int64_t>(next_update) * interval <= now) {
-        auto t = origin_ms + static_cast<int64_t>(next_update) * interval;
-        cat.update(next_update, rel(t));
-        ++next_update;
-      }
-    }
+    tick_until(now);
+    advance(cat, next_update, now);
+    for (auto& [domain, m] : markets)
+      advance(m->cat, m->next_update, now);
     return now;
   }
 
@@ -308,9 +412,10 @@ struct model::impl {
     w.key("timestamp").num(now);
     w.key("tokensLeft").num(known_key ? balance : 0);
     w.key("refillIn").num(known_key ? next_tick - now : 0);
+    // Q9: refillRate is the plan's gross rate; the refill is net of
+    // tokenFlowReduction (net_rate).
     w.key("refillRate").num(known_key ? opts.refill_rate : 0);
-    // Q9: no trackings, so no reduction; refillRate is the net rate.
-    w.key("tokenFlowReduction").dbl(0.0);
+    w.key("tokenFlowReduction").dbl(known_key ? flow : 0.0);
     w.key("tokensConsumed").num(consumed);
     w.key("processingTimeInMs").num(opts.latency_ms);
   }
@@ -364,12 +469,20 @@ struct model::impl {
   answer product(const request& req, int64_t now);
   answer deal(const request& req, int64_t now);
   answer seller(const request& req, int64_t now);
+  answer query(const request& req, int64_t now);
+  answer category(const request& req, int64_t now);
+  /// Q12: with --sim.strict, the first parameter not in `known`; else "".
+  std::string unknown_parameter(const query_map& q,
+                                std::initializer_list<const char*> known) const;
+  /// `domain=` of a request: a valid domain id, else 0.
+  int64_t domain_param(const query_map& q) const;
+  /// The selection of /deal and /query: the POST body, else `selection=`.
+  static std::string selection_text(const request& req);
 
   // -- /product ---------------------------------------------------------------
 
   /// Parses a /product request; returns an error or "".
-  std::string parse_product(const request& req, int64_t now,
-                            product_query& pq) const;
+  std::string parse_product(const request& req, int64_t now, product_query& pq);
   /// `stats=N` (days) or `stats=start,end` (epoch ms or yyyy-mm-dd).
   bool parse_stats(const std::string& s, int64_t now,
                    objects::product_view& view) const;
@@ -486,13 +599,22 @@ answer model::impl::handle(const request& req, int64_t now) {
 }
 
 answer model::impl::route(const request& req, int64_t now, injected f) {
-  const auto& p = req.path;
-  if (p != "/token" && p != "/product" && p != "/deal" && p != "/seller") {
+  // api.keepa.com serves every path with and without a trailing slash: the
+  // PHP and Python clients ask "/token/?key=...", the Java one "/token?...".
+  auto p = req.path;
+  if (p.size() > 1 && p.back() == '/')
+    p.pop_back();
+  static const char* const paths[] = {"/token",  "/product", "/deal",
+                                      "/seller", "/query",   "/category"};
+  if (std::find(std::begin(paths), std::end(paths), p) == std::end(paths)) {
     auto k = req.query.find("key");
     bool known = k != req.query.end() && k->second == opts.key;
     return error(now, 404, "NOT_FOUND", "unknown path", known);
   }
-  if (req.method != "GET" && !(req.method == "POST" && p == "/deal"))
+  // GET everywhere; POST (the selection as the body) where Keepa documents
+  // it: /deal and /query.
+  bool post_ok = p == "/deal" || p == "/query";
+  if (req.method != "GET" && !(req.method == "POST" && post_ok))
     return error(now, 405, "METHOD_NOT_ALLOWED", "method not allowed for " + p,
                  false);
   // A missing or unknown key is 402 PAYMENT_REQUIRED: the brief's status
@@ -520,6 +642,10 @@ answer model::impl::route(const request& req, int64_t now, injected f) {
     return product(req, now);
   if (p == "/deal")
     return deal(req, now);
+  if (p == "/query")
+    return query(req, now);
+  if (p == "/category")
+    return category(req, now);
   return seller(req, now);
 }
 
@@ -549,16 +675,16 @@ answer model::impl::product(const request& req, int64_t now) {
     [&](json::writer& w) {
       w.key("products").begin_array();
       for (size_t j = 0; j < pq.indices.size(); ++j)
-        objects::write_product(w, cat, pq.indices[j], pq.names[j],
-                               static_cast<int>(pq.domain), pq.view,
-                               fetch.offers_failed[j]);
+        objects::write_product(w, pq.cat ? *pq.cat : cat, pq.indices[j],
+                               pq.names[j], static_cast<int>(pq.domain),
+                               pq.view, fetch.offers_failed[j]);
       w.end_array();
     },
     [&] { note_fetched(pq, fetch, now); });
 }
 
 std::string model::impl::parse_product(const request& req, int64_t now,
-                                       product_query& pq) const {
+                                       product_query& pq) {
   const auto& q = req.query;
   static const char* const known[] = {"key",     "domain",
                                       "asin",    "code",
@@ -568,7 +694,8 @@ std::string model::impl::parse_product(const request& req, int64_t now,
                                       "rating",  "buybox",
                                       "stock",   "code-limit",
                                       "rental",  "videos",
-                                      "aplus",   "historical-variations"};
+                                      "aplus",   "historical-variations",
+                                      "fbafees"};
   // Q12: lenient by default (Keepa evidently ignored `only_live_offers`);
   // --sim.strict rejects unknown parameters.
   if (opts.strict)
@@ -578,6 +705,7 @@ std::string model::impl::parse_product(const request& req, int64_t now,
         return "unknown parameter " + name;
   if (auto err = parse_product_numbers(q, pq); !err.empty())
     return err;
+  pq.cat = market_of(pq.domain).first;
   pq.view.origin_km = origin_km();
   pq.view.now_rel = rel(now);
   pq.view.now_ms = now;
@@ -640,9 +768,13 @@ std::string model::impl::parse_product_ids(const query_map& q,
       // Lowercase or short ASINs are rejected, not corrected.
       return "malformed ASIN " + id;
     }
-    auto i = cat.by_asin.find(a);
-    pq.indices.push_back(pq.domain == 1 && i != cat.by_asin.end() ? i->second
-                                                                  : -1);
+    // Each locale carries its own books; a locale keepa-sim does not
+    // carry knows none.
+    int index = -1;
+    if (pq.cat)
+      if (auto i = pq.cat->by_asin.find(a); i != pq.cat->by_asin.end())
+        index = i->second;
+    pq.indices.push_back(index);
     pq.names.push_back(a);
   }
   return {};
@@ -663,7 +795,7 @@ product_fetch model::impl::product_cost(const product_query& pq, int64_t now) {
       f.cost += pq.update && *pq.update == -1 ? 0 : 1;
       continue;
     }
-    auto& b = cat.books[static_cast<size_t>(i)];
+    auto& b = pq.cat->books[static_cast<size_t>(i)];
     auto age = now - data_ms(b);
     auto& view = pq.view;
     if (view.offers > 0 && opts.rate_offers_fail > 0
@@ -695,13 +827,13 @@ product_fetch model::impl::product_cost(const product_query& pq, int64_t now) {
 
 int64_t model::impl::offers_cost(int index, const product_query& pq,
                                  int64_t now, bool& cached) const {
-  auto& b = cat.books[static_cast<size_t>(index)];
+  auto& b = pq.cat->books[static_cast<size_t>(index)];
   if (pq.update && *pq.update > 0 && b.offers_fetched_ms > 0
       && now - b.offers_fetched_ms < *pq.update * hour_ms) {
     cached = true;
     return 5;
   }
-  auto total = static_cast<int>(cat.offers_of(index).size());
+  auto total = static_cast<int>(pq.cat->offers_of(index).size());
   auto found = std::min(total, pq.view.offers);
   // Q8: a product with no offers still costs one page (6).
   return 6 * std::max(1, (found + 9) / 10);
@@ -713,7 +845,7 @@ void model::impl::note_fetched(const product_query& pq, const product_fetch& f,
     auto i = pq.indices[j];
     if (i < 0)
       continue;
-    auto& b = cat.books[static_cast<size_t>(i)];
+    auto& b = pq.cat->books[static_cast<size_t>(i)];
     auto h = pq.update.value_or(1);
     if (h >= 0 && now - data_ms(b) > h * hour_ms)
       b.refreshed_ms = now;
@@ -729,19 +861,10 @@ answer model::impl::deal(const request& req, int64_t now) {
     return error(now, 400, "REQUEST_REJECTED", msg, true);
   };
   const auto& q = req.query;
-  if (opts.strict)
-    for (auto& [name, value] : q)
-      if (name != "key" && name != "selection" && name != "domain")
-        return reject("unknown parameter " + name);
-  std::string text;
-  auto s = q.find("selection");
-  if (req.method == "POST") {
-    text = req.body;
-    if (text.empty() && s != q.end())
-      text = s->second;
-  } else if (s != q.end()) {
-    text = s->second;
-  }
+  if (auto err = unknown_parameter(q, {"key", "selection", "domain"});
+      !err.empty())
+    return reject(err);
+  auto text = selection_text(req);
   if (text.empty())
     return reject("missing selection");
   feed::selection sel;
@@ -749,10 +872,24 @@ answer model::impl::deal(const request& req, int64_t now) {
   if (auto err = feed::parse_selection(text, opts.strict, sel, key);
       !err.empty())
     return reject("invalid selection: " + err);
-  auto& set = deal_cache.get(cat, key, sel, now, rel(now), origin_km());
+  auto [books, sets] = market_of(sel.domain);
+  if (!books) {
+    // A locale keepa-sim does not carry: no deals.
+    static const detail::catalogue none{0, 0, 0, 0};
+    static const feed::result_set empty;
+    return charge_and_write(
+      now, 5, [&](json::writer& w) { feed::write_page(w, none, empty, sel); },
+      nullptr);
+  }
+  auto& set = sets->get(*books, key, sel, now, rel(now), origin_km());
+  if (sel.domain != 1)
+    return charge_and_write(
+      now, 5, [&](json::writer& w) { feed::write_page(w, *books, set, sel); },
+      nullptr);
   return charge_and_write(
     now, 5, [&](json::writer& w) { feed::write_page(w, cat, set, sel); },
     [&] {
+      // What the tests' and benchmarks' truth reads: amazon.com only.
       auto total = static_cast<int64_t>(set.rows.size());
       for (auto i = sel.page * feed::page_size;
            i < total && i < (sel.page + 1) * feed::page_size; ++i) {
@@ -762,6 +899,119 @@ answer model::impl::deal(const request& req, int64_t now) {
     });
 }
 
+std::string model::impl::selection_text(const request& req) {
+  auto s = req.query.find("selection");
+  if (req.method == "POST" && !req.body.empty())
+    return req.body;
+  return s != req.query.end() ? s->second : std::string{};
+}
+
+std::string
+model::impl::unknown_parameter(const query_map& q,
+                               std::initializer_list<const char*> known) const {
+  if (!opts.strict)
+    return {};
+  for (auto& [name, value] : q)
+    if (std::none_of(known.begin(), known.end(),
+                     [&](const char* k) { return name == k; }))
+      return "unknown parameter " + name;
+  return {};
+}
+
+int64_t model::impl::domain_param(const query_map& q) const {
+  auto d = q.find("domain");
+  int64_t domain = 0;
+  if (d == q.end() || !parse_int(d->second, domain) || !valid_domain(domain))
+    return 0;
+  return domain;
+}
+
+// -- /query -------------------------------------------------------------------
+
+answer model::impl::query(const request& req, int64_t now) {
+  auto reject = [&](const std::string& msg) {
+    return error(now, 400, "REQUEST_REJECTED", msg, true);
+  };
+  const auto& q = req.query;
+  if (auto err = unknown_parameter(q, {"key", "domain", "selection", "stats"});
+      !err.empty())
+    return reject(err);
+  auto domain = domain_param(q);
+  if (domain == 0)
+    return reject("missing or invalid domain");
+  auto text = selection_text(req);
+  if (text.empty())
+    return reject("missing selection");
+  finder::query fq;
+  if (auto err = finder::parse(text, opts.strict, fq); !err.empty())
+    return reject("invalid selection: " + err);
+  auto* books = market_of(domain).first;
+  std::vector<int> matches;
+  if (books)
+    matches = finder::run(*books, fq, rel(now), origin_km());
+  auto first = std::min<int64_t>(fq.page * fq.per_page,
+                                 static_cast<int64_t>(matches.size()));
+  auto last = std::min<int64_t>(first + fq.per_page,
+                                static_cast<int64_t>(matches.size()));
+  // DOC: 10 + 1 per 100 ASINs of the list answered (a started hundred
+  // counts).
+  auto cost = 10 + (last - first + 99) / 100;
+  return charge_and_write(
+    now, cost,
+    [&](json::writer& w) {
+      w.key("asinList").begin_array();
+      for (auto i = first; i < last; ++i)
+        w.str(books->books[static_cast<size_t>(matches[static_cast<size_t>(i)])]
+                .asin);
+      w.end_array();
+      w.key("totalResults").num(static_cast<int64_t>(matches.size()));
+    },
+    nullptr);
+}
+
+// -- /category ----------------------------------------------------------------
+
+answer model::impl::category(const request& req, int64_t now) {
+  auto reject = [&](const std::string& msg) {
+    return error(now, 400, "REQUEST_REJECTED", msg, true);
+  };
+  const auto& q = req.query;
+  if (auto err = unknown_parameter(q, {"key", "domain", "category", "parents"});
+      !err.empty())
+    return reject(err);
+  auto domain = domain_param(q);
+  if (domain == 0)
+    return reject("missing or invalid domain");
+  auto c = q.find("category");
+  if (c == q.end() || c->second.empty())
+    return reject("missing category");
+  std::vector<int64_t> ids;
+  for (auto& part : split(c->second, ',')) {
+    int64_t id = 0;
+    if (!parse_int(part, id) || id < 0)
+      return reject("invalid category " + part);
+    ids.push_back(id);
+  }
+  // DOC: up to 10 ids a request, for the price of one.
+  if (ids.size() > 10)
+    return reject("too many categories requested (max 10)");
+  int64_t parents = 0;
+  if (auto p = q.find("parents"); p != q.end())
+    if (!parse_int(p->second, parents) || parents < 0 || parents > 1)
+      return reject("invalid parents (0 or 1)");
+  auto* books = market_of(domain).first;
+  static const detail::catalogue none{0, 0, 0, 0};
+  return charge_and_write(
+    now, 1,
+    [&](json::writer& w) {
+      finder::write_categories(w, books ? *books : none,
+                               static_cast<int>(domain),
+                               books ? ids : std::vector<int64_t>{},
+                               parents == 1);
+    },
+    nullptr);
+}
+
 // -- /seller ------------------------------------------------------------------
 
 answer model::impl::seller(const request& req, int64_t now) {
@@ -769,14 +1019,12 @@ answer model::impl::seller(const request& req, int64_t now) {
     return error(now, 400, "REQUEST_REJECTED", msg, true);
   };
   const auto& q = req.query;
-  if (opts.strict)
-    for (auto& [name, value] : q)
-      if (name != "key" && name != "domain" && name != "seller"
-          && name != "storefront" && name != "update")
-        return reject("unknown parameter " + name);
-  auto d = q.find("domain");
-  int64_t domain = 0;
-  if (d == q.end() || !parse_int(d->second, domain) || !valid_domain(domain))
+  if (auto err = unknown_parameter(
+        q, {"key", "domain", "seller", "storefront", "update"});
+      !err.empty())
+    return reject(err);
+  auto domain = domain_param(q);
+  if (domain == 0)
     return reject("missing or invalid domain");
   auto s = q.find("seller");
   if (s == q.end() || s->second.empty())
@@ -792,6 +1040,7 @@ answer model::impl::seller(const request& req, int64_t now) {
     return reject("storefront is not allowed for batch requests");
   std::vector<int> found;
   std::vector<std::string> invalid;
+  auto* books = market_of(domain).first;
   for (auto& id : ids) {
     bool ok = id.size() >= 10 && id.size() <= 20;
     for (auto c : id)
@@ -802,8 +1051,10 @@ answer model::impl::seller(const request& req, int64_t now) {
       invalid.push_back(id);
       continue;
     }
-    auto i = cat.seller_index.find(id);
-    if (domain == 1 && i != cat.seller_index.end())
+    if (!books)
+      continue;
+    auto i = books->seller_index.find(id);
+    if (i != books->seller_index.end())
       found.push_back(i->second);
   }
   auto cost = static_cast<int64_t>(found.size());
@@ -812,7 +1063,7 @@ answer model::impl::seller(const request& req, int64_t now) {
     [&](json::writer& w) {
       w.key("sellers").begin_object();
       for (auto i : found)
-        objects::write_seller(w, cat, i, static_cast<int>(domain),
+        objects::write_seller(w, *books, i, static_cast<int>(domain),
                               storefront == 1, rel(now), origin_km());
       w.end_object();
       if (!invalid.empty()) {
@@ -855,6 +1106,15 @@ bool model::locked() const {
   return impl_->locked;
 }
 
+void model::set_flow_reduction(double value, int64_t now_unix_ms) {
+  impl_->sync(now_unix_ms);
+  impl_->flow = value;
+}
+
+double model::flow_reduction() const {
+  return impl_->flow;
+}
+
 std::vector<std::string> model::good_deal_asins() const {
   std::vector<std::string> out;
   for (auto& b : impl_->cat.books)
@@ -895,6 +1155,9 @@ std::string model::observe_feed(const std::string& selection,
   if (auto err = feed::parse_selection(selection, false, sel, key);
       !err.empty())
     return "invalid selection: " + err;
+  // The truth is amazon.com's (domain 1) only.
+  if (sel.domain != 1)
+    return {};
   // A cache entry of its own: what clients get stays as it would be.
   auto& set = m.deal_cache.get(m.cat, "observe:" + key, sel, now, m.rel(now),
                                m.origin_km());

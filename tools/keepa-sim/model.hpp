@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace keepa::sim {
@@ -23,8 +24,19 @@ namespace keepa::sim {
 struct options {
   /// The one key accepted.
   std::string key = "sim-key";
-  /// Tokens per minute.
+  /// Tokens per minute: the plan's rate, as the envelope's `refillRate`
+  /// reports it.
   int64_t refill_rate = 5;
+  /// `tokenFlowReduction` at the start: what API trackings take off the
+  /// refill (keepa-api.md §2.2). Q9, decided the harder way: `refillRate`
+  /// stays the plan's (gross) rate and each tick adds refill_rate minus the
+  /// reduction rounded up (a fractional reduction takes a whole token), at
+  /// least 0; the cap is 60 x that net rate.
+  double flow_reduction = 0;
+  /// Changes of the reduction during the run: (ms after the model's start,
+  /// new value), in time order. A refill tick at or after a change's time
+  /// adds the new net rate.
+  std::vector<std::pair<int64_t, double>> flow_schedule;
   /// Balance at the first request; -1 = start full (60 x rate); other
   /// negative values start in debt.
   int64_t initial_tokens = -1;
@@ -119,6 +131,13 @@ public:
 
   /// Whether the lockout floor currently locks the key.
   bool locked() const;
+
+  /// Sets `tokenFlowReduction` from `now_unix_ms` on (refills up to then
+  /// keep the previous value), as trackings added or removed would.
+  void set_flow_reduction(double value, int64_t now_unix_ms);
+
+  /// The `tokenFlowReduction` in force.
+  double flow_reduction() const;
 
   /// Simulator truth: ASINs that are good deals under full analysis.
   std::vector<std::string> good_deal_asins() const;

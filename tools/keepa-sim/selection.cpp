@@ -61,7 +61,55 @@ const char* const accepted[] = {"isLowest",
                                 "type",
                                 "color",
                                 "size",
-                                "partNumber"};
+                                "partNumber",
+                                "model",
+                                "unitType",
+                                "scent",
+                                "itemForm",
+                                "pattern",
+                                "style",
+                                "itemTypeKeyword",
+                                "targetAudienceKeyword",
+                                "edition",
+                                "brandStoreName",
+                                "brandStoreUrlName",
+                                "websiteDisplayGroup",
+                                "websiteDisplayGroupName",
+                                "salesRankDisplayGroup"};
+
+} // namespace
+
+std::string parse_object(const std::string& text, rapidjson::Document& d) {
+  // Iterative parsing: a deeply nested body cannot exhaust the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  if (d.HasParseError())
+    return "not valid JSON (offset " + std::to_string(d.GetErrorOffset()) + ")";
+  if (!d.IsObject())
+    return "not a JSON object";
+  return {};
+}
+
+bool as_int(const rapidjson::Value& v, bool strict, int64_t& x) {
+  if (v.IsInt64()) {
+    x = v.GetInt64();
+    return true;
+  }
+  if (strict || !v.IsString())
+    return false;
+  std::string s = v.GetString();
+  if (s.empty() || s.size() > 18)
+    return false;
+  size_t i = s[0] == '-' ? 1 : 0;
+  if (i == s.size())
+    return false;
+  for (size_t k = i; k < s.size(); ++k)
+    if (!std::isdigit(static_cast<unsigned char>(s[k])))
+      return false;
+  x = std::stoll(s);
+  return true;
+}
+
+namespace {
 
 template<size_t N>
 bool listed(const char* const (&names)[N], const std::string& name) {
@@ -160,26 +208,8 @@ public:
   }
 
 private:
-  /// Q12: numbers only in strict mode; numeric strings ("domainId":"1", as
-  /// the seeds sent) are accepted otherwise.
   bool as_int(const rapidjson::Value& v, int64_t& x) const {
-    if (v.IsInt64()) {
-      x = v.GetInt64();
-      return true;
-    }
-    if (strict_ || !v.IsString())
-      return false;
-    std::string s = v.GetString();
-    if (s.empty() || s.size() > 18)
-      return false;
-    size_t i = s[0] == '-' ? 1 : 0;
-    if (i == s.size())
-      return false;
-    for (size_t k = i; k < s.size(); ++k)
-      if (!std::isdigit(static_cast<unsigned char>(s[k])))
-        return false;
-    x = std::stoll(s);
-    return true;
+    return feed::as_int(v, strict_, x);
   }
 
   const rapidjson::Document& d_;
@@ -194,7 +224,14 @@ void read_query(reader& in, selection& out) {
       && !(out.domain >= 1 && out.domain <= 12 && out.domain != 7))
     in.err = "invalid domainId";
   std::vector<int64_t> types;
-  in.get_list("priceTypes", types);
+  // The Python client's default is `"priceTypes": 0`, a number.
+  const rapidjson::Value* v = nullptr;
+  if (in.get_value("priceTypes", v) && !v->IsArray()) {
+    if (in.get_int("priceTypes", x, false))
+      types.push_back(x);
+  } else {
+    in.get_list("priceTypes", types);
+  }
   if (in.err.empty()) {
     static const int allowed[] = {0,  1,  2,  3,  5,  6,  7,  8, 9,
                                   10, 18, 19, 20, 21, 22, 32, 33};
@@ -290,12 +327,8 @@ void read_title(reader& in, selection& out) {
 std::string parse_selection(const std::string& text, bool strict,
                             selection& out, std::string& cache_key) {
   rapidjson::Document d;
-  // Iterative parsing: a deeply nested body cannot exhaust the stack.
-  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (d.HasParseError())
-    return "not valid JSON (offset " + std::to_string(d.GetErrorOffset()) + ")";
-  if (!d.IsObject())
-    return "not a JSON object";
+  if (auto err = parse_object(text, d); !err.empty())
+    return err;
   for (auto& m : d.GetObject()) {
     std::string name = m.name.GetString();
     if (strict && !listed(honoured, name) && !listed(accepted, name))

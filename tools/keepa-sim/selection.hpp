@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 namespace keepa::sim::feed {
 
 /// An inclusive [lo, hi] range of a selection; off when absent or null.
@@ -45,6 +47,14 @@ struct selection {
   bool must_not_have_amazon = false;
   std::vector<std::string> title_words;
 };
+
+/// Parses the JSON object of a selection into `d`; returns an error text
+/// or "".
+std::string parse_object(const std::string& text, rapidjson::Document& d);
+
+/// Reads an integer of a selection: a JSON number, or (Q12, unless
+/// `strict`) a string of decimal digits such as the seeds' "domainId":"1".
+bool as_int(const rapidjson::Value& v, bool strict, int64_t& x);
 
 /// Parses and validates a selection; returns an error text or "" and the
 /// key of its result set (the selection without `page`). `strict` (Q12)

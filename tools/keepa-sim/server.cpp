@@ -102,8 +102,12 @@ server::server(model& m, server_options opts)
     request req;
     req.method = hreq.method;
     req.path = hreq.path;
-    for (auto& [k, v] : hreq.params)
-      req.query.emplace(k, v);
+    // The URL's parameters only: cpp-httplib also reads a form-encoded body
+    // into `params`, and the PHP client POSTs its JSON selection with
+    // curl's default form content type.
+    auto q = hreq.target.find('?');
+    if (q != std::string::npos)
+      httplib::detail::parse_query_text(hreq.target.substr(q + 1), req.query);
     req.body = hreq.body;
     answer a;
     {

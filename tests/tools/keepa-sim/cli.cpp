@@ -104,6 +104,8 @@ TEST_CASE("sim cli: --help lists every sim option and exits 0", "[sim]") {
                     "key-file",
                     "refill-rate",
                     "initial-tokens",
+                    "flow-reduction",
+                    "flow-schedule",
                     "lockout-floor",
                     "seed",
                     "products",
@@ -149,6 +151,10 @@ TEST_CASE("sim cli: bad options exit 2 with one line naming the option, "
     // A flag takes no value in CAF 0.17.
     bad_case{{"--sim.strict=true"}, "--sim.strict"},
     bad_case{{"--sim.latency-ms=5.5"}, "--sim.latency-ms"},
+    bad_case{{"--sim.flow-reduction=-2"}, "sim.flow-reduction"},
+    bad_case{{"--sim.flow-schedule=5:3,2:1"}, "sim.flow-schedule"},
+    bad_case{{"--sim.flow-schedule=5"}, "sim.flow-schedule"},
+    bad_case{{"--sim.flow-schedule=5:x"}, "sim.flow-schedule"},
     bad_case{{"--sim.kye=s3cret-value"}, "--sim.kye"},
     bad_case{{"--sim.key", "s3cret-value"}, "--sim.key"},
     bad_case{{"--sim.key-file=/nonexistent/key"}, "/nonexistent/key"});

@@ -34,7 +34,7 @@ envelope read(const keepa::sim::answer& a) {
   e.refill_in = d["refillIn"].GetInt64();
   e.rate = d["refillRate"].GetInt64();
   e.consumed = d["tokensConsumed"].GetInt64();
-  CHECK(d["tokenFlowReduction"].GetDouble() == 0.0);
+  CHECK(d["tokenFlowReduction"].GetDouble() == 0.0); // no trackings
   if (d.HasMember("error")) {
     auto& err = d["error"];
     REQUIRE(err.HasMember("type"));
@@ -236,4 +236,54 @@ TEST_CASE("sim token: envelope stays consistent with an independent bucket "
       CHECK(e.left == balance);
     }
   }
+}
+
+TEST_CASE("sim token: tokenFlowReduction lowers the refill (rounded up), "
+          "refillRate stays the plan's, every envelope reports it, and it "
+          "changes on schedule and on demand",
+          "[sim]") {
+  auto o = small();
+  o.refill_rate = 20;
+  o.initial_tokens = 0;
+  o.update_rate = 0;
+  o.flow_reduction = 4.5;
+  // 3 minutes after the start the reduction rises to 12.
+  o.flow_schedule = {{3 * minute, 12.0}};
+  model m{o};
+  auto first = m.handle(get("/token", {}), t0);
+  auto d = parse(first.body);
+  CHECK(d["refillRate"].GetInt() == 20);
+  CHECK(d["tokenFlowReduction"].GetDouble() == 4.5);
+  auto tick = t0 + d["refillIn"].GetInt64();
+  // 20 - ceil(4.5) = 15 a tick, whatever the phase, until minute 3.
+  CHECK(m.balance(tick) == 15);
+  auto change = t0 + 3 * minute;
+  auto before = (change - 1 - tick) / minute + 1;
+  CHECK(m.balance(change - 1) == 15 * before);
+  // From the change on: 20 - 12 = 8 a tick; the 429 envelope says so too.
+  auto after = (change + 2 * minute - (tick + before * minute)) / minute + 1;
+  CHECK(m.balance(change + 2 * minute) == 15 * before + 8 * after);
+  auto a = m.handle(get("/token", {}), change + 2 * minute);
+  CHECK(parse(a.body)["tokenFlowReduction"].GetDouble() == 12.0);
+  CHECK(m.flow_reduction() == 12.0);
+  // The cap follows the net rate: 60 x 8.
+  CHECK(m.balance(change + 200 * minute) == 480);
+  // A reduction of the whole rate stops the refill; a 429 reports it.
+  m.set_flow_reduction(25, change + 200 * minute);
+  auto spend = m.handle(get("/product",
+                            {{"domain", "1"}, {"asin", join(m.asins(), 100)}}),
+                        change + 200 * minute);
+  REQUIRE(spend.status == 200);
+  for (int k = 0; k < 5; ++k)
+    m.handle(get("/product", {{"domain", "1"}, {"asin", join(m.asins(), 100)}}),
+             change + 200 * minute + k);
+  auto left = m.balance(change + 200 * minute + 10);
+  REQUIRE(left <= 0);
+  CHECK(m.balance(change + 300 * minute) == left);
+  auto refused = m.handle(get("/token", {}), change + 300 * minute);
+  CHECK(parse(refused.body)["tokenFlowReduction"].GetDouble() == 25.0);
+  auto e = m.handle(get("/deal", {{"selection", selection(1)}}),
+                    change + 300 * minute);
+  CHECK(e.status == 429);
+  CHECK(parse(e.body)["tokenFlowReduction"].GetDouble() == 25.0);
 }
