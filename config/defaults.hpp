@@ -167,6 +167,10 @@ constexpr const char* source = "deals";
 /// The Product Finder query JSON: config/finder_query.json (books).
 std::string finder_query_file();
 
+/// A first finder pass without a watermark lists the products updated in
+/// this many minutes before it (not an option): 12 h, what /deal lists.
+constexpr int32_t finder_first_window_minutes = 12 * 60;
+
 /// Scan again after this long even if downstream is busy.
 constexpr auto interval = std::chrono::minutes{5};
 

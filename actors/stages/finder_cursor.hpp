@@ -60,7 +60,8 @@ public:
   // -- modifiers --------------------------------------------------------------
 
   /// Starts from the durable `watermark`: its minute is the first floor
-  /// (the default position: no floor, the first pass lists everything).
+  /// (the default position: no floor; the SCANNER then asks for the last
+  /// 12 hours, what /deal lists).
   void start(const feed_position& watermark);
 
   /// Takes the positions a previous run handed on but did not finish: the

@@ -630,9 +630,16 @@ void start_pass(scanner_pointer self) {
   st.finder_pass = st.cfg.source == scan_source::finder
     || (st.cfg.source == scan_source::both && st.n.passes % 2 == 0);
   if (st.finder_pass) {
+    // Without a watermark, the products updated in the last 12 hours:
+    // those /deal would list.
+    auto floor = st.finder.floor() > 0
+      ? st.finder.floor()
+      : static_cast<int32_t>(
+        keepa_minute_from_unix_ms(unix_now_ms(self, st.ctx))
+        - defaults::scan::finder_first_window_minutes);
     auto& a = *st.ctx.analysis;
-    auto selection = finder_selection(st.cfg.finder_query, st.finder.floor(),
-                                      a.min_price, a.max_price);
+    auto selection = finder_selection(st.cfg.finder_query, floor, a.min_price,
+                                      a.max_price);
     if (!selection) {
       ++st.n.errors;
       stage_log(self, render(selection.error()));

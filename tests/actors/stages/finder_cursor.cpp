@@ -94,10 +94,10 @@ TEST_CASE("finder cursor: all results read, the 10 000 cap, an incomplete "
 TEST_CASE("finder selection: the floor, newest first, and the pre-filter's "
           "price range unless the query sets its own",
           "[pipeline][finder_cursor]") {
-  auto x = finder_selection(
-    R"({"rootCategory":[283155],"current_USED_lte":3000,)"
-    R"("sort":[["current_SALES","asc"]]})",
-    1234, 500, 9000);
+  auto x
+    = finder_selection(R"({"rootCategory":[283155],"current_USED_lte":3000,)"
+                       R"("sort":[["current_SALES","asc"]]})",
+                       1234, 500, 9000);
   REQUIRE(x);
   rapidjson::Document doc;
   doc.Parse(x->c_str());
