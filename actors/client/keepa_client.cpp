@@ -245,6 +245,24 @@ caf::response_promise start(client_pointer self, call c) {
   return rp;
 }
 
+/// Starts a call whose request mapping may refuse the query (`to_request`
+/// answers an error): then the grant is released and the error answered.
+template<class Page, class Query>
+caf::result<Page>
+start_checked(client_pointer self, call_kind what, const Query& q) {
+  call c;
+  c.what = what;
+  c.grant_id = q.grant_id;
+  c.cost = worst_case_cost(q);
+  auto req = to_request(q);
+  if (!req) {
+    release(self, c);
+    return std::move(req.error());
+  }
+  c.req = std::move(*req);
+  return start(self, std::move(c));
+}
+
 void fail(client_pointer self, uint64_t id, caf::error err) {
   auto& st = self->state;
   auto i = st.calls.find(id);
@@ -531,17 +549,7 @@ keepa_client_actor::behavior_type client(client_pointer self,
       return start(self, std::move(c));
     },
     [self](atom::deal, deal_query& q) -> caf::result<deal_page> {
-      call c;
-      c.what = call_kind::deal;
-      c.grant_id = q.grant_id;
-      c.cost = worst_case_cost(q);
-      auto req = to_request(q);
-      if (!req) {
-        release(self, c);
-        return std::move(req.error());
-      }
-      c.req = std::move(*req);
-      return start(self, std::move(c));
+      return start_checked<deal_page>(self, call_kind::deal, q);
     },
     [self](atom::seller, seller_query& q) -> caf::result<seller_page> {
       call c;
@@ -557,17 +565,7 @@ keepa_client_actor::behavior_type client(client_pointer self,
       return start(self, std::move(c));
     },
     [self](atom::finder, finder_query& q) -> caf::result<finder_page> {
-      call c;
-      c.what = call_kind::finder;
-      c.grant_id = q.grant_id;
-      c.cost = worst_case_cost(q);
-      auto req = to_request(q);
-      if (!req) {
-        release(self, c);
-        return std::move(req.error());
-      }
-      c.req = std::move(*req);
-      return start(self, std::move(c));
+      return start_checked<finder_page>(self, call_kind::finder, q);
     },
     [self](atom::probe) -> caf::result<envelope> {
       call c;

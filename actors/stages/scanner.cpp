@@ -377,16 +377,26 @@ size_t split_parts(const scanner_state& st, size_t listed) {
   return std::max<size_t>(2, static_cast<size_t>(std::ceil(per_period / 7000)));
 }
 
+/// What every page's envelope tells: the net refill rate, and the Keepa
+/// minute of the answer (never ahead of ours; 0 if unknown), which dates
+/// the result set.
+int32_t read_envelope(scanner_pointer self, const envelope& env) {
+  auto& st = self->state;
+  st.page_failures = 0;
+  if (env.refill_rate > 0)
+    st.refill_rate = net_refill_rate(env.refill_rate, env.token_flow_reduction);
+  return env.timestamp_ms > 0 ? static_cast<int32_t>(keepa_minute_from_unix_ms(
+           std::min(env.timestamp_ms, unix_now_ms(self, st.ctx))))
+                              : 0;
+}
+
 /// fetching -> acquiring (next page) or idle (the pass ends).
 void on_page(scanner_pointer self, deal_page& page) {
   auto& st = self->state;
   ++st.n.pages;
-  st.page_failures = 0;
   auto number = st.cursor.page();
   auto slice = st.cursor.slice();
-  if (page.env.refill_rate > 0)
-    st.refill_rate = net_refill_rate(page.env.refill_rate,
-                                     page.env.token_flow_reduction);
+  auto snapshot = read_envelope(self, page.env);
   auto pt = static_cast<size_t>(st.slices.price_type());
   if (number == 0) {
     st.slice_newest = 0;
@@ -399,11 +409,6 @@ void on_page(scanner_pointer self, deal_page& page) {
         && d.current[pt] >= 0)
       st.slice_prices.push_back(d.current[pt]);
   }
-  // The answer's time (never ahead of ours) dates the slice's snapshot.
-  auto snapshot = page.env.timestamp_ms > 0
-    ? static_cast<int32_t>(keepa_minute_from_unix_ms(
-      std::min(page.env.timestamp_ms, unix_now_ms(self, st.ctx))))
-    : 0;
   auto r = st.cursor.take_page(std::move(page.deals), snapshot);
   st.n.seen += r.seen;
   st.n.duplicates += r.duplicates;
@@ -505,14 +510,7 @@ void fetch_page(scanner_pointer self, deal_query q, const token_grant& g) {
 void on_finder_page(scanner_pointer self, finder_page& page) {
   auto& st = self->state;
   ++st.n.finder_pages;
-  st.page_failures = 0;
-  if (page.env.refill_rate > 0)
-    st.refill_rate = net_refill_rate(page.env.refill_rate,
-                                     page.env.token_flow_reduction);
-  auto snapshot = page.env.timestamp_ms > 0
-    ? static_cast<int32_t>(keepa_minute_from_unix_ms(
-      std::min(page.env.timestamp_ms, unix_now_ms(self, st.ctx))))
-    : 0;
+  auto snapshot = read_envelope(self, page.env);
   st.n.finder_listed += page.asins.size();
   auto r = st.finder.take_page(std::move(page.asins), page.total_results,
                                snapshot);
