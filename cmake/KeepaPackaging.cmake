@@ -2,8 +2,9 @@
 # service"). `cmake --install build [--prefix P]` lays out
 #
 #   P/bin/                             keepa-pipeline, keepa-sim, keepa-eta,
-#                                      keepa-status
-#   P/share/keepa-pipeline/            profiles/*.ini, deal_query.json
+#                                      keepa-status, keepa-deals
+#   P/share/keepa-pipeline/            profiles/*.ini, deal_query.json,
+#                                      finder_query.json
 #   P/share/doc/keepa-pipeline/        README.md, keepa-sim.md
 #   P/lib/systemd/system/              keepa-pipeline.service
 #   /etc/keepa-pipeline/ (P = /usr)    keepa-pipeline.conf (else P/etc/...)
@@ -16,12 +17,13 @@ include(KeepaInstallDirs)
 
 # keepa-bench and the benchmark helpers are for developers; they stay in the
 # build tree.
-install(TARGETS keepa-pipeline keepa-sim keepa-eta keepa-status
+install(TARGETS keepa-pipeline keepa-sim keepa-eta keepa-status keepa-deals
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/profiles/
         DESTINATION ${KEEPA_DATA_SUBDIR}/profiles
         FILES_MATCHING PATTERN "*.ini")
 install(FILES ${PROJECT_SOURCE_DIR}/config/deal_query.json
+              ${PROJECT_SOURCE_DIR}/config/finder_query.json
         DESTINATION ${KEEPA_DATA_SUBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${KEEPA_DOC_SUBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/tools/keepa-sim/README.md

@@ -12,4 +12,8 @@ std::string scan::query_file() {
   return data_dir() + "/deal_query.json";
 }
 
+std::string scan::finder_query_file() {
+  return data_dir() + "/finder_query.json";
+}
+
 } // namespace keepa::defaults

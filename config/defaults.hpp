@@ -166,6 +166,18 @@ namespace scan {
 /// (config/data_dir.hpp).
 std::string query_file();
 
+/// Where the scanner discovers candidates: "deals" (the /deal feed),
+/// "finder" (Product Finder, /query) or "both" (passes alternate).
+constexpr const char* source = "deals";
+
+/// The Product Finder query JSON: finder_query.json of the data directory
+/// (config/data_dir.hpp; config/finder_query.json in the source tree: books).
+std::string finder_query_file();
+
+/// A first finder pass without a watermark lists the products updated in
+/// this many minutes before it (not an option): 12 h, what /deal lists.
+constexpr int32_t finder_first_window_minutes = 12 * 60;
+
 /// Scan again after this long even if downstream is busy.
 constexpr auto interval = std::chrono::minutes{5};
 

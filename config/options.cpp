@@ -188,6 +188,14 @@ void add_scan_options(caf::config_option_set& opts) {
   caf::config_option_adder{opts, "keepa.scan"}
     .add<std::string>("query-file",
                       with_default("deal selection JSON", query_file()))
+    .add<std::string>("source",
+                      with_default("where candidates come from: deals (the "
+                                   "/deal feed), finder (Product Finder, "
+                                   "/query) or both",
+                                   std::string{source}))
+    .add<std::string>("finder-query-file",
+                      with_default("Product Finder query JSON",
+                                   finder_query_file()))
     .add<caf::timespan>("interval",
                         with_default("scan again after this long", interval))
     .add<size_t>("max-backlog",

@@ -94,6 +94,7 @@ using keepa_client = typed_actor_fwd<
   caf::replies_to<atom::product, product_query>::with<product_page>,
   caf::replies_to<atom::deal, deal_query>::with<deal_page>,
   caf::replies_to<atom::seller, seller_query>::with<seller_page>,
+  caf::replies_to<atom::finder, finder_query>::with<finder_page>,
   // Internal: the transport finished a transfer.
   caf::reacts_to<atom::transfer, transfer_result>,
   // Internal: the backoff of a transfer is over; send it again.

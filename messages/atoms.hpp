@@ -25,6 +25,7 @@ KEEPA_ATOM(resume, "resume") // grant again after a hold
 KEEPA_ATOM(product, "product")
 KEEPA_ATOM(deal, "deal")
 KEEPA_ATOM(seller, "seller")
+KEEPA_ATOM(finder, "finder") // Product Finder (/query)
 
 // -- pipeline stages ----------------------------------------------------------
 KEEPA_ATOM(status, "status") // generic status (caf::settings)

@@ -41,6 +41,8 @@ struct seller;
 struct product_page;
 struct deal_page;
 struct seller_page;
+struct finder_query;
+struct finder_page;
 enum class transfer_failure : uint8_t;
 struct transfer_result;
 
@@ -117,5 +119,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(keepa_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(keepa_types, (std::vector<keepa::deal_record>))
   CAF_ADD_TYPE_ID(keepa_types, (std::vector<keepa::rejection_record>))
   CAF_ADD_TYPE_ID(keepa_types, (std::vector<keepa::asin_memory>))
+
+  CAF_ADD_TYPE_ID(keepa_types, (keepa::finder_query))
+  CAF_ADD_TYPE_ID(keepa_types, (keepa::finder_page))
 
 CAF_END_TYPE_ID_BLOCK(keepa_types)

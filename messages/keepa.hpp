@@ -120,6 +120,25 @@ typename Inspector::result_type inspect(Inspector& f, deal_query& x) {
            x.sort_type);
 }
 
+/// GET /query (Product Finder): one page of the selection. Costs 10
+/// tokens plus 1 per 100 ASINs listed.
+struct finder_query {
+  uint64_t grant_id = 0;
+  int32_t domain = 1;
+  /// The query JSON (config/finder_query.json); the client overrides its
+  /// `page` and `perPage` with the fields below.
+  std::string selection;
+  int32_t page = 0;
+  /// ASINs per page: 50 (Keepa's minimum) to 10 000.
+  int32_t per_page = 50;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, finder_query& x) {
+  return f(caf::meta::type_name("finder_query"), x.grant_id, x.domain,
+           x.selection, x.page, x.per_page);
+}
+
 /// GET /seller.
 struct seller_query {
   uint64_t grant_id = 0;
@@ -281,6 +300,21 @@ struct deal_page {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal_page& x) {
   return f(caf::meta::type_name("deal_page"), x.env, x.page, x.deals);
+}
+
+/// A Product Finder page: ASINs only, no product objects.
+struct finder_page {
+  envelope env;
+  /// `asinList`, in the query's order.
+  std::vector<std::string> asins;
+  /// `totalResults`: products matching the query (all pages); -1 = absent.
+  int64_t total_results = -1;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, finder_page& x) {
+  return f(caf::meta::type_name("finder_page"), x.env, x.asins,
+           x.total_results);
 }
 
 struct seller_page {

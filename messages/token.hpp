@@ -117,13 +117,17 @@ struct settlement {
   /// Keepa refused the request (HTTP 429: the balance was not positive,
   /// whatever the envelope says). It cost nothing; TOKEN backs off.
   bool refused = false;
+  /// `tokenFlowReduction`: how much trackings lower the refill (tokens per
+  /// minute). TOKEN takes `refill_rate` as gross (Q9, keepa-api.md) and
+  /// plans with refill_rate - token_flow_reduction.
+  double token_flow_reduction = 0;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settlement& x) {
   return f(caf::meta::type_name("settlement"), x.grant_id, x.tokens_consumed,
            x.tokens_left, x.refill_in_ms, x.refill_rate, x.server_timestamp_ms,
-           x.refused);
+           x.refused, x.token_flow_reduction);
 }
 
 /// One request waiting in the TOKEN actor's queue.

@@ -292,8 +292,14 @@ struct known_query {
     bool by_domain = version >= 5;
     std::string in_domain = by_domain ? "domain = :da AND " : "";
     std::string in_domain2 = by_domain ? "domain = :db AND " : "";
+    // The fourth column holds a deal's profit or a rejection's at_ms (Unix
+    // ms, beyond 32 bits). On SQLite, SOCI reads a UNION's column by the
+    // declared type of its first SELECT: profit INTEGER cut at_ms to 32
+    // bits (every remembered rejection looked decades old, so forgotten).
+    // A CAST has no declared type: the values are read as they are.
     prepare(st,
-            "SELECT asin, 0, last_update, profit, buy_price FROM deals WHERE "
+            "SELECT asin, 0, last_update, CAST(profit AS BIGINT), buy_price "
+            "FROM deals WHERE "
               + in_domain + "asin IN (" + marks
               + ") UNION ALL SELECT asin, 1, price_seen, at_ms, " + retry_below
               + " FROM rejections WHERE " + in_domain2 + "asin IN (" + marks2

@@ -30,6 +30,13 @@ inline int64_t worst_case_cost(const deal_query&) {
   return 5;
 }
 
+/// `/query` (Product Finder): 10 per request plus 1 per 100 ASINs listed
+/// (../shared/keepa-api.md, DOC Product Finder); a page lists at most
+/// `per_page`.
+inline int64_t worst_case_cost(const finder_query& q) {
+  return 10 + (static_cast<int64_t>(q.per_page) + 99) / 100;
+}
+
 /// `/seller`: 1 per seller found; storefront adds up to 9 (or 50 with
 /// update, which this client never sends).
 inline int64_t worst_case_cost(const seller_query& q) {

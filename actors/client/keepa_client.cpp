@@ -111,7 +111,7 @@ caf::expected<client_config> client_config_from(const caf::settings& opts) {
 
 namespace {
 
-enum class call_kind : uint8_t { token, product, deal, seller };
+enum class call_kind : uint8_t { token, product, deal, seller, finder };
 
 struct call {
   call_kind what = call_kind::token;
@@ -221,6 +221,7 @@ void settle(client_pointer self, const call& c, const envelope& env,
   s.tokens_left = env.tokens_left;
   s.refill_in_ms = env.refill_in_ms;
   s.refill_rate = env.refill_rate;
+  s.token_flow_reduction = env.token_flow_reduction;
   s.server_timestamp_ms = env.timestamp_ms;
   s.refused = env.http_status == 429;
   if (with_grant)
@@ -296,6 +297,24 @@ caf::response_promise start(client_pointer self, call c) {
   st.calls.emplace(id, std::move(c));
   submit(self, id);
   return rp;
+}
+
+/// Starts a call whose request mapping may refuse the query (`to_request`
+/// answers an error): then the grant is released and the error answered.
+template<class Page, class Query>
+caf::result<Page>
+start_checked(client_pointer self, call_kind what, const Query& q) {
+  call c;
+  c.what = what;
+  c.grant_id = q.grant_id;
+  c.cost = worst_case_cost(q);
+  auto req = to_request(q);
+  if (!req) {
+    release(self, c);
+    return std::move(req.error());
+  }
+  c.req = std::move(*req);
+  return start(self, std::move(c));
 }
 
 void fail(client_pointer self, uint64_t id, caf::error err) {
@@ -525,6 +544,9 @@ void on_transfer(client_pointer self, transfer_result& res) {
     case call_kind::seller:
       answer_with<seller_page>(self, id, res, parse_seller_page);
       break;
+    case call_kind::finder:
+      answer_with<finder_page>(self, id, res, parse_finder_page);
+      break;
   }
 }
 
@@ -630,17 +652,7 @@ keepa_client_actor::behavior_type client(client_pointer self,
       return start(self, std::move(c));
     },
     [self](atom::deal, deal_query& q) -> caf::result<deal_page> {
-      call c;
-      c.what = call_kind::deal;
-      c.grant_id = q.grant_id;
-      c.cost = worst_case_cost(q);
-      auto req = to_request(q);
-      if (!req) {
-        release(self, c);
-        return std::move(req.error());
-      }
-      c.req = std::move(*req);
-      return start(self, std::move(c));
+      return start_checked<deal_page>(self, call_kind::deal, q);
     },
     [self](atom::seller, seller_query& q) -> caf::result<seller_page> {
       call c;
@@ -654,6 +666,9 @@ keepa_client_actor::behavior_type client(client_pointer self,
       c.cost = worst_case_cost(q);
       c.req = to_request(q);
       return start(self, std::move(c));
+    },
+    [self](atom::finder, finder_query& q) -> caf::result<finder_page> {
+      return start_checked<finder_page>(self, call_kind::finder, q);
     },
     [self](atom::probe) -> caf::result<envelope> {
       call c;

@@ -981,6 +981,40 @@ parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status,
     });
 }
 
+parsed<finder_page> parse_finder_page(std::string& body, int32_t http_status,
+                                      const answer_limits& limits) {
+  // 10 000 ASINs at most, and room for the envelope and Keepa's optional
+  // summary of the result set.
+  constexpr size_t max_asins = 10000;
+  return parse<finder_page>(
+    body, http_status, limits, max_asins + 50000, env_member<finder_page>,
+    [](const value& doc, parsed<finder_page>& out) {
+      auto& page = out.page;
+      page.total_results = i64(member(doc, "totalResults"), -1);
+      auto* xs = array_or_none(member(doc, "asinList"), "asinList");
+      if (xs == nullptr)
+        return; // nothing found
+      if (xs->Size() > max_asins)
+        throw malformed{"more than " + std::to_string(max_asins)
+                        + " ASINs in asinList"};
+      page.asins.reserve(xs->Size());
+      size_t i = 0;
+      for (auto& x : xs->GetArray()) {
+        auto asin = str(&x);
+        if (x.IsString() && valid_asin(asin)) {
+          page.asins.push_back(std::move(asin));
+        } else {
+          ++out.skipped;
+          if (out.skip_reasons.size() < 8)
+            out.skip_reasons.push_back("item " + std::to_string(i) + ": ASIN \""
+                                       + printable_asin(asin)
+                                       + "\" (not 1 to 32 letters and digits)");
+        }
+        ++i;
+      }
+    });
+}
+
 parsed<seller_page> parse_seller_page(std::string& body, int32_t http_status,
                                       const answer_limits& limits) {
   return parse<seller_page>(

@@ -82,6 +82,13 @@ parsed<product_page> parse_product_page(std::string& body, int32_t http_status,
 parsed<deal_page> parse_deal_page(std::string& body, int32_t http_status,
                                   const answer_limits& limits = {});
 
+/// Parses a /query (Product Finder) answer: `asinList` (an ASIN that is
+/// not 1 to 32 letters and digits is left out alone) and `totalResults`;
+/// `body` is modified. An answer of more than 10 000 ASINs (Keepa's most
+/// per query) is refused.
+parsed<finder_page> parse_finder_page(std::string& body, int32_t http_status,
+                                      const answer_limits& limits = {});
+
 /// Parses a /seller answer; `body` is modified.
 parsed<seller_page> parse_seller_page(std::string& body, int32_t http_status,
                                       const answer_limits& limits = {});

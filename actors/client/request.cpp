@@ -1,5 +1,8 @@
 #include "actors/client/request.hpp"
 
+#include <initializer_list>
+#include <utility>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -50,29 +53,58 @@ http_request to_request(const product_query& q) {
   return r;
 }
 
-caf::expected<http_request> to_request(const deal_query& q) {
+namespace {
+
+/// `selection` with the integer fields `fields` set; an error naming
+/// `what` when it is not a JSON object.
+caf::expected<std::string>
+with_fields(const std::string& selection, const char* what,
+            std::initializer_list<std::pair<const char*, int32_t>> fields) {
   rapidjson::Document doc;
-  doc.Parse(q.selection.data(), q.selection.size());
+  doc.Parse(selection.data(), selection.size());
   if (doc.HasParseError() || !doc.IsObject())
     return caf::make_error(ec::invalid_config,
-                           "the deal selection is not a JSON object");
-  auto set = [&](const char* name, int32_t value) {
+                           std::string{what} + " is not a JSON object");
+  for (auto& [name, value] : fields) {
     auto i = doc.FindMember(name);
     if (i != doc.MemberEnd())
       i->value.SetInt(value);
     else
       doc.AddMember(rapidjson::StringRef(name), rapidjson::Value{value},
                     doc.GetAllocator());
-  };
-  set("page", q.page);
-  set("sortType", q.sort_type);
+  }
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> writer{buf};
   doc.Accept(writer);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+} // namespace
+
+caf::expected<http_request> to_request(const deal_query& q) {
+  auto body = with_fields(q.selection, "the deal selection",
+                          {{"page", q.page}, {"sortType", q.sort_type}});
+  if (!body)
+    return std::move(body.error());
   http_request r;
   r.method = "POST";
   r.path = "/deal";
-  r.body.assign(buf.GetString(), buf.GetSize());
+  r.body = std::move(*body);
+  return r;
+}
+
+caf::expected<http_request> to_request(const finder_query& q) {
+  if (q.per_page < 50 || q.per_page > 10000)
+    return caf::make_error(ec::request_rejected,
+                           "a Product Finder page lists 50 to 10000 ASINs");
+  auto selection = with_fields(q.selection, "the Product Finder query",
+                               {{"page", q.page}, {"perPage", q.per_page}});
+  if (!selection)
+    return std::move(selection.error());
+  http_request r;
+  r.path = "/query";
+  r.query.emplace_back("domain", std::to_string(q.domain));
+  r.query.emplace_back("selection", std::move(*selection));
   return r;
 }
 

@@ -24,6 +24,11 @@ caf::expected<http_request> to_request(const deal_query& q);
 /// GET /seller.
 http_request to_request(const seller_query& q);
 
+/// GET /query?domain=D&selection=JSON (Product Finder): the query JSON with
+/// its `page` and `perPage` set from `q`; an error when the selection is
+/// not a JSON object or `per_page` lies outside 50..10 000.
+caf::expected<http_request> to_request(const finder_query& q);
+
 /// Refuses a product query Keepa would refuse: 1 to 100 ASINs, offers 0
 /// (not sent) or 20..100.
 caf::error check(const product_query& q);

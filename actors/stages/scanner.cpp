@@ -17,6 +17,7 @@
 
 #include "actors/status.hpp"
 #include "actors/client/costs.hpp"
+#include "actors/token/token_bucket.hpp"
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
 #include "messages/asin.hpp"
@@ -57,7 +58,53 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   cfg.slices = std::move(*slices);
   cfg.max_slices = caf::get_or(opts, "keepa.scan.max-slices",
                                defaults::scan::max_slices);
+  cfg.domain = doc["domainId"].GetInt();
+  auto source = caf::get_or(opts, "keepa.scan.source",
+                            std::string{defaults::scan::source});
+  if (source == "deals")
+    cfg.source = scan_source::deals;
+  else if (source == "finder")
+    cfg.source = scan_source::finder;
+  else if (source == "both")
+    cfg.source = scan_source::both;
+  else
+    return caf::make_error(ec::invalid_config,
+                           "keepa.scan.source must be deals, finder or both");
+  if (cfg.source == scan_source::deals)
+    return cfg;
+  auto finder_path = caf::get_or(opts, "keepa.scan.finder-query-file",
+                                 defaults::scan::finder_query_file());
+  std::ifstream fin{finder_path};
+  if (!fin)
+    return caf::make_error(ec::invalid_config,
+                           "cannot read the Product Finder query "
+                             + finder_path);
+  std::stringstream fbuf;
+  fbuf << fin.rdbuf();
+  cfg.finder_query = fbuf.str();
+  rapidjson::Document fdoc;
+  fdoc.Parse(cfg.finder_query.data(), cfg.finder_query.size());
+  if (fdoc.HasParseError() || !fdoc.IsObject())
+    return caf::make_error(ec::invalid_config,
+                           finder_path + " is not a JSON object");
+  if (auto i = fdoc.FindMember("perPage"); i != fdoc.MemberEnd()) {
+    if (!i->value.IsInt() || i->value.GetInt() < 50
+        || i->value.GetInt() > finder_cursor::max_results)
+      return caf::make_error(ec::invalid_config,
+                             finder_path
+                               + ": perPage must be a number in 50..10000");
+    cfg.finder_per_page = i->value.GetInt();
+  }
   return cfg;
+}
+
+const char* to_string(scan_source x) {
+  switch (x) {
+    case scan_source::deals: return "deals";
+    case scan_source::finder: return "finder";
+    case scan_source::both: return "both";
+  }
+  return "?";
 }
 
 size_t scanner_state::max_slices() const {
@@ -92,7 +139,10 @@ const char* to_string(scan_phase x) {
 }
 
 void scanner_state::on_token_error(const caf::error&) {
-  cursor.finish_pass(false);
+  if (finder_pass)
+    finder.finish_pass(false);
+  else
+    cursor.finish_pass(false);
   phase = scan_phase::idle;
 }
 
@@ -123,6 +173,15 @@ sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
   for (auto& d : fresh) {
     out.tracked.push_back(position_of(d));
     auto i = by_asin.find(d.asin);
+    // A Product Finder candidate has no price: Keepa applied the price
+    // range, and a stored one is kept fresh by the updater, not bought
+    // again; a rejection it remembers stays (no price proves a drop).
+    auto listed = d.current.empty();
+    if (listed && i != by_asin.end() && i->second.stored) {
+      ++st.n.already_stored;
+      out.free.done.push_back(position_of(d));
+      continue;
+    }
     if (i != by_asin.end() && i->second.stored
         && i->second.stored_last_update >= d.last_update) {
       // Stored at this version already (a rescan after a restart).
@@ -137,7 +196,8 @@ sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
       out.free.done.push_back(position_of(d));
       continue;
     }
-    auto reason = pre_reject(d, *ctx.analysis);
+    auto reason = listed ? rejection_reason::none
+                         : pre_reject(d, *ctx.analysis);
     if (reason == rejection_reason::none && i != by_asin.end()
         && remembered_reject(d, i->second, *ctx.analysis, now)) {
       ++st.n.remembered;
@@ -184,7 +244,10 @@ uint64_t dry_for_ms(scanner_pointer self) {
 void handed_on(scanner_pointer self, bool tracked) {
   auto& st = self->state;
   if (!tracked) {
-    st.cursor.rewind_pass();
+    if (st.finder_pass)
+      st.finder.rewind_pass();
+    else
+      st.cursor.rewind_pass();
     stage_log(self, "the pass was not tracked; the next pass reads it again");
   }
   st.phase = scan_phase::idle;
@@ -260,6 +323,20 @@ void hand_on(scanner_pointer self, std::vector<deal> fresh) {
 void finish_pass(scanner_pointer self, bool complete) {
   auto& st = self->state;
   st.phase = scan_phase::idle;
+  if (st.finder_pass) {
+    // With both sources the positions stay at or below the feed's newest
+    // handed on: the shared watermark never passes an unread deal page.
+    auto cap = st.cfg.source == scan_source::both && st.cursor.has_upto()
+      ? st.cursor.upto().last_update
+      : 0;
+    auto found = st.finder.finish_pass(complete, cap);
+    if (complete)
+      hand_on(self, std::move(found));
+    else
+      wake_for_pass(self);
+    settle_stop(self);
+    return;
+  }
   auto found = st.cursor.finish_pass(complete);
   st.n.held_back += st.cursor.held_back();
   // Split the slices that overflowed, the last first (indices stay valid).
@@ -300,15 +377,26 @@ size_t split_parts(const scanner_state& st, size_t listed) {
   return std::max<size_t>(2, static_cast<size_t>(std::ceil(per_period / 7000)));
 }
 
+/// What every page's envelope tells: the net refill rate, and the Keepa
+/// minute of the answer (never ahead of ours; 0 if unknown), which dates
+/// the result set.
+int32_t read_envelope(scanner_pointer self, const envelope& env) {
+  auto& st = self->state;
+  st.page_failures = 0;
+  if (env.refill_rate > 0)
+    st.refill_rate = net_refill_rate(env.refill_rate, env.token_flow_reduction);
+  return env.timestamp_ms > 0 ? static_cast<int32_t>(keepa_minute_from_unix_ms(
+           std::min(env.timestamp_ms, unix_now_ms(self, st.ctx))))
+                              : 0;
+}
+
 /// fetching -> acquiring (next page) or idle (the pass ends).
 void on_page(scanner_pointer self, deal_page& page) {
   auto& st = self->state;
   ++st.n.pages;
-  st.page_failures = 0;
   auto number = st.cursor.page();
   auto slice = st.cursor.slice();
-  if (page.env.refill_rate > 0)
-    st.refill_rate = page.env.refill_rate;
+  auto snapshot = read_envelope(self, page.env);
   auto pt = static_cast<size_t>(st.slices.price_type());
   if (number == 0) {
     st.slice_newest = 0;
@@ -321,11 +409,6 @@ void on_page(scanner_pointer self, deal_page& page) {
         && d.current[pt] >= 0)
       st.slice_prices.push_back(d.current[pt]);
   }
-  // The answer's time (never ahead of ours) dates the slice's snapshot.
-  auto snapshot = page.env.timestamp_ms > 0
-    ? static_cast<int32_t>(keepa_minute_from_unix_ms(
-      std::min(page.env.timestamp_ms, unix_now_ms(self, st.ctx))))
-    : 0;
   auto r = st.cursor.take_page(std::move(page.deals), snapshot);
   st.n.seen += r.seen;
   st.n.duplicates += r.duplicates;
@@ -376,8 +459,10 @@ void on_page_error(scanner_pointer self, const caf::error& err) {
     return;
   }
   ++st.n.errors;
-  auto what = "deal page " + std::to_string(st.cursor.page()) + ": "
-    + render(err);
+  auto what = (st.finder_pass
+                 ? "Product Finder page " + std::to_string(st.finder.page())
+                 : "deal page " + std::to_string(st.cursor.page()))
+    + ": " + render(err);
   ++st.page_failures;
   if (st.stop.stopping() || !retryable(err)
       || st.page_failures >= st.cfg.page_attempts) {
@@ -421,9 +506,62 @@ void fetch_page(scanner_pointer self, deal_query q, const token_grant& g) {
           [self](caf::error& err) { on_page_error(self, err); });
 }
 
+/// fetching -> acquiring (next page) or idle (the pass ends).
+void on_finder_page(scanner_pointer self, finder_page& page) {
+  auto& st = self->state;
+  ++st.n.finder_pages;
+  auto snapshot = read_envelope(self, page.env);
+  st.n.finder_listed += page.asins.size();
+  auto r = st.finder.take_page(std::move(page.asins), page.total_results,
+                               snapshot);
+  st.n.seen += r.seen;
+  st.n.duplicates += r.duplicates;
+  if (r.overflow) {
+    ++st.n.finder_overflows;
+    stage_log(self,
+              "the Product Finder query matched "
+                + std::to_string(page.total_results)
+                + " products, more than the 10000 a query lists: the oldest "
+                  "were not read (narrow the query)");
+  }
+  if (r.last || st.stop.stopping()) {
+    finish_pass(self, !st.stop.stopping());
+    return;
+  }
+  next_page(self);
+}
+
+/// acquiring -> fetching: a Product Finder page.
+void fetch_finder_page(scanner_pointer self, finder_query q,
+                       const token_grant& g) {
+  auto& st = self->state;
+  if (release_after_stop(self, g)) {
+    settle_stop(self);
+    return;
+  }
+  q.grant_id = g.grant_id;
+  st.phase = scan_phase::fetching;
+  self->request(st.ctx.client, caf::infinite, atom::finder_v, q)
+    .then([self](finder_page& page) { on_finder_page(self, page); },
+          [self](caf::error& err) { on_page_error(self, err); });
+}
+
 /// -> acquiring: asks TOKEN for the cursor's next page.
 void next_page(scanner_pointer self) {
   auto& st = self->state;
+  if (st.finder_pass) {
+    finder_query q;
+    q.domain = st.cfg.domain;
+    q.selection = st.finder_selection;
+    q.page = st.finder.page();
+    q.per_page = st.finder.per_page();
+    st.phase = scan_phase::acquiring;
+    acquire(self, stage::scan, worst_case_cost(q),
+            [self, q](const token_grant& g) mutable {
+              fetch_finder_page(self, std::move(q), g);
+            });
+    return;
+  }
   deal_query q;
   q.selection = st.slices.size() > 0 ? st.slices.selection(st.cursor.slice())
                                      : st.cfg.selection;
@@ -486,7 +624,33 @@ void start_pass(scanner_pointer self) {
   st.page_failures = 0;
   st.has_pass = true;
   st.pass_began = self->clock().now();
-  st.cursor.begin_pass(st.slices.size());
+  // With both sources the passes alternate, the feed first.
+  st.finder_pass = st.cfg.source == scan_source::finder
+    || (st.cfg.source == scan_source::both && st.n.passes % 2 == 0);
+  if (st.finder_pass) {
+    // Without a watermark, the products updated in the last 12 hours:
+    // those /deal would list.
+    auto floor = st.finder.floor() > 0
+      ? st.finder.floor()
+      : static_cast<int32_t>(
+        keepa_minute_from_unix_ms(unix_now_ms(self, st.ctx))
+        - defaults::scan::finder_first_window_minutes);
+    auto& a = *st.ctx.analysis;
+    auto selection = finder_selection(st.cfg.finder_query, floor, a.min_price,
+                                      a.max_price);
+    if (!selection) {
+      ++st.n.errors;
+      stage_log(self, render(selection.error()));
+      st.finder_pass = false;
+      wake_for_pass(self);
+      return;
+    }
+    ++st.n.finder_passes;
+    st.finder_selection = std::move(*selection);
+    st.finder.begin_pass(st.cfg.finder_per_page);
+  } else {
+    st.cursor.begin_pass(st.slices.size());
+  }
   next_page(self);
 }
 
@@ -525,6 +689,7 @@ void resume(scanner_pointer self, const std::vector<feed_position>& xs) {
   if (xs.empty())
     return;
   auto again = st.cursor.resume(xs);
+  st.finder.resume(xs);
   st.n.resumed += again.size();
   stage_log(self,
             "resuming " + std::to_string(again.size())
@@ -554,6 +719,7 @@ void start(scanner_pointer self) {
       [self](feed_position& wm) {
         auto& st = self->state;
         st.cursor.start(wm);
+        st.finder.start(wm);
         self->request(st.ctx.storage, caf::infinite, atom::pending_v)
           .then(
             [self](std::vector<feed_position>& xs) {
@@ -579,7 +745,10 @@ caf::result<caf::ok_atom> on_stop(scanner_pointer self) {
   auto rp = request_stop(self);
   if (st.phase == scan_phase::acquiring
       || st.phase == scan_phase::backing_off) {
-    st.cursor.finish_pass(false);
+    if (st.finder_pass)
+      st.finder.finish_pass(false);
+    else
+      st.cursor.finish_pass(false);
     st.phase = scan_phase::idle;
   }
   return rp;
@@ -615,6 +784,12 @@ caf::settings to_settings(scanner_pointer self) {
   xs.emplace("feed",
              std::string{st.dry_since ? "feed-limited" : "plan-limited"});
   put("peek-backlog", st.backlog);
+  xs.emplace("source", std::string{to_string(st.cfg.source)});
+  put("finder-passes", st.n.finder_passes);
+  put("finder-pages", st.n.finder_pages);
+  put("finder-listed", st.n.finder_listed);
+  put("finder-overflows", st.n.finder_overflows);
+  xs.emplace("finder-floor", static_cast<int64_t>(st.finder.floor()));
   xs.emplace("scanning", st.scanning());
   xs.emplace("phase", std::string{to_string(st.phase)});
   xs.emplace("upto-last-update",

@@ -18,6 +18,14 @@
 // `interval`. While the peek-filter is dry and the scanner waits for the
 // feed, the status says `feed="feed-limited"` (and counts the time in
 // `dry-ms`); otherwise `feed="plan-limited"`.
+//
+// `source` says where candidates come from: the deal feed (above), Product
+// Finder (/query, finder_cursor: the products updated since the last pass,
+// ASINs only), or both, the passes alternating. A finder pass's candidates
+// take the same path as the feed's (storage's memory, tracking, peek);
+// having no price, they skip the feed's price checks, which the finder
+// query makes on Keepa's side (current_USED_gte/lte from keepa.filter.*),
+// and a stored ASIN is not bought again (the updater keeps it fresh).
 
 #pragma once
 
@@ -32,15 +40,29 @@
 
 #include "actors/stages/feed_cursor.hpp"
 #include "actors/stages/feed_slices.hpp"
+#include "actors/stages/finder_cursor.hpp"
 #include "actors/stages/stage.hpp"
 #include "actors/stages/stop.hpp"
 #include "config/defaults.hpp"
 
 namespace keepa {
 
+/// Where the SCANNER discovers candidates (keepa.scan.source).
+enum class scan_source : uint8_t { deals, finder, both };
+
+/// @relates scan_source
+const char* to_string(scan_source x);
+
 struct scanner_config {
   /// The selection JSON (config/deal_query.json).
   std::string selection;
+  scan_source source = scan_source::deals;
+  /// The Product Finder query JSON (config/finder_query.json).
+  std::string finder_query;
+  /// Its perPage (50..10 000; default 500).
+  int32_t finder_per_page = 500;
+  /// The locale of both queries (the deal selection's domainId).
+  int32_t domain = 1;
   /// Scan again after this long even if downstream is busy.
   caf::timespan interval = defaults::scan::interval;
   /// Do not scan while the peek-filter holds more than this many.
@@ -60,7 +82,7 @@ struct scanner_config {
 };
 
 /// Reads keepa.scan.* (query-file, interval, max-backlog, price-bands,
-/// max-slices); loads the query.
+/// max-slices, source, finder-query-file); loads the queries.
 caf::expected<scanner_config> scanner_config_from(const caf::settings& opts);
 
 /// What the SCANNER did since start (status keys of the same names).
@@ -92,6 +114,12 @@ struct scanner_counters {
   uint64_t dry_waits = 0;
   /// Milliseconds the peek-filter was dry before a pass handed on more.
   uint64_t dry_ms = 0;
+  /// Product Finder: passes, pages, ASINs listed, and passes that matched
+  /// more than a query lists.
+  uint64_t finder_passes = 0;
+  uint64_t finder_pages = 0;
+  uint64_t finder_listed = 0;
+  uint64_t finder_overflows = 0;
 };
 
 /// What the SCANNER is doing. A pass is `acquiring` and `fetching` in
@@ -127,6 +155,11 @@ struct scanner_state {
   token_gate gate;
   stop_protocol stop;
   feed_cursor cursor{limits::max_deal_pages};
+  finder_cursor finder;
+  /// The pass under way (or the last one) reads Product Finder.
+  bool finder_pass = false;
+  /// The query JSON of the finder pass under way.
+  std::string finder_selection;
   scan_phase phase = scan_phase::starting;
   /// The peek-filter's queue as it answered the last offer or backlog
   /// request (0 once it reported `drained`).
@@ -149,7 +182,8 @@ struct scanner_state {
     size_t parts;
   };
   std::vector<overflow> overflowed;
-  /// The refill rate the newest /deal answer named (0 = unknown).
+  /// The net refill rate the newest /deal answer named (refillRate less
+  /// tokenFlowReduction; 0 = unknown).
   int64_t refill_rate = 0;
   /// When the last pass began (its result sets expire deal_cache later).
   caf::actor_clock::time_point pass_began;

@@ -163,6 +163,7 @@ void maybe_probe(token_pointer self) {
         s.tokens_left = env.tokens_left;
         s.refill_in_ms = env.refill_in_ms;
         s.refill_rate = env.refill_rate;
+        s.token_flow_reduction = env.token_flow_reduction;
         s.server_timestamp_ms = env.timestamp_ms;
         keepa::apply(self, s); // Qualified: ADL would find std::apply.
       },
@@ -308,6 +309,9 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
       if (!st.held.empty())
         xs.emplace("held", st.held);
       xs.emplace("holds", static_cast<int64_t>(st.holds));
+      // refill-rate is the net rate; what Keepa reported beside it:
+      xs.emplace("gross-refill-rate", st.sched.bucket().gross_rate());
+      xs.emplace("flow-reduction", st.sched.bucket().flow_reduction());
       xs.emplace("held-acquires", static_cast<int64_t>(st.held_acquires));
       xs.emplace("early-retries", static_cast<int64_t>(st.wakes));
       put_mailbox(self, xs);

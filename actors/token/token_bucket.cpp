@@ -1,6 +1,7 @@
 #include "actors/token/token_bucket.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace keepa {
 
@@ -11,16 +12,27 @@ constexpr int64_t max_balance = cap_minutes * max_refill_rate;
 
 } // namespace
 
+int64_t net_refill_rate(int64_t rate, double flow_reduction) {
+  if (!std::isfinite(flow_reduction) || flow_reduction < 0)
+    flow_reduction = 0;
+  auto net = std::floor(static_cast<double>(rate) - flow_reduction);
+  return net <= 0 ? 0 : static_cast<int64_t>(net);
+}
+
 bool token_bucket::observe(int64_t balance, int64_t refill_in_ms, int64_t rate,
-                           int64_t server_ms, time_point now) {
+                           int64_t server_ms, time_point now,
+                           double flow_reduction) {
   if (observed_ && server_ms < server_ms_)
     return false;
   if (rate < 0 || rate > max_refill_rate || balance > max_balance
-      || balance < -max_balance)
+      || balance < -max_balance || !std::isfinite(flow_reduction)
+      || flow_reduction < 0)
     return false;
   observed_ = true;
   balance_ = balance;
-  rate_ = rate;
+  gross_rate_ = rate;
+  flow_reduction_ = flow_reduction;
+  rate_ = net_refill_rate(rate, flow_reduction);
   server_ms_ = server_ms;
   at_ = now;
   // A refillIn of 0 (or garbage) means "now"; beyond a period is impossible.
@@ -30,14 +42,17 @@ bool token_bucket::observe(int64_t balance, int64_t refill_in_ms, int64_t rate,
 }
 
 void token_bucket::refused(int64_t balance, int64_t refill_in_ms, int64_t rate,
-                           int64_t server_ms, time_point now) {
+                           int64_t server_ms, time_point now,
+                           double flow_reduction) {
   auto plausible = server_ms > 0 && rate >= 0 && rate <= max_refill_rate
-    && balance <= max_balance && balance >= -max_balance;
+    && balance <= max_balance && balance >= -max_balance
+    && std::isfinite(flow_reduction) && flow_reduction >= 0;
   if (plausible) {
     balance = std::min<int64_t>(balance, 0);
   } else {
     balance = std::min<int64_t>(projected(now), 0);
-    rate = rate_;
+    rate = gross_rate_;
+    flow_reduction = flow_reduction_;
     refill_in_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      next_refill_after(now) - now)
                      .count();
@@ -45,7 +60,7 @@ void token_bucket::refused(int64_t balance, int64_t refill_in_ms, int64_t rate,
   }
   auto newest = std::max(server_ms, server_ms_);
   observed_ = false;
-  observe(balance, refill_in_ms, rate, newest, now);
+  observe(balance, refill_in_ms, rate, newest, now, flow_reduction);
 }
 
 int64_t token_bucket::steps_until(time_point t) const {

@@ -311,7 +311,7 @@ bool token_scheduler::settle(const settlement& s, time_point now) {
 
 void token_scheduler::refused(const settlement& s, time_point now) {
   bucket_.refused(s.tokens_left, s.refill_in_ms, s.refill_rate,
-                  s.server_timestamp_ms, now);
+                  s.server_timestamp_ms, now, s.token_flow_reduction);
   lost_accounted_ = now;
   outstanding_ -= unconfirmed_;
   unconfirmed_ = 0;
@@ -347,7 +347,7 @@ bool token_scheduler::settle_impl(const settlement& s, time_point now) {
   auto answered = s.server_timestamp_ms > 0 || s.refused;
   if (s.server_timestamp_ms > 0 && !s.refused
       && bucket_.observe(s.tokens_left, s.refill_in_ms, s.refill_rate,
-                         s.server_timestamp_ms, now)) {
+                         s.server_timestamp_ms, now, s.token_flow_reduction)) {
     lost_accounted_ = now;
     // The newer observation already reflects every earlier unknown charge.
     outstanding_ -= unconfirmed_;

@@ -82,6 +82,8 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.storage.busy-timeout", "5s"},
   {"keepa.storage.lock-retries", "0"},
   {"keepa.scan.query-file", defaults::scan::query_file()},
+  {"keepa.scan.source", "deals"},
+  {"keepa.scan.finder-query-file", defaults::scan::finder_query_file()},
   {"keepa.scan.interval", "5min"},
   {"keepa.scan.max-backlog", "2000"},
   {"keepa.scan.price-bands", "[]"},

@@ -122,6 +122,19 @@ void run_backend_contract(const backend_fixture& fix) {
     REQUIRE(known->size() == 1);
     CHECK((*known)[0].rejected_price == 90);
     CHECK((*known)[0].rejected_at_ms == 2);
+    // A real time in Unix ms (beyond 32 bits) comes back whole, beside a
+    // stored deal in the same answer and alone (issue 21: SQLite answered
+    // it cut to 32 bits, so every remembered rejection was forgotten).
+    b.deals = {};
+    b.rejections = {make_rejection("B000000006", 90, 1790000000000)};
+    REQUIRE_OK(db->commit(b, std::nullopt));
+    for (auto asins : {std::vector<std::string>{"B000000006"},
+                       std::vector<std::string>{"B000000001", "B000000006"}}) {
+      known = db->known(asins);
+      REQUIRE_OK(known);
+      REQUIRE(known->back().asin == "B000000006");
+      CHECK(known->back().rejected_at_ms == 1790000000000);
+    }
   }
   SECTION("known answers stored and rejected ASINs in input order") {
     auto db = fix.open();

@@ -1,7 +1,11 @@
 // A small model of Keepa's bucket that stands in for Keepa in the token
 // tests (the full simulator lives in tools/keepa-sim): R tokens per minute
 // in whole steps, cap 60 x R, a request runs while the balance is positive
-// and may drive it negative, 429 at a balance <= 0.
+// and may drive it negative, 429 at a balance <= 0. Trackings lower the
+// refill by `tokenFlowReduction` (set_flow_reduction): each step adds
+// R - reduction, fractions carried to the next step, and the envelope
+// reports the gross R beside the reduction (Q9 of keepa-api.md taken the
+// hard way).
 
 #pragma once
 
@@ -33,8 +37,11 @@ public:
   /// Applies refill steps up to `now`.
   void advance(time_point now) {
     while (next_step_ <= now) {
-      balance_ = std::min(cap(), balance_ + rate_);
-      generated_ += rate_;
+      carry_ += std::max(0.0, static_cast<double>(rate_) - flow_reduction_);
+      auto add = static_cast<int64_t>(carry_);
+      carry_ -= static_cast<double>(add);
+      balance_ = std::min(cap(), balance_ + add);
+      generated_ += add;
       next_step_ += std::chrono::minutes(1);
     }
   }
@@ -71,6 +78,12 @@ public:
     rate_ = rate;
   }
 
+  /// Trackings take `x` tokens a minute off the refill from the next step
+  /// on; the envelope's refillRate stays the gross rate.
+  void set_flow_reduction(double x) {
+    flow_reduction_ = x;
+  }
+
   int64_t cap() const {
     return 60 * rate_;
   }
@@ -99,6 +112,7 @@ private:
       = std::chrono::duration_cast<std::chrono::milliseconds>(next_step_ - now)
           .count();
     s.refill_rate = rate_;
+    s.token_flow_reduction = flow_reduction_;
     s.server_timestamp_ms
       = std::chrono::duration_cast<std::chrono::milliseconds>(now - start_)
           .count()
@@ -106,6 +120,9 @@ private:
   }
 
   int64_t rate_;
+  double flow_reduction_ = 0;
+  /// Fractions of a token generated but not yet added.
+  double carry_ = 0;
   int64_t balance_;
   time_point next_step_;
   time_point start_;

@@ -44,6 +44,7 @@ probe(token_probe_actor::stateful_pointer<probe_state> self,
       env.tokens_left = s.tokens_left;
       env.refill_in_ms = s.refill_in_ms;
       env.refill_rate = s.refill_rate;
+      env.token_flow_reduction = s.token_flow_reduction;
       env.timestamp_ms = s.server_timestamp_ms;
       return env;
     },

@@ -48,13 +48,13 @@ std::vector<seen_request> hostile_server::seen() const {
 
 std::string envelope_json(int64_t timestamp_ms, int64_t tokens_left,
                           int64_t refill_in_ms, int64_t refill_rate,
-                          int64_t tokens_consumed) {
+                          int64_t tokens_consumed, double flow_reduction) {
   return R"("timestamp":)" + std::to_string(timestamp_ms) + R"(,"tokensLeft":)"
     + std::to_string(tokens_left) + R"(,"refillIn":)"
     + std::to_string(refill_in_ms) + R"(,"refillRate":)"
-    + std::to_string(refill_rate) + R"(,"tokenFlowReduction":0)"
-    + R"(,"tokensConsumed":)" + std::to_string(tokens_consumed)
-    + R"(,"processingTimeInMs":1)";
+    + std::to_string(refill_rate) + R"(,"tokenFlowReduction":)"
+    + std::to_string(flow_reduction) + R"(,"tokensConsumed":)"
+    + std::to_string(tokens_consumed) + R"(,"processingTimeInMs":1)";
 }
 
 int64_t wall_unix_ms() {

@@ -77,7 +77,7 @@ private:
 /// The envelope fields of an answer, as JSON members without braces.
 std::string envelope_json(int64_t timestamp_ms, int64_t tokens_left,
                           int64_t refill_in_ms, int64_t refill_rate,
-                          int64_t tokens_consumed);
+                          int64_t tokens_consumed, double flow_reduction = 0);
 
 /// The wall clock in Unix milliseconds (what Keepa's timestamps follow).
 int64_t wall_unix_ms();

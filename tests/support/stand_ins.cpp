@@ -112,6 +112,10 @@ keepa_client_actor::behavior_type client_stand_in(client_stand_in_actor self) {
       return answer(self, self->state.deals(q));
     },
     [](atom::seller, seller_query&) { return seller_page{}; },
+    [self](atom::finder, finder_query& q) -> caf::result<finder_page> {
+      self->state.finder_queries.push_back(q);
+      return answer(self, self->state.finder(q));
+    },
     [](atom::transfer, transfer_result&) {
       // No transport behind the stand-in.
     },

@@ -93,10 +93,14 @@ struct client_stand_in_state {
   /// Answers /deal; by default an empty page.
   std::function<caf::expected<deal_page>(const deal_query&)> deals
     = [](const deal_query&) { return deal_page{}; };
+  /// Answers /query (Product Finder); by default an empty page.
+  std::function<caf::expected<finder_page>(const finder_query&)> finder
+    = [](const finder_query&) { return finder_page{}; };
   /// Answers this much later (virtual time); 0 answers at once.
   caf::timespan latency{0};
   std::vector<product_query> product_queries;
   std::vector<deal_query> deal_queries;
+  std::vector<finder_query> finder_queries;
   /// Answers waiting for their latency to pass, by id.
   std::map<uint64_t, std::function<void()>> held;
   uint64_t next_id = 1;

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "actors/analysis/deal_analysis.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "actors/token/token.hpp"
+#include "actors/stages/scanner.hpp"
 #include "actors/stages/updater.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
@@ -36,6 +38,21 @@ void seeds_batches(pipeline_settings& s) {
   }
 }
 
+/// keepa-pipeline discovering candidates through `source` (deals, finder
+/// or both; keepa.scan.source) with the shipped Product Finder query.
+std::function<void(pipeline_settings&)> scan_source_of(std::string source) {
+  return [source](pipeline_settings& s) {
+    caf::settings xs;
+    caf::put(xs, "keepa.scan.source", source);
+    auto cfg = scanner_config_from(xs);
+    if (!cfg)
+      throw std::runtime_error(render(cfg.error()));
+    s.scan.source = cfg->source;
+    s.scan.finder_query = cfg->finder_query;
+    s.scan.finder_per_page = cfg->finder_per_page;
+  };
+}
+
 } // namespace
 
 std::vector<bench_strategy> bench_strategies() {
@@ -47,6 +64,14 @@ std::vector<bench_strategy> bench_strategies() {
      "as configured, but the peek-filter peeks whatever it holds as soon as "
      "TOKEN grants (keepa.peek.value-gate=false)",
      [](pipeline_settings& s) { s.peek.gate.enabled = false; }},
+    {"source-finder",
+     "as configured, but candidates from Product Finder "
+     "(keepa.scan.source=finder, config/finder_query.json)",
+     scan_source_of("finder")},
+    {"source-both",
+     "as configured, passes alternating between /deal and Product Finder "
+     "(keepa.scan.source=both)",
+     scan_source_of("both")},
     {"threshold-50-55",
      "seed 003: spend while the balance is >= 50, after a stop wait for 55",
      use(token_strategy::hysteresis(50, 55))},

@@ -353,6 +353,31 @@ TEST_CASE("a refill rate of 0 waits and re-probes instead of locking out",
   CHECK(f.snapshot().refill_rate == 20);
 }
 
+// Issue 21: tokenFlowReduction travels from every envelope (the /token
+// probe's and a /deal answer's) to TOKEN, which plans with the net rate.
+TEST_CASE("tokenFlowReduction reaches TOKEN from /token and from answers",
+          "[client][hostile][flow_reduction]") {
+  hostile_fixture f{
+    [](const seen_request& r, int64_t) {
+      if (r.path == "/token")
+        return scripted_answer{
+          200,
+          "{" + envelope_json(wall_unix_ms(), 100, 30000, 20, 0, 15.5) + "}"};
+      return scripted_answer{
+        200,
+        "{" + envelope_json(wall_unix_ms(), 95, 30000, 20, 5, 2.25)
+          + R"(,"deals":{"dr":[]}})"};
+    },
+    true};
+  f.drive(1s);
+  REQUIRE(f.srv.served() == 1);
+  CHECK(f.snapshot().refill_rate == 4);
+  auto page = f.deal(f.grant(5));
+  REQUIRE(page);
+  CHECK(page->env.token_flow_reduction == 2.25);
+  CHECK(f.snapshot().refill_rate == 17);
+}
+
 // Item 8: a /deal answer of a million deals was built in full (1.45 GB
 // peak). It is refused while it is read; its envelope still settles.
 TEST_CASE("a million-deal answer is refused, not built", "[client][hostile]") {

@@ -452,3 +452,31 @@ TEST_CASE("answers with more items than a request can return are refused",
                      + std::string(100, '[') + std::string(100, ']') + "}]");
   CHECK(parse(deep, parse_product_page).err == ec::malformed_answer);
 }
+
+// Issue 21: a Product Finder answer is ASINs only.
+TEST_CASE("a finder answer: asinList and totalResults",
+          "[client][parse][finder]") {
+  auto p
+    = parse(answer(R"("asinList":["0000000001","B0BAD-ASIN","0000000002",7],)"
+                   R"("totalResults":1234)"),
+            parse_finder_page);
+  REQUIRE_FALSE(p.err);
+  REQUIRE(p.envelope_ok);
+  CHECK(p.page.env.tokens_left == 120);
+  CHECK(p.page.asins == std::vector<std::string>{"0000000001", "0000000002"});
+  CHECK(p.page.total_results == 1234);
+  CHECK(p.skipped == 2);
+  // Nothing found: no list, or an empty one.
+  auto none = parse(answer(R"("totalResults":0)"), parse_finder_page);
+  REQUIRE_FALSE(none.err);
+  CHECK(none.page.asins.empty());
+  CHECK(none.page.total_results == 0);
+  auto bad = parse(answer(R"("asinList":{"a":1})"), parse_finder_page);
+  CHECK(bad.err == ec::malformed_answer);
+  // More than a query can list is refused.
+  std::string many = R"("asinList":[)";
+  for (int i = 0; i < 10001; ++i)
+    many += (i > 0 ? "," : "") + std::string{"\"A"} + std::to_string(i) + "\"";
+  auto flood = parse(answer(many + "]"), parse_finder_page);
+  CHECK(flood.err == ec::malformed_answer);
+}

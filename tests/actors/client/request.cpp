@@ -6,6 +6,7 @@
 
 #include <rapidjson/document.h>
 
+#include "actors/client/costs.hpp"
 #include "actors/client/request.hpp"
 #include "messages/keepa.hpp"
 
@@ -108,4 +109,34 @@ TEST_CASE("product queries Keepa would refuse are refused before spending",
   CHECK(check(q));
   q.offers = 100;
   CHECK_FALSE(check(q));
+}
+
+// Issue 21: Product Finder, GET /query?domain=D&selection=JSON (Keepa's
+// documented GET form), 10 tokens plus 1 per 100 ASINs a page may list.
+TEST_CASE("a finder query maps to GET /query with page and perPage set",
+          "[client][request][finder]") {
+  finder_query q;
+  q.domain = 3;
+  q.selection = R"({"rootCategory":[283155],"page":9,"perPage":60})";
+  q.page = 2;
+  q.per_page = 250;
+  auto r = to_request(q);
+  REQUIRE(r);
+  CHECK(r->method == "GET");
+  CHECK(r->path == "/query");
+  CHECK(param(*r, "domain") == "3");
+  rapidjson::Document doc;
+  doc.Parse(param(*r, "selection").c_str());
+  REQUIRE(doc.IsObject());
+  CHECK(doc["page"].GetInt() == 2);
+  CHECK(doc["perPage"].GetInt() == 250);
+  CHECK(doc["rootCategory"][0].GetInt64() == 283155);
+  CHECK(worst_case_cost(q) == 13);
+  q.per_page = 10000;
+  CHECK(worst_case_cost(q) == 110);
+  q.per_page = 49;
+  CHECK_FALSE(to_request(q));
+  q.per_page = 50;
+  q.selection = "[1]";
+  CHECK_FALSE(to_request(q));
 }

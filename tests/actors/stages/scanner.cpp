@@ -651,3 +651,187 @@ TEST_CASE_METHOD(durable_scanner_fixture,
   CHECK(lines.find(R"(invalid ASIN "B00\xff\xfe 0;1")") != std::string::npos);
   CHECK(lines.find(R"(invalid ASIN "")") != std::string::npos);
 }
+
+namespace {
+
+/// The Keepa minute of the stage fixture's virtual Unix time now.
+int32_t minute_now(stage_fixture& f) {
+  return static_cast<int32_t>(keepa_minute_from_unix_ms(f.unix_now()));
+}
+
+/// Serves Product Finder pages of `catalogue` (newest first), `per_page` a
+/// page, each answer dated now.
+void serve_finder(stage_fixture& f,
+                  std::shared_ptr<std::vector<std::string>> catalogue) {
+  f.keepa().finder
+    = [&f, catalogue](const finder_query& q) -> caf::expected<finder_page> {
+    finder_page p;
+    p.env.timestamp_ms = f.unix_now();
+    p.total_results = static_cast<int64_t>(catalogue->size());
+    auto from = static_cast<size_t>(q.page) * static_cast<size_t>(q.per_page);
+    for (auto i = from; i
+         < std::min(from + static_cast<size_t>(q.per_page), catalogue->size());
+         ++i)
+      p.asins.push_back((*catalogue)[i]);
+    return p;
+  };
+}
+
+std::shared_ptr<std::vector<std::string>> finder_catalogue(int n) {
+  auto xs = std::make_shared<std::vector<std::string>>();
+  for (int i = 0; i < n; ++i)
+    xs->push_back("F" + std::to_string(1000 + i));
+  return xs;
+}
+
+} // namespace
+
+// Issue 21: the scanner discovers candidates through Product Finder
+// (keepa.scan.source=finder): products updated since the floor (the
+// watermark's minute), newest first; the candidates take the feed's path
+// (storage's memory, tracking before anything goes on, the peek).
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: Product Finder passes list the products updated "
+                 "since the floor, track them and hand them on at the pass's "
+                 "minute; stored and remembered ASINs cost no peek",
+                 "[pipeline][scanner][finder]") {
+  cfg.source = scan_source::finder;
+  cfg.finder_query = R"({"rootCategory":[283155]})";
+  cfg.finder_per_page = 50;
+  cfg.domain = 2;
+  db().watermark = feed_position{1000, "m1000"};
+  asin_memory stored;
+  stored.asin = "F1003";
+  stored.stored = true;
+  stored.stored_last_update = 900;
+  db().memory["F1003"] = stored;
+  asin_memory rejected;
+  rejected.asin = "F1005";
+  rejected.rejected = true;
+  rejected.rejected_price = 1500;
+  rejected.rejected_at_ms = unix0;
+  db().memory["F1005"] = rejected;
+  auto catalogue = finder_catalogue(120);
+  serve_finder(*this, catalogue);
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  auto pass_minute = minute_now(*this);
+  // Three pages (50, 50, 20) of one query; no /deal request at all.
+  REQUIRE(keepa().finder_queries.size() == 3);
+  CHECK(keepa().deal_queries.empty());
+  for (int i = 0; i < 3; ++i) {
+    auto& q = keepa().finder_queries[static_cast<size_t>(i)];
+    CHECK(q.page == i);
+    CHECK(q.per_page == 50);
+    CHECK(q.domain == 2);
+  }
+  rapidjson::Document doc;
+  doc.Parse(keepa().finder_queries[0].selection.c_str());
+  REQUIRE(doc.IsObject());
+  CHECK(doc["lastUpdate_gte"].GetInt() == 1000);
+  CHECK(std::string{doc["sort"][0][0].GetString()} == "lastUpdate");
+  CHECK(doc["rootCategory"][0].GetInt64() == 283155);
+  // Tokens: 10 + 1 per 100 ASINs a page may list, as the scan stage.
+  REQUIRE(tokens().acquires.size() >= 3);
+  CHECK(tokens().acquires[0].cost == 11);
+  CHECK(tokens().acquires[0].what == stage::scan);
+  // All 120 tracked before any went on, at the pass's minute.
+  REQUIRE(db().tracked.size() == 1);
+  CHECK(db().tracked[0].size() == 120);
+  for (auto& x : db().tracked[0])
+    CHECK(x.last_update == pass_minute);
+  REQUIRE(peeks().offers.size() == 1);
+  auto& handed = peeks().offers[0];
+  CHECK(handed.size() == 118);
+  CHECK(oldest_first(handed));
+  CHECK(asins(handed).find("F1003") == std::string::npos);
+  CHECK(asins(handed).find("F1005") == std::string::npos);
+  for (auto& d : handed)
+    CHECK(d.current.empty());
+  REQUIRE(db().upserts.size() == 1);
+  CHECK(db().upserts[0].done.size() == 2);
+  CHECK(st.n.already_stored == 1);
+  CHECK(st.n.remembered == 1);
+  CHECK(st.n.pre_rejected == 0);
+  CHECK(st.n.finder_passes == 1);
+  CHECK(st.n.finder_listed == 120);
+  CHECK(st.finder.floor() == pass_minute);
+  // The next pass asks only for what was updated since this one began.
+  advance(5min);
+  REQUIRE(keepa().finder_queries.size() >= 4);
+  doc.Parse(keepa().finder_queries[3].selection.c_str());
+  CHECK(doc["lastUpdate_gte"].GetInt() == pass_minute);
+  CHECK(keepa().finder_queries[3].page == 0);
+}
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: with both sources the passes alternate and a "
+                 "finder pass's positions stay at the feed's newest handed "
+                 "on",
+                 "[pipeline][scanner][finder]") {
+  cfg.source = scan_source::both;
+  cfg.finder_query = "{}";
+  cfg.finder_per_page = 50;
+  db().watermark = feed_position{1000, "m1000"};
+  list(1100, 50);
+  serve_finder(*this, finder_catalogue(10));
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  // The feed first.
+  CHECK(keepa().deal_queries.size() == 1);
+  CHECK(keepa().finder_queries.empty());
+  REQUIRE(peeks().offers.size() == 1);
+  CHECK(st.cursor.upto().last_update == 1100);
+  advance(5min);
+  REQUIRE(keepa().finder_queries.size() == 1);
+  CHECK(keepa().deal_queries.size() == 1);
+  REQUIRE(db().tracked.size() == 2);
+  for (auto& x : db().tracked[1])
+    CHECK(x.last_update == 1100);
+  advance(5min);
+  CHECK(keepa().deal_queries.size() == 2);
+  CHECK(keepa().finder_queries.size() == 1);
+}
+
+TEST_CASE_METHOD(durable_scanner_fixture,
+                 "scanner: Product Finder candidates are durable before they "
+                 "are handed on and come back after a crash; the watermark "
+                 "never passes one not finished",
+                 "[pipeline][scanner][finder][durable]") {
+  crash();
+  cfg.source = scan_source::finder;
+  cfg.finder_query = "{}";
+  cfg.finder_per_page = 50;
+  serve_finder(*this, finder_catalogue(3));
+  restart();
+  advance(1s);
+  REQUIRE(offered("F1000") == 1);
+  auto minute = minute_now(*this);
+  auto pending = ask_db<std::vector<feed_position>>(atom::pending_v);
+  REQUIRE(pending.size() == 3);
+  // Two are peeked and rejected; F1001 is not peeked yet when the process
+  // dies.
+  upsert_batch b;
+  for (auto asin : {"F1000", "F1002"}) {
+    b.rejections.push_back(
+      rejection_record{asin, stage::peek, "test", 900, unix_now(), -1});
+    b.done.push_back(feed_position{minute, asin});
+  }
+  ask_db<upsert_ack>(atom::upsert_v, std::move(b));
+  CHECK(ask_db<feed_position>(atom::watermark_v)
+        < (feed_position{minute, "F1001"}));
+  crash();
+  auto before = peeks().offers.size();
+  restart();
+  CHECK(offered("F1001", before) == 1);
+  CHECK(offered("F1000", before) == 0);
+  // The floor after the restart is the watermark's minute: F1001's minute
+  // stays open.
+  auto& st = state_of<scanner_state>(s);
+  CHECK(st.finder.floor() <= minute);
+  finish({{minute, "F1001"}});
+  CHECK_FALSE(ask_db<feed_position>(atom::watermark_v)
+              < (feed_position{minute, "F1002"}));
+}

@@ -229,6 +229,53 @@ TEST_CASE_METHOD(token_fixture, "a plan upgrade mid-run switches the profile",
   anon_send_exit(tok, caf::exit_reason::user_shutdown);
 }
 
+// Issue 21: trackings lower the refill (tokenFlowReduction) and Keepa's
+// reduction is recomputed every 5 minutes, so it changes under a running
+// pipeline. TOKEN plans with refillRate - tokenFlowReduction (Q9 taken the
+// hard way): it never draws 429s from a rate it does not get, never goes
+// below the floor, and picks the profile of the net rate.
+TEST_CASE_METHOD(token_fixture,
+                 "the flow reduction changing mid-run never overdraws",
+                 "[token][flow_reduction]") {
+  auto start = now();
+  keepa_model keepa{250, 15000, start};
+  auto cfg = make_config();
+  cfg.probe = sys.spawn(probe, &keepa);
+  auto tok = sys.spawn(token, cfg);
+  std::vector<consumer_log> logs(3);
+  std::vector<caf::actor> actors{
+    sys.spawn(consumer, tok, &keepa, stage::peek, 20, 0, 1, &logs[0]),
+    sys.spawn(consumer, tok, &keepa, stage::commit, 60, 0, 2, &logs[1]),
+    sys.spawn(consumer, tok, &keepa, stage::update, 50, 0, 3, &logs[2])};
+  run_until(start + 2h);
+  CHECK(snapshot(tok).profile == "from-60");
+  // Trackings take 243.5 of the 250 a minute: 6.5 net.
+  keepa.advance(now());
+  keepa.set_flow_reduction(243.5);
+  run_until(start + 8h);
+  auto reduced = snapshot(tok);
+  CHECK(reduced.refill_rate == 6);
+  CHECK(reduced.profile == "below-10");
+  auto rejections_reduced = keepa.rejections();
+  // Some trackings end: 250 - 200.25 = 49.75 net.
+  keepa.advance(now());
+  keepa.set_flow_reduction(200.25);
+  run_until(start + 14h);
+  auto eased = snapshot(tok);
+  CHECK(eased.refill_rate == 49);
+  CHECK(eased.profile == "below-60");
+  INFO("429s " << keepa.rejections() << " (" << rejections_reduced
+               << " by 8 h), min balance " << keepa.min_balance() << ", spent "
+               << keepa.spent() << " of " << keepa.generated());
+  CHECK(keepa.min_balance() >= -180);
+  // At most the one 429 of the answer that first showed the reduction.
+  CHECK(keepa.rejections() <= 1);
+  CHECK(keepa.spent() >= keepa.generated() * 99 / 100);
+  for (auto& a : actors)
+    anon_send_exit(a, caf::exit_reason::user_shutdown);
+  anon_send_exit(tok, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE_METHOD(token_fixture, "release and settle through the actor",
                  "[token][protocol]") {
   auto start = now();

@@ -1,5 +1,7 @@
 #include "actors/token/token_bucket.hpp"
 
+#include <limits>
+
 #include <catch2/catch.hpp>
 
 using namespace keepa;
@@ -106,4 +108,29 @@ TEST_CASE("absurd rates and balances are refused", "[token_bucket]") {
   REQUIRE(b.observe(-100, 10'000, max_refill_rate, 3000, t0()));
   CHECK(b.cap() == 60 * max_refill_rate);
   CHECK(b.projected(time_point::max()) == b.cap());
+}
+
+// Issue 21: refillRate is taken as gross (Q9); the bucket refills and caps
+// with refillRate - tokenFlowReduction, rounded down.
+TEST_CASE("the bucket refills at the net rate", "[token_bucket]") {
+  token_bucket b;
+  REQUIRE(b.observe(-100, 30'000, 20, 1000, t0(), 15.5));
+  CHECK(b.rate() == 4);
+  CHECK(b.gross_rate() == 20);
+  CHECK(b.flow_reduction() == 15.5);
+  CHECK(b.cap() == 240);
+  // -100 + 4k >= 1 -> 26 steps: first step at 30 s, then 25 minutes.
+  CHECK(b.earliest(1, 0, t0()) == t0() + 30s + 25min);
+  CHECK(b.projected(t0() + 30s) == -96);
+  // A reduction of the whole rate or more: nothing refills.
+  REQUIRE(b.observe(50, 30'000, 20, 2000, t0(), 20.0));
+  CHECK(b.rate() == 0);
+  CHECK(b.projected(t0() + 1h) == 50);
+  CHECK(net_refill_rate(20, 25.0) == 0);
+  CHECK(net_refill_rate(20, 0.9) == 19);
+  // A negative or non-finite reduction is no observation.
+  CHECK_FALSE(b.observe(50, 30'000, 20, 3000, t0(), -1.0));
+  CHECK_FALSE(b.observe(50, 30'000, 20, 3000, t0(),
+                        std::numeric_limits<double>::infinity()));
+  CHECK(b.rate() == 0);
 }
