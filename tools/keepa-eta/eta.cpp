@@ -185,8 +185,11 @@ caf::expected<fitted_eta> fit_eta(const eta_options& opts) {
       && !std::filesystem::exists(loc->target))
     return caf::make_error(ec::invalid_config,
                            "eta.from: no such database: " + loc->target);
+  // Read-only: fitting never creates, migrates or writes the database a
+  // pipeline may be filling.
   db::open_options oo;
   oo.url = opts.from;
+  oo.read_only = true;
   auto db = db::soci_backend::open(oo);
   if (!db)
     return std::move(db.error());

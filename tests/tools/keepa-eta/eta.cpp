@@ -3,7 +3,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <string>
+
+#include <unistd.h>
 
 #include <rapidjson/document.h>
 
@@ -13,6 +19,7 @@
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/token.hpp"
+#include "storage/soci_backend.hpp"
 #include "tools/keepa-eta/eta.hpp"
 #include "tools/virtual-run/virtual_run.hpp"
 
@@ -265,6 +272,36 @@ TEST_CASE("keepa-eta refuses a database it cannot fit from", "[eta][fit]") {
   CHECK_THAT(render(r.error()), Catch::Contains("no such database"));
   fo.from = "mysql://x";
   CHECK_FALSE(fit_eta(fo));
+}
+
+TEST_CASE("keepa-eta reads a database without changing it", "[eta][fit]") {
+  // A database of the previous schema (4): fitting from it must neither
+  // migrate nor write it; it says why it cannot fit instead.
+  namespace fs = std::filesystem;
+  auto path = fs::temp_directory_path()
+    / ("keepa-eta-readonly-" + std::to_string(::getpid()) + ".db");
+  fs::remove(path);
+  {
+    db::open_options old;
+    old.url = "sqlite:" + path.string();
+    old.schema_version = 4;
+    REQUIRE(db::soci_backend::open(old));
+  }
+  auto bytes = [&] {
+    std::ifstream in{path, std::ios::binary};
+    return std::string{std::istreambuf_iterator<char>{in}, {}};
+  };
+  auto before = bytes();
+  auto mtime = fs::last_write_time(path);
+  eta_options fo;
+  fo.from = "sqlite:" + path.string();
+  auto r = fit_eta(fo);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(render(r.error()), Catch::Contains("schema"));
+  CHECK(bytes() == before);
+  CHECK(fs::last_write_time(path) == mtime);
+  for (auto suffix : {"", "-wal", "-shm"})
+    fs::remove(path.string() + suffix);
 }
 
 TEST_CASE("/status carries the ETA to keepa.max-deals", "[eta][status]") {
