@@ -8,6 +8,7 @@ packages=(
   libcaf-dev                      # CAF 0.17.6 (caf_core, caf_io)
   libcaf-openssl0.17              # caf_openssl: INTROSPECTION over mutual TLS
   rapidjson-dev
+  libspdlog-dev                   # the log: timestamps, levels, JSON lines
   libsoci-dev libsqlite3-dev libpq-dev
   catch2                          # Catch2 v2
   libcurl4-openssl-dev zlib1g-dev
