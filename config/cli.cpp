@@ -45,14 +45,13 @@ const caf::config_option* lookup(const caf::config_option_set& opts,
 }
 
 bool is_secret(const cli_program& p, const std::string& name) {
-  return std::find(p.secrets.begin(), p.secrets.end(), name)
-         != p.secrets.end();
+  return std::find(p.secrets.begin(), p.secrets.end(), name) != p.secrets.end();
 }
 
 /// The options that act instead of configuring.
 bool is_action(const std::string& name) {
   return name == "help" || name == "long-help" || name == "dump-config"
-         || name == "version" || name == "config-file";
+    || name == "version" || name == "config-file";
 }
 
 // -- rendering values ---------------------------------------------------------
@@ -192,8 +191,8 @@ std::string expected_of(const caf::config_option& opt) {
   auto type = str(opt.type_name());
   if (type.compare(0, 3, "int") == 0)
     return str(opt.description()).find("cents") != std::string::npos
-             ? "whole cents"
-             : "a whole number";
+      ? "whole cents"
+      : "a whole number";
   if (type == "uint16")
     return "a whole number from 0 to 65535";
   if (type.compare(0, 4, "uint") == 0)
@@ -263,16 +262,14 @@ std::string help_text(const caf::config_option_set& opts,
     if (long_help || category == "global")
       return true;
     for (auto& group : p.groups)
-      if (category == group || category.compare(0, group.size() + 1,
-                                                 group + ".")
-                                 == 0)
+      if (category == group
+          || category.compare(0, group.size() + 1, group + ".") == 0)
         return true;
     return false;
   };
   // Groups in the order they were registered, the global one first.
   std::vector<std::string> order{"global"};
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>>
-    lines;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> lines;
   for (auto& opt : opts) {
     auto category = str(opt.category());
     if (!shown(category))
@@ -301,7 +298,7 @@ std::string help_text(const caf::config_option_set& opts,
     out += "\n" + category + " options:\n";
     for (auto& [lhs, text] : xs)
       out += "  " + lhs + std::string(width - lhs.size(), ' ') + " : " + text
-             + "\n";
+        + "\n";
   }
   return out;
 }
@@ -323,8 +320,7 @@ std::string describe_option_error(const caf::error& err,
     if (ctx.size() == 1 && ctx.match_element<caf::settings>(0)) {
       auto& xs = ctx.get_as<caf::settings>(0);
       where = " at line " + std::to_string(caf::get_or(xs, "line", int64_t{0}))
-              + ", column "
-              + std::to_string(caf::get_or(xs, "column", int64_t{0}));
+        + ", column " + std::to_string(caf::get_or(xs, "column", int64_t{0}));
     }
     return "cannot read the config file: " + to_string(code) + where;
   }
@@ -335,8 +331,7 @@ std::string describe_option_error(const caf::error& err,
   if (opt == nullptr)
     return given + ": no such option (--help lists them)";
   if (opt->is_flag())
-    return given + ": a flag takes no value (" + given
-           + " alone turns it on)";
+    return given + ": a flag takes no value (" + given + " alone turns it on)";
   if (code == caf::pec::not_an_option)
     return given + ": not understood (--help lists the options)";
   auto expected = given + ": expected " + expected_of(*opt);
@@ -409,8 +404,8 @@ std::string dump_config(const caf::settings& effective,
       out += key + " = " + ini_text(*x) + "\n";
   }
   std::string out = "; " + version_text(p.name)
-                    + ": every setting in force (--config-file=FILE reads "
-                      "it back)\n";
+    + ": every setting in force (--config-file=FILE reads "
+      "it back)\n";
   for (auto& category : order)
     out += "\n[" + category + "]\n" + sections[category];
   // What is not an option (the loaded profiles, say), for reference.

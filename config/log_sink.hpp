@@ -36,10 +36,13 @@ public:
   }
 
   /// A receiver of the line alone (the level is dropped).
-  template<class F,
-           class = std::enable_if_t<
-             std::is_invocable_v<F, const std::string&>
-             && !std::is_invocable_v<F, log_level, const std::string&>>>
+  template<
+    class F,
+    class = std::enable_if_t<
+      std::is_invocable_v<
+        F,
+        const std::
+          string&> && !std::is_invocable_v<F, log_level, const std::string&>>>
   log_sink(F f)
     : f_([g = std::move(f)](log_level, const std::string& line) { g(line); }) {
     // nop

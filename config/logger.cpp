@@ -123,8 +123,8 @@ protected:
     if (json_) {
       rapidjson::StringBuffer buf;
       rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-      auto text = valid_utf8(std::string{msg.payload.data(),
-                                         msg.payload.size()});
+      auto text
+        = valid_utf8(std::string{msg.payload.data(), msg.payload.size()});
       auto level = spdlog::level::to_string_view(msg.level);
       w.StartObject();
       w.Key("time");

@@ -73,16 +73,15 @@ std::string value_text(std::chrono::duration<Rep, Period> x) {
     return count + "us";
   else if constexpr (std::is_same_v<Period, std::nano>) {
     // caf::timespan: in the largest unit that holds it exactly.
-    for (auto [ns, suffix] : {std::pair{int64_t{3'600'000'000'000}, "h"},
-                              std::pair{int64_t{60'000'000'000}, "min"},
-                              std::pair{int64_t{1'000'000'000}, "s"},
-                              std::pair{int64_t{1'000'000}, "ms"},
-                              std::pair{int64_t{1'000}, "us"}})
+    for (auto [ns, suffix] :
+         {std::pair{int64_t{3'600'000'000'000}, "h"},
+          std::pair{int64_t{60'000'000'000}, "min"},
+          std::pair{int64_t{1'000'000'000}, "s"},
+          std::pair{int64_t{1'000'000}, "ms"}, std::pair{int64_t{1'000}, "us"}})
       if (x.count() != 0 && x.count() % ns == 0)
         return std::to_string(x.count() / ns) + suffix;
     return x.count() == 0 ? std::string{"0s"} : count + "ns";
-  }
-  else
+  } else
     static_assert(!std::is_same_v<Period, Period>,
                   "declare the default in h, min, s, ms, us or ns");
 }
@@ -102,8 +101,7 @@ inline caf::config_value default_value(const std::string& x) {
 }
 
 template<class T>
-std::enable_if_t<std::is_integral_v<T>, caf::config_value>
-default_value(T x) {
+std::enable_if_t<std::is_integral_v<T>, caf::config_value> default_value(T x) {
   return caf::config_value{static_cast<int64_t>(x)};
 }
 
@@ -121,8 +119,7 @@ caf::config_value default_value(const std::vector<T>& xs) {
 
 template<class Rep, class Period>
 caf::config_value default_value(std::chrono::duration<Rep, Period> x) {
-  return caf::config_value{
-    std::chrono::duration_cast<caf::timespan>(x)};
+  return caf::config_value{std::chrono::duration_cast<caf::timespan>(x)};
 }
 
 /// A help text stating a default, and that default.
@@ -186,8 +183,7 @@ private:
     if (defaults_ == nullptr)
       return;
     std::string long_name{name.begin(), name.end()};
-    caf::put(*defaults_, prefix_ + long_name.substr(0, long_name.find(',')),
-             x);
+    caf::put(*defaults_, prefix_ + long_name.substr(0, long_name.find(',')), x);
   }
 
   caf::config_option_adder adder_;

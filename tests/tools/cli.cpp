@@ -22,8 +22,8 @@ namespace {
 
 /// Every program of tools/ (and the token demo, a pipeline_config program).
 const std::vector<std::string> programs{
-  KEEPA_PIPELINE_EXE, KEEPA_SIM_EXE,           KEEPA_ETA_EXE,
-  KEEPA_BENCH_EXE,    KEEPA_STATUS_EXE,        KEEPA_STORAGE_BENCH_EXE,
+  KEEPA_PIPELINE_EXE,      KEEPA_SIM_EXE,       KEEPA_ETA_EXE,
+  KEEPA_BENCH_EXE,         KEEPA_STATUS_EXE,    KEEPA_STORAGE_BENCH_EXE,
   KEEPA_STORAGE_CRASH_EXE, KEEPA_TOKEN_DEMO_EXE};
 
 /// Runs `cmd` with a 20 s bound (exit code 137 when it runs on).
@@ -68,7 +68,8 @@ struct scratch {
 
 /// Options that keep keepa-pipeline off the network and the user's files.
 std::string offline(const scratch& s) {
-  return " --keepa.client.endpoint=http://127.0.0.1:1 --keepa.storage.url=sqlite:"
+  return " --keepa.client.endpoint=http://127.0.0.1:1 "
+         "--keepa.storage.url=sqlite:"
     + (s.dir / "deals.db").string()
     + " --keepa.http.port=0 --keepa.introspection.port=0";
 }
@@ -135,14 +136,17 @@ TEST_CASE("option errors say in plain words what was expected, with the "
     std::string says;
   };
   auto c = GENERATE(
-    error_case{"--keepa.filter.min-price=12.50",
-               R"(--keepa.filter.min-price: expected whole cents, got "12.50")"},
+    error_case{
+      "--keepa.filter.min-price=12.50",
+      R"(--keepa.filter.min-price: expected whole cents, got "12.50")"},
     error_case{"--keepa.run-for=5",
                R"(--keepa.run-for: expected a duration with a unit)"},
-    error_case{"--keepa.max-deals=-3",
-               R"(--keepa.max-deals: expected a whole number from 0, got "-3")"},
-    error_case{"--keepa.filter.min-roi=lots",
-               R"(--keepa.filter.min-roi: expected a number (such as 0.25), got "lots")"},
+    error_case{
+      "--keepa.max-deals=-3",
+      R"(--keepa.max-deals: expected a whole number from 0, got "-3")"},
+    error_case{
+      "--keepa.filter.min-roi=lots",
+      R"(--keepa.filter.min-roi: expected a number (such as 0.25), got "lots")"},
     error_case{"--keepa.bogus=1",
                "--keepa.bogus: no such option (--help lists them)"},
     error_case{"--keepa.client.allow-insecure=maybe",
@@ -178,9 +182,11 @@ TEST_CASE("the config dump (--dump-config) prints every effective value as a "
                "interval = 7min", "price-bands = [1000, 2500]",
                "refresh-after = 24h", "max-threads = 3", "[keepa.update]",
                "grace = 72h", "policy = 'sharing'"}},
-    tool_case{KEEPA_ETA_EXE, " --eta.refill-rate=20 --keepa.update.grace=96h",
+    tool_case{KEEPA_ETA_EXE,
+              " --eta.refill-rate=20 --keepa.update.grace=96h",
               {"[eta]", "refill-rate = 20", "grace = 96h"}},
-    tool_case{KEEPA_SIM_EXE, " --sim.refill-rate=250 --sim.strict",
+    tool_case{KEEPA_SIM_EXE,
+              " --sim.refill-rate=250 --sim.strict",
               {"[sim]", "refill-rate = 250", "strict = true",
                "products = 5000"}});
   INFO(c.program << c.args);

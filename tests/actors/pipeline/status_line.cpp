@@ -26,8 +26,8 @@ actor_report actor(const std::string& name, caf::settings status) {
   return a;
 }
 
-caf::settings counters(std::initializer_list<std::pair<const char*, int64_t>>
-                         xs) {
+caf::settings
+counters(std::initializer_list<std::pair<const char*, int64_t>> xs) {
   caf::settings result;
   for (auto& [key, value] : xs)
     result.emplace(std::string{key}, value);
