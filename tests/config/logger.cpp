@@ -78,7 +78,8 @@ TEST_CASE("JSON lines escape quotes, control characters and bytes that are "
   captured out;
   log_options opts;
   opts.json = true;
-  std::string nasty = "a \"quoted\" \\ path\nnew line\ttab \x01 bad \xff\xfe end";
+  std::string nasty
+    = "a \"quoted\" \\ path\nnew line\ttab \x01 bad \xff\xfe end";
   {
     console c{"prog", opts, false, out.file.get()};
     c.log(log_level::warning, nasty);
@@ -92,7 +93,8 @@ TEST_CASE("JSON lines escape quotes, control characters and bytes that are "
   CHECK(std::string{doc["level"].GetString()} == "warning");
   CHECK(std::string{doc["program"].GetString()} == "prog");
   CHECK(std::string{doc["message"].GetString()}
-        == "a \"quoted\" \\ path\nnew line\ttab \x01 bad \xEF\xBF\xBD\xEF\xBF\xBD end");
+        == "a \"quoted\" \\ path\nnew line\ttab \x01 bad "
+           "\xEF\xBF\xBD\xEF\xBF\xBD end");
   std::regex utc{R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"};
   CHECK(std::regex_match(std::string{doc["time"].GetString()}, utc));
   // Not on a terminal, the status line is an info record.
