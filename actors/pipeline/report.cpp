@@ -469,10 +469,9 @@ std::string status_line(const pipeline_report& r, const status_view& view) {
       auto known = eta.count() >= 0;
       auto in = known ? ", in " + human_duration(eta) : std::string{};
       auto wait = add(
-        1, "waiting until the balance reaches " + n(t.waiting_for) + in, 60);
+        1, "waiting until the balance reaches " + n(t.waiting_for) + in, 12);
       wait->sep = ", ";
-      wait->short_text = "until " + n(t.waiting_for)
-        + (known ? " in " + human_duration(eta) : "");
+      wait->short_text = "until balance " + n(t.waiting_for) + in;
       wait->short_rank = 70;
     }
   }
@@ -481,7 +480,7 @@ std::string status_line(const pipeline_report& r, const status_view& view) {
   if (view.elapsed && *view.elapsed >= std::chrono::minutes{1}) {
     auto secs
       = std::chrono::duration_cast<std::chrono::seconds>(*view.elapsed).count();
-    add(2, n(dc.committed * 3600 / secs) + " deals/h", 50);
+    add(2, n(dc.committed * 3600 / secs) + " deals/h", 50)->sep = ", ";
   }
   add(3, "scanned " + n(dc.scanned), 20);
   add(3, "pre-rejected " + n(dc.pre_rejected), 11);

@@ -8,15 +8,15 @@
 //
 //   balance -173 [never]
 //   | recharging [90], waiting until the balance reaches 120, in 11 min
-//     51 s [60; short "until 120 in 11 min 51 s" until 70]
-//   | committed 12345 [never] 6172 deals/h [50]
+//     51 s [12; short "until balance 120, in 11 min 51 s" until 70]
+//   | committed 12345 [never], 6172 deals/h [50]
 //   | scanned 1234567 [20] pre-rejected 987666 [11] peeked 234567 [25]
 //     rejected 125801 [15] updated 34567 [10]
 //   | tokens/deal 100 [30] | feed-limited [35] | up 2 h 0 min [40]
 //
-// So the drop order is: updated, pre-rejected, rejected, scanned, peeked,
-// tokens/deal, feed-limited, up, deals/h, the wait (first its short form),
-// the mode; balance and committed deals always stay (about 30 columns).
+// So the order is: updated, pre-rejected, the wait's long form, rejected,
+// scanned, peeked, tokens/deal, feed-limited, up, deals/h, the wait, the
+// mode; balance and committed deals always stay (about 30 columns).
 // Another field takes a rank between those it is less and more important
 // than.
 

@@ -43,7 +43,7 @@ echo "exited 0, ${elapsed_ms} ms after SIGTERM"
 # shape, counters never going back.
 stamp='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ info '
 duration='[0-9]+ (s|min [0-9]+ s|h [0-9]+ min|d [0-9]+ h)'
-status_re="^${stamp}(balance not known yet, asking Keepa|balance -?[0-9]+ \| (spending|recharging)(, waiting until the balance reaches -?[0-9]+(, in ${duration})?)?) \| committed [0-9]+( [0-9]+ deals/h)? \| scanned [0-9]+ pre-rejected [0-9]+ peeked [0-9]+ rejected [0-9]+ updated [0-9]+ \| tokens/deal ([0-9]+|-)( \| feed-limited)? \| up ${duration}$"
+status_re="^${stamp}(balance not known yet, asking Keepa|balance -?[0-9]+ \| (spending|recharging)(, waiting until the balance reaches -?[0-9]+(, in ${duration})?)?) \| committed [0-9]+(, [0-9]+ deals/h)? \| scanned [0-9]+ pre-rejected [0-9]+ peeked [0-9]+ rejected [0-9]+ updated [0-9]+ \| tokens/deal ([0-9]+|-)( \| feed-limited)? \| up ${duration}$"
 lines=0
 prev=(0 0 0 0 0 0)
 while IFS= read -r l; do
