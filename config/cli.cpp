@@ -331,7 +331,10 @@ std::string describe_option_error(const caf::error& err,
   if (opt == nullptr)
     return given + ": no such option (--help lists them)";
   if (opt->is_flag())
-    return given + ": a flag takes no value (" + given + " alone turns it on)";
+    // CAF 0.17 sets a flag on the command line but cannot clear it there.
+    return given + ": a flag takes no value (" + given
+      + " alone turns it on; a config file turns it off: ["
+      + str(opt->category()) + "] " + str(opt->long_name()) + " = false)";
   if (code == caf::pec::not_an_option)
     return given + ": not understood (--help lists the options)";
   auto expected = given + ": expected " + expected_of(*opt);
