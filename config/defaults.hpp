@@ -35,8 +35,26 @@ constexpr auto run_for = std::chrono::seconds{0};
 /// (keepa-pipeline).
 constexpr size_t max_deals = 0;
 
-/// keepa.status-every: status line interval (keepa-pipeline).
-constexpr auto status_every = std::chrono::seconds{1};
+/// keepa.status-every: a status line this often when stderr is not a
+/// terminal (a journal gets 1 440 a day, not 86 400; keepa-pipeline).
+constexpr auto status_every = std::chrono::minutes{1};
+
+/// keepa.status-refresh: how often the live status line is redrawn on a
+/// terminal (keepa-pipeline).
+constexpr auto status_refresh = std::chrono::seconds{1};
+
+// -- keepa.log.*: the log (config/logger.hpp)
+// ----------------------------------
+
+namespace logging {
+
+/// keepa.log.level: trace, debug, info, warning, error or off.
+constexpr const char* level = "info";
+
+/// keepa.log.format: text or json.
+constexpr const char* format = "text";
+
+} // namespace logging
 
 // -- scheduler.*: CAF's scheduler (CAF's own options, our defaults) -----------
 

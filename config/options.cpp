@@ -1,11 +1,7 @@
 #include "config/options.hpp"
 
-#include <chrono>
 #include <cstdint>
-#include <ratio>
-#include <sstream>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include <caf/config_option_adder.hpp>
@@ -13,76 +9,18 @@
 #include <caf/timespan.hpp>
 
 #include "config/defaults.hpp"
+#include "config/option_adder.hpp"
 
 namespace keepa {
 
 namespace {
 
-// -- rendering defaults as command-line values --------------------------------
-
-std::string value_text(bool x) {
-  return x ? "true" : "false";
-}
-
-std::string value_text(const char* x) {
-  return *x == '\0' ? "none" : x;
-}
-
-std::string value_text(const std::string& x) {
-  return value_text(x.c_str());
-}
-
-template<class T>
-std::enable_if_t<std::is_integral_v<T>, std::string> value_text(T x) {
-  return std::to_string(x);
-}
-
-std::string value_text(const std::vector<int64_t>& xs) {
-  std::string out = "[";
-  for (auto x : xs)
-    out += (out.size() > 1 ? ", " : "") + std::to_string(x);
-  return out + "]";
-}
-
-std::string value_text(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
-/// In the unit the default is declared in, with CAF's suffix.
-template<class Rep, class Period>
-std::string value_text(std::chrono::duration<Rep, Period> x) {
-  auto count = std::to_string(x.count());
-  if constexpr (std::is_same_v<Period, std::ratio<3600>>)
-    return count + "h";
-  else if constexpr (std::is_same_v<Period, std::ratio<60>>)
-    return count + "min";
-  else if constexpr (std::is_same_v<Period, std::ratio<1>>)
-    return count + "s";
-  else if constexpr (std::is_same_v<Period, std::milli>)
-    return count + "ms";
-  else if constexpr (std::is_same_v<Period, std::micro>)
-    return count + "us";
-  else if constexpr (std::is_same_v<Period, std::nano>)
-    return count + "ns";
-  else
-    static_assert(!std::is_same_v<Period, Period>,
-                  "declare the default in h, min, s, ms, us or ns");
-}
-
-/// `help` followed by " (default X)".
-template<class T>
-std::string with_default(std::string help, const T& x) {
-  return help + " (default " + value_text(x) + ")";
-}
-
 // -- the groups
 // -----------------------------------------------------------------
 
-void add_run_options(caf::config_option_set& opts) {
+void add_run_options(caf::config_option_set& opts, caf::settings* defaults) {
   using namespace defaults;
-  caf::config_option_adder{opts, "keepa"}
+  option_adder{opts, "keepa", defaults}
     .add<std::string>("profile",
                       with_default("profile name, or \"auto\" to pick by "
                                    "refill rate",
@@ -99,13 +37,32 @@ void add_run_options(caf::config_option_set& opts) {
                               "many deals, 0 = never",
                               max_deals))
     .add<caf::timespan>("status-every",
-                        with_default("keepa-pipeline: status interval",
-                                     status_every));
+                        with_default("keepa-pipeline: a status line this "
+                                     "often when stderr is not a terminal",
+                                     status_every))
+    .add<caf::timespan>("status-refresh",
+                        with_default("keepa-pipeline: redraw the status "
+                                     "line this often on a terminal",
+                                     status_refresh));
 }
 
-void add_token_options(caf::config_option_set& opts) {
+void add_log_options(caf::config_option_set& opts, caf::settings* defaults) {
+  using namespace defaults::logging;
+  option_adder{opts, "keepa.log", defaults}
+    .add<std::string>("level",
+                      with_default("log records of this level and above: "
+                                   "trace, debug, info, warning, error or "
+                                   "off",
+                                   level))
+    .add<std::string>("format",
+                      with_default("text (timestamp, level, message) or "
+                                   "json (one object a line)",
+                                   format));
+}
+
+void add_token_options(caf::config_option_set& opts, caf::settings* defaults) {
   using namespace defaults::token;
-  caf::config_option_adder{opts, "keepa.token"}
+  option_adder{opts, "keepa.token", defaults}
     .add<caf::timespan>("max-observation-age",
                         with_default("ask Keepa's /token only when the newest "
                                      "observation is older than this",
@@ -128,10 +85,10 @@ void add_token_options(caf::config_option_set& opts) {
                                      probe_retry));
 }
 
-void add_client_options(caf::config_option_set& opts) {
+void add_client_options(caf::config_option_set& opts, caf::settings* defaults) {
   using namespace defaults::client;
   // No option for the key itself: it comes from KEEPA_API_KEY or key-file.
-  caf::config_option_adder{opts, "keepa.client"}
+  option_adder{opts, "keepa.client", defaults}
     .add<std::string>("endpoint", with_default("Keepa API base URL", endpoint))
     .add<std::string>("key-file",
                       with_default("file holding the API key, read when "
@@ -171,9 +128,10 @@ void add_client_options(caf::config_option_set& opts) {
                               max_auth_failures));
 }
 
-void add_storage_options(caf::config_option_set& opts) {
+void add_storage_options(caf::config_option_set& opts,
+                         caf::settings* defaults) {
   using namespace defaults::storage;
-  caf::config_option_adder{opts, "keepa.storage"}
+  option_adder{opts, "keepa.storage", defaults}
     .add<std::string>("url",
                       with_default("sqlite:PATH or postgresql://...", url))
     .add<caf::timespan>("busy-timeout",
@@ -183,9 +141,9 @@ void add_storage_options(caf::config_option_set& opts) {
                                lock_retries));
 }
 
-void add_scan_options(caf::config_option_set& opts) {
+void add_scan_options(caf::config_option_set& opts, caf::settings* defaults) {
   using namespace defaults::scan;
-  caf::config_option_adder{opts, "keepa.scan"}
+  option_adder{opts, "keepa.scan", defaults}
     .add<std::string>("query-file",
                       with_default("deal selection JSON", query_file()))
     .add<std::string>("source",
@@ -214,9 +172,9 @@ void add_scan_options(caf::config_option_set& opts) {
                               max_slices));
 }
 
-void add_peek_options(caf::config_option_set& opts) {
+void add_peek_options(caf::config_option_set& opts, caf::settings* defaults) {
   using namespace defaults::value_gate;
-  caf::config_option_adder{opts, "keepa.peek"}
+  option_adder{opts, "keepa.peek", defaults}
     .add<bool>("value-gate",
                with_default("peek only candidates worth a scarce token",
                             enabled))
@@ -234,9 +192,9 @@ void add_peek_options(caf::config_option_set& opts) {
                                      max_wait));
 }
 
-void add_update_options(caf::config_option_set& opts) {
+void add_update_options(caf::config_option_set& opts, caf::settings* defaults) {
   using namespace defaults::update;
-  caf::config_option_adder{opts, "keepa.update"}
+  option_adder{opts, "keepa.update", defaults}
     .add<caf::timespan>(
       "interval", with_default("look for stale deals this often", interval))
     .add<caf::timespan>("refresh-after",
@@ -246,9 +204,9 @@ void add_update_options(caf::config_option_set& opts) {
                         with_default("delete deals unseen this long", grace));
 }
 
-void add_filter_options(caf::config_option_set& opts) {
+void add_filter_options(caf::config_option_set& opts, caf::settings* defaults) {
   using namespace defaults::filter;
-  caf::config_option_adder{opts, "keepa.filter"}
+  option_adder{opts, "keepa.filter", defaults}
     .add<int64_t>("min-sell-price",
                   with_default("lowest estimated sell price in cents",
                                min_sell_price))
@@ -289,9 +247,10 @@ void add_filter_options(caf::config_option_set& opts) {
                               refresh_tolerance));
 }
 
-void add_business_options(caf::config_option_set& opts) {
+void add_business_options(caf::config_option_set& opts,
+                          caf::settings* defaults) {
   using namespace defaults::business;
-  caf::config_option_adder{opts, "keepa.business"}
+  option_adder{opts, "keepa.business", defaults}
     .add<int64_t>("prep-fee",
                   with_default("prep fee per unit, cents", prep_fee))
     .add<int64_t>("inbound-shipping",
@@ -316,8 +275,9 @@ void add_business_options(caf::config_option_set& opts) {
                                min_profit));
 }
 
-void add_introspection_options(caf::config_option_set& opts) {
-  caf::config_option_adder{opts, "keepa.introspection"}
+void add_introspection_options(caf::config_option_set& opts,
+                               caf::settings* defaults) {
+  option_adder{opts, "keepa.introspection", defaults}
     .add<std::string>("host",
                       with_default("keepa-pipeline: address of the "
                                    "read-only INTROSPECTION actor, "
@@ -328,7 +288,7 @@ void add_introspection_options(caf::config_option_set& opts) {
                                 "openssl.*, or the owner's own "
                                 "certificates), 0 = off",
                                 defaults::introspection::port));
-  caf::config_option_adder{opts, "keepa.http"}
+  option_adder{opts, "keepa.http", defaults}
     .add<std::string>("host",
                       with_default("keepa-pipeline: address of /status and "
                                    "/metrics (keepa-status reads /status)",
@@ -359,17 +319,18 @@ void add_introspection_options(caf::config_option_set& opts) {
 
 } // namespace
 
-void add_keepa_options(caf::config_option_set& opts) {
-  add_run_options(opts);
-  add_token_options(opts);
-  add_client_options(opts);
-  add_storage_options(opts);
-  add_scan_options(opts);
-  add_peek_options(opts);
-  add_update_options(opts);
-  add_filter_options(opts);
-  add_business_options(opts);
-  add_introspection_options(opts);
+void add_keepa_options(caf::config_option_set& opts, caf::settings* defaults) {
+  add_run_options(opts, defaults);
+  add_log_options(opts, defaults);
+  add_token_options(opts, defaults);
+  add_client_options(opts, defaults);
+  add_storage_options(opts, defaults);
+  add_scan_options(opts, defaults);
+  add_peek_options(opts, defaults);
+  add_update_options(opts, defaults);
+  add_filter_options(opts, defaults);
+  add_business_options(opts, defaults);
+  add_introspection_options(opts, defaults);
 }
 
 } // namespace keepa

@@ -17,7 +17,9 @@ namespace keepa {
 /// keepa.client.*, keepa.storage.*, keepa.scan.*, keepa.update.*,
 /// keepa.filter.*, keepa.business.*, keepa.introspection.* and keepa.http.*.
 /// Each help text ends in "(default X)", X as one would pass it on the command
-/// line ("none" for an empty string).
-void add_keepa_options(caf::config_option_set& opts);
+/// line ("none" for an empty string). With `defaults`, records each default
+/// there under the option's full name (--dump-config prints them).
+void add_keepa_options(caf::config_option_set& opts,
+                       caf::settings* defaults = nullptr);
 
 } // namespace keepa

@@ -9,6 +9,8 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "config/cli.hpp"
+#include "config/option_adder.hpp"
 #include "config/profile.hpp"
 
 namespace keepa {
@@ -17,14 +19,18 @@ class pipeline_config : public caf::actor_system_config {
 public:
   pipeline_config();
 
-  /// Parses CLI and config file like CAF does, then loads and validates the
-  /// profiles. Returns a readable error (never containing the API key).
-  /// `--help` prints help_text() (CAF's own shows the global options only);
-  /// `--long-help` prints CAF's, with CAF's own groups too.
+  /// Parses CLI and config file (config/cli.hpp: --help, --long-help,
+  /// --version and --dump-config print and set cli_helptext_printed), then
+  /// loads and validates the profiles. Returns an error in plain words
+  /// (never containing the API key).
   caf::error load(int argc, char** argv);
 
-  /// The global options, every keepa.* option and the program's own groups.
+  /// The global options, every keepa.* option and the program's own groups,
+  /// each with its default (--help).
   std::string help_text() const;
+
+  /// The line under the usage line of --help.
+  void describe(std::string summary);
 
   /// --dump-config also shows the loaded profiles.
   caf::settings dump_content() const override;
@@ -40,12 +46,13 @@ public:
 protected:
   /// Adds an option group, for programs that add options of their own
   /// (eta.*, bench.*, demo.*); the keepa.* options are all there already.
-  caf::config_option_adder add_group(const char* category,
-                                     const char* description);
+  /// Options added `with_default` show their default in --help and
+  /// --dump-config.
+  option_adder add_group(const char* category, const char* description);
 
 private:
-  /// The groups added by add_group, which --help shows.
-  std::vector<std::string> own_groups_;
+  /// The groups --help shows, the secret options and the defaults.
+  cli_program program_;
 };
 
 /// Where the profiles live unless `keepa.profiles-dir` says otherwise.

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev                      # CAF 0.17.6 (caf_core, caf_io)
   libcaf-openssl0.17              # caf_openssl: INTROSPECTION over mutual TLS
   rapidjson-dev
+  libspdlog-dev                   # the log: timestamps, levels, JSON lines
   libsoci-dev libsqlite3-dev libpq-dev
   libxml2-dev                     # storage: HTML entities and tags in titles
   python3                         # keepa-deals tests parse its CSV

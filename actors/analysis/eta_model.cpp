@@ -202,23 +202,6 @@ eta_answer estimate(const eta_mixture& m, const eta_plan& plan, uint64_t stored,
   return result;
 }
 
-std::string human_duration(caf::timespan x) {
-  auto s = std::chrono::duration_cast<std::chrono::seconds>(x).count();
-  if (s < 0)
-    s = 0;
-  auto d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
-  auto part = [](long long n, const char* unit) {
-    return std::to_string(n) + " " + unit;
-  };
-  if (d > 0)
-    return part(d, "d") + (h > 0 ? " " + part(h, "h") : "");
-  if (h > 0)
-    return part(h, "h") + (m > 0 ? " " + part(m, "min") : "");
-  if (m > 0)
-    return part(m, "min") + (sec > 0 ? " " + part(sec, "s") : "");
-  return part(sec, "s");
-}
-
 std::string describe(const eta_mixture& m) {
   auto& x = m.from;
   return "fitted from " + std::to_string(x.peeks) + " peeks, "

@@ -25,6 +25,7 @@
 #include <caf/expected.hpp>
 #include <caf/timespan.hpp>
 
+#include "actors/analysis/human_duration.hpp"
 #include "messages/token.hpp"
 
 namespace keepa {
@@ -135,9 +136,6 @@ struct eta_answer {
 /// How long `more` more deals take from a stock of `stored`, on `plan`.
 eta_answer estimate(const eta_mixture& m, const eta_plan& plan, uint64_t stored,
                     uint64_t more);
-
-/// "1 d 3 h", "5 h 12 min", "11 min 51 s", "40 s".
-std::string human_duration(caf::timespan x);
 
 /// One line: the rates of `m` and what they come from, e.g. "fitted from
 /// 1234 peeks, 45 deals over 5 h 12 min: 2 % pass a peek, ...".

@@ -184,10 +184,14 @@ struct client_state {
 
 using client_pointer = keepa_client_actor::stateful_pointer<client_state>;
 
-void log(client_pointer self, const std::string& line) {
+void log(client_pointer self, log_level level, const std::string& line) {
   auto& st = self->state;
   if (st.cfg.log)
-    st.cfg.log(redact("keepa-client: " + line, st.cfg.key));
+    st.cfg.log(level, redact("keepa-client: " + line, st.cfg.key));
+}
+
+void log(client_pointer self, const std::string& line) {
+  log(self, log_level::info, line);
 }
 
 /// The request target for logs: never holds the key, shortened.
@@ -320,7 +324,12 @@ start_checked(client_pointer self, call_kind what, const Query& q) {
 void fail(client_pointer self, uint64_t id, caf::error err) {
   auto& st = self->state;
   auto i = st.calls.find(id);
-  log(self, describe(i->second) + " failed: " + render(err));
+  // An outage (Keepa out of reach, 5xx, 429) is a warning: the stages try
+  // again later; anything else is an error.
+  auto outage = err == ec::transport_error || err == ec::server_error
+    || err == ec::not_enough_tokens;
+  log(self, outage ? log_level::warning : log_level::error,
+      describe(i->second) + " failed: " + render(err));
   i->second.rp.deliver(std::move(err));
   st.calls.erase(i);
 }
@@ -333,7 +342,7 @@ bool retry_later(client_pointer self, uint64_t id, const std::string& why) {
   auto delay = backoff(self, c.attempt);
   ++c.attempt;
   ++st.n.retries;
-  log(self,
+  log(self, log_level::warning,
       describe(c) + ": " + why + "; attempt " + std::to_string(c.attempt)
         + " of " + std::to_string(st.cfg.attempts) + " in "
         + std::to_string(delay.count() / 1000000) + " ms");
@@ -369,21 +378,21 @@ void report_items(client_pointer self, const call& c, const Parsed& p) {
   auto& st = self->state;
   if (p.skipped > 0) {
     st.n.skipped_items += p.skipped;
-    log(self,
+    log(self, log_level::warning,
         describe(c) + ": left out " + std::to_string(p.skipped)
           + " unusable item(s) of the answer");
     for (auto& why : p.skip_reasons)
-      log(self, "  " + why);
+      log(self, log_level::warning, "  " + why);
   }
   if (p.titles_dropped > 0) {
     st.n.titles_dropped += p.titles_dropped;
-    log(self,
+    log(self, log_level::warning,
         describe(c) + ": dropped " + std::to_string(p.titles_dropped)
           + " title(s) that are not UTF-8");
   }
   if (!p.clock_refusal.empty()) {
     ++st.n.clock_refused;
-    log(self, describe(c) + ": " + p.clock_refusal);
+    log(self, log_level::warning, describe(c) + ": " + p.clock_refusal);
   }
 }
 

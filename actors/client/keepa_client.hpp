@@ -39,12 +39,10 @@
 
 #include "actors/client/transport.hpp"
 #include "config/defaults.hpp"
+#include "config/log_sink.hpp"
 #include "messages/actors.hpp"
 
 namespace keepa {
-
-/// Receives log lines; the client redacts the key before calling it.
-using log_sink = std::function<void(const std::string&)>;
 
 struct client_config {
   std::string endpoint = defaults::client::endpoint;

@@ -1,6 +1,7 @@
 #include "actors/pipeline/report.hpp"
 
 #include <chrono>
+#include <climits>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -647,53 +648,77 @@ std::string to_text(const pipeline_report& r) {
   return out;
 }
 
-/// " | feed-limited" while the SCANNER says the feed, not the plan, is the
-/// limit.
-std::string feed_limit(const pipeline_report& r) {
+/// Whether the SCANNER says the feed, not the plan, is the limit.
+bool feed_limited(const pipeline_report& r) {
   auto* st = r.status_of("scanner");
   if (st == nullptr)
-    return {};
+    return false;
   auto feed = caf::get_if<std::string>(st, "feed");
-  return feed && *feed == "feed-limited" ? " | feed-limited" : "";
+  return feed && *feed == "feed-limited";
 }
 
-/// " | auth failures N" once Keepa refused the key.
-std::string auth_failure_field(const pipeline_report& r) {
-  auto n = keepa_answers_of(r).auth_failures;
-  return n > 0 ? " | auth failures " + std::to_string(n) : "";
-}
-
-/// " | max-deals in 3 h 2 min" (or why there is no ETA) with a max-deals.
-std::string max_deals_eta(const pipeline_report& r) {
-  if (r.max_deals == 0)
-    return {};
-  auto eta = eta_to_max_deals(r);
-  if (!eta)
-    return " | max-deals ETA: fitting";
-  if (!eta->reachable)
-    return " | max-deals out of reach";
-  return " | max-deals in " + human_duration(eta->time);
-}
-
-std::string status_line(const pipeline_report& r) {
+std::string status_line(const pipeline_report& r, const status_view& view) {
+  // The fields, their groups and drop ranks: status_line.hpp.
   auto& t = r.token;
-  std::string mode = t.mode;
-  if (t.waiting_for != 0 && !t.queue.empty()) {
-    auto eta = t.queue.front().eta;
-    mode += " (waiting for " + std::to_string(t.waiting_for) + " tokens, ETA "
-      + std::to_string(eta.count() / 1000000000) + " s)";
+  auto n = [](int64_t x) { return std::to_string(x); };
+  std::vector<status_field> fields;
+  auto add = [&](int group, std::string text, int rank = INT_MAX) {
+    status_field f;
+    f.group = group;
+    f.text = std::move(text);
+    f.rank = rank;
+    fields.push_back(std::move(f));
+    return &fields.back();
+  };
+  if (!r.token_ok || t.mode == "unknown" || t.mode.empty()) {
+    add(0, "balance not known yet, asking Keepa");
+  } else {
+    add(0, "balance " + n(t.projected));
+    add(1, t.mode, 90);
+    if (t.waiting_for != 0 && !t.queue.empty()) {
+      auto eta = t.queue.front().eta;
+      auto known = eta.count() >= 0;
+      auto in = known ? ", in " + human_duration(eta) : std::string{};
+      auto wait = add(
+        1, "waiting until the balance reaches " + n(t.waiting_for) + in, 12);
+      wait->sep = ", ";
+      wait->short_text = "until balance " + n(t.waiting_for) + in;
+      wait->short_rank = 70;
+    }
   }
   auto dc = deals_of(r);
-  auto per_deal = dc.committed > 0
-    ? std::to_string(t.totals.consumed / dc.committed)
-    : std::string{"-"};
-  return "balance " + std::to_string(t.projected) + " | " + mode + " | scanned "
-    + std::to_string(dc.scanned) + " pre-rejected "
-    + std::to_string(dc.pre_rejected) + " peeked " + std::to_string(dc.peeked)
-    + " committed " + std::to_string(dc.committed) + " rejected "
-    + std::to_string(dc.rejected) + " updated " + std::to_string(dc.updated)
-    + " | tokens/deal " + per_deal + feed_limit(r) + auth_failure_field(r)
-    + max_deals_eta(r);
+  add(2, "committed " + n(dc.committed));
+  if (view.elapsed && *view.elapsed >= std::chrono::minutes{1}) {
+    auto secs
+      = std::chrono::duration_cast<std::chrono::seconds>(*view.elapsed).count();
+    add(2, n(dc.committed * 3600 / secs) + " deals/h", 50)->sep = ", ";
+  }
+  add(3, "scanned " + n(dc.scanned), 20);
+  add(3, "pre-rejected " + n(dc.pre_rejected), 11);
+  add(3, "peeked " + n(dc.peeked), 25);
+  add(3, "rejected " + n(dc.rejected), 15);
+  add(3, "updated " + n(dc.updated), 10);
+  add(4,
+      "tokens/deal "
+        + (dc.committed > 0 ? n(t.totals.consumed / dc.committed) : "-"),
+      30);
+  if (feed_limited(r))
+    add(5, "feed-limited", 35);
+  if (view.elapsed)
+    add(6, "up " + human_duration(*view.elapsed), 40);
+  if (r.max_deals > 0) {
+    // The ETA to keepa.max-deals, by the model keepa-eta fits.
+    auto eta = eta_to_max_deals(r);
+    add(7,
+        !eta               ? "max-deals ETA: fitting"
+        : !eta->reachable  ? "max-deals out of reach"
+                           : "max-deals in " + human_duration(eta->time),
+        45);
+  }
+  // A refused key is what a user must see first.
+  if (auto refused = keepa_answers_of(r).auth_failures; refused > 0)
+    add(8, "auth failures " + n(refused), 95);
+  return fit_fields(fields, view.width);
 }
 
 } // namespace keepa

@@ -13,6 +13,7 @@
 #include <caf/settings.hpp>
 
 #include "actors/analysis/eta_model.hpp"
+#include "actors/pipeline/status_line.hpp"
 #include "messages/storage.hpp"
 #include "messages/token.hpp"
 
@@ -94,8 +95,11 @@ void add_metrics(prometheus::Registry& reg, const pipeline_report& r);
 std::string to_metrics(const pipeline_report& r);
 
 /// keepa-pipeline's one-line status: balance, mode and what TOKEN waits
-/// for, the deals by stage, tokens per committed deal.
-std::string status_line(const pipeline_report& r);
+/// for, the deals committed and per hour, the deals by stage, tokens per
+/// committed deal, the time since the start; fitted to `view.width`
+/// (80 columns by default) by dropping fields in the order status_line.hpp
+/// documents.
+std::string status_line(const pipeline_report& r, const status_view& view = {});
 
 /// Human-readable, one block per actor (keepa-status).
 std::string to_text(const pipeline_report& r);

@@ -37,7 +37,7 @@ void store(committer_pointer self, upsert_batch b) {
     .then([self](upsert_ack& ack) { self->state.stored += ack.deals; },
           [self](caf::error& err) {
             ++self->state.errors;
-            stage_log(self, "storage: " + render(err));
+            stage_log(self, log_level::error, "storage: " + render(err));
           });
 }
 

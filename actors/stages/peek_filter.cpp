@@ -75,7 +75,7 @@ void reject_all(peek_pointer self, const std::vector<deal>& xs,
     .then([](upsert_ack&) {},
           [self](caf::error& err) {
             ++self->state.errors;
-            stage_log(self, "storage: " + render(err));
+            stage_log(self, log_level::error, "storage: " + render(err));
           });
 }
 

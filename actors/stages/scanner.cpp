@@ -222,7 +222,7 @@ sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
 
 void storage_failed(scanner_pointer self, const caf::error& err) {
   ++self->state.n.errors;
-  stage_log(self, "storage: " + render(err));
+  stage_log(self, log_level::error, "storage: " + render(err));
 }
 
 void wake_for_pass(scanner_pointer self);
@@ -248,7 +248,8 @@ void handed_on(scanner_pointer self, bool tracked) {
       st.finder.rewind_pass();
     else
       st.cursor.rewind_pass();
-    stage_log(self, "the pass was not tracked; the next pass reads it again");
+    stage_log(self, log_level::warning,
+              "the pass was not tracked; the next pass reads it again");
   }
   st.phase = scan_phase::idle;
   settle_stop(self);
@@ -414,7 +415,7 @@ void on_page(scanner_pointer self, deal_page& page) {
   st.n.duplicates += r.duplicates;
   st.n.invalid += r.invalid.size();
   for (auto& x : r.invalid)
-    stage_log(self,
+    stage_log(self, log_level::warning,
               "deal page " + std::to_string(number)
                 + ": skipped a deal with an invalid ASIN \"" + printable_asin(x)
                 + "\"");
@@ -466,13 +467,13 @@ void on_page_error(scanner_pointer self, const caf::error& err) {
   ++st.page_failures;
   if (st.stop.stopping() || !retryable(err)
       || st.page_failures >= st.cfg.page_attempts) {
-    stage_log(self, what + "; the pass ends incomplete");
+    stage_log(self, log_level::error, what + "; the pass ends incomplete");
     finish_pass(self, false);
     return;
   }
   auto delay = page_backoff(st.cfg, st.page_failures);
   ++st.n.page_retries;
-  stage_log(self,
+  stage_log(self, log_level::warning,
             what + "; again in " + caf::deep_to_string(delay) + " (attempt "
               + std::to_string(st.page_failures + 1) + " of "
               + std::to_string(st.cfg.page_attempts) + ")");
@@ -595,7 +596,7 @@ void ask_backlog(scanner_pointer self, uint64_t most) {
         auto& st = self->state;
         st.phase = scan_phase::idle;
         ++st.n.errors;
-        stage_log(self, "peek backlog: " + render(err));
+        stage_log(self, log_level::error, "peek backlog: " + render(err));
       });
 }
 
@@ -727,12 +728,13 @@ void start(scanner_pointer self) {
               started(self);
             },
             [self](caf::error& err) {
-              stage_log(self, "no pending positions: " + render(err));
+              stage_log(self, log_level::error,
+                        "no pending positions: " + render(err));
               started(self);
             });
       },
       [self](caf::error& err) {
-        stage_log(self, "no watermark: " + render(err));
+        stage_log(self, log_level::error, "no watermark: " + render(err));
         started(self);
       });
 }

@@ -99,10 +99,16 @@ struct token_gate {
 };
 
 template<class Self>
-void stage_log(Self self, const std::string& line) {
+void stage_log(Self self, log_level level, const std::string& line) {
   auto& ctx = self->state.ctx;
   if (ctx.log)
-    ctx.log(std::string{self->name()} + ": " + line);
+    ctx.log(level, std::string{self->name()} + ": " + line);
+}
+
+/// An info record.
+template<class Self>
+void stage_log(Self self, const std::string& line) {
+  stage_log(self, log_level::info, line);
 }
 
 /// TOKEN's answer to the gate's acquire was an error.
@@ -111,7 +117,7 @@ void on_gate_error(Self self, const caf::error& err) {
   auto& g = self->state.gate;
   g.state = token_gate::phase::idle;
   g.last_error = render(err);
-  stage_log(self, "TOKEN refused: " + g.last_error);
+  stage_log(self, log_level::error, "TOKEN refused: " + g.last_error);
   self->state.on_token_error(err);
   settle_stop(self);
 }

@@ -56,7 +56,7 @@ void to_idle(updater_pointer self) {
 
 void fail(updater_pointer self, const caf::error& err) {
   ++self->state.errors;
-  stage_log(self, render(err));
+  stage_log(self, log_level::error, render(err));
   to_idle(self);
 }
 

@@ -90,9 +90,9 @@ std::string to_text(const feed_position& x) {
   return std::to_string(x.last_update) + ":" + x.asin;
 }
 
-void log(storage_pointer self, const std::string& line) {
+void log(storage_pointer self, log_level level, const std::string& line) {
   if (auto& f = self->state.cfg.log)
-    f(std::string{storage_state::name} + ": " + line);
+    f(level, std::string{storage_state::name} + ": " + line);
 }
 
 std::string seconds(caf::timespan d) {
@@ -110,7 +110,7 @@ void fail(storage_pointer self, storage_op& op, const caf::error& err) {
   op.refuse(err);
   if (!op.modifier)
     return;
-  log(self, "cannot write, stopping: " + st.last_error);
+  log(self, log_level::error, "cannot write, stopping: " + st.last_error);
   if (st.token)
     self->send(st.token, atom::hold_v, "storage failed: " + st.last_error);
   self->quit(err);
@@ -128,7 +128,8 @@ void stall(storage_pointer self, storage_op op, caf::error err) {
     if (st.token)
       self->send(st.token, atom::hold_v,
                  "storage cannot write: " + st.last_error);
-    log(self, "cannot write (" + st.last_error + "); spending held, retrying");
+    log(self, log_level::warning,
+        "cannot write (" + st.last_error + "); spending held, retrying");
   }
   st.waiting = false;
   st.stalled = std::move(op);
@@ -221,7 +222,8 @@ void run(storage_pointer self, storage_op op) {
     st.stall_error = caf::none;
     if (st.token)
       self->send(st.token, atom::resume_v);
-    log(self, "writes again after " + seconds(down) + "; spending resumed");
+    log(self, log_level::info,
+        "writes again after " + seconds(down) + "; spending resumed");
   }
 }
 

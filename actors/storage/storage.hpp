@@ -20,6 +20,7 @@
 
 #include "actors/storage/run_tally.hpp"
 #include "config/defaults.hpp"
+#include "config/log_sink.hpp"
 #include "messages/actors.hpp"
 #include "storage/backend.hpp"
 #include "storage/low_watermark.hpp"
@@ -36,7 +37,7 @@ struct storage_config {
   caf::timespan retry_min = defaults::storage::retry_min;
   caf::timespan retry_max = defaults::storage::retry_max;
   /// Where outages and their end are reported; may be empty.
-  std::function<void(const std::string&)> log;
+  log_sink log;
 };
 
 /// Reads `keepa.storage.*` from `opts`, using the defaults for missing keys.

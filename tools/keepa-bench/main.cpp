@@ -30,7 +30,7 @@ public:
                                  "plans in tokens/min (default "
                                  "[5, 20, 60, 250])")
       .add<std::vector<std::string>>("strategies",
-                                     "strategies to run (default: all)")
+                                     "strategies to run (default all)")
       .add<caf::timespan>("duration", "virtual time per run (default 24h)")
       .add<caf::timespan>("sample", "balance plot resolution (default 1min)")
       .add<int64_t>("products", "books in the catalogue (default 30000)")
@@ -42,7 +42,7 @@ public:
       .add<double>("peek-pass-fraction", "share passing a peek (default 0.15)")
       .add<size_t>("seed", "catalogue seed (default 1)")
       .add<caf::timespan>("scan-interval", "scanner interval (default 5min)")
-      .add<size_t>("jobs", "runs in parallel (default: the cores)")
+      .add<size_t>("jobs", "runs in parallel (default the cores)")
       .add<std::string>("csv", "CSV file (default keepa-bench.csv)")
       .add<std::string>("plot",
                         "plot files prefix, \"\" = no plot "

@@ -1,5 +1,7 @@
-// keepa-pipeline: spawns the pipeline actors, shows one live status line
-// (plain log lines when stderr is not a terminal), and stops cleanly on
+// keepa-pipeline: spawns the pipeline actors, shows one live status line on
+// a terminal (redrawn every keepa.status-refresh, fitted to its width; not on
+// a terminal, a status record every keepa.status-every), logs through
+// config/logger.hpp (timestamps, levels, keepa.log.*), and stops cleanly on
 // SIGINT/SIGTERM, --keepa.run-for or --keepa.max-deals: no new work,
 // in-flight requests finish or release their grants, storage is flushed.
 //
@@ -31,7 +33,9 @@
 #include <caf/send.hpp>
 
 #include "actors/pipeline/pipeline.hpp"
+#include "config/cli.hpp"
 #include "config/defaults.hpp"
+#include "config/logger.hpp"
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
@@ -100,21 +104,23 @@ int64_t wall_ms() {
 
 /// No new work, in-flight requests finish, storage flushed; bounded.
 /// Returns whether storage confirmed the flush.
-bool shut_down(caf::scoped_actor& self, const pipeline_handles& h) {
+bool shut_down(caf::scoped_actor& self, const pipeline_handles& h,
+               console& out) {
   auto deadline = 8s;
   for (auto& [name, hdl] : stop_order(h))
     self->request(hdl, deadline, atom::stop_v)
       .receive([](caf::ok_atom) {},
                [&, name = name](caf::error& err) {
-                 std::cerr << "keepa-pipeline: " << name
-                           << " did not stop: " << render(err) << "\n";
+                 out.log(log_level::error,
+                         "keepa-pipeline: " + name
+                           + " did not stop: " + render(err));
                });
   bool flushed = false;
   self->request(h.storage, deadline, atom::flush_v)
     .receive([&](caf::ok_atom) { flushed = true; },
-             [](caf::error& err) {
-               std::cerr << "keepa-pipeline: flush failed: " << render(err)
-                         << "\n";
+             [&](caf::error& err) {
+               out.log(log_level::error,
+                       "keepa-pipeline: flush failed: " + render(err));
              });
   return flushed;
 }
@@ -146,35 +152,46 @@ int main(int argc, char** argv) {
   // The middleman and OpenSSL module come with keepa.introspection.port
   // (prepare_publication; service.hpp).
   pipeline_config cfg;
+  cfg.describe("Harvests Amazon deals from the Keepa API as fast as the "
+               "plan's token bucket allows.");
   if (auto err = cfg.load(argc, argv)) {
-    std::cerr << "keepa-pipeline: " << render(err) << "\n";
+    std::cerr << "keepa-pipeline: " << plain_words(err) << "\n";
     return 2;
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  auto log_opts = log_options_from(cfg.content);
+  if (!log_opts) {
+    std::cerr << "keepa-pipeline: " << plain_words(log_opts.error()) << "\n";
+    return 2;
+  }
   auto settings = pipeline_settings_from(cfg);
   if (!settings) {
-    std::cerr << "keepa-pipeline: " << render(settings.error()) << "\n";
+    std::cerr << "keepa-pipeline: " << plain_words(settings.error()) << "\n";
     return 2;
   }
   auto run_for = caf::get_or(cfg, "keepa.run-for",
                              caf::timespan{defaults::run_for});
   auto max_deals = caf::get_or(cfg, "keepa.max-deals", defaults::max_deals);
-  auto every = caf::get_or(cfg, "keepa.status-every",
-                           caf::timespan{defaults::status_every});
-  if (!settings->client.cleartext_host.empty())
-    std::cerr << "keepa-pipeline: WARNING: --keepa.client.allow-insecure: the "
-                 "API key goes in CLEARTEXT over http:// to "
-              << settings->client.cleartext_host
-              << "; anyone on the path can read and use it\n";
   bool tty = isatty(STDERR_FILENO) != 0;
-  settings->log = [tty](const std::string& line) {
-    std::cerr << (tty ? "\r\x1b[K" : "") << line << "\n";
-  };
+  // On a terminal the live line is redrawn often; a journal gets one a
+  // minute.
+  auto every = tty ? caf::get_or(cfg, "keepa.status-refresh",
+                                 caf::timespan{defaults::status_refresh})
+                   : caf::get_or(cfg, "keepa.status-every",
+                                 caf::timespan{defaults::status_every});
+  console out{"keepa-pipeline", *log_opts, tty};
+  if (!settings->client.cleartext_host.empty())
+    out.log(log_level::warning,
+            "keepa-pipeline: WARNING: --keepa.client.allow-insecure: the API "
+            "key goes in CLEARTEXT over http:// to "
+              + settings->client.cleartext_host
+              + "; anyone on the path can read and use it");
+  settings->log = out.sink();
   settings->unix0_ms = wall_ms();
   auto introspection_opts = introspection_options_from(cfg.content);
   if (auto err = prepare_publication(cfg, introspection_opts, settings->log)) {
-    std::cerr << "keepa-pipeline: " << render(err) << "\n";
+    std::cerr << "keepa-pipeline: " << plain_words(err) << "\n";
     return 2;
   }
   if (auto err = prepare_http(introspection_opts)) {
@@ -185,7 +202,7 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   auto spawned = spawn_pipeline(sys, *settings);
   if (!spawned) {
-    std::cerr << "keepa-pipeline: " << render(spawned.error()) << "\n";
+    std::cerr << "keepa-pipeline: " << plain_words(spawned.error()) << "\n";
     return 2;
   }
   auto& h = *spawned;
@@ -202,6 +219,13 @@ int main(int argc, char** argv) {
   auto started = std::chrono::steady_clock::now();
   auto next_status = started;
   pipeline_report last;
+  // What the status line shows of the run so far.
+  auto view = [&](std::chrono::steady_clock::time_point now, size_t width) {
+    status_view v;
+    v.width = width;
+    v.elapsed = std::chrono::duration_cast<caf::timespan>(now - started);
+    return v;
+  };
   std::string why = "signal";
   for (;;) {
     auto now = std::chrono::steady_clock::now();
@@ -211,11 +235,10 @@ int main(int argc, char** argv) {
     }
     if (now >= next_status) {
       last = introspection.report(report_scope::status_line);
-      auto line = status_line(last);
-      if (tty)
-        std::cerr << "\r\x1b[K" << line << std::flush;
-      else
-        std::cerr << line << "\n";
+      // A terminal's last column stays free: writing it wraps some.
+      auto columns = terminal_width(STDERR_FILENO);
+      out.status(status_line(
+        last, view(now, tty ? (columns > 1 ? columns - 1 : 79) : 0)));
       next_status = now + every;
       if (max_deals > 0
           && last.num("committer", "committed")
@@ -251,12 +274,13 @@ int main(int argc, char** argv) {
     }
   }
   signals.forget();
-  if (tty)
-    std::cerr << "\n";
-  std::cerr << "keepa-pipeline: stopping (" << why << ")\n";
-  auto flushed = shut_down(self, h);
+  out.end_status();
+  out.log(log_level::info, "keepa-pipeline: stopping (" + why + ")");
+  auto flushed = shut_down(self, h, out);
   last = introspection.report(report_scope::status_line);
-  std::cout << "keepa-pipeline summary: " << status_line(last) << "\n"
+  std::cout << "keepa-pipeline summary: "
+            << status_line(last, view(std::chrono::steady_clock::now(), 0))
+            << "\n"
             << "  stored deals " << last.counts.deals << ", rejections "
             << last.counts.rejections << ", watermark lastUpdate "
             << last.counts.watermark.last_update << "\n"
@@ -272,13 +296,13 @@ int main(int argc, char** argv) {
     return exit_key_refused;
   }
   if (!died.empty()) {
-    std::cerr << "keepa-pipeline: failed: " << died << "\n";
+    out.log(log_level::error, "keepa-pipeline: failed: " + died);
     return 1;
   }
   if (!flushed) {
-    std::cerr << "keepa-pipeline: failed: storage did not confirm the flush"
-                 " (what it had not acknowledged is scanned again on the "
-                 "next start)\n";
+    out.log(log_level::error,
+            "keepa-pipeline: failed: storage did not confirm the flush (what "
+            "it had not acknowledged is scanned again on the next start)");
     return 1;
   }
   return 0;

@@ -206,9 +206,10 @@ caf::error prepare_publication(caf::actor_system_config& cfg,
     auto files = owner_tls_files(tls_dir, tls_role::server);
     if (!files) {
       if (log)
-        log("keepa-pipeline: introspection: " + render(files.error())
-            + "; INTROSPECTION is not published, the pipeline runs on "
-              "(openssl.* options name other credentials)");
+        log(log_level::warning,
+            "keepa-pipeline: introspection: " + render(files.error())
+              + "; INTROSPECTION is not published, the pipeline runs on "
+                "(openssl.* options name other credentials)");
       opts.publish = false;
       return caf::none;
     }
@@ -272,9 +273,9 @@ struct introspection_service::impl {
     // nop
   }
 
-  void say(const std::string& line) {
+  void say(log_level level, const std::string& line) {
     if (log)
-      log(line);
+      log(level, line);
   }
 
   pipeline_report report(report_scope scope = report_scope::full) {
@@ -289,7 +290,7 @@ struct introspection_service::impl {
   bool issue_token() {
     auto fresh = random_token();
     if (!fresh) {
-      say("keepa-pipeline: http: " + render(fresh.error()));
+      say(log_level::error, "keepa-pipeline: http: " + render(fresh.error()));
       return false;
     }
     auto path = opts.token_file;
@@ -297,12 +298,12 @@ struct introspection_service::impl {
       path = default_token_file(http_port);
       auto parent = path.substr(0, path.rfind('/'));
       if (auto err = private_directory(parent)) {
-        say("keepa-pipeline: http: " + render(err));
+        say(log_level::error, "keepa-pipeline: http: " + render(err));
         return false;
       }
     }
     if (auto err = write_private_file(path, *fresh + "\n")) {
-      say("keepa-pipeline: http: " + render(err));
+      say(log_level::error, "keepa-pipeline: http: " + render(err));
       return false;
     }
     auto session = random_token();
@@ -324,7 +325,8 @@ struct introspection_service::impl {
     auto& cfg = sys.config();
     if (!sys.has_openssl_manager()
         || !sys.openssl_manager().authentication_enabled() || check_tls(cfg)) {
-      say("keepa-pipeline: introspection: not published: it needs CAF's "
+      say(log_level::warning,
+          "keepa-pipeline: introspection: not published: it needs CAF's "
           "OpenSSL module with openssl.certificate, openssl.key and "
           "openssl.cafile (prepare_publication)");
       return;
@@ -332,18 +334,20 @@ struct introspection_service::impl {
     auto bound = caf::openssl::publish(actor, opts.port, opts.host.c_str(),
                                        true);
     if (!bound) {
-      say("keepa-pipeline: introspection: cannot listen on "
-          + endpoint(opts.host, opts.port) + " (" + render(bound.error())
-          + "); INTROSPECTION is not published, the pipeline runs on "
-            "(--keepa.introspection.port=N picks another port, 0 turns it "
-            "off)");
+      say(log_level::error,
+          "keepa-pipeline: introspection: cannot listen on "
+            + endpoint(opts.host, opts.port) + " (" + render(bound.error())
+            + "); INTROSPECTION is not published, the pipeline runs on "
+              "(--keepa.introspection.port=N picks another port, 0 turns it "
+              "off)");
       return;
     }
     port = *bound;
-    say("keepa-pipeline: introspection on " + endpoint(opts.host, port)
-        + " (CAF, mutual TLS: certificate " + cfg.openssl_certificate
-        + ", peers of CA " + cfg.openssl_cafile + cfg.openssl_capath
-        + "; keepa-status --caf-port=" + std::to_string(port) + ")");
+    say(log_level::info,
+        "keepa-pipeline: introspection on " + endpoint(opts.host, port)
+          + " (CAF, mutual TLS: certificate " + cfg.openssl_certificate
+          + ", peers of CA " + cfg.openssl_cafile + cfg.openssl_capath
+          + "; keepa-status --caf-port=" + std::to_string(port) + ")");
   }
 
   void serve() {
@@ -414,16 +418,18 @@ struct introspection_service::impl {
     else if (http.bind_to_port(opts.http_host, opts.http_port))
       bound = opts.http_port;
     if (bound <= 0) {
-      say("keepa-pipeline: http: cannot listen on "
-          + endpoint(opts.http_host, opts.http_port)
-          + " (address in use or not available); /status and /metrics are "
-            "off, the pipeline runs on (--keepa.http.port=N picks another "
-            "port, 0 turns it off)");
+      say(log_level::error,
+          "keepa-pipeline: http: cannot listen on "
+            + endpoint(opts.http_host, opts.http_port)
+            + " (address in use or not available); /status and /metrics are "
+              "off, the pipeline runs on (--keepa.http.port=N picks another "
+              "port, 0 turns it off)");
       return;
     }
     http_port = static_cast<uint16_t>(bound);
     if (!issue_token()) {
-      say("keepa-pipeline: http: no token, so /status and /metrics are off; "
+      say(log_level::error,
+          "keepa-pipeline: http: no token, so /status and /metrics are off; "
           "the pipeline runs on (--keepa.http.token-file=F picks another "
           "file)");
       http_port = 0;
@@ -433,11 +439,13 @@ struct introspection_service::impl {
     // stop() only ends a server that runs; wait (bounded) until it does.
     for (int i = 0; i < 500 && !http.is_running(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    say("keepa-pipeline: http on " + endpoint(opts.http_host, http_port)
-        + " (/status, /status.txt, /metrics, /healthz, /readyz; token in "
-        + token_file + "; keepa-status --port=" + std::to_string(http_port)
-        + ")");
-    say("keepa-pipeline: dashboard: " + access->login_url(token));
+    say(log_level::info,
+        "keepa-pipeline: http on " + endpoint(opts.http_host, http_port)
+          + " (/status, /status.txt, /metrics, /healthz, /readyz; token in "
+          + token_file + "; keepa-status --port=" + std::to_string(http_port)
+          + ")");
+    say(log_level::info,
+        "keepa-pipeline: dashboard: " + access->login_url(token));
   }
 
   void stop() {

@@ -21,13 +21,13 @@
 #include <vector>
 
 #include <caf/actor_system_config.hpp>
-#include <caf/config_option_adder.hpp>
 #include <caf/config_value.hpp>
 #include <caf/message.hpp>
-#include <caf/pec.hpp>
 #include <caf/settings.hpp>
 
 #include "config/api_key.hpp"
+#include "config/cli.hpp"
+#include "config/option_adder.hpp"
 #include "messages/error.hpp"
 #include "tools/keepa-sim/model.hpp"
 #include "tools/keepa-sim/server.hpp"
@@ -36,93 +36,98 @@ namespace {
 
 using keepa::ec;
 
-/// keepa-sim's options, all in group `sim`; an absent option keeps the
-/// default of keepa::sim::options or keepa::sim::server_options.
+/// keepa-sim's options, all in group `sim`, with the defaults of
+/// keepa::sim::options and keepa::sim::server_options.
 class sim_config : public caf::actor_system_config {
 public:
   sim_config() {
-    opt_group{custom_options_, "sim"}
+    using keepa::with_default;
+    keepa::add_cli_options(custom_options_);
+    const keepa::sim::options o;
+    const keepa::sim::server_options so;
+    program.summary = "A faithful Keepa API simulator on 127.0.0.1.";
+    program.groups = {"sim"};
+    program.secrets = {"sim.key"};
+    keepa::option_adder{custom_options_, "sim", &program.defaults}
       .add<int64_t>("port",
-                    "listen on 127.0.0.1:PORT (0 = a free port, printed)")
+                    with_default("listen on 127.0.0.1:PORT (0 = a free port, "
+                                 "printed)",
+                                 so.port))
       .add<std::string>("key",
-                        "the one accepted key (else key-file, else "
+                        "the one accepted key (default key-file, else "
                         "$KEEPA_SIM_KEY, else \"sim-key\")")
-      .add<std::string>("key-file", "file holding the key (one word)")
-      .add<int64_t>("refill-rate", "tokens per minute (5)")
-      .add<int64_t>("initial-tokens", "starting balance (-1 = full, 60 x R)")
+      .add<std::string>("key-file",
+                        with_default("file holding the key (one word)", ""))
+      .add<int64_t>("refill-rate",
+                    with_default("tokens per minute", o.refill_rate))
+      .add<int64_t>("initial-tokens",
+                    with_default("starting balance (-1 = full, 60 x R)",
+                                 o.initial_tokens))
       .add<double>("flow-reduction",
-                   "tokenFlowReduction: trackings' cut of the refill (0)")
+                   with_default("tokenFlowReduction: trackings' cut of the "
+                                "refill",
+                                o.flow_reduction))
       .add<std::string>("flow-schedule",
-                        "changes of it: MINUTE:VALUE,... (minutes after "
-                        "the start)")
+                        with_default("changes of it: MINUTE:VALUE,... "
+                                     "(minutes after the start)",
+                                     ""))
       .add<int64_t>("lockout-floor",
-                    "refuse requests that would go below this (off)")
-      .add<int64_t>("seed", "catalogue, feed and fault seed (1)")
-      .add<int64_t>("products", "catalogue size (5000)")
+                    "refuse requests that would go below this (default "
+                    "off)")
+      .add<int64_t>("seed",
+                    with_default("catalogue, feed and fault seed", o.seed))
+      .add<int64_t>("products", with_default("catalogue size", o.products))
       .add<double>("peek-fraction",
-                   "share passing a peek-style filter "
-                   "(0.15)")
-      .add<double>("good-fraction", "share of good deals (0.03)")
-      .add<double>("update-rate", "product updates per minute (4)")
-      .add<int64_t>("latency-ms", "answer latency in ms (0)")
-      .add<double>("rate-5xx", "share of requests answered 500 (0)")
-      .add<double>("rate-timeout", "share of requests held, then closed (0)")
-      .add<double>("rate-reset", "share of connections reset (0)")
-      .add<double>("rate-malformed", "share of malformed JSON answers (0)")
-      .add<double>("rate-truncated", "share of truncated answers (0)")
+                   with_default("share passing a peek-style filter",
+                                o.peek_pass_fraction))
+      .add<double>("good-fraction",
+                   with_default("share of good deals", o.good_fraction))
+      .add<double>("update-rate",
+                   with_default("product updates per minute", o.update_rate))
+      .add<int64_t>("latency-ms",
+                    with_default("answer latency in ms", o.latency_ms))
+      .add<double>("rate-5xx",
+                   with_default("share of requests answered 500", o.rate_5xx))
+      .add<double>("rate-timeout",
+                   with_default("share of requests held, then closed",
+                                o.rate_timeout))
+      .add<double>("rate-reset",
+                   with_default("share of connections reset", o.rate_reset))
+      .add<double>("rate-malformed",
+                   with_default("share of malformed JSON answers",
+                                o.rate_malformed))
+      .add<double>("rate-truncated",
+                   with_default("share of truncated answers", o.rate_truncated))
       .add<double>("rate-429-storm",
-                   "share of requests starting a 429 "
-                   "storm (0)")
-      .add<int64_t>("storm-length", "429 answers per storm (8)")
+                   with_default("share of requests starting a 429 storm",
+                                o.rate_429_storm))
+      .add<int64_t>("storm-length",
+                    with_default("429 answers per storm", o.storm_length))
       .add<double>("rate-offers-fail",
-                   "share of products whose offer fetch fails (0)")
+                   with_default("share of products whose offer fetch fails",
+                                o.rate_offers_fail))
       .add<int64_t>("timeout-hold-ms",
-                    "how long a timed-out request is held, ms (30000)")
-      .add<int64_t>("threads", "HTTP worker threads (16)")
+                    with_default("how long a timed-out request is held, ms",
+                                 o.timeout_hold_ms))
+      .add<int64_t>("threads", with_default("HTTP worker threads", so.threads))
       .add<std::string>("export-truth",
-                        "write the good-deal ASINs to this "
-                        "file (at start and at exit)")
+                        with_default("write the good-deal ASINs to this "
+                                     "file (at start and at exit)",
+                                     ""))
       .add<bool>("strict",
-                 "reject numeric strings and unknown parameters "
-                 "(a flag: --sim.strict)");
+                 with_default("reject numeric strings and unknown parameters "
+                              "(a flag: --sim.strict)",
+                              o.strict));
   }
 
-  /// The `sim` options as CAF's help lists a group: CAF 0.17's --help
-  /// shows the global group only (--long-help shows every group).
-  std::string sim_help() const {
-    auto text = [](caf::string_view x) {
-      return std::string{x.begin(), x.end()};
-    };
-    std::vector<std::pair<std::string, std::string>> lines;
-    size_t width = 0;
-    for (auto& opt : custom_options_) {
-      if (opt.category() != "sim")
-        continue;
-      auto lhs = "  --sim." + text(opt.long_name());
-      if (!opt.is_flag())
-        lhs += "=<" + text(opt.type_name()) + ">";
-      width = std::max(width, lhs.size());
-      lines.emplace_back(lhs, text(opt.description()));
-    }
-    std::string out = "sim options:\n";
-    for (auto& [lhs, description] : lines)
-      out += lhs + std::string(width - lhs.size(), ' ') + " : " + description
-        + "\n";
-    return out;
+  /// Parses the command line (config/cli.hpp).
+  caf::error read_command_line(int argc, char** argv) {
+    return keepa::parse_command_line(*this, custom_options_, argc, argv,
+                                     program);
   }
 
-  /// --dump-config shows that a key was given, never the key.
-  caf::settings dump_content() const override {
-    auto result = actor_system_config::dump_content();
-    auto sim = result.find("sim");
-    if (sim == result.end()
-        || !caf::holds_alternative<caf::settings>(sim->second))
-      return result;
-    auto& group = sim->second.as_dictionary();
-    if (auto key = group.find("key"); key != group.end())
-      key->second = caf::config_value{std::string{"<key>"}};
-    return result;
-  }
+private:
+  keepa::cli_program program;
 };
 
 /// The model's and the server's options, and where to write the truth.
@@ -242,23 +247,6 @@ caf::error resolve_key(const caf::settings& cfg, keepa::sim::options& o) {
   return caf::none;
 }
 
-/// One line for an error of CAF's command line parser: what went wrong
-/// and the option's name (not its value, which may be the key).
-std::string describe_cli_error(const caf::error& err) {
-  if (err.category() != caf::atom("parser"))
-    return keepa::render(err);
-  std::string what = to_string(static_cast<caf::pec>(err.code()));
-  // CAF 0.17 puts {"argument" = "--name=value"} in the context.
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<caf::settings>(0)) {
-    auto arg = caf::get_or(ctx.get_as<caf::settings>(0), "argument",
-                           std::string{});
-    if (!arg.empty())
-      what += " in " + arg.substr(0, arg.find('='));
-  }
-  return what + " (options are --sim.NAME=VALUE; see --help)";
-}
-
 /// Serves until SIGINT or SIGTERM (blocked in every thread; one thread
 /// waits for them). Returns the exit code.
 int serve(sim_setup& s, sigset_t stop_signals) {
@@ -303,25 +291,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   sim_config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "keepa-sim: " << describe_cli_error(err) << "\n";
+  if (auto err = cfg.read_command_line(argc, argv)) {
+    std::cerr << "keepa-sim: " << keepa::plain_words(err) << "\n";
     return 2;
   }
-  if (cfg.cli_helptext_printed) {
-    for (int i = 1; i < argc; ++i)
-      if (std::string arg = argv[i];
-          arg == "-h" || arg == "-?" || arg == "--help") {
-        std::cout << cfg.sim_help();
-        break;
-      }
+  if (cfg.cli_helptext_printed)
     return 0;
-  }
-  if (!cfg.remainder.empty()) {
-    // Not echoed: it may be a key given as `--sim.key KEY`.
-    std::cerr << "keepa-sim: unexpected argument (options are "
-                 "--sim.NAME=VALUE; see --help)\n";
-    return 2;
-  }
   auto setup = setup_from(cfg.content);
   if (!setup) {
     std::cerr << "keepa-sim: " << keepa::render(setup.error()) << "\n";

@@ -40,6 +40,8 @@
 #include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "config/cli.hpp"
+#include "config/option_adder.hpp"
 #include "messages/error.hpp"
 #include "messages/fwd.hpp"
 #include "tools/keepa-pipeline/collect.hpp"
@@ -60,21 +62,32 @@ public:
 
   status_config() {
     keepa::add_message_types(*this);
-    opt_group{custom_options_, "global"}
+    keepa::add_cli_options(custom_options_);
+    program.summary = "Prints the state of every actor of a running "
+                      "keepa-pipeline.";
+    keepa::option_adder{custom_options_, "global", &program.defaults}
       .add(host, "host",
            "address of keepa-pipeline (keepa.introspection.host or "
            "keepa.http.host)")
       .add(via, "via",
            "auto (CAF when --caf-port answers, else HTTP), caf or http")
-      .add(caf_port, "caf-port",
-           "keepa.introspection.port of keepa-pipeline (default 4270)")
-      .add(port, "port", "keepa.http.port of keepa-pipeline (default 4271)")
+      .add(caf_port, "caf-port", "keepa.introspection.port of keepa-pipeline")
+      .add(port, "port", "keepa.http.port of keepa-pipeline")
       .add(token_file, "token-file",
-           "keepa.http.token-file of keepa-pipeline (default http-PORT.token "
+           "keepa.http.token-file of keepa-pipeline (none = http-PORT.token "
            "in $XDG_RUNTIME_DIR/keepa-pipeline or ~/.keepa-pipeline)")
       .add(json, "json", "print one JSON object")
       .add(timeout, "timeout", "bound for each request");
   }
+
+  /// Parses the command line (config/cli.hpp).
+  caf::error read_command_line(int argc, char** argv) {
+    return keepa::parse_command_line(*this, custom_options_, argc, argv,
+                                     program);
+  }
+
+private:
+  keepa::cli_program program;
 };
 
 /// Whether something accepts TCP connections at host:port.
@@ -183,8 +196,8 @@ int via_http(const status_config& cfg) {
 
 int main(int argc, char** argv) {
   status_config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "keepa-status: " << keepa::render(err) << "\n";
+  if (auto err = cfg.read_command_line(argc, argv)) {
+    std::cerr << "keepa-status: " << keepa::plain_words(err) << "\n";
     return 2;
   }
   if (cfg.cli_helptext_printed)

@@ -29,6 +29,7 @@
 #include <caf/settings.hpp>
 
 #include "actors/storage/storage.hpp"
+#include "config/cli.hpp"
 #include "messages/error.hpp"
 #include "storage/soci_backend.hpp"
 
@@ -246,6 +247,12 @@ int fill(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  if (auto code = keepa::positional_cli(
+        argc, argv,
+        "keepa-storage-bench [DEALS=1000000] [DIR=/tmp]\n"
+        "       keepa-storage-bench fill FILE DEALS [SPREAD_H=25]\n"
+        "STORAGE's write throughput and latency against SQLite's C API."))
+    return *code;
   if (argc > 1 && std::string{argv[1]} == "fill")
     return fill(argc, argv);
   int64_t total = argc > 1 ? std::atoll(argv[1]) : 1'000'000;

@@ -20,6 +20,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/storage/storage.hpp"
+#include "config/cli.hpp"
 #include "messages/error.hpp"
 #include "tools/storage-crash/workload.hpp"
 
@@ -43,6 +44,12 @@ struct config : caf::actor_system_config {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (auto code = keepa::positional_cli(
+        argc, argv,
+        "keepa-storage-crash <sqlite-file> <first-minute> <seed>\n"
+        "The child of the storage crash test: upserts into a detached STORAGE "
+        "actor until it is killed."))
+    return *code;
   if (argc != 4) {
     fprintf(stderr, "usage: %s <sqlite-file> <first-minute> <seed>\n", argv[0]);
     return 2;

@@ -25,9 +25,15 @@ class demo_config : public pipeline_config {
 public:
   demo_config() {
     add_group("demo", "token demo")
-      .add<int64_t>("rate", "refill rate of the modelled plan (tokens/min)")
-      .add<int64_t>("hours", "simulated hours to run")
-      .add<int64_t>("report-every", "minutes between report lines");
+      .add<int64_t>("rate",
+                    keepa::with_default("refill rate of the modelled plan "
+                                        "(tokens/min)",
+                                        int64_t{5}))
+      .add<int64_t>("hours",
+                    keepa::with_default("simulated hours to run", int64_t{6}))
+      .add<int64_t>("report-every",
+                    keepa::with_default("minutes between report lines",
+                                        int64_t{30}));
     set("scheduler.policy", caf::atom("testing"));
   }
 };

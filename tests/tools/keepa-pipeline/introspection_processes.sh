@@ -35,10 +35,10 @@ http_port=$(free_port)
             --keepa.http.port="$http_port" \
             >"$dir/out" 2>"$dir/err" &
 pipeline_pid=$!
-timeout 20 bash -c "until grep -q '^keepa-pipeline: http on' '$dir/err'; do
+timeout 20 bash -c "until grep -q ' info keepa-pipeline: http on' '$dir/err'; do
                       sleep 0.1; done" \
   || fail "keepa-pipeline did not start: $(cat "$dir/err")"
-grep -q "^keepa-pipeline: introspection on 127.0.0.1:$caf_port (CAF, mutual TLS" \
+grep -q " info keepa-pipeline: introspection on 127.0.0.1:$caf_port (CAF, mutual TLS" \
   "$dir/err" || fail "INTROSPECTION not published: $(cat "$dir/err")"
 
 # The owner's certificates: a directory of mode 0700, files 0600.

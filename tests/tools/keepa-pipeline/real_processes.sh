@@ -39,15 +39,22 @@ cat "$dir/err" "$dir/out"
 ((status == 0)) || fail "exit status $status after SIGTERM"
 echo "exited 0, ${elapsed_ms} ms after SIGTERM"
 
-# Status lines: the documented shape, counters never going back.
-status_re='^balance (-?[0-9]+) \| (spending|recharging|unknown)( \(waiting for [0-9]+ tokens, ETA [0-9]+ s\))? \| scanned ([0-9]+) pre-rejected ([0-9]+) peeked ([0-9]+) committed ([0-9]+) rejected ([0-9]+) updated ([0-9]+) \| tokens/deal ([0-9]+|-)( \| feed-limited)?$'
+# Status lines (not a terminal: one info record each): the documented
+# shape, counters never going back.
+stamp='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ info '
+duration='[0-9]+ (s|min [0-9]+ s|h [0-9]+ min|d [0-9]+ h)'
+status_re="^${stamp}(balance not known yet, asking Keepa|balance -?[0-9]+ \| (spending|recharging)(, waiting until the balance reaches -?[0-9]+(, in ${duration})?)?) \| committed [0-9]+(, [0-9]+ deals/h)? \| scanned [0-9]+ pre-rejected [0-9]+ peeked [0-9]+ rejected [0-9]+ updated [0-9]+ \| tokens/deal ([0-9]+|-)( \| feed-limited)? \| up ${duration}$"
 lines=0
 prev=(0 0 0 0 0 0)
 while IFS= read -r l; do
-  [[ $l == balance* ]] || continue
+  [[ $l == *" info balance "* ]] || continue
   [[ $l =~ $status_re ]] || fail "malformed status line: $l"
-  cur=("${BASH_REMATCH[4]}" "${BASH_REMATCH[5]}" "${BASH_REMATCH[6]}"
-       "${BASH_REMATCH[7]}" "${BASH_REMATCH[8]}" "${BASH_REMATCH[9]}")
+  cur=()
+  for field in " committed" " scanned" " pre-rejected" " peeked" " rejected" \
+    " updated"; do
+    [[ $l =~ ${field}\ ([0-9]+) ]] || fail "no${field} in: $l"
+    cur+=("${BASH_REMATCH[1]}")
+  done
   for i in "${!cur[@]}"; do
     ((cur[i] >= prev[i])) || fail "a counter went back: $l"
   done

@@ -249,19 +249,20 @@ timeout 15 tail --pid="$pipeline_pid" -f /dev/null \
 code=0
 wait "$pipeline_pid" || code=$?
 pipeline_pid=
-grep -E "^storage: |stopping|failed" "$dir/err" || true
+grep -E " storage: |stopping|failed" "$dir/err" || true
 echo "deals stored: $before_deals before, $final_deals at the end; batches" \
   "$before_batches before, $final_batches at the end"
 
 ((code == 0)) || fail "exit code $code: $(tail -3 "$dir/err")"
 ((${outages:-0} >= 1)) || fail "STORAGE reported no outage"
-grep -q "^storage: cannot write" "$dir/err" || fail "no outage message"
-grep -q "^storage: writes again" "$dir/err" || fail "no end-of-outage message"
+grep -q " warning storage: cannot write" "$dir/err" || fail "no outage message"
+grep -q " info storage: writes again" "$dir/err" \
+  || fail "no end-of-outage message"
 if [[ $mode == sqlite-lock ]]; then
   ((held_samples > 0)) || fail "TOKEN was never held during the lock"
 fi
 ((${gh1:-0} == ${gh0:-0})) || fail "TOKEN granted tokens while held"
-! grep -E "^(scanner|peek-filter|committer|updater): .*(storage|request_receiver_down)" \
+! grep -E " (scanner|peek-filter|committer|updater): .*(storage|request_receiver_down)" \
   "$dir/err" || fail "a storage error reached a stage"
 if [[ $mode == sqlite-lock ]]; then
   integrity=$(sqlite3 "$dir/deals.db" "PRAGMA integrity_check")
