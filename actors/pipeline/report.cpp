@@ -710,9 +710,9 @@ std::string status_line(const pipeline_report& r, const status_view& view) {
     // The ETA to keepa.max-deals, by the model keepa-eta fits.
     auto eta = eta_to_max_deals(r);
     add(7,
-        !eta               ? "max-deals ETA: fitting"
-        : !eta->reachable  ? "max-deals out of reach"
-                           : "max-deals in " + human_duration(eta->time),
+        !eta                ? "max-deals ETA: fitting"
+          : !eta->reachable ? "max-deals out of reach"
+                            : "max-deals in " + human_duration(eta->time),
         45);
   }
   // A refused key is what a user must see first.

@@ -62,5 +62,4 @@ struct status_field {
 /// the line fits `width` (0 = no limit).
 std::string fit_fields(const std::vector<status_field>& fields, size_t width);
 
-
 } // namespace keepa

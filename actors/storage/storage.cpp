@@ -312,7 +312,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
     // The counters only feed the ETA: keep the pipeline running, leave
     // them as they are and say why.
     st.tally_error = render(before.error());
-    log(self, "run counters not kept: " + st.tally_error);
+    log(self, log_level::warning, "run counters not kept: " + st.tally_error);
   } else {
     self->quit(before.error());
     return storage_actor::behavior_type::make_empty_behavior();

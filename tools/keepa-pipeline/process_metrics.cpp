@@ -13,12 +13,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#ifndef KEEPA_VERSION
-#  error "KEEPA_VERSION must be defined (tools/keepa-pipeline/CMakeLists.txt)"
-#endif
-#ifndef KEEPA_COMMIT
-#  define KEEPA_COMMIT "unknown"
-#endif
+#include "config/version.hpp"
 
 namespace keepa {
 
@@ -82,14 +77,6 @@ void gauge(prometheus::Registry& reg, const char* name, const char* help,
 
 } // namespace
 
-const char* build_version() {
-  return KEEPA_VERSION;
-}
-
-const char* build_commit() {
-  return KEEPA_COMMIT;
-}
-
 void add_process_metrics(prometheus::Registry& reg) {
   auto xs = stat_fields();
   auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
@@ -125,7 +112,8 @@ void add_process_metrics(prometheus::Registry& reg) {
     .Help("Always 1; the labels name the version and git commit this "
           "keepa-pipeline was built from.")
     .Register(reg)
-    .Add({{"version", build_version()}, {"commit", build_commit()}})
+    .Add({{"version", version::number},
+          {"commit", *version::commit ? version::commit : "unknown"}})
     .Set(1);
 }
 

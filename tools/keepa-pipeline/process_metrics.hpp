@@ -12,12 +12,6 @@ class Registry;
 
 namespace keepa {
 
-/// The CMake project version this binary was built as.
-const char* build_version();
-
-/// The git commit (short hash) at configure time, or "unknown".
-const char* build_commit();
-
 /// Adds process_cpu_seconds_total, process_resident_memory_bytes,
 /// process_virtual_memory_bytes, process_start_time_seconds,
 /// process_open_fds and process_max_fds of this process (what /proc

@@ -308,7 +308,7 @@ struct introspection_service::impl {
     }
     auto session = random_token();
     if (!session) {
-      say("keepa-pipeline: http: " + render(session.error()));
+      say(log_level::error, "keepa-pipeline: http: " + render(session.error()));
       return false;
     }
     token = std::move(*fresh);
@@ -357,7 +357,8 @@ struct introspection_service::impl {
     if (!opts.serve_http)
       return;
     if (auto err = prepare_http(opts)) {
-      say("keepa-pipeline: http: " + render(err) + "; HTTP is off");
+      say(log_level::error,
+          "keepa-pipeline: http: " + render(err) + "; HTTP is off");
       return;
     }
     // Read-only and behind the token: anything but GET or HEAD is 405,
