@@ -39,7 +39,8 @@ public:
       .add<std::string>("from",
                         "fit the mixture from this storage URL (sqlite:FILE "
                         "or postgresql:...), a database keepa-pipeline "
-                        "filled, instead of simulating (default: simulate)");
+                        "filled, instead of simulating (default none = "
+                        "simulate)");
     // The keepa.* options (keepa.update.*: stored deals cost a refresh
     // each, so a shorter refresh-after caps how many deals a plan can hold;
     // keepa.filter.*, keepa.business.*) come with pipeline_config.

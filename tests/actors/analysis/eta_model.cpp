@@ -44,10 +44,11 @@ TEST_CASE("fit turns a run's counters into rates", "[eta_model]") {
   CHECK(m->tokens_per_deal == Approx(30));
   CHECK(m->refresh_per_deal_hour == 0);
   CHECK_THAT(describe(*m),
-             Catch::Contains("fitted from 300 peeks, 30 deals and 600 feed "
-                             "items over 1 h of running: 20 % pass a peek, "
-                             "10 % good, "
-                             "30.0 tokens/deal"));
+             Catch::Contains(
+               "fitted from 300 peeks, 30 deals and 600 feed "
+               "items over 1 h 0 min of running: 20 % pass a peek, "
+               "10 % good, "
+               "30.0 tokens/deal"));
 }
 
 TEST_CASE("fit refuses a sample too small to say anything", "[eta_model]") {
@@ -159,8 +160,8 @@ TEST_CASE("the feed rate is over the feed's own time, not the reading's",
   REQUIRE(m);
   CHECK(m->feed_per_hour == Approx(300));
   CHECK_THAT(describe(*m),
-             Catch::Contains("600 feed items (2 h of feed) over "
-                             "1 min of running"));
+             Catch::Contains("600 feed items (2 h 0 min of feed) over "
+                             "1 min 0 s of running"));
   // Another run widens the span.
   auto y = x;
   y.feed_first = 8000000 + 100;

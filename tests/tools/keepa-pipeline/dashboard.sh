@@ -16,9 +16,9 @@ start_dashboard() {
               --keepa.http.token-file="$dir/$name.token" "$@" \
               >"$dir/$name.out" 2>"$dir/$name.err" &
   pipeline_pid=$!
-  timeout 20 bash -c "until grep -q '^keepa-pipeline: dashboard: ' \
+  timeout 20 bash -c "until grep -q ' info keepa-pipeline: dashboard: ' \
                         '$dir/$name.err'; do sleep 0.1; done" \
     || fail "$name: no dashboard address: $(cat "$dir/$name.err")"
   token=$(cat "$dir/$name.token")
-  url=$(sed -n 's/^keepa-pipeline: dashboard: //p' "$dir/$name.err")
+  url=$(sed -n 's/^.* info keepa-pipeline: dashboard: //p' "$dir/$name.err")
 }

@@ -38,7 +38,7 @@ start_pipeline() {
               --keepa.http.token-file="$dir/$2.token" \
               >"$dir/$2.out" 2>"$dir/$2.err" &
   pipeline_pid=$!
-  timeout 20 bash -c "until grep -q '^keepa-pipeline: http on' '$dir/$2.err'; do
+  timeout 20 bash -c "until grep -q ' info keepa-pipeline: http on' '$dir/$2.err'; do
                         sleep 0.1; done" \
     || fail "keepa-pipeline did not start: $(cat "$dir/$2.err")"
   token=$(cat "$dir/$2.token")

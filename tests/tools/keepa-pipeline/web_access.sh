@@ -71,7 +71,7 @@ exposed_port=$http_port run_token=$token
 # -- 127.0.0.2: the configured token, Bearer or Basic -------------------------
 
 base=http://127.0.0.2:$exposed_port
-grep -qx "keepa-pipeline: dashboard: $base/" "$dir/exposed.err" \
+grep -q " info keepa-pipeline: dashboard: $base/$" "$dir/exposed.err" \
   || fail "exposed: the address: $(grep dashboard: "$dir/exposed.err")"
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 header() { # header NAME URL [CURL-OPTION...]: the header's value
@@ -120,7 +120,7 @@ done
 # -- 127.0.0.1: /?token= once, then the cookie ---------------------------------
 
 url=http://127.0.0.1:$local_port/?token=$local_token
-grep -qx "keepa-pipeline: dashboard: $url" "$dir/local.err" \
+grep -q " info keepa-pipeline: dashboard: $url$" "$dir/local.err" \
   || fail "local: the address: $(grep dashboard: "$dir/local.err")"
 [[ $(status "http://127.0.0.1:$local_port/") == 401 ]] || fail "local / without a token"
 [[ $(status "http://127.0.0.1:$local_port/?token=x$local_token") == 401 ]] \
