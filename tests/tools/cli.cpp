@@ -22,9 +22,10 @@ namespace {
 
 /// Every program of tools/ (and the token demo, a pipeline_config program).
 const std::vector<std::string> programs{
-  KEEPA_PIPELINE_EXE,      KEEPA_SIM_EXE,       KEEPA_ETA_EXE,
-  KEEPA_BENCH_EXE,         KEEPA_STATUS_EXE,    KEEPA_STORAGE_BENCH_EXE,
-  KEEPA_STORAGE_CRASH_EXE, KEEPA_TOKEN_DEMO_EXE};
+  KEEPA_PIPELINE_EXE,      KEEPA_SIM_EXE,           KEEPA_ETA_EXE,
+  KEEPA_BENCH_EXE,         KEEPA_STATUS_EXE,        KEEPA_STORAGE_BENCH_EXE,
+  KEEPA_STORAGE_CRASH_EXE, KEEPA_TOKEN_DEMO_EXE,    KEEPA_DEALS_EXE,
+  KEEPA_LISTING_BENCH_EXE, KEEPA_WEB_BENCH_FILL_EXE};
 
 /// Runs `cmd` with a 20 s bound (exit code 137 when it runs on).
 keepa::test::program_outcome run(const std::string& cmd) {
@@ -118,8 +119,11 @@ TEST_CASE("every program's --help states each option's default and keeps "
     CHECK(r.output.find("--version") != std::string::npos);
     auto long_help = run(program + " --long-help");
     CHECK(long_help.exit_code == 0);
-    if (program != KEEPA_STORAGE_BENCH_EXE
-        && program != KEEPA_STORAGE_CRASH_EXE) {
+    auto positional = program == KEEPA_STORAGE_BENCH_EXE
+      || program == KEEPA_STORAGE_CRASH_EXE
+      || program == KEEPA_LISTING_BENCH_EXE
+      || program == KEEPA_WEB_BENCH_FILL_EXE;
+    if (!positional) {
       CHECK(options > 0);
       CHECK(long_help.output.find("--scheduler.max-threads")
             != std::string::npos);

@@ -24,8 +24,10 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "config/cli.hpp"
 #include "config/defaults.hpp"
 #include "config/locale.hpp"
+#include "config/option_adder.hpp"
 #include "messages/error.hpp"
 #include "storage/soci_backend.hpp"
 #include "tools/keepa-deals/format.hpp"
@@ -48,10 +50,17 @@ public:
   size_t title_width = 40;
 
   deals_config() {
-    opt_group{custom_options_, "keepa.storage"}.add(
-      url, "url",
-      "the database keepa-pipeline writes: sqlite:FILE or postgresql://...");
-    opt_group{custom_options_, "global"}
+    keepa::add_cli_options(custom_options_);
+    program.summary = "Lists the deals keepa-pipeline stored, best first, as "
+                      "a table, CSV or JSON lines; never changes the "
+                      "database.";
+    program.groups = {"keepa.storage"};
+    program.secrets = {"keepa.storage.url"};
+    keepa::option_adder{custom_options_, "keepa.storage", &program.defaults}
+      .add(url, "url",
+           "the database keepa-pipeline writes: sqlite:FILE or "
+           "postgresql://...");
+    keepa::option_adder{custom_options_, "global", &program.defaults}
       .add(by, "by",
            "order, best first: roi, profit, rank (best sales rank) or newest "
            "(last seen)")
@@ -72,6 +81,15 @@ public:
       .add(title_width, "title-width",
            "cut titles in the table to N characters");
   }
+
+  /// Parses the command line (config/cli.hpp).
+  caf::error read_command_line(int argc, char** argv) {
+    return keepa::parse_command_line(*this, custom_options_, argc, argv,
+                                     program);
+  }
+
+private:
+  keepa::cli_program program;
 };
 
 int bad_option(const std::string& what) {
@@ -102,8 +120,8 @@ int64_t now_ms() {
 int main(int argc, char** argv) {
   using namespace keepa;
   deals_config cfg;
-  if (auto err = cfg.parse(argc, argv))
-    return bad_option(render(err));
+  if (auto err = cfg.read_command_line(argc, argv))
+    return bad_option(plain_words(err));
   if (cfg.cli_helptext_printed)
     return 0;
   db::deal_listing q;

@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include "config/cli.hpp"
 #include "messages/error.hpp"
 #include "storage/soci_backend.hpp"
 
@@ -74,6 +75,11 @@ std::pair<double, double> time_ms(F f) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (auto code = keepa::positional_cli(
+        argc, argv,
+        "keepa-listing-bench [DEALS=100000] [STORAGE_URL=sqlite:TMP]\n"
+        "list_deals and count_deals over DEALS stored deals, read-only."))
+    return *code;
   int64_t n = argc > 1 ? std::atoll(argv[1]) : 100000;
   std::string file;
   std::string url;

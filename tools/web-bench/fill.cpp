@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 
+#include "config/cli.hpp"
 #include "messages/error.hpp"
 #include "messages/keepa.hpp"
 #include "storage/soci_backend.hpp"
@@ -57,6 +58,11 @@ deal_record deal_of(int64_t i, int64_t now_ms) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (auto code = keepa::positional_cli(
+        argc, argv,
+        "keepa-web-bench-fill FILE DEALS\n"
+        "Fills a SQLite FILE with DEALS stored deals for web-bench."))
+    return *code;
   if (argc != 3)
     die("usage: keepa-web-bench-fill FILE DEALS");
   std::string file = argv[1];
