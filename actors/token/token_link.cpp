@@ -35,7 +35,7 @@ recharge_wait local_wait(token_link_pointer self, std::string reason) {
 
 std::string unreachable_reason(token_link_pointer self) {
   return "budget server unreachable (" + where(self->state.cfg)
-         + "): " + self->state.unreachable;
+    + "): " + self->state.unreachable;
 }
 
 void connect(token_link_pointer self);
@@ -44,8 +44,8 @@ void connect(token_link_pointer self);
 void reconnect_later(token_link_pointer self) {
   auto& st = self->state;
   st.backoff = st.backoff == duration::zero()
-                 ? st.cfg.backoff_min
-                 : std::min(st.backoff * 2, st.cfg.backoff_max);
+    ? st.cfg.backoff_min
+    : std::min(st.backoff * 2, st.cfg.backoff_max);
   self->delayed_send(self, st.backoff, atom::tick_v);
 }
 
@@ -258,7 +258,7 @@ token_link_actor::behavior_type token_link(token_link_pointer self,
       };
       auto& st = self->state;
       if (!st.remote || !st.held.empty()) {
-            rp.deliver(link(token_settings(unreachable_status(self))));
+        rp.deliver(link(token_settings(unreachable_status(self))));
         return rp;
       }
       self->request(st.remote, st.cfg.timeout, atom::snapshot_v)

@@ -58,8 +58,8 @@ struct token_link_config {
 };
 
 /// The link: TOKEN's interface, plus `retry` for the server's early wakes.
-using token_link_actor = sig::token::extend<
-  caf::reacts_to<atom::retry, uint64_t>>::unwrap;
+using token_link_actor
+  = sig::token::extend<caf::reacts_to<atom::retry, uint64_t>>::unwrap;
 
 struct token_link_state {
   static constexpr const char* name = "token-link";
@@ -90,8 +90,7 @@ struct token_link_state {
   uint64_t local_tickets = uint64_t{1} << 62;
 };
 
-using token_link_pointer
-  = token_link_actor::stateful_pointer<token_link_state>;
+using token_link_pointer = token_link_actor::stateful_pointer<token_link_state>;
 
 token_link_actor::behavior_type token_link(token_link_pointer self,
                                            token_link_config cfg);

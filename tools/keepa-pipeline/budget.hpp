@@ -22,18 +22,17 @@ namespace keepa {
 /// middleman and CAF's OpenSSL module; the owner's own server certificate
 /// in `tls_dir` unless openssl.* names others. A host that is not loopback
 /// without openssl.* options is refused with a message saying what to set.
-caf::error prepare_budget_server(caf::actor_system_config& cfg,
-                                 const std::string& host,
-                                 const std::string& tls_dir
-                                 = default_tls_dir());
+caf::error
+prepare_budget_server(caf::actor_system_config& cfg, const std::string& host,
+                      const std::string& tls_dir = default_tls_dir());
 
 /// Prepares `cfg` of keepa-pipeline to reach the budget server
 /// (keepa.token.remote): the owner's client certificate in `tls_dir`
 /// unless openssl.* is set; loads the modules unless `loaded` (the
 /// introspection's publication loaded them already, with certificates of
 /// the same CA).
-caf::error prepare_budget_client(caf::actor_system_config& cfg, bool loaded,
-                                 const std::string& tls_dir
-                                 = default_tls_dir());
+caf::error
+prepare_budget_client(caf::actor_system_config& cfg, bool loaded,
+                      const std::string& tls_dir = default_tls_dir());
 
 } // namespace keepa

@@ -41,16 +41,16 @@ namespace {
 
 std::string line_of(const token_status& st) {
   return "keepa-token: balance " + std::to_string(st.projected)
-         + " | outstanding " + std::to_string(st.outstanding) + " | "
-         + st.mode + " | queue " + std::to_string(st.queue.size())
-         + " | granted " + std::to_string(st.totals.granted) + " in "
-         + std::to_string(st.totals.grants) + " grants | consumed "
-         + std::to_string(st.totals.consumed) + " | expired "
-         + std::to_string(st.totals.expired_grants) + " | observation age "
-         + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                            st.observation_age)
-                            .count())
-         + "s";
+    + " | outstanding " + std::to_string(st.outstanding) + " | " + st.mode
+    + " | queue " + std::to_string(st.queue.size()) + " | granted "
+    + std::to_string(st.totals.granted) + " in "
+    + std::to_string(st.totals.grants) + " grants | consumed "
+    + std::to_string(st.totals.consumed) + " | expired "
+    + std::to_string(st.totals.expired_grants) + " | observation age "
+    + std::to_string(
+           std::chrono::duration_cast<std::chrono::seconds>(st.observation_age)
+             .count())
+    + "s";
 }
 
 } // namespace
@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
   caf::scoped_actor self{sys};
   for (;;) {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(every);
-    auto rest = std::chrono::duration_cast<std::chrono::nanoseconds>(every
-                                                                     - secs);
+    auto rest
+      = std::chrono::duration_cast<std::chrono::nanoseconds>(every - secs);
     timespec wait{static_cast<time_t>(secs.count()),
                   static_cast<long>(rest.count())};
     if (sigtimedwait(&signals, nullptr, &wait) > 0)

@@ -39,7 +39,7 @@ struct run_dir {
 
   run_dir() {
     path = std::filesystem::temp_directory_path()
-           / ("keepa-budget-run-" + std::to_string(::getpid()));
+      / ("keepa-budget-run-" + std::to_string(::getpid()));
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
     std::filesystem::permissions(path, std::filesystem::perms::owner_all);
@@ -255,8 +255,7 @@ struct remote_pipeline {
     caf::scoped_actor self{*sys};
     auto relay = spawn_introspection(*sys, directory_of(h), h.storage);
     auto r = collect_report(self, directory_of(h), relay,
-                            std::chrono::seconds{5},
-                            report_scope::status_line);
+                            std::chrono::seconds{5}, report_scope::status_line);
     caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
     return status_line(r);
   }
@@ -264,15 +263,15 @@ struct remote_pipeline {
 
 } // namespace
 
-TEST_CASE("a pipeline spends from a remote budget server",
-          "[budget][remote]") {
+TEST_CASE("a pipeline spends from a remote budget server", "[budget][remote]") {
   sim_server srv{busy_sim()};
   budget_server server;
   remote_pipeline p{srv, server.port};
   caf::scoped_actor self{*p.sys};
   // No key on the server: it learns the balance from the link's /token
   // probe, then grants, and every answer's envelope is settled with it.
-  REQUIRE(await(self, [&] { return p.committed() >= 5; }, std::chrono::seconds{60}));
+  REQUIRE(await(
+    self, [&] { return p.committed() >= 5; }, std::chrono::seconds{60}));
   auto st = server.snapshot();
   CHECK(st.mode != "unknown");
   CHECK(st.totals.grants > 0);
@@ -292,7 +291,8 @@ TEST_CASE("the budget server dies: clients stop spending at once, say so, "
   auto port = server->port;
   remote_pipeline p{srv, port};
   caf::scoped_actor self{*p.sys};
-  REQUIRE(await(self, [&] { return p.committed() >= 5; }, std::chrono::seconds{60}));
+  REQUIRE(await(
+    self, [&] { return p.committed() >= 5; }, std::chrono::seconds{60}));
   // Killed: its connection closes.
   server.reset();
   REQUIRE(await(self, [&] { return !p.connected(); }));
@@ -325,9 +325,8 @@ TEST_CASE("the budget server dies: clients stop spending at once, say so, "
   REQUIRE(await(self, [&] { return p.connected(); }));
   REQUIRE(await(self, [&] { return server->snapshot().totals.grants > 0; }));
   REQUIRE(await(self, [&] { return p.requests() > requests; }));
-  CHECK(await(self, [&] {
-    return server->snapshot().totals.settled_grants > 0;
-  }));
+  CHECK(
+    await(self, [&] { return server->snapshot().totals.settled_grants > 0; }));
   CHECK(p.line().find("unreachable") == std::string::npos);
   for (auto name : {"scanner", "peek-filter", "committer"})
     for (auto& kvp : status_actors(p.h))
@@ -362,8 +361,9 @@ TEST_CASE("a client process that goes down has its grants ended at once",
     token_grant grant;
     bool granted = false;
     REQUIRE(await(self, [&] {
-      self->request(*token, std::chrono::seconds{5}, atom::acquire_v,
-                    token_request{"peer", stage::commit, 100, 0})
+      self
+        ->request(*token, std::chrono::seconds{5}, atom::acquire_v,
+                  token_request{"peer", stage::commit, 100, 0})
         .receive(
           [&](token_reply& r) {
             if (auto* g = caf::get_if<token_grant>(&r)) {
@@ -378,8 +378,9 @@ TEST_CASE("a client process that goes down has its grants ended at once",
     gone = std::chrono::steady_clock::now();
   } // The peer's system ends: its connection closes, as on kill -9.
   caf::scoped_actor self{*server.sys};
-  REQUIRE(await(self, [&] { return server.status_num("orphaned-grants") == 1; },
-                std::chrono::seconds{10}));
+  REQUIRE(await(
+    self, [&] { return server.status_num("orphaned-grants") == 1; },
+    std::chrono::seconds{10}));
   auto took = std::chrono::steady_clock::now() - gone;
   WARN("grants of the dead peer ended after "
        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
@@ -395,8 +396,9 @@ TEST_CASE("a client process that goes down has its grants ended at once",
   REQUIRE(token);
   caf::scoped_actor other{sys};
   observe(other, *token, 480, t0 + 1000);
-  REQUIRE(await(self, [&] { return server.snapshot().outstanding == 0; },
-                std::chrono::seconds{10}));
+  REQUIRE(await(
+    self, [&] { return server.snapshot().outstanding == 0; },
+    std::chrono::seconds{10}));
 }
 
 TEST_CASE("a client without a certificate of the owner's CA acquires nothing",
@@ -407,10 +409,9 @@ TEST_CASE("a client without a certificate of the owner's CA acquires nothing",
     caf::actor_system sys{cfg};
     // CAF's remote_actor has no timeout: bound it.
     auto connecting = std::async(std::launch::async, [&] {
-      return tls ? caf::openssl::remote_actor<token_actor>(sys, "127.0.0.1",
-                                                           server.port)
-                 : sys.middleman().remote_actor<token_actor>("127.0.0.1",
-                                                             server.port);
+      return tls
+        ? caf::openssl::remote_actor<token_actor>(sys, "127.0.0.1", server.port)
+        : sys.middleman().remote_actor<token_actor>("127.0.0.1", server.port);
     });
     REQUIRE(connecting.wait_for(std::chrono::seconds{20})
             == std::future_status::ready);
