@@ -80,6 +80,8 @@ constexpr auto refusal_backoff_max = std::chrono::minutes{4};
 /// keepa-token (the budget server, issue 22): where it serves TOKEN.
 constexpr const char* server_host = "127.0.0.1";
 constexpr uint16_t server_port = 4272;
+/// keepa-pipeline: the budget server to spend from; empty = an own TOKEN.
+constexpr const char* server_remote = "";
 
 } // namespace token
 

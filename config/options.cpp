@@ -127,8 +127,10 @@ void add_token_options(caf::config_option_set& opts) {
                                      "observation exists",
                                      probe_retry))
     .add<std::string>("remote",
-                      "spend from the budget server (keepa-token) at "
-                      "HOST:PORT instead of an own TOKEN (mutual TLS)")
+                      with_default("spend from the budget server "
+                                   "(keepa-token) at HOST:PORT instead of an "
+                                   "own TOKEN (mutual TLS); none = own",
+                                   server_remote))
     .add<std::string>("host",
                       with_default("keepa-token: interface to serve "
                                    "TOKEN on (not loopback: needs "

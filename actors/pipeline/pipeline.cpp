@@ -17,7 +17,8 @@ pipeline_settings_from(const pipeline_config& cfg) {
   if (auto err = validate(s.token))
     return err;
   auto& content = cfg.content;
-  s.token_remote = caf::get_or(content, "keepa.token.remote", std::string{});
+  s.token_remote = caf::get_or(content, "keepa.token.remote",
+                               std::string{defaults::token::server_remote});
   if (!s.token_remote.empty()) {
     std::string host;
     uint16_t port = 0;

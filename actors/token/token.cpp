@@ -230,6 +230,10 @@ void own(token_pointer self, uint64_t grant_id) {
   auto who = self->current_sender();
   if (!who)
     return;
+  // Only another process's actors: a local stage's grant is settled by
+  // the local client even after the stage itself ended.
+  if (who->node() == self->node())
+    return;
   auto addr = caf::actor_cast<caf::actor_addr>(who);
   st.grant_owners.emplace(grant_id, addr);
   if (st.watched.insert(addr).second)
