@@ -95,6 +95,12 @@ constexpr auto probe_retry = std::chrono::seconds{1};
 /// step per 429 in a row, up to this).
 constexpr auto refusal_backoff_max = std::chrono::minutes{4};
 
+/// keepa-token (the budget server, issue 22): where it serves TOKEN.
+constexpr const char* server_host = "127.0.0.1";
+constexpr uint16_t server_port = 4272;
+/// keepa-pipeline: the budget server to spend from; empty = an own TOKEN.
+constexpr const char* server_remote = "";
+
 } // namespace token
 
 // -- keepa.client.*: KEEPA CLIENT and its transport ---------------------------

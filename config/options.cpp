@@ -82,7 +82,19 @@ void add_token_options(caf::config_option_set& opts, caf::settings* defaults) {
     .add<caf::timespan>("probe-retry",
                         with_default("retry time while no balance "
                                      "observation exists",
-                                     probe_retry));
+                                     probe_retry))
+    .add<std::string>("remote",
+                      with_default("spend from the budget server "
+                                   "(keepa-token) at HOST:PORT instead of an "
+                                   "own TOKEN (mutual TLS); none = own",
+                                   server_remote))
+    .add<std::string>("host",
+                      with_default("keepa-token: interface to serve "
+                                   "TOKEN on (not loopback: needs "
+                                   "openssl.* certificates)",
+                                   server_host))
+    .add<uint16_t>(
+      "port", with_default("keepa-token: port to serve TOKEN on", server_port));
 }
 
 void add_client_options(caf::config_option_set& opts, caf::settings* defaults) {

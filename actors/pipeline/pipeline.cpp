@@ -17,6 +17,14 @@ pipeline_settings_from(const pipeline_config& cfg) {
   if (auto err = validate(s.token))
     return err;
   auto& content = cfg.content;
+  s.token_remote = caf::get_or(content, "keepa.token.remote",
+                               std::string{defaults::token::server_remote});
+  if (!s.token_remote.empty()) {
+    std::string host;
+    uint16_t port = 0;
+    if (auto err = parse_endpoint(s.token_remote, host, port))
+      return err;
+  }
   auto client = client_config_from(content);
   if (!client)
     return client.error();
@@ -60,9 +68,24 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
   auto probe_cfg = s.client;
   probe_cfg.log = s.log;
   h.probe_client = spawn_keepa_client(sys, probe_cfg);
-  auto token_cfg = s.token;
-  token_cfg.probe = h.probe_client;
-  h.token = sys.spawn(keepa::token, token_cfg);
+  if (!s.token_remote.empty()) {
+    // The budget is shared (issue 22): a link to the budget server.
+    token_link_config link;
+    if (auto err = parse_endpoint(s.token_remote, link.host, link.port))
+      return err;
+    if (!s.token_connector)
+      return caf::make_error(ec::invalid_config,
+                             "keepa.token.remote needs a connector (CAF's "
+                             "OpenSSL module)");
+    link.connector = s.token_connector;
+    link.probe = h.probe_client;
+    link.retry = s.token.probe_retry;
+    h.token = caf::actor_cast<token_actor>(sys.spawn(token_link, link));
+  } else {
+    auto token_cfg = s.token;
+    token_cfg.probe = h.probe_client;
+    h.token = sys.spawn(keepa::token, token_cfg);
+  }
   // STORAGE holds TOKEN while it cannot write: no grants, no spending.
   caf::anon_send(h.storage, atom::hold_v, h.token);
   auto client_cfg = s.client;

@@ -17,6 +17,7 @@
 #include "actors/stages/scanner.hpp"
 #include "actors/storage/storage.hpp"
 #include "actors/token/token.hpp"
+#include "actors/token/token_link.hpp"
 #include "actors/stages/updater.hpp"
 
 namespace keepa {
@@ -25,6 +26,12 @@ class pipeline_config;
 
 struct pipeline_settings {
   token_config token;
+  /// `keepa.token.remote`: spend from the budget server at this HOST:PORT
+  /// (issue 22) through a TOKEN LINK instead of an own TOKEN; empty = own.
+  std::string token_remote;
+  /// Connects to the budget server (the caller sets it when `token_remote`
+  /// is set: caf::openssl's middleman actor, for mutual TLS).
+  caf::io::middleman_actor token_connector;
   client_config client;
   storage_config storage;
   /// Detached storage in production, attached on the test scheduler.

@@ -173,7 +173,9 @@ void maybe_probe(token_pointer self) {
       });
 }
 
-caf::settings to_settings(const token_status& st) {
+} // namespace
+
+caf::settings token_settings(const token_status& st) {
   caf::settings result;
   result.emplace("projected", st.projected);
   result.emplace("outstanding", st.outstanding);
@@ -221,6 +223,47 @@ caf::settings to_settings(const token_status& st) {
   return result;
 }
 
+namespace {
+
+/// Remembers who received `grant_id` and watches it (once per actor).
+void own(token_pointer self, uint64_t grant_id) {
+  auto& st = self->state;
+  auto who = self->current_sender();
+  if (!who)
+    return;
+  // Only another process's actors: a local stage's grant is settled by
+  // the local client even after the stage itself ended.
+  if (who->node() == self->node())
+    return;
+  auto addr = caf::actor_cast<caf::actor_addr>(who);
+  st.grant_owners.emplace(grant_id, addr);
+  if (st.watched.insert(addr).second)
+    self->monitor(addr);
+}
+
+/// Ends the grants of an actor that went down: Keepa may have run them, so
+/// each stays subtracted as an unconfirmed charge until the next newer
+/// observation (a settlement without an answer), and nobody waits for
+/// their settle any longer.
+void orphan(token_pointer self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  st.watched.erase(who);
+  auto now = self->clock().now();
+  for (auto i = st.grant_owners.begin(); i != st.grant_owners.end();) {
+    if (i->second != who) {
+      ++i;
+      continue;
+    }
+    settlement lost;
+    lost.grant_id = i->first;
+    if (st.sched.settle(lost, now))
+      ++st.orphaned_grants;
+    i = st.grant_owners.erase(i);
+  }
+  for (auto i = st.presenters.begin(); i != st.presenters.end();)
+    i = i->second == who ? st.presenters.erase(i) : std::next(i);
+}
+
 /// The name of the profile in force ("" before the first activation).
 std::string active_profile(token_pointer self) {
   auto& st = self->state;
@@ -262,6 +305,10 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
              ? &st.cfg.profiles.front()
              : find_profile(st.cfg.profiles, st.cfg.profile_name));
   maybe_probe(self);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    orphan(self, msg.source);
+    wake_early_soon(self);
+  });
   return {
     [self](atom::acquire,
            const token_request& req) -> caf::result<token_reply> {
@@ -278,13 +325,18 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
                                req.consumer + " asked for "
                                  + std::to_string(req.cost) + " tokens");
       if (d.granted) {
+        own(self, d.grant.grant_id);
         d.grant.profile = active_profile(self);
         return token_reply{std::move(d.grant)};
       }
       return token_reply{d.wait};
     },
-    [self](atom::settle, const settlement& s) { keepa::apply(self, s); },
+    [self](atom::settle, const settlement& s) {
+      self->state.grant_owners.erase(s.grant_id);
+      keepa::apply(self, s);
+    },
     [self](atom::release, uint64_t grant_id) {
+      self->state.grant_owners.erase(grant_id);
       self->state.sched.release(grant_id, self->clock().now());
       wake_early_soon(self);
     },
@@ -305,7 +357,7 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
     [self](atom::snapshot) -> token_status { return snapshot(self); },
     [self](atom::status) -> caf::settings {
       auto& st = self->state;
-      auto xs = to_settings(snapshot(self));
+      auto xs = token_settings(snapshot(self));
       if (!st.held.empty())
         xs.emplace("held", st.held);
       xs.emplace("holds", static_cast<int64_t>(st.holds));
@@ -314,6 +366,7 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
       xs.emplace("flow-reduction", st.sched.bucket().flow_reduction());
       xs.emplace("held-acquires", static_cast<int64_t>(st.held_acquires));
       xs.emplace("early-retries", static_cast<int64_t>(st.wakes));
+      xs.emplace("orphaned-grants", static_cast<int64_t>(st.orphaned_grants));
       put_mailbox(self, xs);
       return xs;
     },

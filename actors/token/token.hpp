@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,9 +73,21 @@ struct token_state {
   bool tick_pending = false;
   /// When the delayed `tick` for the next early ticket comes; max() if none.
   time_point wake_at = time_point::max();
+  /// Who received each outstanding grant (issue 22): when an actor that
+  /// holds grants goes down (a budget server's client process died or lost
+  /// its connection), its grants end at once as unconfirmed charges, kept
+  /// subtracted until the next observation, instead of after grant_ttl.
+  std::map<uint64_t, caf::actor_addr> grant_owners;
+  /// The actors monitored for that.
+  std::set<caf::actor_addr> watched;
+  /// Grants ended because their owner went down.
+  uint64_t orphaned_grants = 0;
 };
 
 using token_pointer = token_actor::stateful_pointer<token_state>;
+
+/// TOKEN's snapshot as the settings its `status` answers.
+caf::settings token_settings(const token_status& st);
 
 /// The behavior of the TOKEN actor.
 token_actor::behavior_type token(token_pointer self, token_config cfg);

@@ -29,6 +29,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/config_value.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -39,6 +40,7 @@
 #include "config/pipeline_config.hpp"
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
+#include "tools/keepa-pipeline/budget.hpp"
 #include "tools/keepa-pipeline/service.hpp"
 
 using namespace keepa;
@@ -198,9 +200,19 @@ int main(int argc, char** argv) {
     std::cerr << "keepa-pipeline: " << render(err) << "\n";
     return 2;
   }
+  if (!settings->token_remote.empty())
+    if (auto err = prepare_budget_client(cfg, introspection_opts.publish)) {
+      std::cerr << "keepa-pipeline: " << render(err) << "\n";
+      return 2;
+    }
   stop_signals signals;
   caf::actor_system sys{cfg};
+  if (!settings->token_remote.empty())
+    settings->token_connector = sys.openssl_manager().actor_handle();
   auto spawned = spawn_pipeline(sys, *settings);
+  // The connector is the middleman's (detached) actor: a handle kept past
+  // this point would hold the actor system's end forever.
+  settings->token_connector = nullptr;
   if (!spawned) {
     std::cerr << "keepa-pipeline: " << plain_words(spawned.error()) << "\n";
     return 2;
