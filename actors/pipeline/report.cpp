@@ -674,7 +674,15 @@ std::string status_line(const pipeline_report& r, const status_view& view) {
     add(0, "balance not known yet, asking Keepa");
   } else {
     add(0, "balance " + n(t.projected));
-    add(1, t.mode, 90);
+    // A mode with its reason ("budget server unreachable (HOST:PORT): ...",
+    // "held (storage: ...)") keeps its first words when the reason does
+    // not fit.
+    auto mode = add(1, t.mode, 90);
+    if (auto cut = t.mode.find(" ("); cut != std::string::npos) {
+      mode->rank = 13;
+      mode->short_text = t.mode.substr(0, cut);
+      mode->short_rank = 90;
+    }
     if (t.waiting_for != 0 && !t.queue.empty()) {
       auto eta = t.queue.front().eta;
       auto known = eta.count() >= 0;

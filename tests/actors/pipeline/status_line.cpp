@@ -171,3 +171,22 @@ TEST_CASE("the status line shows deals per hour and the time since the "
   v.elapsed = std::chrono::seconds{30};
   CHECK(status_line(r, v).find("deals/h") == std::string::npos);
 }
+
+TEST_CASE("a mode with a long reason keeps its first words at 80 columns",
+          "[pipeline][status-line]") {
+  auto r = busy_report();
+  r.token.mode = "budget server unreachable (127.0.0.1:43473): "
+                 "system_error(cannot_connect_to_node, \"connection refused "
+                 "by the remote side\")";
+  r.token.waiting_for = 0;
+  r.token.queue.clear();
+  auto line = status_line(r);
+  INFO(line);
+  CHECK(line.size() <= 80);
+  CHECK(line.find("budget server unreachable") != std::string::npos);
+  // With room, the whole reason shows.
+  status_view wide;
+  wide.width = 0;
+  CHECK(status_line(r, wide).find("cannot_connect_to_node")
+        != std::string::npos);
+}
