@@ -2,7 +2,7 @@
 # service"). `cmake --install build [--prefix P]` lays out
 #
 #   P/bin/                             keepa-pipeline, keepa-sim, keepa-eta,
-#                                      keepa-status, keepa-deals
+#                                      keepa-status, keepa-deals, keepa-token
 #   P/share/keepa-pipeline/            profiles/*.ini, deal_query.json,
 #                                      finder_query.json
 #   P/share/doc/keepa-pipeline/        README.md, keepa-sim.md
@@ -18,6 +18,7 @@ include(KeepaInstallDirs)
 # keepa-bench and the benchmark helpers are for developers; they stay in the
 # build tree.
 install(TARGETS keepa-pipeline keepa-sim keepa-eta keepa-status keepa-deals
+                keepa-token
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/profiles/
         DESTINATION ${KEEPA_DATA_SUBDIR}/profiles

@@ -154,6 +154,11 @@ void lock_wait(storage_pointer self) {
 /// in tests); the counters are written with the watermark anyway.
 constexpr auto tally_tokens_every = std::chrono::seconds{30};
 
+/// How long a flush waits for TOKEN's totals before it flushes without
+/// them: well inside the shutdown's flush bound, also when TOKEN is a relay
+/// to a budget server that does not answer (token_link.hpp).
+constexpr auto tally_tokens_wait = std::chrono::seconds{2};
+
 /// The run counters so far, `batch` (about to be committed) included, kept
 /// for the next write of the watermark or flush.
 void keep_tally(storage_pointer self, const upsert_batch* batch = nullptr) {
@@ -430,7 +435,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
           self->state.tokens_fresh = true;
           rp.delegate(caf::actor_cast<storage_actor>(self), atom::flush_v);
         };
-        self->request(st.token, caf::infinite, atom::snapshot_v)
+        self->request(st.token, tally_tokens_wait, atom::snapshot_v)
           .then(
             [self, again](token_status& ts) mutable {
               self->state.tally.tokens(ts.totals.consumed_by_stage,

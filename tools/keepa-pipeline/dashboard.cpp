@@ -293,6 +293,40 @@ std::string summary_json(const pipeline_report& r, const sample_ring& ring) {
     w.Uint64(r.counts.rejections);
     w.EndObject();
   }
+  // The ETA to keepa.max-deals, by the model keepa-eta fits (null without a
+  // max-deals; `seconds` null while it cannot be fitted or is out of reach).
+  key(w, "eta");
+  if (r.max_deals == 0) {
+    w.Null();
+  } else {
+    auto eta = eta_to_max_deals(r);
+    w.StartObject();
+    key(w, "max_deals");
+    w.Uint64(r.max_deals);
+    key(w, "seconds");
+    if (eta && eta->reachable)
+      w.Double(seconds(eta->time));
+    else
+      w.Null();
+    key(w, "deals_per_hour");
+    if (eta)
+      w.Double(eta->deals_per_hour);
+    else
+      w.Null();
+    key(w, "limit");
+    if (eta)
+      w.String(eta->plan_limited ? "plan" : "feed");
+    else
+      w.Null();
+    key(w, "why_none");
+    if (!eta)
+      text(w, "fitting: " + render(eta.error()));
+    else if (!eta->reachable)
+      text(w, "out of reach: more deals than the plan can keep refreshed");
+    else
+      w.Null();
+    w.EndObject();
+  }
   w.EndObject();
   return done(buf);
 }

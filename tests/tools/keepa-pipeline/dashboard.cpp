@@ -249,6 +249,19 @@ TEST_CASE("/api/summary: TOKEN's wait, stage rates and tokens by stage, in "
     CHECK_FALSE(sample_of(now));
     CHECK(parse(summary_json(now, ring))["token"].IsNull());
   }
+  SECTION("the ETA to keepa.max-deals: null without one, else why there is "
+          "none yet") {
+    CHECK(doc["eta"].IsNull());
+    now.max_deals = 100;
+    auto doc2 = parse(summary_json(now, ring));
+    auto& eta = doc2["eta"];
+    REQUIRE(eta.IsObject());
+    CHECK(eta["max_deals"].GetInt64() == 100);
+    // STORAGE reported no run counters: nothing to fit from.
+    CHECK(eta["seconds"].IsNull());
+    CHECK_THAT(std::string{eta["why_none"].GetString()},
+               Catch::StartsWith("fitting: "));
+  }
   SECTION("before TOKEN's first observation: no sample") {
     now.token.mode = "unknown";
     CHECK_FALSE(sample_of(now));

@@ -162,6 +162,13 @@ function renderStages(s) {
       el("td", x.per_hour === null ? "\u2013" : decimal.format(x.per_hour)));
     body.append(tr);
   }
+  const eta = s.eta;
+  $("eta").textContent = eta === null
+    ? "no --keepa.max-deals set, so no ETA"
+    : eta.seconds !== null
+      ? "ETA for " + integer.format(eta.max_deals) + " deals: " + duration(eta.seconds) +
+        " (" + decimal.format(eta.deals_per_hour) + " deals/h, " + eta.limit + "-limited)"
+      : "ETA for " + integer.format(eta.max_deals) + " deals: " + eta.why_none;
   const spent = $("spent");
   spent.replaceChildren();
   if (!s.token) return;
