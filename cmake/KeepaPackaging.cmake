@@ -5,7 +5,8 @@
 #                                      keepa-status, keepa-deals, keepa-token
 #   P/share/keepa-pipeline/            profiles/*.ini, deal_query.json,
 #                                      finder_query.json
-#   P/share/doc/keepa-pipeline/        README.md, keepa-sim.md
+#   P/share/doc/keepa-pipeline/        README.md, keepa-sim.md,
+#                                      examples/keepa-alerts.yml
 #   P/lib/systemd/system/              keepa-pipeline.service
 #   /etc/keepa-pipeline/ (P = /usr)    keepa-pipeline.conf (else P/etc/...)
 #
@@ -27,6 +28,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/config/deal_query.json
               ${PROJECT_SOURCE_DIR}/config/finder_query.json
         DESTINATION ${KEEPA_DATA_SUBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${KEEPA_DOC_SUBDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/config/prometheus/keepa-alerts.yml
+        DESTINATION ${KEEPA_DOC_SUBDIR}/examples)
 install(FILES ${PROJECT_SOURCE_DIR}/tools/keepa-sim/README.md
         DESTINATION ${KEEPA_DOC_SUBDIR} RENAME keepa-sim.md)
 
