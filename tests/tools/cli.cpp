@@ -17,6 +17,7 @@
 #include <rapidjson/document.h>
 
 #include "tests/support/run_program.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace {
 
@@ -45,26 +46,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 /// A scratch directory, removed afterwards.
-struct scratch {
-  std::filesystem::path dir;
-
-  scratch() {
-    dir = std::filesystem::temp_directory_path()
-      / ("keepa-cli-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-
-  ~scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
-  std::string file(const std::string& name, const std::string& text) {
-    auto path = dir / name;
-    std::ofstream{path} << text;
-    return path.string();
-  }
+struct scratch : keepa::test::scratch_dir {
+  scratch() : scratch_dir("keepa-cli") {}
 };
 
 /// Options that keep keepa-pipeline off the network and the user's files.

@@ -18,6 +18,7 @@
 
 #include "config/pipeline_config.hpp"
 #include "tests/support/run_program.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 using namespace keepa;
 
@@ -93,26 +94,8 @@ keepa::test::program_outcome run_bounded(const std::string& cmd) {
 }
 
 /// A scratch directory, removed afterwards.
-struct scratch {
-  std::filesystem::path dir;
-
-  scratch() {
-    dir = std::filesystem::temp_directory_path()
-      / ("keepa-refused-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-
-  ~scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
-  std::string file(const std::string& name, const std::string& text) {
-    auto path = dir / name;
-    std::ofstream{path} << text;
-    return path.string();
-  }
+struct scratch : keepa::test::scratch_dir {
+  scratch() : scratch_dir("keepa-refused") {}
 };
 
 struct refused_case {
