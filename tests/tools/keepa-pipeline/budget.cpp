@@ -23,6 +23,7 @@
 #include "actors/pipeline/pipeline.hpp"
 #include "actors/pipeline/report.hpp"
 #include "tests/support/loopback.hpp"
+#include "tests/support/loopback_pipeline.hpp"
 #include "tests/support/run_program.hpp"
 #include "tools/keepa-pipeline/budget.hpp"
 #include "tools/keepa-pipeline/collect.hpp"
@@ -157,14 +158,6 @@ tls_files stranger_files() {
   return *files;
 }
 
-sim::options busy_sim() {
-  auto o = sim_options();
-  o.refill_rate = 3000;
-  o.products = 2000;
-  o.update_rate = 300;
-  return o;
-}
-
 std::atomic<int> instance{0};
 
 /// A keepa-pipeline process's actors, spending from the budget server at
@@ -181,27 +174,9 @@ struct remote_pipeline {
     sys = std::make_unique<caf::actor_system>(cfg);
     dir = this_run().path / ("pipeline-" + std::to_string(++instance));
     std::filesystem::create_directories(dir);
-    pipeline_settings s;
-    s.token = token_config_from(cfg);
+    auto s = loopback_pipeline_settings(token_config_from(cfg), srv, dir, logs);
     s.token_remote = "127.0.0.1:" + std::to_string(port);
     s.token_connector = sys->openssl_manager().actor_handle();
-    s.client.endpoint = srv.endpoint();
-    s.client.key = secret_key;
-    s.client.seed = 7;
-    s.storage.url = "sqlite:" + (dir / "deals.db").string();
-    auto scan = scanner_config_from(caf::settings{});
-    REQUIRE(scan);
-    s.scan = *scan;
-    s.scan.interval = std::chrono::seconds{5};
-    s.scan.deal_cache = std::chrono::seconds{5};
-    auto update = updater_config_from(caf::settings{});
-    REQUIRE(update);
-    s.update = *update;
-    auto analysis = analysis_config_from(caf::settings{});
-    REQUIRE(analysis);
-    s.analysis = *analysis;
-    s.log = logs.sink();
-    s.unix0_ms = wall_ms();
     auto spawned = spawn_pipeline(*sys, s);
     REQUIRE(spawned);
     h = *spawned;

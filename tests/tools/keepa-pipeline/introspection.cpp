@@ -33,6 +33,7 @@
 
 #include "actors/pipeline/pipeline.hpp"
 #include "tests/support/loopback.hpp"
+#include "tests/support/loopback_pipeline.hpp"
 #include "tests/support/refusing_port.hpp"
 #include "tests/support/run_program.hpp"
 #include "tools/keepa-pipeline/service.hpp"
@@ -41,14 +42,6 @@ using namespace client_test;
 using namespace keepa;
 
 namespace {
-
-sim::options busy_sim() {
-  auto o = sim_options();
-  o.refill_rate = 3000;
-  o.products = 2000;
-  o.update_rate = 300;
-  return o;
-}
 
 std::atomic<int> instance{0};
 
@@ -133,29 +126,7 @@ struct live_pipeline {
          + std::to_string(++instance));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    pipeline_settings s;
-    s.token = token_config_from(cfg);
-    s.client.endpoint = srv.endpoint();
-    s.client.key = secret_key;
-    s.client.seed = 7;
-    s.storage.url = "sqlite:" + (dir / "deals.db").string();
-    auto scan = scanner_config_from(caf::settings{});
-    REQUIRE(scan);
-    s.scan = *scan;
-    // A pass whose books are all remembered hands the peek-filter nothing,
-    // so only the interval brings the next pass (and its scan tokens).
-    s.scan.interval = std::chrono::seconds{5};
-    // The scanner waits for Keepa's result sets to expire (120 s) before it
-    // asks again; here a pass every 5 s is what the tests watch for.
-    s.scan.deal_cache = std::chrono::seconds{5};
-    auto update = updater_config_from(caf::settings{});
-    REQUIRE(update);
-    s.update = *update;
-    auto analysis = analysis_config_from(caf::settings{});
-    REQUIRE(analysis);
-    s.analysis = *analysis;
-    s.log = logs.sink();
-    s.unix0_ms = wall_ms();
+    auto s = loopback_pipeline_settings(token_config_from(cfg), srv, dir, logs);
     auto spawned = spawn_pipeline(sys, s);
     REQUIRE(spawned);
     h = *spawned;
