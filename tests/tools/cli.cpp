@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -211,12 +212,18 @@ TEST_CASE("keepa-pipeline's log lines carry a timestamp and a level; "
     + " --keepa.client.attempts=1 --keepa.run-for=2s";
   std::regex stamped{R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} )"
                      R"((trace|debug|info|warning|error) .+)"};
-  SECTION("text") {
-    auto r = run("sh -c '" + cmd + " 2>" + (s.dir / "err").string() + "'");
+  // Runs the command with `more` options; its exit code and stderr.
+  auto logged = [&](const std::string& more) {
+    auto r
+      = run("sh -c '" + cmd + more + " 2>" + (s.dir / "err").string() + "'");
     std::ifstream in{s.dir / "err"};
-    std::string err{std::istreambuf_iterator<char>{in}, {}};
+    return std::make_pair(r.exit_code,
+                          std::string{std::istreambuf_iterator<char>{in}, {}});
+  };
+  SECTION("text") {
+    auto [code, err] = logged("");
     INFO(err);
-    CHECK(r.exit_code == 0);
+    CHECK(code == 0);
     auto xs = lines_of(err);
     REQUIRE(xs.size() >= 2);
     for (auto& line : xs) {
@@ -227,22 +234,16 @@ TEST_CASE("keepa-pipeline's log lines carry a timestamp and a level; "
     CHECK(err.find("k3y") == std::string::npos);
   }
   SECTION("level error") {
-    auto r = run("sh -c '" + cmd + " --keepa.log.level=error 2>"
-                 + (s.dir / "err").string() + "'");
-    std::ifstream in{s.dir / "err"};
-    std::string err{std::istreambuf_iterator<char>{in}, {}};
+    auto [code, err] = logged(" --keepa.log.level=error");
     INFO(err);
-    CHECK(r.exit_code == 0);
+    CHECK(code == 0);
     CHECK(err.find(" info ") == std::string::npos);
     CHECK(err.find("stopping") == std::string::npos);
   }
   SECTION("json") {
-    auto r = run("sh -c '" + cmd + " --keepa.log.format=json 2>"
-                 + (s.dir / "err").string() + "'");
-    std::ifstream in{s.dir / "err"};
-    std::string err{std::istreambuf_iterator<char>{in}, {}};
+    auto [code, err] = logged(" --keepa.log.format=json");
     INFO(err);
-    CHECK(r.exit_code == 0);
+    CHECK(code == 0);
     auto xs = lines_of(err);
     REQUIRE(xs.size() >= 2);
     for (auto& line : xs) {
