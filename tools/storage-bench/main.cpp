@@ -229,8 +229,9 @@ std::pair<rate, rate> actor_rate(caf::actor_system& sys,
     }
     auto t0 = clk::now();
     auto c0 = cpu_seconds();
+    // Moved, as the committer sends its batches.
     for (auto& b : batches)
-      self->request(st, caf::infinite, atom::upsert_v, b)
+      self->request(st, caf::infinite, atom::upsert_v, std::move(b))
         .receive([](const upsert_ack&) {},
                  [](const caf::error& err) { die(render(err)); });
     auto secs = seconds_since(t0);
@@ -272,7 +273,7 @@ rate committer_rate(caf::actor_system& sys, const std::string& file, int64_t n,
   auto t0 = clk::now();
   auto c0 = cpu_seconds();
   for (auto& b : batches)
-    self->request(st, caf::infinite, atom::upsert_v, b)
+    self->request(st, caf::infinite, atom::upsert_v, std::move(b))
       .receive([](const upsert_ack&) {},
                [](const caf::error& err) { die(render(err)); });
   auto secs = seconds_since(t0);
