@@ -11,8 +11,9 @@
 //     same rows again (updates); the medians and the range of the per-round
 //     ratios are reported, and the raw C API in one transaction for scale.
 //     A third line puts the committer's batches (the same deals, their feed
-//     positions finished, the watermark and the run counters written)
-//     beside the raw C API's new rows.
+//     positions finished with a scanner's backlog still tracked, the
+//     watermark and the run counters written) beside the raw C API's new
+//     rows.
 //  2. Latency of known(100 ASINs), stalest(50), counts and status through
 //     the actor with `deals` deals stored, and the process's peak RSS
 //     (skipped when `deals` is 0).
@@ -211,65 +212,28 @@ struct rate {
   double cpu_us;
 };
 
-/// Upserts `n` deals through the actor in batches of `size` into a new
-/// database, then the same deals again (updates).
-std::pair<rate, rate> actor_rate(caf::actor_system& sys,
-                                 const std::string& file, int64_t n,
-                                 int64_t size) {
-  create(file);
-  auto st = spawn(sys, file);
-  caf::scoped_actor self{sys};
-  auto run = [&](int pass) {
-    std::vector<upsert_batch> batches;
-    for (int64_t i = 0; i < n; i += size) {
-      upsert_batch b;
-      for (int64_t j = i; j < std::min(n, i + size); ++j)
-        b.deals.push_back(deal_of(j, pass));
-      batches.push_back(std::move(b));
-    }
-    auto t0 = clk::now();
-    auto c0 = cpu_seconds();
-    // Moved, as the committer sends its batches.
-    for (auto& b : batches)
-      self->request(st, caf::infinite, atom::upsert_v, std::move(b))
-        .receive([](const upsert_ack&) {},
-                 [](const caf::error& err) { die(render(err)); });
-    auto secs = seconds_since(t0);
-    auto cpu = cpu_seconds() - c0;
-    return rate{static_cast<double>(n) / secs,
-                cpu * 1e6 / static_cast<double>(n)};
-  };
-  auto fresh = run(0);
-  auto again = run(1);
-  self->send_exit(st, caf::exit_reason::user_shutdown);
-  return {fresh, again};
-}
-
-/// Upserts `n` new deals through the actor in committer-like batches of
-/// `size`: each batch also finishes its deals' feed positions (tracked
-/// beforehand, untimed), so the watermark advances and the run counters are
-/// written with it, as the committer's batches do.
-rate committer_rate(caf::actor_system& sys, const std::string& file, int64_t n,
-                    int64_t size) {
-  create(file);
-  auto st = spawn(sys, file);
-  caf::scoped_actor self{sys};
-  auto position = [](const deal_record& d) {
-    return feed_position{d.last_update, d.asin};
-  };
-  std::vector<feed_position> all;
-  std::vector<upsert_batch> batches;
+/// `n` deals in batches of `size`, seen for the `pass`th time; with
+/// `positions`, each batch also finishes its deals' feed positions.
+std::vector<upsert_batch> batches_of(int64_t n, int64_t size, int pass,
+                                     bool positions) {
+  std::vector<upsert_batch> result;
   for (int64_t i = 0; i < n; i += size) {
     upsert_batch b;
     for (int64_t j = i; j < std::min(n, i + size); ++j) {
-      b.deals.push_back(deal_of(j));
-      b.done.push_back(position(b.deals.back()));
-      all.push_back(b.done.back());
+      b.deals.push_back(deal_of(j, pass));
+      if (positions)
+        b.done.push_back(
+          feed_position{b.deals.back().last_update, b.deals.back().asin});
     }
-    batches.push_back(std::move(b));
+    result.push_back(std::move(b));
   }
-  self->request(st, caf::infinite, atom::track_v, all)
-    .receive([](uint64_t) {}, [](const caf::error& err) { die(render(err)); });
+  return result;
+}
+
+/// Sends `batches` (`n` deals) to `st` one after the other, each after the
+/// previous one's answer; moved, as the committer sends its batches.
+rate send_all(caf::scoped_actor& self, const storage_actor& st,
+              std::vector<upsert_batch> batches, int64_t n) {
   auto t0 = clk::now();
   auto c0 = cpu_seconds();
   for (auto& b : batches)
@@ -278,8 +242,46 @@ rate committer_rate(caf::actor_system& sys, const std::string& file, int64_t n,
                [](const caf::error& err) { die(render(err)); });
   auto secs = seconds_since(t0);
   auto cpu = cpu_seconds() - c0;
+  return rate{static_cast<double>(n) / secs,
+              cpu * 1e6 / static_cast<double>(n)};
+}
+
+/// Upserts `n` deals through the actor in batches of `size` into a new
+/// database, then the same deals again (updates).
+std::pair<rate, rate> actor_rate(caf::actor_system& sys,
+                                 const std::string& file, int64_t n,
+                                 int64_t size) {
+  create(file);
+  auto st = spawn(sys, file);
+  caf::scoped_actor self{sys};
+  auto fresh = send_all(self, st, batches_of(n, size, 0, false), n);
+  auto again = send_all(self, st, batches_of(n, size, 1, false), n);
   self->send_exit(st, caf::exit_reason::user_shutdown);
-  return {static_cast<double>(n) / secs, cpu * 1e6 / static_cast<double>(n)};
+  return {fresh, again};
+}
+
+/// Upserts `n` new deals through the actor in committer-like batches of
+/// `size`: each batch also finishes its deals' feed positions (tracked
+/// beforehand, untimed), so the watermark advances and the run counters are
+/// written with it, as the committer's batches do. A scanner's backlog of
+/// positions (keepa.scan.max-backlog) stays tracked above them.
+rate committer_rate(caf::actor_system& sys, const std::string& file, int64_t n,
+                    int64_t size) {
+  create(file);
+  auto st = spawn(sys, file);
+  caf::scoped_actor self{sys};
+  auto batches = batches_of(n, size, 0, true);
+  std::vector<feed_position> all;
+  for (auto& b : batches)
+    all.insert(all.end(), b.done.begin(), b.done.end());
+  auto backlog = static_cast<int64_t>(defaults::scan::max_backlog);
+  for (auto& b : batches_of(n + backlog, n + backlog, 0, true))
+    all.insert(all.end(), b.done.begin() + n, b.done.end());
+  self->request(st, caf::infinite, atom::track_v, all)
+    .receive([](uint64_t) {}, [](const caf::error& err) { die(render(err)); });
+  auto result = send_all(self, st, std::move(batches), n);
+  self->send_exit(st, caf::exit_reason::user_shutdown);
+  return result;
 }
 
 /// The raw C API's rate for new rows and then for the same rows again.
