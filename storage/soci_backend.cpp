@@ -15,6 +15,7 @@
 #include "config/locale.hpp"
 #include "messages/error.hpp"
 #include "messages/token.hpp"
+#include "storage/queries.hpp"
 #include "storage/schema.hpp"
 #include "storage/soci.hpp"
 #include "storage/text.hpp"
@@ -516,11 +517,7 @@ struct statements {
              std::string{"DELETE FROM pending WHERE "} + in_domain
                + "last_update = :lu AND asin = :asin",
              1);
-    position(
-      below_watermark,
-      std::string{"DELETE FROM pending WHERE "} + in_domain
-        + "(last_update < :lu OR (last_update = :lu2 AND asin <= :asin))",
-      2);
+    position(below_watermark, delete_below_watermark(version), 1);
   }
 
   /// Runs `st` with the current parameter values; returns the rows changed.

@@ -245,7 +245,8 @@ perform(storage_pointer self, std::string what, bool modifier, F f) {
   storage_op op;
   op.what = std::move(what);
   op.modifier = modifier;
-  op.attempt = [rp, f]() mutable -> caf::error {
+  // Moved, not copied: an upsert's `f` holds its whole batch.
+  op.attempt = [rp, f{std::move(f)}]() mutable -> caf::error {
     auto res = f();
     if (!res)
       return std::move(res.error());
