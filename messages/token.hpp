@@ -200,7 +200,8 @@ typename Inspector::result_type inspect(Inspector& f, token_totals& x) {
 /// One consumer process of a TOKEN (issue 22): a budget server's client
 /// (its TOKEN LINK) or TOKEN's own process ("local"), with what it got.
 struct consumer_share {
-  /// The relaying actor, as CAF prints it ("ID@HOST-HASH#PID"), or "local".
+  /// The relaying actor as CAF prints it ("ID@NODE#PID", PID the
+  /// pipeline's process id), or "local" for TOKEN's own stages.
   std::string consumer;
   int64_t weight = 1;
   /// Tokens granted (worst-case costs) and consumed (settled) since it

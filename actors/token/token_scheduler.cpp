@@ -140,12 +140,61 @@ token_scheduler::process_order(std::vector<const entry*> xs,
 }
 
 std::vector<const token_scheduler::entry*> token_scheduler::pick_order() const {
-  std::vector<const entry*> all;
+  static const process_info fresh;
+  auto info = [&](uint64_t id) -> const process_info& {
+    auto i = processes_.find(id);
+    return i != processes_.end() ? i->second : fresh;
+  };
+  auto one = std::all_of(queue_.begin(), queue_.end(), [&](const entry& e) {
+    return e.process == queue_.front().process;
+  });
+  if (one) {
+    std::vector<const entry*> all;
+    all.reserve(queue_.size());
+    for (auto& e : queue_)
+      all.push_back(&e);
+    return all.empty()
+      ? all
+      : process_order(std::move(all), info(queue_.front().process));
+  }
+  std::map<uint64_t, std::vector<const entry*>> by_process;
   for (auto& e : queue_)
-    all.push_back(&e);
-  auto i = processes_.find(0);
-  return process_order(std::move(all),
-                       i != processes_.end() ? i->second : process_info{});
+    by_process[e.process].push_back(&e);
+  // Several processes: the one with the least start tag goes next (ties
+  // by arrival of its next request), as if each were granted in turn.
+  struct lane {
+    std::vector<const entry*> xs;
+    size_t next;
+    process_info info;
+  };
+  std::vector<lane> lanes;
+  for (auto& [id, xs] : by_process) {
+    auto p = info(id);
+    lanes.push_back(lane{process_order(std::move(xs), p), 0, p});
+  }
+  auto v = vtime_;
+  std::vector<const entry*> result;
+  result.reserve(queue_.size());
+  while (result.size() < queue_.size()) {
+    lane* best = nullptr;
+    double best_start = 0;
+    for (auto& l : lanes) {
+      if (l.next == l.xs.size())
+        continue;
+      auto start = start_tag(l.info, v);
+      if (best == nullptr || start < best_start
+          || (start == best_start
+              && l.xs[l.next]->seq < best->xs[best->next]->seq)) {
+        best = &l;
+        best_start = start;
+      }
+    }
+    auto e = best->xs[best->next++];
+    best->info.finish = finish_tag(best->info, best_start, e->req.cost);
+    v = best_start;
+    result.push_back(e);
+  }
+  return result;
 }
 
 std::vector<token_scheduler::plan_item>
@@ -191,12 +240,9 @@ token_grant token_scheduler::make_grant(const entry& e, time_point now) {
   auto cost = e.req.cost;
   auto what = e.req.what;
   auto& p = processes_[e.process];
-  // Before fair shares, one updater share over all processes.
-  auto& shared = processes_[0];
-  remember(what == stage::update, cost, shared.recent_update,
-           shared.recent_other);
+  remember(what == stage::update, cost, p.recent_update, p.recent_other);
   auto start = start_tag(p, vtime_);
-  p.finish = start + static_cast<double>(cost) / static_cast<double>(p.weight);
+  p.finish = finish_tag(p, start, cost);
   vtime_ = start;
   p.granted += cost;
   ++p.grants;
@@ -537,17 +583,17 @@ token_status token_scheduler::status(time_point now) const {
     st.queue.push_back(std::move(w));
   }
   st.totals = totals_;
-  std::vector<const process_info*> ps;
+  std::vector<std::pair<uint64_t, const process_info*>> ps;
   int64_t consumed = 0;
   int64_t weights = 0;
   for (auto& [id, p] : processes_) {
-    ps.push_back(&p);
+    ps.emplace_back(id, &p);
     consumed += p.consumed;
     weights += p.weight;
   }
   std::sort(ps.begin(), ps.end(),
-            [](auto x, auto y) { return x->since < y->since; });
-  for (auto p : ps) {
+            [](auto& x, auto& y) { return x.second->since < y.second->since; });
+  for (auto& [id, p] : ps) {
     consumer_share c;
     c.consumer = p->name;
     c.weight = p->weight;
@@ -555,10 +601,8 @@ token_status token_scheduler::status(time_point now) const {
     c.consumed = p->consumed;
     c.grants = p->grants;
     c.waiting = static_cast<uint64_t>(
-      std::count_if(queue_.begin(), queue_.end(), [&](const entry& e) {
-        auto i = processes_.find(e.process);
-        return i != processes_.end() && &i->second == p;
-      }));
+      std::count_if(queue_.begin(), queue_.end(),
+                    [id = id](const entry& e) { return e.process == id; }));
     c.share = consumed > 0 ? double(p->consumed) / double(consumed) : 0.0;
     c.weight_share = double(p->weight) / double(weights);
     st.consumers.push_back(std::move(c));

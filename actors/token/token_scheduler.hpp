@@ -276,6 +276,11 @@ private:
     return std::max(v, p.finish);
   }
 
+  /// Finish tag of `p`'s grant of `cost` starting at `start`.
+  static double finish_tag(const process_info& p, double start, int64_t cost) {
+    return start + static_cast<double>(cost) / static_cast<double>(p.weight);
+  }
+
   /// Takes back `tokens` of `process`'s finish tag (charged less than
   /// granted).
   void refund(uint64_t process, int64_t tokens);
