@@ -60,7 +60,9 @@ relay(token_link_actor::stateful_pointer<relay_state> self, token_actor server,
     [=](atom::settle, const settlement& s) {
       self->send(server, atom::settle_v, s);
     },
-    [=](atom::release, uint64_t id) { self->send(server, atom::release_v, id); },
+    [=](atom::release, uint64_t id) {
+      self->send(server, atom::release_v, id);
+    },
     [=](atom::retry, uint64_t ticket) {
       auto& xs = self->state.tickets;
       if (auto i = xs.find(ticket); i != xs.end()) {
@@ -169,8 +171,8 @@ TEST_CASE_METHOD(test::token_fixture,
   };
   for (size_t i = 0; i < ps.size(); ++i) {
     ps[i].weight = int64_t(i + 1);
-    ps[i].relay = caf::actor_cast<caf::actor>(
-      sys.spawn(relay, tok, ps[i].weight));
+    ps[i].relay
+      = caf::actor_cast<caf::actor>(sys.spawn(relay, tok, ps[i].weight));
     start_stages(ps[i]);
   }
   // Tokens of each process in [from, to).
@@ -208,16 +210,15 @@ TEST_CASE_METHOD(test::token_fixture,
   WARN("weight 3 idle (24 h 10 min - 36 h): " << shares_text(idle));
   WARN("first hour back (36 h - 37 h): " << shares_text(back));
   WARN("all busy again (37 h - 60 h): " << shares_text(after));
-  WARN("utilisation " << 100.0 * utilisation << " % (spent "
-                      << keepa.spent() << " of " << keepa.generated()
+  WARN("utilisation " << 100.0 * utilisation << " % (spent " << keepa.spent()
+                      << " of " << keepa.generated()
                       << " generated), min balance " << keepa.min_balance()
                       << ", floor " << st.floor << ", 429s "
                       << keepa.rejections());
   for (auto& c : st.consumers)
     WARN("snapshot: " << c.consumer << " weight " << c.weight << " granted "
                       << c.granted << " consumed " << c.consumed << " share "
-                      << c.share << " (weight share " << c.weight_share
-                      << ")");
+                      << c.share << " (weight share " << c.weight_share << ")");
   for (size_t i = 0; i < ps.size(); ++i) {
     auto w = double(ps[i].weight) / 6;
     CHECK(share(busy, i) == Approx(w).epsilon(0.05));

@@ -264,9 +264,8 @@ TEST_CASE("a forgotten process's tickets no longer hold the queue",
   REQUIRE_FALSE(b.granted);
   CHECK(s.status(t0()).consumers.size() == 2);
   // Process 2's ticket is not process 1's to present: a new request.
-  auto c = s.acquire(token_request{"commit", stage::commit, 150, a.wait.ticket,
-                                   1},
-                     t0(), 1);
+  auto c = s.acquire(
+    token_request{"commit", stage::commit, 150, a.wait.ticket, 1}, t0(), 1);
   REQUIRE_FALSE(c.granted);
   CHECK(c.wait.ticket != a.wait.ticket);
   CHECK(s.waiting() == 3);
@@ -322,10 +321,10 @@ TEST_CASE("--keepa.token.weight takes a positive whole number",
   for (auto bad : {"0", "-2", "1000001"}) {
     auto x = weight(bad);
     REQUIRE_FALSE(x);
-    CHECK(caf::to_string(x.error())
-            .find("keepa.token.weight: expected a whole number from 1 to "
-                  "1000000, got "
-                  + std::string{bad})
+    CHECK(caf::to_string(x.error()).find(
+            "keepa.token.weight: expected a whole number from 1 to "
+            "1000000, got "
+            + std::string{bad})
           != std::string::npos);
   }
   CHECK_FALSE(weight("1.5"));
