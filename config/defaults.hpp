@@ -100,6 +100,10 @@ constexpr const char* server_host = "127.0.0.1";
 constexpr uint16_t server_port = 4272;
 /// keepa-pipeline: the budget server to spend from; empty = an own TOKEN.
 constexpr const char* server_remote = "";
+/// keepa-pipeline: this process's weight among the budget server's
+/// consumers (shares are in proportion to weights), and its upper bound.
+constexpr int64_t weight = 1;
+constexpr int64_t max_weight = 1'000'000;
 
 } // namespace token
 

@@ -88,6 +88,11 @@ void add_token_options(caf::config_option_set& opts, caf::settings* defaults) {
                                    "(keepa-token) at HOST:PORT instead of an "
                                    "own TOKEN (mutual TLS); none = own",
                                    server_remote))
+    .add<int64_t>("weight",
+                  with_default("this process's weight among the budget "
+                               "server's consumers: shares are in "
+                               "proportion to weights (1 to 1000000)",
+                               weight))
     .add<std::string>("host",
                       with_default("keepa-token: interface to serve "
                                    "TOKEN on (not loopback: needs "

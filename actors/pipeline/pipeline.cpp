@@ -80,6 +80,7 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
     link.connector = s.token_connector;
     link.probe = h.probe_client;
     link.retry = s.token.probe_retry;
+    link.weight = s.token.weight;
     h.token = caf::actor_cast<token_actor>(sys.spawn(token_link, link));
   } else {
     auto token_cfg = s.token;

@@ -69,6 +69,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.token.grant-ttl", "10min"},
   {"keepa.token.probe-retry", "1s"},
   {"keepa.token.remote", "none"},
+  {"keepa.token.weight", "1"},
   {"keepa.token.host", "127.0.0.1"},
   {"keepa.token.port", "4272"},
   {"keepa.client.endpoint", "https://api.keepa.com"},
