@@ -15,7 +15,7 @@ caf::expected<std::optional<locale>> locale_option(const caf::settings& opts) {
   std::string known;
   for (auto& l : locales())
     known += (known.empty() ? "" : ", ") + std::string{l.code} + " ("
-             + std::to_string(l.domain) + ")";
+      + std::to_string(l.domain) + ")";
   return caf::make_error(ec::invalid_config, locale_key,
                          "unknown locale \"" + text + "\"; expected one of "
                            + known);
@@ -35,9 +35,9 @@ caf::expected<locale> agreed_locale(const std::optional<locale>& option,
     return caf::make_error(
       ec::invalid_config,
       file + ": domainId " + std::to_string(*domain_id) + " ("
-        + std::string{in_file->code} + ") contradicts keepa.locale="
-        + std::string{option->code} + " (domain "
-        + std::to_string(option->domain)
+        + std::string{in_file->code}
+        + ") contradicts keepa.locale=" + std::string{option->code}
+        + " (domain " + std::to_string(option->domain)
         + "); remove domainId from the query or make the two agree");
   return *in_file;
 }

@@ -10,10 +10,10 @@ namespace keepa::db {
 
 bool valid_scope(std::string_view x) {
   return !x.empty() && x.size() <= 64
-         && std::all_of(x.begin(), x.end(), [](char c) {
-              return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                     || c == '.' || c == '_' || c == '-';
-            });
+    && std::all_of(x.begin(), x.end(), [](char c) {
+         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+           || c == '_' || c == '-';
+       });
 }
 
 caf::expected<std::string> resolve_scope(const open_options& opts) {

@@ -715,6 +715,11 @@ struct soci_backend::impl {
       sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
     } else if (sqlite()) {
       sql.open(soci::sqlite3, loc.target);
+      // The busy handler first: switching to WAL waits for another
+      // program opening the same file at the same time (issue 22: two
+      // pipelines on one file), instead of failing at once.
+      auto be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
+      sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
       // WAL: readers do not block the writer. synchronous=FULL: every
       // commit is fsync'ed before it returns, so an acknowledged batch
       // survives SIGKILL (which NORMAL would also give us) and power loss
@@ -725,8 +730,6 @@ struct soci_backend::impl {
         throw std::runtime_error("cannot enable WAL (journal_mode=" + mode
                                  + ")");
       sql << "PRAGMA synchronous=FULL";
-      auto be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
-      sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
     } else {
       sql.open(soci::postgresql, loc.target);
       sql << "SET lock_timeout = " << opts.busy_timeout.count();
