@@ -1017,8 +1017,8 @@ caf::expected<uint64_t> soci_backend::expire(int64_t cutoff_ms) {
   auto& sql = impl_->sql;
   auto res = impl_->transaction("expire", [&] {
     long long cutoff = cutoff_ms;
-    soci::statement st = (sql.prepare << "DELETE FROM deals WHERE "
-                              + impl_->in_domain() + "last_seen_ms < :cutoff",
+    soci::statement st = (sql.prepare
+                            << expire_deals(impl_->version, impl_->opts.domain),
                           soci::use(cutoff));
     st.execute(true);
     result = static_cast<uint64_t>(st.get_affected_rows());
@@ -1130,10 +1130,8 @@ soci_backend::stalest(uint32_t n, int64_t seen_before_ms) {
     if (n == 0)
       return std::vector<deal_record>{};
     return select_deals(impl_->sql, impl_->version,
-                        "WHERE " + impl_->in_domain()
-                          + "last_seen_ms < :before"
-                            " ORDER BY last_seen_ms, asin LIMIT :n",
-                        n, {seen_before_ms, static_cast<long long>(n)});
+                        stalest_where(impl_->version, impl_->opts.domain), n,
+                        {seen_before_ms, static_cast<long long>(n)});
   });
 }
 
