@@ -123,6 +123,8 @@ void connect(token_link_pointer self) {
 void lost(token_link_pointer self, const caf::error& reason) {
   auto& st = self->state;
   st.remote = nullptr;
+  // The server ends them as unconfirmed charges.
+  st.own.expired_grants += st.grants.size();
   st.grants.clear();
   st.tickets.clear();
   ++st.disconnects;
@@ -130,11 +132,43 @@ void lost(token_link_pointer self, const caf::error& reason) {
   reconnect_later(self);
 }
 
+/// A snapshot of the server's with this process's own totals.
+token_status with_own_totals(token_link_pointer self, token_status x) {
+  auto& own = self->state.own;
+  auto& t = x.totals;
+  // The bucket's losses and held-back time are the key's; the rest is
+  // what this process was granted, spent and gave back.
+  auto lost_at_cap = t.lost_at_cap;
+  auto held_back = t.held_back;
+  auto longest_held_back = t.longest_held_back;
+  t = own;
+  t.probes = self->state.probes;
+  t.lost_at_cap = lost_at_cap;
+  t.held_back = held_back;
+  t.longest_held_back = longest_held_back;
+  return x;
+}
+
+/// The last snapshot the server gave, its mode naming why there is no
+/// newer one.
 token_status unreachable_status(token_link_pointer self) {
-  token_status result;
+  auto result = with_own_totals(self, self->state.last);
   result.mode = self->state.held.empty() ? unreachable_reason(self)
                                          : "held: " + self->state.held;
   return result;
+}
+
+/// Asks the server's snapshot; `f` gets it with this process's totals, or
+/// unreachable_status when it does not answer.
+template<class F>
+void remote_snapshot(token_link_pointer self, F f) {
+  self->request(self->state.remote, self->state.cfg.timeout, atom::snapshot_v)
+    .then(
+      [self, f](token_status& x) mutable {
+        self->state.last = x;
+        f(with_own_totals(self, std::move(x)));
+      },
+      [self, f](caf::error&) mutable { f(unreachable_status(self)); });
 }
 
 void keep_pending(token_link_pointer self, settlement s) {
@@ -149,6 +183,7 @@ void keep_pending(token_link_pointer self, settlement s) {
 token_link_actor::behavior_type token_link(token_link_pointer self,
                                            token_link_config cfg) {
   self->state.cfg = std::move(cfg);
+  self->state.own.consumed_by_stage.resize(num_stages);
   self->set_down_handler([self](caf::down_msg& msg) {
     if (self->state.remote && msg.source == self->state.remote.address())
       lost(self, msg.reason);
@@ -176,13 +211,17 @@ token_link_actor::behavior_type token_link(token_link_pointer self,
       auto remote = st.remote;
       self->request(remote, st.cfg.timeout, atom::acquire_v, req)
         .then(
-          [self, rp, stage, remote](token_reply& r) mutable {
+          [self, rp, stage, remote, what = req.what](token_reply& r) mutable {
             auto& st = self->state;
             if (st.remote == remote) {
-              if (auto* g = caf::get_if<token_grant>(&r))
-                st.grants.insert(g->grant_id);
-              else
+              if (auto* g = caf::get_if<token_grant>(&r)) {
+                st.grants.emplace(g->grant_id, std::make_pair(what, g->cost));
+                st.own.granted += g->cost;
+                ++st.own.grants;
+              } else {
                 st.tickets[caf::get<recharge_wait>(r).ticket] = stage;
+                ++st.own.waits;
+              }
             }
             rp.deliver(std::move(r));
           },
@@ -198,8 +237,25 @@ token_link_actor::behavior_type token_link(token_link_pointer self,
     },
     [self](atom::settle, settlement s) {
       auto& st = self->state;
-      if (s.grant_id != 0 && st.grants.erase(s.grant_id) == 0)
+      // Counted as the server's TOKEN counts them (token_scheduler::settle).
+      auto& own = st.own;
+      ++own.settlements;
+      auto answered = s.server_timestamp_ms > 0 || s.refused;
+      auto i = st.grants.find(s.grant_id);
+      if (i == st.grants.end()) {
         s.grant_id = 0;
+        if (!answered && s.tokens_consumed > 0)
+          ++own.unconfirmed;
+      } else {
+        auto [what, cost] = i->second;
+        auto consumed = s.refused ? 0 : answered ? s.tokens_consumed : cost;
+        if (!answered)
+          ++own.unconfirmed;
+        ++own.settled_grants;
+        own.consumed += consumed;
+        own.consumed_by_stage[static_cast<size_t>(what)] += consumed;
+        st.grants.erase(i);
+      }
       if (st.remote)
         self->send(st.remote, atom::settle_v, s);
       else
@@ -207,8 +263,13 @@ token_link_actor::behavior_type token_link(token_link_pointer self,
     },
     [self](atom::release, uint64_t grant_id) {
       auto& st = self->state;
-      if (st.remote && st.grants.erase(grant_id) > 0)
-        self->send(st.remote, atom::release_v, grant_id);
+      auto i = st.grants.find(grant_id);
+      if (!st.remote || i == st.grants.end())
+        return;
+      st.own.released += i->second.second;
+      ++st.own.released_grants;
+      st.grants.erase(i);
+      self->send(st.remote, atom::release_v, grant_id);
     },
     [self](atom::retry, uint64_t ticket) {
       // The server's early wake: tell the stage that holds the ticket.
@@ -229,11 +290,9 @@ token_link_actor::behavior_type token_link(token_link_pointer self,
       if (!st.remote || !st.held.empty())
         return unreachable_status(self);
       auto rp = self->make_response_promise<token_status>();
-      self->request(st.remote, st.cfg.timeout, atom::snapshot_v)
-        .then([rp](token_status& x) mutable { rp.deliver(std::move(x)); },
-              [self, rp](caf::error&) mutable {
-                rp.deliver(unreachable_status(self));
-              });
+      remote_snapshot(self, [rp](token_status x) mutable {
+        rp.deliver(std::move(x));
+      });
       return rp;
     },
     [self](atom::status) -> caf::result<caf::settings> {
@@ -262,14 +321,9 @@ token_link_actor::behavior_type token_link(token_link_pointer self,
         rp.deliver(link(token_settings(unreachable_status(self))));
         return rp;
       }
-      self->request(st.remote, st.cfg.timeout, atom::snapshot_v)
-        .then(
-          [rp, link](token_status& x) mutable {
-            rp.deliver(link(token_settings(x)));
-          },
-          [self, rp, link](caf::error&) mutable {
-            rp.deliver(link(token_settings(unreachable_status(self))));
-          });
+      remote_snapshot(self, [rp, link](token_status x) mutable {
+        rp.deliver(link(token_settings(x)));
+      });
       return rp;
     },
   };

@@ -37,6 +37,7 @@
 #include "actors/token/token_bucket.hpp"
 #include "config/defaults.hpp"
 #include "messages/actors.hpp"
+#include "messages/token.hpp"
 
 namespace keepa {
 
@@ -72,9 +73,10 @@ struct token_link_state {
   token_link_config cfg;
   /// The server's TOKEN; null while unreachable.
   token_actor remote;
-  /// Grants and waiting tickets handed out over the current connection;
-  /// tickets with the stage that presented them.
-  std::set<uint64_t> grants;
+  /// Grants (with their stage and cost) and waiting tickets handed out
+  /// over the current connection; tickets with the stage that presented
+  /// them.
+  std::map<uint64_t, std::pair<stage, int64_t>> grants;
   std::map<uint64_t, caf::actor_addr> tickets;
   std::deque<settlement> pending;
   duration backoff{0};
@@ -90,6 +92,14 @@ struct token_link_state {
   /// Acquires answered "unreachable".
   uint64_t refused_acquires = 0;
   uint64_t probes = 0;
+  /// This process's own grants, settlements and releases: a snapshot shows
+  /// them as its totals (the server's are the whole key's, every
+  /// process's), so the status line's tokens per deal, the summary and the
+  /// value gate's spend per stage are this pipeline's.
+  token_totals own;
+  /// The server's last snapshot: what a snapshot shows, with the reason in
+  /// its mode, while the server is out of reach.
+  token_status last;
   /// The last ticket of a local recharge-wait (a range the server's
   /// counter never reaches).
   uint64_t local_tickets = uint64_t{1} << 62;

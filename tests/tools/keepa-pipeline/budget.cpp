@@ -258,6 +258,45 @@ TEST_CASE("a pipeline spends from a remote budget server", "[budget][remote]") {
   CHECK(p.line().find("unreachable") == std::string::npos);
 }
 
+TEST_CASE("each pipeline's TOKEN shows its own spending, the server the "
+          "whole key's",
+          "[budget][remote]") {
+  sim_server srv{busy_sim()};
+  budget_server server;
+  remote_pipeline a{srv, server.port};
+  remote_pipeline b{srv, server.port};
+  caf::scoped_actor self{*a.sys};
+  REQUIRE(await(
+    self, [&] { return a.committed() >= 3 && b.committed() >= 3; },
+    std::chrono::seconds{60}));
+  auto snapshot = [&](remote_pipeline& p) {
+    caf::scoped_actor s{*p.sys};
+    token_status result;
+    s->request(p.h.token, std::chrono::seconds{5}, atom::snapshot_v)
+      .receive([&](token_status& x) { result = std::move(x); },
+               [](caf::error& err) { FAIL(caf::to_string(err)); });
+    return result;
+  };
+  auto ta = snapshot(a).totals;
+  auto tb = snapshot(b).totals;
+  auto key = server.snapshot().totals;
+  INFO("consumed: a " << ta.consumed << ", b " << tb.consumed << ", key "
+                      << key.consumed);
+  CHECK(ta.consumed > 0);
+  CHECK(tb.consumed > 0);
+  // Each shows its own part: together at most what the key spent (the
+  // server's snapshot is the latest). Showing the server's totals, each
+  // pipeline's was about the whole key's, and the two nearly twice it.
+  CHECK(ta.consumed + tb.consumed <= key.consumed);
+  CHECK(ta.grants + tb.grants <= key.grants);
+  for (auto& t : {ta, tb}) {
+    int64_t by_stage = 0;
+    for (auto x : t.consumed_by_stage)
+      by_stage += x;
+    CHECK(by_stage == t.consumed);
+  }
+}
+
 TEST_CASE("the budget server dies: clients stop spending at once, say so, "
           "reconnect and resume",
           "[budget][remote][failure]") {
