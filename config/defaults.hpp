@@ -35,6 +35,10 @@ constexpr auto run_for = std::chrono::seconds{0};
 /// (keepa-pipeline).
 constexpr size_t max_deals = 0;
 
+/// keepa.locale: the Amazon locale (config/locale.hpp code or domain id);
+/// empty = the deal query's domainId, else us (config/locale_option.hpp).
+constexpr const char* locale = "";
+
 /// keepa.status-every: a status line this often when stderr is not a
 /// terminal (a journal gets 1 440 a day, not 86 400; keepa-pipeline).
 constexpr auto status_every = std::chrono::minutes{1};
@@ -100,6 +104,10 @@ constexpr const char* server_host = "127.0.0.1";
 constexpr uint16_t server_port = 4272;
 /// keepa-pipeline: the budget server to spend from; empty = an own TOKEN.
 constexpr const char* server_remote = "";
+/// keepa-pipeline: this process's weight among the budget server's
+/// consumers (shares are in proportion to weights), and its upper bound.
+constexpr int64_t weight = 1;
+constexpr int64_t max_weight = 1'000'000;
 
 } // namespace token
 
@@ -173,6 +181,12 @@ constexpr auto busy_timeout = std::chrono::seconds{5};
 /// outage and retries with backoff.
 constexpr const char* lock_retries_key = "keepa.storage.lock-retries";
 constexpr int64_t lock_retries = 0;
+
+/// Whose watermark, tracked positions and run counters: several pipelines
+/// store into one database under scopes of their own (storage/scope.hpp);
+/// empty = the locale's code (keepa.locale).
+constexpr const char* scope_key = "keepa.storage.scope";
+constexpr const char* scope = "";
 
 /// After a transient error (locked, server out of reach) STORAGE tries
 /// again after `retry_min`, doubling the wait up to `retry_max`.

@@ -28,6 +28,11 @@ void add_run_options(caf::config_option_set& opts, caf::settings* defaults) {
     .add<std::string>("profiles-dir",
                       with_default("directory of profile *.ini files",
                                    profiles_dir()))
+    .add<std::string>("locale",
+                      with_default("Amazon locale: us, uk, de, fr, jp, ca, "
+                                   "it, es, in, mx, br or Keepa's domain id; "
+                                   "none = the deal query's domainId, else us",
+                                   locale))
     .add<caf::timespan>("run-for",
                         with_default("keepa-pipeline: stop after this long, "
                                      "0s = never",
@@ -88,6 +93,11 @@ void add_token_options(caf::config_option_set& opts, caf::settings* defaults) {
                                    "(keepa-token) at HOST:PORT instead of an "
                                    "own TOKEN (mutual TLS); none = own",
                                    server_remote))
+    .add<int64_t>("weight",
+                  with_default("this process's weight among the budget "
+                               "server's consumers: shares are in "
+                               "proportion to weights (1 to 1000000)",
+                               weight))
     .add<std::string>("host",
                       with_default("keepa-token: interface to serve "
                                    "TOKEN on (not loopback: needs "
@@ -149,8 +159,12 @@ void add_storage_options(caf::config_option_set& opts,
     .add<caf::timespan>("busy-timeout",
                         with_default("lock wait per statement", busy_timeout))
     .add<int64_t>("lock-retries",
-                  with_default("retries of a locked transaction",
-                               lock_retries));
+                  with_default("retries of a locked transaction", lock_retries))
+    .add<std::string>("scope",
+                      with_default("name of this pipeline's watermark, "
+                                   "positions and run counters in a shared "
+                                   "database; none = the locale's code",
+                                   scope));
 }
 
 void add_scan_options(caf::config_option_set& opts, caf::settings* defaults) {

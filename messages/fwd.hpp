@@ -23,6 +23,7 @@ struct settlement;
 struct waiting_entry;
 struct token_totals;
 struct token_status;
+struct consumer_share;
 
 /// The token actor's answer to `acquire`: a grant or a recharge-wait notice.
 using token_reply = caf::variant<token_grant, recharge_wait>;
@@ -82,6 +83,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(keepa_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(keepa_types, (keepa::waiting_entry))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::token_totals))
   CAF_ADD_TYPE_ID(keepa_types, (keepa::token_status))
+  CAF_ADD_TYPE_ID(keepa_types, (keepa::consumer_share))
   CAF_ADD_TYPE_ID(keepa_types,
                   (caf::variant<keepa::token_grant, keepa::recharge_wait>))
 

@@ -6,6 +6,12 @@
 //   client --settle(settlement)--> TOKEN        after every Keepa answer
 //   stage/client --release(grant_id)--> TOKEN   when a grant was never used
 //
+// Several processes on one budget (issue 22): each process's TOKEN LINK
+// relays its stages' acquires to the budget server's TOKEN with its
+// `weight` (--keepa.token.weight) set; the server takes the relaying actor
+// as the consumer process and shares the budget between processes in
+// proportion to their weights. A local stage leaves `weight` 0.
+//
 // A recharge_wait carries a ticket and an exact `retry_after`; the caller
 // schedules its own retry (a delayed message to itself) and presents the
 // ticket again. Nothing ever waits on a thread while the bucket refills.
@@ -51,12 +57,16 @@ struct token_request {
   int64_t cost = 0;
   /// 0 for a new request; otherwise the ticket of an earlier recharge_wait.
   uint64_t ticket = 0;
+  /// The asking process's weight (> 0), set by a TOKEN LINK: the budget
+  /// server shares tokens between consumer processes in proportion to it.
+  /// 0 = a stage of TOKEN's own process.
+  int64_t weight = 0;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_request& x) {
   return f(caf::meta::type_name("token_request"), x.consumer, x.what, x.cost,
-           x.ticket);
+           x.ticket, x.weight);
 }
 
 /// Permission to send one request now.
@@ -187,6 +197,32 @@ typename Inspector::result_type inspect(Inspector& f, token_totals& x) {
            x.longest_held_back);
 }
 
+/// One consumer process of a TOKEN (issue 22): a budget server's client
+/// (its TOKEN LINK) or TOKEN's own process ("local"), with what it got.
+struct consumer_share {
+  /// The relaying actor as CAF prints it ("ID@NODE#PID", PID the
+  /// pipeline's process id), or "local" for TOKEN's own stages.
+  std::string consumer;
+  int64_t weight = 1;
+  /// Tokens granted (worst-case costs) and consumed (settled) since it
+  /// first asked, and its grants.
+  int64_t granted = 0;
+  int64_t consumed = 0;
+  uint64_t grants = 0;
+  /// Its requests waiting now.
+  uint64_t waiting = 0;
+  /// Its part of the tokens consumed by all listed consumers (0..1), and
+  /// its weight's part of all their weights.
+  double share = 0;
+  double weight_share = 0;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumer_share& x) {
+  return f(caf::meta::type_name("consumer_share"), x.consumer, x.weight,
+           x.granted, x.consumed, x.grants, x.waiting, x.share, x.weight_share);
+}
+
 /// Snapshot of the TOKEN actor.
 struct token_status {
   /// Projected balance now, outstanding grants already subtracted.
@@ -207,13 +243,16 @@ struct token_status {
   caf::timespan observation_age{0};
   std::vector<waiting_entry> queue;
   token_totals totals;
+  /// Per consumer process (issue 22), in order of first request; a process
+  /// is forgotten when its relay goes down.
+  std::vector<consumer_share> consumers;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_status& x) {
   return f(caf::meta::type_name("token_status"), x.projected, x.outstanding,
            x.refill_rate, x.cap, x.floor, x.profile, x.mode, x.waiting_for,
-           x.next_refill, x.observation_age, x.queue, x.totals);
+           x.next_refill, x.observation_age, x.queue, x.totals, x.consumers);
 }
 
 } // namespace keepa

@@ -18,7 +18,7 @@
 namespace keepa::db {
 
 /// The schema version this program writes and understands.
-constexpr int32_t current_schema_version = 5;
+constexpr int32_t current_schema_version = 6;
 
 /// Whether `err` may pass by itself: the database is locked
 /// (`ec::storage_busy`) or its server is out of reach for now

@@ -183,6 +183,44 @@ void migrate_5(soci::session& sql, dialect d) {
 
 #undef KEEPA_DEAL_FIGURES
 
+/// 6: the pipeline state is kept per scope (storage/scope.hpp), so several
+/// pipelines store into one database: system_state is keyed by (scope, key)
+/// and pending by (scope, domain, last_update, asin). Every existing row
+/// belongs to scope "us", the state of the one domain 1 pipeline before.
+void migrate_6(soci::session& sql, dialect d) {
+  if (d == dialect::sqlite) {
+    // SQLite cannot change a primary key: both tables are rebuilt.
+    sql << "CREATE TABLE system_state_v6 ("
+           " scope TEXT NOT NULL,"
+           " key TEXT NOT NULL,"
+           " value TEXT NOT NULL,"
+           " PRIMARY KEY (scope, key))";
+    sql << "INSERT INTO system_state_v6 (scope, key, value)"
+           " SELECT 'us', key, value FROM system_state";
+    sql << "DROP TABLE system_state";
+    sql << "ALTER TABLE system_state_v6 RENAME TO system_state";
+    sql << "CREATE TABLE pending_v6 ("
+           " scope TEXT NOT NULL,"
+           " domain INTEGER NOT NULL,"
+           " last_update INTEGER NOT NULL,"
+           " asin TEXT NOT NULL,"
+           " PRIMARY KEY (scope, domain, last_update, asin))";
+    sql << "INSERT INTO pending_v6 (scope, domain, last_update, asin)"
+           " SELECT 'us', domain, last_update, asin FROM pending";
+    sql << "DROP TABLE pending";
+    sql << "ALTER TABLE pending_v6 RENAME TO pending";
+  } else {
+    sql << "ALTER TABLE system_state ADD COLUMN scope TEXT NOT NULL"
+           " DEFAULT 'us'";
+    sql << "ALTER TABLE system_state ALTER COLUMN scope DROP DEFAULT,"
+           " DROP CONSTRAINT system_state_pkey, ADD PRIMARY KEY (scope, key)";
+    sql << "ALTER TABLE pending ADD COLUMN scope TEXT NOT NULL DEFAULT 'us'";
+    sql << "ALTER TABLE pending ALTER COLUMN scope DROP DEFAULT,"
+           " DROP CONSTRAINT pending_pkey,"
+           " ADD PRIMARY KEY (scope, domain, last_update, asin)";
+  }
+}
+
 } // namespace
 
 int32_t read_schema_version(soci::session& sql) {
@@ -203,6 +241,8 @@ void migrate(soci::session& sql, dialect d, int32_t from, int32_t to) {
   for (auto v = from + 1; v <= to; ++v)
     if (v == 5)
       migrate_5(sql, d);
+    else if (v == 6)
+      migrate_6(sql, d);
     else
       for (auto stmt : all.at(static_cast<size_t>(v - 1)))
         sql << stmt;

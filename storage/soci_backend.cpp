@@ -15,7 +15,9 @@
 #include "config/locale.hpp"
 #include "messages/error.hpp"
 #include "messages/token.hpp"
+#include "storage/queries.hpp"
 #include "storage/schema.hpp"
+#include "storage/scope.hpp"
 #include "storage/soci.hpp"
 #include "storage/text.hpp"
 
@@ -370,6 +372,9 @@ struct statements {
   /// The backend's domain: its rejections, tracked positions, sightings
   /// and known() answers (schema 5 on).
   int domain;
+  /// The backend's scope: its tracked positions and system_state rows
+  /// (schema 6 on; open_options::scope).
+  std::string scope;
 
   /// The known() statement for chunks of `n` ASINs, prepared if need be.
   known_query& known_for(size_t n) {
@@ -385,7 +390,8 @@ struct statements {
     return *ptr;
   }
 
-  statements(soci::session& sql, dialect dia, int32_t version, int32_t domain)
+  statements(soci::session& sql, dialect dia, int32_t version, int32_t domain,
+             std::string scope)
     : sql(sql),
       version(version),
       begin(
@@ -398,6 +404,7 @@ struct statements {
       put_state(sql),
       sighted(sql) {
     this->domain = domain;
+    this->scope = std::move(scope);
     using soci::use;
     auto bind_value = [](soci::statement& st) {
       return [&st](auto& v) { st.exchange(use(v)); };
@@ -476,10 +483,18 @@ struct statements {
               bind_rejection(st);
               bind_key(st, rejection.asin);
             });
+    // Schema 6 keys pending and system_state by the pipeline's scope too.
+    bool by_scope = version >= 6;
     prepare(put_state,
-            "INSERT INTO system_state (key, value) VALUES (:k, :v)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            by_scope
+              ? "INSERT INTO system_state (scope, key, value)"
+                " VALUES (:s, :k, :v) ON CONFLICT (scope, key)"
+                " DO UPDATE SET value = excluded.value"
+              : "INSERT INTO system_state (key, value) VALUES (:k, :v)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [&](soci::statement& st) {
+              if (by_scope)
+                st.exchange(use(this->scope));
               st.exchange(use(key));
               st.exchange(use(value));
             });
@@ -494,11 +509,16 @@ struct statements {
             });
     if (version < 3)
       return;
-    auto in_domain = by_domain ? "domain = :domain AND " : "";
+    auto in_domain = std::string{by_scope ? "scope = :s AND " : ""}
+      + (by_domain ? "domain = :domain AND " : "");
+    auto pending_key = std::string{by_scope ? "scope, " : ""}
+      + key_of("last_update, asin");
     auto position = [&](std::optional<soci::statement>& st,
                         const std::string& query, int uses_of_last_update) {
       st.emplace(sql);
       prepare(*st, query, [&](soci::statement& x) {
+        if (by_scope)
+          x.exchange(use(this->scope));
         if (by_domain)
           x.exchange(use(this->domain));
         for (int i = 0; i < uses_of_last_update; ++i)
@@ -507,20 +527,15 @@ struct statements {
       });
     };
     position(track,
-             "INSERT INTO pending (" + key_of("last_update, asin")
-               + ") VALUES (" + (by_domain ? ":domain, " : "")
-               + ":lu, :asin) ON CONFLICT (" + key_of("last_update, asin")
-               + ") DO NOTHING",
+             "INSERT INTO pending (" + pending_key + ") VALUES ("
+               + (by_scope ? ":s, " : "") + (by_domain ? ":domain, " : "")
+               + ":lu, :asin) ON CONFLICT (" + pending_key + ") DO NOTHING",
              1);
     position(done,
              std::string{"DELETE FROM pending WHERE "} + in_domain
                + "last_update = :lu AND asin = :asin",
              1);
-    position(
-      below_watermark,
-      std::string{"DELETE FROM pending WHERE "} + in_domain
-        + "(last_update < :lu OR (last_update = :lu2 AND asin <= :asin))",
-      2);
+    position(below_watermark, delete_below_watermark(version), 1);
   }
 
   /// Runs `st` with the current parameter values; returns the rows changed.
@@ -551,7 +566,8 @@ struct soci_backend::impl {
   /// The kept statements, prepared if need be.
   statements& prepared() {
     if (!kept)
-      kept = std::make_unique<statements>(sql, dialect(), version, opts.domain);
+      kept = std::make_unique<statements>(sql, dialect(), version, opts.domain,
+                                          opts.scope);
     return *kept;
   }
 
@@ -581,10 +597,21 @@ struct soci_backend::impl {
                         : std::string{};
   }
 
-  /// " WHERE domain = N" for this backend's domain (empty before schema 5).
-  std::string where_domain() const {
-    return version >= 5 ? " WHERE domain = " + std::to_string(opts.domain)
-                        : std::string{};
+  /// " WHERE scope = 'S' AND domain = N": this backend's tracked positions
+  /// (no scope before schema 6, no domain before 5; a scope is checked to
+  /// hold no quote, see valid_scope).
+  std::string where_pending() const {
+    std::string result = version >= 6 ? " WHERE scope = '" + opts.scope + "'"
+                                      : std::string{};
+    if (version >= 5)
+      result += (result.empty() ? " WHERE" : " AND") + std::string{" domain = "}
+        + std::to_string(opts.domain);
+    return result;
+  }
+
+  /// " WHERE scope = 'S'" for system_state (empty before schema 6).
+  std::string where_scope() const {
+    return version >= 6 ? " WHERE scope = '" + opts.scope + "'" : std::string{};
   }
 
   db::dialect dialect() const {
@@ -685,6 +712,11 @@ struct soci_backend::impl {
       sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
     } else if (sqlite()) {
       sql.open(soci::sqlite3, loc.target);
+      // The busy handler first: switching to WAL waits for another
+      // program opening the same file at the same time (issue 22: two
+      // pipelines on one file), instead of failing at once.
+      auto be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
+      sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
       // WAL: readers do not block the writer. synchronous=FULL: every
       // commit is fsync'ed before it returns, so an acknowledged batch
       // survives SIGKILL (which NORMAL would also give us) and power loss
@@ -695,8 +727,6 @@ struct soci_backend::impl {
         throw std::runtime_error("cannot enable WAL (journal_mode=" + mode
                                  + ")");
       sql << "PRAGMA synchronous=FULL";
-      auto be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
-      sqlite_api::sqlite3_busy_handler(be->conn_, &impl::on_busy, this);
     } else {
       sql.open(soci::postgresql, loc.target);
       sql << "SET lock_timeout = " << opts.busy_timeout.count();
@@ -757,6 +787,10 @@ soci_backend::open(const open_options& opts) {
                            std::to_string(opts.schema_version));
   auto ptr = std::make_unique<impl>();
   ptr->opts = opts;
+  if (auto scope = resolve_scope(opts); !scope)
+    return std::move(scope.error());
+  else
+    ptr->opts.scope = std::move(*scope);
   ptr->loc = std::move(*loc);
   auto where = redact(opts.url);
   try {
@@ -1130,8 +1164,10 @@ caf::expected<feed_position> soci_backend::watermark() {
   return impl_->read("watermark", [&] {
     feed_position result;
     std::vector<std::string> keys(3), values(3); // A spare row, see above.
+    auto scoped = impl_->where_scope();
     impl_->sql << "SELECT key, value FROM system_state"
-                  " WHERE key IN ('watermark.last_update', 'watermark.asin')",
+        + (scoped.empty() ? std::string{" WHERE"} : scoped + " AND")
+        + " key IN ('watermark.last_update', 'watermark.asin')",
       soci::into(keys), soci::into(values);
     for (size_t i = 0; i < keys.size(); ++i)
       if (keys[i] == "watermark.asin")
@@ -1149,7 +1185,7 @@ caf::expected<std::vector<feed_position>> soci_backend::pending() {
       return result;
     soci::rowset<soci::row> rows
       = (impl_->sql.prepare << "SELECT last_update, asin FROM pending"
-           + impl_->where_domain() + " ORDER BY last_update, asin");
+           + impl_->where_pending() + " ORDER BY last_update, asin");
     for (auto& row : rows)
       result.push_back(feed_position{row.get<int>(0), row.get<std::string>(1)});
     return result;
@@ -1299,7 +1335,7 @@ soci_backend::state(const std::string& prefix) {
     std::vector<std::pair<std::string, std::string>> result;
     soci::rowset<soci::row> rows = (impl_->sql.prepare
                                     << "SELECT key, value FROM system_state"
-                                       " ORDER BY key");
+                                      + impl_->where_scope() + " ORDER BY key");
     for (auto& row : rows) {
       auto key = row.get<std::string>(0);
       if (key.compare(0, prefix.size(), prefix) == 0)

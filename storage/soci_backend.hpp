@@ -55,6 +55,13 @@ struct open_options {
   /// positions, stale deals, sightings and known() answers this backend
   /// keeps and reads; deals carry their own.
   int32_t domain = 1;
+  /// Whose pipeline state this backend keeps and reads: the scan
+  /// watermark, the tracked positions and the run counters (system_state
+  /// and pending rows of this scope, schema 6 on). Several pipelines store
+  /// into one database, each under its own scope. Empty: the locale's code
+  /// ("us" for domain 1, which the rows of older schemas migrate to). A
+  /// scope is 1 to 64 of a-z, 0-9, '.', '_' and '-'.
+  std::string scope;
 };
 
 class soci_backend final : public backend {

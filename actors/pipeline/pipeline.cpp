@@ -36,6 +36,8 @@ pipeline_settings_from(const pipeline_config& cfg) {
   if (!scan)
     return scan.error();
   s.scan = std::move(*scan);
+  // The locale the queries agreed on is STORAGE's too (issue 22).
+  s.storage.domain = s.scan.domain;
   auto peek = peek_filter_config_from(content);
   if (!peek)
     return peek.error();
@@ -80,6 +82,7 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
     link.connector = s.token_connector;
     link.probe = h.probe_client;
     link.retry = s.token.probe_retry;
+    link.weight = s.token.weight;
     h.token = caf::actor_cast<token_actor>(sys.spawn(token_link, link));
   } else {
     auto token_cfg = s.token;
@@ -102,6 +105,7 @@ caf::expected<pipeline_handles> spawn_pipeline(caf::actor_system& sys,
   ctx.log = s.log;
   ctx.t0 = sys.clock().now();
   ctx.unix0_ms = s.unix0_ms;
+  ctx.domain = s.scan.domain;
   h.committer = spawn_committer(sys, ctx, s.commit);
   h.peek = s.peek_stand_in ? s.peek_stand_in(sys, ctx, h.committer)
                            : spawn_peek_filter(sys, ctx, s.peek, h.committer);

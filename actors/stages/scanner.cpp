@@ -14,18 +14,41 @@
 #include <caf/settings.hpp>
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "actors/status.hpp"
 #include "actors/client/costs.hpp"
 #include "actors/token/token_bucket.hpp"
+#include "config/locale_option.hpp"
 #include "messages/keepa.hpp"
 #include "messages/storage.hpp"
 #include "messages/asin.hpp"
 
 namespace keepa {
 
+namespace {
+
+/// The domainId of a query document: none when it has none; an error when
+/// it is not a number.
+caf::expected<std::optional<int32_t>>
+domain_id_in(const rapidjson::Document& doc, const std::string& path) {
+  auto i = doc.FindMember("domainId");
+  if (i == doc.MemberEnd())
+    return std::optional<int32_t>{};
+  if (!i->value.IsInt())
+    return caf::make_error(ec::invalid_config,
+                           path + ": domainId must be a JSON number");
+  return std::optional<int32_t>{i->value.GetInt()};
+}
+
+} // namespace
+
 caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   scanner_config cfg;
+  auto chosen = locale_option(opts);
+  if (!chosen)
+    return std::move(chosen.error());
   auto path = caf::get_or(opts, "keepa.scan.query-file",
                           defaults::scan::query_file());
   std::ifstream in{path};
@@ -39,9 +62,21 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   doc.Parse(cfg.selection.data(), cfg.selection.size());
   if (doc.HasParseError() || !doc.IsObject())
     return caf::make_error(ec::invalid_config, path + " is not a JSON object");
-  if (!doc.HasMember("domainId") || !doc["domainId"].IsInt())
-    return caf::make_error(ec::invalid_config,
-                           path + ": domainId must be a JSON number");
+  auto named = domain_id_in(doc, path);
+  if (!named)
+    return std::move(named.error());
+  auto loc = agreed_locale(*chosen, *named, path);
+  if (!loc)
+    return std::move(loc.error());
+  cfg.domain = loc->domain;
+  if (!*named) {
+    // The selection goes to /deal with the pipeline's locale.
+    doc.AddMember("domainId", cfg.domain, doc.GetAllocator());
+    rapidjson::StringBuffer out;
+    rapidjson::Writer<rapidjson::StringBuffer> writer{out};
+    doc.Accept(writer);
+    cfg.selection = out.GetString();
+  }
   cfg.interval = caf::get_or(opts, "keepa.scan.interval",
                              caf::timespan{defaults::scan::interval});
   cfg.max_backlog = caf::get_or(opts, "keepa.scan.max-backlog",
@@ -58,7 +93,6 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   cfg.slices = std::move(*slices);
   cfg.max_slices = caf::get_or(opts, "keepa.scan.max-slices",
                                defaults::scan::max_slices);
-  cfg.domain = doc["domainId"].GetInt();
   auto source = caf::get_or(opts, "keepa.scan.source",
                             std::string{defaults::scan::source});
   if (source == "deals")
@@ -87,6 +121,14 @@ caf::expected<scanner_config> scanner_config_from(const caf::settings& opts) {
   if (fdoc.HasParseError() || !fdoc.IsObject())
     return caf::make_error(ec::invalid_config,
                            finder_path + " is not a JSON object");
+  // /query takes the domain beside the selection: a domainId in the file
+  // must agree with the deal query's locale.
+  auto finder_named = domain_id_in(fdoc, finder_path);
+  if (!finder_named)
+    return std::move(finder_named.error());
+  if (*finder_named)
+    if (auto agreed = agreed_locale(*loc, *finder_named, finder_path); !agreed)
+      return std::move(agreed.error());
   if (auto i = fdoc.FindMember("perPage"); i != fdoc.MemberEnd()) {
     if (!i->value.IsInt() || i->value.GetInt() < 50
         || i->value.GetInt() > finder_cursor::max_results)

@@ -13,6 +13,8 @@
 #include "messages/error.hpp"
 #include "messages/storage.hpp"
 #include "messages/asin.hpp"
+#include "config/locale_option.hpp"
+#include "storage/scope.hpp"
 #include "storage/soci_backend.hpp"
 
 namespace keepa {
@@ -26,6 +28,11 @@ storage_config storage_config_from(const caf::settings& opts) {
                   caf::timespan{defaults::storage::busy_timeout});
   result.lock_retries = caf::get_or(opts, defaults::storage::lock_retries_key,
                                     defaults::storage::lock_retries);
+  // A bad keepa.locale is reported by the scanner's reader.
+  if (auto loc = locale_option(opts); loc && *loc)
+    result.domain = (*loc)->domain;
+  result.scope = caf::get_or(opts, defaults::storage::scope_key,
+                             std::string{defaults::storage::scope});
   return result;
 }
 
@@ -41,6 +48,11 @@ caf::error validate(const storage_config& cfg) {
     return caf::make_error(ec::invalid_config,
                            defaults::storage::lock_retries_key,
                            "must be in [0, 100]");
+  if (!cfg.scope.empty() && !db::valid_scope(cfg.scope))
+    return caf::make_error(ec::invalid_config, defaults::storage::scope_key,
+                           "expected 1 to 64 of a-z, 0-9, '.', '_' and '-', "
+                           "got \""
+                             + cfg.scope + "\"");
   return caf::none;
 }
 
@@ -52,6 +64,8 @@ db::open_options open_options_from(const storage_config& cfg) {
   result.busy_timeout
     = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.busy_timeout);
   result.lock_retries = static_cast<uint32_t>(cfg.lock_retries);
+  result.domain = cfg.domain;
+  result.scope = cfg.scope;
   return result;
 }
 
@@ -245,7 +259,8 @@ perform(storage_pointer self, std::string what, bool modifier, F f) {
   storage_op op;
   op.what = std::move(what);
   op.modifier = modifier;
-  op.attempt = [rp, f]() mutable -> caf::error {
+  // Moved, not copied: an upsert's `f` holds its whole batch.
+  op.attempt = [rp, f{std::move(f)}]() mutable -> caf::error {
     auto res = f();
     if (!res)
       return std::move(res.error());

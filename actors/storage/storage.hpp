@@ -36,6 +36,12 @@ struct storage_config {
   /// `retry_max`.
   caf::timespan retry_min = defaults::storage::retry_min;
   caf::timespan retry_max = defaults::storage::retry_max;
+  /// The pipeline's Amazon locale (Keepa domain id, keepa.locale): the
+  /// domain of its rejections, positions, stale and expired deals.
+  int32_t domain = 1;
+  /// Whose watermark, positions and run counters (keepa.storage.scope;
+  /// empty: the locale's code; storage/scope.hpp).
+  std::string scope = defaults::storage::scope;
   /// Where outages and their end are reported; may be empty.
   log_sink log;
 };

@@ -32,6 +32,8 @@ token_config token_config_from(const pipeline_config& cfg) {
   result.grant_ttl = get("keepa.token.grant-ttl", defaults::token::grant_ttl);
   result.probe_retry = get("keepa.token.probe-retry",
                            defaults::token::probe_retry);
+  result.weight = caf::get_or(cfg, "keepa.token.weight",
+                              defaults::token::weight);
   return result;
 }
 
@@ -51,6 +53,12 @@ caf::error validate(const token_config& cfg) {
       || !positive(cfg.probe_retry))
     return caf::make_error(ec::invalid_config,
                            "keepa.token.* durations must be positive");
+  if (cfg.weight < 1 || cfg.weight > defaults::token::max_weight)
+    return caf::make_error(ec::invalid_config,
+                           "keepa.token.weight: expected a whole number from "
+                           "1 to "
+                             + std::to_string(defaults::token::max_weight)
+                             + ", got " + std::to_string(cfg.weight));
   auto& x = cfg.strategy;
   if (x.min_interval < duration::zero())
     return caf::make_error(ec::invalid_config,
@@ -198,6 +206,20 @@ caf::settings token_settings(const token_status& st) {
     queue.emplace_back(std::move(entry));
   }
   result.emplace("queue", std::move(queue));
+  std::vector<caf::config_value> consumers;
+  for (auto& c : st.consumers) {
+    caf::settings entry;
+    entry.emplace("consumer", c.consumer);
+    entry.emplace("weight", c.weight);
+    entry.emplace("granted", c.granted);
+    entry.emplace("consumed", c.consumed);
+    entry.emplace("grants", static_cast<int64_t>(c.grants));
+    entry.emplace("waiting", static_cast<int64_t>(c.waiting));
+    entry.emplace("share", c.share);
+    entry.emplace("weight-share", c.weight_share);
+    consumers.emplace_back(std::move(entry));
+  }
+  result.emplace("consumers", std::move(consumers));
   caf::settings totals;
   totals.emplace("granted", st.totals.granted);
   totals.emplace("consumed", st.totals.consumed);
@@ -241,6 +263,27 @@ void own(token_pointer self, uint64_t grant_id) {
     self->monitor(addr);
 }
 
+/// The consumer process of the current acquire: 0 for this process's own
+/// stages; the sending actor (a TOKEN LINK, the relay of one process) when
+/// the request carries a weight or comes from another node. A new one is
+/// named and watched, so it is forgotten when it goes down.
+uint64_t process_of(token_pointer self, const token_request& req) {
+  auto& st = self->state;
+  auto who = self->current_sender();
+  if (!who || (req.weight <= 0 && who->node() == self->node()))
+    return 0;
+  auto addr = caf::actor_cast<caf::actor_addr>(who);
+  auto i = st.processes.find(addr);
+  if (i != st.processes.end())
+    return i->second;
+  auto id = st.next_process++;
+  st.processes.emplace(addr, id);
+  st.sched.name_process(id, caf::to_string(addr));
+  if (st.watched.insert(addr).second)
+    self->monitor(addr);
+  return id;
+}
+
 /// Ends the grants of an actor that went down: Keepa may have run them, so
 /// each stays subtracted as an unconfirmed charge until the next newer
 /// observation (a settlement without an answer), and nobody waits for
@@ -262,6 +305,12 @@ void orphan(token_pointer self, const caf::actor_addr& who) {
   }
   for (auto i = st.presenters.begin(); i != st.presenters.end();)
     i = i->second == who ? st.presenters.erase(i) : std::next(i);
+  // A consumer process that went away: its waiting tickets would hold the
+  // queue until their grace ran out, and its share record is gone.
+  if (auto p = st.processes.find(who); p != st.processes.end()) {
+    st.sched.forget(p->second, now);
+    st.processes.erase(p);
+  }
 }
 
 /// The name of the profile in force ("" before the first activation).
@@ -316,7 +365,8 @@ token_actor::behavior_type token(token_pointer self, token_config cfg) {
         return token_reply{held_wait(self, req)};
       maybe_probe(self);
       auto& st = self->state;
-      auto d = st.sched.acquire(req, self->clock().now());
+      auto d = st.sched.acquire(req, self->clock().now(),
+                                process_of(self, req));
       if (d.error == ec::none && !d.granted)
         st.presenters[d.wait.ticket]
           = caf::actor_cast<caf::actor_addr>(self->current_sender());

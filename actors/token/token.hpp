@@ -38,6 +38,9 @@ struct token_config {
   duration probe_retry = defaults::token::probe_retry;
   /// The admission rule; the default is the floor rule of the profiles.
   token_strategy strategy;
+  /// `keepa.token.weight`: this process's weight among a budget server's
+  /// consumers (a TOKEN LINK sends it); positive. An own TOKEN ignores it.
+  int64_t weight = defaults::token::weight;
   /// Where to ask /token (the Keepa client); may be null, then the actor
   /// waits for the first settlement.
   token_probe_actor probe;
@@ -82,6 +85,11 @@ struct token_state {
   std::set<caf::actor_addr> watched;
   /// Grants ended because their owner went down.
   uint64_t orphaned_grants = 0;
+  /// Consumer processes (issue 22): each relay that asks (a request with a
+  /// weight, or from another node) is one process of the scheduler,
+  /// forgotten when it goes down. 0 is this process's own stages.
+  std::map<caf::actor_addr, uint64_t> processes;
+  uint64_t next_process = 1;
 };
 
 using token_pointer = token_actor::stateful_pointer<token_state>;

@@ -171,6 +171,7 @@ token_link_actor::behavior_type token_link(token_link_pointer self,
         req.ticket = 0;
       else
         st.tickets.erase(i);
+      req.weight = st.cfg.weight;
       auto rp = self->make_response_promise<token_reply>();
       auto remote = st.remote;
       self->request(remote, st.cfg.timeout, atom::acquire_v, req)

@@ -18,7 +18,9 @@
 // After each connect the link asks /token through `probe` (free) and
 // settles the observation, so a restarted server, which holds no key,
 // learns the balance before it grants. STORAGE's hold stays local: it
-// stops this process, not the others.
+// stops this process, not the others. Every relayed acquire carries the
+// process's weight; the server shares the budget between links in
+// proportion to their weights.
 
 #pragma once
 
@@ -55,6 +57,9 @@ struct token_link_config {
   duration retry = std::chrono::seconds{1};
   /// Settlements kept while unreachable.
   size_t max_pending = 1000;
+  /// This process's weight among the server's consumers
+  /// (`keepa.token.weight`), sent with every acquire.
+  int64_t weight = defaults::token::weight;
 };
 
 /// The link: TOKEN's interface, plus `retry` for the server's early wakes.

@@ -103,15 +103,16 @@ bool token_scheduler::stale(time_point now, duration max_age) const {
   return age > max_age || (bucket_.rate() == 0 && age >= refill_period);
 }
 
-std::vector<token_scheduler::plan_item>
-token_scheduler::plan(time_point now) const {
-  // Pick order: the ranked stages by (rank, arrival); the updater goes
-  // first whenever its share of the recently granted tokens is below its
-  // configured share (or nobody else waits).
+std::vector<const token_scheduler::entry*>
+token_scheduler::process_order(std::vector<const entry*> xs,
+                               const process_info& info) const {
+  // The ranked stages by (rank, arrival); the updater goes first whenever
+  // its share of the recently granted tokens is below its configured share
+  // (or nobody else waits).
   std::vector<const entry*> others;
   std::vector<const entry*> updates;
-  for (auto& e : queue_)
-    (e.req.what == stage::update ? updates : others).push_back(&e);
+  for (auto e : xs)
+    (e->req.what == stage::update ? updates : others).push_back(e);
   std::stable_sort(others.begin(), others.end(),
                    [&](const entry* x, const entry* y) {
                      auto rx = policy_.rank[index(x->req.what)];
@@ -122,24 +123,92 @@ token_scheduler::plan(time_point now) const {
                    [](const entry* x, const entry* y) {
                      return x->seq < y->seq;
                    });
-  auto recent_update = recent_update_;
-  auto recent_other = recent_other_;
+  auto recent_update = info.recent_update;
+  auto recent_other = info.recent_other;
+  std::vector<const entry*> result;
+  result.reserve(xs.size());
+  size_t oi = 0;
+  size_t ui = 0;
+  while (oi < others.size() || ui < updates.size()) {
+    bool take_update = ui < updates.size()
+      && (oi == others.size() || updater_behind(recent_update, recent_other));
+    auto e = take_update ? updates[ui++] : others[oi++];
+    remember(take_update, e->req.cost, recent_update, recent_other);
+    result.push_back(e);
+  }
+  return result;
+}
+
+std::vector<const token_scheduler::entry*> token_scheduler::pick_order() const {
+  static const process_info fresh;
+  auto info = [&](uint64_t id) -> const process_info& {
+    auto i = processes_.find(id);
+    return i != processes_.end() ? i->second : fresh;
+  };
+  auto one = std::all_of(queue_.begin(), queue_.end(), [&](const entry& e) {
+    return e.process == queue_.front().process;
+  });
+  if (one) {
+    std::vector<const entry*> all;
+    all.reserve(queue_.size());
+    for (auto& e : queue_)
+      all.push_back(&e);
+    return all.empty()
+      ? all
+      : process_order(std::move(all), info(queue_.front().process));
+  }
+  std::map<uint64_t, std::vector<const entry*>> by_process;
+  for (auto& e : queue_)
+    by_process[e.process].push_back(&e);
+  // Several processes: the one with the least start tag goes next (ties
+  // by arrival of its next request), as if each were granted in turn.
+  struct lane {
+    std::vector<const entry*> xs;
+    size_t next;
+    process_info info;
+  };
+  std::vector<lane> lanes;
+  for (auto& [id, xs] : by_process) {
+    auto p = info(id);
+    lanes.push_back(lane{process_order(std::move(xs), p), 0, p});
+  }
+  auto v = vtime_;
+  std::vector<const entry*> result;
+  result.reserve(queue_.size());
+  while (result.size() < queue_.size()) {
+    lane* best = nullptr;
+    double best_start = 0;
+    for (auto& l : lanes) {
+      if (l.next == l.xs.size())
+        continue;
+      auto start = start_tag(l.info, v);
+      if (best == nullptr || start < best_start
+          || (start == best_start
+              && l.xs[l.next]->seq < best->xs[best->next]->seq)) {
+        best = &l;
+        best_start = start;
+      }
+    }
+    auto e = best->xs[best->next++];
+    best->info.finish = finish_tag(best->info, best_start, e->req.cost);
+    v = best_start;
+    result.push_back(e);
+  }
+  return result;
+}
+
+std::vector<token_scheduler::plan_item>
+token_scheduler::plan(time_point now) const {
+  auto order = pick_order();
   auto& strategy = policy_.strategy;
   auto hysteresis = strategy.rule == token_strategy::admission::hysteresis;
   auto paced = strategy.min_interval > duration::zero();
   auto recharging = recharging_;
   std::vector<plan_item> result;
   result.reserve(queue_.size());
-  size_t oi = 0;
-  size_t ui = 0;
   auto spent = outstanding_;
   auto prev = time_point::min();
-  while (oi < others.size() || ui < updates.size()) {
-    const entry* e;
-    bool take_update = ui < updates.size()
-      && (oi == others.size() || updater_behind(recent_update, recent_other));
-    e = take_update ? updates[ui++] : others[oi++];
-    remember(take_update, e->req.cost, recent_update, recent_other);
+  for (auto e : order) {
     auto at = prev == time_point::max()
       ? time_point::max()
       : bucket_.earliest(needed(e->req.cost, recharging), spent, now);
@@ -170,11 +239,17 @@ token_scheduler::plan(time_point now) const {
 token_grant token_scheduler::make_grant(const entry& e, time_point now) {
   auto cost = e.req.cost;
   auto what = e.req.what;
-  remember(what == stage::update, cost, recent_update_, recent_other_);
+  auto& p = processes_[e.process];
+  remember(what == stage::update, cost, p.recent_update, p.recent_other);
+  auto start = start_tag(p, vtime_);
+  p.finish = finish_tag(p, start, cost);
+  vtime_ = start;
+  p.granted += cost;
+  ++p.grants;
   token_grant g;
   g.grant_id = next_grant_++;
   g.cost = cost;
-  grants_.emplace(g.grant_id, grant_info{cost, what, now});
+  grants_.emplace(g.grant_id, grant_info{cost, what, now, e.process});
   outstanding_ += cost;
   g.projected_after = projected(now);
   totals_.granted += cost;
@@ -188,28 +263,40 @@ token_grant token_scheduler::make_grant(const entry& e, time_point now) {
 }
 
 token_scheduler::decision token_scheduler::acquire(const token_request& req,
-                                                   time_point now) {
+                                                   time_point now,
+                                                   uint64_t process) {
   begin_event(now);
-  auto result = acquire_impl(req, now);
+  auto result = acquire_impl(req, now, process);
   end_event(now, result.granted);
   return result;
 }
 
 token_scheduler::decision
-token_scheduler::acquire_impl(const token_request& req, time_point now) {
+token_scheduler::acquire_impl(const token_request& req, time_point now,
+                              uint64_t process) {
   tick(now);
+  auto known = processes_.find(process);
+  if (known == processes_.end()) {
+    known = processes_.emplace(process, process_info{}).first;
+    known->second.since = next_since_++;
+    known->second.name = process == 0 ? "local" : std::to_string(process);
+  }
+  if (req.weight > 0)
+    known->second.weight = req.weight;
   update_mode(now);
   decision result;
   if (req.cost < 0) {
     result.error = ec::invalid_config;
     return result;
   }
+  // A ticket counts only for the process it was handed to.
   auto i = std::find_if(queue_.begin(), queue_.end(), [&](const entry& e) {
-    return req.ticket != 0 && e.ticket == req.ticket;
+    return req.ticket != 0 && e.ticket == req.ticket && e.process == process;
   });
   if (i == queue_.end()) {
     // New request, or a ticket that expired: join the queue at the back.
-    queue_.push_back(entry{next_ticket_++, next_seq_++, req, now, false});
+    queue_.push_back(
+      entry{next_ticket_++, next_seq_++, process, req, now, false});
     i = queue_.end() - 1;
   } else {
     i->req.cost = req.cost;
@@ -371,6 +458,9 @@ bool token_scheduler::settle_impl(const settlement& s, time_point now) {
   auto consumed = s.refused ? 0 : answered ? s.tokens_consumed : i->second.cost;
   if (!answered)
     charge_unconfirmed(consumed);
+  if (auto p = processes_.find(i->second.process); p != processes_.end())
+    p->second.consumed += consumed;
+  refund(i->second.process, i->second.cost - consumed);
   totals_.consumed += consumed;
   totals_.consumed_by_stage[index(i->second.what)] += consumed;
   grants_.erase(i);
@@ -384,6 +474,7 @@ bool token_scheduler::release(uint64_t grant_id, time_point now) {
   auto known = i != grants_.end();
   if (known) {
     outstanding_ -= i->second.cost;
+    refund(i->second.process, i->second.cost);
     totals_.released += i->second.cost;
     ++totals_.released_grants;
     grants_.erase(i);
@@ -391,6 +482,41 @@ bool token_scheduler::release(uint64_t grant_id, time_point now) {
   update_mode(now);
   end_event(now, false);
   return known;
+}
+
+void token_scheduler::refund(uint64_t process, int64_t tokens) {
+  auto p = processes_.find(process);
+  if (p == processes_.end() || tokens <= 0)
+    return;
+  // The share counts what was charged: a grant that cost less than its
+  // worst case (or nothing) moves the process's finish tag back by the
+  // difference, never before V (no credit).
+  auto& x = p->second;
+  x.finish = std::max(
+    vtime_,
+    x.finish - static_cast<double>(tokens) / static_cast<double>(x.weight));
+}
+
+void token_scheduler::name_process(uint64_t process, std::string name) {
+  auto p = processes_.find(process);
+  if (p == processes_.end()) {
+    p = processes_.emplace(process, process_info{}).first;
+    p->second.since = next_since_++;
+  }
+  p->second.name = std::move(name);
+}
+
+size_t token_scheduler::forget(uint64_t process, time_point now) {
+  begin_event(now);
+  auto before = queue_.size();
+  queue_.erase(
+    std::remove_if(queue_.begin(), queue_.end(),
+                   [&](const entry& e) { return e.process == process; }),
+    queue_.end());
+  processes_.erase(process);
+  update_mode(now);
+  end_event(now, false);
+  return before - queue_.size();
 }
 
 void token_scheduler::tick(time_point now) {
@@ -457,6 +583,30 @@ token_status token_scheduler::status(time_point now) const {
     st.queue.push_back(std::move(w));
   }
   st.totals = totals_;
+  std::vector<std::pair<uint64_t, const process_info*>> ps;
+  int64_t consumed = 0;
+  int64_t weights = 0;
+  for (auto& [id, p] : processes_) {
+    ps.emplace_back(id, &p);
+    consumed += p.consumed;
+    weights += p.weight;
+  }
+  std::sort(ps.begin(), ps.end(),
+            [](auto& x, auto& y) { return x.second->since < y.second->since; });
+  for (auto& [id, p] : ps) {
+    consumer_share c;
+    c.consumer = p->name;
+    c.weight = p->weight;
+    c.granted = p->granted;
+    c.consumed = p->consumed;
+    c.grants = p->grants;
+    c.waiting = static_cast<uint64_t>(
+      std::count_if(queue_.begin(), queue_.end(),
+                    [id = id](const entry& e) { return e.process == id; }));
+    c.share = consumed > 0 ? double(p->consumed) / double(consumed) : 0.0;
+    c.weight_share = double(p->weight) / double(weights);
+    st.consumers.push_back(std::move(c));
+  }
   auto from = held_from(now);
   if (from != time_point::max()) {
     st.totals.held_back += now - from;

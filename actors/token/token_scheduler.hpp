@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -86,6 +87,18 @@ struct scheduler_policy {
 ///   balance.
 /// Another `strategy` replaces the first rule (see token_strategy).
 ///
+/// Consumer processes (issue 22): every request belongs to a process (0 =
+/// TOKEN's own stages; a budget server numbers its clients). Which process
+/// is served next is decided by weighted fair queuing with start tags: a
+/// process's next request starts at max(V, its last finish tag), where V is
+/// the start tag of the latest grant, and finishes cost/weight later
+/// (corrected to the consumed cost at settle, to 0 at release); the waiting
+/// process with the least start tag goes first, ties by arrival. It is
+/// work-conserving (only waiting processes compete) and an idle process
+/// builds no credit (its start is never before V). Inside a process the
+/// order above holds (stage rank, updater share). With one process the
+/// order is exactly the one without processes.
+///
 /// It also measures how long requests were held back: spans of time in
 /// which some request waited, the projected balance was positive (Keepa
 /// would have run it) and nothing was granted.
@@ -117,7 +130,18 @@ public:
   /// Replaces the policy (profile switch); the queue keeps its order.
   void set_policy(const scheduler_policy& policy);
 
-  decision acquire(const token_request& req, time_point now);
+  /// A request of `process` (0 = TOKEN's own stages); a positive
+  /// `req.weight` becomes the process's weight (otherwise 1).
+  decision acquire(const token_request& req, time_point now,
+                   uint64_t process = 0);
+
+  /// Names `process` in status output.
+  void name_process(uint64_t process, std::string name);
+
+  /// A consumer process went away: drops its waiting tickets and its
+  /// share record (its grants are ended by the caller, e.g. settled as
+  /// unanswered). Returns the number of tickets dropped.
+  size_t forget(uint64_t process, time_point now);
 
   /// Applies an answer's envelope; removes the grant. Returns false if the
   /// grant id is unknown (the observation is still used).
@@ -196,6 +220,7 @@ private:
   struct entry {
     uint64_t ticket;
     uint64_t seq;
+    uint64_t process;
     token_request req;
     /// The retry time last handed out.
     time_point retry_at;
@@ -207,6 +232,26 @@ private:
     int64_t cost;
     stage what;
     time_point issued;
+    uint64_t process;
+  };
+
+  /// A consumer process: its weight, fair-queuing tag and updater share.
+  struct process_info {
+    std::string name;
+    int64_t weight = 1;
+    /// Finish tag of its latest grant (virtual time: tokens per weight).
+    double finish = 0;
+    /// Recently granted tokens (decayed per grant) of its updater and of
+    /// its other stages; the updater is served first while its part is
+    /// below its share. Decay bounds the memory, so an idle side builds no
+    /// debt.
+    double recent_update = 0;
+    double recent_other = 0;
+    int64_t granted = 0;
+    int64_t consumed = 0;
+    uint64_t grants = 0;
+    /// Order of first request (status output).
+    uint64_t since = 0;
   };
 
   struct plan_item {
@@ -217,10 +262,34 @@ private:
   /// Waiting entries in pick order with their planned grant times.
   std::vector<plan_item> plan(time_point now) const;
 
+  /// Waiting entries in pick order: processes by start tag, inside each
+  /// by rank and arrival with the updater's share.
+  std::vector<const entry*> pick_order() const;
+
+  /// One process's waiting entries in pick order (rank, arrival, updater
+  /// share from `info`).
+  std::vector<const entry*> process_order(std::vector<const entry*> xs,
+                                          const process_info& info) const;
+
+  /// Start tag of `p`'s next grant given the virtual time `v`.
+  static double start_tag(const process_info& p, double v) {
+    return std::max(v, p.finish);
+  }
+
+  /// Finish tag of `p`'s grant of `cost` starting at `start`.
+  static double finish_tag(const process_info& p, double start, int64_t cost) {
+    return start + static_cast<double>(cost) / static_cast<double>(p.weight);
+  }
+
+  /// Takes back `tokens` of `process`'s finish tag (charged less than
+  /// granted).
+  void refund(uint64_t process, int64_t tokens);
+
   int64_t needed(int64_t cost, bool recharging) const;
 
   /// acquire() and settle() without the held-back bookkeeping.
-  decision acquire_impl(const token_request& req, time_point now);
+  decision acquire_impl(const token_request& req, time_point now,
+                        uint64_t process);
 
   bool settle_impl(const settlement& s, time_point now);
 
@@ -260,11 +329,11 @@ private:
   /// Tokens Keepa may have charged for requests whose answer was lost;
   /// subtracted until the next newer observation.
   int64_t unconfirmed_ = 0;
-  /// Recently granted tokens (decayed per grant) of the updater and of
-  /// everyone else; the updater is served first while its part is below
-  /// its share. Decay bounds the memory, so an idle side builds no debt.
-  double recent_update_ = 0;
-  double recent_other_ = 0;
+  /// The consumer processes that asked (0 = own stages).
+  std::map<uint64_t, process_info> processes_;
+  uint64_t next_since_ = 0;
+  /// Virtual time of fair queuing: the start tag of the latest grant.
+  double vtime_ = 0;
   uint64_t next_ticket_ = 1;
   uint64_t next_grant_ = 1;
   uint64_t next_seq_ = 1;

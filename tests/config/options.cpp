@@ -57,6 +57,7 @@ std::string stated_default(const caf::config_option& opt) {
 const std::map<std::string, std::string> expected_defaults{
   {"keepa.profile", "auto"},
   {"keepa.profiles-dir", defaults::profiles_dir()},
+  {"keepa.locale", "none"},
   {"keepa.run-for", "0s"},
   {"keepa.max-deals", "0"},
   {"keepa.status-every", "1min"},
@@ -69,6 +70,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.token.grant-ttl", "10min"},
   {"keepa.token.probe-retry", "1s"},
   {"keepa.token.remote", "none"},
+  {"keepa.token.weight", "1"},
   {"keepa.token.host", "127.0.0.1"},
   {"keepa.token.port", "4272"},
   {"keepa.client.endpoint", "https://api.keepa.com"},
@@ -87,6 +89,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.storage.url", "sqlite:keepa.db"},
   {"keepa.storage.busy-timeout", "5s"},
   {"keepa.storage.lock-retries", "0"},
+  {"keepa.storage.scope", "none"},
   {"keepa.scan.query-file", defaults::scan::query_file()},
   {"keepa.scan.source", "deals"},
   {"keepa.scan.finder-query-file", defaults::scan::finder_query_file()},

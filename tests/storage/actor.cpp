@@ -554,3 +554,34 @@ TEST_CASE_METHOD(pg_actor_fixture,
                  "[storage][actor][postgresql]") {
   failed_upsert_case(*this);
 }
+
+TEST_CASE_METHOD(actor_fixture,
+                 "STORAGE of a keepa.locale=uk pipeline refreshes and expires "
+                 "only UK deals, beside a US pipeline's",
+                 "[storage][actor]") {
+  // Issue 22: a US and a UK pipeline store into one database; the UK
+  // updater asks its STORAGE for stale deals and expires the dead ones.
+  caf::settings opts;
+  caf::put(opts, defaults::storage::url_key, db.url());
+  caf::put(opts, "keepa.locale", "uk");
+  auto uk = spawn_storage(sys, storage_config_from(opts), false);
+  REQUIRE_OK(uk);
+  auto us = spawn();
+  sched.run();
+  auto uk_deal = make_deal("B000000002", 100);
+  uk_deal.domain = 2;
+  REQUIRE_OK(ask<upsert_ack>(us, atom::upsert_v,
+                             batch({make_deal("B000000001", 100)}, {})));
+  REQUIRE_OK(ask<upsert_ack>(*uk, atom::upsert_v, batch({uk_deal}, {})));
+  auto stale = ask<std::vector<deal_record>>(*uk, atom::stalest_v, uint32_t{10},
+                                             int64_t{1000});
+  REQUIRE_OK(stale);
+  REQUIRE(stale->size() == 1);
+  CHECK(stale->front().domain == 2);
+  CHECK(stale->front().currency == "GBP");
+  CHECK(*ask<uint64_t>(*uk, atom::expire_v, int64_t{1000}) == 1);
+  auto left = db.open()->list_deals(db::deal_listing{});
+  REQUIRE_OK(left);
+  REQUIRE(left->size() == 1);
+  CHECK(left->front().domain == 1);
+}

@@ -608,6 +608,55 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK((*db2)->stalest(10, 100)->size() == 1);
     CHECK(db->stalest(10, 100)->size() == 1);
   }
+  SECTION("two pipelines' scopes on one database keep their own watermark, "
+          "positions and run counters") {
+    // A US and a UK pipeline (issue 22): each backend keeps the state of
+    // its scope, by default the locale's code.
+    auto us = fix.open();
+    auto opts = fix.options();
+    opts.domain = 2;
+    auto uk_db = db::soci_backend::open(opts);
+    REQUIRE_OK(uk_db);
+    auto& uk = **uk_db;
+    us->keep_state({{"run.peeks", "10"}});
+    uk.keep_state({{"run.peeks", "20"}});
+    REQUIRE_OK(us->track({pos(100, "B000000001"), pos(300, "B000000003")}));
+    REQUIRE_OK(uk.track({pos(200, "B000000002")}));
+    REQUIRE_OK(
+      us->commit(deals_batch({make_deal("B000000001", 1)}), pos(100, "B1")));
+    auto uk_deal = make_deal("B000000002", 1);
+    uk_deal.domain = 2;
+    REQUIRE_OK(uk.commit(deals_batch({uk_deal}), pos(250, "B2")));
+    CHECK(*us->watermark() == pos(100, "B1"));
+    CHECK(*uk.watermark() == pos(250, "B2"));
+    CHECK(*us->pending() == std::vector<feed_position>{pos(300, "B000000003")});
+    CHECK(uk.pending()->empty());
+    using kvs = std::vector<std::pair<std::string, std::string>>;
+    CHECK(*us->state("run.") == kvs{{"run.peeks", "10"}});
+    CHECK(*uk.state("run.") == kvs{{"run.peeks", "20"}});
+    CHECK(us->counts()->watermark == pos(100, "B1"));
+    // Two pipelines of one locale with different queries name their scopes.
+    auto other = fix.options();
+    other.scope = "us-textbooks";
+    auto tb_db = db::soci_backend::open(other);
+    REQUIRE_OK(tb_db);
+    auto& tb = **tb_db;
+    CHECK(*tb.watermark() == feed_position{});
+    CHECK(tb.pending()->empty());
+    CHECK(tb.state("run.")->empty());
+    REQUIRE_OK(tb.commit(upsert_batch{}, pos(900, "B9")));
+    CHECK(*us->watermark() == pos(100, "B1"));
+    CHECK(*tb.watermark() == pos(900, "B9"));
+    // Each expires and refreshes its own locale's deals only.
+    CHECK(*uk.expire(1000) == 1);
+    CHECK(*us->deal_count() == 1);
+    // A scope is a short name.
+    auto bad = fix.options();
+    bad.scope = "us uk";
+    auto refused = db::soci_backend::open(bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error() == ec::invalid_config);
+  }
   SECTION("titles are stored decoded, the raw title beside them") {
     auto db = fix.open();
     auto a = make_deal("B000000001", 1);

@@ -1,8 +1,9 @@
-// Schema 5 from a version-4 database made as the previous program made it:
-// its DDL written out here (not produced by this program's migrations), rows
-// with raw Keepa titles (entities, tags, runs of spaces), rejections and
-// tracked positions. Migrating keeps every row, makes each a domain 1 (US,
-// dollars) row, decodes the titles and keeps the raw ones.
+// Schema 6 (through 5) from a version-4 database made as the previous program
+// made it: its DDL written out here (not produced by this program's
+// migrations), rows with raw Keepa titles (entities, tags, runs of spaces),
+// rejections and tracked positions. Migrating keeps every row, makes each a
+// domain 1 (US, dollars) row, decodes the titles and keeps the raw ones; the
+// watermark, run counters and tracked positions become scope "us"'s (schema 6).
 
 #include <string>
 #include <tuple>
@@ -102,11 +103,12 @@ void write_version_4(soci::session& s) {
   }
   s << "INSERT INTO system_state VALUES ('watermark.last_update', '4242')";
   s << "INSERT INTO system_state VALUES ('watermark.asin', 'B000000003')";
+  s << "INSERT INTO system_state VALUES ('run.peeks', '77')";
 }
 
 void check_migrated(const test::backend_fixture& fix) {
   auto db = fix.open();
-  CHECK(db->schema_version() == 5);
+  CHECK(db->schema_version() == db::current_schema_version);
   auto c = db->counts();
   REQUIRE_OK(c);
   CHECK(c->deals == titles.size());
@@ -154,6 +156,19 @@ void check_migrated(const test::backend_fixture& fix) {
     CHECK((*pending)[i]
           == feed_position{4000 + static_cast<int>(i),
                            "B20000000" + std::to_string(i)});
+  // The state is scope us's (the domain 1 pipeline's); a UK pipeline's
+  // scope starts empty and its writes leave us's alone.
+  using kvs = std::vector<std::pair<std::string, std::string>>;
+  CHECK(*db->state("run.") == kvs{{"run.peeks", "77"}});
+  auto uk_opts = fix.options();
+  uk_opts.domain = 2;
+  auto uk_db = db::soci_backend::open(uk_opts);
+  REQUIRE_OK(uk_db);
+  CHECK(*(*uk_db)->watermark() == feed_position{});
+  CHECK((*uk_db)->pending()->empty());
+  CHECK((*uk_db)->state("run.")->empty());
+  REQUIRE_OK((*uk_db)->commit(upsert_batch{}, feed_position{99, "B9"}));
+  CHECK(*db->watermark() == feed_position{4242, "B000000003"});
   // The new key: the same ASIN as a UK deal is another row.
   auto uk = test::make_deal(asin_of(0), 9);
   uk.domain = 2;
@@ -175,14 +190,14 @@ void check_migrated(const test::backend_fixture& fix) {
 } // namespace
 
 TEST_CASE_METHOD(keepa::test::sqlite_fixture,
-                 "a version-4 SQLite file migrates to 5 keeping every row",
+                 "a version-4 SQLite file migrates to 6 keeping every row",
                  "[storage][sqlite][migration]") {
   write_version_4(*raw());
   check_migrated(*this);
 }
 
 TEST_CASE_METHOD(keepa::test::postgresql_fixture,
-                 "a version-4 PostgreSQL database migrates to 5 keeping every "
+                 "a version-4 PostgreSQL database migrates to 6 keeping every "
                  "row",
                  "[storage][postgresql][migration]") {
   write_version_4(*raw());

@@ -15,10 +15,15 @@
 // needs openssl.* certificates and is refused without them.
 //
 // Prints "keepa-token: TOKEN on HOST:PORT" once published, then a status
-// line every keepa.status-every, and stops on SIGINT/SIGTERM.
+// line every keepa.status-every, and stops on SIGINT/SIGTERM. The line
+// ends with each connected pipeline's share ("shares RELAY weight W
+// consumed N (S %), ..."); the same figures are TOKEN's snapshot
+// (token_status::consumers) and each pipeline's /status `token.consumers`.
+// Pipelines share the budget in proportion to their --keepa.token.weight.
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <string>
@@ -39,6 +44,19 @@ using namespace keepa;
 
 namespace {
 
+/// Per consumer process: " | shares RELAY weight W consumed N (S %), ...".
+std::string shares_of(const token_status& st) {
+  std::string result;
+  for (auto& c : st.consumers) {
+    result += result.empty() ? " | shares " : ", ";
+    char pct[16];
+    std::snprintf(pct, sizeof(pct), "%.1f", 100.0 * c.share);
+    result += c.consumer + " weight " + std::to_string(c.weight) + " consumed "
+      + std::to_string(c.consumed) + " (" + pct + " %)";
+  }
+  return result;
+}
+
 std::string line_of(const token_status& st) {
   return "keepa-token: balance " + std::to_string(st.projected)
     + " | outstanding " + std::to_string(st.outstanding) + " | " + st.mode
@@ -50,7 +68,7 @@ std::string line_of(const token_status& st) {
     + std::to_string(
            std::chrono::duration_cast<std::chrono::seconds>(st.observation_age)
              .count())
-    + "s";
+    + "s" + shares_of(st);
 }
 
 } // namespace

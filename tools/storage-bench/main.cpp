@@ -3,12 +3,20 @@
 //
 // Figures for the STORAGE actor (label `bench`):
 //  1. Batched upserts per second through the actor (batches of 10, 100 and
-//     1000 deals, one transaction each) against the raw SQLite C API
-//     inserting the same rows with one prepared statement, in transactions
-//     of the same size and in one transaction, as ratios in one run. All
-//     use the same schema and pragmas (WAL, synchronous=FULL).
+//     1000 deals, one transaction each) against the raw SQLite C API doing
+//     the same work with one prepared statement: the same rows, schema,
+//     indexes and pragmas (WAL, synchronous=FULL), one transaction per batch
+//     of the same size, every column updated as STORAGE updates it. Each
+//     round measures both side by side, first with new rows, then with the
+//     same rows again (updates); the medians and the range of the per-round
+//     ratios are reported, and the raw C API in one transaction for scale.
+//     A third line puts the committer's batches (the same deals, their feed
+//     positions finished with a scanner's backlog still tracked, the
+//     watermark and the run counters written) beside the raw C API's new
+//     rows.
 //  2. Latency of known(100 ASINs), stalest(50), counts and status through
-//     the actor with `deals` deals stored, and the process's peak RSS.
+//     the actor with `deals` deals stored, and the process's peak RSS
+//     (skipped when `deals` is 0).
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +38,7 @@
 
 #include "actors/storage/storage.hpp"
 #include "config/cli.hpp"
+#include "config/defaults.hpp"
 #include "messages/error.hpp"
 #include "storage/soci_backend.hpp"
 
@@ -38,9 +47,13 @@ using clk = std::chrono::steady_clock;
 
 namespace {
 
+/// The pipeline's scheduler (config/defaults.hpp): CAF's default polls
+/// while idle, which would slow the raw C API beside it.
 struct config : caf::actor_system_config {
   config() {
     keepa::add_message_types(*this);
+    set("scheduler.policy", caf::atom(defaults::scheduler::policy));
+    set("scheduler.max-threads", defaults::scheduler::max_threads);
   }
 };
 
@@ -55,11 +68,13 @@ std::string asin_of(int64_t i) {
   return buf;
 }
 
-deal_record deal_of(int64_t i) {
+/// The `i`th benchmark deal; `pass` > 0 gives the same deal seen again
+/// later at another price (an update).
+deal_record deal_of(int64_t i, int pass = 0) {
   deal_record d;
   d.asin = asin_of(i);
   d.title = "Benchmark book number " + std::to_string(i);
-  d.buy_price = 100 + static_cast<int32_t>(i % 900);
+  d.buy_price = 100 + static_cast<int32_t>((i + pass) % 900);
   d.est_sell_price = 2500;
   d.avg365 = 2400;
   d.all_in_cost = 900;
@@ -73,7 +88,7 @@ deal_record deal_of(int64_t i) {
   d.offers_used = 3;
   d.offers_new = 1;
   d.last_update = 7000000 + static_cast<int32_t>(i / 100);
-  d.first_seen_ms = 1'700'000'000'000 + i * 1000;
+  d.first_seen_ms = 1'700'000'000'000 + i * 1000 + pass * 60'000;
   d.last_seen_ms = d.first_seen_ms;
   return d;
 }
@@ -95,12 +110,13 @@ void check(int rc, sqlite3* db, const char* what) {
 }
 
 /// The baseline: raw C API, one prepared statement, one transaction per
-/// `batch` rows.
+/// `batch` rows. A row that exists is updated as STORAGE updates it (every
+/// column; the first sighting kept, the last one advanced).
 /// `seen_from_ms` > 0 places the rows' first/last seen times between it
 /// and `seen_from_ms + seen_spread_ms` (as the deal's index spreads).
 void raw_insert(const std::string& file, int64_t first, int64_t n,
                 int64_t batch, int64_t seen_from_ms = 0,
-                int64_t seen_spread_ms = 1) {
+                int64_t seen_spread_ms = 1, int pass = 0) {
   sqlite3* db = nullptr;
   check(sqlite3_open(file.c_str(), &db), db, "open");
   check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
@@ -115,16 +131,30 @@ void raw_insert(const std::string& file, int64_t first, int64_t n,
           " last_update, first_seen_ms, last_seen_ms, written_by, domain,"
           " raw_title, currency) VALUES"
           " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?2,'USD')"
-          " ON CONFLICT (domain, asin) DO"
-          " UPDATE SET title = excluded.title, buy_price = excluded.buy_price,"
-          " last_seen_ms = MAX(deals.last_seen_ms, excluded.last_seen_ms)",
+          " ON CONFLICT (domain, asin) DO UPDATE SET title = excluded.title,"
+          " raw_title = excluded.raw_title, currency = excluded.currency,"
+          " buy_price = excluded.buy_price,"
+          " est_sell_price = excluded.est_sell_price,"
+          " avg365 = excluded.avg365, all_in_cost = excluded.all_in_cost,"
+          " profit = excluded.profit, margin_bp = excluded.margin_bp,"
+          " roi_bp = excluded.roi_bp,"
+          " min_listing_price = excluded.min_listing_price,"
+          " sales_rank = excluded.sales_rank,"
+          " rank_drops90 = excluded.rank_drops90,"
+          " rank_drops365 = excluded.rank_drops365,"
+          " offers_used = excluded.offers_used,"
+          " offers_new = excluded.offers_new,"
+          " last_update = excluded.last_update,"
+          " first_seen_ms = MIN(deals.first_seen_ms, excluded.first_seen_ms),"
+          " last_seen_ms = MAX(deals.last_seen_ms, excluded.last_seen_ms),"
+          " written_by = excluded.written_by",
           -1, &st, nullptr),
         db, "prepare");
   for (int64_t i = first; i < first + n; ++i) {
     if ((i - first) % batch == 0)
       check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db,
             "begin");
-    auto d = deal_of(i);
+    auto d = deal_of(i, pass);
     if (seen_from_ms > 0)
       d.first_seen_ms = d.last_seen_ms = seen_from_ms
         + (i * 7919) % seen_spread_ms;
@@ -182,29 +212,92 @@ struct rate {
   double cpu_us;
 };
 
-/// Upserts `n` deals through the actor in batches of `size`.
-rate actor_rate(caf::actor_system& sys, const std::string& file, int64_t n,
-                int64_t size) {
-  create(file);
-  auto st = spawn(sys, file);
-  caf::scoped_actor self{sys};
-  std::vector<upsert_batch> batches;
+/// `n` deals in batches of `size`, seen for the `pass`th time; with
+/// `positions`, each batch also finishes its deals' feed positions.
+std::vector<upsert_batch> batches_of(int64_t n, int64_t size, int pass,
+                                     bool positions) {
+  std::vector<upsert_batch> result;
   for (int64_t i = 0; i < n; i += size) {
     upsert_batch b;
-    for (int64_t j = i; j < std::min(n, i + size); ++j)
-      b.deals.push_back(deal_of(j));
-    batches.push_back(std::move(b));
+    for (int64_t j = i; j < std::min(n, i + size); ++j) {
+      b.deals.push_back(deal_of(j, pass));
+      if (positions)
+        b.done.push_back(
+          feed_position{b.deals.back().last_update, b.deals.back().asin});
+    }
+    result.push_back(std::move(b));
   }
+  return result;
+}
+
+/// Sends `batches` (`n` deals) to `st` one after the other, each after the
+/// previous one's answer; moved, as the committer sends its batches.
+rate send_all(caf::scoped_actor& self, const storage_actor& st,
+              std::vector<upsert_batch> batches, int64_t n) {
   auto t0 = clk::now();
   auto c0 = cpu_seconds();
   for (auto& b : batches)
-    self->request(st, caf::infinite, atom::upsert_v, b)
+    self->request(st, caf::infinite, atom::upsert_v, std::move(b))
       .receive([](const upsert_ack&) {},
                [](const caf::error& err) { die(render(err)); });
   auto secs = seconds_since(t0);
   auto cpu = cpu_seconds() - c0;
+  return rate{static_cast<double>(n) / secs,
+              cpu * 1e6 / static_cast<double>(n)};
+}
+
+/// Upserts `n` deals through the actor in batches of `size` into a new
+/// database, then the same deals again (updates).
+std::pair<rate, rate> actor_rate(caf::actor_system& sys,
+                                 const std::string& file, int64_t n,
+                                 int64_t size) {
+  create(file);
+  auto st = spawn(sys, file);
+  caf::scoped_actor self{sys};
+  auto fresh = send_all(self, st, batches_of(n, size, 0, false), n);
+  auto again = send_all(self, st, batches_of(n, size, 1, false), n);
   self->send_exit(st, caf::exit_reason::user_shutdown);
-  return {static_cast<double>(n) / secs, cpu * 1e6 / static_cast<double>(n)};
+  return {fresh, again};
+}
+
+/// Upserts `n` new deals through the actor in committer-like batches of
+/// `size`: each batch also finishes its deals' feed positions (tracked
+/// beforehand, untimed), so the watermark advances and the run counters are
+/// written with it, as the committer's batches do. A scanner's backlog of
+/// positions (keepa.scan.max-backlog) stays tracked above them.
+rate committer_rate(caf::actor_system& sys, const std::string& file, int64_t n,
+                    int64_t size) {
+  create(file);
+  auto st = spawn(sys, file);
+  caf::scoped_actor self{sys};
+  auto batches = batches_of(n, size, 0, true);
+  std::vector<feed_position> all;
+  for (auto& b : batches)
+    all.insert(all.end(), b.done.begin(), b.done.end());
+  auto backlog = static_cast<int64_t>(defaults::scan::max_backlog);
+  for (auto& b : batches_of(n + backlog, n + backlog, 0, true))
+    all.insert(all.end(), b.done.begin() + n, b.done.end());
+  self->request(st, caf::infinite, atom::track_v, all)
+    .receive([](uint64_t) {}, [](const caf::error& err) { die(render(err)); });
+  auto result = send_all(self, st, std::move(batches), n);
+  self->send_exit(st, caf::exit_reason::user_shutdown);
+  return result;
+}
+
+/// The raw C API's rate for new rows and then for the same rows again.
+std::pair<rate, rate> raw_rate(const std::string& file, int64_t n,
+                               int64_t size) {
+  create(file);
+  auto run = [&](int pass) {
+    auto t0 = clk::now();
+    auto c0 = cpu_seconds();
+    raw_insert(file, 0, n, size, 0, 1, pass);
+    return rate{static_cast<double>(n) / seconds_since(t0),
+                (cpu_seconds() - c0) * 1e6 / static_cast<double>(n)};
+  };
+  auto fresh = run(0);
+  auto again = run(1);
+  return {fresh, again};
 }
 
 struct stats {
@@ -215,6 +308,35 @@ double median(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
   return xs[xs.size() / 2];
 }
+
+/// Side-by-side measurements of one kind of write over the rounds.
+struct paired {
+  std::vector<double> raw, actor, raw_cpu, actor_cpu, ratio, cpu_ratio;
+
+  void add(const rate& r, const rate& a) {
+    raw.push_back(r.per_second);
+    actor.push_back(a.per_second);
+    raw_cpu.push_back(r.cpu_us);
+    actor_cpu.push_back(a.cpu_us);
+    ratio.push_back(a.per_second / r.per_second);
+    cpu_ratio.push_back(r.cpu_us / a.cpu_us);
+  }
+
+  /// The rates, the ratio actor/raw (median and range over the rounds), and
+  /// the same ratio by CPU time (raw CPU per deal / actor's), which the
+  /// machine's load disturbs less.
+  void print(int64_t size, const char* rows) const {
+    auto [lo, hi] = std::minmax_element(ratio.begin(), ratio.end());
+    auto [clo, chi] = std::minmax_element(cpu_ratio.begin(), cpu_ratio.end());
+    printf("batches of %lld, %s: raw C API %.0f deals/s, STORAGE actor %.0f"
+           " deals/s, ratio actor/raw = %.3f (rounds %.3f-%.3f); CPU per deal"
+           " raw %.1f us, actor %.1f us, ratio by CPU = %.3f (rounds"
+           " %.3f-%.3f)\n",
+           static_cast<long long>(size), rows, median(raw), median(actor),
+           median(ratio), *lo, *hi, median(raw_cpu), median(actor_cpu),
+           median(cpu_ratio), *clo, *chi);
+  }
+};
 
 stats summarize(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
@@ -255,6 +377,7 @@ int main(int argc, char** argv) {
     return *code;
   if (argc > 1 && std::string{argv[1]} == "fill")
     return fill(argc, argv);
+  // DEALS = 0 measures the throughput only.
   int64_t total = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
   std::string dir = argc > 2 ? argv[2] : "/tmp";
   auto file = dir + "/keepa-storage-bench-" + std::to_string(getpid()) + ".db";
@@ -265,36 +388,39 @@ int main(int argc, char** argv) {
   // Five interleaved rounds per batch size; the medians are reported. Small
   // batches pay one fsync each (synchronous=FULL), so they get fewer deals.
   constexpr int rounds = 5;
-  std::vector<double> one_tx;
   for (int64_t size : {10, 100, 1000}) {
     int64_t n = size == 10 ? 2000 : 20000;
-    std::vector<double> raw, actor, raw_cpu, actor_cpu;
+    std::vector<double> one_tx;
+    paired fresh, again, committer;
     for (int round = 0; round < rounds; ++round) {
       create(file);
       auto t0 = clk::now();
       raw_insert(file, 0, n, n);
       one_tx.push_back(static_cast<double>(n) / seconds_since(t0));
-      create(file);
-      t0 = clk::now();
-      auto c0 = cpu_seconds();
-      raw_insert(file, 0, n, size);
-      raw.push_back(static_cast<double>(n) / seconds_since(t0));
-      raw_cpu.push_back((cpu_seconds() - c0) * 1e6 / static_cast<double>(n));
-      auto r = actor_rate(sys, file, n, size);
-      actor.push_back(r.per_second);
-      actor_cpu.push_back(r.cpu_us);
+      auto [raw_new, raw_again] = raw_rate(file, n, size);
+      auto [actor_new, actor_again] = actor_rate(sys, file, n, size);
+      fresh.add(raw_new, actor_new);
+      again.add(raw_again, actor_again);
+      committer.add(raw_new, committer_rate(sys, file, n, size));
     }
-    auto rate = median(actor);
-    printf("batches of %lld (%lld deals): raw C API %.0f deals/s, STORAGE"
-           " actor %.0f deals/s (%.0f upserts/s), ratio actor/raw = %.3f;"
-           " raw in 1 transaction %.0f deals/s, ratio actor/that = %.3f\n",
-           static_cast<long long>(size), static_cast<long long>(n), median(raw),
-           rate, rate / size, rate / median(raw), median(one_tx),
-           rate / median(one_tx));
-    printf("batches of %lld: CPU per deal raw C API %.1f us, STORAGE actor"
-           " %.1f us\n",
-           static_cast<long long>(size), median(raw_cpu), median(actor_cpu));
+    fresh.print(size, "new rows");
+    again.print(size, "updated rows");
+    // More work on STORAGE's side than the raw C API's (pending rows,
+    // watermark, run counters): what the committer costs per deal.
+    committer.print(size, "new rows + positions, watermark, run counters");
+    printf("batches of %lld: raw C API in 1 transaction %.0f deals/s, ratio"
+           " actor (new rows)/that = %.3f\n",
+           static_cast<long long>(size), median(one_tx),
+           median(fresh.actor) / median(one_tx));
     fflush(stdout);
+  }
+  auto remove_files = [&file] {
+    for (auto suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(file + suffix);
+  };
+  if (total <= 0) {
+    remove_files();
+    return 0;
   }
 
   // -- 2. latency with `total` deals stored ----------------------------------
@@ -355,7 +481,6 @@ int main(int argc, char** argv) {
          static_cast<long long>(total), s.median_us, s.p99_us, s.mean_us);
   printf("peak RSS of the process: %ld KiB\n", peak_rss_kib());
   self->send_exit(st, caf::exit_reason::user_shutdown);
-  for (auto suffix : {"", "-wal", "-shm"})
-    std::filesystem::remove(file + suffix);
+  remove_files();
   return 0;
 }

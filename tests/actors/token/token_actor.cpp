@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "tests/actors/token/token_fixture.hpp"
 #include "tests/support/fixture.hpp"
 #include "tests/support/bucket_model.hpp"
 #include "tests/support/consumer.hpp"
@@ -23,43 +24,11 @@ using keepa::test::consumer_log;
 using keepa::test::keepa_model;
 using keepa::test::probe;
 using keepa::test::probe_state;
+using keepa::test::token_fixture;
 
 namespace {
 
 using tp = caf::actor_clock::time_point;
-
-struct token_fixture : test::deterministic_fixture {
-  token_config make_config() {
-    token_config result;
-    auto xs = load_profiles(default_profiles_dir());
-    REQUIRE(xs);
-    result.profiles = std::move(*xs);
-    return result;
-  }
-
-  /// Asks `tok` for `cost` commit tokens (presenting `ticket`).
-  token_reply acquire(const token_actor& tok, int64_t cost,
-                      uint64_t ticket = 0) {
-    token_reply result;
-    caf::scoped_actor self{sys};
-    auto rh = self->request(tok, caf::infinite, atom::acquire_v,
-                            token_request{"test", stage::commit, cost, ticket});
-    sched.run();
-    rh.receive([&](token_reply& r) { result = std::move(r); },
-               [&](caf::error& err) { FAIL(sys.render(err)); });
-    return result;
-  }
-
-  token_status snapshot(const token_actor& tok) {
-    token_status result;
-    caf::scoped_actor self{sys};
-    auto rh = self->request(tok, caf::infinite, atom::snapshot_v);
-    sched.run();
-    rh.receive([&](token_status& st) { result = std::move(st); },
-               [&](caf::error& err) { FAIL(sys.render(err)); });
-    return result;
-  }
-};
 
 struct run_result {
   int64_t spent;

@@ -1,0 +1,17 @@
+// Statement texts of the write path that tests check for their query plan.
+// Internal to the SOCI backend.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace keepa::db {
+
+/// Deletes the tracked feed positions at or below the watermark, binding
+/// :domain (schema 5 on), :lu and :asin in that order. A range on the
+/// primary key of pending: it visits only the rows it deletes, however
+/// many positions are still tracked above the watermark.
+std::string delete_below_watermark(int32_t version);
+
+} // namespace keepa::db

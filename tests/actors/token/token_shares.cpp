@@ -1,0 +1,331 @@
+// token_scheduler's fair shares between consumer processes (issue 22), as
+// a plain class: simulated stages of several processes against the bucket
+// model, on a simulated clock, without actors.
+
+#include "actors/token/token_scheduler.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "actors/token/token.hpp"
+#include "config/pipeline_config.hpp"
+#include "config/profile.hpp"
+#include "tests/support/bucket_model.hpp"
+
+using namespace keepa;
+using namespace std::chrono_literals;
+
+namespace {
+
+time_point t0() {
+  return time_point{} + 24h;
+}
+
+/// One stage of one process: asks again at once after a grant, at its
+/// retry time after a wait (or when earlier() names its ticket).
+struct stage_sim {
+  uint64_t process;
+  stage what;
+  int64_t cost;
+  bool active = true;
+  uint64_t ticket = 0;
+  time_point next = t0();
+  int64_t tokens = 0;
+};
+
+/// Stages of several processes against one scheduler and one bucket.
+struct shares_sim {
+  token_scheduler s;
+  test::keepa_model keepa;
+  std::map<uint64_t, int64_t> weights;
+  std::vector<stage_sim> stages;
+  std::mt19937_64 rng{42};
+  time_point now = t0();
+  time_point wake = time_point::max();
+
+  explicit shares_sim(int64_t rate, int64_t initial = 0)
+    : keepa(rate, initial, t0()) {
+    s.settle(keepa.observe(now), now);
+  }
+
+  void add(uint64_t process, stage what, int64_t cost) {
+    stages.push_back(stage_sim{process, what, cost});
+  }
+
+  void set_active(uint64_t process, bool on) {
+    for (auto& x : stages)
+      if (x.process == process) {
+        x.active = on;
+        x.ticket = 0;
+        x.next = now;
+      }
+  }
+
+  /// Tokens consumed by `process` so far.
+  int64_t spent(uint64_t process) const {
+    int64_t result = 0;
+    for (auto& x : stages)
+      if (x.process == process)
+        result += x.tokens;
+    return result;
+  }
+
+  void step(stage_sim& x) {
+    token_request r{to_string(x.what), x.what, x.cost, x.ticket,
+                    weights[x.process]};
+    auto d = s.acquire(r, now, x.process);
+    REQUIRE(d.error == ec::none);
+    if (d.granted) {
+      std::uniform_int_distribution<int64_t> dist{x.cost / 2, x.cost};
+      auto actual = dist(rng);
+      bool rejected = false;
+      auto answer = keepa.request(d.grant.grant_id, actual, now, rejected);
+      REQUIRE_FALSE(rejected);
+      x.tokens += actual;
+      s.settle(answer, now);
+      x.ticket = 0;
+      x.next = now;
+    } else {
+      x.ticket = d.wait.ticket;
+      x.next = now + d.wait.retry_after;
+    }
+    auto e = s.earlier(now);
+    for (auto t : e.due)
+      for (auto& y : stages)
+        if (y.active && y.ticket == t)
+          y.next = now;
+    wake = e.next;
+  }
+
+  void run_until(time_point end) {
+    for (;;) {
+      stage_sim* first = nullptr;
+      for (auto& x : stages)
+        if (x.active && (!first || x.next < first->next))
+          first = &x;
+      auto at = first ? first->next : time_point::max();
+      if (wake < at) {
+        if (wake > end)
+          break;
+        now = wake;
+        wake = time_point::max();
+        for (auto t : s.earlier(now).due)
+          for (auto& y : stages)
+            if (y.active && y.ticket == t)
+              y.next = now;
+        continue;
+      }
+      if (!first || at > end)
+        break;
+      now = std::max(now, at);
+      step(*first);
+    }
+    now = end;
+  }
+};
+
+/// Per process: tokens consumed in [from, to) of a run.
+std::map<uint64_t, int64_t> window(shares_sim& sim, time_point from,
+                                   time_point to) {
+  sim.run_until(from);
+  std::map<uint64_t, int64_t> before;
+  for (auto& [p, w] : sim.weights)
+    before[p] = sim.spent(p);
+  sim.run_until(to);
+  std::map<uint64_t, int64_t> result;
+  for (auto& [p, w] : sim.weights)
+    result[p] = sim.spent(p) - before[p];
+  return result;
+}
+
+double part(const std::map<uint64_t, int64_t>& xs, uint64_t p) {
+  int64_t total = 0;
+  for (auto& [k, v] : xs)
+    total += v;
+  return total > 0 ? double(xs.at(p)) / double(total) : 0.0;
+}
+
+/// Three processes of weights 1, 2 and 3, each with a commit, a peek and a
+/// scan stage that always want tokens.
+void three_processes(shares_sim& sim) {
+  sim.weights = {{1, 1}, {2, 2}, {3, 3}};
+  for (uint64_t p = 1; p <= 3; ++p) {
+    sim.add(p, stage::commit, 40);
+    sim.add(p, stage::peek, 20);
+    sim.add(p, stage::scan, 5);
+  }
+}
+
+} // namespace
+
+TEST_CASE("weights 1:2:3, all busy: shares of 1/6, 2/6 and 3/6",
+          "[token_scheduler][shares]") {
+  shares_sim sim{100};
+  three_processes(sim);
+  auto got = window(sim, t0() + 1h, t0() + 13h);
+  INFO("tokens " << got[1] << " " << got[2] << " " << got[3]);
+  for (uint64_t p = 1; p <= 3; ++p)
+    CHECK(part(got, p) == Approx(double(p) / 6).epsilon(0.03));
+  CHECK(sim.keepa.min_balance() >= sim.s.policy().floor);
+  CHECK(sim.keepa.rejections() == 0);
+  // The snapshot shows the same shares, weights and a share of the weights.
+  auto st = sim.s.status(sim.now);
+  REQUIRE(st.consumers.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    auto& c = st.consumers[i];
+    CHECK(c.weight == int64_t(i + 1));
+    CHECK(c.weight_share == Approx(double(i + 1) / 6));
+    CHECK(c.consumed == sim.spent(i + 1));
+    CHECK(c.granted >= c.consumed);
+    CHECK(c.share == Approx(double(i + 1) / 6).epsilon(0.05));
+  }
+}
+
+TEST_CASE("an idle process's share goes to the others",
+          "[token_scheduler][shares]") {
+  shares_sim sim{100};
+  three_processes(sim);
+  sim.set_active(3, false);
+  auto start_generated = sim.keepa.generated();
+  auto got = window(sim, t0(), t0() + 12h);
+  INFO("tokens " << got[1] << " " << got[2] << " " << got[3]);
+  CHECK(got[3] == 0);
+  CHECK(part(got, 1) == Approx(1.0 / 3).epsilon(0.03));
+  CHECK(part(got, 2) == Approx(2.0 / 3).epsilon(0.03));
+  // Work-conserving: the two take what the bucket generates.
+  auto generated = sim.keepa.generated() - start_generated;
+  CHECK(double(sim.keepa.spent()) >= 0.99 * double(generated));
+  CHECK(sim.keepa.min_balance() >= sim.s.policy().floor);
+}
+
+TEST_CASE("a process that was idle builds no debt and no credit",
+          "[token_scheduler][shares]") {
+  shares_sim sim{100};
+  three_processes(sim);
+  sim.run_until(t0() + 2h);
+  sim.set_active(3, false);
+  sim.run_until(t0() + 10h);
+  sim.set_active(3, true);
+  // At once after its return, and later: weighted shares, no catch-up for
+  // the 8 hours it was away and no penalty for the others.
+  auto first = window(sim, t0() + 10h, t0() + 11h);
+  INFO("first hour " << first[1] << " " << first[2] << " " << first[3]);
+  for (uint64_t p = 1; p <= 3; ++p)
+    CHECK(part(first, p) == Approx(double(p) / 6).epsilon(0.05));
+  auto later = window(sim, t0() + 11h, t0() + 17h);
+  for (uint64_t p = 1; p <= 3; ++p)
+    CHECK(part(later, p) == Approx(double(p) / 6).epsilon(0.03));
+  CHECK(sim.keepa.min_balance() >= sim.s.policy().floor);
+}
+
+TEST_CASE("inside a process the stage ranks and the updater share hold",
+          "[token_scheduler][shares]") {
+  shares_sim sim{100};
+  sim.weights = {{1, 1}, {2, 1}};
+  for (uint64_t p = 1; p <= 2; ++p) {
+    sim.add(p, stage::commit, 40);
+    sim.add(p, stage::scan, 5);
+  }
+  // Only process 2 updates.
+  sim.add(2, stage::update, 30);
+  sim.run_until(t0() + 12h);
+  auto by = [&](uint64_t p, stage what) {
+    for (auto& x : sim.stages)
+      if (x.process == p && x.what == what)
+        return x.tokens;
+    return int64_t{0};
+  };
+  auto p1 = double(sim.spent(1));
+  auto p2 = double(sim.spent(2));
+  INFO("process 1: " << p1 << ", process 2: " << p2 << " (update "
+                     << by(2, stage::update) << ")");
+  CHECK(p1 / (p1 + p2) == Approx(0.5).epsilon(0.03));
+  // The always hungry commit stage is served before the scan stage.
+  CHECK(by(1, stage::commit) >= 0.99 * p1);
+  CHECK(by(2, stage::scan) <= 0.01 * p2);
+  // Process 2's updater gets its 20 % of process 2's tokens, not of all.
+  CHECK(by(2, stage::update) / p2 == Approx(0.2).margin(0.03));
+  CHECK(sim.keepa.min_balance() >= sim.s.policy().floor);
+}
+
+TEST_CASE("a forgotten process's tickets no longer hold the queue",
+          "[token_scheduler][shares]") {
+  token_scheduler s;
+  s.settle(test::keepa_model{5, 0, t0()}.observe(t0()), t0());
+  // Process 2 waits first (150 tokens), process 1 behind it.
+  auto a = s.acquire(token_request{"commit", stage::commit, 150, 0, 1}, t0(),
+                     2);
+  REQUIRE_FALSE(a.granted);
+  auto b = s.acquire(token_request{"scan", stage::scan, 5, 0, 1}, t0(), 1);
+  REQUIRE_FALSE(b.granted);
+  CHECK(s.status(t0()).consumers.size() == 2);
+  // Process 2's ticket is not process 1's to present: a new request.
+  auto c = s.acquire(
+    token_request{"commit", stage::commit, 150, a.wait.ticket, 1}, t0(), 1);
+  REQUIRE_FALSE(c.granted);
+  CHECK(c.wait.ticket != a.wait.ticket);
+  CHECK(s.waiting() == 3);
+  CHECK(s.forget(2, t0()) == 1);
+  CHECK(s.waiting() == 2);
+  CHECK_FALSE(s.queued(a.wait.ticket));
+  REQUIRE(s.status(t0()).consumers.size() == 1);
+  CHECK(s.status(t0()).consumers[0].consumer == "1");
+}
+
+TEST_CASE("a single process's order is the one without processes",
+          "[token_scheduler][shares]") {
+  // The same requests as TOKEN's own stages (process 0) and as one relayed
+  // process with a weight: the same decisions at the same times.
+  auto run = [](uint64_t process, int64_t weight) {
+    shares_sim sim{5, 300};
+    sim.weights = {{process, weight}};
+    sim.add(process, stage::commit, 120);
+    sim.add(process, stage::peek, 20);
+    sim.add(process, stage::scan, 5);
+    sim.add(process, stage::update, 50);
+    sim.run_until(t0() + 24h);
+    std::vector<int64_t> result;
+    for (auto& x : sim.stages)
+      result.push_back(x.tokens);
+    return result;
+  };
+  CHECK(run(0, 0) == run(7, 3));
+}
+
+TEST_CASE("--keepa.token.weight takes a positive whole number",
+          "[token][shares][config]") {
+  auto weight = [](std::string arg) -> caf::expected<int64_t> {
+    pipeline_config cfg;
+    std::vector<std::string> args{"test"};
+    if (!arg.empty())
+      args.push_back("--keepa.token.weight=" + arg);
+    std::vector<char*> argv;
+    for (auto& x : args)
+      argv.push_back(x.data());
+    if (auto err = cfg.load(static_cast<int>(argv.size()), argv.data()))
+      return err;
+    auto tcfg = token_config_from(cfg);
+    auto profiles = load_profiles(default_profiles_dir());
+    REQUIRE(profiles);
+    tcfg.profiles = std::move(*profiles);
+    if (auto err = validate(tcfg))
+      return err;
+    return tcfg.weight;
+  };
+  CHECK(weight("") == int64_t{1});
+  CHECK(weight("3") == int64_t{3});
+  for (auto bad : {"0", "-2", "1000001"}) {
+    auto x = weight(bad);
+    REQUIRE_FALSE(x);
+    CHECK(caf::to_string(x.error()).find(
+            "keepa.token.weight: expected a whole number from 1 to "
+            "1000000, got "
+            + std::string{bad})
+          != std::string::npos);
+  }
+  CHECK_FALSE(weight("1.5"));
+}
