@@ -50,8 +50,7 @@ public:
   /// Takes an observation made at `now` (local time of arrival); `rate` is
   /// the envelope's refillRate and `flow_reduction` its
   /// tokenFlowReduction. Returns false and changes nothing if a newer
-  /// observation (by server timestamp) is already held, or one of the same
-  /// millisecond with a lower balance, or if the rate,
+  /// observation (by server timestamp) is already held, or if the rate,
   /// reduction or balance is absurd (a negative rate, one above
   /// max_refill_rate, a negative or non-finite reduction, a balance beyond
   /// cap_minutes times that).
