@@ -5,14 +5,15 @@
 # PostgreSQL started here as an unprivileged user.
 #
 #   steady    test 1: about two refill minutes in which all three compete
-#   failover  test 2: as steady, with a pipeline killed (-9) and restarted
-#             after the first tick, and keepa-token killed (-9) and
-#             restarted after the second
+#   failover  test 2: as steady, with a pipeline killed (-9) 1.5 s after
+#             the first tick and restarted, and keepa-token killed (-9)
+#             just before the second and restarted 3 s later
 #
 # The plan is the limit, not the feed: the simulator starts at a balance of
 # 0 and refills R once a minute; each pipeline's feed (its own query, two
-# locales) holds thousands of candidates and its UPDATER refreshes stored
-# deals every few seconds, so every pipeline always waits for tokens.
+# locales, 6000 updates a minute each) holds thousands of candidates and
+# its UPDATER refreshes stored deals every 5 s, so every pipeline has work
+# at every tick.
 #
 # The figures come from keepa-sim's own counters (/sim/stats: what it
 # charged, refilled and refused, its lowest balance; /sim/served: the deals
@@ -22,9 +23,10 @@
 #     observation, so "after the first observation" is the whole run);
 #   - charged >= 99 % of the tokens generated (initial + refilled), taken
 #     just before a refill tick, and nothing was lost at the cap;
-#   - each pipeline's part of the tokens consumed while all three were
-#     busy is within 5 points of its weight's part (once keepa-token
-#     reports per-consumer shares);
+#   - (with CLUSTER_CHECK_SHARES=1, test cluster-shares) each pipeline's
+#     part of the tokens consumed while all three had work is within 5
+#     points of its weight's part; otherwise the shares are printed only
+#     (see check_shares in figures.sh);
 #   - no (domain, asin) is stored twice;
 #   - every good deal keepa-sim served is accounted for: stored, rejected,
 #     pending, updated since it was served, or beyond its pipeline's
@@ -43,38 +45,34 @@ token=$2
 pipeline=$3
 mode=$4
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-dir=$(mktemp -d)
-chmod 755 "$dir"
-fail() {
-  echo "FAILED ($mode): $*" >&2
-  exit 1
-}
-key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export KEEPA_SIM_KEY=$key
-mkdir -m 700 "$dir/xdg"
-export XDG_RUNTIME_DIR=$dir/xdg
+source "$here/../keepa-pipeline/free_port.sh"
+source "$here/processes.sh"
+source "$here/figures.sh"
+begin_run
+trap stop_everything EXIT
 
 # The plan: R tokens a minute, shared by three pipelines.
 rate=${CLUSTER_RATE:-6000}
 floor=-180
 
-source "$here/../keepa-pipeline/free_port.sh"
-source "$here/processes.sh"
-source "$here/figures.sh"
-trap stop_everything EXIT
-
 start_pg "$dir/pg"
 start_sim "$sim" --sim.refill-rate="$rate" --sim.initial-tokens=0 \
-  --sim.products=20000 --sim.update-rate=2000 --sim.peek-fraction=0.4 \
+  --sim.products=20000 --sim.update-rate=6000 --sim.peek-fraction=0.4 \
   --sim.good-fraction=0.2 --sim.latency-ms=20
 
 token_port=$(free_port)
 start_token
 remote=127.0.0.1:$token_port
 
-# All three store into the one database; each spends with its weight and
-# works its own locale.
-pipeline_options=(--keepa.profile=auto)
+# All three store into the one database (a storage scope each); each
+# spends with its weight and works its own locale. Without the peek's value
+# gate: it holds candidates back while the shared balance is low, and here
+# every candidate is work that competes.
+cat >"$dir/pipeline.conf" <<EOF
+[keepa.peek]
+value-gate = false
+EOF
+pipeline_options=(--keepa.profile=auto --config-file="$dir/pipeline.conf")
 pipeline_conn() {
   echo "$pg_conn connect_timeout=5"
 }
@@ -111,10 +109,11 @@ echo "window starts at tick $(stat_of start ticks):" \
 if [[ $mode == failover ]]; then
   failover_pipeline us-high
   failover_server
-  # The restarted keepa-token counts shares afresh: the window of the
-  # shares starts once it lists all three again.
-  wait_until 30 all_listed || fail "keepa-token does not list all three"
-  token_shares start
+  # The restarted keepa-token counts shares afresh, from 0: the window of
+  # the shares is what it granted until the next tick.
+  for n in "${names[@]}"; do
+    echo "$n 0"
+  done >"$dir/shares.start"
   wait_before_tick
 else
   wait_before_tick

@@ -19,20 +19,11 @@ set -euo pipefail
 sim=$1
 token=$2
 pipeline=$3
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-dir=$(mktemp -d)
 mode=dead-peer
-fail() {
-  echo "FAILED ($mode): $*" >&2
-  exit 1
-}
-key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export KEEPA_SIM_KEY=$key
-mkdir -m 700 "$dir/xdg"
-export XDG_RUNTIME_DIR=$dir/xdg
-
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../keepa-pipeline/free_port.sh"
 source "$here/processes.sh"
+begin_run
 peer_pid=
 stop_all() {
   [[ -n $peer_pid ]] && kill -KILL "$peer_pid" 2>/dev/null
@@ -44,14 +35,6 @@ start_sim "$sim" --sim.refill-rate=300 --sim.products=2000
 token_port=$(free_port)
 start_token
 remote=127.0.0.1:$token_port
-names=(one)
-pipeline_options=()
-pipeline_conn() {
-  echo "dbname=unused"
-}
-options_of() {
-  :
-}
 # SQLite will do here.
 KEEPA_API_KEY=$key "$pipeline" \
   --keepa.client.endpoint="http://127.0.0.1:$port" \

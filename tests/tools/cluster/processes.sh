@@ -1,10 +1,26 @@
 # Sourced by cluster.sh: the processes of a cluster test (PostgreSQL,
 # keepa-sim, keepa-token, keepa-pipeline), reading their figures, and
-# stopping all of them. Expects $dir, $sim, $token, $pipeline, $key and
-# fail() from the caller.
+# stopping all of them. Expects $mode, $token, $pipeline and free_port
+# from the caller.
 
-pg_ctl=/usr/lib/postgresql/15/bin/pg_ctl
-pg_data=
+source "$(dirname "${BASH_SOURCE[0]}")/../keepa-pipeline/pg.sh"
+
+fail() {
+  echo "FAILED ($mode): $*" >&2
+  exit 1
+}
+
+# A run's directory ($dir, readable by PostgreSQL's user), a random key
+# ($key, keepa-sim's too) and a fresh XDG_RUNTIME_DIR in it, where the
+# owner's CA of keepa-token and the pipelines is made.
+begin_run() {
+  dir=$(mktemp -d)
+  chmod 755 "$dir"
+  key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+  export KEEPA_SIM_KEY=$key
+  mkdir -m 700 "$dir/xdg"
+  export XDG_RUNTIME_DIR=$dir/xdg
+}
 sim_pid=
 token_pid=
 declare -A pipeline_pids=()
@@ -19,8 +35,7 @@ stop_everything() {
   done
   [[ -n $token_pid ]] && kill -KILL "$token_pid" 2>/dev/null
   [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null
-  [[ -n $pg_data ]] && as_pg "$pg_ctl" stop -D "$pg_data" -m immediate \
-    >/dev/null 2>&1
+  stop_pg
   if [[ -n ${KEEP_DIR:-} ]]; then
     echo "kept $dir" >&2
   else
@@ -40,36 +55,6 @@ wait_until() {
 
 now_ms() {
   echo $(($(date +%s%N) / 1000000))
-}
-
-# PostgreSQL refuses to run as root: run its tools as postgres (or nobody).
-pg_user=postgres
-id "$pg_user" >/dev/null 2>&1 || pg_user=nobody
-as_pg() {
-  if ((EUID == 0)); then
-    runuser -u "$pg_user" -- "$@"
-  else
-    "$@"
-  fi
-}
-
-# start_pg DIR: a throwaway server in DIR on 127.0.0.1 (fsync off); sets
-# pg_port and pg_conn (libpq keywords for database postgres, user keepa).
-start_pg() {
-  local d=$1 log=$1/server.log opts
-  [[ -x $pg_ctl ]] || fail "PostgreSQL 15 is not installed; run tools/setup.sh"
-  mkdir "$d"
-  ((EUID != 0)) || chown "$pg_user" "$d"
-  pg_port=$(free_port)
-  as_pg /usr/lib/postgresql/15/bin/initdb -D "$d/data" --username=keepa \
-    --auth=trust --encoding=UTF8 --no-sync --locale=C >"$d/initdb.log" 2>&1 \
-    || fail "initdb: $(cat "$d/initdb.log")"
-  pg_data=$d/data
-  opts="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$d"
-  opts+=" -p $pg_port -c fsync=off"
-  as_pg "$pg_ctl" start -D "$pg_data" -w -t 30 -l "$log" -o "$opts" \
-    >/dev/null || fail "pg_ctl start: $(cat "$log")"
-  pg_conn="host=127.0.0.1 port=$pg_port dbname=postgres user=keepa"
 }
 
 # psql_value SQL: one value (or rows of |-separated values), no headers.
