@@ -48,6 +48,8 @@ int delete_steps(int above) {
       sqlite3_bind_int(st, i, value);
   };
   bind_int(":domain", 1);
+  sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":s"), "us", -1,
+                    SQLITE_STATIC);
   bind_int(":lu", 5);
   bind_int(":lu2", 5);
   auto asin = asin_of(5);
