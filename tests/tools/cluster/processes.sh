@@ -43,16 +43,6 @@ stop_everything() {
   fi
 }
 
-# Waits up to $1 seconds for the command $2... to succeed (polls 5 a second).
-wait_until() {
-  local deadline=$(($(date +%s) + $1))
-  shift
-  until "$@"; do
-    (($(date +%s) < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
 now_ms() {
   echo $(($(date +%s%N) / 1000000))
 }

@@ -40,16 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits up to $1 seconds for the command $2... to succeed.
-wait_until() {
-  local deadline=$(($(date +%s) + $1))
-  shift
-  until "$@"; do
-    (($(date +%s) < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
 coproc SIM { exec "$sim" --sim.port=0 --sim.refill-rate=3000 \
                          --sim.products=40000 --sim.latency-ms=20; }
 pids+=("$SIM_PID")
