@@ -140,29 +140,41 @@ struct asin_memory {
   /// deal row: whether a new feed price can change the decision.
   int32_t stored_buy_price = -1;
   int32_t stored_profit = 0;
+  /// The stored deal's sell estimate and all-in cost (cents), -1 without a
+  /// deal row: its profit at a new feed price.
+  int32_t stored_sell_price = -1;
+  int32_t stored_all_in_cost = -1;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, asin_memory& x) {
   return f(caf::meta::type_name("asin_memory"), x.asin, x.stored, x.rejected,
            x.rejected_price, x.rejected_at_ms, x.rejected_retry_below,
-           x.stored_last_update, x.stored_buy_price, x.stored_profit);
+           x.stored_last_update, x.stored_buy_price, x.stored_profit,
+           x.stored_sell_price, x.stored_all_in_cost);
 }
 
 /// A stored deal seen again in the feed at a price that cannot change the
-/// decision: its row keeps its figures and takes the new lastUpdate and
-/// the time it was seen.
+/// decision: its row takes the new lastUpdate and the time it was seen,
+/// and (buy_price > 0) the feed's buy price with the figures recomputed at
+/// it; -1 keeps the row's figures.
 struct deal_sighting {
   std::string asin;
   /// Keepa minute of the deal's lastUpdate in the feed.
   int32_t last_update = 0;
   int64_t seen_ms = 0;
+  int32_t buy_price = -1;
+  int32_t all_in_cost = -1;
+  int32_t profit = 0;
+  int32_t margin_bp = 0;
+  int32_t roi_bp = 0;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deal_sighting& x) {
   return f(caf::meta::type_name("deal_sighting"), x.asin, x.last_update,
-           x.seen_ms);
+           x.seen_ms, x.buy_price, x.all_in_cost, x.profit, x.margin_bp,
+           x.roi_bp);
 }
 
 /// One transaction: upsert deals, record rejections, refresh sighted deals,

@@ -274,6 +274,9 @@ struct known_query {
   std::vector<int> price;
   std::vector<long long> at;
   std::vector<int> retry;
+  /// A deal's sell estimate and all-in cost (-1 for a rejection).
+  std::vector<int> sell;
+  std::vector<int> all_in;
   soci::statement st;
 
   /// The domain asked about (schema 5 on).
@@ -300,18 +303,20 @@ struct known_query {
     // bits (every remembered rejection looked decades old, so forgotten).
     // A CAST has no declared type: the values are read as they are.
     prepare(st,
-            "SELECT asin, 0, last_update, CAST(profit AS BIGINT), buy_price "
-            "FROM deals WHERE "
+            "SELECT asin, 0, last_update, CAST(profit AS BIGINT), buy_price, "
+            "est_sell_price, all_in_cost FROM deals WHERE "
               + in_domain + "asin IN (" + marks
               + ") UNION ALL SELECT asin, 1, price_seen, at_ms, " + retry_below
-              + " FROM rejections WHERE " + in_domain2 + "asin IN (" + marks2
-              + ")",
+              + ", -1, -1 FROM rejections WHERE " + in_domain2 + "asin IN ("
+              + marks2 + ")",
             [this, by_domain](soci::statement& x) {
               x.exchange(soci::into(asin));
               x.exchange(soci::into(rejected));
               x.exchange(soci::into(price));
               x.exchange(soci::into(at));
               x.exchange(soci::into(retry));
+              x.exchange(soci::into(sell));
+              x.exchange(soci::into(all_in));
               for (int pass = 0; pass < 2; ++pass) {
                 if (by_domain)
                   x.exchange(soci::use(this->domain));
@@ -326,7 +331,7 @@ struct known_query {
     auto n = in.size() * 2 + 1;
     for (auto* v : {&asin})
       v->resize(n);
-    for (auto* v : {&rejected, &price, &retry})
+    for (auto* v : {&rejected, &price, &retry, &sell, &all_in})
       v->resize(n);
     at.resize(n);
   }
@@ -361,6 +366,9 @@ struct statements {
   /// A sighted deal: its lastUpdate and when it was seen.
   soci::statement sighted;
   long long seen_ms = 0;
+  /// ... and, when it has a buy price, its figures at it.
+  soci::statement sighted_price;
+  deal_sighting sighting;
   /// Schema 3 added the pending table (tests open older schemas).
   std::optional<soci::statement> track;
   std::optional<soci::statement> done;
@@ -402,7 +410,8 @@ struct statements {
       insert_rejection(sql),
       update_rejection(sql),
       put_state(sql),
-      sighted(sql) {
+      sighted(sql),
+      sighted_price(sql) {
     this->domain = domain;
     this->scope = std::move(scope);
     using soci::use;
@@ -506,6 +515,20 @@ struct statements {
               st.exchange(use(last_update));
               st.exchange(use(seen_ms));
               bind_key(st, asin);
+            });
+    // After `sighted`: a row still at the sighting's lastUpdate is not
+    // newer than it.
+    prepare(sighted_price,
+            "UPDATE deals SET buy_price = :b, all_in_cost = :c, profit = :p,"
+            " margin_bp = :m, roi_bp = :r"
+              + where_key + " AND last_update = :lu",
+            [&](soci::statement& st) {
+              auto& x = sighting;
+              for (auto* v : {&x.buy_price, &x.all_in_cost, &x.profit,
+                              &x.margin_bp, &x.roi_bp})
+                st.exchange(use(*v));
+              bind_key(st, x.asin);
+              st.exchange(use(x.last_update));
             });
     if (version < 3)
       return;
@@ -967,6 +990,10 @@ soci_backend::commit(const upsert_batch& batch,
       ps.seen_ms = x.seen_ms;
       ps.asin = x.asin;
       statements::run(ps.sighted);
+      if (x.buy_price > 0) {
+        ps.sighting = x;
+        statements::run(ps.sighted_price);
+      }
     }
     if (ps.done)
       for (auto& x : batch.done) {
@@ -1022,8 +1049,8 @@ caf::expected<uint64_t> soci_backend::expire(int64_t cutoff_ms) {
   auto& sql = impl_->sql;
   auto res = impl_->transaction("expire", [&] {
     long long cutoff = cutoff_ms;
-    soci::statement st = (sql.prepare << "DELETE FROM deals WHERE "
-                              + impl_->in_domain() + "last_seen_ms < :cutoff",
+    soci::statement st = (sql.prepare
+                            << expire_deals(impl_->version, impl_->opts.domain),
                           soci::use(cutoff));
     st.execute(true);
     result = static_cast<uint64_t>(st.get_affected_rows());
@@ -1116,6 +1143,8 @@ soci_backend::known(const std::vector<std::string>& asins) {
           m.stored_last_update = price[i];
           m.stored_profit = static_cast<int32_t>(at[i]);
           m.stored_buy_price = retry[i];
+          m.stored_sell_price = q.sell[i];
+          m.stored_all_in_cost = q.all_in[i];
         }
       }
     }
@@ -1135,10 +1164,8 @@ soci_backend::stalest(uint32_t n, int64_t seen_before_ms) {
     if (n == 0)
       return std::vector<deal_record>{};
     return select_deals(impl_->sql, impl_->version,
-                        "WHERE " + impl_->in_domain()
-                          + "last_seen_ms < :before"
-                            " ORDER BY last_seen_ms, asin LIMIT :n",
-                        n, {seen_before_ms, static_cast<long long>(n)});
+                        stalest_where(impl_->version, impl_->opts.domain), n,
+                        {seen_before_ms, static_cast<long long>(n)});
   });
 }
 

@@ -333,20 +333,51 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
   return price <= 0 || price >= bar;
 }
 
-bool refresh_from_feed(const deal& d, const asin_memory& mem,
-                       const analysis_config& cfg) {
+caf::optional<deal_sighting>
+sighting_from_feed(const deal& d, const asin_memory& mem,
+                   const analysis_config& cfg, int64_t now_ms) {
   if (!mem.stored || mem.stored_buy_price <= 0)
-    return false;
+    return caf::none;
   auto price = int64_t{deal_buy_price(d)};
   if (price <= 0)
-    return false;
+    return caf::none;
   auto stored = int64_t{mem.stored_buy_price};
   auto move = price - stored;
-  if (static_cast<double>(std::abs(move))
-      > cfg.refresh_tolerance * static_cast<double>(stored))
-    return false;
-  return int64_t{mem.stored_profit} - std::max<int64_t>(move, 0)
-    >= cfg.min_profit;
+  auto within = static_cast<double>(std::abs(move))
+    <= cfg.refresh_tolerance * static_cast<double>(stored);
+  deal_sighting x{d.asin, d.last_update, now_ms};
+  if (mem.stored_sell_price <= 0 || mem.stored_all_in_cost <= 0) {
+    // The row's figures cannot be recomputed: only a small move keeps them.
+    if (within
+        && int64_t{mem.stored_profit} - std::max<int64_t>(move, 0)
+          >= cfg.min_profit)
+      return x;
+    return caf::none;
+  }
+  // A rise beyond the tolerance is bought again: the book may have changed.
+  if (move > 0 && !within)
+    return caf::none;
+  // The Amazon fees follow the sell estimate, which the feed's price does
+  // not change: the profit moves by the all-in cost only.
+  auto sell = mem.stored_sell_price;
+  auto all_in
+    = profit_math(static_cast<int32_t>(price), sell, 0, 0, cfg).all_in_cost;
+  auto profit = int64_t{mem.stored_profit} + mem.stored_all_in_cost - all_in;
+  if (profit <= 0 || profit < cfg.min_profit)
+    return caf::none;
+  x.buy_price = static_cast<int32_t>(price);
+  x.all_in_cost = all_in;
+  x.profit = static_cast<int32_t>(profit);
+  x.margin_bp = round_cents(10000.0 * static_cast<double>(profit) / sell);
+  x.roi_bp = all_in > 0
+    ? round_cents(10000.0 * static_cast<double>(profit) / all_in)
+    : 0;
+  return x;
+}
+
+bool refresh_from_feed(const deal& d, const asin_memory& mem,
+                       const analysis_config& cfg) {
+  return static_cast<bool>(sighting_from_feed(d, mem, cfg, 0));
 }
 
 // -- peek ---------------------------------------------------------------------

@@ -166,12 +166,22 @@ caf::optional<int32_t> deal_profit_estimate(const deal& d,
 bool remembered_reject(const deal& d, const asin_memory& mem,
                        const analysis_config& cfg, int64_t now_ms);
 
-/// Whether a stored deal seen again in the feed (`mem.stored`, a newer
-/// lastUpdate) can be refreshed from the feed's own fields instead of being
-/// peeked and committed again: the feed has a buy price, it moved by at most
-/// `cfg.refresh_tolerance` of the stored buy price, and the stored profit
-/// less the rise still reaches `cfg.min_profit`. A bigger move (either way)
-/// changes the decision or the record's figures: it is bought again.
+/// What a stored deal seen again in the feed (`mem.stored`, a newer
+/// lastUpdate) is refreshed with instead of being peeked and committed
+/// again, seen at `now_ms`; none when it is bought again. The feed must have
+/// a buy price. When the row's sell estimate and all-in cost are known, the
+/// sighting carries the feed's buy price with the all-in cost, profit,
+/// margin and ROI recomputed at it (the fees follow the sell estimate), so
+/// the record stays true: a drop of any size is refreshed, a rise by at
+/// most `cfg.refresh_tolerance` of the stored buy price while the profit
+/// still reaches `cfg.min_profit`. Otherwise the row keeps its figures, and
+/// only a move by at most the tolerance (either way) whose profit less the
+/// rise reaches the minimum is refreshed.
+caf::optional<deal_sighting>
+sighting_from_feed(const deal& d, const asin_memory& mem,
+                   const analysis_config& cfg, int64_t now_ms);
+
+/// Whether sighting_from_feed refreshes `d`.
 bool refresh_from_feed(const deal& d, const asin_memory& mem,
                        const analysis_config& cfg);
 

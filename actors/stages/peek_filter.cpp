@@ -164,8 +164,17 @@ void peek_state::before_batch(peek_pointer self, F go) {
       [self, go](token_status& ts) mutable {
         auto& st = self->state;
         st.gate.state = token_gate::phase::idle;
-        st.bar = st.values.bar(ts.projected, ts.refill_rate,
-                               self->clock().now());
+        auto now = self->clock().now();
+        // What the other stages leave of the income counts, not only the
+        // balance they keep near 0.
+        int64_t others = 0;
+        int64_t peeks = 0;
+        auto& by_stage = ts.totals.consumed_by_stage;
+        for (size_t i = 0; i < by_stage.size(); ++i)
+          (i == static_cast<size_t>(stage::peek) ? peeks : others)
+            += by_stage[i];
+        st.values.spent(ts.refill_rate, others, peeks, st.peeked, now);
+        st.bar = st.values.bar(ts.projected, ts.refill_rate, now);
         auto n = st.queue.count_while(
           std::numeric_limits<size_t>::max(), [&](const deal& d) {
             return st.values.worth(st.estimate(d), st.bar);

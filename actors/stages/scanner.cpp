@@ -231,10 +231,14 @@ sorted_out sort_out(scanner_pointer self, std::vector<deal> fresh,
       out.free.done.push_back(position_of(d));
       continue;
     }
-    if (i != by_asin.end() && refresh_from_feed(d, i->second, *ctx.analysis)) {
-      // Seen again at a price that changes nothing: refreshed, not bought.
+    auto seen = i != by_asin.end()
+      ? sighting_from_feed(d, i->second, *ctx.analysis, now)
+      : caf::none;
+    if (seen) {
+      // Seen again at a price that changes nothing but the figures:
+      // refreshed, not bought.
       ++st.n.refreshed;
-      out.free.seen.push_back(deal_sighting{d.asin, d.last_update, now});
+      out.free.seen.push_back(std::move(*seen));
       out.free.done.push_back(position_of(d));
       continue;
     }

@@ -19,21 +19,68 @@ size_t value_gate::bin_of(int64_t estimate) {
   return 2 + static_cast<size_t>(i - edges.begin());
 }
 
-double value_gate::arrivals(size_t i, time_point now) const {
+double value_gate::decay(time_point now) const {
   auto dt = std::chrono::duration<double>(now - decayed_at_).count();
   auto h = std::chrono::duration<double>(cfg_.half_life).count();
   if (dt <= 0 || h <= 0)
-    return bins_[i].arrivals;
-  return bins_[i].arrivals * std::exp2(-dt / h);
+    return 1;
+  return std::exp2(-dt / h);
+}
+
+double value_gate::arrivals(size_t i, time_point now) const {
+  return bins_[i].arrivals * decay(now);
+}
+
+void value_gate::decay_to(time_point now) {
+  if (now <= decayed_at_)
+    return;
+  auto f = decay(now);
+  for (auto& b : bins_)
+    b.arrivals *= f;
+  income_ *= f;
+  others_ *= f;
+  decayed_at_ = now;
 }
 
 void value_gate::arrived(int64_t estimate, time_point now) {
-  if (now > decayed_at_) {
-    for (size_t i = 0; i < num_bins; ++i)
-      bins_[i].arrivals = arrivals(i, now);
-    decayed_at_ = now;
-  }
+  decay_to(now);
   bins_[bin_of(estimate)].arrivals += 1;
+}
+
+void value_gate::spent(int64_t rate, int64_t others, int64_t peek_tokens,
+                       uint64_t peeked, time_point now) {
+  if (peeked > 0 && peek_tokens > 0)
+    peek_cost_ = std::max(
+      1.0, static_cast<double>(peek_tokens) / static_cast<double>(peeked));
+  if (!spent_at_ || now < *spent_at_ || others < others_total_) {
+    spent_at_ = now;
+    others_total_ = others;
+    return;
+  }
+  decay_to(now);
+  // Both came in evenly since the last call: each minute of it weighs as
+  // it has decayed since, like the arrivals.
+  auto minutes
+    = std::chrono::duration<double, std::ratio<60>>(now - *spent_at_).count();
+  auto h
+    = std::chrono::duration<double, std::ratio<60>>(cfg_.half_life).count();
+  auto weight = h > 0 && minutes > 0
+    ? h / std::log(2.0) * (1 - std::exp2(-minutes / h)) / minutes
+    : 1.0;
+  income_ += weight * minutes * static_cast<double>(std::max<int64_t>(rate, 0));
+  others_ += weight * static_cast<double>(others - others_total_);
+  others_total_ = others;
+  spent_at_ = now;
+}
+
+double value_gate::income_share(time_point now) const {
+  double total = 0;
+  for (size_t i = 0; i < num_bins; ++i)
+    total += arrivals(i, now);
+  auto left = (income_ - others_) * decay(now);
+  if (total <= 0 || left <= 0)
+    return 0;
+  return std::min(1.0, left / (peek_cost_ * total));
 }
 
 void value_gate::outcome(int64_t estimate, bool passed) {
@@ -73,6 +120,8 @@ double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
   auto full = std::min(minutes * double(rate),
                        static_cast<double>(cfg_.horizon_tokens));
   auto share = rate > 0 && full > 0 ? static_cast<double>(balance) / full : 0.0;
+  // What the plan can peek of the arrivals whatever the balance.
+  share = std::max(share, income_share(now));
   if (share >= 1)
     return 0;
   std::array<size_t, num_bins> order;

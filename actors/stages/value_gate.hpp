@@ -12,6 +12,15 @@
 // use the plan, it rises and the bar falls, so tokens never drift to the cap
 // while candidates wait; when candidates outrun the plan, it stays low and
 // only the likeliest are peeked, as a scarce token should be spent.
+//
+// The balance alone does not see what the other stages spend: the scanner
+// and the committer spend whenever the floor rule lets them, which keeps
+// the balance near 0 however little of the plan is left for peeks. So the
+// gate also keeps the recent refill income and what the other stages
+// consumed of it (decayed like the arrival mix): the income they leave,
+// in peeks at the peek's own cost per ASIN, is a share of the arrivals the
+// plan can peek in any case; the best bins making up that share are worth
+// a token even at a balance of 0.
 
 #pragma once
 
@@ -19,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include <caf/actor_clock.hpp>
 #include <caf/timespan.hpp>
@@ -75,6 +85,16 @@ public:
   /// A peeked candidate with `estimate` passed or not.
   void outcome(int64_t estimate, bool passed);
 
+  /// TOKEN's totals at `now`: the plan refills `rate` tokens per minute,
+  /// the other stages have consumed `others` tokens so far and the peeks
+  /// `peek_tokens` for `peeked` ASINs. The first call only sets the start.
+  void spent(int64_t rate, int64_t others, int64_t peek_tokens, uint64_t peeked,
+             time_point now);
+
+  /// The share of arrivals the income the other stages leave can peek
+  /// (0 before two `spent` calls; at most 1).
+  double income_share(time_point now) const;
+
   /// The learned probability that a candidate with `estimate` passes.
   double value(int64_t estimate) const;
 
@@ -106,12 +126,26 @@ private:
   /// Arrivals of bin `i` decayed to `now`.
   double arrivals(size_t i, time_point now) const;
 
+  /// The decay factor from `decayed_at_` to `now`.
+  double decay(time_point now) const;
+
+  /// Decays the arrivals, income and spend to `now`.
+  void decay_to(time_point now);
+
   value_gate_config cfg_;
   std::array<bin, num_bins> bins_;
   /// When the arrivals were last decayed.
   time_point decayed_at_;
   uint64_t peeked_ = 0;
   uint64_t passed_ = 0;
+  /// Refill income and the other stages' spend since the first `spent`,
+  /// decayed like the arrivals; their totals and the time at the last one.
+  double income_ = 0;
+  double others_ = 0;
+  int64_t others_total_ = 0;
+  std::optional<time_point> spent_at_;
+  /// Tokens per peeked ASIN (1 until peeks were paid for).
+  double peek_cost_ = 1;
 };
 
 } // namespace keepa

@@ -207,6 +207,52 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK(db->find("B000000001")->value().last_seen_ms == 50);
     CHECK(db->counts()->deals == 1);
   }
+  SECTION("known answers a stored deal's sell estimate and all-in cost; a "
+          "sighting with a buy price stores it with the figures at it, "
+          "unless the row is newer") {
+    auto db = fix.open();
+    upsert_batch batch;
+    batch.deals = {make_deal("B000000001", 10, 1000)};
+    auto& r = batch.deals[0];
+    r.buy_price = 1000;
+    r.est_sell_price = 3000;
+    r.all_in_cost = 1100;
+    r.profit = 700;
+    r.margin_bp = 2333;
+    r.roi_bp = 6364;
+    REQUIRE_OK(db->commit(batch, std::nullopt));
+    auto xs = db->known({"B000000001"});
+    REQUIRE_OK(xs);
+    REQUIRE(xs->size() == 1);
+    CHECK((*xs)[0].stored_sell_price == 3000);
+    CHECK((*xs)[0].stored_all_in_cost == 1100);
+    upsert_batch seen;
+    seen.seen
+      = {deal_sighting{"B000000001", 1005, 50, 500, 600, 1200, 4000, 20000}};
+    REQUIRE_OK(db->commit(seen, std::nullopt));
+    auto d = db->find("B000000001");
+    REQUIRE_OK(d);
+    REQUIRE(d->has_value());
+    auto& x = d->value();
+    CHECK(x.last_update == 1005);
+    CHECK(x.last_seen_ms == 50);
+    CHECK(x.buy_price == 500);
+    CHECK(x.all_in_cost == 600);
+    CHECK(x.profit == 1200);
+    CHECK(x.margin_bp == 4000);
+    CHECK(x.roi_bp == 20000);
+    CHECK(x.est_sell_price == 3000);
+    CHECK(x.written_by == write_stage::commit);
+    // An older sighting's price never overwrites a newer row's.
+    seen.seen
+      = {deal_sighting{"B000000001", 1003, 60, 400, 500, 1300, 4333, 26000}};
+    REQUIRE_OK(db->commit(seen, std::nullopt));
+    auto y = db->find("B000000001")->value();
+    CHECK(y.last_update == 1005);
+    CHECK(y.last_seen_ms == 60);
+    CHECK(y.buy_price == 500);
+    CHECK(y.profit == 1200);
+  }
   SECTION("known handles batches larger than one statement") {
     auto db = fix.open();
     upsert_batch batch;

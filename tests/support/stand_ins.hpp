@@ -62,6 +62,9 @@ struct token_stand_in_state {
   /// The projected balance and refill rate snapshots report.
   int64_t projected = 0;
   int64_t refill_rate = 0;
+  /// Tokens consumed per stage so far, as snapshots report them (none
+  /// when unset).
+  std::function<std::vector<int64_t>()> consumed_by_stage;
   /// Answers `acquire` this much later (virtual time); 0 answers at once.
   caf::timespan latency{0};
   /// Answers waiting for their latency, by id.

@@ -175,8 +175,13 @@ caf::expected<bench_row> run_one(const bench_options& opts,
     if (i != first_good.end() && i->second <= d.last_update)
       ++r.stored_good;
   }
-  r.peek_tokens
-    = ts.totals.consumed_by_stage.at(static_cast<size_t>(stage::peek));
+  auto by_stage = [&](stage x) {
+    return ts.totals.consumed_by_stage.at(static_cast<size_t>(x));
+  };
+  r.peek_tokens = by_stage(stage::peek);
+  r.scan_tokens = by_stage(stage::scan);
+  r.commit_tokens = by_stage(stage::commit);
+  r.update_tokens = by_stage(stage::update);
   auto peek = run.status_of(run.h.peek);
   r.peeked = get_int(peek, "peeked");
   r.value_bar = caf::get_or(peek, "value-bar", 0.0);

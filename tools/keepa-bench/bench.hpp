@@ -96,6 +96,10 @@ struct bench_row {
   caf::timespan idle_total{0};
   /// Tokens the peek-filter consumed and the ASINs it peeked.
   int64_t peek_tokens = 0;
+  /// Tokens the scanner, the committer and the updater consumed.
+  int64_t scan_tokens = 0;
+  int64_t commit_tokens = 0;
+  int64_t update_tokens = 0;
   uint64_t peeked = 0;
   /// The peek-filter's value bar at the end, and its learned pass rate per
   /// estimate bin ("bin=rate/peeked ...").

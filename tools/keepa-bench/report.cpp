@@ -124,14 +124,14 @@ std::string render_csv(const std::vector<bench_row>& rows) {
                     "recall_seen,good_per_1000_tokens,consumed,generated,"
                     "utilisation,min_balance,http_429,longest_idle_s,"
                     "idle_total_s,peek_tokens,peeked,value_bar,learned,"
-                    "wall_s\n";
+                    "wall_s,scan_tokens,commit_tokens,update_tokens\n";
   auto groups = by_plan(rows);
   for (auto& r : rows) {
     auto* oracle = oracle_of(groups[{r.pressure, r.rate}]);
     out += format(
       "%.3f,%lld,%s,%.3f,%llu,%.4f,%llu,%llu,%.4f,%.4f,%llu,%.4f,%.2f,%llu,"
       "%llu,%.4f,%.4f,%lld,%lld,%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.4f,%s,"
-      "%.3f\n",
+      "%.3f,%lld,%lld,%lld\n",
       r.pressure, static_cast<long long>(r.rate), r.strategy.c_str(), r.hours,
       static_cast<unsigned long long>(r.committed), r.commits_per_hour(),
       static_cast<unsigned long long>(r.stored),
@@ -146,7 +146,9 @@ std::string render_csv(const std::vector<bench_row>& rows) {
       static_cast<unsigned long long>(r.http_429), seconds(r.longest_idle),
       seconds(r.idle_total), static_cast<long long>(r.peek_tokens),
       static_cast<unsigned long long>(r.peeked), r.value_bar, r.learned.c_str(),
-      double(r.wall.count()) / 1000);
+      double(r.wall.count()) / 1000, static_cast<long long>(r.scan_tokens),
+      static_cast<long long>(r.commit_tokens),
+      static_cast<long long>(r.update_tokens));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <climits>
 #include <functional>
+#include <iterator>
 
 namespace keepa::sim::feed {
 
@@ -155,16 +156,19 @@ bool in_categories(const catalogue& cat, const selection& sel, const book& b) {
   return (sel.include.empty() || in(sel.include)) && !in(sel.exclude);
 }
 
-/// Orders `rows` by the selection's sortType (ties by ASIN) and keeps the
-/// first max_results.
-void order_rows(const catalogue& cat, const selection& sel,
-                std::vector<row_ptr>& rows) {
-  auto pt = sel.price_type;
-  auto dr = sel.date_range;
-  auto asin = [&](const deal_row& r) -> const std::string& {
+/// The order of a selection's sortType: by key, descending (ascending
+/// for an inverted sortType), ties by ASIN.
+struct row_order {
+  const catalogue& cat;
+  const selection& sel;
+
+  const std::string& asin(const deal_row& r) const {
     return cat.books[static_cast<size_t>(r.index)].asin;
-  };
-  auto key = [&](const deal_row& r) -> int64_t {
+  }
+
+  int64_t key(const deal_row& r) const {
+    auto pt = sel.price_type;
+    auto dr = sel.date_range;
     switch (std::abs(sel.sort_type)) {
       case 1: return r.last_update;
       case 2: return r.delta[dr][pt];
@@ -177,8 +181,25 @@ void order_rows(const catalogue& cat, const selection& sel,
         return static_cast<int64_t>(
           detail::rng::mix(cat.seed ^ std::hash<std::string>{}(asin(r))) >> 1);
     }
-  };
-  bool invert = sel.sort_type < -1;
+  }
+
+  bool before(int64_t kx, const std::string& ax, int64_t ky,
+              const std::string& ay) const {
+    if (kx != ky)
+      return sel.sort_type < -1 ? kx < ky : kx > ky;
+    return ax < ay;
+  }
+
+  bool operator()(const row_ptr& x, const row_ptr& y) const {
+    return before(key(*x), asin(*x), key(*y), asin(*y));
+  }
+};
+
+/// Orders `rows` by the selection's sortType (ties by ASIN) and keeps the
+/// first max_results.
+void order_rows(const catalogue& cat, const selection& sel,
+                std::vector<row_ptr>& rows) {
+  row_order ord{cat, sel};
   // Sort (key, ASIN, row) entries, not the rows: a row is a few KiB, and
   // ties would otherwise reach the ASIN through the row and its book.
   struct entry {
@@ -189,11 +210,9 @@ void order_rows(const catalogue& cat, const selection& sel,
   std::vector<entry> order;
   order.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i)
-    order.push_back({key(*rows[i]), &asin(*rows[i]), i});
+    order.push_back({ord.key(*rows[i]), &ord.asin(*rows[i]), i});
   auto before = [&](const entry& x, const entry& y) {
-    if (x.key != y.key)
-      return invert ? x.key < y.key : x.key > y.key;
-    return *x.asin < *y.asin;
+    return ord.before(x.key, *x.asin, y.key, *y.asin);
   };
   auto n = std::min(order.size(), static_cast<size_t>(max_results));
   auto by_key = [](const entry& x, const entry& y) { return x.key < y.key; };
@@ -221,13 +240,37 @@ void order_rows(const catalogue& cat, const selection& sel,
   rows = std::move(sorted);
 }
 
+/// Where a window row goes in a result set.
+enum class verdict { skip, outside, in };
+
+verdict judge(const catalogue& cat, const selection& sel, const deal_row& row,
+              const book& b) {
+  auto pt = sel.price_type;
+  if (row.current[pt] < 0)
+    return verdict::skip;
+  if (sel.range_enabled && !in_ranges(sel, row, pt, sel.date_range))
+    return verdict::skip;
+  if (sel.filter_enabled && !passes_filters(sel, row, b))
+    return verdict::skip;
+  // Category counts ignore the category filters.
+  if (sel.filter_enabled && !in_categories(cat, sel, b))
+    return verdict::outside;
+  return verdict::in;
+}
+
+/// Sets the categories of `out` from its `count` matches.
+void count_matches(const catalogue& cat, result_set& out, size_t count) {
+  if (count > 0)
+    out.categories[cat.root] = static_cast<int>(count);
+}
+
 } // namespace
 
 result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
                    row_cache* rows) {
   // `cat` is the catalogue of sel.domain (the model picks it).
   result_set out;
-  auto pt = sel.price_type;
+  out.now_rel = now_rel;
   auto window = window_at(cat, now_rel);
   row_cache scratch;
   auto& cache = rows != nullptr ? *rows : scratch;
@@ -241,40 +284,97 @@ result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
     if (k + ahead < window.size())
       cache.prefetch_row(cat, window[k + ahead]);
     auto i = window[k];
-    auto& b = cat.books[static_cast<size_t>(i)];
     auto& ptr = cache.get(cat, i);
-    auto& row = *ptr;
-    if (row.current[pt] < 0)
-      continue;
-    if (sel.range_enabled && !in_ranges(sel, row, pt, sel.date_range))
-      continue;
-    if (sel.filter_enabled && !passes_filters(sel, row, b))
-      continue;
-    // Category counts ignore the category filters.
-    out.categories[cat.root] += 1;
-    if (sel.filter_enabled && !in_categories(cat, sel, b))
-      continue;
-    out.rows.push_back(ptr);
+    switch (judge(cat, sel, *ptr, cat.books[static_cast<size_t>(i)])) {
+      case verdict::skip: break;
+      case verdict::outside: out.outside.push_back(ptr); break;
+      case verdict::in: out.rows.push_back(ptr); break;
+    }
   }
+  count_matches(cat, out, out.rows.size() + out.outside.size());
+  out.truncated = out.rows.size() > static_cast<size_t>(max_results);
   order_rows(cat, sel, out.rows);
+  return out;
+}
+
+result_set recompute(const catalogue& cat, const selection& sel,
+                     int32_t now_rel, const result_set& prev, row_cache& rows) {
+  auto oldest = now_rel - 12 * 60;
+  // `recent` reaches back at least the window from the latest update.
+  if (prev.truncated || now_rel < prev.now_rel || prev.now_rel < oldest)
+    return compute(cat, sel, now_rel, &rows);
+  rows.drop_before(oldest);
+  // Books updated from prev's minute on: prev holds their rows of before
+  // (or the same ones, updated within that minute before it was computed).
+  std::vector<int> fresh;
+  cat.updated_since(prev.now_rel, [&](int i) { fresh.push_back(i); });
+  auto changed = fresh;
+  std::sort(changed.begin(), changed.end());
+  auto kept = [&](const row_ptr& r) {
+    return r->last_update >= oldest
+      && !std::binary_search(changed.begin(), changed.end(), r->index);
+  };
+  result_set out;
+  out.now_rel = now_rel;
+  std::vector<row_ptr> added;
+  for (auto i : fresh) {
+    auto& b = cat.books[static_cast<size_t>(i)];
+    if (b.last_update > now_rel)
+      continue;
+    auto& ptr = rows.get(cat, i);
+    switch (judge(cat, sel, *ptr, b)) {
+      case verdict::skip: break;
+      case verdict::outside: out.outside.push_back(ptr); break;
+      case verdict::in: added.push_back(ptr); break;
+    }
+  }
+  for (auto& r : prev.outside)
+    if (kept(r))
+      out.outside.push_back(r);
+  std::vector<row_ptr> old;
+  old.reserve(prev.rows.size());
+  for (auto& r : prev.rows)
+    if (kept(r))
+      old.push_back(r);
+  auto matches = old.size() + added.size();
+  count_matches(cat, out, matches + out.outside.size());
+  out.truncated = matches > static_cast<size_t>(max_results);
+  // Both in the selection's order (prev's rows are a complete ordered set,
+  // so what is kept of them is too): merged, the order of a computation.
+  order_rows(cat, sel, added);
+  out.rows.reserve(std::min(matches, static_cast<size_t>(max_results)));
+  std::merge(added.begin(), added.end(), old.begin(), old.end(),
+             std::back_inserter(out.rows), row_order{cat, sel});
+  if (out.rows.size() > static_cast<size_t>(max_results))
+    out.rows.resize(static_cast<size_t>(max_results));
   return out;
 }
 
 const result_set& cache::get(const catalogue& cat, const std::string& key,
                              const selection& sel, int64_t now_ms,
                              int32_t now_rel, int64_t origin_km) {
-  // A query's result set is cached for 120 s.
+  // A query's result set is cached for 120 s; an expired one is the base
+  // of the next computation of its query.
+  auto expired = [&](const result_set& x) {
+    return now_ms - x.computed_ms >= 120000;
+  };
   for (auto i = sets_.begin(); i != sets_.end();)
-    if (now_ms - i->second.computed_ms >= 120000)
+    if (i->first != key && expired(i->second))
       i = sets_.erase(i);
     else
       ++i;
   auto i = sets_.find(key);
-  if (i != sets_.end())
+  if (i != sets_.end() && !expired(i->second))
     return i->second;
-  auto set = compute(cat, sel, now_rel, &rows_);
+  auto set = i != sets_.end() && i->second.origin_km == origin_km
+    ? recompute(cat, sel, now_rel, i->second, rows_)
+    : compute(cat, sel, now_rel, &rows_);
   set.computed_ms = now_ms;
   set.origin_km = origin_km;
+  if (i != sets_.end()) {
+    i->second = std::move(set);
+    return i->second;
+  }
   return sets_.emplace(key, std::move(set)).first->second;
 }
 

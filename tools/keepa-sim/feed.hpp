@@ -88,6 +88,13 @@ struct result_set {
   std::vector<row_ptr> rows;
   /// Root category -> matches, ignoring the category filters.
   std::map<int64_t, int> categories;
+  /// The relative minute it was computed for.
+  int32_t now_rel = 0;
+  /// More than max_results matched (rows holds the first of them).
+  bool truncated = false;
+  /// The rows that pass every filter but the categories, window order
+  /// (counted in `categories`, not shown).
+  std::vector<row_ptr> outside;
 };
 
 /// Result sets by query, each kept for 120 s like Keepa's.
@@ -107,6 +114,14 @@ private:
 /// the window.
 result_set compute(const detail::catalogue& cat, const selection& sel,
                    int32_t now_rel, row_cache* rows = nullptr);
+
+/// compute(cat, sel, now_rel, rows) from `prev`, the result set of the same
+/// selection at an earlier minute: keeps its rows whose books did not change
+/// and are still in the window, and adds the books updated since, so only
+/// those are visited (the same set, in the same order). Falls back to
+/// compute when `prev` was cut at max_results.
+result_set recompute(const detail::catalogue& cat, const selection& sel,
+                     int32_t now_rel, const result_set& prev, row_cache& rows);
 
 /// Writes the `deals` payload of page `sel.page`.
 void write_page(json::writer& w, const detail::catalogue& cat,

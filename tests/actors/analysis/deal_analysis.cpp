@@ -665,3 +665,55 @@ TEST_CASE("refresh_from_feed: a stored deal is refreshed from the feed while "
   CHECK(refresh_from_feed(feed_deal(1000), m, cfg));
   CHECK_FALSE(refresh_from_feed(feed_deal(999), m, cfg));
 }
+
+TEST_CASE("sighting_from_feed: with the row's sell estimate and all-in cost "
+          "known, a stored deal is refreshed at the feed's price with its "
+          "figures recomputed; a drop of any size is refreshed",
+          "[pipeline][analysis][reappear]") {
+  analysis_config cfg; // tolerance 10 %, min profit $5.00
+  cfg.tax_percent = 10;
+  cfg.prep_fee = 50;
+  cfg.inbound_shipping = 30;
+  asin_memory m;
+  m.asin = "0123456789";
+  m.stored = true;
+  m.stored_buy_price = 1000;
+  // All-in: 1000 + 100 tax + 50 + 30; Amazon fees 1200 of the $30.00.
+  m.stored_sell_price = 3000;
+  m.stored_all_in_cost = 1180;
+  m.stored_profit = 620;
+  auto d = feed_deal(400);
+  d.last_update = 1234;
+  auto x = sighting_from_feed(d, m, cfg, 99);
+  REQUIRE(x);
+  CHECK(x->asin == d.asin);
+  CHECK(x->last_update == 1234);
+  CHECK(x->seen_ms == 99);
+  CHECK(x->buy_price == 400);
+  // 400 + 40 + 50 + 30; the fees stay: 3000 - 1200 - 520.
+  CHECK(x->all_in_cost == 520);
+  CHECK(x->profit == 1280);
+  CHECK(x->margin_bp == 4267);
+  CHECK(x->roi_bp == 24615);
+  // The same price keeps the same figures.
+  auto same = sighting_from_feed(feed_deal(1000), m, cfg, 0);
+  REQUIRE(same);
+  CHECK(same->all_in_cost == 1180);
+  CHECK(same->profit == 620);
+  // A rise within the tolerance while the profit reaches the minimum
+  // ($6.20 - $1.10 at $11.00 is $5.10; at $11.01 it is $5.09)...
+  auto rise = sighting_from_feed(feed_deal(1100), m, cfg, 0);
+  REQUIRE(rise);
+  CHECK(rise->profit == 510);
+  // ... but not beyond either.
+  m.stored_profit = 560;
+  CHECK_FALSE(sighting_from_feed(feed_deal(1100), m, cfg, 0));
+  m.stored_profit = 5000;
+  CHECK_FALSE(sighting_from_feed(feed_deal(1101), m, cfg, 0));
+  // Without the figures the row keeps its own and a big drop is bought.
+  m.stored_sell_price = -1;
+  auto kept = sighting_from_feed(feed_deal(950), m, cfg, 0);
+  REQUIRE(kept);
+  CHECK(kept->buy_price == -1);
+  CHECK_FALSE(sighting_from_feed(feed_deal(400), m, cfg, 0));
+}

@@ -239,6 +239,12 @@ TEST_CASE_METHOD(peek_fixture,
                  "[pipeline][peek_filter][value_gate]") {
   tokens().refill_rate = 5;
   tokens().projected = 0;
+  // The scanner takes the whole income (5 tokens a minute).
+  auto start = now();
+  tokens().consumed_by_stage = [this, start] {
+    auto m = std::chrono::duration_cast<std::chrono::minutes>(now() - start);
+    return std::vector<int64_t>{0, 0, 5 * m.count(), 0};
+  };
   cfg.gate.max_wait = 30min;
   auto peek = spawn();
   sched.run(); // The behaviour sets the gate up from the configuration.
@@ -295,4 +301,50 @@ TEST_CASE_METHOD(peek_fixture,
   offer(peek, xs);
   REQUIRE(keepa().product_queries.size() == 2);
   CHECK(asins(keepa().product_queries[1]) == "late0 late1");
+}
+
+// Issue 18: under the floor rule the scanner and committer keep the balance
+// near 0 whatever they leave of the income; what they leave is peeked.
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: at a balance of 0 the income the other stages "
+                 "leave is spent on the next best candidates",
+                 "[pipeline][peek_filter][value_gate]") {
+  tokens().refill_rate = 5;
+  tokens().projected = 0;
+  // The scanner takes 4 of the 5 tokens a minute.
+  auto start = now();
+  tokens().consumed_by_stage = [this, start] {
+    auto m = std::chrono::duration_cast<std::chrono::minutes>(now() - start);
+    return std::vector<int64_t>{0, 0, 4 * m.count(), 0};
+  };
+  cfg.gate.max_wait = 30min;
+  auto peek = spawn();
+  sched.run();
+  auto& values = state_of<peek_state>(peek).values;
+  auto t = now();
+  for (int i = 0; i < 50; ++i) {
+    values.outcome(6400, i % 5 != 0);
+    values.outcome(-565, i % 10 == 0);
+    values.arrived(-565, t);
+  }
+  for (int i = 0; i < 5; ++i)
+    values.arrived(6400, t);
+  auto minute = static_cast<int32_t>(keepa_minute_from_unix_ms(unix_now()));
+  std::vector<deal> xs;
+  for (int i = 0; i < 3; ++i) {
+    xs.push_back(ranked("good" + std::to_string(i), 1000, 10000));
+    xs.push_back(ranked("poor" + std::to_string(i), 1000, 1000));
+  }
+  for (auto& x : xs)
+    x.last_update = minute;
+  offer(peek, xs);
+  REQUIRE(keepa().product_queries.size() == 1);
+  CHECK(asins(keepa().product_queries[0]) == "good0 good1 good2");
+  // 1 token a minute is left: within 20 minutes it is more than the good
+  // share of the arrivals, and the poor ones are peeked before max-wait.
+  advance(20min);
+  REQUIRE(keepa().product_queries.size() == 2);
+  CHECK(asins(keepa().product_queries[1]) == "poor0 poor1 poor2");
+  auto status = ask<caf::settings>(peek, atom::status_v);
+  CHECK(caf::get_or(status, "value-bar", 1.0) < 0.5);
 }

@@ -273,6 +273,46 @@ TEST_CASE_METHOD(scanner_fixture,
   CHECK(b.done == std::vector<feed_position>{{1003, "slight"}, {1004, "same"}});
 }
 
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a stored deal that reappears with a big price "
+                 "drop is refreshed with the feed's buy price and the profit "
+                 "recomputed at it, not bought again",
+                 "[pipeline][scanner][reappear]") {
+  db().watermark = feed_position{1000, "m1000"};
+  // Stored at $10.00 against a $30.00 sell estimate: all-in $10.00 (no
+  // tax, prep or shipping by default), $12.00 of Amazon fees, $8.00 profit.
+  asin_memory m;
+  m.asin = "drop";
+  m.stored = true;
+  m.stored_last_update = 900;
+  m.stored_buy_price = 1000;
+  m.stored_profit = 800;
+  m.stored_sell_price = 3000;
+  m.stored_all_in_cost = 1000;
+  db().memory["drop"] = m;
+  // Half the price: the deal only got better.
+  feed.push_back(feed_deal(1001, "drop", 500));
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  CHECK(peeks().offers.empty());
+  CHECK(st.n.refreshed == 1);
+  REQUIRE(db().upserts.size() == 1);
+  auto& b = db().upserts[0];
+  CHECK(b.deals.empty());
+  REQUIRE(b.seen.size() == 1);
+  auto& x = b.seen[0];
+  CHECK(x.asin == "drop");
+  CHECK(x.last_update == 1001);
+  // The record stays true: bought at $5.00, the same fees, $13.00 profit.
+  CHECK(x.buy_price == 500);
+  CHECK(x.all_in_cost == 500);
+  CHECK(x.profit == 1300);
+  CHECK(x.margin_bp == 4333);
+  CHECK(x.roi_bp == 26000);
+  CHECK(b.done == std::vector<feed_position>{{1001, "drop"}});
+}
+
 namespace {
 
 /// A /deal feed like Keepa's for the scanner: newest first, at most 10 000

@@ -113,3 +113,63 @@ TEST_CASE("value gate: the arrival mix forgets with its half-life; off, "
   CHECK(h.bar(0, 5, t0()) == 0);
   CHECK(value_gate{}.bar(0, 5, t0()) == 0); // nothing arrived
 }
+
+// Issue 18: the scanner and committer keep the balance near 0 under the
+// floor rule however much of the plan they leave; the income they leave
+// sets the share the plan can peek in any case.
+TEST_CASE("value gate: the income the other stages leave is a share of the "
+          "arrivals worth a token even at a balance of 0",
+          "[value_gate]") {
+  value_gate g; // half-life 60 min
+  // Per minute: 16 poor, 3 fair and 1 good arrive (20), over 60 minutes.
+  auto t = t0();
+  g.spent(5, 0, 0, 0, t);
+  for (int m = 0; m < 60; ++m) {
+    feed(g, 100, 16, 0, 0, t);
+    feed(g, 700, 3, 0, 0, t);
+    feed(g, 3000, 1, 0, 0, t);
+    t += 1min;
+  }
+  feed(g, 100, 0, 40, 4);
+  feed(g, 700, 0, 40, 12);
+  feed(g, 3000, 0, 40, 32);
+  auto fair = g.value(700);
+  auto good = g.value(3000);
+  // Nothing known about the spend yet: the balance rule alone.
+  CHECK(g.income_share(t) == 0);
+  CHECK(g.bar(0, 5, t) == Approx(good));
+  // R = 5: the scanner and committer consumed 1.5 tokens a minute and 40
+  // peeks 40 tokens; 3.5 of the 20 arrivals a minute can be peeked
+  // (17.5 %), the good (5 %) and fair (15 %) bins: the bar is the fair one
+  // at a balance of 0.
+  g.spent(5, 90, 40, 40, t);
+  CHECK(g.income_share(t) == Approx(0.175).epsilon(0.02));
+  CHECK(g.bar(0, 5, t) == Approx(fair));
+  CHECK(g.worth(700, g.bar(0, 5, t)));
+  CHECK_FALSE(g.worth(100, g.bar(0, 5, t)));
+  // The same hour, but they consumed 4.5 tokens a minute: 0.5 a minute
+  // is 2.5 % of the arrivals, the good bin alone.
+  value_gate h;
+  h.spent(5, 0, 0, 0, t0());
+  for (auto m = t0(); m < t; m += 1min) {
+    feed(h, 100, 16, 0, 0, m);
+    feed(h, 700, 3, 0, 0, m);
+    feed(h, 3000, 1, 0, 0, m);
+  }
+  feed(h, 100, 0, 40, 4);
+  feed(h, 700, 0, 40, 12);
+  feed(h, 3000, 0, 40, 32);
+  h.spent(5, 270, 0, 0, t);
+  CHECK(h.income_share(t) == Approx(0.025).epsilon(0.05));
+  CHECK(h.bar(0, 5, t) == Approx(h.value(3000)));
+  // A peek that costs 2 tokens an ASIN halves the share.
+  g.spent(5, 90, 160, 80, t);
+  CHECK(g.income_share(t) == Approx(0.0875).epsilon(0.02));
+  // More than enough income: everything.
+  value_gate rich;
+  rich.spent(100, 0, 0, 0, t0());
+  feed(rich, 100, 20, 40, 4);
+  rich.spent(100, 0, 0, 0, t0() + 10min);
+  CHECK(rich.income_share(t0() + 10min) == 1);
+  CHECK(rich.bar(0, 100, t0() + 10min) == 0);
+}

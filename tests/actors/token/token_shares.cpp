@@ -296,7 +296,7 @@ TEST_CASE("a single process's order is the one without processes",
   CHECK(run(0, 0) == run(7, 3));
 }
 
-TEST_CASE("keepa.token.weight takes a positive whole number",
+TEST_CASE("the option keepa.token.weight takes a positive whole number",
           "[token][shares][config]") {
   auto weight = [](std::string arg) -> caf::expected<int64_t> {
     pipeline_config cfg;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "tests/support/sim_helpers.hpp"
 #include "tools/keepa-sim/detail.hpp"
@@ -379,4 +380,65 @@ TEST_CASE("sim feed: observe_feed learns the good deals of a query's result "
       CHECK_FALSE(m.good_now(d.asin, d.last_update));
   CHECK_FALSE(m.good_now("0000000000", 0));
   CHECK_FALSE(m.observe_feed("{", now).empty());
+}
+
+TEST_CASE("sim feed: a result set recomputed from the previous one of its "
+          "query equals one computed afresh",
+          "[sim]") {
+  using namespace keepa::sim;
+  // Every book updated within the first 12 h: the window holds more than
+  // 10 000 books at first (cut sets), then fewer.
+  detail::catalogue cat{11, 12000, 0.15, 0.03, 12 * 60};
+  auto sub = std::to_string(detail::sub_category_ids().at(0));
+  std::vector<std::string> texts{
+    selection(1),
+    selection(1, 0,
+              R"(,"isFilterEnabled":true,"excludeCategories":[)" + sub + "]"),
+    selection(1, 0, R"(,"isRangeEnabled":true,"deltaLastRange":[100,500])"),
+    selection(2),
+    selection(-2),
+    selection(0)};
+  std::vector<feed::selection> sels;
+  for (auto& text : texts) {
+    feed::selection sel;
+    std::string key;
+    REQUIRE(feed::parse_selection(text, false, sel, key).empty());
+    sels.push_back(sel);
+  }
+  feed::row_cache cache;
+  std::vector<feed::result_set> prev;
+  for (auto& sel : sels)
+    prev.push_back(feed::compute(cat, sel, 0, &cache));
+  uint64_t k = 0;
+  size_t cut = 0, outside = 0;
+  // Steps of a few minutes, and one of 13 h (nothing of before is kept).
+  bool jumped = false;
+  for (int32_t now = 3; now <= detail::day_min + 12 * 60;
+       now += now > 1000 && !std::exchange(jumped, true) ? 13 * 60 : 131) {
+    // 6 updates a minute up to `now`.
+    for (; static_cast<int32_t>(k / 6) <= now; ++k)
+      cat.update(k, static_cast<int32_t>(k / 6));
+    for (size_t s = 0; s < sels.size(); ++s) {
+      INFO("selection " << texts[s] << " at minute " << now);
+      auto again = feed::recompute(cat, sels[s], now, prev[s], cache);
+      auto fresh = feed::compute(cat, sels[s], now);
+      auto shown = [](const feed::result_set& x) {
+        std::vector<std::pair<int, int32_t>> out;
+        for (auto& r : x.rows)
+          out.emplace_back(r->index, r->last_update);
+        return out;
+      };
+      REQUIRE(shown(again) == shown(fresh));
+      CHECK(again.categories == fresh.categories);
+      CHECK(again.truncated == fresh.truncated);
+      CHECK(again.outside.size() == fresh.outside.size());
+      cut += fresh.truncated ? 1 : 0;
+      outside += fresh.outside.size();
+      prev[s] = std::move(again);
+    }
+  }
+  // Both kinds of set were met.
+  CHECK(cut > 0);
+  CHECK(outside > 0);
+  CHECK(jumped);
 }
