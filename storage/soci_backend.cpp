@@ -826,6 +826,11 @@ soci_backend::open(const open_options& opts) {
     return open_read_only(std::move(ptr));
   int32_t found = 0;
   auto res = ptr->transaction("migrate", [&] {
+    // Pipelines sharing one PostgreSQL database may start at once: one
+    // migrates, the others wait and find the schema current (without the
+    // lock two creators of the same table collide, issue 22).
+    if (ptr->dialect() == dialect::postgresql)
+      ptr->sql << "SELECT pg_advisory_xact_lock(4272022)";
     found = read_schema_version(ptr->sql);
     if (found > current_schema_version)
       return;

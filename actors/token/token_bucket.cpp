@@ -24,6 +24,12 @@ bool token_bucket::observe(int64_t balance, int64_t refill_in_ms, int64_t rate,
                            double flow_reduction) {
   if (observed_ && server_ms < server_ms_)
     return false;
+  // Answers of one millisecond settle in any order (several connections,
+  // several processes on one budget server). Within a millisecond the
+  // balance only falls, unless a refill step lies between them: the lower
+  // balance is the newer one, or the safe one.
+  if (observed_ && server_ms == server_ms_ && balance > balance_)
+    return false;
   if (rate < 0 || rate > max_refill_rate || balance > max_balance
       || balance < -max_balance || !std::isfinite(flow_reduction)
       || flow_reduction < 0)

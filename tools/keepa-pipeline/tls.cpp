@@ -287,6 +287,8 @@ caf::error check_tls(const caf::actor_system_config& cfg) {
                                             : cfg.openssl_capath.c_str();
   if (SSL_CTX_load_verify_locations(ctx.get(), cafile, capath) != 1)
     return tls_error("openssl.cafile/openssl.capath cannot be loaded");
+  if (!tls_errors_per_call())
+    return tls_error("OpenSSL's error queue is not emptied per call");
   return caf::none;
 }
 

@@ -56,4 +56,12 @@ void use_tls_files(caf::actor_system_config& cfg, const tls_files& files);
 /// never the passphrase.
 caf::error check_tls(const caf::actor_system_config& cfg);
 
+/// Always true. Defined beside this program's SSL_read, SSL_write,
+/// SSL_accept and SSL_connect (tls_errors.cpp), which empty OpenSSL's error
+/// queue before libssl's own, so that one failed session (a peer killed
+/// with -9) does not fail CAF's other sessions on the same thread;
+/// check_tls calls it so that every program using CAF's OpenSSL module
+/// links them.
+bool tls_errors_per_call();
+
 } // namespace keepa

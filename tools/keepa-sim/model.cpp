@@ -223,6 +223,8 @@ struct model::impl {
     detail::catalogue cat;
     feed::cache deal_cache;
     uint64_t next_update = 1;
+    // As `served` below, for this locale's books.
+    std::unordered_map<int, std::pair<int32_t, bool>> served = {};
   };
   std::map<int64_t, std::unique_ptr<market>> markets;
   // Book index -> (lastUpdate relative minute as served, good then).
@@ -230,6 +232,10 @@ struct model::impl {
   // (book index, lastUpdate relative minute) of the good versions /deal
   // served or observe_feed saw: version_key.
   std::unordered_set<uint64_t> good_versions;
+  // What the bucket went through (balance and refill_in filled on asking).
+  bucket_stats counts;
+  // The locale the request being answered names (for charged_by_domain).
+  int64_t charging_domain = 0;
 
   static uint64_t version_key(int index, int32_t last_update) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(index)) << 32)
@@ -355,12 +361,13 @@ struct model::impl {
     // --sim.initial-tokens, a raised reduction) is not cut, it only stops
     // growing.
     auto rate = net_rate();
-    if (balance < cap()) {
-      auto room = cap() - balance;
-      // (ticks > room only guards the product against overflow.)
-      auto add = rate == 0 ? 0 : ticks > room ? room : ticks * rate;
-      balance = std::min(balance + add, cap());
-    }
+    // (ticks > cap() only guards the product against overflow.)
+    auto due = rate == 0 ? 0 : ticks > cap() ? cap() : ticks * rate;
+    auto add = balance < cap() ? std::min(due, cap() - balance) : 0;
+    balance += add;
+    counts.refilled += add;
+    counts.lost_at_cap += due - add;
+    counts.ticks += static_cast<uint64_t>(ticks);
     if (locked && balance > 0)
       locked = false;
   }
@@ -386,6 +393,8 @@ struct model::impl {
       start_ms = start;
       flow = opts.flow_reduction;
       balance = opts.initial_tokens == -1 ? cap() : opts.initial_tokens;
+      counts.initial = counts.min_balance = balance;
+      counts.min_balance_unix_ms = now;
       // Q1: ticks once per minute at a per-key phase drawn from the seed.
       detail::rng phase{opts.seed, std::hash<std::string>{}(opts.key)};
       next_tick = now + phase.range(1, minute_ms);
@@ -439,6 +448,9 @@ struct model::impl {
   }
 
   answer not_enough(int64_t now, const std::string& why) {
+    if (counts.refused++ == 0)
+      counts.first_refused_unix_ms = now;
+    counts.last_refused_unix_ms = now;
     return error(now, 429, "NOT_ENOUGH_TOKEN", why, true);
   }
 
@@ -518,6 +530,13 @@ model::impl::charge_and_write(int64_t now, int64_t cost,
                       "lockout floor; key locked");
   }
   balance -= cost;
+  counts.charged += cost;
+  if (cost != 0)
+    counts.charged_by_domain[charging_domain] += cost;
+  if (balance < counts.min_balance) {
+    counts.min_balance = balance;
+    counts.min_balance_unix_ms = now;
+  }
   if (commit)
     commit();
   answer a;
@@ -633,6 +652,7 @@ answer model::impl::route(const request& req, int64_t now, injected f) {
     return not_enough(now, "injected 429 storm");
   if (p == "/token")
     return token(req, now);
+  charging_domain = domain_param(req.query);
   if (locked)
     return not_enough(now, "key locked (lockout floor)");
   // Q4: zero is not positive, so a balance of exactly 0 gets 429. Q3: a
@@ -874,6 +894,7 @@ answer model::impl::deal(const request& req, int64_t now) {
   if (auto err = feed::parse_selection(text, opts.strict, sel, key);
       !err.empty())
     return reject("invalid selection: " + err);
+  charging_domain = sel.domain;
   auto [books, sets] = market_of(sel.domain);
   if (!books) {
     // A locale keepa-sim does not carry: no deals.
@@ -884,17 +905,27 @@ answer model::impl::deal(const request& req, int64_t now) {
       nullptr);
   }
   auto& set = sets->get(*books, key, sel, now, rel(now), origin_km());
+  auto total = static_cast<int64_t>(set.rows.size());
+  auto first = sel.page * feed::page_size;
+  auto last = std::min(total, (sel.page + 1) * feed::page_size);
   if (sel.domain != 1)
     return charge_and_write(
       now, 5, [&](json::writer& w) { feed::write_page(w, *books, set, sel); },
-      nullptr);
+      [&] {
+        // Each locale's served books, for tests of several locales.
+        auto& served_here = markets[sel.domain]->served;
+        for (auto i = first; i < last; ++i) {
+          auto& r = *set.rows[static_cast<size_t>(i)];
+          auto& b = books->books[static_cast<size_t>(r.index)];
+          served_here[r.index] = {r.last_update,
+                                  b.good && b.last_update == r.last_update};
+        }
+      });
   return charge_and_write(
     now, 5, [&](json::writer& w) { feed::write_page(w, cat, set, sel); },
     [&] {
       // What the tests' and benchmarks' truth reads: amazon.com only.
-      auto total = static_cast<int64_t>(set.rows.size());
-      for (auto i = sel.page * feed::page_size;
-           i < total && i < (sel.page + 1) * feed::page_size; ++i) {
+      for (auto i = first; i < last; ++i) {
         auto& r = *set.rows[static_cast<size_t>(i)];
         served[r.index] = {r.last_update, note_row(r)};
       }
@@ -1134,10 +1165,23 @@ std::vector<std::string> model::peek_pass_asins() const {
 }
 
 std::vector<model::served_deal> model::served_deals() const {
+  return served_deals(1);
+}
+
+std::vector<model::served_deal> model::served_deals(int64_t domain) const {
+  auto* served = &impl_->served;
+  auto* books = &impl_->cat;
+  if (domain != 1) {
+    auto m = impl_->markets.find(domain);
+    if (m == impl_->markets.end())
+      return {};
+    served = &m->second->served;
+    books = &m->second->cat;
+  }
   std::vector<served_deal> out;
-  out.reserve(impl_->served.size());
-  for (auto& [index, seen] : impl_->served) {
-    auto& b = impl_->cat.books[static_cast<size_t>(index)];
+  out.reserve(served->size());
+  for (auto& [index, seen] : *served) {
+    auto& b = books->books[static_cast<size_t>(index)];
     out.push_back({b.asin, impl_->origin_km() + seen.first, seen.second,
                    b.last_update == seen.first});
   }
@@ -1210,6 +1254,14 @@ void model::export_truth(const std::string& path) const {
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw std::runtime_error("cannot rename " + tmp + " to " + path);
+}
+
+model::bucket_stats model::stats(int64_t now_unix_ms) {
+  auto now = impl_->sync(now_unix_ms);
+  auto result = impl_->counts;
+  result.balance = impl_->balance;
+  result.refill_in_ms = impl_->next_tick - now;
+  return result;
 }
 
 const options& model::opts() const {

@@ -162,6 +162,41 @@ public:
   /// deals did the client see, and were they still the same afterwards".
   std::vector<served_deal> served_deals() const;
 
+  /// The same for the catalogue of locale `domain` (amazon.com is 1);
+  /// empty for a locale nobody asked /deal for.
+  std::vector<served_deal> served_deals(int64_t domain) const;
+
+  /// What the key's one bucket went through since the first request, as
+  /// keepa-sim's /sim/stats reports it (tests of several clients on one
+  /// key read the balance Keepa saw, not what the clients believe).
+  struct bucket_stats {
+    /// The balance now, after the refills due.
+    int64_t balance = 0;
+    /// Milliseconds to the next refill tick.
+    int64_t refill_in_ms = 0;
+    /// The balance at the first request.
+    int64_t initial = 0;
+    /// Tokens charged by answered requests, in all and per locale
+    /// (`domain`, `domainId` of /deal; 0 where a request names none).
+    int64_t charged = 0;
+    std::map<int64_t, int64_t> charged_by_domain;
+    /// Tokens the refill ticks added, and refill a full bucket lost.
+    int64_t refilled = 0;
+    int64_t lost_at_cap = 0;
+    uint64_t ticks = 0;
+    /// The lowest balance after a charge (or at the start), and when.
+    int64_t min_balance = 0;
+    int64_t min_balance_unix_ms = 0;
+    /// 429 answers (NOT_ENOUGH_TOKEN, injected storms included), the first
+    /// and the last (Unix ms, 0 if none).
+    uint64_t refused = 0;
+    int64_t first_refused_unix_ms = 0;
+    int64_t last_refused_unix_ms = 0;
+  };
+
+  /// The bucket's figures at `now_unix_ms` (refills due are applied).
+  bucket_stats stats(int64_t now_unix_ms);
+
   /// Computes the /deal result set of `selection` (the JSON a client
   /// posts) at `now_unix_ms` as Keepa would answer it (cached 120 s, at
   /// most 10 000 deals), without charging tokens or counting it as served,

@@ -9,6 +9,8 @@
 #include <httplib.h>
 #include <zlib.h>
 
+#include "tools/keepa-sim/json.hpp"
+
 namespace keepa::sim {
 
 namespace {
@@ -65,6 +67,48 @@ void send_as_is(httplib::Response& res, std::string body) {
                            });
 }
 
+/// /sim/stats: the bucket's figures (model::bucket_stats).
+std::string stats_json(const model::bucket_stats& x) {
+  json::writer w;
+  w.begin_object();
+  w.key("balance").num(x.balance);
+  w.key("refill_in_ms").num(x.refill_in_ms);
+  w.key("initial").num(x.initial);
+  w.key("charged").num(x.charged);
+  w.key("charged_by_domain").begin_object();
+  for (auto& [domain, tokens] : x.charged_by_domain)
+    w.key(std::to_string(domain)).num(tokens);
+  w.end_object();
+  w.key("refilled").num(x.refilled);
+  w.key("lost_at_cap").num(x.lost_at_cap);
+  w.key("ticks").num(static_cast<int64_t>(x.ticks));
+  w.key("min_balance").num(x.min_balance);
+  w.key("min_balance_unix_ms").num(x.min_balance_unix_ms);
+  w.key("refused").num(static_cast<int64_t>(x.refused));
+  w.key("first_refused_unix_ms").num(x.first_refused_unix_ms);
+  w.key("last_refused_unix_ms").num(x.last_refused_unix_ms);
+  w.end_object();
+  return w.take();
+}
+
+/// /sim/served: what /deal served of one locale's books (model::served_deal).
+std::string served_json(const std::vector<model::served_deal>& xs) {
+  json::writer w;
+  w.begin_object();
+  w.key("deals").begin_array();
+  for (auto& x : xs) {
+    w.begin_object();
+    w.key("asin").str(x.asin);
+    w.key("last_update").num(x.last_update);
+    w.key("good").boolean(x.good);
+    w.key("unchanged").boolean(x.unchanged);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  return w.take();
+}
+
 } // namespace
 
 std::string gzip(const std::string& in, int level) {
@@ -97,6 +141,25 @@ server::server(model& m, server_options opts)
   // body's last segment would wait for the client's delayed ACK (~40 ms).
   // Accepted sockets inherit the listener's TCP_NODELAY.
   http_->set_tcp_nodelay(true);
+  // The simulator's own figures for tests (not Keepa's API): with the key,
+  // /sim/stats and /sim/served?domain=N (default 1).
+  auto figures = [this](const httplib::Request& hreq, httplib::Response& res) {
+    if (hreq.get_param_value("key") != model_.opts().key) {
+      res.status = 402;
+      return;
+    }
+    std::lock_guard<std::mutex> guard{model_mtx_};
+    if (hreq.path == "/sim/stats") {
+      send_as_is(res, stats_json(model_.stats(wall_ms())));
+      return;
+    }
+    auto domain = hreq.has_param("domain")
+      ? std::strtoll(hreq.get_param_value("domain").c_str(), nullptr, 10)
+      : 1;
+    send_as_is(res, served_json(model_.served_deals(domain)));
+  };
+  http_->Get("/sim/stats", figures);
+  http_->Get("/sim/served", figures);
   auto handler = [this](const httplib::Request& hreq, httplib::Response& res) {
     ++served_;
     request req;

@@ -135,6 +135,35 @@ TEST_CASE("out-of-order settles keep the newest observation",
   CHECK(s.totals().consumed == 110);
 }
 
+// Issue 22, found by the cluster test: several processes' answers of one
+// millisecond reach the budget server in any order (and so may one
+// process's, over separate connections). Keepa's timestamp cannot order
+// them; within a millisecond the balance only falls (a refill tick aside),
+// so the lower one is the newer. Before: the older answer, settled last,
+// raised the projection by g2's 60 tokens and a grant went out at a real
+// balance <= 0 (keepa-sim answered 429).
+TEST_CASE("settles of one millisecond in the opposite order keep the lower "
+          "balance",
+          "[token_scheduler]") {
+  token_scheduler s;
+  s.settle(obs(200, 30'000, 5, 1000), t0());
+  auto g1 = s.acquire(req(stage::peek, 50), t0());
+  auto g2 = s.acquire(req(stage::peek, 60), t0());
+  REQUIRE(g1.granted);
+  REQUIRE(g2.granted);
+  // Keepa ran g1 (150 left), then g2 (90 left), both at 2000 ms; g2's
+  // answer arrives first.
+  s.settle(obs(90, 25'000, 5, 2000, g2.grant.grant_id, 60), t0() + 5s);
+  CHECK(s.projected(t0() + 5s) == 40); // g1 still counted as spent
+  s.settle(obs(150, 25'000, 5, 2000, g1.grant.grant_id, 50), t0() + 6s);
+  CHECK(s.outstanding() == 0);
+  CHECK(s.projected(t0() + 6s) == 90);
+  // The next grant may take the balance to the floor, not below it.
+  auto g3 = s.acquire(req(stage::peek, 270), t0() + 6s);
+  CHECK(g3.granted);
+  CHECK_FALSE(s.acquire(req(stage::peek, 1), t0() + 6s).granted);
+}
+
 TEST_CASE("a released grant gives its tokens back", "[token_scheduler]") {
   token_scheduler s;
   s.settle(obs(100, 30'000, 5, 1), t0());

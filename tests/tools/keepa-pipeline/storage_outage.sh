@@ -30,39 +30,15 @@ export KEEPA_SIM_KEY=$key KEEPA_API_KEY=$key
 
 pids=()
 pipeline_pid=
-pg_ctl=/usr/lib/postgresql/15/bin/pg_ctl
-pg_data=
+source "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
 cleanup() {
   [[ -n $pipeline_pid ]] && kill -KILL "$pipeline_pid" 2>/dev/null
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [[ -n $pg_data ]] && as_pg "$pg_ctl" stop -D "$pg_data" -m immediate \
-    >/dev/null 2>&1
+  stop_pg
   [[ -n ${KEEP_DIR:-} ]] && echo "kept $dir" >&2 || rm -rf "$dir"
 }
 trap cleanup EXIT
-
-# PostgreSQL refuses to run as root: run its tools as postgres (or nobody).
-pg_user=postgres
-id "$pg_user" >/dev/null 2>&1 || pg_user=nobody
-as_pg() {
-  if ((EUID == 0)); then
-    runuser -u "$pg_user" -- "$@"
-  else
-    "$@"
-  fi
-}
-
-source "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
-
-# Waits up to $1 seconds for the command $2... to succeed.
-wait_until() {
-  local deadline=$(($(date +%s) + $1))
-  shift
-  until "$@"; do
-    (($(date +%s) < deadline)) || return 1
-    sleep 0.2
-  done
-}
 
 coproc SIM { exec "$sim" --sim.port=0 --sim.refill-rate=3000 \
                          --sim.products=40000 --sim.latency-ms=20; }
@@ -72,22 +48,8 @@ sim_port=${line##*:}
 
 url="sqlite:$dir/deals.db"
 if [[ $mode == pg-restart ]]; then
-  [[ -x $pg_ctl ]] || fail "PostgreSQL 15 is not installed; run tools/setup.sh"
-  pg_port=$(free_port)
-  pg_dir=$dir/pg
-  mkdir "$pg_dir"
-  ((EUID != 0)) || chown "$pg_user" "$pg_dir"
-  pg_log=$pg_dir/server.log
-  as_pg /usr/lib/postgresql/15/bin/initdb -D "$pg_dir/data" --username=keepa \
-    --auth=trust --encoding=UTF8 --no-sync --locale=C >"$dir/initdb.log" 2>&1 \
-    || fail "initdb: $(cat "$dir/initdb.log")"
-  pg_data=$pg_dir/data
-  pg_opts="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$pg_dir"
-  pg_opts+=" -p $pg_port -c fsync=off"
-  as_pg "$pg_ctl" start -D "$pg_data" -w -t 30 -l "$pg_log" -o "$pg_opts" \
-    >/dev/null || fail "pg_ctl start: $(cat "$pg_log")"
-  url="postgresql:host=127.0.0.1 port=$pg_port dbname=postgres user=keepa"
-  url+=" connect_timeout=5"
+  start_pg "$dir/pg"
+  url="postgresql:$pg_conn connect_timeout=5"
 fi
 
 http=$(free_port)

@@ -336,3 +336,40 @@ TEST_CASE("sim http: the keepa-sim executable prints its port, never the "
   CHECK(errors.find(key) == std::string::npos);
   std::remove(key_path.c_str());
 }
+
+TEST_CASE("sim http: /sim/stats and /sim/served report the bucket and the "
+          "deals served per locale, only with the key",
+          "[sim]") {
+  live_server s{wall()};
+  auto c = s.client();
+  auto sel = R"({"domainId":2,"priceTypes":[2],"dateRange":0,"sortType":1,)"
+             R"("page":0})";
+  auto deal = c.Post("/deal?key=sim-key", sel, "application/json");
+  REQUIRE(deal);
+  REQUIRE(deal->status == 200);
+  auto shown = parse(deal->body)["deals"]["dr"].Size();
+  REQUIRE(shown > 0);
+  auto stats = c.Get("/sim/stats?key=sim-key");
+  REQUIRE(stats);
+  CHECK(stats->status == 200);
+  auto d = parse(stats->body);
+  CHECK(d["initial"].GetInt64() == 300);
+  CHECK(d["charged"].GetInt64() == 5);
+  CHECK(d["charged_by_domain"]["2"].GetInt64() == 5);
+  CHECK(d["balance"].GetInt64() == 295);
+  CHECK(d["min_balance"].GetInt64() == 295);
+  CHECK(d["refused"].GetInt64() == 0);
+  auto served = c.Get("/sim/served?key=sim-key&domain=2");
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  CHECK(parse(served->body)["deals"].Size() == shown);
+  auto us = c.Get("/sim/served?key=sim-key");
+  REQUIRE(us);
+  CHECK(parse(us->body)["deals"].Size() == 0);
+  for (auto path : {"/sim/stats", "/sim/stats?key=wrong", "/sim/served"}) {
+    auto refused = c.Get(path);
+    REQUIRE(refused);
+    CHECK(refused->status == 402);
+    CHECK(refused->body.find("balance") == std::string::npos);
+  }
+}

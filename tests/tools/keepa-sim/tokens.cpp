@@ -287,3 +287,56 @@ TEST_CASE("sim token: tokenFlowReduction lowers the refill (rounded up), "
   CHECK(e.status == 429);
   CHECK(parse(e.body)["tokenFlowReduction"].GetDouble() == 25.0);
 }
+
+TEST_CASE("sim token: stats count what the bucket charged, refilled and "
+          "refused, its lowest balance and the charge per locale",
+          "[sim]") {
+  auto o = small();
+  o.refill_rate = 100;
+  o.initial_tokens = 0;
+  o.update_rate = 0;
+  model m{o};
+  auto e = read(m.handle(get("/token", {}), t0));
+  auto tick = t0 + e.refill_in;
+  auto s = m.stats(t0);
+  CHECK(s.initial == 0);
+  CHECK(s.balance == 0);
+  CHECK(s.charged == 0);
+  CHECK(s.refused == 0);
+  auto asins = m.asins();
+  auto product = [&](const char* domain, size_t n) {
+    return get("/product", {{"domain", domain}, {"asin", join(asins, n)}});
+  };
+  // Balance 0: refused, nothing charged.
+  CHECK(read(m.handle(product("1", 3), t0 + 1)).status == 429);
+  s = m.stats(t0 + 1);
+  CHECK(s.refused == 1);
+  CHECK(s.first_refused_unix_ms == t0 + 1);
+  CHECK(s.last_refused_unix_ms == t0 + 1);
+  // One tick: +100; 60 ASINs take it to 40, a /deal page (5) to 35, then
+  // 80 unknown-to-amazon.co.uk ASINs (1 each) to -45.
+  CHECK(read(m.handle(product("1", 60), tick)).status == 200);
+  auto deal = get("/deal", {{"selection", selection(1)}});
+  CHECK(read(m.handle(deal, tick + 1)).status == 200);
+  CHECK(read(m.handle(product("2", 80), tick + 2)).status == 200);
+  s = m.stats(tick + 3);
+  CHECK(s.ticks == 1);
+  CHECK(s.refilled == 100);
+  CHECK(s.charged == 145);
+  CHECK(s.balance == -45);
+  CHECK(s.min_balance == -45);
+  CHECK(s.min_balance_unix_ms == tick + 2);
+  CHECK(s.charged_by_domain == std::map<int64_t, int64_t>{{1, 65}, {2, 80}});
+  CHECK(s.refill_in_ms == 60000 - 3);
+  CHECK(read(m.handle(product("1", 1), tick + 3)).status == 429);
+  CHECK(m.stats(tick + 3).refused == 2);
+  // 70 ticks later the bucket is full at 6000: 45 + 6000 added, the rest
+  // of 7000 lost at the cap; charged = initial + refilled - balance.
+  s = m.stats(tick + 70 * 60000);
+  CHECK(s.ticks == 71);
+  CHECK(s.balance == 6000);
+  CHECK(s.refilled == 100 + 6045);
+  CHECK(s.lost_at_cap == 71 * 100 - s.refilled);
+  CHECK(s.charged == s.initial + s.refilled - s.balance);
+  CHECK(s.min_balance == -45);
+}
