@@ -10,34 +10,7 @@
 # usage: budget_processes.sh KEEPA_SIM KEEPA_TOKEN KEEPA_PIPELINE
 set -euo pipefail
 
-sim=$1
-token=$2
-pipeline=$3
-dir=$(mktemp -d)
-fail() { echo "FAILED: $*" >&2; exit 1; }
-key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export KEEPA_SIM_KEY=$key
-mkdir -m 700 "$dir/xdg"
-export XDG_RUNTIME_DIR=$dir/xdg
-
-source "$(dirname "${BASH_SOURCE[0]}")/sim.sh"
-start_sim "$sim" --sim.refill-rate=300 --sim.products=5000 \
-          --sim.update-rate=300
-token_pid= other_pid=
-stop_all() {
-  [[ -n $other_pid ]] && kill -KILL "$other_pid" 2>/dev/null
-  [[ -n $token_pid ]] && kill -KILL "$token_pid" 2>/dev/null
-  cleanup
-}
-trap stop_all EXIT
-
-# keepa-token holds no key.
-env -u KEEPA_API_KEY "$token" --keepa.token.port=0 --keepa.status-every=1s \
-  >"$dir/token" 2>&1 &
-token_pid=$!
-timeout 20 bash -c "until grep -q 'TOKEN on' '$dir/token'; do sleep 0.1; done" \
-  || fail "keepa-token did not start: $(cat "$dir/token")"
-remote=$(grep -o 'TOKEN on 127.0.0.1:[0-9]*' "$dir/token" | cut -d' ' -f3)
+source "$(dirname "${BASH_SOURCE[0]}")/budget.sh" "$@"
 
 run_pipeline() {
   KEEPA_API_KEY=$key "$pipeline" \

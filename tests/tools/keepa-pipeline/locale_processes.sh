@@ -10,33 +10,7 @@
 # usage: locale_processes.sh KEEPA_SIM KEEPA_TOKEN KEEPA_PIPELINE
 set -euo pipefail
 
-sim=$1
-token=$2
-pipeline=$3
-dir=$(mktemp -d)
-fail() { echo "FAILED: $*" >&2; exit 1; }
-key="test-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-export KEEPA_SIM_KEY=$key
-mkdir -m 700 "$dir/xdg"
-export XDG_RUNTIME_DIR=$dir/xdg
-
-source "$(dirname "${BASH_SOURCE[0]}")/sim.sh"
-start_sim "$sim" --sim.refill-rate=300 --sim.products=5000 \
-          --sim.update-rate=300
-token_pid= uk_pid=
-stop_all() {
-  [[ -n $uk_pid ]] && kill -KILL "$uk_pid" 2>/dev/null
-  [[ -n $token_pid ]] && kill -KILL "$token_pid" 2>/dev/null
-  cleanup
-}
-trap stop_all EXIT
-
-env -u KEEPA_API_KEY "$token" --keepa.token.port=0 --keepa.status-every=1s \
-  >"$dir/token" 2>&1 &
-token_pid=$!
-timeout 20 bash -c "until grep -q 'TOKEN on' '$dir/token'; do sleep 0.1; done" \
-  || fail "keepa-token did not start: $(cat "$dir/token")"
-remote=$(grep -o 'TOKEN on 127.0.0.1:[0-9]*' "$dir/token" | cut -d' ' -f3)
+source "$(dirname "${BASH_SOURCE[0]}")/budget.sh" "$@"
 
 cat >"$dir/uk.json" <<'JSON'
 {"priceTypes": [2], "dateRange": 0, "sortType": 1, "page": 0,
@@ -56,20 +30,20 @@ run_pipeline() { # NAME OPTION...
 run_pipeline us --keepa.locale=us
 pipeline_pid=$!
 run_pipeline uk --keepa.locale=uk --keepa.scan.query-file="$dir/uk.json"
-uk_pid=$!
+other_pid=$!
 # Until both committed a deal, at most 60 s; a pipeline that ended fails.
 deadline=$((SECONDS + 60))
 until grep -q 'committed [1-9]' "$dir/us.err" \
   && grep -q 'committed [1-9]' "$dir/uk.err"; do
-  kill -0 "$pipeline_pid" 2>/dev/null && kill -0 "$uk_pid" 2>/dev/null \
+  kill -0 "$pipeline_pid" 2>/dev/null && kill -0 "$other_pid" 2>/dev/null \
     && ((SECONDS < deadline)) \
     || fail "not both locales committed: $(tail -n 3 "$dir/us.err" "$dir/uk.err")"
   sleep 0.2
 done
 stop_pipeline 10
 ((rc == 0)) || fail "us: exit status $rc: $(tail -n 3 "$dir/us.err")"
-pipeline_pid=$uk_pid
-uk_pid=
+pipeline_pid=$other_pid
+other_pid=
 stop_pipeline 10
 ((rc == 0)) || fail "uk: exit status $rc: $(tail -n 3 "$dir/uk.err")"
 
