@@ -313,6 +313,9 @@ token_grant token_scheduler::make_grant(const entry& e, time_point now) {
 token_scheduler::decision token_scheduler::acquire(const token_request& req,
                                                    time_point now,
                                                    uint64_t process) {
+  // The asking process is active: its credit stays.
+  if (auto p = processes_.find(process); p != processes_.end())
+    p->second.last_ask = now;
   begin_event(now);
   auto result = acquire_impl(req, now, process);
   end_event(now, result.granted);
@@ -432,6 +435,16 @@ token_scheduler::early token_scheduler::earlier(time_point now) {
       result.next = std::min(result.next, item.at);
     }
   }
+  // A process that goes inactive leaves its credit to the others: look
+  // again then.
+  if (credit_weights_ > 0)
+    for (auto& [id, p] : processes_)
+      if (p.credit > 0 && p.last_ask != time_point::min()
+          && active(id, p, now)) {
+        auto until = p.last_ask + refill_period + std::chrono::milliseconds(1);
+        if (until > now)
+          result.next = std::min(result.next, until);
+      }
   return result;
 }
 
@@ -585,19 +598,28 @@ double token_scheduler::credit_step(const process_info& p,
 }
 
 void token_scheduler::credit_refill(time_point now) {
-  int64_t steps = 0;
-  if (bucket_.has_observation() && credited_at_ != time_point::min())
-    for (auto t = bucket_.next_refill_after(credited_at_); t <= now;
-         t += refill_period)
-      ++steps;
+  if (bucket_.has_observation() && credited_at_ != time_point::min()
+      && bucket_.rate() > 0) {
+    auto t = bucket_.next_refill_after(credited_at_);
+    // Older steps than these no longer matter: credit is bounded.
+    if (t <= now) {
+      auto skip = (now - t) / refill_period - credit_steps;
+      if (skip > 0)
+        t += skip * refill_period;
+    }
+    // Each step's tokens go to the processes active at the step.
+    for (; t <= now; t += refill_period) {
+      credit_weights_ = shared_weight(t);
+      for (auto& [id, p] : processes_)
+        if (credit_weights_ > 0 && active(id, p, t))
+          credit(id, credit_step(p, credit_weights_));
+    }
+  }
   credited_at_ = std::max(credited_at_, now);
   credit_weights_ = shared_weight(now);
-  for (auto& [id, p] : processes_) {
+  for (auto& [id, p] : processes_)
     if (credit_weights_ == 0 || !active(id, p, now))
       p.credit = 0;
-    else if (steps > 0)
-      credit(id, static_cast<double>(steps) * credit_step(p, credit_weights_));
-  }
 }
 
 void token_scheduler::credit(uint64_t process, double tokens) {

@@ -171,7 +171,8 @@ public:
 
   /// Waiting tickets whose planned grant time lies before the retry time
   /// they were told last (a settle charged less than was granted, a
-  /// release, an expired ticket ahead): unless their owners are told, the
+  /// release, an expired ticket ahead, another process's credit dropped
+  /// as it went inactive): unless their owners are told, the
   /// request idles with the balance positive until its retry. `due` holds
   /// those grantable now (in pick order only the first can be), each
   /// reported once until its next recharge-wait; the others are left for

@@ -372,6 +372,51 @@ TEST_CASE("closed loops: an idle process's share goes to the others",
   CHECK(sim.keepa.rejections() == 0);
 }
 
+TEST_CASE("a request waiting for credit is woken when another process "
+          "goes inactive",
+          "[token_scheduler][shares]") {
+  // R = 600: each refill step gives both active processes 300 of credit.
+  test::keepa_model keepa{600, 0, t0()};
+  token_scheduler s;
+  s.settle(keepa.observe(t0()), t0());
+  auto ask = [&](uint64_t process, int64_t cost, time_point now,
+                 uint64_t ticket = 0) {
+    auto d = s.acquire(token_request{"commit", stage::commit, cost, ticket, 1},
+                       now, process);
+    if (d.granted) {
+      bool rejected = false;
+      s.settle(keepa.request(d.grant.grant_id, cost, now, rejected), now);
+      REQUIRE_FALSE(rejected);
+    }
+    return d;
+  };
+  // Both wait for the first step (t0 + 17 s), then spend from credit.
+  auto a = ask(1, 300, t0());
+  auto b = ask(2, 100, t0());
+  REQUIRE_FALSE(a.granted);
+  REQUIRE_FALSE(b.granted);
+  CHECK(ask(1, 300, t0() + 17s, a.wait.ticket).granted);
+  CHECK(ask(2, 100, t0() + 17s, b.wait.ticket).granted);
+  // Process 2's last request: it keeps 199 + 300 of credit from the next
+  // step, and the balance (499 after process 1's next 300) is all owed.
+  CHECK(ask(2, 1, t0() + 60s).granted);
+  CHECK(ask(1, 300, t0() + 78s).granted);
+  auto c = ask(1, 100, t0() + 78s);
+  REQUIRE_FALSE(c.granted);
+  CHECK(c.wait.retry_after == 59s);
+  // Process 2 is inactive one refill period after its last request: its
+  // credit is dropped, and process 1's request is grantable then.
+  auto e = s.earlier(t0() + 78s);
+  CHECK(e.due.empty());
+  auto gone = t0() + 120s + std::chrono::milliseconds(1);
+  CHECK(e.next == gone);
+  e = s.earlier(gone);
+  REQUIRE(e.due.size() == 1);
+  CHECK(e.due[0] == c.wait.ticket);
+  CHECK(ask(1, 100, gone, c.wait.ticket).granted);
+  CHECK(keepa.rejections() == 0);
+}
+
 TEST_CASE("inside a process the stage ranks and the updater share hold",
           "[token_scheduler][shares]") {
   shares_sim sim{100};
