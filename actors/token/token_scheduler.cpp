@@ -67,6 +67,7 @@ time_point token_scheduler::held_from(time_point now) const {
 }
 
 void token_scheduler::begin_event(time_point now) {
+  credit_refill(now);
   auto from = held_from(now);
   held_ = from != time_point::max();
   if (held_)
@@ -208,7 +209,41 @@ token_scheduler::plan(time_point now) const {
   result.reserve(queue_.size());
   auto spent = outstanding_;
   auto prev = time_point::min();
-  for (auto e : order) {
+  // Credits (issue 22), only while several processes are active: a
+  // request waits until its process's credit covers it, unless the balance
+  // less the others' credits allows it anyway; a request that must wait
+  // for credit does not hold up those behind it.
+  auto weights = shared_weight(now);
+  std::map<uint64_t, double> credits;
+  if (weights > 0)
+    for (auto& [id, x] : processes_)
+      if (active(id, x, now))
+        credits[id] = x.credit;
+  auto credit_time = [&](const entry* e, time_point at) {
+    auto x = processes_.find(e->process);
+    if (weights == 0 || at == time_point::max() || x == processes_.end())
+      return at;
+    auto bound = credit_bound(x->second, weights);
+    auto step = credit_step(x->second, weights);
+    auto need = std::min(static_cast<double>(e->req.cost), bound);
+    auto own = credits[e->process];
+    if (own >= need)
+      return at;
+    double others = 0;
+    for (auto& [id, c] : credits)
+      if (id != e->process)
+        others += std::max(0.0, c);
+    auto free = static_cast<double>(bucket_.projected(at) - spent) - others;
+    if (free >= static_cast<double>(needed(e->req.cost, recharging)))
+      return at;
+    if (step <= 0)
+      return at;
+    auto k = static_cast<int64_t>(std::ceil((need - own) / step));
+    return bucket_.next_refill_after(at)
+      + (std::max<int64_t>(k, 1) - 1) * refill_period;
+  };
+  std::vector<const entry*> deferred;
+  auto place = [&](const entry* e, bool may_defer) {
     auto at = prev == time_point::max()
       ? time_point::max()
       : bucket_.earliest(needed(e->req.cost, recharging), spent, now);
@@ -227,18 +262,31 @@ token_scheduler::plan(time_point now) const {
       else if (last_grant_ != time_point::min())
         at = std::max(at, last_grant_ + strategy.min_interval);
     }
+    auto due = credit_time(e, at);
+    if (due > at && may_defer) {
+      deferred.push_back(e);
+      return;
+    }
+    at = due;
     result.push_back(plan_item{e, at});
     spent += e->req.cost;
+    if (weights > 0)
+      credits[e->process] -= static_cast<double>(e->req.cost);
     if (hysteresis && at != time_point::max())
       recharging = bucket_.projected(at) - spent < strategy.stop_below;
     prev = at;
-  }
+  };
+  for (auto e : order)
+    place(e, true);
+  for (auto e : deferred)
+    place(e, false);
   return result;
 }
 
 token_grant token_scheduler::make_grant(const entry& e, time_point now) {
   auto cost = e.req.cost;
   auto what = e.req.what;
+  credit(e.process, -static_cast<double>(cost));
   auto& p = processes_[e.process];
   remember(what == stage::update, cost, p.recent_update, p.recent_other);
   auto start = start_tag(p, vtime_);
@@ -265,6 +313,9 @@ token_grant token_scheduler::make_grant(const entry& e, time_point now) {
 token_scheduler::decision token_scheduler::acquire(const token_request& req,
                                                    time_point now,
                                                    uint64_t process) {
+  // The asking process is active: its credit stays.
+  if (auto p = processes_.find(process); p != processes_.end())
+    p->second.last_ask = now;
   begin_event(now);
   auto result = acquire_impl(req, now, process);
   end_event(now, result.granted);
@@ -283,6 +334,7 @@ token_scheduler::acquire_impl(const token_request& req, time_point now,
   }
   if (req.weight > 0)
     known->second.weight = req.weight;
+  known->second.last_ask = now;
   update_mode(now);
   decision result;
   if (req.cost < 0) {
@@ -302,6 +354,8 @@ token_scheduler::acquire_impl(const token_request& req, time_point now,
     i->req.cost = req.cost;
     i->req.consumer = req.consumer;
   }
+  // The asking process is active from now on: shares and bounds with it.
+  credit_refill(now);
   auto ticket = i->ticket;
   auto drop = [&] {
     queue_.erase(
@@ -365,6 +419,7 @@ token_scheduler::acquire_impl(const token_request& req, time_point now,
 
 token_scheduler::early token_scheduler::earlier(time_point now) {
   early result;
+  credit_refill(now);
   if (queue_.empty() || !bucket_.has_observation())
     return result;
   for (auto& item : plan(now)) {
@@ -380,6 +435,16 @@ token_scheduler::early token_scheduler::earlier(time_point now) {
       result.next = std::min(result.next, item.at);
     }
   }
+  // A process that goes inactive leaves its credit to the others: look
+  // again then.
+  if (credit_weights_ > 0)
+    for (auto& [id, p] : processes_)
+      if (p.credit > 0 && p.last_ask != time_point::min()
+          && active(id, p, now)) {
+        auto until = p.last_ask + refill_period + std::chrono::milliseconds(1);
+        if (until > now)
+          result.next = std::min(result.next, until);
+      }
   return result;
 }
 
@@ -491,10 +556,78 @@ void token_scheduler::refund(uint64_t process, int64_t tokens) {
   // The share counts what was charged: a grant that cost less than its
   // worst case (or nothing) moves the process's finish tag back by the
   // difference, never before V (no credit).
+  credit(process, static_cast<double>(tokens));
   auto& x = p->second;
   x.finish = std::max(
     vtime_,
     x.finish - static_cast<double>(tokens) / static_cast<double>(x.weight));
+}
+
+bool token_scheduler::active(uint64_t id, const process_info& p,
+                             time_point now) const {
+  if (p.last_ask != time_point::min() && now - p.last_ask <= refill_period)
+    return true;
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [&](const entry& e) { return e.process == id; });
+}
+
+int64_t token_scheduler::shared_weight(time_point now) const {
+  int64_t n = 0;
+  int64_t weights = 0;
+  for (auto& [id, p] : processes_)
+    if (active(id, p, now)) {
+      ++n;
+      weights += p.weight;
+    }
+  return n > 1 ? weights : 0;
+}
+
+double token_scheduler::credit_bound(const process_info& p,
+                                     int64_t weights) const {
+  if (weights <= 0)
+    return 0;
+  return static_cast<double>(credit_steps) * credit_step(p, weights);
+}
+
+double token_scheduler::credit_step(const process_info& p,
+                                    int64_t weights) const {
+  if (weights <= 0)
+    return 0;
+  return static_cast<double>(bucket_.rate()) * static_cast<double>(p.weight)
+    / static_cast<double>(weights);
+}
+
+void token_scheduler::credit_refill(time_point now) {
+  if (bucket_.has_observation() && credited_at_ != time_point::min()
+      && bucket_.rate() > 0) {
+    auto t = bucket_.next_refill_after(credited_at_);
+    // Older steps than these no longer matter: credit is bounded.
+    if (t <= now) {
+      auto skip = (now - t) / refill_period - credit_steps;
+      if (skip > 0)
+        t += skip * refill_period;
+    }
+    // Each step's tokens go to the processes active at the step.
+    for (; t <= now; t += refill_period) {
+      credit_weights_ = shared_weight(t);
+      for (auto& [id, p] : processes_)
+        if (credit_weights_ > 0 && active(id, p, t))
+          credit(id, credit_step(p, credit_weights_));
+    }
+  }
+  credited_at_ = std::max(credited_at_, now);
+  credit_weights_ = shared_weight(now);
+  for (auto& [id, p] : processes_)
+    if (credit_weights_ == 0 || !active(id, p, now))
+      p.credit = 0;
+}
+
+void token_scheduler::credit(uint64_t process, double tokens) {
+  auto p = processes_.find(process);
+  if (p == processes_.end() || credit_weights_ == 0)
+    return;
+  auto bound = credit_bound(p->second, credit_weights_);
+  p->second.credit = std::clamp(p->second.credit + tokens, -bound, bound);
 }
 
 void token_scheduler::name_process(uint64_t process, std::string name) {

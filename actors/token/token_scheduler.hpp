@@ -99,6 +99,22 @@ struct scheduler_policy {
 /// order above holds (stage rank, updater share). With one process the
 /// order is exactly the one without processes.
 ///
+/// Admission by weight (issue 22): queuing alone orders only requests
+/// that wait, and closed-loop processes rarely wait while a refill step's
+/// tokens last: the fastest asker would take each step. So while more than
+/// one process is active (it has a waiting ticket or asked within the last
+/// refill period) each holds a credit: every refill step's tokens are
+/// shared among the active processes by weight, a grant takes its cost, a
+/// settle or release gives back what was not charged; credit and debt are
+/// bounded by credit_steps steps of its part, an inactive process's credit
+/// is dropped. A request needs, besides the rule above, its process's
+/// credit to cover it (or its part of a step, if the cost is larger), or
+/// the projected balance less the other active processes' positive
+/// credits to allow it (it borrows what nobody is owed: work-conserving).
+/// A request waiting for credit does not hold up those behind it; its
+/// retry time is the refill step at which its credit covers it. With a
+/// single active process none of this applies.
+///
 /// It also measures how long requests were held back: spans of time in
 /// which some request waited, the projected balance was positive (Keepa
 /// would have run it) and nothing was granted.
@@ -155,7 +171,8 @@ public:
 
   /// Waiting tickets whose planned grant time lies before the retry time
   /// they were told last (a settle charged less than was granted, a
-  /// release, an expired ticket ahead): unless their owners are told, the
+  /// release, an expired ticket ahead, another process's credit dropped
+  /// as it went inactive): unless their owners are told, the
   /// request idles with the balance positive until its retry. `due` holds
   /// those grantable now (in pick order only the first can be), each
   /// reported once until its next recharge-wait; the others are left for
@@ -252,6 +269,11 @@ private:
     uint64_t grants = 0;
     /// Order of first request (status output).
     uint64_t since = 0;
+    /// Admission credit (issue 22): its weight's part of each refill step
+    /// while active, less what it was granted; bounded by credit_bound().
+    double credit = 0;
+    /// Its latest request; min() before the first.
+    time_point last_ask = time_point::min();
   };
 
   struct plan_item {
@@ -280,6 +302,33 @@ private:
   static double finish_tag(const process_info& p, double start, int64_t cost) {
     return start + static_cast<double>(cost) / static_cast<double>(p.weight);
   }
+
+  /// Whether `p` counts in the credit shares at `now`: a waiting ticket,
+  /// or a request within the last refill period.
+  bool active(uint64_t id, const process_info& p, time_point now) const;
+
+  /// Sum of the active processes' weights at `now` (0 if fewer than two
+  /// are active: then credits do not apply and nothing changes).
+  int64_t shared_weight(time_point now) const;
+
+  /// Refill steps of credit (or debt) a process may hold: enough that a
+  /// step's share not yet spent when the next comes is kept, little enough
+  /// that an idle or slow process does not hoard.
+  static constexpr int64_t credit_steps = 2;
+
+  /// `p`'s part of one refill step among active processes of total weight
+  /// `weights`.
+  double credit_step(const process_info& p, int64_t weights) const;
+
+  /// Largest credit or debt of a process: credit_steps of its part.
+  double credit_bound(const process_info& p, int64_t weights) const;
+
+  /// Shares the refill steps since the last call among the active
+  /// processes by weight; drops inactive processes' credit.
+  void credit_refill(time_point now);
+
+  /// Adds `tokens` to `process`'s credit (clamped).
+  void credit(uint64_t process, double tokens);
 
   /// Takes back `tokens` of `process`'s finish tag (charged less than
   /// granted).
@@ -334,6 +383,10 @@ private:
   uint64_t next_since_ = 0;
   /// Virtual time of fair queuing: the start tag of the latest grant.
   double vtime_ = 0;
+  /// Refill steps up to here have been shared out as credits.
+  time_point credited_at_ = time_point::min();
+  /// shared_weight() at the latest credit_refill().
+  int64_t credit_weights_ = 0;
   uint64_t next_ticket_ = 1;
   uint64_t next_grant_ = 1;
   uint64_t next_seq_ = 1;

@@ -37,6 +37,30 @@ struct stage_sim {
   int64_t tokens = 0;
 };
 
+/// Runs `sim` (shares_sim or loop_sim) until `end`: the earliest of its
+/// parts' next times, or of the scheduler's early wake (`sim.wake`), goes
+/// next.
+template<class Sim>
+void run_events(Sim& sim, time_point end) {
+  for (;;) {
+    auto first = sim.first();
+    auto at = first ? first->next : time_point::max();
+    if (sim.wake < at) {
+      if (sim.wake > end)
+        break;
+      sim.now = sim.wake;
+      sim.wake = time_point::max();
+      sim.wake_due(sim.s.earlier(sim.now));
+      continue;
+    }
+    if (!first || at > end)
+      break;
+    sim.now = std::max(sim.now, at);
+    sim.step(*first);
+  }
+  sim.now = end;
+}
+
 /// Stages of several processes against one scheduler and one bucket.
 struct shares_sim {
   token_scheduler s;
@@ -94,37 +118,28 @@ struct shares_sim {
       x.next = now + d.wait.retry_after;
     }
     auto e = s.earlier(now);
+    wake_due(e);
+    wake = e.next;
+  }
+
+  /// Wakes the stages whose tickets are due.
+  void wake_due(const token_scheduler::early& e) {
     for (auto t : e.due)
       for (auto& y : stages)
         if (y.active && y.ticket == t)
           y.next = now;
-    wake = e.next;
+  }
+
+  stage_sim* first() {
+    stage_sim* result = nullptr;
+    for (auto& x : stages)
+      if (x.active && (!result || x.next < result->next))
+        result = &x;
+    return result;
   }
 
   void run_until(time_point end) {
-    for (;;) {
-      stage_sim* first = nullptr;
-      for (auto& x : stages)
-        if (x.active && (!first || x.next < first->next))
-          first = &x;
-      auto at = first ? first->next : time_point::max();
-      if (wake < at) {
-        if (wake > end)
-          break;
-        now = wake;
-        wake = time_point::max();
-        for (auto t : s.earlier(now).due)
-          for (auto& y : stages)
-            if (y.active && y.ticket == t)
-              y.next = now;
-        continue;
-      }
-      if (!first || at > end)
-        break;
-      now = std::max(now, at);
-      step(*first);
-    }
-    now = end;
+    run_events(*this, end);
   }
 };
 
@@ -147,6 +162,102 @@ double part(const std::map<uint64_t, int64_t>& xs, uint64_t p) {
   for (auto& [k, v] : xs)
     total += v;
   return total > 0 ? double(xs.at(p)) / double(total) : 0.0;
+}
+
+/// Closed-loop processes as keepa-pipeline runs them behind a budget
+/// server: one request at a time each, sent to Keepa at its grant and
+/// answered `latency` later; the process asks again as soon as the answer
+/// is in (or at its retry time after a wait). Nothing queues while the
+/// balance is positive: whoever asks fastest would take each refill step.
+struct loop_sim {
+  struct proc {
+    uint64_t id;
+    int64_t weight;
+    duration latency;
+    bool active = true;
+    time_point next = t0();
+    uint64_t ticket = 0;
+    bool in_flight = false;
+    settlement answer;
+    int64_t tokens = 0;
+  };
+
+  token_scheduler s;
+  test::keepa_model keepa;
+  std::vector<proc> procs;
+  std::mt19937_64 rng{7};
+  time_point now = t0();
+  time_point wake = time_point::max();
+
+  explicit loop_sim(int64_t rate) : keepa(rate, 0, t0()) {
+    s.settle(keepa.observe(now), now);
+  }
+
+  void wake_due(const token_scheduler::early& e) {
+    for (auto t : e.due)
+      for (auto& y : procs)
+        if (y.active && !y.in_flight && y.ticket == t)
+          y.next = now;
+    wake = std::min(wake, e.next);
+  }
+
+  void step(proc& x) {
+    if (x.in_flight) {
+      x.in_flight = false;
+      s.settle(x.answer, now);
+    } else {
+      token_request r{"commit", stage::commit,
+                      std::uniform_int_distribution<int64_t>{50, 100}(rng),
+                      x.ticket, x.weight};
+      auto d = s.acquire(r, now, x.id);
+      REQUIRE(d.error == ec::none);
+      if (d.granted) {
+        bool rejected = false;
+        x.answer = keepa.request(d.grant.grant_id, r.cost, now, rejected);
+        REQUIRE_FALSE(rejected);
+        x.tokens += r.cost;
+        x.in_flight = true;
+        x.ticket = 0;
+        x.next = now + x.latency;
+      } else {
+        x.ticket = d.wait.ticket;
+        x.next = now + d.wait.retry_after;
+      }
+    }
+    wake = time_point::max();
+    wake_due(s.earlier(now));
+  }
+
+  proc* first() {
+    proc* result = nullptr;
+    for (auto& x : procs)
+      if ((x.active || x.in_flight) && (!result || x.next < result->next))
+        result = &x;
+    return result;
+  }
+
+  void run_until(time_point end) {
+    run_events(*this, end);
+  }
+
+  std::map<uint64_t, int64_t> window(time_point from, time_point to) {
+    run_until(from);
+    std::map<uint64_t, int64_t> before;
+    for (auto& x : procs)
+      before[x.id] = x.tokens;
+    run_until(to);
+    std::map<uint64_t, int64_t> result;
+    for (auto& x : procs)
+      result[x.id] = x.tokens - before[x.id];
+    return result;
+  }
+};
+
+/// Weights 1:2:3; the lightest process is the fastest asker.
+void three_loops(loop_sim& sim) {
+  sim.procs.push_back(loop_sim::proc{1, 1, 400ms});
+  sim.procs.push_back(loop_sim::proc{2, 2, 700ms});
+  sim.procs.push_back(loop_sim::proc{3, 3, 1000ms});
 }
 
 /// Three processes of weights 1, 2 and 3, each with a commit, a peek and a
@@ -220,6 +331,90 @@ TEST_CASE("a process that was idle builds no debt and no credit",
   for (uint64_t p = 1; p <= 3; ++p)
     CHECK(part(later, p) == Approx(double(p) / 6).epsilon(0.03));
   CHECK(sim.keepa.min_balance() >= sim.s.policy().floor);
+}
+
+TEST_CASE("weights 1:2:3 hold without a queue: closed loops, refill steps "
+          "of a minute",
+          "[token_scheduler][shares]") {
+  // Each process always wants more than the whole refill; nobody waits
+  // while the balance is positive, so only admission can keep the weights.
+  loop_sim sim{6000};
+  three_loops(sim);
+  auto got = sim.window(t0() + 1h, t0() + 7h);
+  INFO("tokens " << got[1] << " " << got[2] << " " << got[3] << " shares "
+                 << part(got, 1) << " " << part(got, 2) << " " << part(got, 3));
+  for (uint64_t p = 1; p <= 3; ++p)
+    CHECK(part(got, p) == Approx(double(p) / 6).epsilon(0.05));
+  CHECK(sim.keepa.min_balance() >= sim.s.policy().floor);
+  CHECK(sim.keepa.rejections() == 0);
+}
+
+TEST_CASE("closed loops: an idle process's share goes to the others",
+          "[token_scheduler][shares]") {
+  loop_sim sim{6000};
+  three_loops(sim);
+  sim.procs[2].active = false;
+  auto from = sim.keepa.generated();
+  sim.run_until(t0() + 1h);
+  auto mid = sim.keepa.generated();
+  auto spent = sim.keepa.spent();
+  auto got = sim.window(t0() + 1h, t0() + 7h);
+  INFO("tokens " << got[1] << " " << got[2] << " shares " << part(got, 1) << " "
+                 << part(got, 2));
+  CHECK(got[3] == 0);
+  CHECK(part(got, 1) == Approx(1.0 / 3).epsilon(0.05));
+  CHECK(part(got, 2) == Approx(2.0 / 3).epsilon(0.05));
+  // Work-conserving: the two take what the bucket generates.
+  auto generated = sim.keepa.generated() - mid;
+  CHECK(double(sim.keepa.spent() - spent) >= 0.99 * double(generated));
+  CHECK(from == 0);
+  CHECK(sim.keepa.min_balance() >= sim.s.policy().floor);
+  CHECK(sim.keepa.rejections() == 0);
+}
+
+TEST_CASE("a request waiting for credit is woken when another process "
+          "goes inactive",
+          "[token_scheduler][shares]") {
+  // R = 600: each refill step gives both active processes 300 of credit.
+  test::keepa_model keepa{600, 0, t0()};
+  token_scheduler s;
+  s.settle(keepa.observe(t0()), t0());
+  auto ask = [&](uint64_t process, int64_t cost, time_point now,
+                 uint64_t ticket = 0) {
+    auto d = s.acquire(token_request{"commit", stage::commit, cost, ticket, 1},
+                       now, process);
+    if (d.granted) {
+      bool rejected = false;
+      s.settle(keepa.request(d.grant.grant_id, cost, now, rejected), now);
+      REQUIRE_FALSE(rejected);
+    }
+    return d;
+  };
+  // Both wait for the first step (t0 + 17 s), then spend from credit.
+  auto a = ask(1, 300, t0());
+  auto b = ask(2, 100, t0());
+  REQUIRE_FALSE(a.granted);
+  REQUIRE_FALSE(b.granted);
+  CHECK(ask(1, 300, t0() + 17s, a.wait.ticket).granted);
+  CHECK(ask(2, 100, t0() + 17s, b.wait.ticket).granted);
+  // Process 2's last request: it keeps 199 + 300 of credit from the next
+  // step, and the balance (499 after process 1's next 300) is all owed.
+  CHECK(ask(2, 1, t0() + 60s).granted);
+  CHECK(ask(1, 300, t0() + 78s).granted);
+  auto c = ask(1, 100, t0() + 78s);
+  REQUIRE_FALSE(c.granted);
+  CHECK(c.wait.retry_after == 59s);
+  // Process 2 is inactive one refill period after its last request: its
+  // credit is dropped, and process 1's request is grantable then.
+  auto e = s.earlier(t0() + 78s);
+  CHECK(e.due.empty());
+  auto gone = t0() + 120s + std::chrono::milliseconds(1);
+  CHECK(e.next == gone);
+  e = s.earlier(gone);
+  REQUIRE(e.due.size() == 1);
+  CHECK(e.due[0] == c.wait.ticket);
+  CHECK(ask(1, 100, gone, c.wait.ticket).granted);
+  CHECK(keepa.rejections() == 0);
 }
 
 TEST_CASE("inside a process the stage ranks and the updater share hold",

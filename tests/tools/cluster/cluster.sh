@@ -23,10 +23,10 @@
 #     observation, so "after the first observation" is the whole run);
 #   - charged >= 99 % of the tokens generated (initial + refilled), taken
 #     just before a refill tick, and nothing was lost at the cap;
-#   - (with CLUSTER_CHECK_SHARES=1, test cluster-shares) each pipeline's
-#     part of the tokens consumed while all three had work is within 5
-#     points of its weight's part; otherwise the shares are printed only
-#     (see check_shares in figures.sh);
+#   - (steady, or with CLUSTER_CHECK_SHARES=1) each pipeline's part of the
+#     tokens consumed while all three had work is within 5 points of its
+#     weight's part; otherwise the shares are printed only (see
+#     check_shares in figures.sh);
 #   - no (domain, asin) is stored twice;
 #   - every good deal keepa-sim served is accounted for: stored, rejected,
 #     pending, updated since it was served, or beyond its pipeline's

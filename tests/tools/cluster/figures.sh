@@ -18,15 +18,11 @@ token_shares() {
 }
 
 # Each pipeline's part of what the three consumed between the samples
-# start and end, against its weight's part; with CLUSTER_CHECK_SHARES=1
-# fails (adds to `errors`) when one is off by more than 5 points.
-#
-# Not checked by default: a refill tick brings a minute's tokens at once,
-# and TOKEN grants whoever asks while the balance is positive and nobody
-# waits in its queue, so the pipeline that asks fastest takes the burst
-# (the weights order only requests that wait). ctest's configuration
-# `shares` runs the check (cluster-shares); it fails until TOKEN shares a
-# burst by weight.
+# start and end, against its weight's part; in the steady run (or with
+# CLUSTER_CHECK_SHARES=1) fails (adds to `errors`) when one is off by more
+# than 5 points. A refill tick brings a minute's tokens at once; TOKEN's
+# credits share each tick by weight among the active pipelines (see
+# token_scheduler.hpp), not to whoever asks fastest.
 check_shares() {
   local n c0 c1 total=0 wsum=0 share want diff off=()
   declare -A got=()
@@ -56,11 +52,13 @@ check_shares() {
     awk -v d="$diff" 'BEGIN { exit !(d <= 5 && d >= -5) }' \
       || off+=("$n's share $share % is not within 5 points of $want %")
   done
-  if [[ ${CLUSTER_CHECK_SHARES:-0} == 1 ]]; then
+  # Checked in the steady run; after a failover the window is one tick of
+  # a restarted keepa-token, too short for the credits to settle.
+  if [[ $mode == steady || ${CLUSTER_CHECK_SHARES:-0} == 1 ]]; then
     errors+=("${off[@]}")
   elif ((${#off[@]} > 0)); then
-    echo "    (not checked here, see cluster-shares: ${#off[@]} of 3 off" \
-      "by more than 5 points)"
+    echo "    (not checked in this mode: ${#off[@]} of 3 off by more" \
+      "than 5 points)"
   fi
 }
 
