@@ -745,7 +745,21 @@ struct soci_backend::impl {
       // survives SIGKILL (which NORMAL would also give us) and power loss
       // or an OS crash (which NORMAL would not).
       std::string mode;
-      sql << "PRAGMA journal_mode=WAL", soci::into(mode);
+      // SQLite answers the switch "database is locked" at once, without
+      // its busy handler, while another connection is opening the same
+      // new file (seen with two pipelines started together): try again
+      // within the busy timeout.
+      auto give_up = std::chrono::steady_clock::now() + opts.busy_timeout;
+      for (;;) {
+        try {
+          sql << "PRAGMA journal_mode=WAL", soci::into(mode);
+          break;
+        } catch (const soci::soci_error& e) {
+          if (!is_busy(e) || std::chrono::steady_clock::now() >= give_up)
+            throw;
+          sqlite_api::sqlite3_sleep(10);
+        }
+      }
       if (mode != "wal" && loc.target != ":memory:")
         throw std::runtime_error("cannot enable WAL (journal_mode=" + mode
                                  + ")");

@@ -26,7 +26,7 @@ source "$here/processes.sh"
 begin_run
 peer_pid=
 stop_all() {
-  [[ -n $peer_pid ]] && kill -KILL "$peer_pid" 2>/dev/null
+  [[ -n $peer_pid ]] && kill -KILL "$peer_pid" 2>/dev/null || true
   stop_everything
 }
 trap stop_all EXIT

@@ -33,8 +33,8 @@ stop_everything() {
   for n in "${!pipeline_pids[@]}"; do
     kill -KILL "${pipeline_pids[$n]}" 2>/dev/null || true
   done
-  [[ -n $token_pid ]] && kill -KILL "$token_pid" 2>/dev/null
-  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null
+  [[ -n $token_pid ]] && kill -KILL "$token_pid" 2>/dev/null || true
+  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null || true
   stop_pg
   if [[ -n ${KEEP_DIR:-} ]]; then
     echo "kept $dir" >&2

@@ -22,8 +22,8 @@ start_sim "$sim" --sim.refill-rate=300 --sim.products=5000 \
           --sim.update-rate=300
 token_pid= other_pid=
 stop_all() {
-  [[ -n $other_pid ]] && kill -KILL "$other_pid" 2>/dev/null
-  [[ -n $token_pid ]] && kill -KILL "$token_pid" 2>/dev/null
+  if [[ -n $other_pid ]]; then kill -KILL "$other_pid" 2>/dev/null || true; fi
+  if [[ -n $token_pid ]]; then kill -KILL "$token_pid" 2>/dev/null || true; fi
   cleanup
 }
 trap stop_all EXIT

@@ -1,9 +1,12 @@
 # Sourced by the real-process tests: keepa-sim on a free port, and the
 # cleanup of what a test started (keepa-pipeline, keepa-sim, $dir).
 
+# Every step runs whatever the one before gave (a pipeline may have ended
+# already: a failed kill must not end the trap under set -e, leaving
+# keepa-sim to hold the test's output open until CTest's timeout).
 cleanup() {
-  [[ -n $pipeline_pid ]] && kill -KILL "$pipeline_pid" 2>/dev/null
-  kill "$sim_pid" 2>/dev/null
+  if [[ -n $pipeline_pid ]]; then kill -KILL "$pipeline_pid" 2>/dev/null || true; fi
+  kill "$sim_pid" 2>/dev/null || true
   rm -rf "$dir"
 }
 

@@ -33,7 +33,7 @@ pipeline_pid=
 source "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
 cleanup() {
-  [[ -n $pipeline_pid ]] && kill -KILL "$pipeline_pid" 2>/dev/null
+  [[ -n $pipeline_pid ]] && kill -KILL "$pipeline_pid" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   stop_pg
   [[ -n ${KEEP_DIR:-} ]] && echo "kept $dir" >&2 || rm -rf "$dir"

@@ -57,7 +57,7 @@ start_sim "$sim" --sim.refill-rate=3000 --sim.products=2000 \
           --sim.update-rate=300
 local_pid=
 stop_all() {
-  [[ -n $local_pid ]] && kill -KILL "$local_pid" 2>/dev/null
+  [[ -n $local_pid ]] && kill -KILL "$local_pid" 2>/dev/null || true
   cleanup
 }
 trap stop_all EXIT

@@ -29,7 +29,7 @@ start_sim "$sim" --sim.refill-rate=20000 --sim.products=20000 \
 
 chrome_pid=
 stop_all() {
-  [[ -n $chrome_pid ]] && kill -KILL -- "-$chrome_pid" 2>/dev/null
+  [[ -n $chrome_pid ]] && kill -KILL -- "-$chrome_pid" 2>/dev/null || true
   cleanup
 }
 trap stop_all EXIT
