@@ -211,6 +211,9 @@ struct consumer_share {
   uint64_t grants = 0;
   /// Its requests waiting now.
   uint64_t waiting = 0;
+  /// Its admission credit now (tokens; negative: debt), 0 while it is the
+  /// only active process (see token_scheduler).
+  double credit = 0;
   /// Its part of the tokens consumed by all listed consumers (0..1), and
   /// its weight's part of all their weights.
   double share = 0;
@@ -220,7 +223,8 @@ struct consumer_share {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, consumer_share& x) {
   return f(caf::meta::type_name("consumer_share"), x.consumer, x.weight,
-           x.granted, x.consumed, x.grants, x.waiting, x.share, x.weight_share);
+           x.granted, x.consumed, x.grants, x.waiting, x.credit, x.share,
+           x.weight_share);
 }
 
 /// Snapshot of the TOKEN actor.

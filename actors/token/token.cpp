@@ -215,6 +215,7 @@ caf::settings token_settings(const token_status& st) {
     entry.emplace("consumed", c.consumed);
     entry.emplace("grants", static_cast<int64_t>(c.grants));
     entry.emplace("waiting", static_cast<int64_t>(c.waiting));
+    entry.emplace("credit", c.credit);
     entry.emplace("share", c.share);
     entry.emplace("weight-share", c.weight_share);
     consumers.emplace_back(std::move(entry));

@@ -243,7 +243,17 @@ token_scheduler::plan(time_point now) const {
       + (std::max<int64_t>(k, 1) - 1) * refill_period;
   };
   std::vector<const entry*> deferred;
+  // Processes with a request waiting for credit: their later requests wait
+  // behind it (the stage order inside a process holds).
+  std::vector<uint64_t> waiting_for_credit;
   auto place = [&](const entry* e, bool may_defer) {
+    if (may_defer
+        && std::find(waiting_for_credit.begin(), waiting_for_credit.end(),
+                     e->process)
+          != waiting_for_credit.end()) {
+      deferred.push_back(e);
+      return;
+    }
     auto at = prev == time_point::max()
       ? time_point::max()
       : bucket_.earliest(needed(e->req.cost, recharging), spent, now);
@@ -265,6 +275,7 @@ token_scheduler::plan(time_point now) const {
     auto due = credit_time(e, at);
     if (due > at && may_defer) {
       deferred.push_back(e);
+      waiting_for_credit.push_back(e->process);
       return;
     }
     at = due;
@@ -288,6 +299,7 @@ token_grant token_scheduler::make_grant(const entry& e, time_point now) {
   auto what = e.req.what;
   credit(e.process, -static_cast<double>(cost));
   auto& p = processes_[e.process];
+  p.since_step += static_cast<double>(cost);
   remember(what == stage::update, cost, p.recent_update, p.recent_other);
   auto start = start_tag(p, vtime_);
   p.finish = finish_tag(p, start, cost);
@@ -551,13 +563,16 @@ bool token_scheduler::release(uint64_t grant_id, time_point now) {
 
 void token_scheduler::refund(uint64_t process, int64_t tokens) {
   auto p = processes_.find(process);
-  if (p == processes_.end() || tokens <= 0)
+  if (p == processes_.end() || tokens == 0)
     return;
   // The share counts what was charged: a grant that cost less than its
   // worst case (or nothing) moves the process's finish tag back by the
-  // difference, never before V (no credit).
+  // difference, never before V (no credit); one that cost more (Keepa
+  // charged beyond the estimate) moves it forward and takes the rest from
+  // its credit.
   credit(process, static_cast<double>(tokens));
   auto& x = p->second;
+  x.since_step = std::max(0.0, x.since_step - static_cast<double>(tokens));
   x.finish = std::max(
     vtime_,
     x.finish - static_cast<double>(tokens) / static_cast<double>(x.weight));
@@ -598,28 +613,64 @@ double token_scheduler::credit_step(const process_info& p,
 }
 
 void token_scheduler::credit_refill(time_point now) {
-  if (bucket_.has_observation() && credited_at_ != time_point::min()
-      && bucket_.rate() > 0) {
-    auto t = bucket_.next_refill_after(credited_at_);
-    // Older steps than these no longer matter: credit is bounded.
-    if (t <= now) {
-      auto skip = (now - t) / refill_period - credit_steps;
-      if (skip > 0)
-        t += skip * refill_period;
-    }
-    // Each step's tokens go to the processes active at the step.
-    for (; t <= now; t += refill_period) {
-      credit_weights_ = shared_weight(t);
+  // What each process was granted since the latest refill step (an
+  // observation moving the phase by a little is the same step).
+  if (bucket_.has_observation() && bucket_.rate() > 0) {
+    auto step = bucket_.next_refill_after(now) - refill_period;
+    if (step_at_ == time_point::min() || step - step_at_ > refill_period / 2
+        || step_at_ - step > refill_period / 2) {
+      step_at_ = step;
       for (auto& [id, p] : processes_)
-        if (credit_weights_ > 0 && active(id, p, t))
-          credit(id, credit_step(p, credit_weights_));
+        p.since_step = 0;
     }
   }
-  credited_at_ = std::max(credited_at_, now);
   credit_weights_ = shared_weight(now);
+  std::vector<uint64_t> members;
   for (auto& [id, p] : processes_)
     if (credit_weights_ == 0 || !active(id, p, now))
       p.credit = 0;
+    else
+      members.push_back(id);
+  auto changed = members != credit_members_;
+  if (changed)
+    credit_members_ = std::move(members);
+  if (credit_weights_ == 0 || !bucket_.has_observation())
+    return;
+  auto available = static_cast<double>(bucket_.projected(now) - outstanding_);
+  auto part = [&](const process_info& p) {
+    return static_cast<double>(p.weight) / static_cast<double>(credit_weights_);
+  };
+  if (changed) {
+    // Whoever joins or leaves, the refill step on hand is shared again by
+    // the new weights, counting what each was granted since the step: a
+    // process that starts asking after the others (a restarted server
+    // hears from its clients one by one) gets its part of the step, not
+    // only of the next one, and one that asked alone first is charged
+    // for what it took (issue 22: a restart gave 95 % of a step to one of
+    // three).
+    auto pool = std::max(0.0, available);
+    for (auto id : credit_members_)
+      pool += processes_[id].since_step;
+    for (auto id : credit_members_) {
+      auto& p = processes_[id];
+      p.credit = 0;
+      credit(id, pool * part(p) - p.since_step);
+    }
+    return;
+  }
+  // The tokens nobody is owed (the balance less what is granted and the
+  // positive credits) go to the active processes by weight: a refill step
+  // as TOKEN projects it, or one an answer showed before the projection
+  // did. Tying credits to the projected steps alone let the fastest asker
+  // take every token the projection had not counted yet.
+  double owed = 0;
+  for (auto& [id, p] : processes_)
+    owed += std::max(0.0, p.credit);
+  auto unowned = available - owed;
+  if (unowned <= 0)
+    return;
+  for (auto id : credit_members_)
+    credit(id, unowned * part(processes_[id]));
 }
 
 void token_scheduler::credit(uint64_t process, double tokens) {
@@ -736,6 +787,7 @@ token_status token_scheduler::status(time_point now) const {
     c.waiting = static_cast<uint64_t>(
       std::count_if(queue_.begin(), queue_.end(),
                     [id = id](const entry& e) { return e.process == id; }));
+    c.credit = p->credit;
     c.share = consumed > 0 ? double(p->consumed) / double(consumed) : 0.0;
     c.weight_share = double(p->weight) / double(weights);
     st.consumers.push_back(std::move(c));

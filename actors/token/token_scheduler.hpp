@@ -103,17 +103,23 @@ struct scheduler_policy {
 /// that wait, and closed-loop processes rarely wait while a refill step's
 /// tokens last: the fastest asker would take each step. So while more than
 /// one process is active (it has a waiting ticket or asked within the last
-/// refill period) each holds a credit: every refill step's tokens are
-/// shared among the active processes by weight, a grant takes its cost, a
-/// settle or release gives back what was not charged; credit and debt are
-/// bounded by credit_steps steps of its part, an inactive process's credit
-/// is dropped. A request needs, besides the rule above, its process's
-/// credit to cover it (or its part of a step, if the cost is larger), or
-/// the projected balance less the other active processes' positive
-/// credits to allow it (it borrows what nobody is owed: work-conserving).
-/// A request waiting for credit does not hold up those behind it; its
-/// retry time is the refill step at which its credit covers it. With a
-/// single active process none of this applies.
+/// refill period) each holds a credit: the tokens nobody is owed (the
+/// balance less what is granted and the positive credits: a refill step,
+/// whether the projection or an answer shows it first, or the balance a
+/// restarted server learns) are shared among the active processes by
+/// weight; when the active processes change, the step on hand is shared
+/// again by the new weights, counting what each was granted since the
+/// step. A grant takes its cost, a settle or release gives back what was
+/// not charged; credit and debt are bounded by credit_steps steps of its
+/// part, an inactive process's credit is dropped. A request needs,
+/// besides the rule above, its process's credit to cover it (or its part
+/// of a step, if the cost is larger), or the projected balance less the
+/// other active processes' positive credits to allow it (it borrows what
+/// nobody is owed: work-conserving). A request waiting for credit does not
+/// hold up other processes' requests behind it, but it does its own
+/// process's (the stage order holds); its retry time is the refill step at
+/// which its credit covers it. With a single active process none of this
+/// applies.
 ///
 /// It also measures how long requests were held back: spans of time in
 /// which some request waited, the projected balance was positive (Keepa
@@ -269,9 +275,12 @@ private:
     uint64_t grants = 0;
     /// Order of first request (status output).
     uint64_t since = 0;
-    /// Admission credit (issue 22): its weight's part of each refill step
-    /// while active, less what it was granted; bounded by credit_bound().
+    /// Admission credit (issue 22): its weight's part of the tokens nobody
+    /// was owed while active, less what it was granted; bounded by
+    /// credit_bound().
     double credit = 0;
+    /// Granted less given back since the latest refill step (step_at_).
+    double since_step = 0;
     /// Its latest request; min() before the first.
     time_point last_ask = time_point::min();
   };
@@ -323,8 +332,9 @@ private:
   /// Largest credit or debt of a process: credit_steps of its part.
   double credit_bound(const process_info& p, int64_t weights) const;
 
-  /// Shares the refill steps since the last call among the active
-  /// processes by weight; drops inactive processes' credit.
+  /// Shares the tokens nobody is owed among the active processes by
+  /// weight (the whole refill step on hand when the active processes
+  /// changed); drops inactive processes' credit.
   void credit_refill(time_point now);
 
   /// Adds `tokens` to `process`'s credit (clamped).
@@ -383,10 +393,12 @@ private:
   uint64_t next_since_ = 0;
   /// Virtual time of fair queuing: the start tag of the latest grant.
   double vtime_ = 0;
-  /// Refill steps up to here have been shared out as credits.
-  time_point credited_at_ = time_point::min();
   /// shared_weight() at the latest credit_refill().
   int64_t credit_weights_ = 0;
+  /// The processes that held credits at the latest credit_refill().
+  std::vector<uint64_t> credit_members_;
+  /// The refill step process_info::since_step counts from.
+  time_point step_at_ = time_point::min();
   uint64_t next_ticket_ = 1;
   uint64_t next_grant_ = 1;
   uint64_t next_seq_ = 1;

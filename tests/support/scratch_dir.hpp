@@ -1,6 +1,7 @@
 // A scratch directory for tests that write files (config files, key
-// files): made fresh under the system's temporary directory, removed with
-// everything in it afterwards.
+// files, TLS material, a runtime directory): made fresh under the system's
+// temporary directory for its owner only, removed with everything in it
+// afterwards.
 
 #pragma once
 
@@ -22,6 +23,7 @@ struct scratch_dir {
       / (prefix + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
   }
 
   ~scratch_dir() {
@@ -31,6 +33,15 @@ struct scratch_dir {
 
   scratch_dir(const scratch_dir&) = delete;
   scratch_dir& operator=(const scratch_dir&) = delete;
+
+  /// `name` in the directory, made for its owner only if missing (an
+  /// XDG_RUNTIME_DIR); returns its path.
+  std::string private_dir(const std::string& name) const {
+    auto path = dir / name;
+    if (std::filesystem::create_directories(path))
+      std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path.string();
+  }
 
   /// Writes `text` to `name` in the directory; returns its path.
   std::string file(const std::string& name, const std::string& text) {

@@ -21,6 +21,7 @@
 // (token_status::consumers) and each pipeline's /status `token.consumers`.
 // Pipelines share the budget in proportion to their --keepa.token.weight.
 
+#include <cmath>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -44,7 +45,8 @@ using namespace keepa;
 
 namespace {
 
-/// Per consumer process: " | shares RELAY weight W consumed N (S %), ...".
+/// Per consumer process: " | shares RELAY weight W consumed N (S %) granted
+/// G credit C waiting K, ...".
 std::string shares_of(const token_status& st) {
   std::string result;
   for (auto& c : st.consumers) {
@@ -52,7 +54,10 @@ std::string shares_of(const token_status& st) {
     char pct[16];
     std::snprintf(pct, sizeof(pct), "%.1f", 100.0 * c.share);
     result += c.consumer + " weight " + std::to_string(c.weight) + " consumed "
-      + std::to_string(c.consumed) + " (" + pct + " %)";
+      + std::to_string(c.consumed) + " (" + pct + " %) granted "
+      + std::to_string(c.granted) + " credit "
+      + std::to_string(std::llround(c.credit)) + " waiting "
+      + std::to_string(c.waiting);
   }
   return result;
 }

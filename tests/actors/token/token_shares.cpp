@@ -189,8 +189,17 @@ struct loop_sim {
   time_point now = t0();
   time_point wake = time_point::max();
 
-  explicit loop_sim(int64_t rate) : keepa(rate, 0, t0()) {
+  /// `observed`: TOKEN learns the balance at once (else see observe()).
+  explicit loop_sim(int64_t rate, int64_t initial = 0, bool observed = true)
+    : keepa(rate, initial, t0()) {
+    if (observed)
+      s.settle(keepa.observe(now), now);
+  }
+  /// TOKEN learns the balance at `at` (a restarted server's first answer).
+  void observe(time_point at) {
+    now = at;
     s.settle(keepa.observe(now), now);
+    wake_due(s.earlier(now));
   }
 
   void wake_due(const token_scheduler::early& e) {
@@ -271,6 +280,23 @@ void three_processes(shares_sim& sim) {
   }
 }
 
+/// Two processes against R = 600, the first refill step at t0 + 17 s
+/// (then each of two active processes holds 300 of credit).
+struct two_processes {
+  test::keepa_model keepa{600, 0, t0()};
+  token_scheduler s;
+
+  two_processes() {
+    s.settle(keepa.observe(t0()), t0());
+  }
+
+  token_scheduler::decision ask(uint64_t process, stage what, int64_t cost,
+                                time_point now, uint64_t ticket = 0) {
+    return s.acquire(token_request{to_string(what), what, cost, ticket, 1}, now,
+                     process);
+  }
+};
+
 } // namespace
 
 TEST_CASE("weights 1:2:3, all busy: shares of 1/6, 2/6 and 3/6",
@@ -349,6 +375,51 @@ TEST_CASE("weights 1:2:3 hold without a queue: closed loops, refill steps "
   CHECK(sim.keepa.rejections() == 0);
 }
 
+TEST_CASE("tokens no refill step brought are shared by weight too: the "
+          "balance a restarted server finds",
+          "[token_scheduler][shares]") {
+  // keepa-token just restarted: the three reconnected processes ask
+  // before it knows the balance, so they wait; then an answer tells it
+  // the balance, 1 800, with the first refill step 17 s away. The three
+  // closed loops could spend it twice over before then.
+  loop_sim sim{6000, 1800, false};
+  three_loops(sim);
+  for (auto& x : sim.procs) {
+    sim.step(x);
+    REQUIRE(x.ticket != 0);
+  }
+  sim.observe(t0() + 100ms);
+  auto got = sim.window(t0() + 100ms, t0() + 16s);
+  INFO("tokens " << got[1] << " " << got[2] << " " << got[3] << " shares "
+                 << part(got, 1) << " " << part(got, 2) << " " << part(got, 3));
+  // What is left is less than a request in each process's credit.
+  CHECK(got[1] + got[2] + got[3] >= 1500);
+  for (uint64_t p = 1; p <= 3; ++p)
+    CHECK(part(got, p) == Approx(double(p) / 6).margin(0.05));
+  CHECK(sim.keepa.rejections() == 0);
+}
+
+TEST_CASE("a process that asked alone first is charged for it when the "
+          "others join within the refill step",
+          "[token_scheduler][shares]") {
+  // A balance of 1 800 and the first refill step 17 s away, as above, but
+  // the processes of weights 2 and 3 start asking only after a second in
+  // which the lightest one spent alone (credits do not apply to a single
+  // process).
+  loop_sim sim{6000, 1800};
+  three_loops(sim);
+  sim.procs[1].next = t0() + 1s;
+  sim.procs[2].next = t0() + 1s;
+  auto got = sim.window(t0(), t0() + 16s);
+  INFO("tokens " << got[1] << " " << got[2] << " " << got[3] << " shares "
+                 << part(got, 1) << " " << part(got, 2) << " " << part(got, 3));
+  CHECK(got[1] > 0);
+  CHECK(got[1] + got[2] + got[3] >= 1500);
+  for (uint64_t p = 1; p <= 3; ++p)
+    CHECK(part(got, p) == Approx(double(p) / 6).margin(0.05));
+  CHECK(sim.keepa.rejections() == 0);
+}
+
 TEST_CASE("closed loops: an idle process's share goes to the others",
           "[token_scheduler][shares]") {
   loop_sim sim{6000};
@@ -375,14 +446,13 @@ TEST_CASE("closed loops: an idle process's share goes to the others",
 TEST_CASE("a request waiting for credit is woken when another process "
           "goes inactive",
           "[token_scheduler][shares]") {
-  // R = 600: each refill step gives both active processes 300 of credit.
-  test::keepa_model keepa{600, 0, t0()};
-  token_scheduler s;
-  s.settle(keepa.observe(t0()), t0());
+  // Each refill step gives both active processes 300 of credit.
+  two_processes x;
+  auto& keepa = x.keepa;
+  auto& s = x.s;
   auto ask = [&](uint64_t process, int64_t cost, time_point now,
                  uint64_t ticket = 0) {
-    auto d = s.acquire(token_request{"commit", stage::commit, cost, ticket, 1},
-                       now, process);
+    auto d = x.ask(process, stage::commit, cost, now, ticket);
     if (d.granted) {
       bool rejected = false;
       s.settle(keepa.request(d.grant.grant_id, cost, now, rejected), now);
@@ -415,6 +485,66 @@ TEST_CASE("a request waiting for credit is woken when another process "
   CHECK(e.due[0] == c.wait.ticket);
   CHECK(ask(1, 100, gone, c.wait.ticket).granted);
   CHECK(keepa.rejections() == 0);
+}
+
+TEST_CASE("a stage waiting for its process's credit is not passed by a "
+          "lower stage of the same process",
+          "[token_scheduler][shares]") {
+  // At the first step both processes hold 300 of credit, and process 1's
+  // commit of 500 waits for more (the balance is there, but less the
+  // other's credit it is below the 320 the commit needs above the floor
+  // of -180).
+  two_processes x;
+  auto commit = x.ask(1, stage::commit, 500, t0());
+  auto other = x.ask(2, stage::commit, 5, t0());
+  REQUIRE_FALSE(commit.granted);
+  REQUIRE_FALSE(other.granted);
+  auto at = t0() + 17s;
+  commit = x.ask(1, stage::commit, 500, at, commit.wait.ticket);
+  REQUIRE_FALSE(commit.granted);
+  REQUIRE(x.ask(2, stage::commit, 5, at, other.wait.ticket).granted);
+  // Its scan fits in the 60 but waits behind the commit; another
+  // process's request does not.
+  auto scan = x.ask(1, stage::scan, 5, at);
+  CHECK_FALSE(scan.granted);
+  CHECK(scan.wait.retry_after >= commit.wait.retry_after);
+  CHECK(x.ask(2, stage::scan, 5, at).granted);
+}
+
+TEST_CASE("what Keepa charged beyond a grant's cost comes off its "
+          "process's credit",
+          "[token_scheduler][shares]") {
+  // At the first step both processes hold 300 of credit.
+  two_processes x;
+  auto& s = x.s;
+  auto ask = [&](uint64_t process, int64_t cost, time_point now,
+                 uint64_t ticket = 0) {
+    return x.ask(process, stage::commit, cost, now, ticket);
+  };
+  auto credit_of = [&](uint64_t process, time_point now) {
+    for (auto& c : s.status(now).consumers)
+      if (c.consumer == std::to_string(process))
+        return c.credit;
+    FAIL("no consumer " << process);
+    return 0.0;
+  };
+  auto a = ask(1, 10, t0());
+  auto b = ask(2, 10, t0());
+  REQUIRE_FALSE(a.granted);
+  REQUIRE_FALSE(b.granted);
+  auto at = t0() + 17s;
+  a = ask(1, 10, at, a.wait.ticket);
+  b = ask(2, 10, at, b.wait.ticket);
+  REQUIRE(a.granted);
+  REQUIRE(b.granted);
+  CHECK(credit_of(1, at) == Approx(290));
+  // Its request was estimated at 10 and cost 100 (as an offers page may).
+  bool rejected = false;
+  s.settle(x.keepa.request(a.grant.grant_id, 100, at, rejected), at);
+  REQUIRE_FALSE(rejected);
+  s.settle(x.keepa.request(b.grant.grant_id, 10, at, rejected), at);
+  CHECK(credit_of(1, at) == Approx(200));
+  CHECK(credit_of(2, at) == Approx(290));
 }
 
 TEST_CASE("inside a process the stage ranks and the updater share hold",

@@ -22,6 +22,7 @@
 #include "actors/pipeline/introspection.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "actors/pipeline/report.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/loopback.hpp"
 #include "tests/support/loopback_pipeline.hpp"
 #include "tests/support/run_program.hpp"
@@ -33,32 +34,14 @@ using namespace keepa;
 
 namespace {
 
-/// A directory of this test run (the owner's CA is made in it), removed at
-/// its end.
-struct run_dir {
-  std::filesystem::path path;
-
-  run_dir() {
-    path = std::filesystem::temp_directory_path()
-      / ("keepa-budget-run-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-  }
-
-  ~run_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-const run_dir& this_run() {
-  static run_dir dir;
+/// The directory of this test run, removed at its end.
+const test::scratch_dir& this_run() {
+  static test::scratch_dir dir{"keepa-budget-run"};
   return dir;
 }
 
 std::string owner_tls() {
-  return (this_run().path / "tls").string();
+  return (this_run().dir / "tls").string();
 }
 
 /// Polls `pred` every 50 ms (a receive timeout of `self`) until it holds or
@@ -149,7 +132,7 @@ tls_files owner_client_files() {
 
 /// A certificate of a CA of the stranger's own.
 tls_files stranger_files() {
-  auto dir = (this_run().path / "stranger").string();
+  auto dir = (this_run().dir / "stranger").string();
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
   REQUIRE(owner_tls_files(dir + "/tls", tls_role::server));
@@ -172,7 +155,7 @@ struct remote_pipeline {
   remote_pipeline(const sim_server& srv, uint16_t port) {
     REQUIRE(!prepare_budget_client(cfg, false, owner_tls()));
     sys = std::make_unique<caf::actor_system>(cfg);
-    dir = this_run().path / ("pipeline-" + std::to_string(++instance));
+    dir = this_run().dir / ("pipeline-" + std::to_string(++instance));
     std::filesystem::create_directories(dir);
     auto s = loopback_pipeline_settings(token_config_from(cfg), srv, dir, logs);
     s.token_remote = "127.0.0.1:" + std::to_string(port);
@@ -456,7 +439,7 @@ TEST_CASE("a client without a certificate of the owner's CA acquires nothing",
 TEST_CASE("keepa-token refuses a non-loopback binding without certificates",
           "[budget][security]") {
   auto out = test::run_program(
-    std::string{"XDG_RUNTIME_DIR="} + this_run().path.string()
+    std::string{"XDG_RUNTIME_DIR="} + this_run().dir.string()
     + " timeout -s KILL 20 " KEEPA_TOKEN_EXE " --keepa.token.host=0.0.0.0"
       " --keepa.token.port=0");
   INFO(out.output);

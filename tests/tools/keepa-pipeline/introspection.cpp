@@ -32,6 +32,7 @@
 #include <caf/openssl/remote_actor.hpp>
 
 #include "actors/pipeline/pipeline.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/loopback.hpp"
 #include "tests/support/loopback_pipeline.hpp"
 #include "tests/support/refusing_port.hpp"
@@ -45,34 +46,16 @@ namespace {
 
 std::atomic<int> instance{0};
 
-/// A directory of this test run, removed at its end.
-struct run_dir {
-  std::filesystem::path path;
-
-  run_dir() {
-    path = std::filesystem::temp_directory_path()
-      / ("keepa-introspection-run-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path / "xdg");
-    std::filesystem::permissions(path / "xdg",
-                                 std::filesystem::perms::owner_all);
-  }
-
-  ~run_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-const run_dir& this_run() {
-  static run_dir dir;
+/// The directory of this test run, removed at its end.
+const test::scratch_dir& this_run() {
+  static test::scratch_dir dir{"keepa-introspection-run"};
   return dir;
 }
 
 /// What keepa-pipeline would use as $XDG_RUNTIME_DIR: the owner's
 /// certificates are made once in keepa-pipeline/introspection-tls below it.
 std::string owner_xdg() {
-  return (this_run().path / "xdg").string();
+  return this_run().private_dir("xdg");
 }
 
 std::string owner_tls_dir() {
@@ -555,7 +538,7 @@ pipeline_report owner_report(const live_pipeline& p) {
 
 /// A certificate signed by a CA of the stranger's own (made once).
 tls_files stranger_files() {
-  auto dir = (this_run().path / "stranger").string();
+  auto dir = (this_run().dir / "stranger").string();
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
   auto made = owner_tls_files(dir + "/tls", tls_role::server);
@@ -894,7 +877,7 @@ TEST_CASE("the owner reads INTROSPECTION over CAF with the owner's "
 TEST_CASE("credentials that cannot serve are refused before the actor "
           "system starts",
           "[introspection]") {
-  auto dir = this_run().path / "prepare";
+  auto dir = this_run().dir / "prepare";
   std::filesystem::create_directories(dir);
   auto owner = owner_tls_files(owner_tls_dir(), tls_role::server);
   REQUIRE(owner);
