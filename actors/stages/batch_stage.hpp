@@ -20,6 +20,10 @@
 //   int64_t priority(const Item&) const;
 // (called once per offered item) to have items queued best first, ties in
 // arrival order; the base's makes the queue first come, first served; and
+//   int64_t value(const Item&) const;
+// (called once per queued item) whose result the queue keeps beside the
+// item and hands to count_while, take_if and take_back_if predicates that
+// take (item, value), so a stage need not compute it again per look; and
 //   template <class Self> static void on_dry(Self);
 // called when the queue runs dry with nothing in flight.
 //
@@ -35,6 +39,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -49,7 +54,9 @@
 namespace keepa {
 
 /// A batch stage's queue: best rank first, equal ranks in arrival order;
-/// an item put back at the front goes before all others.
+/// an item put back at the front goes before all others. Each item carries
+/// a value (the stage's `value(item)`, computed once when it is queued),
+/// which predicates taking (item, value) receive.
 template<class Item>
 class batch_queue {
 public:
@@ -62,19 +69,19 @@ public:
   }
 
   /// Queues `x` behind every item of at least rank `rank`.
-  void push(Item x, int64_t rank) {
+  void push(Item x, int64_t rank, int64_t value = 0) {
     rank = std::max(rank, std::numeric_limits<int64_t>::min() + 1);
-    xs_.emplace(key{-rank, ++back_}, std::move(x));
+    xs_.emplace(key{-rank, ++back_}, entry{std::move(x), value});
   }
 
   /// Puts `x` before all others (a batch TOKEN or Keepa sent back).
-  void push_front(Item x) {
+  void push_front(Item x, int64_t value = 0) {
     xs_.emplace(key{std::numeric_limits<int64_t>::min(), --front_},
-                std::move(x));
+                entry{std::move(x), value});
   }
 
   Item& front() {
-    return xs_.begin()->second;
+    return xs_.begin()->second.item;
   }
 
   void pop_front() {
@@ -89,11 +96,11 @@ public:
     items.reserve(std::min(n, xs_.size()));
     auto i = xs_.begin();
     for (; items.size() < n && i != xs_.end(); ++i)
-      items.push_back(std::move(i->second));
+      items.push_back(std::move(i->second.item));
     auto result = f(static_cast<const std::vector<Item>&>(items));
     i = xs_.begin();
     for (auto& x : items)
-      (i++)->second = std::move(x);
+      (i++)->second.item = std::move(x);
     return result;
   }
 
@@ -101,15 +108,15 @@ public:
   template<class F>
   void each(F f) const {
     for (auto& kvp : xs_)
-      f(kvp.second);
+      f(kvp.second.item);
   }
 
   /// How many items from the front, at most `n`, satisfy `f`.
   template<class F>
   size_t count_while(size_t n, F f) const {
     size_t result = 0;
-    for (auto i = xs_.begin(); result < n && i != xs_.end() && f(i->second);
-         ++i)
+    for (auto i = xs_.begin();
+         result < n && i != xs_.end() && test(f, i->second); ++i)
       ++result;
     return result;
   }
@@ -121,8 +128,8 @@ public:
     std::vector<Item> result;
     for (auto i = xs_.end(); result.size() < n && i != xs_.begin();) {
       --i;
-      if (f(i->second)) {
-        result.push_back(std::move(i->second));
+      if (test(f, i->second)) {
+        result.push_back(std::move(i->second.item));
         i = xs_.erase(i);
       }
     }
@@ -134,8 +141,8 @@ public:
   std::vector<Item> take_if(F f) {
     std::vector<Item> result;
     for (auto i = xs_.begin(); i != xs_.end();) {
-      if (f(i->second)) {
-        result.push_back(std::move(i->second));
+      if (test(f, i->second)) {
+        result.push_back(std::move(i->second.item));
         i = xs_.erase(i);
       } else {
         ++i;
@@ -148,7 +155,22 @@ private:
   /// (-rank, arrival): the front's entries have the lowest rank key and
   /// count down.
   using key = std::pair<int64_t, int64_t>;
-  std::map<key, Item> xs_;
+
+  struct entry {
+    Item item;
+    int64_t value;
+  };
+
+  /// `f(item, value)` if `f` takes the value, else `f(item)`.
+  template<class F>
+  static bool test(F& f, const entry& e) {
+    if constexpr (std::is_invocable_v<F&, const Item&, int64_t>)
+      return f(e.item, e.value);
+    else
+      return f(e.item);
+  }
+
+  std::map<key, entry> xs_;
   int64_t back_ = 0;
   int64_t front_ = 0;
 };
@@ -182,6 +204,10 @@ struct batch_state_base {
   }
 
   int64_t priority(const Item&) const {
+    return 0;
+  }
+
+  int64_t value(const Item&) const {
     return 0;
   }
 
@@ -228,8 +254,10 @@ void batch_failed(Self self, std::vector<Item>& items, const caf::error& err) {
   auto& st = self->state;
   if (err == ec::not_enough_tokens) {
     // Not run: back to the front, ask TOKEN again.
-    for (auto i = items.rbegin(); i != items.rend(); ++i)
-      st.queue.push_front(std::move(*i));
+    for (auto i = items.rbegin(); i != items.rend(); ++i) {
+      auto v = st.value(*i);
+      st.queue.push_front(std::move(*i), v);
+    }
     return;
   }
   ++st.errors;
@@ -240,7 +268,8 @@ void batch_failed(Self self, std::vector<Item>& items, const caf::error& err) {
       st.failures.erase(state_type::asin_of(*i));
       failed.push_back(std::move(*i));
     } else {
-      st.queue.push_front(std::move(*i));
+      auto v = st.value(*i);
+      st.queue.push_front(std::move(*i), v);
     }
   }
   if (!failed.empty())
@@ -347,7 +376,8 @@ void pump(Self self) {
 template<class State, class Item>
 void enqueue(State& st, Item x) {
   auto rank = st.priority(x);
-  st.queue.push(std::move(x), rank);
+  auto v = st.value(x);
+  st.queue.push(std::move(x), rank, v);
 }
 
 /// Accepts offered items; answers the backlog.

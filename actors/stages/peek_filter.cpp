@@ -112,15 +112,18 @@ namespace {
 /// never holds a later version back), their positions done.
 void let_go(peek_pointer self) {
   auto& st = self->state;
+  // At a bar of 0 every candidate is worth a token: none is below it.
+  if (st.bar <= 0)
+    return;
   auto now = unix_now_ms(self, st.ctx);
   auto max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
                     st.values.config().max_wait)
                     .count();
-  auto below = [&](const deal& d) {
-    return !st.values.worth(st.estimate(d), st.bar);
+  auto below = [&](const deal&, int64_t estimate) {
+    return !st.values.worth(estimate, st.bar);
   };
-  auto old = st.queue.take_if([&](const deal& d) {
-    return below(d)
+  auto old = st.queue.take_if([&](const deal& d, int64_t estimate) {
+    return below(d, estimate)
       && now - unix_ms_from_keepa_minute(d.last_update) > max_wait;
   });
   // Beyond max_queue, the worst below the bar go too.
@@ -175,10 +178,13 @@ void peek_state::before_batch(peek_pointer self, F go) {
             += by_stage[i];
         st.values.spent(ts.refill_rate, others, peeks, st.peeked, now);
         st.bar = st.values.bar(ts.projected, ts.refill_rate, now);
-        auto n = st.queue.count_while(
-          std::numeric_limits<size_t>::max(), [&](const deal& d) {
-            return st.values.worth(st.estimate(d), st.bar);
-          });
+        // At a bar of 0 every candidate is worth a token (no walk).
+        auto worth = [&](const deal&, int64_t estimate) {
+          return st.values.worth(estimate, st.bar);
+        };
+        auto n = st.bar <= 0
+          ? st.queue.size()
+          : st.queue.count_while(std::numeric_limits<size_t>::max(), worth);
         if (n > 0) {
           // Worth-while ones keep coming: the queue is kept within bounds
           // all the same, so the scanner reads on.

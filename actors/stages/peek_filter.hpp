@@ -66,6 +66,12 @@ struct peek_state : batch_state_base<deal> {
   /// The feed-side profit estimate of `d` (value_gate::unknown if none).
   int64_t estimate(const deal& d) const;
 
+  /// What the queue keeps beside each candidate: its estimate, computed
+  /// once, not at every look at the queue.
+  int64_t value(const deal& d) const {
+    return estimate(d);
+  }
+
   /// Asks TOKEN's balance, then calls `go` with how many of the first
   /// queued candidates are worth a token now; when none is, lets go of
   /// old ones below the bar and looks again at the next refill.

@@ -88,3 +88,51 @@ TEST_CASE("the peek backlog is ordered by the feed's profit estimate, ties "
         == 10);
   CHECK(order(st) == "sibdhcefag");
 }
+
+namespace {
+
+/// Ranks like the peek-filter and counts how often a value is computed.
+struct valued : ranked {
+  mutable int computed = 0;
+  int64_t value(const deal& d) const {
+    ++computed;
+    return deal_profit_estimate(d, cfg).value_or(-1);
+  }
+};
+
+} // namespace
+
+TEST_CASE("the queue keeps each item's value beside it, computed once when "
+          "it is queued",
+          "[pipeline]") {
+  valued st;
+  enqueue(st, offered("a", 2000, 2100));
+  enqueue(st, offered("b", 900, 9000));
+  enqueue(st, offered("e", -1, 9000));
+  CHECK(st.computed == 3);
+  std::string seen;
+  auto positive = [&](const deal& d, int64_t v) {
+    seen += d.asin + "=" + std::to_string(v) + " ";
+    return v > 0;
+  };
+  CHECK(st.queue.count_while(99, positive) == 1);
+  CHECK(seen == "b=6400 e=-1 ");
+  // A batch sent back keeps the value it is given.
+  auto taken
+    = st.queue.take_if([](const deal& d, int64_t) { return d.asin == "b"; });
+  REQUIRE(taken.size() == 1);
+  st.queue.push_front(taken[0], 6400);
+  seen.clear();
+  auto back = st.queue.take_back_if(1, [&](const deal& d, int64_t v) {
+    return positive(d, v) || true;
+  });
+  CHECK(seen == "a=-565 ");
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].asin == "a");
+  seen.clear();
+  CHECK(st.queue.count_while(99, positive) == 1);
+  CHECK(seen == "b=6400 e=-1 ");
+  // Predicates of the item alone still work.
+  CHECK(st.queue.count_while(99, [](const deal&) { return true; }) == 2);
+  CHECK(st.computed == 3);
+}
