@@ -25,7 +25,7 @@ packages=(
   gnuplot-nox                     # keepa-bench's balance plot
   wrk                             # sim-bench's load figures (bench only)
   time                            # eta-bench's peak RSS (bench only)
-  libjemalloc-dev                 # keepa-eta's allocator (a sixth less CPU than glibc's)
+  libjemalloc-dev                 # keepa-eta's allocator (5-8 % less CPU than glibc's)
   clang-format                    # tools/format.sh, the `format` test
   python3-requests                # sim-python-requests: the Python keepa client's requests
 )
