@@ -332,3 +332,33 @@ TEST_CASE_METHOD(peek_fixture,
   auto status = ask<caf::settings>(peek, atom::status_v);
   CHECK(caf::get_or(status, "value-bar", 1.0) < 0.5);
 }
+
+// Issue 18: the scanner reads the feed when the peek-filter holds less than
+// the plan peeks before the next pass; candidates below the value bar only
+// wait to be let go, so they are no reason not to scan.
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: the backlog it answers counts only the "
+                 "candidates worth a token",
+                 "[pipeline][peek_filter][value_gate]") {
+  auto peek = gated_at_zero(5);
+  auto status = ask<caf::settings>(peek, atom::status_v);
+  CHECK(caf::get_or(status, "queued", int64_t{0}) == 3);
+  CHECK(ask<uint64_t>(peek, atom::backlog_v) == 0);
+}
+
+// Issue 18: at R = 5 with few pages scanned, the income the scanner left was
+// spent on candidates passing 4 % of their peeks, while a page of the feed
+// brings ones passing most of theirs.
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: the income the other stages leave is not spent "
+                 "on candidates that yield less per token than scanning for "
+                 "better ones",
+                 "[pipeline][peek_filter][value_gate]") {
+  // The scanner takes 1 of the 5 tokens a minute.
+  auto peek = gated_at_zero(1);
+  advance(20min);
+  CHECK(keepa().product_queries.size() == 1);
+  auto status = ask<caf::settings>(peek, atom::status_v);
+  CHECK(caf::get_or(status, "value-bar", 0.0) > 0.5);
+  CHECK(caf::get_or(status, "queued", int64_t{0}) == 3);
+}
