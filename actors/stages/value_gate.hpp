@@ -63,8 +63,9 @@ public:
   static constexpr int64_t unknown = std::numeric_limits<int64_t>::min();
 
   /// Estimate bins: unknown, < 0, then from 0 cents at these upper edges.
-  static constexpr std::array<int64_t, 6> edges{
-    {200, 500, 1000, 2000, 4000, std::numeric_limits<int64_t>::max()}};
+  static constexpr std::array<int64_t, 11> edges{
+    {200, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 6000,
+     std::numeric_limits<int64_t>::max()}};
   static constexpr size_t num_bins = 2 + edges.size();
 
   struct bin {
