@@ -177,18 +177,18 @@ bool scanner_state::read_enough() const {
     >= static_cast<double>(want);
 }
 
-void scanner_state::offered(size_t offered, uint64_t before, uint64_t now) {
+void scanner_state::offered(size_t offered, uint64_t now) {
   // Nothing held (the peek-filter peeks at once, or holds nothing back):
   // no sign of what was worth a token.
   if (offered == 0 || now == 0)
     return;
-  // What the offer added to the backlog worth a token (the peeks since the
-  // last answer make it an underestimate; the average smooths it).
-  auto added
-    = std::clamp((static_cast<double>(now) - static_cast<double>(before))
-                   / static_cast<double>(offered),
-                 0.0, 1.0);
-  worth_share = 0.8 * worth_share + 0.2 * added;
+  // The answer comes before any of the offer is peeked, so it counts every
+  // offered candidate worth a token: at most that share of the offer was.
+  // An upper bound, never below the truth: every candidate worth a token
+  // keeps the share at 1, and a big plan's passes are never cut short.
+  auto most = std::min(1.0,
+                       static_cast<double>(now) / static_cast<double>(offered));
+  worth_share = 0.8 * worth_share + 0.2 * most;
 }
 
 const char* to_string(scan_phase x) {
@@ -339,10 +339,9 @@ void send_on(scanner_pointer self, sorted_out x) {
     st.n.dry_ms += dry_for_ms(self);
     st.dry_since = caf::none;
     auto offered = x.keep.size();
-    auto before = st.backlog;
     self->request(st.peek, caf::infinite, atom::offer_v, std::move(x.keep))
-      .then([self, offered, before](uint64_t backlog) {
-        self->state.offered(offered, before, backlog);
+      .then([self, offered](uint64_t backlog) {
+        self->state.offered(offered, backlog);
         self->state.backlog = backlog;
       });
   }

@@ -216,9 +216,9 @@ struct scanner_state {
   /// worth a token (then the plan, not the value, is the limit).
   bool read_enough() const;
 
-  /// Learns `worth_share` from the peek-filter's answer `now` to an offer
-  /// of `offered` candidates made while its backlog was `before`.
-  void offered(size_t offered, uint64_t before, uint64_t now);
+  /// Learns `worth_share` from the peek-filter's answer `now` (its backlog
+  /// worth a token) to an offer of `offered` candidates.
+  void offered(size_t offered, uint64_t now);
 
   /// A pass is under way.
   bool scanning() const {

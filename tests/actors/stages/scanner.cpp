@@ -904,8 +904,9 @@ TEST_CASE_METHOD(scanner_fixture,
   CHECK(pages() == "01234");
   CHECK(st.n.cut_short == 0);
   CHECK(st.worth_share == 1.0);
-  // Of the next pass's candidates none is worth a token (the backlog stays
-  // the same): the share learned falls.
+  // Of the next pass's 600 candidates at most 60 are worth a token (the
+  // backlog worth a token it answers): the share learned falls.
+  peeks().queued = 60;
   feed.clear();
   list(2200, 600);
   list(1600, 600);
