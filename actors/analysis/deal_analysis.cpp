@@ -354,9 +354,9 @@ sighting_from_feed(const deal& d, const asin_memory& mem,
       return x;
     return caf::none;
   }
-  // A rise beyond the tolerance is bought again: the book may have changed.
-  if (move > 0 && !within)
-    return caf::none;
+  // A rise of any size is refreshed while the profit at the new price still
+  // reaches the minimum: the decision stands, and a full commit would only
+  // store the same deal again (at R = 20 a third of the plan went so).
   // The Amazon fees follow the sell estimate, which the feed's price does
   // not change: the profit moves by the all-in cost only.
   auto sell = mem.stored_sell_price;

@@ -172,11 +172,11 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
 /// a buy price. When the row's sell estimate and all-in cost are known, the
 /// sighting carries the feed's buy price with the all-in cost, profit,
 /// margin and ROI recomputed at it (the fees follow the sell estimate), so
-/// the record stays true: a drop of any size is refreshed, a rise by at
-/// most `cfg.refresh_tolerance` of the stored buy price while the profit
-/// still reaches `cfg.min_profit`. Otherwise the row keeps its figures, and
-/// only a move by at most the tolerance (either way) whose profit less the
-/// rise reaches the minimum is refreshed.
+/// the record stays true: a move of any size is refreshed while the profit
+/// at the new price still reaches `cfg.min_profit` (the decision stands).
+/// Otherwise the row keeps its figures, and only a move by at most the
+/// tolerance (either way) whose profit less the rise reaches the minimum is
+/// refreshed.
 caf::optional<deal_sighting>
 sighting_from_feed(const deal& d, const asin_memory& mem,
                    const analysis_config& cfg, int64_t now_ms);

@@ -104,11 +104,12 @@ public:
     return result;
   }
 
-  /// Calls `f` for every item, first to last.
+  /// Calls `f` for every item (with its value, if `f` takes it), first to
+  /// last.
   template<class F>
   void each(F f) const {
     for (auto& kvp : xs_)
-      f(kvp.second.item);
+      test(f, kvp.second);
   }
 
   /// How many items from the front, at most `n`, satisfy `f`.
@@ -163,7 +164,7 @@ private:
 
   /// `f(item, value)` if `f` takes the value, else `f(item)`.
   template<class F>
-  static bool test(F& f, const entry& e) {
+  static auto test(F& f, const entry& e) {
     if constexpr (std::is_invocable_v<F&, const Item&, int64_t>)
       return f(e.item, e.value);
     else

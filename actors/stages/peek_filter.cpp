@@ -17,6 +17,14 @@ int64_t peek_state::estimate(const deal& d) const {
   return e ? int64_t{*e} : value_gate::unknown;
 }
 
+uint64_t peek_state::worth_backlog() const {
+  if (!values.config().enabled || bar <= 0)
+    return queue.size();
+  uint64_t n = 0;
+  queue.each([&](const deal&, int64_t e) { n += values.worth(e, bar); });
+  return n;
+}
+
 int64_t peek_state::priority(const deal& d) const {
   auto e = estimate(d);
   return e == value_gate::unknown ? 0 : e;
@@ -177,6 +185,12 @@ void peek_state::before_batch(peek_pointer self, F go) {
           (i == static_cast<size_t>(stage::peek) ? peeks : others)
             += by_stage[i];
         st.values.spent(ts.refill_rate, others, peeks, st.peeked, now);
+        auto spent_on = [&](stage x) {
+          auto i = static_cast<size_t>(x);
+          return i < by_stage.size() ? by_stage[i] : int64_t{0};
+        };
+        st.values.paid(spent_on(stage::scan), spent_on(stage::commit),
+                       st.survived, now);
         st.bar = st.values.bar(ts.projected, ts.refill_rate, now);
         // At a bar of 0 every candidate is worth a token (no walk).
         auto worth = [&](const deal&, int64_t estimate) {
@@ -337,9 +351,10 @@ peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
       auto now = self->clock().now();
       for (auto& x : xs)
         st.values.arrived(st.estimate(x), now);
-      return accept(self, xs);
+      accept(self, xs);
+      return st.worth_backlog();
     },
-    [self](atom::backlog) -> uint64_t { return self->state.queue.size(); },
+    [self](atom::backlog) -> uint64_t { return self->state.worth_backlog(); },
     [self](atom::upstream, scanner_actor& up) {
       self->state.upstream = std::move(up);
     },

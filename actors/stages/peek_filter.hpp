@@ -72,6 +72,12 @@ struct peek_state : batch_state_base<deal> {
     return estimate(d);
   }
 
+  /// The backlog the scanner is told (offer and `backlog` answers): the
+  /// queued candidates worth a token at the last bar. Those below it wait
+  /// to be let go or for the bar to fall, and more of them is no reason
+  /// not to scan; with the gate off, the whole queue.
+  uint64_t worth_backlog() const;
+
   /// Asks TOKEN's balance, then calls `go` with how many of the first
   /// queued candidates are worth a token now; when none is, lets go of
   /// old ones below the bar and looks again at the next refill.

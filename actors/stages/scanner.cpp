@@ -167,6 +167,30 @@ uint64_t scanner_state::low_water() const {
   return std::min<uint64_t>(cfg.max_backlog, plan);
 }
 
+bool scanner_state::read_enough() const {
+  auto want = low_water();
+  if (want == 0 || worth_share >= 1 || finder_pass
+      || cursor.slice() + 1 < std::max<size_t>(slices.size(), 1))
+    return false;
+  return static_cast<double>(backlog)
+    + worth_share * static_cast<double>(cursor.found())
+    >= static_cast<double>(want);
+}
+
+void scanner_state::offered(size_t offered, uint64_t now) {
+  // Nothing held (the peek-filter peeks at once, or holds nothing back):
+  // no sign of what was worth a token.
+  if (offered == 0 || now == 0)
+    return;
+  // The answer comes before any of the offer is peeked, so it counts every
+  // offered candidate worth a token: at most that share of the offer was.
+  // An upper bound, never below the truth: every candidate worth a token
+  // keeps the share at 1, and a big plan's passes are never cut short.
+  auto most = std::min(1.0,
+                       static_cast<double>(now) / static_cast<double>(offered));
+  worth_share = 0.8 * worth_share + 0.2 * most;
+}
+
 const char* to_string(scan_phase x) {
   switch (x) {
     case scan_phase::starting: return "starting";
@@ -314,8 +338,12 @@ void send_on(scanner_pointer self, sorted_out x) {
   if (!x.keep.empty()) {
     st.n.dry_ms += dry_for_ms(self);
     st.dry_since = caf::none;
+    auto offered = x.keep.size();
     self->request(st.peek, caf::infinite, atom::offer_v, std::move(x.keep))
-      .then([self](uint64_t backlog) { self->state.backlog = backlog; });
+      .then([self, offered](uint64_t backlog) {
+        self->state.offered(offered, backlog);
+        self->state.backlog = backlog;
+      });
   }
 }
 
@@ -474,6 +502,11 @@ void on_page(scanner_pointer self, deal_page& page) {
     st.slice_prices.clear();
   if (r.last || st.stop.stopping()) {
     finish_pass(self, !st.stop.stopping());
+    return;
+  }
+  if (st.read_enough()) {
+    ++st.n.cut_short;
+    finish_pass(self, true);
     return;
   }
   next_page(self);
@@ -824,6 +857,8 @@ caf::settings to_settings(scanner_pointer self) {
   put("overflows", st.n.overflows);
   put("splits", st.n.splits);
   put("held-back", st.n.held_back);
+  put("cut-short", st.n.cut_short);
+  xs.emplace("worth-share", st.worth_share);
   put("slices", st.slices.size());
   put("max-slices", st.max_slices());
   xs.emplace("bands", st.slices.to_string());

@@ -110,6 +110,10 @@ struct scanner_counters {
   uint64_t splits = 0;
   /// Deals a pass found above its horizon, left to the next pass.
   uint64_t held_back = 0;
+  /// Passes that ended before their floor: what they had found, with the
+  /// peek-filter's backlog worth a token, was what the plan peeks before
+  /// the next pass can start (the older pages were not worth their tokens).
+  uint64_t cut_short = 0;
   /// Times the peek-filter ran dry while no pass could start.
   uint64_t dry_waits = 0;
   /// Milliseconds the peek-filter was dry before a pass handed on more.
@@ -161,9 +165,12 @@ struct scanner_state {
   /// The query JSON of the finder pass under way.
   std::string finder_selection;
   scan_phase phase = scan_phase::starting;
-  /// The peek-filter's queue as it answered the last offer or backlog
-  /// request (0 once it reported `drained`).
+  /// The peek-filter's queue worth a token as it answered the last offer
+  /// or backlog request (0 once it reported `drained`).
   uint64_t backlog = 0;
+  /// The share of the candidates handed on that the peek-filter counts as
+  /// worth a token, learned from its answers to the offers (1: all).
+  double worth_share = 1;
   /// Failed attempts at the page the pass asks for next.
   int32_t page_failures = 0;
   scanner_counters n;
@@ -199,6 +206,19 @@ struct scanner_state {
   /// A pass starts at its earliest chance while the peek-filter holds at
   /// most this many: what the plan peeks before the next one can start.
   uint64_t low_water() const;
+
+  /// The pass under way has read enough: a scan page costs tokens, and
+  /// when the peek-filter's backlog worth a token plus what the pass found
+  /// (at `worth_share`) already make up what the plan peeks before the next
+  /// pass can start (low_water), the older pages would only find more than
+  /// the plan can use; the pass ends there, on its last slice, and the
+  /// deals below its last page are skipped. Never while every candidate is
+  /// worth a token (then the plan, not the value, is the limit).
+  bool read_enough() const;
+
+  /// Learns `worth_share` from the peek-filter's answer `now` (its backlog
+  /// worth a token) to an offer of `offered` candidates.
+  void offered(size_t offered, uint64_t now);
 
   /// A pass is under way.
   bool scanning() const {

@@ -39,6 +39,7 @@ void value_gate::decay_to(time_point now) {
     b.arrivals *= f;
   income_ *= f;
   others_ *= f;
+  scan_ *= f;
   decayed_at_ = now;
 }
 
@@ -83,6 +84,52 @@ double value_gate::income_share(time_point now) const {
   return std::min(1.0, left / (peek_cost_ * total));
 }
 
+void value_gate::paid(int64_t scan_tokens, int64_t commit_tokens,
+                      uint64_t survived, time_point now) {
+  if (survived > 0 && commit_tokens > 0)
+    commit_cost_ = static_cast<double>(commit_tokens)
+      / static_cast<double>(survived);
+  if (!scan_total_ || scan_tokens < *scan_total_) {
+    scan_total_ = scan_tokens;
+    return;
+  }
+  decay_to(now);
+  scan_ += static_cast<double>(scan_tokens - *scan_total_);
+  scan_total_ = scan_tokens;
+}
+
+double value_gate::bin_yield(size_t i) const {
+  auto p = bin_value(i);
+  return p / (peek_cost_ + commit_cost_ * p);
+}
+
+double value_gate::scan_yield(time_point now) const {
+  auto tokens = scan_ * decay(now);
+  if (tokens <= 0)
+    return 0;
+  std::array<size_t, num_bins> order;
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::array<double, num_bins> yields;
+  for (size_t i = 0; i < num_bins; ++i)
+    yields[i] = bin_yield(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return yields[x] > yields[y]; });
+  // Best bins first while a bin adds more than the pages yield so far.
+  double found = 0;
+  double cost = tokens;
+  double best = 0;
+  for (auto i : order) {
+    auto n = arrivals(i, now);
+    if (n <= 0)
+      continue;
+    auto p = bin_value(i);
+    found += n * p;
+    cost += n * (peek_cost_ + commit_cost_ * p);
+    best = std::max(best, found / cost);
+  }
+  return best;
+}
+
 void value_gate::outcome(int64_t estimate, bool passed) {
   auto& b = bins_[bin_of(estimate)];
   ++b.peeked;
@@ -120,13 +167,6 @@ double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
   auto full = std::min(minutes * double(rate),
                        static_cast<double>(cfg_.horizon_tokens));
   auto share = rate > 0 && full > 0 ? static_cast<double>(balance) / full : 0.0;
-  // What the plan can peek of the arrivals whatever the balance.
-  share = std::max(share, income_share(now));
-  if (share >= 1)
-    return 0;
-  std::array<size_t, num_bins> order;
-  std::iota(order.begin(), order.end(), size_t{0});
-  // Bins by learned value, best first.
   std::array<double, num_bins> values;
   std::array<double, num_bins> mix;
   double total = 0;
@@ -135,6 +175,22 @@ double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
     mix[i] = arrivals(i, now);
     total += mix[i];
   }
+  // What the plan can peek of the arrivals whatever the balance, but only
+  // of the bins that yield more per token than scanning for better ones.
+  auto income = income_share(now);
+  if (auto page = scan_yield(now); page > 0 && total > 0) {
+    double better = 0;
+    for (size_t i = 0; i < num_bins; ++i)
+      if (bin_yield(i) >= page)
+        better += mix[i];
+    income = std::min(income, better / total);
+  }
+  share = std::max(share, income);
+  if (share >= 1)
+    return 0;
+  std::array<size_t, num_bins> order;
+  std::iota(order.begin(), order.end(), size_t{0});
+  // Bins by learned value, best first.
   if (total <= 0)
     return 0;
   std::stable_sort(order.begin(), order.end(),

@@ -63,8 +63,9 @@ public:
   static constexpr int64_t unknown = std::numeric_limits<int64_t>::min();
 
   /// Estimate bins: unknown, < 0, then from 0 cents at these upper edges.
-  static constexpr std::array<int64_t, 6> edges{
-    {200, 500, 1000, 2000, 4000, std::numeric_limits<int64_t>::max()}};
+  static constexpr std::array<int64_t, 11> edges{
+    {200, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 6000,
+     std::numeric_limits<int64_t>::max()}};
   static constexpr size_t num_bins = 2 + edges.size();
 
   struct bin {
@@ -94,6 +95,23 @@ public:
   /// The share of arrivals the income the other stages leave can peek
   /// (0 before two `spent` calls; at most 1).
   double income_share(time_point now) const;
+
+  /// TOKEN's totals of the scanner's and the committer's consumption, and
+  /// the survivors the peeks handed the committer so far: what a scan page
+  /// and a survivor's commit cost.
+  void paid(int64_t scan_tokens, int64_t commit_tokens, uint64_t survived,
+            time_point now);
+
+  /// Good survivors per token a peek of bin `i` buys: its pass rate over
+  /// the peek and the commit of what passes.
+  double bin_yield(size_t i) const;
+
+  /// Survivors per token of scanning more: the pages' recent arrivals per
+  /// scan token, each peeked if its bin yields more per token than the
+  /// page as a whole, the best bins first (0 while nothing was scanned).
+  /// A candidate of a bin yielding less is not worth the income the other
+  /// stages leave: that income scans better ones.
+  double scan_yield(time_point now) const;
 
   /// The learned probability that a candidate with `estimate` passes.
   double value(int64_t estimate) const;
@@ -146,6 +164,11 @@ private:
   std::optional<time_point> spent_at_;
   /// Tokens per peeked ASIN (1 until peeks were paid for).
   double peek_cost_ = 1;
+  /// Scan tokens, decayed like the arrivals, and the total at the last
+  /// `paid`; tokens per survivor committed (0 until known).
+  double scan_ = 0;
+  std::optional<int64_t> scan_total_;
+  double commit_cost_ = 0;
 };
 
 } // namespace keepa

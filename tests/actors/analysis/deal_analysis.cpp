@@ -705,11 +705,20 @@ TEST_CASE("sighting_from_feed: with the row's sell estimate and all-in cost "
   auto rise = sighting_from_feed(feed_deal(1100), m, cfg, 0);
   REQUIRE(rise);
   CHECK(rise->profit == 510);
-  // ... but not beyond either.
+  // ... but not when the profit falls below it.
   m.stored_profit = 560;
   CHECK_FALSE(sighting_from_feed(feed_deal(1100), m, cfg, 0));
+  // Issue 18: a rise beyond the tolerance that leaves the profit above the
+  // minimum does not change the decision: refreshed, not bought again (at
+  // R = 20 re-commits of stored deals took a third of the plan).
   m.stored_profit = 5000;
-  CHECK_FALSE(sighting_from_feed(feed_deal(1101), m, cfg, 0));
+  auto big = sighting_from_feed(feed_deal(2000), m, cfg, 0);
+  REQUIRE(big);
+  // 2000 + 200 + 50 + 30: the profit falls by 1100.
+  CHECK(big->all_in_cost == 2280);
+  CHECK(big->profit == 3900);
+  // A rise to where the profit misses the minimum is bought again.
+  CHECK_FALSE(sighting_from_feed(feed_deal(6000), m, cfg, 0));
   // Without the figures the row keeps its own and a big drop is bought.
   m.stored_sell_price = -1;
   auto kept = sighting_from_feed(feed_deal(950), m, cfg, 0);

@@ -875,3 +875,61 @@ TEST_CASE_METHOD(durable_scanner_fixture,
   CHECK_FALSE(ask_db<feed_position>(atom::watermark_v)
               < (feed_position{minute, "F1002"}));
 }
+
+// Issue 18: at R = 5 and 50 book updates a minute per token a minute, every
+// pass read the feed down to its floor, ~60 pages at 5 tokens each, and the
+// scanner took 69 % of the plan for candidates the plan could never peek.
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a pass ends before its floor once the peek-filter's "
+                 "backlog worth a token and what the pass found cover what "
+                 "the plan peeks before the next pass; never while every "
+                 "candidate is worth a token",
+                 "[pipeline][scanner][value]") {
+  db().watermark = feed_position{1000, "m1000"};
+  cfg.max_backlog = 10000;
+  // A 5-token plan: it peeks 10 candidates in the 120 s before a next pass.
+  auto serve = keepa().deals;
+  keepa().deals = [serve](const deal_query& q) -> caf::expected<deal_page> {
+    auto p = serve(q);
+    if (p)
+      p->env.refill_rate = 5;
+    return p;
+  };
+  list(1600, 600);
+  // The peek-filter counts every candidate worth a token: the whole pass.
+  peeks().queued = 600;
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  CHECK(pages() == "01234");
+  CHECK(st.n.cut_short == 0);
+  CHECK(st.worth_share == 1.0);
+  // Of the next pass's 600 candidates at most 60 are worth a token (the
+  // backlog worth a token it answers): the share learned falls.
+  peeks().queued = 60;
+  feed.clear();
+  list(2200, 600);
+  list(1600, 600);
+  // (The wake at the cache's expiry finds the backlog above the bound.)
+  advance(2min);
+  advance(3min);
+  CHECK(pages() == "0123401234");
+  CHECK(st.worth_share < 1.0);
+  // Now what a page finds, at that share, covers the 10 the plan peeks:
+  // the third pass reads its first page only, skips the rest and moves on.
+  feed.clear();
+  list(2800, 600);
+  list(2200, 600);
+  advance(2min);
+  advance(3min);
+  CHECK(pages() == "01234012340");
+  CHECK(st.n.cut_short == 1);
+  REQUIRE(peeks().offers.size() == 3);
+  CHECK(peeks().offers[2].size() == 150);
+  CHECK(st.cursor.upto().last_update == 2800);
+  // The skipped deals do not come back: the next pass stops at its floor.
+  advance(2min);
+  advance(3min);
+  CHECK(pages() == "012340123400");
+  CHECK(peeks().offers.size() == 3);
+}

@@ -35,9 +35,11 @@ TEST_CASE("value gate: estimates fall into bins by their edges",
   CHECK(value_gate::bin_of(0) == 2);
   CHECK(value_gate::bin_of(199) == 2);
   CHECK(value_gate::bin_of(200) == 3);
-  CHECK(value_gate::bin_of(3999) == 6);
-  CHECK(value_gate::bin_of(4000) == 7);
-  CHECK(value_gate::bin_of(INT64_MAX) == 7);
+  CHECK(value_gate::bin_of(3999) == 10);
+  CHECK(value_gate::bin_of(4000) == 11);
+  CHECK(value_gate::bin_of(5999) == 11);
+  CHECK(value_gate::bin_of(6000) == 12);
+  CHECK(value_gate::bin_of(INT64_MAX) == 12);
 }
 
 TEST_CASE("value gate: a bin's pass rate starts at the overall one and "
