@@ -137,6 +137,26 @@ public:
     return result;
   }
 
+  /// Queues every item again at rank `f(item, value)`, equal ranks in
+  /// their present order; items put back at the front stay there.
+  template<class F>
+  void rerank(F f) {
+    std::map<key, entry> xs;
+    int64_t n = 0;
+    for (auto& [k, e] : xs_) {
+      auto rank = k.first == std::numeric_limits<int64_t>::min()
+        ? k.first
+        : -std::max(f(std::as_const(e.item), e.value),
+                    std::numeric_limits<int64_t>::min() + 1);
+      xs.emplace(key{rank,
+                     k.first == std::numeric_limits<int64_t>::min() ? k.second
+                                                                    : ++n},
+                 std::move(e));
+    }
+    xs_ = std::move(xs);
+    back_ = n;
+  }
+
   /// Removes and returns the items that satisfy `f`, first to last.
   template<class F>
   std::vector<Item> take_if(F f) {

@@ -1,5 +1,7 @@
 #include "actors/stages/peek_filter.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 
@@ -17,17 +19,46 @@ int64_t peek_state::estimate(const deal& d) const {
   return e ? int64_t{*e} : value_gate::unknown;
 }
 
+value_gate::bin_id peek_state::bin(const deal& d) const {
+  auto now = at(d.current, csv::sales_rank);
+  auto avg = at(d.avg90, csv::sales_rank);
+  return value_gate::bin_of(estimate(d), now > 0 && avg > 0 && now < avg);
+}
+
 uint64_t peek_state::worth_backlog() const {
   if (!values.config().enabled || bar <= 0)
     return queue.size();
   uint64_t n = 0;
-  queue.each([&](const deal&, int64_t e) { n += values.worth(e, bar); });
+  queue.each([&](const deal&, int64_t v) { n += worth(v); });
   return n;
 }
 
+namespace {
+
+/// The queue's rank of a candidate of `estimate` whose pass rate is learned
+/// as `pass_rate`: the rate first (to a millionth), then the estimate.
+int64_t rank_of(double pass_rate, int64_t estimate) {
+  constexpr int64_t span = int64_t{1} << 32;
+  auto e = estimate == value_gate::unknown
+    ? 0
+    : std::clamp<int64_t>(estimate, -span / 2, span / 2 - 1);
+  auto p = static_cast<int64_t>(std::llround(pass_rate * 1e6));
+  return p * span + e;
+}
+
+} // namespace
+
 int64_t peek_state::priority(const deal& d) const {
   auto e = estimate(d);
-  return e == value_gate::unknown ? 0 : e;
+  if (!values.config().enabled)
+    return e == value_gate::unknown ? 0 : e;
+  return rank_of(values.value(bin(d)), e);
+}
+
+void peek_state::rerank() {
+  queue.rerank([this](const deal& d, int64_t v) {
+    return rank_of(values.value(bin_of_value(v)), estimate(d));
+  });
 }
 
 caf::expected<peek_filter_config>
@@ -127,11 +158,9 @@ void let_go(peek_pointer self) {
   auto max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
                     st.values.config().max_wait)
                     .count();
-  auto below = [&](const deal&, int64_t estimate) {
-    return !st.values.worth(estimate, st.bar);
-  };
-  auto old = st.queue.take_if([&](const deal& d, int64_t estimate) {
-    return below(d, estimate)
+  auto below = [&](const deal&, int64_t v) { return !st.worth(v); };
+  auto old = st.queue.take_if([&](const deal& d, int64_t v) {
+    return below(d, v)
       && now - unix_ms_from_keepa_minute(d.last_update) > max_wait;
   });
   // Beyond max_queue, the worst below the bar go too.
@@ -193,12 +222,14 @@ void peek_state::before_batch(peek_pointer self, F go) {
                        st.survived, now);
         st.bar = st.values.bar(ts.projected, ts.refill_rate, now);
         // At a bar of 0 every candidate is worth a token (no walk).
-        auto worth = [&](const deal&, int64_t estimate) {
-          return st.values.worth(estimate, st.bar);
-        };
-        auto n = st.bar <= 0
-          ? st.queue.size()
-          : st.queue.count_while(std::numeric_limits<size_t>::max(), worth);
+        auto worth = [&](const deal&, int64_t v) { return st.worth(v); };
+        auto all = std::numeric_limits<size_t>::max();
+        auto n = st.bar <= 0 ? st.queue.size()
+                             : st.queue.count_while(all, worth);
+        if (n < st.queue.size() && n < st.worth_backlog()) {
+          st.rerank();
+          n = st.queue.count_while(all, worth);
+        }
         if (n > 0) {
           // Worth-while ones keep coming: the queue is kept within bounds
           // all the same, so the scanner reads on.
@@ -237,7 +268,7 @@ void peek_state::on_products(peek_pointer self, std::vector<deal> xs,
     ++st.peeked;
     auto i = by_asin.find(d.asin);
     auto v = verdict_of(self, i == by_asin.end() ? nullptr : i->second);
-    st.values.outcome(st.estimate(d), v.viable);
+    st.values.outcome(st.bin(d), v.viable);
     if (v.viable) {
       ++st.survived;
       survivor s;
@@ -293,20 +324,8 @@ void put_values(caf::settings& xs, const peek_state& st) {
   xs.emplace("value-bar", st.bar);
   xs.emplace("held-for-value", static_cast<int64_t>(st.held));
   caf::settings bins;
-  int64_t lo = 0;
   for (size_t i = 0; i < value_gate::num_bins; ++i) {
-    std::string name;
-    if (i == 0) {
-      name = "unknown";
-    } else if (i == 1) {
-      name = "below-0";
-    } else {
-      auto hi = value_gate::edges[i - 2];
-      name = std::to_string(lo) + "-"
-        + (hi == std::numeric_limits<int64_t>::max() ? std::string{"up"}
-                                                     : std::to_string(hi));
-      lo = hi;
-    }
+    auto name = value_gate::bin_name(i);
     auto& b = g.bins()[i];
     caf::settings x;
     x.emplace("peeked", static_cast<int64_t>(b.peeked));
@@ -350,7 +369,7 @@ peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
       auto& st = self->state;
       auto now = self->clock().now();
       for (auto& x : xs)
-        st.values.arrived(st.estimate(x), now);
+        st.values.arrived(st.bin(x), now);
       accept(self, xs);
       return st.worth_backlog();
     },

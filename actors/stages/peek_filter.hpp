@@ -66,10 +66,24 @@ struct peek_state : batch_state_base<deal> {
   /// The feed-side profit estimate of `d` (value_gate::unknown if none).
   int64_t estimate(const deal& d) const;
 
-  /// What the queue keeps beside each candidate: its estimate, computed
+  /// The value gate's bin of `d`: its estimate, and whether its sales rank
+  /// is below the 90-day average.
+  value_gate::bin_id bin(const deal& d) const;
+
+  /// What the queue keeps beside each candidate: its bin's index, computed
   /// once, not at every look at the queue.
   int64_t value(const deal& d) const {
-    return estimate(d);
+    return static_cast<int64_t>(bin(d).index);
+  }
+
+  /// The bin of a queued candidate of `value`.
+  static value_gate::bin_id bin_of_value(int64_t value) {
+    return value_gate::bin_id{static_cast<size_t>(value)};
+  }
+
+  /// Whether a queued candidate of `value` is worth a token at the bar.
+  bool worth(int64_t value) const {
+    return values.worth(bin_of_value(value), bar);
   }
 
   /// The backlog the scanner is told (offer and `backlog` answers): the
@@ -93,9 +107,16 @@ struct peek_state : batch_state_base<deal> {
   }
 
   /// Peeks cost a token per book, and at a small plan the backlog holds
-  /// hours of them: the books the feed alone promises the most profit on
-  /// go first, before they change again (unknown counts as 0).
+  /// hours of them: with the value gate, the likeliest to pass (as learned
+  /// when queued) go first, and among equals the books the feed alone
+  /// promises the most profit on, before they change again (unknown counts
+  /// as 0); without it, by that promise alone.
   int64_t priority(const deal& d) const;
+
+  /// Queues the candidates again by what is learned now, when some worth a
+  /// token sit behind one that is not (the bins' values moved since they
+  /// were queued).
+  void rerank();
 
   /// The light product query of profile `p`, without ASINs.
   product_query query(const profile& p) const;

@@ -10,13 +10,32 @@ value_gate::value_gate(value_gate_config cfg) : cfg_(cfg) {
   // nop
 }
 
-size_t value_gate::bin_of(int64_t estimate) {
+value_gate::bin_id value_gate::bin_of(int64_t estimate, bool rank_fell) {
+  size_t band = 0;
   if (estimate == unknown)
-    return 0;
-  if (estimate < 0)
-    return 1;
-  auto i = std::upper_bound(edges.begin(), edges.end() - 1, estimate);
-  return 2 + static_cast<size_t>(i - edges.begin());
+    band = 0;
+  else if (estimate < 0)
+    band = 1;
+  else
+    band = 2
+      + static_cast<size_t>(
+             std::upper_bound(edges.begin(), edges.end() - 1, estimate)
+             - edges.begin());
+  return bin_id{rank_fell ? num_bands + band : band};
+}
+
+std::string value_gate::bin_name(size_t i) {
+  std::string prefix = i >= num_bands ? "rank-fell/" : "";
+  auto band = i % num_bands;
+  if (band == 0)
+    return prefix + "unknown";
+  if (band == 1)
+    return prefix + "below-0";
+  auto lo = band == 2 ? int64_t{0} : edges[band - 3];
+  auto hi = edges[band - 2];
+  return prefix + std::to_string(lo) + "-"
+    + (hi == std::numeric_limits<int64_t>::max() ? std::string{"up"}
+                                                 : std::to_string(hi));
 }
 
 double value_gate::decay(time_point now) const {
@@ -43,9 +62,9 @@ void value_gate::decay_to(time_point now) {
   decayed_at_ = now;
 }
 
-void value_gate::arrived(int64_t estimate, time_point now) {
+void value_gate::arrived(bin_id b, time_point now) {
   decay_to(now);
-  bins_[bin_of(estimate)].arrivals += 1;
+  bins_[b.index].arrivals += 1;
 }
 
 void value_gate::spent(int64_t rate, int64_t others, int64_t peek_tokens,
@@ -130,8 +149,8 @@ double value_gate::scan_yield(time_point now) const {
   return best;
 }
 
-void value_gate::outcome(int64_t estimate, bool passed) {
-  auto& b = bins_[bin_of(estimate)];
+void value_gate::outcome(bin_id i, bool passed) {
+  auto& b = bins_[i.index];
   ++b.peeked;
   ++peeked_;
   if (passed) {
@@ -150,10 +169,6 @@ double value_gate::bin_value(size_t i) const {
   auto w = cfg_.prior_weight;
   return (static_cast<double>(b.passed) + w * pass_rate())
     / (static_cast<double>(b.peeked) + w);
-}
-
-double value_gate::value(int64_t estimate) const {
-  return bin_value(bin_of(estimate));
 }
 
 double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
@@ -178,12 +193,13 @@ double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
   // What the plan can peek of the arrivals whatever the balance, but only
   // of the bins that yield more per token than scanning for better ones.
   auto income = income_share(now);
-  if (auto page = scan_yield(now); page > 0 && total > 0) {
+  if (auto page = scan_yield(now); page > 0 && total > 0 && share < 1) {
     double better = 0;
     for (size_t i = 0; i < num_bins; ++i)
       if (bin_yield(i) >= page)
         better += mix[i];
     income = std::min(income, better / total);
+    share = std::min(share, better / total);
   }
   share = std::max(share, income);
   if (share >= 1)

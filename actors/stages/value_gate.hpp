@@ -2,9 +2,13 @@
 // plain class, no actors, time always an argument.
 //
 // It learns from the peek's own outcomes how well the feed-side profit
-// estimate predicts a pass, per estimate bin (a bin's pass rate starts at the
-// overall one and moves to its own as peeks come back), and keeps the recent
-// mix of arriving candidates by bin. A token's price follows the bucket: at a
+// estimate predicts a pass, per bin (a bin's pass rate starts at the overall
+// one and moves to its own as peeks come back), and keeps the recent mix of
+// arriving candidates by bin. A bin is a band of the estimate, split by
+// whether the deal's sales rank is below its 90-day average (the book sold
+// lately): a book whose rank only rose has no rank drops, which the peek
+// rejects, and the feed shows it (issue 18: 933 of 978 failed peeks at
+// R = 5, feed pressure 10). A token's price follows the bucket: at a
 // balance of 0 or less only the best share of what arrives is worth a peek
 // (the bins of highest learned value that together make up that share); as
 // the balance grows towards `horizon` minutes of refill, the share grows to
@@ -29,6 +33,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 
 #include <caf/actor_clock.hpp>
 #include <caf/timespan.hpp>
@@ -62,11 +67,23 @@ public:
   /// The estimate of a deal the feed gives no profit estimate for.
   static constexpr int64_t unknown = std::numeric_limits<int64_t>::min();
 
-  /// Estimate bins: unknown, < 0, then from 0 cents at these upper edges.
+  /// Estimate bands: unknown, < 0, then from 0 cents at these upper edges.
   static constexpr std::array<int64_t, 11> edges{
     {200, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 6000,
      std::numeric_limits<int64_t>::max()}};
-  static constexpr size_t num_bins = 2 + edges.size();
+  static constexpr size_t num_bands = 2 + edges.size();
+  /// The bands of candidates whose rank did not fall (or is unknown), then
+  /// the same bands of those whose rank fell.
+  static constexpr size_t num_bins = 2 * num_bands;
+
+  /// A candidate's bin (`index` < num_bins).
+  struct bin_id {
+    size_t index;
+
+    friend bool operator==(bin_id x, bin_id y) {
+      return x.index == y.index;
+    }
+  };
 
   struct bin {
     /// Candidates peeked and passed, in this bin.
@@ -78,13 +95,18 @@ public:
 
   explicit value_gate(value_gate_config cfg = {});
 
-  static size_t bin_of(int64_t estimate);
+  /// The bin of a candidate with `estimate` whose sales rank fell or not.
+  static bin_id bin_of(int64_t estimate, bool rank_fell = false);
 
-  /// A candidate with `estimate` arrived.
-  void arrived(int64_t estimate, time_point now);
+  /// The name of bin `i` in the status: its band ("unknown", "below-0",
+  /// "0-200", ..., "6000-up"), after "rank-fell/" for the rank's fall.
+  static std::string bin_name(size_t i);
 
-  /// A peeked candidate with `estimate` passed or not.
-  void outcome(int64_t estimate, bool passed);
+  /// A candidate of bin `b` arrived.
+  void arrived(bin_id b, time_point now);
+
+  /// A peeked candidate of bin `b` passed or not.
+  void outcome(bin_id b, bool passed);
 
   /// TOKEN's totals at `now`: the plan refills `rate` tokens per minute,
   /// the other stages have consumed `others` tokens so far and the peeks
@@ -113,17 +135,19 @@ public:
   /// stages leave: that income scans better ones.
   double scan_yield(time_point now) const;
 
-  /// The learned probability that a candidate with `estimate` passes.
-  double value(int64_t estimate) const;
+  /// The learned probability that a candidate of bin `b` passes.
+  double value(bin_id b) const {
+    return bin_value(b.index);
+  }
 
   /// The lowest value worth a token at projected `balance` with `rate`
   /// tokens per minute; 0 = everything (from min(`horizon` of refill,
   /// `horizon_tokens`)).
   double bar(int64_t balance, int64_t rate, time_point now) const;
 
-  /// Whether a candidate of `estimate` is worth a token at `bar`.
-  bool worth(int64_t estimate, double bar) const {
-    return bar <= 0 || value(estimate) >= bar;
+  /// Whether a candidate of bin `b` is worth a token at `bar`.
+  bool worth(bin_id b, double bar) const {
+    return bar <= 0 || value(b) >= bar;
   }
 
   const value_gate_config& config() const {

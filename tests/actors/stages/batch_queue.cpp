@@ -136,3 +136,28 @@ TEST_CASE("the queue keeps each item's value beside it, computed once when "
   CHECK(st.queue.count_while(99, [](const deal&) { return true; }) == 2);
   CHECK(st.computed == 3);
 }
+
+TEST_CASE("the queue ranks its items again on request, equal ranks in their "
+          "order, a batch sent back still first",
+          "[pipeline]") {
+  batch_queue<deal> q;
+  q.push(offered("a", 0, 0), 5, 1);
+  q.push(offered("b", 0, 0), 4, 2);
+  q.push(offered("c", 0, 0), 3, 3);
+  q.push(offered("d", 0, 0), 2, 1);
+  q.push_front(offered("z", 0, 0), 9);
+  auto now = [&] {
+    std::string out;
+    q.each(
+      [&](const deal& d, int64_t v) { out += d.asin + std::to_string(v); });
+    return out;
+  };
+  CHECK(now() == "z9a1b2c3d1");
+  // The rank is the value now: highest first, a and d (equal) in order.
+  q.rerank([](const deal&, int64_t v) { return v; });
+  CHECK(now() == "z9c3b2a1d1");
+  // Items queued later go behind the equal ones.
+  q.push(offered("e", 0, 0), 2, 2);
+  q.push(offered("f", 0, 0), 1, 1);
+  CHECK(now() == "z9c3b2e2a1d1f1");
+}
