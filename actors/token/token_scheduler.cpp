@@ -257,13 +257,14 @@ token_scheduler::plan(time_point now) const {
     auto at = prev == time_point::max()
       ? time_point::max()
       : bucket_.earliest(needed(e->req.cost, recharging), spent, now);
-    // Requests reach Keepa in any order (several connections, several
-    // processes): one that leaves the balance at 0 or below may arrive
-    // before one granted earlier, which then meets a 429. So while other
-    // grants are in flight, a grant due now must leave a token; alone, it
-    // may use the overdraft (an answer or a refill makes it due). Later
-    // times assume what is in flight is answered by then.
-    if (at <= now && outstanding_ > 0
+    // Several processes' requests reach Keepa in any order: one that
+    // leaves the balance at 0 or below may arrive before one granted
+    // earlier, which then meets a 429. So while several processes are
+    // active and grants are in flight, a grant due now must leave a token;
+    // alone, it may use the overdraft (an answer or a refill makes it due).
+    // Later times assume what is in flight is answered by then. One
+    // process's client sends in the order of its grants.
+    if (weights > 0 && at <= now && outstanding_ > 0
         && bucket_.projected(at) - spent - e->req.cost <= 0)
       at = bucket_.earliest(
         std::max(needed(e->req.cost, recharging), e->req.cost + 1), spent, now);

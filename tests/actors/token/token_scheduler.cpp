@@ -565,30 +565,3 @@ TEST_CASE("a flow reduction known from the start never draws a 429",
   CHECK(r.min_balance >= -180);
   CHECK(r.spent >= r.generated - 20 - 180);
 }
-
-// Issue 18, found by the cluster test: three pipelines granted 1 000 tokens
-// within 200 ms at a projected balance of 883, the last grant taking it to
-// -5. Their requests reached keepa-sim in another order, and one granted
-// earlier met a balance of 0 or below: HTTP 429.
-TEST_CASE("while a grant is in flight, another must leave a token; alone it "
-          "may use the overdraft",
-          "[token_scheduler]") {
-  token_scheduler s; // floor -180
-  s.settle(obs(100, 30'000, 5, 1), t0());
-  auto scan = s.acquire(req(stage::scan, 50), t0());
-  REQUIRE(scan.granted);
-  // 50 left: a cost of 49 leaves a token, 80 would leave -30.
-  auto peek = s.acquire(req(stage::peek, 49), t0());
-  REQUIRE(peek.granted);
-  auto commit = s.acquire(req(stage::commit, 80), t0());
-  CHECK_FALSE(commit.granted);
-  // The answers come back: nothing is in flight, the commit is due and
-  // may take the balance to -29.
-  s.settle(obs(50, 29'000, 5, 2, scan.grant.grant_id, 50), t0() + 1s);
-  CHECK(s.earlier(t0() + 1s).due.empty());
-  s.settle(obs(1, 28'000, 5, 3, peek.grant.grant_id, 49), t0() + 2s);
-  CHECK(s.earlier(t0() + 2s).due == std::vector<uint64_t>{commit.wait.ticket});
-  auto again = s.acquire(req(stage::commit, 80, commit.wait.ticket), t0() + 2s);
-  REQUIRE(again.granted);
-  CHECK(again.grant.projected_after == -79);
-}

@@ -654,3 +654,42 @@ TEST_CASE("the option keepa.token.weight takes a positive whole number",
   }
   CHECK_FALSE(weight("1.5"));
 }
+
+// Issue 18, found by the cluster test: three pipelines were granted 1 000
+// tokens within 200 ms at a projected balance of 883, the last grant taking
+// it to -5. Their requests reached keepa-sim in another order, and one
+// granted earlier met a balance of 0 or below: HTTP 429.
+TEST_CASE("while several processes are active and a grant is in flight, "
+          "another must leave a token; alone it may use the overdraft",
+          "[token_scheduler][shares]") {
+  test::keepa_model keepa{5, 100, t0()};
+  token_scheduler s; // floor -180
+  s.settle(keepa.observe(t0()), t0());
+  auto ask = [&](uint64_t process, stage what, int64_t cost, time_point now,
+                 uint64_t ticket = 0) {
+    return s.acquire(token_request{to_string(what), what, cost, ticket, 1}, now,
+                     process);
+  };
+  auto answer = [&](const token_grant& g, int64_t cost, time_point now) {
+    bool rejected = false;
+    s.settle(keepa.request(g.grant_id, cost, now, rejected), now);
+    CHECK_FALSE(rejected);
+  };
+  // 100 tokens: process 1's commit leaves 20, process 2's peek of 30
+  // would leave -10.
+  auto commit = ask(1, stage::commit, 80, t0());
+  REQUIRE(commit.granted);
+  auto peek = ask(2, stage::peek, 30, t0());
+  CHECK_FALSE(peek.granted);
+  // The commit's answer: nothing is in flight, the peek is due and may
+  // take the balance to -10.
+  auto t1 = t0() + 1s;
+  answer(commit.grant, 80, t1);
+  CHECK(s.earlier(t1).due == std::vector<uint64_t>{peek.wait.ticket});
+  auto again = ask(2, stage::peek, 30, t1, peek.wait.ticket);
+  REQUIRE(again.granted);
+  CHECK(again.grant.projected_after == -10);
+  // Once it is answered, the other process may not ask before a refill.
+  answer(again.grant, 30, t1);
+  CHECK_FALSE(ask(1, stage::scan, 5, t1).granted);
+}
