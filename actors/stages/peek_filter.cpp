@@ -220,7 +220,6 @@ void peek_state::before_batch(peek_pointer self, F go) {
         };
         st.values.paid(spent_on(stage::scan), spent_on(stage::commit),
                        st.survived, now);
-        st.values.balance_seen(ts.projected, now);
         st.bar = st.values.bar(ts.projected, ts.refill_rate, now);
         // At a bar of 0 every candidate is worth a token (no walk).
         auto worth = [&](const deal&, int64_t v) { return st.worth(v); };

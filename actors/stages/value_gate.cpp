@@ -171,28 +171,6 @@ double value_gate::bin_value(size_t i) const {
     / (static_cast<double>(b.peeked) + w);
 }
 
-namespace {
-
-/// Keepa refills once a minute.
-constexpr auto refill_period = std::chrono::minutes{1};
-
-} // namespace
-
-void value_gate::balance_seen(int64_t balance, time_point now) {
-  balances_.emplace_back(now, balance);
-  while (balances_.size() > 1 && balances_[1].first <= now - refill_period)
-    balances_.pop_front();
-}
-
-int64_t value_gate::idle_balance(time_point now) const {
-  if (balances_.empty() || balances_.front().first > now - refill_period)
-    return 0;
-  auto lowest = balances_.front().second;
-  for (auto& x : balances_)
-    lowest = std::min(lowest, x.second);
-  return lowest;
-}
-
 double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
   if (!cfg_.enabled)
     return 0;
@@ -204,10 +182,6 @@ double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
   auto full = std::min(minutes * double(rate),
                        static_cast<double>(cfg_.horizon_tokens));
   auto share = rate > 0 && full > 0 ? static_cast<double>(balance) / full : 0.0;
-  // What stayed unspent over a whole refill period opens bins in any case.
-  auto idle = rate > 0 && full > 0
-    ? static_cast<double>(std::max<int64_t>(idle_balance(now), 0)) / full
-    : 0.0;
   std::array<double, num_bins> values;
   std::array<double, num_bins> mix;
   double total = 0;
@@ -227,7 +201,7 @@ double value_gate::bar(int64_t balance, int64_t rate, time_point now) const {
     income = std::min(income, better / total);
     share = std::min(share, better / total);
   }
-  share = std::max({share, income, idle});
+  share = std::max(share, income);
   if (share >= 1)
     return 0;
   std::array<size_t, num_bins> order;

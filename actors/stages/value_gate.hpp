@@ -31,11 +31,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <optional>
 #include <string>
-#include <utility>
 
 #include <caf/actor_clock.hpp>
 #include <caf/timespan.hpp>
@@ -142,14 +140,6 @@ public:
     return bin_value(b.index);
   }
 
-  /// TOKEN's projected balance at `now` (at every look).
-  void balance_seen(int64_t balance, time_point now);
-
-  /// The lowest balance seen over the last refill period (a minute), once
-  /// the looks span it; 0 before. A reserve nobody spent while a refill
-  /// came: scanning did not take it, nor did the better bins.
-  int64_t idle_balance(time_point now) const;
-
   /// The lowest value worth a token at projected `balance` with `rate`
   /// tokens per minute; 0 = everything (from min(`horizon` of refill,
   /// `horizon_tokens`)).
@@ -203,9 +193,6 @@ private:
   double scan_ = 0;
   std::optional<int64_t> scan_total_;
   double commit_cost_ = 0;
-  /// The balances seen over the last refill period, and the latest one
-  /// before it.
-  std::deque<std::pair<time_point, int64_t>> balances_;
 };
 
 } // namespace keepa

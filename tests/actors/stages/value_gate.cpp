@@ -32,23 +32,6 @@ double value_of(const value_gate& g, int64_t estimate) {
   return g.value(value_gate::bin_of(estimate));
 }
 
-/// An hour in which, per minute, 16 poor (estimate 100, passing 1 in 10)
-/// and 1 good (3000, passing 4 in 5) candidates arrived, the scanner spent
-/// a token a minute and each survivor's commit 10 tokens. Returns its end.
-time_point scanned_hour(value_gate& g) {
-  auto t = t0();
-  g.paid(0, 0, 0, t);
-  for (int m = 0; m < 60; ++m) {
-    feed(g, 100, 16, 0, 0, t);
-    feed(g, 3000, 1, 0, 0, t);
-    t += 1min;
-  }
-  feed(g, 100, 0, 40, 4);
-  feed(g, 3000, 0, 40, 32);
-  g.paid(60, 480, 48, t);
-  return t;
-}
-
 } // namespace
 
 TEST_CASE("value gate: estimates fall into bins by their edges",
@@ -231,7 +214,18 @@ TEST_CASE("value gate: below the horizon, a positive balance opens only "
           "bins that yield more per token than scanning",
           "[value_gate]") {
   value_gate g; // horizon 10 min
-  auto t = scanned_hour(g);
+  // Per minute for an hour: 16 poor and 1 good arrive; the scanner spent
+  // a token a minute, each survivor's commit 10 tokens.
+  auto t = t0();
+  g.paid(0, 0, 0, t);
+  for (int m = 0; m < 60; ++m) {
+    feed(g, 100, 16, 0, 0, t);
+    feed(g, 3000, 1, 0, 0, t);
+    t += 1min;
+  }
+  feed(g, 100, 0, 40, 4);
+  feed(g, 3000, 0, 40, 32);
+  g.paid(60, 480, 48, t);
   auto page = g.scan_yield(t);
   REQUIRE(page > 0);
   REQUIRE(g.bin_yield(value_gate::bin_of(3000).index) >= page);
@@ -243,33 +237,4 @@ TEST_CASE("value gate: below the horizon, a positive balance opens only "
   CHECK(g.bar(49, 5, t) == Approx(good));
   // From the horizon, everything.
   CHECK(g.bar(50, 5, t) == 0);
-}
-
-// Issue 18: with only the cap above, a big plan whose scanner had read all
-// the feed kept a reserve just under the horizon (333 to 995 tokens at
-// R = 1 000 in feed-bench) while candidates waited: it spent 93.0 % of the
-// plan over 10 minutes. What nobody spent over a whole refill period is
-// not wanted by scanning or the better bins.
-TEST_CASE("value gate: what stayed unspent over a refill period opens bins "
-          "that yield less than scanning",
-          "[value_gate]") {
-  value_gate g; // horizon 10 min: 50 tokens at R = 5
-  auto t = scanned_hour(g);
-  auto good = value_of(g, 3000);
-  auto poor = value_of(g, 100);
-  // Less than a minute of looks: the balance alone, capped.
-  g.balance_seen(30, t);
-  g.balance_seen(20, t + 30s);
-  CHECK(g.idle_balance(t + 30s) == 0);
-  CHECK(g.bar(20, 5, t + 30s) == Approx(good));
-  // A minute in which the balance never fell below 20: 20 of the 50 at
-  // the horizon are spent on the next bins (the poor one).
-  g.balance_seen(25, t + 61s);
-  CHECK(g.idle_balance(t + 61s) == 20);
-  CHECK(g.bar(25, 5, t + 61s) == Approx(poor));
-  // Spent down to 0 within the last minute: only the better bins again.
-  g.balance_seen(0, t + 70s);
-  g.balance_seen(20, t + 2min);
-  CHECK(g.idle_balance(t + 2min) == 0);
-  CHECK(g.bar(20, 5, t + 2min) == Approx(good));
 }
