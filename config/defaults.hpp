@@ -222,6 +222,12 @@ constexpr auto interval = std::chrono::minutes{5};
 /// Do not scan while the peek-filter holds more candidates than this.
 constexpr size_t max_backlog = 2000;
 
+/// A pass that would read mostly deals already seen waits for more of
+/// them at most this long after the last pass began (scanner_state::
+/// thin_wait), however slow the feed: a new deal is listed at most this
+/// much later than it would be otherwise.
+constexpr auto thin_wait_max = std::chrono::minutes{30};
+
 /// Price band boundaries (cents) the deal query starts split at; none = one
 /// query, split only when it overflows.
 inline std::vector<int64_t> price_bands() {

@@ -177,6 +177,32 @@ bool scanner_state::read_enough() const {
     >= static_cast<double>(want);
 }
 
+double scanner_state::feed_rate() const {
+  return arrival_minutes > 0 ? arrived / arrival_minutes : -1;
+}
+
+caf::timespan scanner_state::thin_wait(caf::actor_clock::time_point now) const {
+  auto rate = feed_rate();
+  if (cfg.source != scan_source::deals || !has_pass || rate < 0)
+    return caf::timespan::zero();
+  using minutes = std::chrono::duration<double, std::ratio<60>>;
+  auto n = static_cast<double>(std::max<size_t>(slices.size(), 1));
+  caf::timespan wait = defaults::scan::thin_wait_max;
+  auto at_most = [&](double m) {
+    if (minutes{m} < wait)
+      wait = std::chrono::duration_cast<caf::timespan>(minutes{m});
+  };
+  // Half a page of new deals per slice ...
+  if (rate > 0)
+    at_most(0.5 * static_cast<double>(feed_cursor::page_size) * n / rate);
+  // ... or pages that cost at most a tenth of what the plan refilled since
+  // the last pass (a big plan does not make a deal wait for 5 tokens).
+  if (refill_rate > 0)
+    at_most(10.0 * 5.0 * n / static_cast<double>(refill_rate));
+  auto due = pass_began + wait;
+  return due > now ? due - now : caf::timespan::zero();
+}
+
 void scanner_state::offered(size_t offered, uint64_t now) {
   // Nothing held (the peek-filter peeks at once, or holds nothing back):
   // no sign of what was worth a token.
@@ -196,6 +222,7 @@ const char* to_string(scan_phase x) {
     case scan_phase::starting: return "starting";
     case scan_phase::idle: return "idle";
     case scan_phase::asking_backlog: return "asking-backlog";
+    case scan_phase::asking_balance: return "asking-balance";
     case scan_phase::acquiring: return "acquiring";
     case scan_phase::fetching: return "fetching";
     case scan_phase::backing_off: return "backing-off";
@@ -414,6 +441,13 @@ void finish_pass(scanner_pointer self, bool complete) {
   }
   auto found = st.cursor.finish_pass(complete);
   st.n.held_back += st.cursor.held_back();
+  if (complete && st.pass_whole && st.previous_pass_began) {
+    // Whole: it found every deal new since the pass before began.
+    auto minutes = std::chrono::duration<double, std::ratio<60>>{
+      st.pass_began - *st.previous_pass_began};
+    st.arrived = st.arrived / 2 + static_cast<double>(found.size());
+    st.arrival_minutes = st.arrival_minutes / 2 + minutes.count();
+  }
   // Split the slices that overflowed, the last first (indices stay valid).
   auto max = st.max_slices();
   for (auto i = st.overflowed.rbegin(); i != st.overflowed.rend(); ++i)
@@ -494,6 +528,7 @@ void on_page(scanner_pointer self, deal_page& page) {
                 + ": skipped a deal with an invalid ASIN \"" + printable_asin(x)
                 + "\"");
   if (r.overflow) {
+    st.pass_whole = false;
     ++st.n.overflows;
     auto parts = split_parts(st, st.slice_prices.size());
     st.overflowed.push_back({slice, std::move(st.slice_prices), parts});
@@ -505,6 +540,7 @@ void on_page(scanner_pointer self, deal_page& page) {
     return;
   }
   if (st.read_enough()) {
+    st.pass_whole = false;
     ++st.n.cut_short;
     finish_pass(self, true);
     return;
@@ -656,6 +692,14 @@ void next_page(scanner_pointer self) {
 
 void start_pass(scanner_pointer self);
 
+/// asking_backlog or asking_balance -> idle: the answer did not come.
+void ask_failed(scanner_pointer self, const char* what, const caf::error& err) {
+  auto& st = self->state;
+  st.phase = scan_phase::idle;
+  ++st.n.errors;
+  stage_log(self, log_level::error, std::string{what} + ": " + render(err));
+}
+
 /// idle -> asking_backlog: more than `most` was queued at the last offer;
 /// asks how much is queued now. The pass starts once the peek-filter holds
 /// at most `most` (else the next chance asks again).
@@ -671,12 +715,7 @@ void ask_backlog(scanner_pointer self, uint64_t most) {
         if (backlog <= most)
           start_pass(self);
       },
-      [self](caf::error& err) {
-        auto& st = self->state;
-        st.phase = scan_phase::idle;
-        ++st.n.errors;
-        stage_log(self, log_level::error, "peek backlog: " + render(err));
-      });
+      [self](caf::error& err) { ask_failed(self, "peek backlog", err); });
 }
 
 /// When the result sets of the last pass expire.
@@ -685,9 +724,48 @@ caf::actor_clock::time_point cache_expiry(scanner_pointer self) {
   return st.has_pass ? st.pass_began + st.cfg.deal_cache : self->clock().now();
 }
 
-/// idle -> acquiring (a pass begins) or asking_backlog; before the last
-/// pass's result sets expired (the pass would read them again) a wake-up
-/// at their expiry instead.
+void begin_pass(scanner_pointer self);
+
+void wake_for_pass(scanner_pointer self, caf::actor_clock::time_point at);
+
+/// idle -> asking_balance: a pass now would be thin (thin_wait); it waits
+/// `wait` while the plan has other uses for the tokens, that is unless
+/// the balance, refilled over the wait with nothing spent, would reach the
+/// cap (then the tokens of its pages would be lost anyway).
+void ask_balance(scanner_pointer self, caf::timespan wait) {
+  auto& st = self->state;
+  st.phase = scan_phase::asking_balance;
+  self->request(st.ctx.token, caf::infinite, atom::snapshot_v)
+    .then(
+      [self, wait](token_status& ts) {
+        auto& st = self->state;
+        st.phase = scan_phase::idle;
+        if (st.stop.stopping()) {
+          settle_stop(self);
+          return;
+        }
+        auto minutes = std::chrono::duration<double, std::ratio<60>>{wait};
+        auto refilled = static_cast<double>(ts.projected)
+          + static_cast<double>(ts.refill_rate) * minutes.count();
+        auto known = ts.mode == "spending" || ts.mode == "recharging";
+        if (known && ts.cap > 0 && refilled < static_cast<double>(ts.cap)) {
+          ++st.n.thin_waits;
+          wake_for_pass(self, self->clock().now() + wait);
+          settle_stop(self);
+          return;
+        }
+        begin_pass(self);
+      },
+      [self](caf::error& err) {
+        ask_failed(self, "token snapshot", err);
+        begin_pass(self);
+        settle_stop(self);
+      });
+}
+
+/// idle -> acquiring (a pass begins), asking_backlog or asking_balance;
+/// before the last pass's result sets expired (the pass would read them
+/// again) a wake-up at their expiry instead.
 void start_pass(scanner_pointer self) {
   auto& st = self->state;
   if (st.phase != scan_phase::idle || st.stop.stopping())
@@ -696,12 +774,27 @@ void start_pass(scanner_pointer self) {
     ask_backlog(self, st.cfg.max_backlog);
     return;
   }
-  if (self->clock().now() < cache_expiry(self)) {
+  auto now = self->clock().now();
+  if (st.has_pass && now < cache_expiry(self)) {
     wake_for_pass(self);
     return;
   }
+  if (auto wait = st.thin_wait(now); wait > caf::timespan::zero()) {
+    ask_balance(self, wait);
+    return;
+  }
+  begin_pass(self);
+}
+
+/// idle -> acquiring: the pass begins.
+void begin_pass(scanner_pointer self) {
+  auto& st = self->state;
+  if (st.phase != scan_phase::idle || st.stop.stopping())
+    return;
   ++st.n.passes;
   st.page_failures = 0;
+  if (st.has_pass)
+    st.previous_pass_began = st.pass_began;
   st.has_pass = true;
   st.pass_began = self->clock().now();
   // With both sources the passes alternate, the feed first.
@@ -729,6 +822,7 @@ void start_pass(scanner_pointer self) {
     st.finder_selection = std::move(*selection);
     st.finder.begin_pass(st.cfg.finder_per_page);
   } else {
+    st.pass_whole = true;
     st.cursor.begin_pass(st.slices.size());
   }
   next_page(self);
@@ -738,15 +832,21 @@ void start_pass(scanner_pointer self) {
 /// expired (TOKEN's tickets never reach it).
 constexpr uint64_t pass_retry_ticket = std::numeric_limits<uint64_t>::max();
 
-/// Schedules the next pass's chance at the last pass's cache expiry, once.
-void wake_for_pass(scanner_pointer self) {
+/// Schedules the next pass's chance at `at`, once (a wake-up already
+/// scheduled, which comes no later, checks again then).
+void wake_for_pass(scanner_pointer self, caf::actor_clock::time_point at) {
   auto& st = self->state;
   if (st.wake_scheduled || st.stop.stopping())
     return;
   st.wake_scheduled = true;
   auto now = self->clock().now();
-  auto at = std::max(now, cache_expiry(self));
+  at = std::max(now, at);
   self->delayed_send(self, at - now, atom::retry_v, pass_retry_ticket);
+}
+
+/// Schedules the next pass's chance at the last pass's cache expiry.
+void wake_for_pass(scanner_pointer self) {
+  wake_for_pass(self, cache_expiry(self));
 }
 
 /// The cache expired: a pass starts if the peek-filter holds less than the
@@ -863,6 +963,8 @@ caf::settings to_settings(scanner_pointer self) {
   put("max-slices", st.max_slices());
   xs.emplace("bands", st.slices.to_string());
   put("dry-waits", st.n.dry_waits);
+  put("thin-waits", st.n.thin_waits);
+  xs.emplace("feed-rate", st.feed_rate());
   put("dry-ms", st.n.dry_ms + dry_for_ms(self));
   xs.emplace("feed",
              std::string{st.dry_since ? "feed-limited" : "plan-limited"});

@@ -15,9 +15,11 @@
 // so a pass starts no sooner than that after the previous one began; it
 // starts then if the peek-filter holds less than the plan peeks in that time
 // (tokens would otherwise pile up), when the peek-filter runs dry, and every
-// `interval`. While the peek-filter is dry and the scanner waits for the
-// feed, the status says `feed="feed-limited"` (and counts the time in
-// `dry-ms`); otherwise `feed="plan-limited"`.
+// `interval`; but a pass that would read mostly deals already seen waits
+// while the plan spends its tokens elsewhere (thin_wait). While the
+// peek-filter is dry and the scanner waits for the feed, the status says
+// `feed="feed-limited"` (and counts the time in `dry-ms`); otherwise
+// `feed="plan-limited"`.
 //
 // `source` says where candidates come from: the deal feed (above), Product
 // Finder (/query, finder_cursor: the products updated since the last pass,
@@ -116,6 +118,9 @@ struct scanner_counters {
   uint64_t cut_short = 0;
   /// Times the peek-filter ran dry while no pass could start.
   uint64_t dry_waits = 0;
+  /// Passes put off because they would have read mostly deals already
+  /// seen while the plan had other uses for the tokens (thin_wait).
+  uint64_t thin_waits = 0;
   /// Milliseconds the peek-filter was dry before a pass handed on more.
   uint64_t dry_ms = 0;
   /// Product Finder: passes, pages, ASINs listed, and passes that matched
@@ -135,6 +140,8 @@ enum class scan_phase : uint8_t {
   idle,
   /// Asking the PEEK-FILTER for its backlog before a pass.
   asking_backlog,
+  /// Asking TOKEN for the balance before a thin pass (thin_wait).
+  asking_balance,
   /// In a pass: waiting for the tokens of the next page.
   acquiring,
   /// In a pass: a page request in flight.
@@ -195,6 +202,16 @@ struct scanner_state {
   /// When the last pass began (its result sets expire deal_cache later).
   caf::actor_clock::time_point pass_began;
   bool has_pass = false;
+  /// When the pass before it began (none before the second pass).
+  caf::optional<caf::actor_clock::time_point> previous_pass_began;
+  /// The pass under way read every slice down to its floor so far (no
+  /// overflow, not cut short): what it finds counts toward the feed rate.
+  bool pass_whole = false;
+  /// The feed's arrival rate: new deals found by whole passes, and the
+  /// minutes they covered (each since the pass before), both halved at
+  /// every new pass so that the rate follows the feed.
+  double arrived = 0;
+  double arrival_minutes = 0;
   /// A wake-up for the next pass is scheduled.
   bool wake_scheduled = false;
   /// Since when the peek-filter is dry with no pass under way (if it is).
@@ -206,6 +223,22 @@ struct scanner_state {
   /// A pass starts at its earliest chance while the peek-filter holds at
   /// most this many: what the plan peeks before the next one can start.
   uint64_t low_water() const;
+
+  /// New deals per minute on the whole query, as whole passes found them
+  /// (negative: not known yet).
+  double feed_rate() const;
+
+  /// How long the next pass should wait to be worth its first page: a
+  /// pass reads at least a page per slice for 5 tokens each, and one that
+  /// starts before the feed rate puts half a page of new deals per slice
+  /// on it reads mostly deals it has seen. It waits at most until its
+  /// pages cost a tenth of what the plan refilled since the last pass
+  /// began, and never more than defaults::scan::thin_wait_max. 0 = it may
+  /// start now (the rate is not known, or the half page is there). The
+  /// wait is taken only while the plan has other uses for the tokens
+  /// (start_pass asks TOKEN: the balance would not reach the cap over the
+  /// wait), and only by deal-feed passes.
+  caf::timespan thin_wait(caf::actor_clock::time_point now) const;
 
   /// The pass under way has read enough: a scan page costs tokens, and
   /// when the peek-filter's backlog worth a token plus what the pass found

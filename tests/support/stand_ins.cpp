@@ -71,6 +71,8 @@ token_actor::behavior_type token_stand_in(token_stand_in_actor self,
       ts.profile = self->state.profile;
       ts.projected = self->state.projected;
       ts.refill_rate = self->state.refill_rate;
+      ts.cap = self->state.cap;
+      ts.mode = self->state.mode;
       if (self->state.consumed_by_stage)
         ts.totals.consumed_by_stage = self->state.consumed_by_stage();
       return ts;

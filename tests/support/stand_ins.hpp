@@ -62,6 +62,10 @@ struct token_stand_in_state {
   /// The projected balance and refill rate snapshots report.
   int64_t projected = 0;
   int64_t refill_rate = 0;
+  /// The cap and mode snapshots report (0 and "": as if TOKEN had no
+  /// observation yet).
+  int64_t cap = 0;
+  std::string mode;
   /// Tokens consumed per stage so far, as snapshots report them (none
   /// when unset).
   std::function<std::vector<int64_t>()> consumed_by_stage;

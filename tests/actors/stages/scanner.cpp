@@ -72,6 +72,18 @@ struct scanner_fixture : stage_fixture {
     return out;
   }
 
+  /// Every page's envelope names a net refill rate of `rate`.
+  void name_refill_rate(int64_t rate) {
+    auto serve = keepa().deals;
+    keepa().deals = [serve,
+                     rate](const deal_query& q) -> caf::expected<deal_page> {
+      auto p = serve(q);
+      if (p)
+        p->env.refill_rate = rate;
+      return p;
+    };
+  }
+
   /// Puts `n` deals, one a minute from `newest` down, behind what the feed
   /// lists (ASINs "m<minute>").
   void list(int32_t newest, int32_t n) {
@@ -888,13 +900,7 @@ TEST_CASE_METHOD(scanner_fixture,
   db().watermark = feed_position{1000, "m1000"};
   cfg.max_backlog = 10000;
   // A 5-token plan: it peeks 10 candidates in the 120 s before a next pass.
-  auto serve = keepa().deals;
-  keepa().deals = [serve](const deal_query& q) -> caf::expected<deal_page> {
-    auto p = serve(q);
-    if (p)
-      p->env.refill_rate = 5;
-    return p;
-  };
+  name_refill_rate(5);
   list(1600, 600);
   // The peek-filter counts every candidate worth a token: the whole pass.
   peeks().queued = 600;
@@ -932,4 +938,64 @@ TEST_CASE_METHOD(scanner_fixture,
   advance(3min);
   CHECK(pages() == "012340123400");
   CHECK(peeks().offers.size() == 3);
+}
+
+TEST_CASE_METHOD(scanner_fixture,
+                 "scanner: a pass that would read mostly deals it has seen "
+                 "waits for half a page of new ones while the plan has other "
+                 "uses for the tokens, at most until its page costs a tenth "
+                 "of the refill; not when the tokens would reach the cap",
+                 "[pipeline][scanner]") {
+  db().watermark = feed_position{1000, "m1000"};
+  // A plan of 2 tokens a minute that other stages keep at 0.
+  tokens().refill_rate = 2;
+  tokens().cap = 120;
+  tokens().mode = "spending";
+  name_refill_rate(2);
+  list(1150, 100);
+  auto s = spawn();
+  sched.run();
+  auto& st = state_of<scanner_state>(s);
+  CHECK(pages() == "0");
+  CHECK(st.feed_rate() < 0);
+  // The feed lists 3 new deals a minute; passes start at each chance as
+  // long as the rate is not known: the second pass (2 min) is the first
+  // whose deals count toward it (6 in 2 min).
+  auto arrive = [&](int32_t minute, int n) {
+    for (int i = 0; i < n; ++i)
+      feed.insert(feed.begin(),
+                  feed_deal(minute, "N" + std::to_string(minute * 100 + i)));
+  };
+  arrive(1152, 6);
+  advance(2min);
+  CHECK(pages() == "00");
+  CHECK(st.feed_rate() == Approx(3.0));
+  // Half a page (75 deals) takes 25 min at that rate, a page costing a
+  // tenth of the refill 25 min too: no page at the cache's expiry (4 min),
+  // the interval or any chance before 27 min.
+  arrive(1160, 40);
+  advance(2min);
+  advance(1min);
+  advance(21min);
+  CHECK(pages() == "00");
+  CHECK(st.n.thin_waits > 0);
+  advance(1min);
+  CHECK(pages() == "000");
+  REQUIRE(peeks().offers.size() == 3);
+  CHECK(peeks().offers[2].size() == 40);
+  // At 2.3 deals a minute now, the tenth of the refill comes first:
+  // 25 min after the pass began.
+  arrive(1180, 5);
+  advance(24min);
+  CHECK(pages() == "000");
+  advance(1min);
+  CHECK(pages() == "0000");
+  // Tokens that would pile up to the cap over the wait cost nothing: with
+  // the balance near it the pass starts at the cache's expiry.
+  tokens().projected = 100;
+  arrive(1210, 5);
+  auto waits = st.n.thin_waits;
+  advance(2min);
+  CHECK(pages() == "00000");
+  CHECK(st.n.thin_waits == waits);
 }
