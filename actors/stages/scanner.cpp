@@ -197,8 +197,9 @@ caf::timespan scanner_state::thin_wait(caf::actor_clock::time_point now) const {
     at_most(0.5 * static_cast<double>(feed_cursor::page_size) * n / rate);
   // ... or pages that cost at most a tenth of what the plan refilled since
   // the last pass (a big plan does not make a deal wait for 5 tokens).
+  auto page_cost = static_cast<double>(worst_case_cost(deal_query{}));
   if (refill_rate > 0)
-    at_most(10.0 * 5.0 * n / static_cast<double>(refill_rate));
+    at_most(10.0 * page_cost * n / static_cast<double>(refill_rate));
   auto due = pass_began + wait;
   return due > now ? due - now : caf::timespan::zero();
 }
