@@ -566,6 +566,33 @@ struct statements {
     st.execute(true);
     return static_cast<uint64_t>(st.get_affected_rows());
   }
+
+  /// Writes system_state's `k` (this scope's row) unless the last value
+  /// this connection committed for it is `v` already. Most batches change
+  /// two or three of the run counters kept with the watermark, and the
+  /// rows are this pipeline's own (its scope).
+  void write_state(const std::string& k, const std::string& v) {
+    if (auto i = state_written.find(k);
+        i != state_written.end() && i->second == v)
+      return;
+    key = k;
+    value = v;
+    run(put_state);
+    state_writing.emplace_back(k, v);
+  }
+
+  /// The transaction that wrote `state_writing` committed.
+  void committed() {
+    for (auto& [k, v] : state_writing)
+      state_written[k] = std::move(v);
+    state_writing.clear();
+  }
+
+  /// The system_state values this connection committed (dropped with the
+  /// statements after a failed transaction: the rows may be anything then).
+  std::map<std::string, std::string> state_written;
+  /// ... and the ones the open transaction wrote.
+  std::vector<std::pair<std::string, std::string>> state_writing;
 };
 
 } // namespace
@@ -644,17 +671,21 @@ struct soci_backend::impl {
   void begin() {
     // BEGIN IMMEDIATE takes SQLite's write lock up front, so the busy
     // timeout applies instead of a deadlock-avoiding SQLITE_BUSY later.
-    if (kept)
+    if (kept) {
+      kept->state_writing.clear();
       kept->begin.execute(true);
-    else
+    } else {
       sql << (sqlite() ? "BEGIN IMMEDIATE" : "BEGIN");
+    }
   }
 
   void commit() {
-    if (kept)
+    if (kept) {
       kept->commit.execute(true);
-    else
+      kept->committed();
+    } else {
       sql << "COMMIT";
+    }
   }
 
   void rollback() noexcept {
@@ -987,6 +1018,11 @@ soci_backend::commit(const upsert_batch& batch,
     auto& ps = impl_->prepared();
     for (auto& x : batch.deals) {
       ps.deal.set(x);
+      // A light update refreshes a stored row: UPDATE first, and INSERT
+      // only if the row went meanwhile (expired). A commit is mostly new.
+      if (x.written_by == write_stage::light_update
+          && statements::run(ps.update_deal) > 0)
+        continue;
       if (statements::run(ps.insert_deal) > 0)
         ++result.new_deals;
       else
@@ -1021,17 +1057,11 @@ soci_backend::commit(const upsert_batch& batch,
       statements::run(*ps.below_watermark);
     }
     if (watermark) {
-      ps.key = "watermark.last_update";
-      ps.value = std::to_string(watermark->last_update);
-      statements::run(ps.put_state);
-      ps.key = "watermark.asin";
-      ps.value = watermark->asin;
-      statements::run(ps.put_state);
-      for (auto& [key, value] : impl_->kept_state) {
-        ps.key = key;
-        ps.value = value;
-        statements::run(ps.put_state);
-      }
+      ps.write_state("watermark.last_update",
+                     std::to_string(watermark->last_update));
+      ps.write_state("watermark.asin", watermark->asin);
+      for (auto& [key, value] : impl_->kept_state)
+        ps.write_state(key, value);
     }
   });
   if (!res)
@@ -1102,11 +1132,8 @@ caf::expected<void> soci_backend::flush() {
   if (!impl_->kept_state.empty()) {
     auto res = impl_->transaction("state", [&] {
       auto& ps = impl_->prepared();
-      for (auto& [key, value] : impl_->kept_state) {
-        ps.key = key;
-        ps.value = value;
-        statements::run(ps.put_state);
-      }
+      for (auto& [key, value] : impl_->kept_state)
+        ps.write_state(key, value);
     });
     if (!res)
       return res;
