@@ -265,6 +265,142 @@ void prepare(soci::statement& st, const std::string& query, Bind bind) {
   st.define_and_bind();
 }
 
+write_stage parse_write_stage(const std::string& str) {
+  for (auto x :
+       {write_stage::commit, write_stage::light_update, write_stage::rescue})
+    if (str == to_string(x))
+      return x;
+  throw std::runtime_error("unknown written_by value: " + str);
+}
+
+/// Deal rows as columns, for bulk binding in both directions.
+struct deal_rows {
+  std::vector<std::string> asin, title, raw_title, currency, written_by;
+  std::vector<int> domain, buy_price, est_sell_price, avg365, all_in_cost,
+    profit, margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,
+    rank_drops365, offers_used, offers_new, last_update;
+  std::vector<long long> first_seen_ms, last_seen_ms;
+
+  template<class F>
+  void each_int(F f) {
+    for (auto* v :
+         {&buy_price, &est_sell_price, &avg365, &all_in_cost, &profit,
+          &margin_bp, &roi_bp, &min_listing_price, &sales_rank, &rank_drops90,
+          &rank_drops365, &offers_used, &offers_new, &last_update})
+      f(*v);
+  }
+
+  void resize(size_t n) {
+    asin.resize(n);
+    domain.resize(n);
+    title.resize(n);
+    raw_title.resize(n);
+    currency.resize(n);
+    written_by.resize(n);
+    each_int([n](std::vector<int>& v) { v.resize(n); });
+    first_seen_ms.resize(n);
+    last_seen_ms.resize(n);
+  }
+
+  explicit deal_rows(size_t n) {
+    resize(n);
+  }
+
+  deal_record at(size_t i) const {
+    deal_record x;
+    x.asin = asin[i];
+    x.domain = domain[i];
+    x.title = title[i];
+    x.raw_title = raw_title[i];
+    x.currency = currency[i];
+    x.buy_price = buy_price[i];
+    x.est_sell_price = est_sell_price[i];
+    x.avg365 = avg365[i];
+    x.all_in_cost = all_in_cost[i];
+    x.profit = profit[i];
+    x.margin_bp = margin_bp[i];
+    x.roi_bp = roi_bp[i];
+    x.min_listing_price = min_listing_price[i];
+    x.sales_rank = sales_rank[i];
+    x.rank_drops90 = rank_drops90[i];
+    x.rank_drops365 = rank_drops365[i];
+    x.offers_used = offers_used[i];
+    x.offers_new = offers_new[i];
+    x.last_update = last_update[i];
+    x.first_seen_ms = first_seen_ms[i];
+    x.last_seen_ms = last_seen_ms[i];
+    x.written_by = parse_write_stage(written_by[i]);
+    return x;
+  }
+
+  /// Calls `bind(v)` for all columns in `deal_columns` order. The callback
+  /// must exchange `soci::use(v)` itself: a use element refers to its
+  /// (unnamed) name argument, which dies with the full expression.
+  template<class Bind>
+  void bind(Bind bind) {
+    bind(asin);
+    bind(domain);
+    bind(title);
+    bind(raw_title);
+    bind(currency);
+    each_int([&](std::vector<int>& v) { bind(v); });
+    bind(first_seen_ms);
+    bind(last_seen_ms);
+    bind(written_by);
+  }
+};
+
+std::vector<deal_record> select_deals(soci::session& sql, int32_t version,
+                                      const std::string& where, size_t limit,
+                                      std::vector<long long> params) {
+  std::vector<deal_record> result;
+  // One spare row: SOCI 4.0.3's SQLite backend reports no rows when a
+  // vector of size 1 gets exactly one.
+  deal_rows rows{limit + 1};
+  soci::statement st{sql};
+  rows.bind([&](auto& v) { st.exchange(soci::into(v)); });
+  for (auto& p : params)
+    st.exchange(soci::use(p));
+  st.alloc();
+  st.prepare("SELECT " + deal_columns(version) + " FROM deals " + where);
+  st.define_and_bind();
+  if (st.execute(true))
+    for (size_t i = 0; i < rows.asin.size(); ++i)
+      result.push_back(rows.at(i));
+  return result;
+}
+
+/// stalest(): prepared once, for batches of up to any size (the fetch
+/// vectors are sized at each call; one spare row, see select_deals).
+struct stalest_query {
+  deal_rows rows{1};
+  long long before = 0;
+  long long n = 0;
+  soci::statement st;
+
+  stalest_query(soci::session& sql, int32_t version, int32_t domain) : st(sql) {
+    prepare(st,
+            "SELECT " + deal_columns(version) + " FROM deals "
+              + stalest_where(version, domain),
+            [this](soci::statement& x) {
+              rows.bind([&x](auto& v) { x.exchange(soci::into(v)); });
+              x.exchange(soci::use(before));
+              x.exchange(soci::use(n));
+            });
+  }
+
+  std::vector<deal_record> run(uint32_t limit, int64_t seen_before_ms) {
+    rows.resize(size_t{limit} + 1);
+    before = seen_before_ms;
+    n = limit;
+    std::vector<deal_record> result;
+    if (st.execute(true))
+      for (size_t i = 0; i < rows.asin.size(); ++i)
+        result.push_back(rows.at(i));
+    return result;
+  }
+};
+
 /// known() for chunks of `n` ASINs: one statement bound to `in`, fetching
 /// into the column vectors (one spare row, see select_deals).
 struct known_query {
@@ -375,6 +511,8 @@ struct statements {
   std::optional<soci::statement> below_watermark;
   /// known() by chunk size; a few sizes recur (the scanner's page size).
   std::map<size_t, std::unique_ptr<known_query>> known;
+  /// stalest(), prepared at its first use.
+  std::unique_ptr<stalest_query> stalest;
   soci::session& sql;
   int32_t version;
   /// The backend's domain: its rejections, tracked positions, sightings
@@ -400,10 +538,8 @@ struct statements {
 
   statements(soci::session& sql, dialect dia, int32_t version, int32_t domain,
              std::string scope)
-    : sql(sql),
-      version(version),
-      begin(
-        sql.prepare << (dia == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN")),
+    : begin(
+      sql.prepare << (dia == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN")),
       commit(sql.prepare << "COMMIT"),
       insert_deal(sql),
       update_deal(sql),
@@ -411,7 +547,9 @@ struct statements {
       update_rejection(sql),
       put_state(sql),
       sighted(sql),
-      sighted_price(sql) {
+      sighted_price(sql),
+      sql(sql),
+      version(version) {
     this->domain = domain;
     this->scope = std::move(scope);
     using soci::use;
@@ -896,117 +1034,6 @@ soci_backend::open(const open_options& opts) {
   return std::unique_ptr<soci_backend>{new soci_backend(std::move(ptr))};
 }
 
-// -- rows ---------------------------------------------------------------------
-
-namespace {
-
-write_stage parse_write_stage(const std::string& str) {
-  for (auto x :
-       {write_stage::commit, write_stage::light_update, write_stage::rescue})
-    if (str == to_string(x))
-      return x;
-  throw std::runtime_error("unknown written_by value: " + str);
-}
-
-/// Deal rows as columns, for bulk binding in both directions.
-struct deal_rows {
-  std::vector<std::string> asin, title, raw_title, currency, written_by;
-  std::vector<int> domain, buy_price, est_sell_price, avg365, all_in_cost,
-    profit, margin_bp, roi_bp, min_listing_price, sales_rank, rank_drops90,
-    rank_drops365, offers_used, offers_new, last_update;
-  std::vector<long long> first_seen_ms, last_seen_ms;
-
-  template<class F>
-  void each_int(F f) {
-    for (auto* v :
-         {&buy_price, &est_sell_price, &avg365, &all_in_cost, &profit,
-          &margin_bp, &roi_bp, &min_listing_price, &sales_rank, &rank_drops90,
-          &rank_drops365, &offers_used, &offers_new, &last_update})
-      f(*v);
-  }
-
-  void resize(size_t n) {
-    asin.resize(n);
-    domain.resize(n);
-    title.resize(n);
-    raw_title.resize(n);
-    currency.resize(n);
-    written_by.resize(n);
-    each_int([n](std::vector<int>& v) { v.resize(n); });
-    first_seen_ms.resize(n);
-    last_seen_ms.resize(n);
-  }
-
-  explicit deal_rows(size_t n) {
-    resize(n);
-  }
-
-  deal_record at(size_t i) const {
-    deal_record x;
-    x.asin = asin[i];
-    x.domain = domain[i];
-    x.title = title[i];
-    x.raw_title = raw_title[i];
-    x.currency = currency[i];
-    x.buy_price = buy_price[i];
-    x.est_sell_price = est_sell_price[i];
-    x.avg365 = avg365[i];
-    x.all_in_cost = all_in_cost[i];
-    x.profit = profit[i];
-    x.margin_bp = margin_bp[i];
-    x.roi_bp = roi_bp[i];
-    x.min_listing_price = min_listing_price[i];
-    x.sales_rank = sales_rank[i];
-    x.rank_drops90 = rank_drops90[i];
-    x.rank_drops365 = rank_drops365[i];
-    x.offers_used = offers_used[i];
-    x.offers_new = offers_new[i];
-    x.last_update = last_update[i];
-    x.first_seen_ms = first_seen_ms[i];
-    x.last_seen_ms = last_seen_ms[i];
-    x.written_by = parse_write_stage(written_by[i]);
-    return x;
-  }
-
-  /// Calls `bind(v)` for all columns in `deal_columns` order. The callback
-  /// must exchange `soci::use(v)` itself: a use element refers to its
-  /// (unnamed) name argument, which dies with the full expression.
-  template<class Bind>
-  void bind(Bind bind) {
-    bind(asin);
-    bind(domain);
-    bind(title);
-    bind(raw_title);
-    bind(currency);
-    each_int([&](std::vector<int>& v) { bind(v); });
-    bind(first_seen_ms);
-    bind(last_seen_ms);
-    bind(written_by);
-  }
-};
-
-std::vector<deal_record> select_deals(soci::session& sql, int32_t version,
-                                      const std::string& where, size_t limit,
-                                      std::vector<long long> params) {
-  std::vector<deal_record> result;
-  // One spare row: SOCI 4.0.3's SQLite backend reports no rows when a
-  // vector of size 1 gets exactly one.
-  deal_rows rows{limit + 1};
-  soci::statement st{sql};
-  rows.bind([&](auto& v) { st.exchange(soci::into(v)); });
-  for (auto& p : params)
-    st.exchange(soci::use(p));
-  st.alloc();
-  st.prepare("SELECT " + deal_columns(version) + " FROM deals " + where);
-  st.define_and_bind();
-  if (st.execute(true))
-    for (size_t i = 0; i < rows.asin.size(); ++i)
-      result.push_back(rows.at(i));
-  return result;
-}
-
-} // namespace
-
 // -- modifiers ----------------------------------------------------------------
 
 caf::expected<commit_result>
@@ -1204,9 +1231,11 @@ soci_backend::stalest(uint32_t n, int64_t seen_before_ms) {
   return impl_->read("stalest", [&] {
     if (n == 0)
       return std::vector<deal_record>{};
-    return select_deals(impl_->sql, impl_->version,
-                        stalest_where(impl_->version, impl_->opts.domain), n,
-                        {seen_before_ms, static_cast<long long>(n)});
+    auto& ps = impl_->prepared();
+    if (!ps.stalest)
+      ps.stalest = std::make_unique<stalest_query>(impl_->sql, impl_->version,
+                                                   impl_->opts.domain);
+    return ps.stalest->run(n, seen_before_ms);
   });
 }
 
