@@ -275,13 +275,21 @@ caf::expected<run_config> run_config_from(const pipeline_config& cfg) {
   auto update = updater_config_from(cfg.content);
   if (!update)
     return std::move(update.error());
-  return run_config{token_config_from(cfg), *analysis, *update};
+  auto peek = peek_filter_config_from(cfg.content);
+  if (!peek)
+    return std::move(peek.error());
+  return run_config{token_config_from(cfg), *analysis, *update, *peek};
 }
 
 void virtual_run::apply(const run_config& x) {
   settings.token = x.token;
   settings.analysis = x.analysis;
   settings.update = x.update;
+  // The bound on candidates below the bar is the run's own (the pipeline
+  // derives it from the scanner's backlog bound, not from keepa.peek.*).
+  auto max_queue = settings.peek.gate.max_queue;
+  settings.peek = x.peek;
+  settings.peek.gate.max_queue = max_queue;
 }
 
 storage_counts virtual_run::counts() {

@@ -48,13 +48,16 @@ struct recall_figures {
   }
 };
 
-/// keepa-pipeline's token, analysis and updater settings as a user's
-/// configuration holds them (profile file, keepa.profile,
-/// keepa.analysis.*, keepa.update.*), for tools that run the pipeline.
+/// keepa-pipeline's token, analysis, updater and peek-filter settings as a
+/// user's configuration holds them (profile file, keepa.profile,
+/// keepa.analysis.*, keepa.update.*, keepa.peek.*), for tools that run the
+/// pipeline.
 struct run_config {
   token_config token;
   analysis_config analysis;
   updater_config update;
+  /// keepa.peek.* (the value gate's horizon, max-wait, ...).
+  peek_filter_config peek;
 };
 
 caf::expected<run_config> run_config_from(const pipeline_config& cfg);

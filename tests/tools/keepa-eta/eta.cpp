@@ -193,6 +193,30 @@ rapidjson::Document status_json(const pipeline_report& r) {
 
 } // namespace
 
+TEST_CASE("keepa-eta and keepa-bench run the peek-filter with the keepa.peek "
+          "options given, and refuse a bad one",
+          "[eta]") {
+  // They ran with the value gate's defaults whatever keepa.peek.* said.
+  pipeline_config cfg;
+  REQUIRE(!load_profiles(cfg));
+  caf::put(cfg.content, "keepa.peek.value-horizon-tokens", int64_t{500});
+  caf::put(cfg.content, "keepa.peek.value-gate", false);
+  auto rc = run_config_from(cfg);
+  REQUIRE(rc);
+  virtual_run run{small_plan(5, 0).sim, "eta-peek-options"};
+  auto max_queue = run.settings.peek.gate.max_queue;
+  run.apply(*rc);
+  CHECK(run.settings.peek.gate.horizon_tokens == 500);
+  CHECK_FALSE(run.settings.peek.gate.enabled);
+  // The bound on held candidates stays the run's own.
+  CHECK(run.settings.peek.gate.max_queue == max_queue);
+  caf::put(cfg.content, "keepa.peek.value-horizon-tokens", int64_t{0});
+  auto bad = run_config_from(cfg);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(render(bad.error()),
+             Catch::Contains("keepa.peek.value-horizon-tokens"));
+}
+
 TEST_CASE("keepa-eta fits its mixture from a database keepa-pipeline filled",
           "[eta][fit]") {
   auto o = small_plan(20, 60);
