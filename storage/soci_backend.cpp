@@ -237,6 +237,29 @@ struct deal_params {
   }
 };
 
+/// What a light update tells of a stored deal (a light product: no
+/// history, no offers): its buy price, sales rank, lastUpdate and when it
+/// was seen. The rest of the row stays as the last commit wrote it.
+struct light_params {
+  int domain = 1;
+  std::string asin;
+  int buy_price = 0;
+  int sales_rank = 0;
+  int last_update = 0;
+  long long last_seen_ms = 0;
+  std::string written_by;
+
+  void set(const deal_record& x) {
+    domain = x.domain;
+    asin = x.asin;
+    buy_price = x.buy_price;
+    sales_rank = x.sales_rank;
+    last_update = x.last_update;
+    last_seen_ms = x.last_seen_ms;
+    written_by = to_string(x.written_by);
+  }
+};
+
 struct rejection_params {
   std::string asin;
   std::string stage;
@@ -496,6 +519,9 @@ struct statements {
   soci::statement commit;
   soci::statement insert_deal;
   soci::statement update_deal;
+  /// A light update of a stored deal (light_params).
+  soci::statement light_deal;
+  light_params light;
   soci::statement insert_rejection;
   soci::statement update_rejection;
   soci::statement put_state;
@@ -543,6 +569,7 @@ struct statements {
       commit(sql.prepare << "COMMIT"),
       insert_deal(sql),
       update_deal(sql),
+      light_deal(sql),
       insert_rejection(sql),
       update_rejection(sql),
       put_state(sql),
@@ -594,6 +621,23 @@ struct statements {
               if (by_domain)
                 st.exchange(use(deal.d.domain));
               st.exchange(use(deal.d.asin));
+            });
+    prepare(light_deal,
+            "UPDATE deals SET buy_price = :buy_price, sales_rank = :sales_rank,"
+            " last_update = :last_update, last_seen_ms = "
+              + std::string{greatest(dia)}
+              + "(last_seen_ms, :last_seen_ms), written_by = :written_by"
+              + where_key,
+            [&](soci::statement& st) {
+              auto& x = light;
+              st.exchange(use(x.buy_price));
+              st.exchange(use(x.sales_rank));
+              st.exchange(use(x.last_update));
+              st.exchange(use(x.last_seen_ms));
+              st.exchange(use(x.written_by));
+              if (by_domain)
+                st.exchange(use(x.domain));
+              st.exchange(use(x.asin));
             });
     // Schema 4 added retry_below (tests open older schemas).
     bool has_retry = version >= 4;
@@ -1044,12 +1088,16 @@ soci_backend::commit(const upsert_batch& batch,
     result = commit_result{}; // A retried transaction starts over.
     auto& ps = impl_->prepared();
     for (auto& x : batch.deals) {
+      // A light update refreshes what it tells of a stored row (a commit
+      // may have written the rest since the updater read it), and stores
+      // the whole record only if the row went meanwhile (expired). A
+      // commit is mostly new: INSERT first.
+      if (x.written_by == write_stage::light_update) {
+        ps.light.set(x);
+        if (statements::run(ps.light_deal) > 0)
+          continue;
+      }
       ps.deal.set(x);
-      // A light update refreshes a stored row: UPDATE first, and INSERT
-      // only if the row went meanwhile (expired). A commit is mostly new.
-      if (x.written_by == write_stage::light_update
-          && statements::run(ps.update_deal) > 0)
-        continue;
       if (statements::run(ps.insert_deal) > 0)
         ++result.new_deals;
       else

@@ -70,24 +70,44 @@ void run_backend_contract(const backend_fixture& fix) {
     REQUIRE_OK(found);
     REQUIRE(*found);
     CHECK(same(**found, a));
-    // A light update later: new prices and last_seen, first_seen kept.
-    auto b = make_deal("B000000001", 9000);
+    // A light update later: what a light product tells (buy price, sales
+    // rank, lastUpdate) and when it was seen. The rest of the row stays as
+    // the commit wrote it, even where the updater's record differs: a
+    // commit may have written the row since the updater read it.
+    auto b = make_deal("B000000001", 9000, 1200);
     b.buy_price = 42;
+    b.sales_rank = 777;
     b.first_seen_ms = 9000;
+    b.profit = a.profit + 1;
     b.written_by = write_stage::light_update;
     b.raw_title = b.title;
     b.currency = "USD";
+    REQUIRE(b.title != a.title);
     REQUIRE_OK(db->commit(deals_batch({b}), std::nullopt));
     found = db->find("B000000001");
     REQUIRE_OK(found);
     REQUIRE(*found);
     CHECK((*found)->buy_price == 42);
+    CHECK((*found)->sales_rank == 777);
+    CHECK((*found)->last_update == 1200);
     CHECK((*found)->first_seen_ms == 5000);
     CHECK((*found)->last_seen_ms == 9000);
     CHECK((*found)->written_by == write_stage::light_update);
-    auto expected = b;
-    expected.first_seen_ms = 5000;
+    auto expected = a;
+    expected.buy_price = 42;
+    expected.sales_rank = 777;
+    expected.last_update = 1200;
+    expected.last_seen_ms = 9000;
+    expected.written_by = write_stage::light_update;
     CHECK(same(**found, expected));
+    // An older sighting does not move last_seen back.
+    auto late = b;
+    late.last_seen_ms = 8000;
+    REQUIRE_OK(db->commit(deals_batch({late}), std::nullopt));
+    found = db->find("B000000001");
+    REQUIRE_OK(found);
+    REQUIRE(*found);
+    CHECK((*found)->last_seen_ms == 9000);
     CHECK(db->counts()->deals == 2);
     CHECK(*db->deal_count() == 2);
     // A light update of a row that went meanwhile (expired) stores it
