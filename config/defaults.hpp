@@ -283,7 +283,7 @@ constexpr auto horizon = std::chrono::minutes{10};
 
 /// ... or from this many tokens, whichever is less: a big plan opens up
 /// within seconds rather than parking ten minutes of refill.
-constexpr int64_t horizon_tokens = 1000;
+constexpr int64_t horizon_tokens = 500;
 
 /// Weight of the overall pass rate in a bin's learned pass rate, in peeks.
 constexpr double prior_weight = 5;

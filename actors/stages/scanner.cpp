@@ -164,7 +164,11 @@ uint64_t scanner_state::low_water() const {
   auto minutes = std::chrono::duration<double, std::ratio<60>>{cfg.deal_cache};
   auto plan = static_cast<uint64_t>(
     static_cast<double>(std::max<int64_t>(refill_rate, 0)) * minutes.count());
-  return std::min<uint64_t>(cfg.max_backlog, plan);
+  if (plan == 0)
+    return 0;
+  return std::min<uint64_t>(
+    cfg.max_backlog,
+    plan + static_cast<uint64_t>(std::max<int64_t>(tokens_left, 0)));
 }
 
 bool scanner_state::read_enough() const {
@@ -493,8 +497,10 @@ size_t split_parts(const scanner_state& st, size_t listed) {
 int32_t read_envelope(scanner_pointer self, const envelope& env) {
   auto& st = self->state;
   st.page_failures = 0;
-  if (env.refill_rate > 0)
+  if (env.refill_rate > 0) {
     st.refill_rate = net_refill_rate(env.refill_rate, env.token_flow_reduction);
+    st.tokens_left = env.tokens_left;
+  }
   return env.timestamp_ms > 0 ? static_cast<int32_t>(keepa_minute_from_unix_ms(
            std::min(env.timestamp_ms, unix_now_ms(self, st.ctx))))
                               : 0;

@@ -199,6 +199,9 @@ struct scanner_state {
   /// The net refill rate the newest /deal answer named (refillRate less
   /// tokenFlowReduction; 0 = unknown).
   int64_t refill_rate = 0;
+  /// The balance the newest /deal answer left (tokensLeft; may be
+  /// negative).
+  int64_t tokens_left = 0;
   /// When the last pass began (its result sets expire deal_cache later).
   caf::actor_clock::time_point pass_began;
   bool has_pass = false;
@@ -221,7 +224,11 @@ struct scanner_state {
   size_t max_slices() const;
 
   /// A pass starts at its earliest chance while the peek-filter holds at
-  /// most this many: what the plan peeks before the next one can start.
+  /// most this many: what the plan peeks before the next one can start,
+  /// its refill until then and the balance the newest page left (a full
+  /// bucket peeks far more than a cache period's refill; counting only the
+  /// refill cut passes short while tokens went to the cap), at most
+  /// cfg.max_backlog.
   uint64_t low_water() const;
 
   /// New deals per minute on the whole query, as whole passes found them

@@ -111,7 +111,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.filter.refresh-tolerance", "0.1"},
   {"keepa.peek.value-gate", "true"},
   {"keepa.peek.value-horizon", "10min"},
-  {"keepa.peek.value-horizon-tokens", "1000"},
+  {"keepa.peek.value-horizon-tokens", "500"},
   {"keepa.peek.max-wait", "4h"},
   {"keepa.business.prep-fee", "0"},
   {"keepa.business.inbound-shipping", "0"},

@@ -92,12 +92,12 @@ TEST_CASE("value gate: at a balance of 0 only the best share is worth a "
   CHECK(g.bar(300, 5, t0()) == 0);
   // Nothing refills at rate 0: only the best.
   CHECK(g.bar(1000, 0, t0()) == Approx(good));
-  // A big plan opens up from 1 000 tokens, not ten minutes of refill:
-  // at R = 20 000 a balance of 1 000 is everything, 100 takes the fair bin
-  // too, 40 only the good one.
-  CHECK(g.bar(1000, 20000, t0()) == 0);
-  CHECK(g.bar(100, 20000, t0()) == Approx(fair));
-  CHECK(g.bar(40, 20000, t0()) == Approx(good));
+  // A big plan opens up from 500 tokens, not ten minutes of refill:
+  // at R = 20 000 a balance of 500 is everything, 50 takes the fair bin
+  // too, 20 only the good one.
+  CHECK(g.bar(500, 20000, t0()) == 0);
+  CHECK(g.bar(50, 20000, t0()) == Approx(fair));
+  CHECK(g.bar(20, 20000, t0()) == Approx(good));
 }
 
 TEST_CASE("value gate: the arrival mix forgets with its half-life; off, "

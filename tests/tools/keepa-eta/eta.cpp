@@ -199,14 +199,14 @@ TEST_CASE("keepa-eta and keepa-bench run the peek-filter with the keepa.peek "
   // They ran with the value gate's defaults whatever keepa.peek.* said.
   pipeline_config cfg;
   REQUIRE(!load_profiles(cfg));
-  caf::put(cfg.content, "keepa.peek.value-horizon-tokens", int64_t{500});
+  caf::put(cfg.content, "keepa.peek.value-horizon-tokens", int64_t{700});
   caf::put(cfg.content, "keepa.peek.value-gate", false);
   auto rc = run_config_from(cfg);
   REQUIRE(rc);
   virtual_run run{small_plan(5, 0).sim, "eta-peek-options"};
   auto max_queue = run.settings.peek.gate.max_queue;
   run.apply(*rc);
-  CHECK(run.settings.peek.gate.horizon_tokens == 500);
+  CHECK(run.settings.peek.gate.horizon_tokens == 700);
   CHECK_FALSE(run.settings.peek.gate.enabled);
   // The bound on held candidates stays the run's own.
   CHECK(run.settings.peek.gate.max_queue == max_queue);
