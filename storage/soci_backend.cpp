@@ -238,12 +238,17 @@ struct deal_params {
 };
 
 /// What a light update tells of a stored deal (a light product: no
-/// history, no offers): its buy price, sales rank, lastUpdate and when it
-/// was seen. The rest of the row stays as the last commit wrote it.
+/// history, no offers): its buy price with the figures that follow it,
+/// sales rank, lastUpdate and when it was seen. The rest of the row stays
+/// as the last commit wrote it.
 struct light_params {
   int domain = 1;
   std::string asin;
   int buy_price = 0;
+  int all_in_cost = 0;
+  int profit = 0;
+  int margin_bp = 0;
+  int roi_bp = 0;
   int sales_rank = 0;
   int last_update = 0;
   long long last_seen_ms = 0;
@@ -253,6 +258,10 @@ struct light_params {
     domain = x.domain;
     asin = x.asin;
     buy_price = x.buy_price;
+    all_in_cost = x.all_in_cost;
+    profit = x.profit;
+    margin_bp = x.margin_bp;
+    roi_bp = x.roi_bp;
     sales_rank = x.sales_rank;
     last_update = x.last_update;
     last_seen_ms = x.last_seen_ms;
@@ -623,15 +632,19 @@ struct statements {
               st.exchange(use(deal.d.asin));
             });
     prepare(light_deal,
-            "UPDATE deals SET buy_price = :buy_price, sales_rank = :sales_rank,"
-            " last_update = :last_update, last_seen_ms = "
+            "UPDATE deals SET buy_price = :buy_price,"
+            " all_in_cost = :all_in_cost, profit = :profit,"
+            " margin_bp = :margin_bp, roi_bp = :roi_bp,"
+            " sales_rank = :sales_rank, last_update = :last_update,"
+            " last_seen_ms = "
               + std::string{greatest(dia)}
               + "(last_seen_ms, :last_seen_ms), written_by = :written_by"
               + where_key,
             [&](soci::statement& st) {
               auto& x = light;
-              st.exchange(use(x.buy_price));
-              st.exchange(use(x.sales_rank));
+              for (auto* v : {&x.buy_price, &x.all_in_cost, &x.profit,
+                              &x.margin_bp, &x.roi_bp, &x.sales_rank})
+                st.exchange(use(*v));
               st.exchange(use(x.last_update));
               st.exchange(use(x.last_seen_ms));
               st.exchange(use(x.written_by));

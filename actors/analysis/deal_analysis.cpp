@@ -333,6 +333,21 @@ bool remembered_reject(const deal& d, const asin_memory& mem,
   return price <= 0 || price >= bar;
 }
 
+caf::optional<repriced_figures> reprice(int32_t buy, int32_t sell,
+                                        int32_t profit, int32_t all_in_cost,
+                                        const analysis_config& cfg) {
+  if (sell <= 0 || all_in_cost <= 0)
+    return caf::none;
+  repriced_figures x;
+  x.all_in_cost = profit_math(buy, sell, 0, 0, cfg).all_in_cost;
+  x.profit = int64_t{profit} + all_in_cost - x.all_in_cost;
+  x.margin_bp = round_cents(10000.0 * static_cast<double>(x.profit) / sell);
+  x.roi_bp = x.all_in_cost > 0
+    ? round_cents(10000.0 * static_cast<double>(x.profit) / x.all_in_cost)
+    : 0;
+  return x;
+}
+
 caf::optional<deal_sighting>
 sighting_from_feed(const deal& d, const asin_memory& mem,
                    const analysis_config& cfg, int64_t now_ms) {
@@ -346,7 +361,9 @@ sighting_from_feed(const deal& d, const asin_memory& mem,
   auto within = static_cast<double>(std::abs(move))
     <= cfg.refresh_tolerance * static_cast<double>(stored);
   deal_sighting x{d.asin, d.last_update, now_ms};
-  if (mem.stored_sell_price <= 0 || mem.stored_all_in_cost <= 0) {
+  auto at = reprice(static_cast<int32_t>(price), mem.stored_sell_price,
+                    mem.stored_profit, mem.stored_all_in_cost, cfg);
+  if (!at) {
     // The row's figures cannot be recomputed: only a small move keeps them.
     if (within
         && int64_t{mem.stored_profit} - std::max<int64_t>(move, 0)
@@ -357,21 +374,13 @@ sighting_from_feed(const deal& d, const asin_memory& mem,
   // A rise of any size is refreshed while the profit at the new price still
   // reaches the minimum: the decision stands, and a full commit would only
   // store the same deal again (at R = 20 a third of the plan went so).
-  // The Amazon fees follow the sell estimate, which the feed's price does
-  // not change: the profit moves by the all-in cost only.
-  auto sell = mem.stored_sell_price;
-  auto all_in
-    = profit_math(static_cast<int32_t>(price), sell, 0, 0, cfg).all_in_cost;
-  auto profit = int64_t{mem.stored_profit} + mem.stored_all_in_cost - all_in;
-  if (profit <= 0 || profit < cfg.min_profit)
+  if (at->profit <= 0 || at->profit < cfg.min_profit)
     return caf::none;
   x.buy_price = static_cast<int32_t>(price);
-  x.all_in_cost = all_in;
-  x.profit = static_cast<int32_t>(profit);
-  x.margin_bp = round_cents(10000.0 * static_cast<double>(profit) / sell);
-  x.roi_bp = all_in > 0
-    ? round_cents(10000.0 * static_cast<double>(profit) / all_in)
-    : 0;
+  x.all_in_cost = at->all_in_cost;
+  x.profit = static_cast<int32_t>(at->profit);
+  x.margin_bp = at->margin_bp;
+  x.roi_bp = at->roi_bp;
   return x;
 }
 

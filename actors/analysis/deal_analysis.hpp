@@ -166,6 +166,24 @@ caf::optional<int32_t> deal_profit_estimate(const deal& d,
 bool remembered_reject(const deal& d, const asin_memory& mem,
                        const analysis_config& cfg, int64_t now_ms);
 
+/// A stored deal's figures at another buy price.
+struct repriced_figures {
+  int32_t all_in_cost = 0;
+  int64_t profit = 0;
+  int32_t margin_bp = 0;
+  int32_t roi_bp = 0;
+};
+
+/// The figures of a stored deal (sell estimate `sell`, `profit` at an
+/// all-in cost of `all_in_cost`) at the buy price `buy`: the all-in cost
+/// at `buy`, the profit moved by the change in all-in cost (the Amazon fees
+/// follow the sell estimate, which the buy price does not change), and the
+/// margin and ROI at that profit. None when the sell estimate or the
+/// all-in cost is unknown (not positive).
+caf::optional<repriced_figures> reprice(int32_t buy, int32_t sell,
+                                        int32_t profit, int32_t all_in_cost,
+                                        const analysis_config& cfg);
+
 /// What a stored deal seen again in the feed (`mem.stored`, a newer
 /// lastUpdate) is refreshed with instead of being peeked and committed
 /// again, seen at `now_ms`; none when it is bought again. The feed must have

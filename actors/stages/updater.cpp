@@ -116,9 +116,19 @@ upsert_batch refreshed(updater_pointer self, std::vector<deal_record>& stale,
     if (i == by_asin.end())
       continue;
     auto& p = *i->second;
+    // At a new price the figures follow it (else the row showed the old
+    // price's profit), as a sighting in the feed does.
     auto used = at(p.stats.current, csv::used);
-    if (used > 0)
+    if (used > 0 && used != r.buy_price) {
+      if (auto x = reprice(used, r.est_sell_price, r.profit, r.all_in_cost,
+                           *self->state.ctx.analysis)) {
+        r.all_in_cost = x->all_in_cost;
+        r.profit = static_cast<int32_t>(x->profit);
+        r.margin_bp = x->margin_bp;
+        r.roi_bp = x->roi_bp;
+      }
       r.buy_price = used;
+    }
     r.sales_rank = at(p.stats.current, csv::sales_rank);
     r.last_update = p.last_update;
     r.last_seen_ms = now;

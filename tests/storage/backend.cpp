@@ -70,15 +70,21 @@ void run_backend_contract(const backend_fixture& fix) {
     REQUIRE_OK(found);
     REQUIRE(*found);
     CHECK(same(**found, a));
-    // A light update later: what a light product tells (buy price, sales
-    // rank, lastUpdate) and when it was seen. The rest of the row stays as
-    // the commit wrote it, even where the updater's record differs: a
-    // commit may have written the row since the updater read it.
+    // A light update later: what a light product tells (buy price with
+    // the figures that follow it, sales rank, lastUpdate) and when it was
+    // seen. The rest of the row stays as the commit wrote it, even where
+    // the updater's record differs: a commit may have written the row
+    // since the updater read it.
     auto b = make_deal("B000000001", 9000, 1200);
     b.buy_price = 42;
+    b.all_in_cost = 442;
+    b.profit = a.profit + 7;
+    b.margin_bp = a.margin_bp + 1;
+    b.roi_bp = a.roi_bp + 2;
     b.sales_rank = 777;
     b.first_seen_ms = 9000;
-    b.profit = a.profit + 1;
+    b.est_sell_price = a.est_sell_price + 1;
+    b.rank_drops90 = a.rank_drops90 + 1;
     b.written_by = write_stage::light_update;
     b.raw_title = b.title;
     b.currency = "USD";
@@ -95,6 +101,10 @@ void run_backend_contract(const backend_fixture& fix) {
     CHECK((*found)->written_by == write_stage::light_update);
     auto expected = a;
     expected.buy_price = 42;
+    expected.all_in_cost = 442;
+    expected.profit = b.profit;
+    expected.margin_bp = b.margin_bp;
+    expected.roi_bp = b.roi_bp;
     expected.sales_rank = 777;
     expected.last_update = 1200;
     expected.last_seen_ms = 9000;

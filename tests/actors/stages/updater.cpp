@@ -58,6 +58,51 @@ struct updater_fixture : stage_fixture {
 
 } // namespace
 
+// A light update set the new buy price but kept the old one's profit,
+// margin and ROI, so a refreshed row's figures did not add up.
+TEST_CASE_METHOD(updater_fixture,
+                 "updater: a refresh at a new price stores the all-in cost, "
+                 "profit, margin and ROI at it",
+                 "[pipeline][updater]") {
+  // Bought at 15.00 (no prep, shipping or tax: all-in 15.00), sells at
+  // 40.00 with 10.00 of Amazon fees: profit 15.00, margin 37.5 %, ROI 100 %.
+  auto r = stale("a");
+  r.est_sell_price = 4000;
+  r.all_in_cost = 1500;
+  r.profit = 1500;
+  r.margin_bp = 3750;
+  r.roi_bp = 10000;
+  auto same_price = r;
+  same_price.asin = "b";
+  db().stalest = {{r, same_price}};
+  keepa().products = [](const product_query& q) {
+    product_page page;
+    for (auto& x : q.asins) {
+      auto p = viable_product(x, x == "a" ? 1200 : 1500);
+      p.last_update = 1100;
+      page.products.push_back(std::move(p));
+    }
+    return caf::expected<product_page>{std::move(page)};
+  };
+  spawn();
+  advance(10min);
+  REQUIRE(!db().upserts.empty());
+  auto& xs = db().upserts[0].deals;
+  REQUIRE(xs.size() == 2);
+  // Now at 12.00: the fees follow the sell estimate, so the profit gains
+  // the 3.00 the all-in cost lost.
+  CHECK(xs[0].buy_price == 1200);
+  CHECK(xs[0].all_in_cost == 1200);
+  CHECK(xs[0].profit == 1800);
+  CHECK(xs[0].margin_bp == 4500);
+  CHECK(xs[0].roi_bp == 15000);
+  CHECK(xs[0].est_sell_price == 4000);
+  // At the same price nothing moves.
+  CHECK(xs[1].buy_price == 1500);
+  CHECK(xs[1].profit == 1500);
+  CHECK(xs[1].roi_bp == 10000);
+}
+
 TEST_CASE_METHOD(updater_fixture,
                  "updater: refreshes the stalest deals batch by batch under "
                  "the update stage, then expires what is past the grace",
