@@ -528,7 +528,10 @@ struct statements {
   soci::statement commit;
   soci::statement insert_deal;
   soci::statement update_deal;
-  /// A light update of a stored deal (light_params).
+  /// A light update of a stored deal (light_params) at the price stored:
+  /// the figures stay, and the indexes on them are not touched.
+  soci::statement light_same;
+  /// ... at another price, with the figures at it.
   soci::statement light_deal;
   light_params light;
   soci::statement insert_rejection;
@@ -578,6 +581,7 @@ struct statements {
       commit(sql.prepare << "COMMIT"),
       insert_deal(sql),
       update_deal(sql),
+      light_same(sql),
       light_deal(sql),
       insert_rejection(sql),
       update_rejection(sql),
@@ -631,26 +635,38 @@ struct statements {
                 st.exchange(use(deal.d.domain));
               st.exchange(use(deal.d.asin));
             });
+    auto light_tail
+      = std::string{"sales_rank = :sales_rank,"
+                    " last_update = :last_update, last_seen_ms = "}
+      + greatest(dia)
+      + "(last_seen_ms, :last_seen_ms), written_by = :written_by" + where_key;
+    auto bind_light_tail = [&](soci::statement& st) {
+      auto& x = light;
+      st.exchange(use(x.sales_rank));
+      st.exchange(use(x.last_update));
+      st.exchange(use(x.last_seen_ms));
+      st.exchange(use(x.written_by));
+      if (by_domain)
+        st.exchange(use(x.domain));
+      st.exchange(use(x.asin));
+    };
+    prepare(light_same,
+            "UPDATE deals SET " + light_tail + " AND buy_price = :buy_price",
+            [&](soci::statement& st) {
+              bind_light_tail(st);
+              st.exchange(use(light.buy_price));
+            });
     prepare(light_deal,
             "UPDATE deals SET buy_price = :buy_price,"
             " all_in_cost = :all_in_cost, profit = :profit,"
-            " margin_bp = :margin_bp, roi_bp = :roi_bp,"
-            " sales_rank = :sales_rank, last_update = :last_update,"
-            " last_seen_ms = "
-              + std::string{greatest(dia)}
-              + "(last_seen_ms, :last_seen_ms), written_by = :written_by"
-              + where_key,
+            " margin_bp = :margin_bp, roi_bp = :roi_bp, "
+              + light_tail,
             [&](soci::statement& st) {
               auto& x = light;
               for (auto* v : {&x.buy_price, &x.all_in_cost, &x.profit,
-                              &x.margin_bp, &x.roi_bp, &x.sales_rank})
+                              &x.margin_bp, &x.roi_bp})
                 st.exchange(use(*v));
-              st.exchange(use(x.last_update));
-              st.exchange(use(x.last_seen_ms));
-              st.exchange(use(x.written_by));
-              if (by_domain)
-                st.exchange(use(x.domain));
-              st.exchange(use(x.asin));
+              bind_light_tail(st);
             });
     // Schema 4 added retry_below (tests open older schemas).
     bool has_retry = version >= 4;
@@ -1107,7 +1123,8 @@ soci_backend::commit(const upsert_batch& batch,
       // commit is mostly new: INSERT first.
       if (x.written_by == write_stage::light_update) {
         ps.light.set(x);
-        if (statements::run(ps.light_deal) > 0)
+        if (statements::run(ps.light_same) > 0
+            || statements::run(ps.light_deal) > 0)
           continue;
       }
       ps.deal.set(x);

@@ -110,14 +110,17 @@ void run_backend_contract(const backend_fixture& fix) {
     expected.last_seen_ms = 9000;
     expected.written_by = write_stage::light_update;
     CHECK(same(**found, expected));
-    // An older sighting does not move last_seen back.
+    // An older sighting does not move last_seen back; at the price stored
+    // the stored figures stay.
     auto late = b;
     late.last_seen_ms = 8000;
+    late.profit = b.profit + 100;
     REQUIRE_OK(db->commit(deals_batch({late}), std::nullopt));
     found = db->find("B000000001");
     REQUIRE_OK(found);
     REQUIRE(*found);
     CHECK((*found)->last_seen_ms == 9000);
+    CHECK((*found)->profit == b.profit);
     CHECK(db->counts()->deals == 2);
     CHECK(*db->deal_count() == 2);
     // A light update of a row that went meanwhile (expired) stores it
