@@ -214,7 +214,8 @@ void add_peek_options(caf::config_option_set& opts, caf::settings* defaults) {
                                horizon_tokens))
     .add<caf::timespan>("max-wait",
                         with_default("let go of a candidate below the value "
-                                     "bar whose deal is older",
+                                     "bar whose deal is older (counted from "
+                                     "the start for one listed before)",
                                      max_wait));
 }
 

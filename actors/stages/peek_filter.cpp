@@ -146,7 +146,8 @@ rejection_record rejection_of(const deal& d, const peek_verdict& v,
 namespace {
 
 /// Lets go of the candidates below the bar whose deals are older than
-/// `max_wait`, and of the worst below the bar beyond `max_queue`: recorded
+/// `max_wait` (counted from the start for those listed before), and of the
+/// worst below the bar beyond `max_queue`: recorded
 /// as rejected (at the highest price, so the memory
 /// never holds a later version back), their positions done.
 void let_go(peek_pointer self) {
@@ -155,13 +156,12 @@ void let_go(peek_pointer self) {
   if (st.bar <= 0)
     return;
   auto now = unix_now_ms(self, st.ctx);
-  auto max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    st.values.config().max_wait)
-                    .count();
+  auto max_wait = st.max_wait_ms();
   auto below = [&](const deal&, int64_t v) { return !st.worth(v); };
   auto old = st.queue.take_if([&](const deal& d, int64_t v) {
-    return below(d, v)
-      && now - unix_ms_from_keepa_minute(d.last_update) > max_wait;
+    auto since = std::max(unix_ms_from_keepa_minute(d.last_update),
+                          st.started_ms);
+    return below(d, v) && now - since > max_wait;
   });
   // Beyond max_queue, the worst below the bar go too.
   auto max_queue = st.values.config().max_queue;
@@ -268,7 +268,8 @@ void peek_state::on_products(peek_pointer self, std::vector<deal> xs,
     ++st.peeked;
     auto i = by_asin.find(d.asin);
     auto v = verdict_of(self, i == by_asin.end() ? nullptr : i->second);
-    st.values.outcome(st.bin(d), v.viable);
+    if (!st.stale_at(d, now))
+      st.values.outcome(st.bin(d), v.viable);
     if (v.viable) {
       ++st.survived;
       survivor s;
@@ -364,6 +365,7 @@ peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
   st.attempts = st.cfg.attempts;
   st.committer = std::move(committer);
   st.values = value_gate{st.cfg.gate};
+  st.started_ms = unix_now_ms(self, st.ctx);
   return {
     [self](atom::offer, std::vector<deal>& xs) -> uint64_t {
       auto& st = self->state;

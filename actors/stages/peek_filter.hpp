@@ -58,6 +58,10 @@ struct peek_state : batch_state_base<deal> {
   /// The bar at the last look, and how often nothing was worth a token.
   double bar = 0;
   uint64_t held = 0;
+  /// When this stage started (Unix ms): a deal listed before waits
+  /// `max-wait` from here (the backlog a first pass reads is hours old,
+  /// and the bar had no income to go by when it arrived).
+  int64_t started_ms = 0;
   /// A look again is scheduled (a `retry` with look_ticket).
   bool look_pending = false;
   /// TOKEN numbers its tickets from 1: 0 never names a recharge-wait.
@@ -74,6 +78,20 @@ struct peek_state : batch_state_base<deal> {
   /// once, not at every look at the queue.
   int64_t value(const deal& d) const {
     return static_cast<int64_t>(bin(d).index);
+  }
+
+  /// keepa.peek.max-wait in milliseconds.
+  int64_t max_wait_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             values.config().max_wait)
+      .count();
+  }
+
+  /// Whether `d`, peeked at `now_ms`, waited more than max-wait since its
+  /// listing: a peek of it says less of what a fresh one is worth, so it
+  /// teaches the gate nothing.
+  bool stale_at(const deal& d, int64_t now_ms) const {
+    return now_ms - unix_ms_from_keepa_minute(d.last_update) > max_wait_ms();
   }
 
   /// The bin of a queued candidate of `value`.

@@ -54,7 +54,8 @@ struct value_gate_config {
   double prior_weight = defaults::value_gate::prior_weight;
   /// Half-life of the arrival mix.
   caf::timespan half_life = defaults::value_gate::half_life;
-  /// A candidate below the bar whose deal is older than this is let go.
+  /// A candidate below the bar whose deal is older than this (counted from
+  /// the start for a deal listed before) is let go.
   caf::timespan max_wait = defaults::value_gate::max_wait;
   /// Candidates below the bar beyond this many queued are let go.
   size_t max_queue = defaults::value_gate::max_queue;
