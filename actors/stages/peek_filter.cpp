@@ -165,9 +165,21 @@ void let_go(peek_pointer self) {
   });
   // Beyond max_queue, the worst below the bar go too.
   auto max_queue = st.values.config().max_queue;
-  if (st.queue.size() > max_queue)
-    for (auto& d : st.queue.take_back_if(st.queue.size() - max_queue, below))
+  if (st.queue.size() > max_queue) {
+    for (auto& d : st.queue.take_back_if(st.queue.size() - max_queue, below)) {
+      st.spare.push_back(d);
       old.push_back(std::move(d));
+    }
+    auto max_spare = peek_state::spare_per_queue * max_queue;
+    if (st.spare.size() > max_spare) {
+      // The newest deals stay: an old one has more likely changed.
+      std::stable_sort(st.spare.begin(), st.spare.end(),
+                       [](const deal& x, const deal& y) {
+                         return x.last_update > y.last_update;
+                       });
+      st.spare.resize(max_spare);
+    }
+  }
   if (old.empty())
     return;
   std::vector<rejection_record> rs;
@@ -313,6 +325,20 @@ void peek_state::on_dry(peek_pointer self) {
   auto& st = self->state;
   if (st.upstream)
     self->send(st.upstream, atom::drained_v);
+  // At a bar of 0 nothing better waits for the tokens: the likeliest of
+  // those let go at the cap go again before the tokens pile up.
+  if (st.bar <= 0 && !st.spare.empty()) {
+    auto by_priority = [&st](const deal& x, const deal& y) {
+      return st.priority(x) > st.priority(y);
+    };
+    auto n = std::min(st.spare.size(), spare_batch);
+    std::partial_sort(st.spare.begin(), st.spare.begin() + n, st.spare.end(),
+                      by_priority);
+    std::vector<deal> xs(std::make_move_iterator(st.spare.begin()),
+                         std::make_move_iterator(st.spare.begin() + n));
+    st.spare.erase(st.spare.begin(), st.spare.begin() + n);
+    accept(self, xs);
+  }
 }
 
 namespace {
@@ -324,6 +350,7 @@ void put_values(caf::settings& xs, const peek_state& st) {
   xs.emplace("value-gate", g.config().enabled);
   xs.emplace("value-bar", st.bar);
   xs.emplace("held-for-value", static_cast<int64_t>(st.held));
+  xs.emplace("spare", static_cast<int64_t>(st.spare.size()));
   caf::settings bins;
   for (size_t i = 0; i < value_gate::num_bins; ++i) {
     auto name = value_gate::bin_name(i);

@@ -383,6 +383,41 @@ TEST_CASE_METHOD(peek_fixture,
   CHECK(b.rejections[0].reason == "below-value-bar");
 }
 
+// Issue 18: at R = 20 with a feed as fast as the plan (keepa-bench, seed
+// 777), the queue sat at its cap for 17 hours and let go of the worst below
+// the bar, 4 good deals among them; then the feed ran dry and the plan's
+// tokens piled up at the cap for 3 hours (589 good deals where peeking
+// everything stored 593).
+TEST_CASE_METHOD(peek_fixture,
+                 "peek-filter: candidates let go at the queue's cap are peeked "
+                 "when the queue runs dry at a bar of 0",
+                 "[pipeline][peek_filter][value_gate]") {
+  cfg.gate.max_queue = 1;
+  auto peek = gated_at_zero(5);
+  // The poor ones went at the cap, recorded as rejected.
+  auto let_go = 0;
+  for (auto& b : db().upserts)
+    for (auto& r : b.rejections)
+      let_go += r.reason == "below-value-bar";
+  CHECK(let_go == 3);
+  // The balance reaches the horizon: every candidate is worth a token. A new
+  // one is peeked; when the queue runs dry, the spare ones go.
+  tokens().projected = 50;
+  std::vector<deal> xs{ranked("late", 1000, 1000)};
+  xs[0].last_update
+    = static_cast<int32_t>(keepa_minute_from_unix_ms(unix_now()));
+  offer(peek, xs);
+  REQUIRE(keepa().product_queries.size() == 3);
+  CHECK(asins(keepa().product_queries[1]) == "late");
+  auto spare = keepa().product_queries[2].asins;
+  std::sort(spare.begin(), spare.end());
+  CHECK(joined(spare) == "poor0 poor1 poor2");
+  CHECK(drained() >= 1);
+  // Once: they are not kept after that.
+  advance(10min);
+  CHECK(keepa().product_queries.size() == 3);
+}
+
 // Issue 18: under the floor rule the scanner and committer keep the balance
 // near 0 whatever they leave of the income; what they leave is peeked.
 TEST_CASE_METHOD(peek_fixture,
