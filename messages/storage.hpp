@@ -114,12 +114,16 @@ struct rejection_record {
   /// at any price, e.g. a sell estimate below the minimum). -1 = unknown:
   /// any drop below `price_seen` is looked at.
   int32_t retry_below = -1;
+  /// A verdict on the book at its current price (a rule failed on fresh
+  /// figures, not a wait, a failure or the memory): a stored deal of the
+  /// ASIN is no longer one, so its row goes with this record.
+  bool retires = false;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rejection_record& x) {
   return f(caf::meta::type_name("rejection_record"), x.asin, x.where, x.reason,
-           x.price_seen, x.at_ms, x.retry_below);
+           x.price_seen, x.at_ms, x.retry_below, x.retires);
 }
 
 /// What storage remembers about one ASIN.

@@ -33,6 +33,8 @@ bool transient(const caf::error& err);
 struct commit_result {
   uint64_t new_deals = 0;
   uint64_t new_rejections = 0;
+  /// Deal rows removed by rejections that retire them.
+  uint64_t retired_deals = 0;
 };
 
 /// Which stored deals `list_deals` and `count_deals` answer, and in which

@@ -536,6 +536,8 @@ struct statements {
   light_params light;
   soci::statement insert_rejection;
   soci::statement update_rejection;
+  /// The deal row of a rejection that retires it.
+  soci::statement retire_deal;
   soci::statement put_state;
   /// A sighted deal: its lastUpdate and when it was seen.
   soci::statement sighted;
@@ -585,6 +587,7 @@ struct statements {
       light_deal(sql),
       insert_rejection(sql),
       update_rejection(sql),
+      retire_deal(sql),
       put_state(sql),
       sighted(sql),
       sighted_price(sql),
@@ -703,6 +706,8 @@ struct statements {
               bind_rejection(st);
               bind_key(st, rejection.asin);
             });
+    prepare(retire_deal, "DELETE FROM deals" + where_key,
+            [&](soci::statement& st) { bind_key(st, rejection.asin); });
     // Schema 6 keys pending and system_state by the pipeline's scope too.
     bool by_scope = version >= 6;
     prepare(put_state,
@@ -1135,6 +1140,8 @@ soci_backend::commit(const upsert_batch& batch,
     }
     for (auto& x : batch.rejections) {
       ps.rejection.set(x);
+      if (x.retires)
+        result.retired_deals += statements::run(ps.retire_deal);
       if (statements::run(ps.insert_rejection) > 0)
         ++result.new_rejections;
       else

@@ -348,6 +348,44 @@ caf::optional<repriced_figures> reprice(int32_t buy, int32_t sell,
   return x;
 }
 
+caf::optional<lapse> lapsed(int32_t buy, int32_t sell, int32_t profit,
+                            int32_t all_in_cost, const analysis_config& cfg) {
+  auto fails = [&](int32_t price) {
+    auto x = reprice(price, sell, profit, all_in_cost, cfg);
+    return x && (x->profit <= 0 || x->profit < cfg.min_profit);
+  };
+  if (buy <= 0 || !fails(buy))
+    return caf::none;
+  lapse result;
+  result.reason = reprice(buy, sell, profit, all_in_cost, cfg)->profit <= 0
+    ? rejection_reason::no_profit
+    : rejection_reason::profit_below_min;
+  // The profit falls as the price rises (the all-in cost grows with it):
+  // the lowest failing price by binary search.
+  int32_t passes = 0;
+  int32_t breaks = buy;
+  while (breaks - passes > 1) {
+    auto mid = passes + (breaks - passes) / 2;
+    (fails(mid) ? breaks : passes) = mid;
+  }
+  result.retry_below = breaks;
+  return result;
+}
+
+bool is_verdict(rejection_reason x) {
+  using r = rejection_reason;
+  switch (x) {
+    case r::bad_product_type:
+    case r::sell_below_min:
+    case r::buy_above_sell:
+    case r::roi_below_min:
+    case r::no_rank_drops:
+    case r::profit_below_min:
+    case r::no_profit: return true;
+    default: return false;
+  }
+}
+
 caf::optional<deal_sighting>
 sighting_from_feed(const deal& d, const asin_memory& mem,
                    const analysis_config& cfg, int64_t now_ms) {

@@ -184,6 +184,28 @@ caf::optional<repriced_figures> reprice(int32_t buy, int32_t sell,
                                         int32_t profit, int32_t all_in_cost,
                                         const analysis_config& cfg);
 
+/// Why a stored deal is no longer one at a new buy price.
+struct lapse {
+  /// no_profit or profit_below_min.
+  rejection_reason reason = rejection_reason::none;
+  /// The lowest buy price at which it fails (rejection_record::retry_below).
+  int32_t retry_below = -1;
+};
+
+/// Whether a stored deal (as for reprice) is no longer one at buy price
+/// `buy`: its profit there falls below `cfg.min_profit` (or to 0), the rule
+/// by which sighting_from_feed sends it to be judged again. None while it
+/// still is one, or when its figures cannot be recomputed.
+caf::optional<lapse> lapsed(int32_t buy, int32_t sell, int32_t profit,
+                            int32_t all_in_cost, const analysis_config& cfg);
+
+/// Whether a rejection for `x` is a verdict on the book at its current
+/// price (a viability rule or the commit's math failed on fresh figures),
+/// which retires a stored deal of it (rejection_record::retires), rather
+/// than a wait, a failure, a missing answer, missing figures (no stats, no
+/// buy price, no sell estimate: often for a while only) or the memory.
+bool is_verdict(rejection_reason x);
+
 /// What a stored deal seen again in the feed (`mem.stored`, a newer
 /// lastUpdate) is refreshed with instead of being peeked and committed
 /// again, seen at `now_ms`; none when it is bought again. The feed must have

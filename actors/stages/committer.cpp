@@ -66,9 +66,10 @@ void committer_state::on_products(committer_pointer self,
       b.deals.push_back(std::move(*v.record));
     } else {
       ++st.rejected;
-      b.rejections.push_back(rejection_record{
-        s.candidate.asin, stage::commit, to_string(v.reason),
-        v.buy_price > 0 ? v.buy_price : s.buy_price, now, v.retry_below});
+      b.rejections.push_back(
+        rejection_record{s.candidate.asin, stage::commit, to_string(v.reason),
+                         v.buy_price > 0 ? v.buy_price : s.buy_price, now,
+                         v.retry_below, is_verdict(v.reason)});
     }
   }
   store(self, std::move(b));

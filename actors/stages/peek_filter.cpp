@@ -138,6 +138,7 @@ rejection_record rejection_of(const deal& d, const peek_verdict& v,
   r.price_seen = v.buy_price > 0 ? v.buy_price : at(d.current, csv::used);
   r.at_ms = now;
   r.retry_below = v.retry_below;
+  r.retires = is_verdict(v.reason);
   return r;
 }
 

@@ -103,9 +103,12 @@ void round(updater_pointer self) {
 }
 
 /// The refreshed records of `stale` from `page`; deals Keepa did not
-/// return are left out (they expire after the grace period).
+/// return are left out (they expire after the grace period). A deal whose
+/// profit at its new price falls below the minimum is no longer one: it is
+/// retired (its row goes, a rejection says why and from which price on).
 upsert_batch refreshed(updater_pointer self, std::vector<deal_record>& stale,
                        product_page& page) {
+  auto& cfg = *self->state.ctx.analysis;
   auto now = unix_now_ms(self, self->state.ctx);
   std::map<std::string, const product*> by_asin;
   for (auto& p : page.products)
@@ -120,8 +123,15 @@ upsert_batch refreshed(updater_pointer self, std::vector<deal_record>& stale,
     // price's profit), as a sighting in the feed does.
     auto used = at(p.stats.current, csv::used);
     if (used > 0 && used != r.buy_price) {
+      if (auto why = lapsed(used, r.est_sell_price, r.profit, r.all_in_cost,
+                            cfg)) {
+        b.rejections.push_back(rejection_record{r.asin, stage::update,
+                                                to_string(why->reason), used,
+                                                now, why->retry_below, true});
+        continue;
+      }
       if (auto x = reprice(used, r.est_sell_price, r.profit, r.all_in_cost,
-                           *self->state.ctx.analysis)) {
+                           cfg)) {
         r.all_in_cost = x->all_in_cost;
         r.profit = static_cast<int32_t>(x->profit);
         r.margin_bp = x->margin_bp;
@@ -144,9 +154,10 @@ void store(updater_pointer self, std::vector<deal_record>& stale,
   auto& st = self->state;
   auto b = refreshed(self, stale, page);
   st.refreshed += b.deals.size();
+  st.retired += b.rejections.size();
   // Deals Keepa did not return stay stale: stop the round rather than
   // asking for them again.
-  auto complete = b.deals.size() == stale.size();
+  auto complete = b.deals.size() + b.rejections.size() == stale.size();
   st.phase = update_phase::storing;
   self->request(st.ctx.storage, caf::infinite, atom::upsert_v, std::move(b))
     .then(
@@ -212,6 +223,7 @@ caf::settings to_settings(updater_pointer self) {
   xs.emplace("rounds", static_cast<int64_t>(st.rounds));
   xs.emplace("refreshed", static_cast<int64_t>(st.refreshed));
   xs.emplace("expired", static_cast<int64_t>(st.expired));
+  xs.emplace("retired", static_cast<int64_t>(st.retired));
   xs.emplace("errors", static_cast<int64_t>(st.errors));
   xs.emplace("busy", st.busy());
   xs.emplace("phase", std::string{to_string(st.phase)});

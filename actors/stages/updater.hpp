@@ -53,6 +53,8 @@ struct updater_state {
   uint64_t rounds = 0;
   uint64_t refreshed = 0;
   uint64_t expired = 0;
+  /// Refreshed deals whose profit at the new price fell below the minimum.
+  uint64_t retired = 0;
   uint64_t errors = 0;
 
   /// A round is under way.

@@ -364,6 +364,8 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
           st.tally.stored(batch);
           ask_tokens(self);
           st.stored_deals += res->new_deals;
+          st.stored_deals -= std::min(res->retired_deals, st.stored_deals);
+          st.retired_deals += res->retired_deals;
           st.stored_rejections += res->new_rejections;
           st.marks.apply(batch.done, next);
           ++st.batches;
@@ -488,6 +490,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       caf::put(result, "rejections-written",
                static_cast<int64_t>(st.rejections_written));
       caf::put(result, "deals", static_cast<int64_t>(st.stored_deals));
+      caf::put(result, "retired", static_cast<int64_t>(st.retired_deals));
       caf::put(result, "rejections",
                static_cast<int64_t>(st.stored_rejections));
       caf::put(result, "failures", static_cast<int64_t>(st.failures));

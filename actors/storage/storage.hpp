@@ -83,6 +83,9 @@ struct storage_state {
   /// seen until a restart).
   uint64_t stored_deals = 0;
   uint64_t stored_rejections = 0;
+  /// Deal rows removed because a verdict on fresh figures said the book is
+  /// no longer a deal (rejection_record::retires).
+  uint64_t retired_deals = 0;
   uint64_t failures = 0;
   std::string last_error;
   /// Told `hold` during an outage and `resume` after it (may be null).

@@ -262,6 +262,16 @@ TEST_CASE_METHOD(actor_fixture, "known, stalest and expire via the actor",
   CHECK(caf::get_or(*st, "backend", std::string{}) == "sqlite");
   CHECK(caf::get_or(*st, "batches", int64_t{0}) == 1);
   CHECK(caf::get_or(*st, "deals-written", int64_t{0}) == 3);
+  // A rejection that retires the last deal: the count follows, from memory.
+  upsert_batch retire;
+  retire.rejections = {make_rejection("B000000003", 2600, 400)};
+  retire.rejections[0].retires = true;
+  REQUIRE_OK(ask<upsert_ack>(a, atom::upsert_v, retire));
+  CHECK(ask<storage_counts>(a, atom::counts_v)->deals == 0);
+  CHECK(ask<storage_counts>(a, atom::counts_v)->rejections == 2);
+  st = ask<caf::settings>(a, atom::status_v);
+  REQUIRE_OK(st);
+  CHECK(caf::get_or(*st, "retired", int64_t{0}) == 1);
 }
 
 TEST_CASE_METHOD(actor_fixture,

@@ -180,6 +180,41 @@ void run_backend_contract(const backend_fixture& fix) {
       CHECK(known->back().rejected_at_ms == 1790000000000);
     }
   }
+  SECTION("a rejection that retires its ASIN removes the deal row, in "
+          "its locale only; one that does not keeps it") {
+    // A stored deal judged no longer one (its profit at a new price below
+    // the minimum) stayed a deal row beside its rejection.
+    auto db = fix.open();
+    auto us2 = make_deal("B000000002", 1);
+    auto uk2 = us2;
+    uk2.domain = 2;
+    REQUIRE_OK(db->commit(deals_batch({make_deal("B000000001", 1), us2, uk2,
+                                       make_deal("B000000003", 1)}),
+                          std::nullopt));
+    upsert_batch b;
+    b.rejections = {make_rejection("B000000001", 2600, 5),
+                    make_rejection("B000000002", 2600, 5),
+                    make_rejection("B000000004", 2600, 5)};
+    b.rejections[1].retires = true;
+    b.rejections[2].retires = true; // no deal row: nothing to remove
+    auto res = db->commit(b, std::nullopt);
+    REQUIRE_OK(res);
+    CHECK(res->retired_deals == 1);
+    CHECK(res->new_rejections == 3);
+    CHECK(*db->find("B000000001"));
+    CHECK(!*db->find("B000000002"));
+    CHECK(*db->find("B000000003"));
+    CHECK(*db->deal_count() == 3);
+    db::deal_listing q;
+    q.domain = 2;
+    CHECK(db->list_deals(q)->size() == 1);
+    auto known = db->known({"B000000002"});
+    REQUIRE_OK(known);
+    REQUIRE(known->size() == 1);
+    CHECK(!(*known)[0].stored);
+    CHECK((*known)[0].rejected);
+    CHECK((*known)[0].rejected_price == 2600);
+  }
   SECTION("known answers stored and rejected ASINs in input order") {
     auto db = fix.open();
     upsert_batch batch;

@@ -128,6 +128,8 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
   r.consumed = ts.totals.consumed;
   r.lost_at_cap = ts.totals.lost_at_cap;
   r.generated = run.generated_until(run.now_ms());
+  r.retired = static_cast<uint64_t>(
+    caf::get_or(run.status_of(run.h.storage), "retired", int64_t{0}));
   r.min_balance = run.min_balance;
   r.wall = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - wall0);
@@ -290,6 +292,10 @@ std::string render(const eta_options& opts, const eta_result& r) {
   out += format("stored deals: %llu, %.2f deals/hour, %.1f tokens/deal\n",
                 static_cast<unsigned long long>(r.deals), r.deals_per_hour(),
                 r.deals > 0 ? double(r.consumed) / double(r.deals) : 0.0);
+  if (r.retired > 0)
+    out += format("  %llu more were stored and retired: no longer deals at a "
+                  "later price\n",
+                  static_cast<unsigned long long>(r.retired));
   auto share = [&](int64_t x) {
     return r.generated > 0 ? 100.0 * double(x) / double(r.generated) : 0.0;
   };

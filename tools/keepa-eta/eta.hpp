@@ -61,6 +61,9 @@ struct eta_result {
   /// Tokens consumed per stage (indexed by `stage`), and in total.
   std::array<int64_t, num_stages> by_stage{};
   int64_t consumed = 0;
+  /// Stored deals removed because they were no longer deals at a new
+  /// price (storage's `retired`).
+  uint64_t retired = 0;
   /// Refill tokens lost because the bucket was full.
   int64_t lost_at_cap = 0;
   /// Tokens the plan made available: starting balance plus refills.

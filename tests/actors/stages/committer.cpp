@@ -74,6 +74,7 @@ TEST_CASE_METHOD(committer_fixture,
   CHECK(db().upserts[0].done
         == std::vector<feed_position>{{1000, "s1"}, {1001, "s2"}});
   CHECK(db().upserts[0].rejections.at(0).reason == "not-returned");
+  CHECK(!db().upserts[0].rejections.at(0).retires);
 }
 
 TEST_CASE_METHOD(committer_fixture,
@@ -95,7 +96,40 @@ TEST_CASE_METHOD(committer_fixture,
     CHECK(r.reason.rfind("commit-failed: ", 0) == 0);
     CHECK(r.price_seen == INT32_MAX);
     CHECK(r.where == stage::commit);
+    CHECK(!r.retires);
   }
   CHECK(b.done.size() == 2);
   CHECK(state_of<committer_state>(c).errors == 2);
+}
+
+// A stored deal sent to be judged again (its feed price rose) and now
+// failing the rules stayed a deal row beside its rejection.
+TEST_CASE_METHOD(committer_fixture,
+                 "committer: a book failing the rules on its full product "
+                 "retires a stored deal of it; one without a buy price does "
+                 "not",
+                 "[pipeline][committer]") {
+  keepa().products = [](const product_query& q) -> caf::expected<product_page> {
+    product_page page;
+    for (auto& x : q.asins) {
+      // "dear" now costs as much as it sells for; "bare" has no offer.
+      auto p = viable_product(x, x == "dear" ? 4000 : -1);
+      p.has_offers = true;
+      p.offers_successful = true;
+      page.products.push_back(std::move(p));
+    }
+    return page;
+  };
+  auto c = spawn();
+  offer(c, {"dear"});
+  offer(c, {"bare"});
+  REQUIRE(db().upserts.size() == 2);
+  auto& dear = db().upserts[0].rejections.at(0);
+  CHECK(dear.asin == "dear");
+  CHECK(dear.reason == "roi-below-min");
+  CHECK(dear.retires);
+  auto& bare = db().upserts[1].rejections.at(0);
+  CHECK(bare.asin == "bare");
+  CHECK(bare.reason == "no-buy-price");
+  CHECK(!bare.retires);
 }

@@ -197,11 +197,16 @@ TEST_CASE_METHOD(peek_fixture,
   CHECK(b.rejections[1].asin == "ebook");
   CHECK(b.rejections[1].reason == "bad-product-type");
   CHECK(b.rejections[1].price_seen == 1200);
+  // Verdicts on fresh figures retire a stored deal of the ASIN; a product
+  // Keepa did not return is no verdict.
+  CHECK(b.rejections[0].retires);
+  CHECK(b.rejections[1].retires);
   CHECK(b.done == std::vector<feed_position>{{1002, "flat"}, {1003, "ebook"}});
   auto& gone = db().upserts[1];
   REQUIRE(gone.rejections.size() == 1);
   CHECK(gone.rejections[0].reason == "not-returned");
   CHECK(gone.rejections[0].at_ms == unix_now());
+  CHECK(!gone.rejections[0].retires);
   auto& st = state_of<peek_state>(peek);
   CHECK(st.peeked == 4);
   CHECK(st.survived == 1);
@@ -315,6 +320,7 @@ TEST_CASE_METHOD(peek_fixture,
   REQUIRE(b.rejections.size() == 3);
   CHECK(b.rejections[0].reason == "below-value-bar");
   CHECK(b.rejections[0].price_seen == INT32_MAX);
+  CHECK(!b.rejections[0].retires);
   CHECK(b.done.size() == 3);
   CHECK(drained() >= 1);
   // At the horizon (10 min of refill) every candidate is worth a token.

@@ -190,3 +190,60 @@ TEST_CASE_METHOD(updater_fixture,
   CHECK(st.rounds == 2);
   CHECK(db().stalest_asked.size() == 2);
 }
+
+// A refresh at a price where the profit fell below the minimum stored the
+// deal with that price and the shrunken profit: the row stayed a deal.
+TEST_CASE_METHOD(updater_fixture,
+                 "updater: a deal whose profit at the new price falls below "
+                 "the minimum is retired with the price it fails from",
+                 "[pipeline][updater]") {
+  // Bought at 15.00 (all-in 15.00), sells at 40.00 with 10.00 of fees:
+  // profit 15.00, so 30.00 - price at another price; the minimum is 5.00.
+  std::vector<deal_record> xs;
+  for (auto asin : {"a", "b", "c"}) {
+    auto r = stale(asin);
+    r.est_sell_price = 4000;
+    r.all_in_cost = 1500;
+    r.profit = 1500;
+    xs.push_back(r);
+  }
+  db().stalest = {xs};
+  keepa().products = [](const product_query& q) {
+    product_page page;
+    for (auto& x : q.asins) {
+      auto price = x == "a" ? 2600 : x == "b" ? 3200 : 2500;
+      auto p = viable_product(x, price);
+      p.last_update = 1100;
+      page.products.push_back(std::move(p));
+    }
+    return caf::expected<product_page>{std::move(page)};
+  };
+  auto u = spawn();
+  advance(10min);
+  REQUIRE(db().upserts.size() == 1);
+  auto& b = db().upserts[0];
+  // At 25.00 the profit is 5.00: still a deal, refreshed.
+  REQUIRE(b.deals.size() == 1);
+  CHECK(b.deals[0].asin == "c");
+  CHECK(b.deals[0].profit == 500);
+  // At 26.00 (4.00) and 32.00 (-2.00) not: both retired, looked at again
+  // below 25.01.
+  REQUIRE(b.rejections.size() == 2);
+  auto& a = b.rejections[0];
+  CHECK(a.asin == "a");
+  CHECK(a.where == stage::update);
+  CHECK(a.reason == "profit-below-min");
+  CHECK(a.price_seen == 2600);
+  CHECK(a.retry_below == 2501);
+  CHECK(a.retires);
+  CHECK(a.at_ms == unix_now());
+  CHECK(b.rejections[1].asin == "b");
+  CHECK(b.rejections[1].reason == "no-profit");
+  CHECK(b.rejections[1].retry_below == 2501);
+  CHECK(b.rejections[1].retires);
+  auto& st = state_of<updater_state>(u);
+  CHECK(st.refreshed == 1);
+  CHECK(st.retired == 2);
+  // Every deal of the batch was answered: the round goes on.
+  CHECK(db().stalest_asked.size() == 2);
+}
