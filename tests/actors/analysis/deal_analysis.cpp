@@ -726,3 +726,45 @@ TEST_CASE("sighting_from_feed: with the row's sell estimate and all-in cost "
   CHECK(kept->buy_price == -1);
   CHECK_FALSE(sighting_from_feed(feed_deal(400), m, cfg, 0));
 }
+
+TEST_CASE("lapsed: a stored deal stops being one where its profit at the "
+          "new price falls below the minimum, and is looked at again below "
+          "the lowest such price",
+          "[pipeline][analysis][retire]") {
+  analysis_config cfg; // min profit $5.00
+  cfg.tax_percent = 10;
+  cfg.prep_fee = 50;
+  cfg.inbound_shipping = 30;
+  // As above: bought at $10.00, all-in $11.80, profit $6.20 on $30.00.
+  auto at = [&](int32_t buy) { return lapsed(buy, 3000, 620, 1180, cfg); };
+  // Profit 620 + 1180 - (buy + tax + 80), tax 10 % to the cent: $5.10 at
+  // $11.00, $5.00 at $11.09, $4.99 at $11.10.
+  CHECK_FALSE(at(1000));
+  CHECK_FALSE(at(1100));
+  CHECK_FALSE(at(1109));
+  auto x = at(1110);
+  REQUIRE(x);
+  CHECK(x->reason == rejection_reason::profit_below_min);
+  CHECK(x->retry_below == 1110);
+  // Nothing left from $15.64 on (1564 + 156 + 80 = 1800).
+  CHECK(at(1563)->reason == rejection_reason::profit_below_min);
+  auto none = at(1564);
+  REQUIRE(none);
+  CHECK(none->reason == rejection_reason::no_profit);
+  CHECK(none->retry_below == 1110);
+  // Unknown figures or no price: no verdict.
+  CHECK_FALSE(lapsed(5000, -1, 620, 1180, cfg));
+  CHECK_FALSE(lapsed(5000, 3000, 620, -1, cfg));
+  CHECK_FALSE(lapsed(-1, 3000, 620, 1180, cfg));
+  // Which rejections retire a stored deal.
+  using r = rejection_reason;
+  for (auto x :
+       {r::bad_product_type, r::sell_below_min, r::buy_above_sell,
+        r::roi_below_min, r::no_rank_drops, r::profit_below_min, r::no_profit})
+    CHECK(is_verdict(x));
+  for (auto x :
+       {r::none, r::no_used_price, r::price_out_of_range, r::remembered,
+        r::no_stats, r::no_buy_price, r::no_sell_price, r::not_returned,
+        r::peek_failed, r::commit_failed, r::below_value_bar})
+    CHECK_FALSE(is_verdict(x));
+}
