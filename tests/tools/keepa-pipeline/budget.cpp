@@ -165,16 +165,19 @@ struct remote_pipeline {
     h = *spawned;
   }
 
-  ~remote_pipeline() {
-    {
-      // What keepa-pipeline does on SIGTERM: no new work, storage flushed.
-      caf::scoped_actor self{*sys};
-      for (auto& [name, hdl] : stop_order(h))
-        self->request(hdl, std::chrono::seconds{10}, atom::stop_v)
-          .receive([](caf::ok_atom) {}, [](caf::error&) {});
-      self->request(h.storage, std::chrono::seconds{10}, atom::flush_v)
+  /// What keepa-pipeline does on SIGTERM: no new work (requests in flight
+  /// finish), storage flushed.
+  void stop() {
+    caf::scoped_actor self{*sys};
+    for (auto& [name, hdl] : stop_order(h))
+      self->request(hdl, std::chrono::seconds{10}, atom::stop_v)
         .receive([](caf::ok_atom) {}, [](caf::error&) {});
-    }
+    self->request(h.storage, std::chrono::seconds{10}, atom::flush_v)
+      .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  }
+
+  ~remote_pipeline() {
+    stop();
     for (auto& kvp : status_actors(h))
       caf::anon_send_exit(kvp.second, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(h.probe_client, caf::exit_reason::user_shutdown);
@@ -260,8 +263,18 @@ TEST_CASE("each pipeline's TOKEN shows its own spending, the server the "
                [](caf::error& err) { FAIL(caf::to_string(err)); });
     return result;
   };
+  // Stopped, so their totals are final; a link counts a settlement before
+  // it reaches the server (another process), so the server's totals are
+  // read once it has every settlement the two counted (they raced under
+  // load: the sum was ahead of the key's by a settlement in flight).
+  a.stop();
+  b.stop();
   auto ta = snapshot(a).totals;
   auto tb = snapshot(b).totals;
+  CHECK(await(self, [&] {
+    return server.snapshot().totals.settled_grants
+      >= ta.settled_grants + tb.settled_grants;
+  }));
   auto key = server.snapshot().totals;
   INFO("consumed: a " << ta.consumed << ", b " << tb.consumed << ", key "
                       << key.consumed);
