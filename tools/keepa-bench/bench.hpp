@@ -45,7 +45,10 @@ struct bench_options {
   caf::timespan duration = std::chrono::hours{24};
   /// Balance samples for the plot (the minimum is exact regardless).
   caf::timespan sample = std::chrono::minutes{1};
+  /// bench.scan-interval; when not given, keepa.scan.interval (5 min by
+  /// default), as the other keepa.scan.* options act.
   caf::timespan scan_interval = std::chrono::minutes{5};
+  bool scan_interval_given = false;
   /// The catalogue (products, good_fraction, peek_pass_fraction, seed);
   /// refill_rate and update_rate are set per plan.
   sim::options sim;

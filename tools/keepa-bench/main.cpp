@@ -41,7 +41,9 @@ public:
       .add<double>("good-fraction", "share of good deals (default 0.03)")
       .add<double>("peek-pass-fraction", "share passing a peek (default 0.15)")
       .add<size_t>("seed", "catalogue seed (default 1)")
-      .add<caf::timespan>("scan-interval", "scanner interval (default 5min)")
+      .add<caf::timespan>("scan-interval",
+                          "scanner interval (default keepa.scan.interval, "
+                          "5min)")
       .add<size_t>("jobs", "runs in parallel (default the cores)")
       .add<std::string>("csv", "CSV file (default keepa-bench.csv)")
       .add<std::string>("plot",
@@ -59,6 +61,7 @@ caf::expected<bench_options> bench_options_from(const caf::settings& xs) {
   o.duration = caf::get_or(xs, "bench.duration", o.duration);
   o.sample = caf::get_or(xs, "bench.sample", o.sample);
   o.scan_interval = caf::get_or(xs, "bench.scan-interval", o.scan_interval);
+  o.scan_interval_given = caf::get_if(&xs, "bench.scan-interval") != nullptr;
   auto& s = o.sim;
   s.products
     = static_cast<int>(caf::get_or(xs, "bench.products", int64_t{30000}));

@@ -34,6 +34,7 @@ caf::expected<eta_options> eta_options_from(const caf::settings& xs) {
   o.limit = caf::get_or(xs, "eta.max-time", o.limit);
   o.window = caf::get_or(xs, "eta.window", o.window);
   o.scan_interval = caf::get_or(xs, "eta.scan-interval", o.scan_interval);
+  o.scan_interval_given = caf::get_if(&xs, "eta.scan-interval") != nullptr;
   o.from = caf::get_or(xs, "eta.from", std::string{});
   o.refill_given = caf::get_if(&xs, "eta.refill-rate") != nullptr;
   auto bad = [](const char* what) {
@@ -69,6 +70,8 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
   auto wall0 = std::chrono::steady_clock::now();
   virtual_run run{opts.sim, "eta", opts.scan_interval};
   run.apply(*config);
+  if (opts.scan_interval_given)
+    run.settings.scan.interval = opts.scan_interval;
   // The deals are a scratch database, thrown away after the run, and
   // STORAGE's speed is no part of the estimate (virtual time): in memory,
   // commits cost no WAL writes and fsyncs.

@@ -37,7 +37,10 @@ struct eta_options {
   /// How often the run checks its progress (virtual time); closer to the
   /// target down to once a minute.
   caf::timespan step = std::chrono::minutes{30};
+  /// eta.scan-interval; when not given, keepa.scan.interval (5 min by
+  /// default), as the other keepa.scan.* options act.
   caf::timespan scan_interval = std::chrono::minutes{5};
+  bool scan_interval_given = false;
   /// eta.from: the storage URL of a database keepa-pipeline filled; the
   /// mixture is fitted from its run counters instead of simulated (empty =
   /// the simulator).

@@ -35,7 +35,9 @@ public:
                           "give up early once the growth over this last "
                           "stretch would not reach the target within "
                           "max-time (default 168h, 0s = never)")
-      .add<caf::timespan>("scan-interval", "scanner interval (default 5min)")
+      .add<caf::timespan>("scan-interval",
+                          "scanner interval (default keepa.scan.interval, "
+                          "5min)")
       .add<std::string>("from",
                         "fit the mixture from this storage URL (sqlite:FILE "
                         "or postgresql:...), a database keepa-pipeline "
@@ -43,7 +45,8 @@ public:
                         "simulate)");
     // The keepa.* options (keepa.update.*: stored deals cost a refresh
     // each, so a shorter refresh-after caps how many deals a plan can hold;
-    // keepa.filter.*, keepa.business.*) come with pipeline_config.
+    // keepa.filter.*, keepa.business.*, keepa.peek.*, keepa.scan.* but its
+    // query files) come with pipeline_config.
   }
 };
 

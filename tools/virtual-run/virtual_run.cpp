@@ -17,6 +17,8 @@
 
 #include "actors/analysis/deal_analysis.hpp"
 #include "actors/token/token.hpp"
+#include "config/defaults.hpp"
+#include "config/locale_option.hpp"
 #include "actors/stages/updater.hpp"
 #include "messages/error.hpp"
 
@@ -278,18 +280,36 @@ caf::expected<run_config> run_config_from(const pipeline_config& cfg) {
   auto peek = peek_filter_config_from(cfg.content);
   if (!peek)
     return std::move(peek.error());
-  return run_config{token_config_from(cfg), *analysis, *update, *peek};
+  // The queries and the locale stay the simulator's.
+  auto opts = cfg.content;
+  caf::put(opts, "keepa.scan.query-file", defaults::scan::query_file());
+  caf::put(opts, "keepa.scan.finder-query-file",
+           defaults::scan::finder_query_file());
+  caf::put(opts, locale_key, std::string{});
+  auto scan = scanner_config_from(opts);
+  if (!scan)
+    return std::move(scan.error());
+  return run_config{token_config_from(cfg),
+                    *analysis,
+                    *update,
+                    *peek,
+                    std::move(*scan),
+                    caf::get_if(&cfg.content, "keepa.scan.interval")
+                      != nullptr};
 }
 
 void virtual_run::apply(const run_config& x) {
   settings.token = x.token;
   settings.analysis = x.analysis;
   settings.update = x.update;
-  // The bound on candidates below the bar is the run's own (the pipeline
-  // derives it from the scanner's backlog bound, not from keepa.peek.*).
-  auto max_queue = settings.peek.gate.max_queue;
+  auto interval = settings.scan.interval;
+  settings.scan = x.scan;
+  if (!x.scan_interval_given)
+    settings.scan.interval = interval;
   settings.peek = x.peek;
-  settings.peek.gate.max_queue = max_queue;
+  // As in the pipeline: candidates below the bar beyond half the scanner's
+  // bound are let go (not a keepa.peek.* option).
+  settings.peek.gate.max_queue = settings.scan.max_backlog / 2;
 }
 
 storage_counts virtual_run::counts() {

@@ -58,6 +58,13 @@ struct run_config {
   updater_config update;
   /// keepa.peek.* (the value gate's horizon, max-wait, ...).
   peek_filter_config peek;
+  /// keepa.scan.* as keepa-pipeline reads them (interval, backlog bound,
+  /// price bands, slices, source), on the simulator's deal and Product
+  /// Finder queries and locale: its catalogue holds books of one locale.
+  scanner_config scan;
+  /// Whether keepa.scan.interval was given; the run's own interval (the
+  /// tool's option) stands otherwise.
+  bool scan_interval_given = false;
 };
 
 caf::expected<run_config> run_config_from(const pipeline_config& cfg);

@@ -208,13 +208,89 @@ TEST_CASE("keepa-eta and keepa-bench run the peek-filter with the keepa.peek "
   run.apply(*rc);
   CHECK(run.settings.peek.gate.horizon_tokens == 700);
   CHECK_FALSE(run.settings.peek.gate.enabled);
-  // The bound on held candidates stays the run's own.
+  // The bound on held candidates is the pipeline's: half the scanner's.
   CHECK(run.settings.peek.gate.max_queue == max_queue);
   caf::put(cfg.content, "keepa.peek.value-horizon-tokens", int64_t{0});
   auto bad = run_config_from(cfg);
   REQUIRE_FALSE(bad);
   CHECK_THAT(render(bad.error()),
              Catch::Contains("keepa.peek.value-horizon-tokens"));
+}
+
+// keepa-eta ran the scanner on its defaults whatever keepa.scan.* said.
+TEST_CASE("keepa-eta and keepa-bench scan with the keepa.scan options given, "
+          "on the simulator's queries and locale",
+          "[eta]") {
+  pipeline_config cfg;
+  REQUIRE(!load_profiles(cfg));
+  // The settings of a run (its own interval 7 min) with `cfg` applied, and
+  // whether it kept the simulator's deal query.
+  auto applied = [&](const char* name) {
+    auto rc = run_config_from(cfg);
+    REQUIRE(rc);
+    virtual_run run{small_plan(5, 0).sim, name, std::chrono::minutes{7}};
+    auto selection = run.settings.scan.selection;
+    run.apply(*rc);
+    return std::make_pair(run.settings,
+                          run.settings.scan.selection == selection);
+  };
+  SECTION("the defaults leave the run's own interval") {
+    auto [s, same_query] = applied("eta-scan-defaults");
+    CHECK(s.scan.interval == std::chrono::minutes{7});
+    CHECK(s.scan.max_backlog == 2000);
+    CHECK(same_query);
+    CHECK(s.peek.gate.max_queue == 1000);
+  }
+  SECTION("given options act; the queries and locale stay the simulator's") {
+    caf::put(cfg.content, "keepa.scan.interval",
+             caf::timespan{std::chrono::minutes{2}});
+    caf::put(cfg.content, "keepa.scan.max-backlog", size_t{600});
+    caf::put(cfg.content, "keepa.scan.max-slices", size_t{3});
+    caf::put(cfg.content, "keepa.scan.query-file",
+             std::string{"/nonexistent.json"});
+    caf::put(cfg.content, "keepa.locale", std::string{"uk"});
+    auto [s, same_query] = applied("eta-scan-given");
+    CHECK(s.scan.interval == std::chrono::minutes{2});
+    CHECK(s.scan.max_backlog == 600);
+    CHECK(s.scan.max_slices == 3);
+    CHECK(same_query);
+    CHECK(s.scan.domain == 1);
+    CHECK(s.peek.gate.max_queue == 300);
+    // A bad one is refused, naming it.
+    caf::put(cfg.content, "keepa.scan.source", std::string{"feed"});
+    auto bad = run_config_from(cfg);
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(render(bad.error()), Catch::Contains("keepa.scan.source"));
+  }
+  SECTION("keepa-eta's own --eta.scan-interval wins over it") {
+    caf::settings xs;
+    caf::put(xs, "eta.scan-interval", caf::timespan{std::chrono::minutes{60}});
+    auto o = eta_options_from(xs);
+    REQUIRE(o);
+    CHECK(o->scan_interval_given);
+    o->sim.refill_rate = 5;
+    o->sim.products = 20000;
+    o->target = 300;
+    o->limit = std::chrono::hours{24 * 30};
+    auto scans = [](const eta_result& r) {
+      return r.by_stage[static_cast<size_t>(stage::scan)];
+    };
+    caf::put(cfg.content, "keepa.scan.interval",
+             caf::timespan{std::chrono::minutes{1}});
+    auto eta_wins = run_eta(*o, cfg);
+    REQUIRE(eta_wins);
+    o->scan_interval_given = false;
+    auto every_minute = run_eta(*o, cfg);
+    REQUIRE(every_minute);
+    caf::put(cfg.content, "keepa.scan.interval",
+             caf::timespan{std::chrono::minutes{60}});
+    auto hourly = run_eta(*o, cfg);
+    REQUIRE(hourly);
+    INFO(render(*o, *eta_wins) << render(*o, *every_minute));
+    CHECK(scans(*every_minute) != scans(*hourly));
+    CHECK(scans(*eta_wins) == scans(*hourly));
+    CHECK(eta_wins->elapsed == hourly->elapsed);
+  }
 }
 
 TEST_CASE("keepa-eta fits its mixture from a database keepa-pipeline filled",
