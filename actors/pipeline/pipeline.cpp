@@ -10,6 +10,10 @@
 
 namespace keepa {
 
+void bound_held_candidates(pipeline_settings& s) {
+  s.peek.gate.max_queue = s.scan.max_backlog / 2;
+}
+
 caf::expected<pipeline_settings>
 pipeline_settings_from(const pipeline_config& cfg) {
   pipeline_settings s;
@@ -42,9 +46,7 @@ pipeline_settings_from(const pipeline_config& cfg) {
   if (!peek)
     return peek.error();
   s.peek = std::move(*peek);
-  // Below-bar candidates beyond half the scanner's bound are let go, so the
-  // scanner, which pauses above it, reads on.
-  s.peek.gate.max_queue = s.scan.max_backlog / 2;
+  bound_held_candidates(s);
   auto update = updater_config_from(content);
   if (!update)
     return update.error();

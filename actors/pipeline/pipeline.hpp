@@ -51,6 +51,11 @@ struct pipeline_settings {
     peek_stand_in;
 };
 
+/// Sets the PEEK-FILTER's bound on candidates held below the bar from the
+/// scanner's backlog bound (not a keepa.peek.* option): beyond half of it
+/// they are let go, so the scanner, which pauses above it, reads on.
+void bound_held_candidates(pipeline_settings& s);
+
 /// Reads every setting from `cfg` (including the API key).
 caf::expected<pipeline_settings>
 pipeline_settings_from(const pipeline_config& cfg);

@@ -307,9 +307,7 @@ void virtual_run::apply(const run_config& x) {
   if (!x.scan_interval_given)
     settings.scan.interval = interval;
   settings.peek = x.peek;
-  // As in the pipeline: candidates below the bar beyond half the scanner's
-  // bound are let go (not a keepa.peek.* option).
-  settings.peek.gate.max_queue = settings.scan.max_backlog / 2;
+  bound_held_candidates(settings);
 }
 
 storage_counts virtual_run::counts() {
