@@ -148,9 +148,9 @@ namespace {
 
 /// Lets go of the candidates below the bar whose deals are older than
 /// `max_wait` (counted from the start for those listed before), and of the
-/// worst below the bar beyond `max_queue`: recorded
-/// as rejected (at the highest price, so the memory
-/// never holds a later version back), their positions done.
+/// worst below the bar beyond `max_queue`: recorded as rejected (at the
+/// highest price, so the memory never holds a later version back), their
+/// positions done, and kept as spare for tokens nothing better wants.
 void let_go(peek_pointer self) {
   auto& st = self->state;
   // At a bar of 0 every candidate is worth a token: none is below it.
@@ -166,23 +166,21 @@ void let_go(peek_pointer self) {
   });
   // Beyond max_queue, the worst below the bar go too.
   auto max_queue = st.values.config().max_queue;
-  if (st.queue.size() > max_queue) {
-    for (auto& d : st.queue.take_back_if(st.queue.size() - max_queue, below)) {
-      st.spare.push_back(d);
+  if (st.queue.size() > max_queue)
+    for (auto& d : st.queue.take_back_if(st.queue.size() - max_queue, below))
       old.push_back(std::move(d));
-    }
-    auto max_spare = peek_state::spare_per_queue * max_queue;
-    if (st.spare.size() > max_spare) {
-      // The newest deals stay: an old one has more likely changed.
-      std::stable_sort(st.spare.begin(), st.spare.end(),
-                       [](const deal& x, const deal& y) {
-                         return x.last_update > y.last_update;
-                       });
-      st.spare.resize(max_spare);
-    }
-  }
   if (old.empty())
     return;
+  st.spare.insert(st.spare.end(), old.begin(), old.end());
+  auto max_spare = peek_state::spare_per_queue * max_queue;
+  if (st.spare.size() > max_spare) {
+    // The newest deals stay: an old one has more likely changed.
+    std::stable_sort(st.spare.begin(), st.spare.end(),
+                     [](const deal& x, const deal& y) {
+                       return x.last_update > y.last_update;
+                     });
+    st.spare.resize(max_spare);
+  }
   std::vector<rejection_record> rs;
   for (auto& d : old) {
     ++st.reasons[rejection_reason::below_value_bar];

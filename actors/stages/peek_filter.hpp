@@ -62,12 +62,13 @@ struct peek_state : batch_state_base<deal> {
   /// `max-wait` from here (the backlog a first pass reads is hours old,
   /// and the bar had no income to go by when it arrived).
   int64_t started_ms = 0;
-  /// Candidates let go at the queue's cap (their rejection recorded), kept
-  /// for tokens nothing better wants: when the queue runs dry at a bar of
-  /// 0, the likeliest of them are queued again. At most spare_per_queue
-  /// times the value gate's max_queue, the oldest deals dropped first.
+  /// Candidates let go, at max-wait or at the queue's cap (their rejection
+  /// recorded), kept for tokens nothing better wants: when the queue runs
+  /// dry at a bar of 0, the likeliest of them are queued again. At most
+  /// spare_per_queue times the value gate's max_queue (~0.5 KB a deal),
+  /// the oldest deals dropped first.
   std::vector<deal> spare;
-  static constexpr size_t spare_per_queue = 4;
+  static constexpr size_t spare_per_queue = 8;
   /// Spare candidates queued again at a time.
   static constexpr size_t spare_batch = 50;
   /// A look again is scheduled (a `retry` with look_ticket).
