@@ -107,9 +107,7 @@ caf::expected<bench_row> run_one(const bench_options& opts,
                   "bench-p" + std::to_string(pressure) + "-r"
                     + std::to_string(rate) + "-" + strategy.name,
                   opts.scan_interval};
-  run.apply(base);
-  if (opts.scan_interval_given)
-    run.settings.scan.interval = opts.scan_interval;
+  run.apply(base, opts.scan_interval_given);
   strategy.apply(run.settings);
   if (strategy.oracle)
     run.settings.peek_stand_in = [model = run.model](caf::actor_system& sys,

@@ -69,9 +69,7 @@ caf::expected<eta_result> run_eta(const eta_options& opts,
     return std::move(config.error());
   auto wall0 = std::chrono::steady_clock::now();
   virtual_run run{opts.sim, "eta", opts.scan_interval};
-  run.apply(*config);
-  if (opts.scan_interval_given)
-    run.settings.scan.interval = opts.scan_interval;
+  run.apply(*config, opts.scan_interval_given);
   // The deals are a scratch database, thrown away after the run, and
   // STORAGE's speed is no part of the estimate (virtual time): in memory,
   // commits cost no WAL writes and fsyncs.

@@ -16,10 +16,10 @@
 #include <caf/send.hpp>
 
 #include "actors/analysis/deal_analysis.hpp"
+#include "actors/stages/updater.hpp"
 #include "actors/token/token.hpp"
 #include "config/defaults.hpp"
 #include "config/locale_option.hpp"
-#include "actors/stages/updater.hpp"
 #include "messages/error.hpp"
 
 namespace keepa {
@@ -298,13 +298,13 @@ caf::expected<run_config> run_config_from(const pipeline_config& cfg) {
                       != nullptr};
 }
 
-void virtual_run::apply(const run_config& x) {
+void virtual_run::apply(const run_config& x, bool own_interval) {
   settings.token = x.token;
   settings.analysis = x.analysis;
   settings.update = x.update;
   auto interval = settings.scan.interval;
   settings.scan = x.scan;
-  if (!x.scan_interval_given)
+  if (own_interval || !x.scan_interval_given)
     settings.scan.interval = interval;
   settings.peek = x.peek;
   bound_held_candidates(settings);

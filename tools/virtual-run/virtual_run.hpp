@@ -105,8 +105,11 @@ public:
   /// The virtual Unix time in ms.
   int64_t now_ms();
 
-  /// Takes the token, analysis and updater settings of `x`.
-  void apply(const run_config& x);
+  /// Takes the token, analysis, updater, peek and scan settings of `x`. The
+  /// scan interval is the run's own (its constructor's) when the tool's
+  /// option for it was given (`own_interval`) or keepa.scan.interval was
+  /// not; otherwise keepa.scan.interval.
+  void apply(const run_config& x, bool own_interval = false);
 
   /// Spawns the pipeline on the same simulator and database, at the
   /// current virtual time.

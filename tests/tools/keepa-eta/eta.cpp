@@ -251,6 +251,14 @@ TEST_CASE("keepa-eta and keepa-bench scan with the keepa.scan options given, "
     caf::put(cfg.content, "keepa.locale", std::string{"uk"});
     auto [s, same_query] = applied("eta-scan-given");
     CHECK(s.scan.interval == std::chrono::minutes{2});
+    // ... unless the tool's own option for it was given.
+    auto rc = run_config_from(cfg);
+    REQUIRE(rc);
+    virtual_run own{small_plan(5, 0).sim, "eta-scan-own",
+                    std::chrono::minutes{7}};
+    own.apply(*rc, true);
+    CHECK(own.settings.scan.interval == std::chrono::minutes{7});
+    CHECK(own.settings.scan.max_backlog == 600);
     CHECK(s.scan.max_backlog == 600);
     CHECK(s.scan.max_slices == 3);
     CHECK(same_query);
