@@ -146,6 +146,27 @@ rejection_record rejection_of(const deal& d, const peek_verdict& v,
 
 namespace {
 
+/// Reorders `xs` as `sort(first, last, greater)` leaves them when `greater`
+/// compares `key(x) > key(y)`, computing each key once instead of at every
+/// comparison (a priority estimates the deal's profit twice), and moving
+/// each deal once. The same comparisons give the same order as sorting the
+/// deals themselves.
+template<class Key, class Sort>
+void order_by_key(std::vector<deal>& xs, Key key, Sort sort) {
+  using key_type = decltype(key(xs.front()));
+  std::vector<std::pair<key_type, size_t>> keys;
+  keys.reserve(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i)
+    keys.emplace_back(key(xs[i]), i);
+  sort(keys.begin(), keys.end(),
+       [](const auto& x, const auto& y) { return x.first > y.first; });
+  std::vector<deal> out;
+  out.reserve(xs.size());
+  for (auto& k : keys)
+    out.push_back(std::move(xs[k.second]));
+  xs = std::move(out);
+}
+
 /// Lets go of the candidates below the bar whose deals are older than
 /// `max_wait` (counted from the start for those listed before), and of the
 /// worst below the bar beyond `max_queue`: recorded as rejected (at the
@@ -175,10 +196,11 @@ void let_go(peek_pointer self) {
   auto max_spare = peek_state::spare_per_queue * max_queue;
   if (st.spare.size() > max_spare) {
     // The newest deals stay: an old one has more likely changed.
-    std::stable_sort(st.spare.begin(), st.spare.end(),
-                     [](const deal& x, const deal& y) {
-                       return x.last_update > y.last_update;
-                     });
+    order_by_key(
+      st.spare, [](const deal& d) { return d.last_update; },
+      [](auto first, auto last, auto newer) {
+        std::stable_sort(first, last, newer);
+      });
     st.spare.resize(max_spare);
   }
   std::vector<rejection_record> rs;
@@ -327,12 +349,12 @@ void peek_state::on_dry(peek_pointer self) {
   // At a bar of 0 nothing better waits for the tokens: the likeliest of
   // those let go at the cap go again before the tokens pile up.
   if (st.bar <= 0 && !st.spare.empty()) {
-    auto by_priority = [&st](const deal& x, const deal& y) {
-      return st.priority(x) > st.priority(y);
-    };
     auto n = std::min(st.spare.size(), spare_batch);
-    std::partial_sort(st.spare.begin(), st.spare.begin() + n, st.spare.end(),
-                      by_priority);
+    order_by_key(
+      st.spare, [&st](const deal& d) { return st.priority(d); },
+      [n](auto first, auto last, auto higher) {
+        std::partial_sort(first, first + n, last, higher);
+      });
     std::vector<deal> xs(std::make_move_iterator(st.spare.begin()),
                          std::make_move_iterator(st.spare.begin() + n));
     st.spare.erase(st.spare.begin(), st.spare.begin() + n);
