@@ -592,19 +592,29 @@ private:
     }
   };
 
-  /// Counts one more value, and one more item of the enclosing array.
-  void count_item() {
+  /// Counts one more value, and one more item of the enclosing array (once
+  /// per value of the answer: kept small enough to inline, the refusals
+  /// apart).
+  [[gnu::always_inline]] void count_item() {
     if (max_values_ > 0 && ++values_ > max_values_ && refusal_.empty())
-      refusal_ = "more than " + std::to_string(max_values_)
-        + " values in one answer";
+      refuse_values();
     if (frames_.empty() || depth_ != frames_.size())
       return;
     auto& f = frames_.back();
     if (f.where == place::other || f.limit == 0)
       return;
     if (++f.items > f.limit && refusal_.empty())
-      refusal_ = "more than " + std::to_string(f.limit) + " " + name_of(f.where)
-        + " in one answer";
+      refuse_items(f);
+  }
+
+  [[gnu::cold, gnu::noinline]] void refuse_values() {
+    refusal_ = "more than " + std::to_string(max_values_)
+      + " values in one answer";
+  }
+
+  [[gnu::cold, gnu::noinline]] void refuse_items(const frame& f) {
+    refusal_ = "more than " + std::to_string(f.limit) + " " + name_of(f.where)
+      + " in one answer";
   }
 
   static const char* name_of(place where) {
