@@ -115,16 +115,17 @@ std::string seconds(caf::timespan d) {
     + " s";
 }
 
-/// A permanent error: answers it; a modifier's also holds TOKEN for good
-/// and ends the actor (the pipeline sees it go down and stops).
+/// A permanent error: answers it, holds TOKEN for good and ends the actor
+/// (the pipeline sees it go down and stops). Reads too: the pipeline's are
+/// fixed statements on bounded input, so one that fails for good (a table
+/// dropped, a file corrupt) says the database no longer serves this
+/// program; a stage asking again would only log it, or scan for nothing.
 void fail(storage_pointer self, storage_op& op, const caf::error& err) {
   auto& st = self->state;
   ++st.failures;
   st.last_error = render(err);
   op.refuse(err);
-  if (!op.modifier)
-    return;
-  log(self, log_level::error, "cannot write, stopping: " + st.last_error);
+  log(self, log_level::error, op.what + " failed, stopping: " + st.last_error);
   if (st.token)
     self->send(st.token, atom::hold_v, "storage failed: " + st.last_error);
   self->quit(err);
@@ -226,8 +227,7 @@ void run(storage_pointer self, storage_op op) {
   }
   if (err) {
     fail(self, op, err);
-    if (op.modifier)
-      return; // STORAGE ends.
+    return; // STORAGE ends.
   }
   if (st.waiting && !st.stalled) {
     // The lock went away within the busy timeout.
@@ -251,14 +251,12 @@ void run(storage_pointer self, storage_op op) {
 /// mailbox (a handler that moves from its message checks that first: the
 /// skipped message is handled again later).
 template<class T, class F>
-caf::result<T>
-perform(storage_pointer self, std::string what, bool modifier, F f) {
+caf::result<T> perform(storage_pointer self, std::string what, F f) {
   if (self->state.stalled)
     return caf::skip;
   auto rp = self->make_response_promise<T>();
   storage_op op;
   op.what = std::move(what);
-  op.modifier = modifier;
   // Moved, not copied: an upsert's `f` holds its whole batch.
   op.attempt = [rp, f{std::move(f)}]() mutable -> caf::error {
     auto res = f();
@@ -287,7 +285,6 @@ void retry(storage_pointer self) {
         return;
       }
       // Without a session nothing can be stored any more.
-      op.modifier = true;
       fail(self, op, res.error());
       return;
     }
@@ -349,7 +346,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
         return err;
       }
       return perform<upsert_ack>(
-        self, "upsert", true,
+        self, "upsert",
         [self, batch{std::move(batch)}]() -> caf::expected<upsert_ack> {
           auto& st = self->state;
           auto next = st.marks.preview(batch.done);
@@ -385,8 +382,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
                                  printable_asin(x.asin));
       // Durable before the scanner hands them on: a restart finishes them.
       return perform<uint64_t>(
-        self, "track", true,
-        [self, xs{std::move(xs)}]() -> caf::expected<uint64_t> {
+        self, "track", [self, xs{std::move(xs)}]() -> caf::expected<uint64_t> {
           auto& st = self->state;
           auto fresh = st.marks.untracked(xs);
           if (auto res = st.db->track(fresh); !res)
@@ -404,19 +400,19 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       if (self->state.stalled)
         return caf::skip;
       return perform<std::vector<asin_memory>>(
-        self, "known", false, [self, asins{std::move(asins)}] {
+        self, "known", [self, asins{std::move(asins)}] {
           return self->state.db->known(asins);
         });
     },
     [self](atom::stalest, uint32_t n,
            int64_t seen_before_ms) -> caf::result<std::vector<deal_record>> {
       return perform<std::vector<deal_record>>(
-        self, "stalest", false, [self, n, seen_before_ms] {
+        self, "stalest", [self, n, seen_before_ms] {
           return self->state.db->stalest(n, seen_before_ms);
         });
     },
     [self](atom::expire, int64_t cutoff_ms) -> caf::result<uint64_t> {
-      return perform<uint64_t>(self, "expire", true, [self, cutoff_ms] {
+      return perform<uint64_t>(self, "expire", [self, cutoff_ms] {
         auto& st = self->state;
         auto res = st.db->expire(cutoff_ms);
         if (res)
@@ -464,7 +460,7 @@ storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
       }
       st.tokens_fresh = false;
       return perform<caf::ok_atom>(
-        self, "flush", true, [self]() -> caf::expected<caf::ok_atom> {
+        self, "flush", [self]() -> caf::expected<caf::ok_atom> {
           keep_tally(self);
           if (auto res = self->state.db->flush(); !res)
             return std::move(res.error());

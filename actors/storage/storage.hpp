@@ -63,8 +63,6 @@ struct storage_op {
   std::function<caf::error()> attempt;
   /// Answers the caller with a permanent error.
   std::function<void(const caf::error&)> refuse;
-  /// A modifier's permanent error ends STORAGE; a read's only answers it.
-  bool modifier = false;
 };
 
 struct storage_state {
@@ -118,10 +116,11 @@ using storage_pointer = storage_actor::stateful_pointer<storage_state>;
 /// server out of reach) stalls it: TOKEN is told to hold, the operation is
 /// retried with backoff (reconnecting after a lost connection) and every
 /// other database request is answered late, in order, once it succeeded
-/// (counts, watermark, pending and status answer from memory at once). A
-/// modifier
-/// that fails permanently answers the error, holds TOKEN and ends the actor
-/// with it: the pipeline must stop rather than run ahead of what is stored.
+/// (counts, watermark, pending and status answer from memory at once). An
+/// operation that fails permanently, a write or a read, answers the error,
+/// holds TOKEN and ends the actor with it: the pipeline must stop rather
+/// than run ahead of what is stored, or on a database that no longer
+/// serves it.
 storage_actor::behavior_type storage(storage_pointer self, storage_config cfg,
                                      std::shared_ptr<db::backend> db);
 

@@ -565,6 +565,44 @@ TEST_CASE_METHOD(pg_actor_fixture,
   failed_upsert_case(*this);
 }
 
+/// The deals table dropped under a running STORAGE: the updater's read of
+/// the stalest deals fails for good. Before, only a write's permanent error
+/// ended STORAGE; a read's was answered and asked again every second, and a
+/// pipeline with nothing to write (feed-limited) ran on, logging it.
+template<class Fixture>
+void failed_read_case(Fixture& fix) {
+  auto a = fix.spawn_tracking(pos(100, "B000000001"), pos(101, "B000000002"));
+  auto tok = test::spawn_token_stand_in(fix.sys, "small");
+  caf::anon_send(a, atom::hold_v, tok);
+  *fix.db.raw() << "DROP TABLE deals";
+  caf::scoped_actor self{fix.sys};
+  self->monitor(a);
+  auto res = fix.template ask<std::vector<deal_record>>(
+    a, atom::stalest_v, uint32_t{10}, int64_t{1000});
+  REQUIRE(!res);
+  CHECK(res.error() == ec::storage_error);
+  caf::error reason;
+  self->receive([&](caf::down_msg& msg) { reason = msg.reason; },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK(reason == ec::storage_error);
+  CHECK_THAT(render(reason), Catch::Contains("deals"));
+  auto& holds = test::state_of<test::token_stand_in_state>(tok).holds;
+  REQUIRE(holds.size() == 1);
+  CHECK_THAT(holds[0], Catch::StartsWith("storage failed: storage_error"));
+}
+
+TEST_CASE_METHOD(actor_fixture,
+                 "a read that fails for good stops the actor too",
+                 "[storage][actor][sqlite]") {
+  failed_read_case(*this);
+}
+
+TEST_CASE_METHOD(pg_actor_fixture,
+                 "a read that fails for good stops the actor too (pg)",
+                 "[storage][actor][postgresql]") {
+  failed_read_case(*this);
+}
+
 TEST_CASE_METHOD(actor_fixture,
                  "STORAGE of a keepa.locale=uk pipeline refreshes and expires "
                  "only UK deals, beside a US pipeline's",
