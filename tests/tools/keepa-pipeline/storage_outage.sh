@@ -9,8 +9,9 @@
 #   permanent    the schema breaks under the running pipeline (the
 #                rejections and deals tables are dropped: the peeks of
 #                the first pass may all be stored before the drop gets
-#                the lock on a loaded machine, but the UPDATER and the
-#                COMMITTER write deals all along)
+#                the lock on a loaded machine, and the feed may have run
+#                dry, but the UPDATER reads the stalest deals every second
+#                and a read's permanent error ends STORAGE as a write's)
 #
 # A transient outage passes when STORAGE reports it and its end, TOKEN
 # grants nothing while held, no storage error reaches a stage, deals are
