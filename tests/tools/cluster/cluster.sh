@@ -96,6 +96,13 @@ for n in "${names[@]}"; do
   wait_until 60 connected "$n" \
     || fail "$n did not reach keepa-token: $(tail -n 3 "$dir/$n.err")"
 done
+# The window's first share figures need all three among keepa-token's
+# shares: a process is listed from its first request, which may come after
+# its link is up (CI once took the window's start before one was listed).
+for n in "${names[@]}"; do
+  wait_until 60 token_lists "$n" \
+    || fail "keepa-token does not list $n: $(tail -n 3 "$dir/$n.err")"
+done
 echo "all three pipelines connected to keepa-token on $remote"
 
 # The window in which all three compete starts just before the first

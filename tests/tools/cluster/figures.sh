@@ -183,6 +183,14 @@ token_consumer_pids() {
     | grep -o '#[0-9]* weight' | tr -d '# weight' || true
 }
 
+# token_lists NAME: keepa-token's newest status line lists pipeline NAME
+# (its process counts among the shares from its first request on, which
+# may come a while after its /status shows the link up).
+token_lists() {
+  grep 'keepa-token: balance' "$dir/token" | tail -n 1 \
+    | grep -q "#${pipeline_pids[$1]:-none} weight"
+}
+
 # Slowest /status answer of pipeline $1 (it asks keepa-token's snapshot
 # through its link) in ms, over $2 answers.
 slowest_status() {
@@ -205,8 +213,7 @@ failover_pipeline() {
   local victim=$1 pid t_kill t_gone other
   wait_after_tick 1500
   pid=${pipeline_pids[$victim]}
-  grep -q "#$pid weight" <(grep 'keepa-token: balance' "$dir/token" \
-    | tail -n 1) || fail "keepa-token does not list $victim (pid $pid)"
+  token_lists "$victim" || fail "keepa-token does not list $victim (pid $pid)"
   t_kill=$(now_ms)
   kill -KILL "$pid"
   wait "$pid" 2>/dev/null || true
@@ -260,6 +267,8 @@ failover_server() {
   for n in "${names[@]}"; do
     wait_until 30 connected "$n" \
       || fail "$n did not reconnect: $(tail -n 3 "$dir/$n.err")"
+    wait_until 30 token_lists "$n" \
+      || fail "keepa-token does not list $n 30 s after its restart"
   done
 }
 spending_since() {
