@@ -299,6 +299,22 @@ constexpr auto max_wait = std::chrono::hours{4};
 /// first, so the scanner (which pauses above scan::max_backlog) reads on.
 constexpr size_t max_queue = scan::max_backlog / 2;
 
+/// Off: a hopeless bin's candidates are peeked as any others (a token the
+/// bucket would lose at its cap buys a long shot). On, they are let go on
+/// arrival whatever the balance, and the tokens are left to expire or to
+/// the other pipelines on the key.
+constexpr bool skip_hopeless = false;
+
+/// A bin is hopeless once this many of its candidates were peeked and its
+/// pass rate is, with 95 % confidence, below hopeless_share of the overall
+/// one.
+constexpr uint64_t hopeless_after = 200;
+constexpr double hopeless_share = 0.05;
+
+/// Every this many candidates of a hopeless bin, one is queued anyway, so
+/// the gate sees the bin change.
+constexpr uint64_t explore_every = 100;
+
 } // namespace value_gate
 
 namespace commit {

@@ -204,6 +204,11 @@ void add_peek_options(caf::config_option_set& opts, caf::settings* defaults) {
     .add<bool>("value-gate",
                with_default("peek only candidates worth a scarce token",
                             enabled))
+    .add<bool>("skip-hopeless",
+               with_default("let go of the candidates of a bin whose peeks "
+                            "showed it hopeless, even when the tokens would "
+                            "expire at the cap",
+                            skip_hopeless))
     .add<caf::timespan>("value-horizon",
                         with_default("balance (minutes of refill) from "
                                      "which every candidate is worth a token",

@@ -66,6 +66,8 @@ peek_filter_config_from(const caf::settings& opts) {
   peek_filter_config cfg;
   auto& g = cfg.gate;
   g.enabled = caf::get_or(opts, "keepa.peek.value-gate", g.enabled);
+  g.skip_hopeless = caf::get_or(opts, "keepa.peek.skip-hopeless",
+                                g.skip_hopeless);
   g.horizon = caf::get_or(opts, "keepa.peek.value-horizon", g.horizon);
   g.max_wait = caf::get_or(opts, "keepa.peek.max-wait", g.max_wait);
   g.horizon_tokens = caf::get_or(opts, "keepa.peek.value-horizon-tokens",
@@ -167,6 +169,21 @@ void order_by_key(std::vector<deal>& xs, Key key, Sort sort) {
   xs = std::move(out);
 }
 
+/// Records the candidates `xs` as rejected below the value bar (at the
+/// highest price, so the memory never holds a later version back), their
+/// positions done.
+void below_bar(peek_pointer self, const std::vector<deal>& xs, int64_t now) {
+  auto& st = self->state;
+  std::vector<rejection_record> rs;
+  for (auto& d : xs) {
+    ++st.reasons[rejection_reason::below_value_bar];
+    rs.push_back(rejection_record{d.asin, stage::peek,
+                                  to_string(rejection_reason::below_value_bar),
+                                  INT32_MAX, now});
+  }
+  reject_all(self, xs, std::move(rs));
+}
+
 /// Lets go of the candidates below the bar whose deals are older than
 /// `max_wait` (counted from the start for those listed before), and of the
 /// worst below the bar beyond `max_queue`: recorded as rejected (at the
@@ -192,7 +209,11 @@ void let_go(peek_pointer self) {
       old.push_back(std::move(d));
   if (old.empty())
     return;
-  st.spare.insert(st.spare.end(), old.begin(), old.end());
+  // A skipped bin's candidates (some are admitted to explore it) are no
+  // spare for tokens nothing better wants.
+  for (auto& d : old)
+    if (!st.values.skips(st.bin(d).index))
+      st.spare.push_back(d);
   auto max_spare = peek_state::spare_per_queue * max_queue;
   if (st.spare.size() > max_spare) {
     // The newest deals stay: an old one has more likely changed.
@@ -203,14 +224,29 @@ void let_go(peek_pointer self) {
       });
     st.spare.resize(max_spare);
   }
-  std::vector<rejection_record> rs;
-  for (auto& d : old) {
-    ++st.reasons[rejection_reason::below_value_bar];
-    rs.push_back(rejection_record{d.asin, stage::peek,
-                                  to_string(rejection_reason::below_value_bar),
-                                  INT32_MAX, now});
+  below_bar(self, old, now);
+}
+
+/// Lets go of the queued and spare candidates of skipped bins, once more
+/// bins are skipped than at the last look.
+void sweep_skipped(peek_pointer self) {
+  auto& st = self->state;
+  auto n = st.values.skipped_bins();
+  if (n <= st.skipped_bins) {
+    st.skipped_bins = n;
+    return;
   }
-  reject_all(self, old, std::move(rs));
+  st.skipped_bins = n;
+  auto old = st.queue.take_if([&](const deal&, int64_t v) {
+    return st.values.skips(peek_state::bin_of_value(v).index);
+  });
+  auto skipped = [&](const deal& d) {
+    return st.values.skips(st.bin(d).index);
+  };
+  st.spare.erase(std::remove_if(st.spare.begin(), st.spare.end(), skipped),
+                 st.spare.end());
+  if (!old.empty())
+    below_bar(self, old, unix_now_ms(self, st.ctx));
 }
 
 /// Looks again after `d` (once, however often asked).
@@ -254,6 +290,7 @@ void peek_state::before_batch(peek_pointer self, F go) {
         st.values.paid(spent_on(stage::scan), spent_on(stage::commit),
                        st.survived, now);
         st.bar = st.values.bar(ts.projected, ts.refill_rate, now);
+        sweep_skipped(self);
         // At a bar of 0 every candidate is worth a token (no walk).
         auto worth = [&](const deal&, int64_t v) { return st.worth(v); };
         auto all = std::numeric_limits<size_t>::max();
@@ -369,6 +406,7 @@ namespace {
 void put_values(caf::settings& xs, const peek_state& st) {
   auto& g = st.values;
   xs.emplace("value-gate", g.config().enabled);
+  xs.emplace("skip-hopeless", g.config().skip_hopeless);
   xs.emplace("value-bar", st.bar);
   xs.emplace("held-for-value", static_cast<int64_t>(st.held));
   xs.emplace("spare", static_cast<int64_t>(st.spare.size()));
@@ -380,6 +418,8 @@ void put_values(caf::settings& xs, const peek_state& st) {
     x.emplace("peeked", static_cast<int64_t>(b.peeked));
     x.emplace("passed", static_cast<int64_t>(b.passed));
     x.emplace("pass-rate", g.bin_value(i));
+    x.emplace("hopeless", g.hopeless(i));
+    x.emplace("hopeless-arrivals", static_cast<int64_t>(b.hopeless_arrivals));
     bins.emplace(name, std::move(x));
   }
   xs.emplace("learned", std::move(bins));
@@ -418,9 +458,17 @@ peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
     [self](atom::offer, std::vector<deal>& xs) -> uint64_t {
       auto& st = self->state;
       auto now = self->clock().now();
-      for (auto& x : xs)
-        st.values.arrived(st.bin(x), now);
-      accept(self, xs);
+      std::vector<deal> admitted;
+      std::vector<deal> skipped;
+      admitted.reserve(xs.size());
+      for (auto& x : xs) {
+        auto b = st.bin(x);
+        st.values.arrived(b, now);
+        (st.values.admit(b) ? admitted : skipped).push_back(std::move(x));
+      }
+      if (!skipped.empty())
+        below_bar(self, skipped, unix_now_ms(self, st.ctx));
+      accept(self, admitted);
       return st.worth_backlog();
     },
     [self](atom::backlog) -> uint64_t { return self->state.worth_backlog(); },

@@ -58,6 +58,9 @@ struct peek_state : batch_state_base<deal> {
   /// The bar at the last look, and how often nothing was worth a token.
   double bar = 0;
   uint64_t held = 0;
+  /// Skipped bins at the last look (more since: their candidates queued or
+  /// spare are let go).
+  size_t skipped_bins = 0;
   /// When this stage started (Unix ms): a deal listed before waits
   /// `max-wait` from here (the backlog a first pass reads is hours old,
   /// and the bar had no income to go by when it arrived).

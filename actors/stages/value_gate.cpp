@@ -47,7 +47,44 @@ double value_gate::decay(time_point now) const {
 }
 
 double value_gate::arrivals(size_t i, time_point now) const {
-  return bins_[i].arrivals * decay(now);
+  return skips(i) ? 0.0 : bins_[i].arrivals * decay(now);
+}
+
+namespace {
+
+/// The upper end of the 95 % Wilson score interval of a pass rate of
+/// `passed` in `peeked`.
+double upper_pass_rate(uint64_t passed, uint64_t peeked) {
+  constexpr double z = 1.96;
+  auto n = static_cast<double>(peeked);
+  auto p = static_cast<double>(passed) / n;
+  auto z2 = z * z;
+  return (p + z2 / (2 * n) + z * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)))
+    / (1 + z2 / n);
+}
+
+} // namespace
+
+bool value_gate::hopeless(size_t i) const {
+  auto& b = bins_[i];
+  if (!cfg_.enabled || b.peeked == 0 || b.peeked < cfg_.hopeless_after)
+    return false;
+  return upper_pass_rate(b.passed, b.peeked)
+    < cfg_.hopeless_share * pass_rate();
+}
+
+size_t value_gate::skipped_bins() const {
+  size_t n = 0;
+  for (size_t i = 0; i < num_bins; ++i)
+    n += skips(i) ? 1 : 0;
+  return n;
+}
+
+bool value_gate::admit(bin_id b) {
+  if (!skips(b.index))
+    return true;
+  auto n = ++bins_[b.index].hopeless_arrivals;
+  return cfg_.explore_every > 0 && n % cfg_.explore_every == 0;
 }
 
 void value_gate::decay_to(time_point now) {

@@ -110,6 +110,7 @@ const std::map<std::string, std::string> expected_defaults{
   {"keepa.filter.skip-peek-profit", "false"},
   {"keepa.filter.refresh-tolerance", "0.1"},
   {"keepa.peek.value-gate", "true"},
+  {"keepa.peek.skip-hopeless", "false"},
   {"keepa.peek.value-horizon", "10min"},
   {"keepa.peek.value-horizon-tokens", "500"},
   {"keepa.peek.max-wait", "4h"},

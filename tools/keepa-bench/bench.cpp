@@ -64,6 +64,10 @@ std::vector<bench_strategy> bench_strategies() {
      "as configured, but the peek-filter peeks whatever it holds as soon as "
      "TOKEN grants (keepa.peek.value-gate=false)",
      [](pipeline_settings& s) { s.peek.gate.enabled = false; }},
+    {"skip-hopeless",
+     "as configured, but the peek-filter lets go of the candidates of bins "
+     "its peeks showed hopeless (keepa.peek.skip-hopeless)",
+     [](pipeline_settings& s) { s.peek.gate.skip_hopeless = true; }},
     {"source-finder",
      "as configured, but candidates from Product Finder "
      "(keepa.scan.source=finder, config/finder_query.json)",

@@ -238,3 +238,89 @@ TEST_CASE("value gate: below the horizon, a positive balance opens only "
   // From the horizon, everything.
   CHECK(g.bar(50, 5, t) == 0);
 }
+
+// Issue 18: at R = 60 with a feed as slow as the plan (keepa-bench, seed
+// 777, pressure 1), the bar sat at 0 and 16 127 of 27 723 peeks went to
+// the "below-0" bins, of which none passed.
+TEST_CASE("value gate: a bin whose pass rate is surely far below the "
+          "overall one is hopeless; skipped, its arrivals leave the mix and "
+          "one in explore-every is admitted",
+          "[value_gate]") {
+  value_gate_config cfg;
+  cfg.skip_hopeless = true;
+  cfg.explore_every = 4;
+  value_gate g{cfg};
+  auto good = value_gate::bin_of(3000);
+  auto poor = value_gate::bin_of(-5);
+  feed(g, 3000, 10, 200, 190);
+  // 199 peeks without a pass: too few to tell, however low.
+  feed(g, -5, 90, 199, 0);
+  REQUIRE(cfg.hopeless_after == 200);
+  CHECK_FALSE(g.hopeless(poor.index));
+  CHECK(g.admit(poor));
+  // The poor bin is 90 % of the mix: from a balance of 6 (12 % of the
+  // horizon's 50) it is worth a token.
+  CHECK(g.bar(5, 5, t0()) == Approx(g.value(good)));
+  CHECK(g.bar(6, 5, t0()) == Approx(g.value(poor)));
+  // From 200 on, its 95 % upper bound (3.84 / 203.84 = 1.9 %) is below 5 %
+  // of the overall pass rate (191 / 402 = 47.5 %): hopeless.
+  feed(g, -5, 0, 1, 0);
+  CHECK(g.hopeless(poor.index));
+  CHECK(g.skips(poor.index));
+  CHECK_FALSE(g.hopeless(good.index));
+  CHECK(g.skipped_bins() == 1);
+  // Its arrivals no longer count: the good bin is all of the mix, and the
+  // bar stays at its value up to the horizon.
+  CHECK(g.bar(6, 5, t0()) == Approx(g.value(good)));
+  CHECK(g.bar(49, 5, t0()) == Approx(g.value(good)));
+  CHECK(g.bar(50, 5, t0()) == 0);
+  // Of the arrivals from now on, every fourth is admitted.
+  std::string admitted;
+  for (int i = 0; i < 8; ++i)
+    admitted += g.admit(poor) ? 'y' : 'n';
+  CHECK(admitted == "nnynnnyn");
+  CHECK(g.bins()[poor.index].hopeless_arrivals == 8);
+  CHECK(g.admit(good));
+}
+
+TEST_CASE("value gate: a bin that passes now and then, however rarely "
+          "against the best, is not hopeless; with the gate off, none is; "
+          "by default, a hopeless bin is not skipped",
+          "[value_gate]") {
+  value_gate g;
+  feed(g, 3000, 10, 1000, 900);
+  // 3 in 1 000 against 45 % overall: 5 % of the overall rate (2.3 %) is
+  // above its 95 % upper bound (0.9 %)...
+  feed(g, -5, 10, 1000, 3);
+  CHECK(g.hopeless(value_gate::bin_of(-5).index));
+  // ... but not against an overall rate of 10 %: its upper bound is above
+  // 5 % of it (0.5 %).
+  value_gate h;
+  feed(h, 3000, 10, 1000, 197);
+  feed(h, -5, 10, 1000, 3);
+  CHECK(h.pass_rate() == Approx(201.0 / 2002));
+  CHECK_FALSE(h.hopeless(value_gate::bin_of(-5).index));
+  CHECK(h.admit(value_gate::bin_of(-5)));
+  value_gate_config off;
+  off.enabled = false;
+  value_gate o{off};
+  feed(o, 3000, 10, 200, 100);
+  feed(o, -5, 10, 1000, 0);
+  CHECK_FALSE(o.hopeless(value_gate::bin_of(-5).index));
+  CHECK(o.admit(value_gate::bin_of(-5)));
+  // By default a hopeless bin is reported, but its candidates are admitted
+  // and its arrivals count in the mix: a long shot is better than a token
+  // lost at the cap.
+  REQUIRE_FALSE(value_gate_config{}.skip_hopeless);
+  auto poor = value_gate::bin_of(-5);
+  REQUIRE(g.hopeless(poor.index));
+  CHECK_FALSE(g.skips(poor.index));
+  CHECK(g.skipped_bins() == 0);
+  for (int i = 0; i < 10; ++i)
+    CHECK(g.admit(poor));
+  CHECK(g.bins()[poor.index].hopeless_arrivals == 0);
+  // Half the mix is the poor bin: a balance of half the horizon is the
+  // good bin, one more token the poor one too.
+  CHECK(g.bar(25, 5, t0()) == Approx(g.value(value_gate::bin_of(3000))));
+  CHECK(g.bar(26, 5, t0()) == Approx(g.value(poor)));
+}

@@ -201,6 +201,7 @@ TEST_CASE("keepa-eta and keepa-bench run the peek-filter with the keepa.peek "
   REQUIRE(!load_profiles(cfg));
   caf::put(cfg.content, "keepa.peek.value-horizon-tokens", int64_t{700});
   caf::put(cfg.content, "keepa.peek.value-gate", false);
+  caf::put(cfg.content, "keepa.peek.skip-hopeless", true);
   auto rc = run_config_from(cfg);
   REQUIRE(rc);
   virtual_run run{small_plan(5, 0).sim, "eta-peek-options"};
@@ -208,6 +209,7 @@ TEST_CASE("keepa-eta and keepa-bench run the peek-filter with the keepa.peek "
   run.apply(*rc);
   CHECK(run.settings.peek.gate.horizon_tokens == 700);
   CHECK_FALSE(run.settings.peek.gate.enabled);
+  CHECK(run.settings.peek.gate.skip_hopeless);
   // The bound on held candidates is the pipeline's: half the scanner's.
   CHECK(run.settings.peek.gate.max_queue == max_queue);
   caf::put(cfg.content, "keepa.peek.value-horizon-tokens", int64_t{0});
