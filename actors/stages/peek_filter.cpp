@@ -458,17 +458,25 @@ peek_filter(peek_pointer self, stage_context ctx, peek_filter_config cfg,
     [self](atom::offer, std::vector<deal>& xs) -> uint64_t {
       auto& st = self->state;
       auto now = self->clock().now();
-      std::vector<deal> admitted;
+      // Those admitted stay in `xs`, in order; nothing moves while no bin
+      // is skipped.
       std::vector<deal> skipped;
-      admitted.reserve(xs.size());
-      for (auto& x : xs) {
-        auto b = st.bin(x);
+      auto kept = xs.begin();
+      for (auto i = xs.begin(); i != xs.end(); ++i) {
+        auto b = st.bin(*i);
         st.values.arrived(b, now);
-        (st.values.admit(b) ? admitted : skipped).push_back(std::move(x));
+        if (!st.values.admit(b)) {
+          skipped.push_back(std::move(*i));
+          continue;
+        }
+        if (kept != i)
+          *kept = std::move(*i);
+        ++kept;
       }
+      xs.erase(kept, xs.end());
       if (!skipped.empty())
         below_bar(self, skipped, unix_now_ms(self, st.ctx));
-      accept(self, admitted);
+      accept(self, xs);
       return st.worth_backlog();
     },
     [self](atom::backlog) -> uint64_t { return self->state.worth_backlog(); },

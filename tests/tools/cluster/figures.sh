@@ -187,8 +187,7 @@ token_consumer_pids() {
 # (its process counts among the shares from its first request on, which
 # may come a while after its /status shows the link up).
 token_lists() {
-  grep 'keepa-token: balance' "$dir/token" | tail -n 1 \
-    | grep -q "#${pipeline_pids[$1]:-none} weight"
+  token_consumer_pids | grep -qx "${pipeline_pids[$1]:-none}"
 }
 
 # Slowest /status answer of pipeline $1 (it asks keepa-token's snapshot
