@@ -84,7 +84,7 @@ std::vector<bench_strategy> bench_strategies() {
     {"interval-60s",
      "seed 004: at least 60 s between calls, floor rule otherwise",
      use(token_strategy::paced(60s))},
-    {"deficit-180",
+    {seeds_strategy,
      "seeds 001/002: floor -180, peek 20|50 ASINs (below|from 20/min) "
      "with offers=20, commit 5, update 50",
      seeds_batches},

@@ -70,6 +70,37 @@ double of_oracle(const bench_row& r, const bench_row* oracle) {
   return r.good_per_hour() / oracle->good_per_hour();
 }
 
+/// The seeds' configuration's row (deficit-180) among `xs`, or nullptr.
+const bench_row* seeds_of(const std::vector<const bench_row*>& xs) {
+  for (auto* r : xs)
+    if (r->strategy == seeds_strategy)
+      return r;
+  return nullptr;
+}
+
+/// `r`'s distinct good deals per 1 000 tokens as a multiple of the seeds'
+/// configuration's; -1 without its row (or when it found none).
+double of_seeds(const bench_row& r, const bench_row* seeds) {
+  if (seeds == nullptr || seeds->good_per_1000_tokens() <= 0)
+    return -1;
+  return r.good_per_1000_tokens() / seeds->good_per_1000_tokens();
+}
+
+/// The most distinct good deals per 1 000 tokens a strategy that spends at
+/// least `share` of the plan can reach on the plan of `xs`: every good deal
+/// the feed showed (the most any row saw) on that share of the tokens the
+/// plan generated. 0 without a run.
+double ceiling_per_1000(const std::vector<const bench_row*>& xs, double share) {
+  uint64_t good = 0;
+  int64_t generated = 0;
+  for (auto* r : xs) {
+    good = std::max(good, r->good_in_feed);
+    generated = std::max(generated, r->generated);
+  }
+  return generated > 0 ? 1000.0 * double(good) / (share * double(generated))
+                       : 0;
+}
+
 } // namespace
 
 std::string render_table(const bench_options& opts,
@@ -81,38 +112,50 @@ std::string render_table(const bench_options& opts,
     "good/h: distinct good deals stored per hour; of oracle: that against "
     "the oracle's; deals/h: distinct deals stored per hour; commits/h: "
     "commit events per hour (a book stored again counts again); recall: "
-    "distinct good deals stored of those the feed showed over the run\n",
+    "distinct good deals stored of those the feed showed over the run; "
+    "x seeds: good/1k tok against deficit-180's (the seeds' configuration)\n",
     std::chrono::duration<double, std::ratio<3600>>(opts.duration).count(),
     static_cast<unsigned long long>(opts.sim.seed), opts.sim.products,
     100 * opts.sim.good_fraction);
   for (auto& [key, xs] : by_plan(rows)) {
     auto [pressure, rate] = key;
     auto* oracle = oracle_of(xs);
+    auto* seeds = seeds_of(xs);
     out += format("\nR = %lld tokens/min (cap %lld), feed pressure %.1f "
                   "(%.0f book updates/min)\n",
                   static_cast<long long>(rate),
                   static_cast<long long>(60 * rate), pressure,
                   pressure * double(rate));
-    out += format("%-16s %7s %9s %8s %9s %8s %11s %8s %5s %5s %7s %8s %5s "
-                  "%12s %7s\n",
+    out += format("%-16s %7s %9s %8s %9s %8s %11s %8s %8s %5s %5s %7s %8s "
+                  "%5s %12s %7s\n",
                   "strategy", "good/h", "of oracle", "deals/h", "commits/h",
-                  "tok/good", "good/1k tok", "recall", "good", "feed", "util",
-                  "min bal", "429", "longest idle", "wall");
+                  "tok/good", "good/1k tok", "x seeds", "recall", "good",
+                  "feed", "util", "min bal", "429", "longest idle", "wall");
     for (auto* r : xs) {
       auto f = of_oracle(*r, oracle);
+      auto x = of_seeds(*r, seeds);
       out += format(
-        "%-16s %7.2f %9s %8.2f %9.2f %8.1f %11.2f %6.1f %% %5llu %5llu "
+        "%-16s %7.2f %9s %8.2f %9.2f %8.1f %11.2f %8s %6.1f %% %5llu %5llu "
         "%5.1f %% %8lld %5llu %12s %5.1f s\n",
         r->strategy.c_str(), r->good_per_hour(),
         f < 0 ? "-" : format("%.1f %%", 100 * f).c_str(),
         r->per_hour(r->stored), r->commits_per_hour(), r->tokens_per_good(),
-        r->good_per_1000_tokens(), 100 * r->recall(),
-        static_cast<unsigned long long>(r->stored_good),
+        r->good_per_1000_tokens(), x < 0 ? "-" : format("%.2f x", x).c_str(),
+        100 * r->recall(), static_cast<unsigned long long>(r->stored_good),
         static_cast<unsigned long long>(r->good_in_feed),
         100 * r->utilisation(), static_cast<long long>(r->min_balance),
         static_cast<unsigned long long>(r->http_429),
         span_text(r->longest_idle).c_str(), double(r->wall.count()) / 1000);
     }
+    // Spending the whole plan caps good deals per token: no strategy that
+    // keeps the plan busy (issue 6: >= 99 % of the tokens spent while the
+    // feed offers work) can beat every good deal of the feed on 99 % of
+    // the plan's tokens.
+    auto ceiling = ceiling_per_1000(xs, 0.99);
+    if (ceiling > 0 && seeds != nullptr && seeds->good_per_1000_tokens() > 0)
+      out += format("spending 99 %% of the plan, at most %.2f good/1k tok "
+                    "(every good deal the feed showed): %.2f x seeds\n",
+                    ceiling, ceiling / seeds->good_per_1000_tokens());
   }
   return out;
 }
@@ -124,14 +167,16 @@ std::string render_csv(const std::vector<bench_row>& rows) {
                     "recall_seen,good_per_1000_tokens,consumed,generated,"
                     "utilisation,min_balance,http_429,longest_idle_s,"
                     "idle_total_s,peek_tokens,peeked,value_bar,learned,"
-                    "wall_s,scan_tokens,commit_tokens,update_tokens\n";
+                    "wall_s,scan_tokens,commit_tokens,update_tokens,"
+                    "of_seeds\n";
   auto groups = by_plan(rows);
   for (auto& r : rows) {
-    auto* oracle = oracle_of(groups[{r.pressure, r.rate}]);
+    auto& group = groups[{r.pressure, r.rate}];
+    auto* oracle = oracle_of(group);
     out += format(
       "%.3f,%lld,%s,%.3f,%llu,%.4f,%llu,%llu,%.4f,%.4f,%llu,%.4f,%.2f,%llu,"
       "%llu,%.4f,%.4f,%lld,%lld,%.4f,%lld,%llu,%.3f,%.3f,%lld,%llu,%.4f,%s,"
-      "%.3f,%lld,%lld,%lld\n",
+      "%.3f,%lld,%lld,%lld,%.4f\n",
       r.pressure, static_cast<long long>(r.rate), r.strategy.c_str(), r.hours,
       static_cast<unsigned long long>(r.committed), r.commits_per_hour(),
       static_cast<unsigned long long>(r.stored),
@@ -148,7 +193,7 @@ std::string render_csv(const std::vector<bench_row>& rows) {
       static_cast<unsigned long long>(r.peeked), r.value_bar, r.learned.c_str(),
       double(r.wall.count()) / 1000, static_cast<long long>(r.scan_tokens),
       static_cast<long long>(r.commit_tokens),
-      static_cast<long long>(r.update_tokens));
+      static_cast<long long>(r.update_tokens), of_seeds(r, seeds_of(group)));
   }
   return out;
 }
