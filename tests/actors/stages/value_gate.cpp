@@ -278,7 +278,7 @@ TEST_CASE("value gate: a bin whose pass rate is surely far below the "
   std::string admitted;
   for (int i = 0; i < 8; ++i)
     admitted += g.admit(poor) ? 'y' : 'n';
-  CHECK(admitted == "nnynnnyn");
+  CHECK(admitted == "nnnynnny");
   CHECK(g.bins()[poor.index].hopeless_arrivals == 8);
   CHECK(g.admit(good));
 }
