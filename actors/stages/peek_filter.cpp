@@ -209,22 +209,12 @@ void let_go(peek_pointer self) {
       old.push_back(std::move(d));
   if (old.empty())
     return;
+  below_bar(self, old, now);
   // A skipped bin's candidates (some are admitted to explore it) are no
   // spare for tokens nothing better wants.
   for (auto& d : old)
     if (!st.values.skips(st.bin(d).index))
-      st.spare.push_back(d);
-  auto max_spare = peek_state::spare_per_queue * max_queue;
-  if (st.spare.size() > max_spare) {
-    // The newest deals stay: an old one has more likely changed.
-    order_by_key(
-      st.spare, [](const deal& d) { return d.last_update; },
-      [](auto first, auto last, auto newer) {
-        std::stable_sort(first, last, newer);
-      });
-    st.spare.resize(max_spare);
-  }
-  below_bar(self, old, now);
+      st.add_spare(std::move(d));
 }
 
 /// Lets go of the queued and spare candidates of skipped bins, once more
@@ -243,8 +233,10 @@ void sweep_skipped(peek_pointer self) {
   auto skipped = [&](const deal& d) {
     return st.values.skips(st.bin(d).index);
   };
+  st.trim_spare();
   st.spare.erase(std::remove_if(st.spare.begin(), st.spare.end(), skipped),
                  st.spare.end());
+  st.spare_sorted = 0;
   if (!old.empty())
     below_bar(self, old, unix_now_ms(self, st.ctx));
 }
@@ -259,6 +251,27 @@ void look_later(peek_pointer self, caf::timespan d) {
 }
 
 } // namespace
+
+void peek_state::add_spare(deal d) {
+  spare.push_back(std::move(d));
+  if (spare.size() > max_spare() + max_spare() / spare_slack)
+    trim_spare();
+}
+
+void peek_state::trim_spare() {
+  auto most = max_spare();
+  if (spare.size() <= most)
+    return;
+  // The newest deals stay: an old one has more likely changed.
+  auto newer = [](const deal& x, const deal& y) {
+    return x.last_update > y.last_update;
+  };
+  auto mid = spare.begin() + static_cast<ptrdiff_t>(spare_sorted);
+  std::stable_sort(mid, spare.end(), newer);
+  std::inplace_merge(spare.begin(), mid, spare.end(), newer);
+  spare.resize(most);
+  spare_sorted = most;
+}
 
 template<class F>
 void peek_state::before_batch(peek_pointer self, F go) {
@@ -385,6 +398,7 @@ void peek_state::on_dry(peek_pointer self) {
     self->send(st.upstream, atom::drained_v);
   // At a bar of 0 nothing better waits for the tokens: the likeliest of
   // those let go at the cap go again before the tokens pile up.
+  st.trim_spare();
   if (st.bar <= 0 && !st.spare.empty()) {
     auto n = std::min(st.spare.size(), spare_batch);
     order_by_key(
@@ -395,6 +409,7 @@ void peek_state::on_dry(peek_pointer self) {
     std::vector<deal> xs(std::make_move_iterator(st.spare.begin()),
                          std::make_move_iterator(st.spare.begin() + n));
     st.spare.erase(st.spare.begin(), st.spare.begin() + n);
+    st.spare_sorted = 0;
     accept(self, xs);
   }
 }
@@ -409,7 +424,8 @@ void put_values(caf::settings& xs, const peek_state& st) {
   xs.emplace("skip-hopeless", g.config().skip_hopeless);
   xs.emplace("value-bar", st.bar);
   xs.emplace("held-for-value", static_cast<int64_t>(st.held));
-  xs.emplace("spare", static_cast<int64_t>(st.spare.size()));
+  xs.emplace("spare",
+             static_cast<int64_t>(std::min(st.spare.size(), st.max_spare())));
   caf::settings bins;
   for (size_t i = 0; i < value_gate::num_bins; ++i) {
     auto name = value_gate::bin_name(i);

@@ -70,14 +70,38 @@ struct peek_state : batch_state_base<deal> {
   /// dry at a bar of 0, the likeliest of them are queued again. At most
   /// spare_per_queue times the value gate's max_queue (~0.5 KB a deal),
   /// the oldest deals dropped first.
+  ///
+  /// Between two trims the pool may hold up to 1 / spare_slack more than
+  /// that (see trim_spare); whoever reads it trims it first.
   std::vector<deal> spare;
+  /// The first spare_sorted deals of `spare` are newest first, as the last
+  /// trim left them (deals let go since are appended after them).
+  size_t spare_sorted = 0;
   static constexpr size_t spare_per_queue = 8;
+  static constexpr size_t spare_slack = 4;
   /// Spare candidates queued again at a time.
   static constexpr size_t spare_batch = 50;
   /// A look again is scheduled (a `retry` with look_ticket).
   bool look_pending = false;
   /// TOKEN numbers its tickets from 1: 0 never names a recharge-wait.
   static constexpr uint64_t look_ticket = 0;
+
+  /// The most deals the spare pool keeps.
+  size_t max_spare() const {
+    return spare_per_queue * values.config().max_queue;
+  }
+
+  /// Adds `d` to the spare pool, trimming it once it holds 1 / spare_slack
+  /// more than max_spare().
+  void add_spare(deal d);
+
+  /// Keeps the newest max_spare() deals of the spare pool, newest first,
+  /// in the order a stable sort of the whole pool gives; only the deals let
+  /// go since the last trim are sorted, then merged in. Trimming later
+  /// keeps the same deals in the same order as trimming at every let-go: a
+  /// deal one trim drops has max_spare() deals ahead of it, and they stay
+  /// ahead of it among all that come later.
+  void trim_spare();
 
   /// The feed-side profit estimate of `d` (value_gate::unknown if none).
   int64_t estimate(const deal& d) const;

@@ -3,6 +3,9 @@
 
 #include "actors/stages/peek_filter.hpp"
 
+#include <algorithm>
+#include <random>
+
 #include <catch2/catch.hpp>
 
 #include <caf/config_value.hpp>
@@ -645,4 +648,62 @@ TEST_CASE_METHOD(peek_fixture,
   CHECK(caf::get_or(status, "learned.below-0.hopeless", false));
   CHECK(caf::get_or(status, "learned.below-0.hopeless-arrivals", int64_t{0})
         == 3);
+}
+
+TEST_CASE("peek-filter: the spare pool trimmed now and then keeps the same "
+          "deals in the same order as trimmed at every let-go",
+          "[peek_filter]") {
+  value_gate_config cfg;
+  cfg.max_queue = 8;
+  peek_state st;
+  st.values = value_gate{cfg};
+  REQUIRE(st.max_spare() == 64);
+  // The pool as before: a stable sort of all, newest first, at every let-go
+  // past the bound.
+  std::vector<deal> every;
+  auto newer = [](const deal& x, const deal& y) {
+    return x.last_update > y.last_update;
+  };
+  auto asins = [](const std::vector<deal>& xs) {
+    std::string out;
+    for (auto& d : xs)
+      out += d.asin + " ";
+    return out;
+  };
+  // Few distinct minutes, so ties are many and their order shows.
+  std::mt19937 gen{18};
+  std::uniform_int_distribution<int32_t> minute{0, 40};
+  std::uniform_int_distribution<int> batch{1, 6};
+  int n = 0;
+  for (int round = 0; round < 400; ++round) {
+    for (int i = batch(gen); i > 0; --i) {
+      deal d;
+      d.asin = "B" + std::to_string(n++);
+      d.last_update = minute(gen);
+      every.push_back(d);
+      st.add_spare(std::move(d));
+    }
+    if (every.size() > st.max_spare()) {
+      std::stable_sort(every.begin(), every.end(), newer);
+      every.resize(st.max_spare());
+    }
+    CHECK(st.spare.size() <= st.max_spare() + st.max_spare() / 4);
+    // A reader (the queue ran dry) trims first, then takes the first few
+    // by another order, which leaves the rest unsorted.
+    if (round % 37 == 36) {
+      st.trim_spare();
+      REQUIRE(asins(st.spare) == asins(every));
+      auto by_asin = [](const deal& x, const deal& y) {
+        return x.asin < y.asin;
+      };
+      for (auto* xs : {&every, &st.spare}) {
+        std::partial_sort(xs->begin(), xs->begin() + 5, xs->end(), by_asin);
+        xs->erase(xs->begin(), xs->begin() + 5);
+      }
+      st.spare_sorted = 0;
+    }
+  }
+  st.trim_spare();
+  CHECK(asins(st.spare) == asins(every));
+  CHECK(n > 1000);
 }
