@@ -398,8 +398,8 @@ void peek_state::on_dry(peek_pointer self) {
     self->send(st.upstream, atom::drained_v);
   // At a bar of 0 nothing better waits for the tokens: the likeliest of
   // those let go at the cap go again before the tokens pile up.
-  st.trim_spare();
   if (st.bar <= 0 && !st.spare.empty()) {
+    st.trim_spare();
     auto n = std::min(st.spare.size(), spare_batch);
     order_by_key(
       st.spare, [&st](const deal& d) { return st.priority(d); },
