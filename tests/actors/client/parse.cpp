@@ -1,10 +1,20 @@
 // The answer parser: shapes Keepa sends, and shapes it should not.
 
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include <catch2/catch.hpp>
+
+#include <caf/deep_to_string.hpp>
 
 #include "actors/client/parse.hpp"
 #include "messages/asin.hpp"
 #include "messages/error.hpp"
+#include "tools/keepa-sim/model.hpp"
 
 using namespace keepa;
 
@@ -479,4 +489,189 @@ TEST_CASE("a finder answer: asinList and totalResults",
     many += (i > 0 ? "," : "") + std::string{"\"A"} + std::to_string(i) + "\"";
   auto flood = parse(answer(many + "]"), parse_finder_page);
   CHECK(flood.err == ec::malformed_answer);
+}
+
+namespace {
+
+/// keepa-sim's answer to `path` with `query` (its key added).
+std::string sim_answer(sim::model& m, const std::string& path,
+                       std::multimap<std::string, std::string> query) {
+  sim::request r;
+  r.method = "GET";
+  r.path = path;
+  r.query = std::move(query);
+  r.query.emplace("key", m.opts().key);
+  return m.handle(r, m.opts().start_unix_ms).body;
+}
+
+/// Everything a parse tells its caller, as text.
+template<class Parsed>
+std::string outcome(const Parsed& p) {
+  std::string reasons;
+  for (auto& x : p.skip_reasons)
+    reasons += x + "; ";
+  return caf::deep_to_string(p.page) + " ok=" + std::to_string(p.envelope_ok)
+    + " err=" + render(p.err) + " skipped=" + std::to_string(p.skipped) + " ("
+    + reasons + ") titles_dropped=" + std::to_string(p.titles_dropped)
+    + " clock=" + p.clock_refusal;
+}
+
+} // namespace
+
+// Issue 17: keepa-eta spent a fifth of its time in RapidJSON's reader on
+// /deal pages, most of whose values are fields read for their shape only.
+// skim() reads those that hold integers and nulls straight from the text;
+// anything else is the reader's. Both ways give the same outcome, for
+// keepa-sim's pages and for every way they can be broken near those fields.
+TEST_CASE("fields skimmed from the text parse as read through the reader",
+          "[client][parse][skim]") {
+  sim::options opts;
+  opts.products = 2000;
+  opts.start_unix_ms = 1790000000000;
+  sim::model m{opts};
+  auto deals = sim_answer(
+    m, "/deal", {{"selection", R"({"page":0,"domainId":1,"priceTypes":[0]})"}});
+  std::string asins;
+  for (auto& x : m.asins())
+    if (asins.size() < 10 * 11)
+      asins += (asins.empty() ? "" : ",") + x;
+  auto products = sim_answer(m, "/product",
+                             {{"domain", "1"},
+                              {"asin", asins},
+                              {"stats", "90"},
+                              {"history", "1"},
+                              {"offers", "20"}});
+  auto parse_both = [](const std::string& body, auto f, size_t max_values,
+                       size_t* blanked) {
+    answer_limits limits;
+    limits.max_deal_page_values = max_values;
+    limits.skim_pruned = false;
+    auto read_text = body;
+    auto read = outcome(f(read_text, 200, limits));
+    limits.skim_pruned = true;
+    auto skim_text = body;
+    auto skimmed = outcome(f(skim_text, 200, limits));
+    // What skim() read it blanked out.
+    if (blanked != nullptr)
+      *blanked = static_cast<size_t>(
+        std::count(skim_text.begin(), skim_text.end(), ' ')
+        - std::count(read_text.begin(), read_text.end(), ' '));
+    return std::make_pair(read, skimmed);
+  };
+  SECTION("keepa-sim's pages, most of them skimmed") {
+    size_t blanked = 0;
+    auto [read, skimmed] = parse_both(
+      deals, parse_deal_page, answer_limits{}.max_deal_page_values, &blanked);
+    CHECK(read.find("deal_page") == 0);
+    CHECK(read == skimmed);
+    CHECK(blanked > deals.size() / 2);
+    std::tie(read, skimmed) = parse_both(products, parse_product_page, 0,
+                                         &blanked);
+    CHECK(read == skimmed);
+    CHECK(blanked > products.size() / 4);
+  }
+  SECTION("fields of every shape, and a value count ending anywhere") {
+    // Each with whether it is valid JSON (the others are errors both ways).
+    std::vector<std::pair<std::string, bool>> fields = {
+      {R"("avg":[[1],[2],[3],[-2147483648,-0,0,4294967295,null,7]])", true},
+      {R"("avg":[[1],[2],[3],[-2147483649,1]])", true},
+      {R"("avg":[[1],[2],[3],[4294967296,1]])", true},
+      {R"("avg":[[1],[2],[3],[12345678901]])", true},
+      {R"("avg":[[1],[2],[3],5])", true},
+      {R"("avg":[[1],[2],[3],null,[4]])", true},
+      {R"("avg":[[1],[2],[3],-7])", true},
+      {"\"avg\":[ [ 1 , 2 ] ,\t[3]\n,[4],[ -5,6 ]  ]", true},
+      {R"("avg":[[1],[2],[3],[1.5]])", true},
+      {R"("avg":[[1],[2],[3],[1e3]])", true},
+      {R"("delta":[null,3,[1,2],[]])", true},
+      {R"("delta":[[1,[2]]])", true},
+      {R"("deltaPercent":[[1,2],[3,]])", false},
+      {R"("deltaPercent":[[1,2],,[3]])", false},
+      {R"("categories":[1,null,[2,3]])", true},
+      {R"("categories":[1,2,3])", true},
+      {R"("categories":[])", true},
+      {R"("deltaLast":[1,-0,01])", false},
+      {R"("image":[[1,2],[3]])", true},
+      {R"("image":[1,2].5)", false},
+      {R"("image":[1,2]5)", false},
+      {R"("image":[1,2]e5)", false},
+      {R"("image":[1,2])", true},
+      {R"("image":[nul])", false},
+      {R"("currentSince":[1,2]  )", true},
+    };
+    for (auto& [x, json] : fields) {
+      auto body = answer(R"("deals":{"dr":[{"asin":"0123456789",)" + x
+                         + R"(,"current":[1,2,3]}]})");
+      auto tail = answer(R"("deals":{"dr":[{"asin":"0123456789",)" + x + "}]}");
+      for (auto& b : {body, tail}) {
+        auto whole = parse_both(b, parse_deal_page, 0, nullptr);
+        INFO(b);
+        CHECK((whole.first.find(" err=no error") != std::string::npos) == json);
+        // Every value count, from one that ends in the envelope to none.
+        for (size_t max_values = 1; max_values < 80; ++max_values) {
+          INFO(b << " at most " << max_values << " values");
+          auto [read, skimmed] = parse_both(b, parse_deal_page, max_values,
+                                            nullptr);
+          REQUIRE(read == skimmed);
+        }
+      }
+    }
+  }
+  SECTION("broken near the skimmed fields, and refused at any count") {
+    // Where skim() may start: the fields read for their shape only.
+    std::vector<size_t> starts;
+    for (auto* key :
+         {"\"avg\"", "\"delta\"", "\"deltaPercent\"", "\"categories\"",
+          "\"deltaLast\"", "\"image\"", "\"currentSince\"", "\"csv\""})
+      for (auto at = deals.find(key); at != std::string::npos;
+           at = deals.find(key, at + 1))
+        starts.push_back(at);
+    std::vector<std::string> pieces
+      = {" ",          "\n",          "1",
+         "-",          ".",           "e",
+         "E",          "[",           "]",
+         ",",          "n",           "\"",
+         "{",          "}",           "0",
+         "x",          "1.5",         "1e3",
+         "[[1]]",      "99999999999", "4294967295",
+         "4294967296", "-2147483648", "-2147483649",
+         "-0",         "01",          "true",
+         "{}",         "null",        "nul",
+         "\"s\"",      "[1,]",        "[,1]",
+         ",]",         "[]",          "[null]",
+         "-]",         "1]",          std::string(1, '\0')};
+    std::mt19937_64 rng{17};
+    auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+    size_t same = 0;
+    const size_t rounds = 400;
+    for (size_t round = 0; round < rounds; ++round) {
+      bool product = round % 4 == 3;
+      auto body = product ? products : deals;
+      auto at = product ? body.find("\"csv\"", pick(body.size() / 2))
+                        : starts[pick(starts.size())];
+      if (at == std::string::npos)
+        at = body.find("\"csv\"");
+      // Somewhere in the field's first 300 bytes: its key, colon, rows.
+      at += pick(300);
+      auto piece = pieces[pick(pieces.size())];
+      switch (pick(4)) {
+        case 0: body.insert(at, piece); break;
+        case 1: body.replace(at, 1, piece); break;
+        case 2: body.erase(at, 1 + pick(8)); break;
+        default: body.resize(at); break;
+      }
+      // Now and then a value count that ends within the page.
+      size_t max_values = answer_limits{}.max_deal_page_values;
+      if (round % 5 == 0)
+        max_values = 80000 + pick(20000);
+      auto [read, skimmed] = product
+        ? parse_both(body, parse_product_page, 0, nullptr)
+        : parse_both(body, parse_deal_page, max_values, nullptr);
+      INFO("round " << round << ": "
+                    << body.substr(at - std::min(at, size_t{40}), 80));
+      REQUIRE(read == skimmed);
+      same += read == skimmed;
+    }
+    CHECK(same == rounds);
+  }
 }

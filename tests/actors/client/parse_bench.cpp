@@ -36,6 +36,21 @@ std::string realistic_answer() {
   return m.handle(r, opts.start_unix_ms).body;
 }
 
+/// A /deal page of keepa-sim's: 150 deals, each with its avg, delta and
+/// deltaPercent rows over every price type.
+std::string deal_page_answer() {
+  keepa::sim::options opts;
+  opts.products = 5000;
+  opts.start_unix_ms = 1790000000000;
+  keepa::sim::model m{opts};
+  keepa::sim::request r;
+  r.method = "GET";
+  r.path = "/deal";
+  r.query = {{"key", opts.key},
+             {"selection", R"({"page":0,"domainId":1,"priceTypes":[0]})"}};
+  return m.handle(r, opts.start_unix_ms).body;
+}
+
 template<class F>
 double mb_per_s(const std::string& body, int iterations, F f) {
   auto t0 = clock_type::now();
@@ -87,5 +102,43 @@ int main(int argc, char** argv) {
   std::printf("bare RapidJSON DOM parse: %.1f MB/s\n", dom);
   std::printf("client parse into structs: %.1f MB/s\n", client);
   std::printf("ratio client / bare DOM: %.2f\n", client / dom);
+  // A /deal page: the client's parse reading pruned fields of integers
+  // straight from the text (the default) against RapidJSON's reader doing
+  // all of it, and the bare DOM parse.
+  auto deals = deal_page_answer();
+  auto parse_deals = [](bool skim) {
+    return [skim](std::string& s) {
+      keepa::answer_limits limits;
+      limits.skim_pruned = skim;
+      auto p = keepa::parse_deal_page(s, 200, limits);
+      if (p.err || p.page.deals.size() != 150)
+        std::abort();
+    };
+  };
+  double deal_dom = 0;
+  double skimmed = 0;
+  double read = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto d = mb_per_s(deals, 4 * iterations, [](std::string& s) {
+      rapidjson::Document doc;
+      doc.Parse(s.data(), s.size());
+      if (doc.HasParseError())
+        std::abort();
+    });
+    auto r = mb_per_s(deals, 4 * iterations, parse_deals(false));
+    auto k = mb_per_s(deals, 4 * iterations, parse_deals(true));
+    if (round > 0) {
+      deal_dom += d / 2;
+      read += r / 2;
+      skimmed += k / 2;
+    }
+  }
+  std::printf("deal page: 150 deals, %zu bytes\n", deals.size());
+  std::printf("bare RapidJSON DOM parse: %.1f MB/s\n", deal_dom);
+  std::printf("client parse, every value through the reader: %.1f MB/s\n",
+              read);
+  std::printf("client parse, pruned integer fields skimmed: %.1f MB/s\n",
+              skimmed);
+  std::printf("ratio skimmed / through the reader: %.2f\n", skimmed / read);
   return 0;
 }
