@@ -224,6 +224,7 @@ bool read_envelope(const value& doc, envelope& env, int32_t http_status) {
   return env.timestamp_ms > 0;
 }
 
+/// Reads `stats` (keep shape_of's list of its fields in step).
 void read_stats(const value& v, product_stats& st) {
   numbers<int32_t>(member(v, "current"), st.current, "stats.current");
   numbers<int32_t>(member(v, "avg"), st.avg, "stats.avg");
@@ -444,6 +445,7 @@ enum class place : uint8_t {
   deal, // root.deals.dr[i]
   products, // root.products
   product, // root.products[i]
+  stats, // root.products[i].stats
   offers, // root.products[i].offers
 };
 
@@ -467,9 +469,18 @@ bool is_one_of(const char* key, rapidjson::SizeType len,
   return ((len == N - 1 && std::memcmp(key, names, N - 1) == 0) || ...);
 }
 
-/// The fields read_deal and read_product read as values (keep this in step
-/// with them), and those they check for their shape only.
+/// The fields read_deal, read_product and read_stats read as values (keep
+/// this in step with them), and those they check for their shape only.
 shape shape_of(place item, const char* key, rapidjson::SizeType len) {
+  if (item == place::stats)
+    return is_one_of(key, len, "current", "avg", "avg30", "avg90", "avg180",
+                     "avg365", "min", "max", "salesRankDrops30",
+                     "salesRankDrops90", "salesRankDrops180",
+                     "salesRankDrops365", "totalOfferCount", "offerCountFBA",
+                     "offerCountFBM", "retrievedOfferCount", "buyBoxPrice",
+                     "buyBoxUsedPrice")
+      ? shape::keep
+      : shape::ignore;
   if (item == place::deal) {
     if (is_one_of(key, len, "asin", "title", "lastUpdate", "current"))
       return shape::keep;
@@ -560,7 +571,8 @@ public:
       frames_.back().key_len = len;
       auto where = frames_.back().where;
       if (prune_.what == shape::keep
-          && (where == place::deal || where == place::product))
+          && (where == place::deal || where == place::product
+              || where == place::stats))
         next_ = shape_of(where, str, len);
     }
     if (!refusal_.empty() || (prune_.what != shape::keep && !prune_.pass))
@@ -949,6 +961,8 @@ private:
         where = place::product;
       else if (up.where == place::product && array && up.key_is("offers"))
         where = place::offers, limit = limits_.max_offers;
+      else if (up.where == place::product && !array && up.key_is("stats"))
+        where = place::stats;
     }
     frames_.push_back(frame{where, 0, limit});
     ++depth_;

@@ -675,3 +675,56 @@ TEST_CASE("fields skimmed from the text parse as read through the reader",
     CHECK(same == rounds);
   }
 }
+
+// Issue 17: the stats fields the client does not read (Keepa sends more of
+// them than keepa-sim) are not built; every field it reads still arrives,
+// wherever the others sit and whatever they hold.
+TEST_CASE("every stats field the client reads arrives, among any it does not",
+          "[client][parse][skim]") {
+  const std::string unread
+    = R"("atIntervalStart":[1,2,3],"minInInterval":[[1,2],null],)"
+      R"("outOfStockPercentage30":[5,-1],"buyBoxSellerId":"A1",)"
+      R"("lightningDealInfo":{"a":[1]},"isAddonItem":true,)";
+  auto stats = "{" + unread + R"("current":[1,2],)" + unread
+    + R"("avg":[3,4],"avg30":[5,6],"avg90":[7,8],"avg180":[9,10],)" + unread
+    + R"("avg365":[11,12],"min":[[100,13],null],)"
+    + R"("max":[null,[101,14]],"salesRankDrops30":15,)"
+    + R"("salesRankDrops90":16,"salesRankDrops180":17,)" + unread
+    + R"("salesRankDrops365":18,"totalOfferCount":19,)"
+    + R"("offerCountFBA":20,"offerCountFBM":21,)"
+    + R"("retrievedOfferCount":22,"buyBoxPrice":23,)" + unread
+    + R"("buyBoxUsedPrice":24})";
+  auto p = parse(
+    answer(R"("products":[{"asin":"0123456789","stats":)" + stats + "}]"),
+    parse_product_page);
+  REQUIRE_FALSE(p.err);
+  REQUIRE(p.page.products.size() == 1);
+  auto& st = p.page.products[0].stats;
+  using v = std::vector<int32_t>;
+  CHECK(st.current == v{1, 2});
+  CHECK(st.avg == v{3, 4});
+  CHECK(st.avg30 == v{5, 6});
+  CHECK(st.avg90 == v{7, 8});
+  CHECK(st.avg180 == v{9, 10});
+  CHECK(st.avg365 == v{11, 12});
+  CHECK(st.min == v{13, -1});
+  CHECK(st.max == v{-1, 14});
+  CHECK(st.sales_rank_drops30 == 15);
+  CHECK(st.sales_rank_drops90 == 16);
+  CHECK(st.sales_rank_drops180 == 17);
+  CHECK(st.sales_rank_drops365 == 18);
+  CHECK(st.total_offer_count == 19);
+  CHECK(st.offer_count_fba == 20);
+  CHECK(st.offer_count_fbm == 21);
+  CHECK(st.retrieved_offer_count == 22);
+  CHECK(st.buy_box_price == 23);
+  CHECK(st.buy_box_used_price == 24);
+  // A read field that is malformed is still an error, beside unread ones.
+  auto bad = parse(answer(R"("products":[{"asin":"0123456789","stats":{)"
+                          + unread + R"("min":[7]}}])"),
+                   parse_product_page);
+  REQUIRE_FALSE(bad.err);
+  CHECK(bad.page.products.empty());
+  REQUIRE(bad.skip_reasons.size() == 1);
+  CHECK(bad.skip_reasons[0] == "item 0: stats.min entry is not [time, value]");
+}
