@@ -1,6 +1,9 @@
 // Figure for issue 4: parse throughput of a realistic 100-product answer
 // with history (keepa-sim's, stats=365, offers=20): the client's parse into
 // structs against a bare RapidJSON DOM parse of the same bytes, in one run.
+// Issue 17: the same for a keepa-sim /deal page, with the fields read for
+// their shape only skimmed from the text (the default) and through the
+// reader.
 //
 // Usage: keepa-parse-bench [iterations]
 
