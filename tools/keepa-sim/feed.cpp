@@ -298,7 +298,7 @@ result_set compute(const catalogue& cat, const selection& sel, int32_t now_rel,
 }
 
 result_set recompute(const catalogue& cat, const selection& sel,
-                     int32_t now_rel, const result_set& prev, row_cache& rows) {
+                     int32_t now_rel, result_set prev, row_cache& rows) {
   auto oldest = now_rel - 12 * 60;
   // `recent` reaches back at least the window from the latest update.
   if (prev.truncated || now_rel < prev.now_rel || prev.now_rel < oldest)
@@ -328,14 +328,21 @@ result_set recompute(const catalogue& cat, const selection& sel,
       case verdict::in: added.push_back(ptr); break;
     }
   }
-  for (auto& r : prev.outside)
-    if (kept(r))
-      out.outside.push_back(r);
+  // The rows lie anywhere in memory, and reading one's minute was two
+  // thirds of this function: each is fetched a few rows ahead.
+  auto keep_from = [&](std::vector<row_ptr>& from, std::vector<row_ptr>& to) {
+    constexpr size_t ahead = 32;
+    for (size_t k = 0; k < from.size(); ++k) {
+      if (k + ahead < from.size())
+        __builtin_prefetch(from[k + ahead].get());
+      if (kept(from[k]))
+        to.push_back(std::move(from[k]));
+    }
+  };
+  keep_from(prev.outside, out.outside);
   std::vector<row_ptr> old;
   old.reserve(prev.rows.size());
-  for (auto& r : prev.rows)
-    if (kept(r))
-      old.push_back(r);
+  keep_from(prev.rows, old);
   auto matches = old.size() + added.size();
   count_matches(cat, out, matches + out.outside.size());
   out.truncated = matches > static_cast<size_t>(max_results);
@@ -343,8 +350,11 @@ result_set recompute(const catalogue& cat, const selection& sel,
   // so what is kept of them is too): merged, the order of a computation.
   order_rows(cat, sel, added);
   out.rows.reserve(std::min(matches, static_cast<size_t>(max_results)));
-  std::merge(added.begin(), added.end(), old.begin(), old.end(),
-             std::back_inserter(out.rows), row_order{cat, sel});
+  std::merge(std::make_move_iterator(added.begin()),
+             std::make_move_iterator(added.end()),
+             std::make_move_iterator(old.begin()),
+             std::make_move_iterator(old.end()), std::back_inserter(out.rows),
+             row_order{cat, sel});
   if (out.rows.size() > static_cast<size_t>(max_results))
     out.rows.resize(static_cast<size_t>(max_results));
   return out;
@@ -367,7 +377,7 @@ const result_set& cache::get(const catalogue& cat, const std::string& key,
   if (i != sets_.end() && !expired(i->second))
     return i->second;
   auto set = i != sets_.end() && i->second.origin_km == origin_km
-    ? recompute(cat, sel, now_rel, i->second, rows_)
+    ? recompute(cat, sel, now_rel, std::move(i->second), rows_)
     : compute(cat, sel, now_rel, &rows_);
   set.computed_ms = now_ms;
   set.origin_km = origin_km;

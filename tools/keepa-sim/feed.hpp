@@ -119,9 +119,11 @@ result_set compute(const detail::catalogue& cat, const selection& sel,
 /// selection at an earlier minute: keeps its rows whose books did not change
 /// and are still in the window, and adds the books updated since, so only
 /// those are visited (the same set, in the same order). Falls back to
-/// compute when `prev` was cut at max_results.
+/// compute when `prev` was cut at max_results. The rows kept move over from
+/// `prev` (a cache passes its old set in; thousands of rows a /deal request
+/// then cost no reference counting).
 result_set recompute(const detail::catalogue& cat, const selection& sel,
-                     int32_t now_rel, const result_set& prev, row_cache& rows);
+                     int32_t now_rel, result_set prev, row_cache& rows);
 
 /// Writes the `deals` payload of page `sel.page`.
 void write_page(json::writer& w, const detail::catalogue& cat,
