@@ -329,7 +329,7 @@ result_set recompute(const catalogue& cat, const selection& sel,
     }
   }
   // The rows lie anywhere in memory, and reading one's minute was two
-  // thirds of this function: each is fetched a few rows ahead.
+  // thirds of this function: each is fetched 32 rows ahead.
   auto keep_from = [&](std::vector<row_ptr>& from, std::vector<row_ptr>& to) {
     constexpr size_t ahead = 32;
     for (size_t k = 0; k < from.size(); ++k) {
