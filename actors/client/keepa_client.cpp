@@ -190,10 +190,6 @@ void log(client_pointer self, log_level level, const std::string& line) {
     st.cfg.log(level, redact("keepa-client: " + line, st.cfg.key));
 }
 
-void log(client_pointer self, const std::string& line) {
-  log(self, log_level::info, line);
-}
-
 /// The request target for logs: never holds the key, shortened.
 std::string describe(const call& c) {
   auto target = c.req.method + " " + render_target(c.req);

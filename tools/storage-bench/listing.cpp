@@ -34,7 +34,7 @@ namespace {
 
 deal_record deal_of(int64_t i, int64_t now_ms) {
   deal_record d;
-  char asin[16];
+  char asin[24];
   snprintf(asin, sizeof(asin), "B%09lld", static_cast<long long>(i));
   d.asin = asin;
   d.domain = i % 10 == 0 ? 2 : 1;

@@ -63,7 +63,7 @@ struct config : caf::actor_system_config {
 }
 
 std::string asin_of(int64_t i) {
-  char buf[16];
+  char buf[24];
   snprintf(buf, sizeof(buf), "B%09lld", static_cast<long long>(i));
   return buf;
 }

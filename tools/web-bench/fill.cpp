@@ -28,7 +28,7 @@ namespace {
 
 deal_record deal_of(int64_t i, int64_t now_ms) {
   deal_record d;
-  char asin[16];
+  char asin[24];
   std::snprintf(asin, sizeof(asin), "W%09lld", static_cast<long long>(i));
   d.asin = asin;
   d.domain = i % 10 == 0 ? 2 : i % 10 == 1 ? 3 : 1;

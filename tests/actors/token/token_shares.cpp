@@ -178,7 +178,7 @@ struct loop_sim {
     time_point next = t0();
     uint64_t ticket = 0;
     bool in_flight = false;
-    settlement answer;
+    settlement answer = {};
     int64_t tokens = 0;
   };
 
